@@ -1,0 +1,73 @@
+"""Exceptions raised by objspec.
+
+Every error objspec raises on bad input is an :class:`ObjspecError`, itself a
+:class:`ValueError`, so ``except ValueError`` keeps working for callers that do not
+know objspec. Messages name what was wrong and where (state, action, value).
+
+Examples
+--------
+>>> from objspec.errors import InvalidModelError, ObjspecError
+>>> issubclass(InvalidModelError, ObjspecError) and issubclass(ObjspecError, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ObjspecError",
+    "InvalidModelError",
+    "InvalidPolicyError",
+    "InvalidSpecificationError",
+    "LTLSyntaxError",
+    "NotExpressibleError",
+    "CertificateError",
+]
+
+
+class ObjspecError(ValueError):
+    """Base class of every error objspec raises on bad input or a failed check."""
+
+
+class InvalidModelError(ObjspecError):
+    """A finite MDP (transitions, initial distribution, labels, names) is malformed."""
+
+
+class InvalidPolicyError(ObjspecError):
+    """A policy has the wrong shape or its rows are not probability distributions."""
+
+
+class InvalidSpecificationError(ObjspecError):
+    """An objective specification is malformed or does not fit the environment.
+
+    Raised for wrong reward shapes, discounts outside their range, non-finite values
+    returned by user functions, orders that are detectably not total preorders, and
+    specifications used with an environment of another size.
+    """
+
+
+class LTLSyntaxError(InvalidSpecificationError):
+    """An LTL formula or propositional guard could not be parsed.
+
+    Attributes
+    ----------
+    text : str
+        The text that was parsed.
+    position : int
+        Zero-based character offset of the error in ``text``.
+    """
+
+    def __init__(self, message: str, text: str = "", position: int = 0) -> None:
+        self.text = text
+        self.position = position
+        if text:
+            caret = " " * position + "^"
+            message = f"{message} at position {position}:\n  {text}\n  {caret}"
+        super().__init__(message)
+
+
+class NotExpressibleError(ObjspecError):
+    """The target formalism cannot express the source formalism (a proved separation)."""
+
+
+class CertificateError(ObjspecError):
+    """A separation certificate or construction check failed when re-checked."""

@@ -1,12 +1,42 @@
 """Finite MDPs, policies, and batched exact evaluation.
 
-See :mod:`objspec.mdp.evaluation` (values, visitation, occupancy), :mod:`objspec.mdp.longrun`
-(recurrent classes, stationary distributions, Cesàro limits), :mod:`objspec.mdp.control`
-(optimal values with certified error bounds), :mod:`objspec.mdp.exact` (rational
-arithmetic), :mod:`objspec.mdp.sampling` and :mod:`objspec.mdp.backends`.
+* :mod:`objspec.mdp.model`: :class:`FiniteMDP`;
+* :mod:`objspec.mdp.policy`: :class:`Policy`, batches, enumeration of deterministic policies;
+* :mod:`objspec.mdp.evaluation`: values, returns, visitation and occupancy measures for many
+  policies and rewards at once, with certified error bounds;
+* :mod:`objspec.mdp.linear`: the batched dense and Krylov solvers behind them;
+* :mod:`objspec.mdp.backends`: numpy (default) or torch kernels.
 """
 
+from objspec.mdp.evaluation import (
+    Evaluation,
+    discounted_values,
+    evaluate,
+    expected_return,
+    induced_chain,
+    occupancy_measure,
+    policy_rewards,
+    state_action_occupancy,
+    state_visitation,
+)
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch, deterministic_policies
+from objspec.mdp.rewards import check_discount, normalize_rewards
 
-__all__ = ["FiniteMDP", "Policy", "as_policy_batch", "deterministic_policies"]
+__all__ = [
+    "FiniteMDP",
+    "Policy",
+    "Evaluation",
+    "as_policy_batch",
+    "check_discount",
+    "deterministic_policies",
+    "discounted_values",
+    "evaluate",
+    "expected_return",
+    "induced_chain",
+    "normalize_rewards",
+    "occupancy_measure",
+    "policy_rewards",
+    "state_action_occupancy",
+    "state_visitation",
+]

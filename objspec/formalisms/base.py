@@ -1,0 +1,183 @@
+"""The specification and evaluator protocol shared by all 17 formalisms.
+
+A :class:`Specification` is one objective written in some formalism. In an environment
+``E`` it induces a total preorder over stationary policies (paper-notes section 1.3);
+``spec.compile(env)`` returns an :class:`Evaluator` for that preorder with
+
+* ``compare(p, q) -> int``: ``1`` if ``p`` is strictly preferred, ``-1`` if ``q`` is, ``0``
+  for a tie;
+* ``rank(policies) -> ndarray``: dense ranks, ``0`` for the best class, ties sharing a rank.
+
+Real-valued formalisms compile to a :class:`RealValuedEvaluator`, which also has
+``value(policy)`` and ``values(policies)`` (batched) and decides ties with a stated
+tolerance, or exactly in rational arithmetic when ``exact=True``.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+from typing import Any, ClassVar
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy, as_policy_batch
+
+__all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "dense_ranks"]
+
+
+class Specification(abc.ABC):
+    """An objective specification in one of the paper's formalisms.
+
+    Subclasses set ``acronym`` (the paper's abbreviation) and ``real_valued`` and
+    implement :meth:`compile`.
+    """
+
+    acronym: ClassVar[str]
+    real_valued: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def compile(self, env: FiniteMDP) -> Evaluator:
+        """Return an evaluator of the ordering this specification induces in ``env``."""
+
+    @property
+    def formalism(self) -> str:
+        """The paper's acronym of this specification's formalism."""
+        return self.acronym
+
+
+class Evaluator(abc.ABC):
+    """The total preorder a specification induces on the policies of one environment."""
+
+    #: Whether ``compare`` decides ties exactly (rational arithmetic or a structural test).
+    exact: bool = False
+
+    def __init__(self, spec: Specification, env: FiniteMDP) -> None:
+        self.spec = spec
+        self.env = env
+
+    def _batch(self, policies: Any) -> np.ndarray:
+        pi, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
+        return pi
+
+    def _policy_list(self, policies: Any) -> list[Policy]:
+        """Policies of a batch as :class:`Policy` objects, keeping exact (Fraction) data."""
+        if isinstance(policies, Policy):
+            items: list[Any] = [policies]
+        elif isinstance(policies, np.ndarray) and policies.dtype != object:
+            items = list(self._batch(policies))
+        else:
+            seq = list(policies)
+            nested = seq and (isinstance(seq[0], Policy) or np.ndim(seq[0]) == 2)
+            items = seq if nested else [seq]
+        out = [p if isinstance(p, Policy) else Policy(p) for p in items]
+        self._batch(out)  # shape check against the environment
+        return out
+
+    @abc.abstractmethod
+    def compare(self, p: Any, q: Any) -> int:
+        """``1`` if ``p`` is strictly preferred to ``q``, ``-1`` if ``q`` is, ``0`` if tied."""
+
+    def rank(self, policies: Any) -> np.ndarray:
+        """Dense ranks of a batch of policies: 0 for the best class, ties share a rank.
+
+        The default sorts with :meth:`compare` (``O(N log N)`` comparisons).
+        """
+        pi = self._policy_list(policies)
+        order = sorted(
+            range(len(pi)),
+            key=functools.cmp_to_key(lambda i, j: self.compare(pi[j], pi[i])),
+        )
+        ranks = np.empty(len(pi), dtype=np.int64)
+        current = 0
+        for pos, idx in enumerate(order):
+            if pos > 0 and self.compare(pi[order[pos - 1]], pi[idx]) != 0:
+                current += 1
+            ranks[idx] = current
+        return ranks
+
+    def best(self, policies: Any) -> list[int]:
+        """Indices of the best policies (rank 0) of a batch."""
+        return [int(i) for i in np.flatnonzero(self.rank(policies) == 0)]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.spec!r} on {self.env!r}>"
+
+
+def dense_ranks(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """Dense ranks of real values, larger is better; values within ``tolerance`` of the
+    first (largest) member of a class join that class.
+
+    Examples
+    --------
+    >>> dense_ranks(np.array([1.0, 3.0, 3.0 + 1e-15, 2.0]), 1e-12)
+    array([2, 0, 0, 1])
+    """
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.int64)
+    current = -1
+    head = np.inf
+    for idx in order:
+        if current < 0 or head - values[idx] > tolerance:
+            current += 1
+            head = values[idx]
+        ranks[idx] = current
+    return ranks
+
+
+class RealValuedEvaluator(Evaluator):
+    """An evaluator for a formalism with a policy evaluation function ``J``.
+
+    ``pi1`` is preferred to ``pi2`` iff ``J(pi1) > J(pi2)``. Floating-point values are
+    compared with the certified ``tie_tolerance``: values closer than it are reported as
+    ties. Evaluators compiled with ``exact=True`` override :meth:`exact_value` and decide
+    every comparison in rational arithmetic.
+    """
+
+    #: Values within this distance are reported as ties (covers the certified error).
+    tie_tolerance: float = 1e-9
+    #: How values are computed, e.g. ``"linear solve"``, ``"exact rational"``, ``"monte carlo"``.
+    method: str = "exact"
+
+    @abc.abstractmethod
+    def values(self, policies: Any) -> np.ndarray:
+        """``J`` of every policy of a batch, computed batched; float64 ``[N]``."""
+
+    def value(self, policy: Any) -> float:
+        """``J(policy)`` as a float."""
+        return float(self.values(self._batch(policy))[0])
+
+    def exact_value(self, policy: Policy) -> Any:
+        """``J(policy)`` in exact arithmetic; only evaluators with ``exact = True`` have it."""
+        raise InvalidSpecificationError(
+            f"{type(self.spec).__name__} was not compiled for exact evaluation"
+        )
+
+    def _checked(self, vals: np.ndarray) -> np.ndarray:
+        vals = np.asarray(vals, dtype=np.float64)
+        if not np.all(np.isfinite(vals)):
+            i = int(np.argmax(~np.isfinite(vals)))
+            raise InvalidSpecificationError(
+                f"{type(self.spec).__name__} gave the non-finite value {vals[i]} for policy {i}"
+            )
+        return vals
+
+    def compare(self, p: Any, q: Any) -> int:
+        if self.exact:
+            pp, qq = self._policy_list([p, q])
+            vp, vq = self.exact_value(pp), self.exact_value(qq)
+            return int(vp > vq) - int(vp < vq)
+        vp, vq = self.values(np.stack([self._batch(p)[0], self._batch(q)[0]]))
+        if abs(vp - vq) <= self.tie_tolerance:
+            return 0
+        return 1 if vp > vq else -1
+
+    def rank(self, policies: Any) -> np.ndarray:
+        if self.exact:
+            exact_vals = [self.exact_value(p) for p in self._policy_list(policies)]
+            levels = sorted(set(exact_vals), reverse=True)
+            index = {v: i for i, v in enumerate(levels)}
+            return np.array([index[v] for v in exact_vals], dtype=np.int64)
+        return dense_ranks(self.values(self._batch(policies)), self.tie_tolerance)

@@ -1,0 +1,106 @@
+"""Markov rewards (MR), the bottom of the expressivity preorder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.mdp.evaluation import evaluate
+from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.model import FiniteMDP, rational_array
+from objspec.mdp.policy import Policy
+from objspec.mdp.rewards import check_discount, normalize_rewards
+
+__all__ = ["MarkovReward", "MR"]
+
+
+class MarkovReward(Specification):
+    r"""Markov reward (MR): a reward function with a discount.
+
+    **Definition** (paper-notes section 2.2, item 1; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(R, gamma)`` with ``R: S x A x S -> R`` and
+    ``gamma`` in ``[0, 1)``. A policy's value is
+
+    .. math:: J(\pi) = E_{\xi \sim L_\pi}\Big[\sum_{t \ge 0} \gamma^t R(s_t, a_t, s_{t+1})\Big]
+              = \langle R, m_\gamma^\pi \rangle,
+
+    and ``pi1`` is preferred to ``pi2`` iff ``J(pi1) > J(pi2)``.
+
+    **Evaluation.** Exact up to rounding: one batched linear solve
+    ``(I - gamma P_pi) V = r_pi`` for all policies (:func:`objspec.mdp.evaluate`) with a
+    certified error bound; ties are values within ``tie_tolerance`` (at least twice the
+    certified bound). With ``compile(env, exact=True)`` values and ties are computed in
+    exact rational arithmetic (:mod:`objspec.mdp.exact`).
+
+    Parameters
+    ----------
+    reward : array_like
+        ``[S]`` (depends on ``s_t``), ``[S, A]`` or ``[S, A, S]``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.formalisms import MarkovReward
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> ev = MarkovReward([[1.0, 0.0]], gamma=0.5).compile(env)
+    >>> ev.values([Policy([[1.0, 0.0]]), Policy([[0.5, 0.5]])])
+    array([2., 1.])
+    >>> ev.compare(Policy([[0.0, 1.0]]), Policy([[0.5, 0.5]]))
+    -1
+    """
+
+    acronym = "MR"
+
+    def __init__(self, reward: Any, gamma: Any) -> None:
+        arr = np.array(reward, dtype=object if rational_array(reward) is not None else np.float64)
+        if arr.ndim not in (1, 2, 3):
+            raise InvalidSpecificationError(
+                f"reward must be shaped [S], [S, A] or [S, A, S]; got {arr.shape}"
+            )
+        if arr.dtype != object and not np.all(np.isfinite(arr)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise InvalidSpecificationError(f"reward{list(idx)} = {arr[idx]} is not finite")
+        check_discount(gamma)
+        self.reward = arr
+        self.gamma = gamma
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> MarkovRewardEvaluator:
+        """Evaluator in ``env``; ``exact=True`` decides values and ties in rationals."""
+        return MarkovRewardEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"MarkovReward(reward shape {list(self.reward.shape)}, gamma={self.gamma})"
+
+
+class MarkovRewardEvaluator(RealValuedEvaluator):
+    """Evaluator of a :class:`MarkovReward` in one environment."""
+
+    def __init__(self, spec: MarkovReward, env: FiniteMDP, *, exact: bool = False) -> None:
+        super().__init__(spec, env)
+        self._reward, _, _ = normalize_rewards(
+            env, spec.reward.astype(np.float64), batched=False
+        )
+        self._gamma = float(spec.gamma)
+        self.exact = exact
+        self.method = "exact rational" if exact else "linear solve"
+        scale = float(np.abs(self._reward).max(initial=0.0)) / (1.0 - self._gamma)
+        self.tie_tolerance = 1e-10 * max(1.0, scale)
+
+    def values(self, policies: Any) -> np.ndarray:
+        ev = evaluate(self.env, self._batch(policies), self._reward[0], self._gamma)
+        self.tie_tolerance = max(self.tie_tolerance, 2.0 * ev.error_bound)
+        return self._checked(np.atleast_1d(ev.returns))
+
+    def exact_value(self, policy: Policy) -> Any:
+        spec = self.spec
+        assert isinstance(spec, MarkovReward)
+        return exact_expected_return(self.env, policy, spec.reward, spec.gamma)
+
+
+MR = MarkovReward

@@ -1,0 +1,162 @@
+"""Array backends for the batched evaluation kernels.
+
+objspec computes with numpy/scipy by default. The heavy kernels (dense batched solves and
+the batched Krylov iteration of :mod:`objspec.mdp.linear`) can instead run on torch in
+float64, on CUDA when a GPU is present, giving the same numbers to about ``1e-10``.
+
+How a backend is chosen, first match wins:
+
+1. :func:`use_backend` as a context manager, or :func:`set_backend` (process-wide);
+2. the environment variable ``OBJSPEC_BACKEND`` (``numpy`` or ``torch``) read at import;
+3. ``numpy``.
+
+Results are always returned as numpy arrays, so callers never see torch tensors.
+
+Examples
+--------
+>>> from objspec.mdp.backends import get_backend, use_backend
+>>> get_backend().name
+'numpy'
+>>> with use_backend("numpy"):
+...     get_backend().name
+'numpy'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+
+from objspec.errors import ObjspecError
+from objspec.mdp.model import FiniteMDP
+
+__all__ = [
+    "Backend",
+    "NumpyBackend",
+    "available_backends",
+    "get_backend",
+    "set_backend",
+    "use_backend",
+]
+
+
+class Backend(Protocol):
+    """The kernels a backend provides. Inputs and outputs are numpy float64 arrays."""
+
+    name: str
+
+    def dense_policy_solve(
+        self, env: FiniteMDP, pi: np.ndarray, rhs: np.ndarray, gamma: float, transpose: bool
+    ) -> np.ndarray: ...
+
+    def krylov_policy_solve(
+        self,
+        env: FiniteMDP,
+        pi: np.ndarray,
+        rhs: np.ndarray,
+        gamma: float,
+        transpose: bool,
+        tol: float,
+        max_iter: int,
+    ) -> np.ndarray: ...
+
+    def bellman_max(
+        self, env: FiniteMDP, r: np.ndarray, values: np.ndarray, gamma: float
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class NumpyBackend:
+    """numpy/scipy kernels (the default)."""
+
+    name = "numpy"
+
+    def dense_policy_solve(
+        self, env: FiniteMDP, pi: np.ndarray, rhs: np.ndarray, gamma: float, transpose: bool
+    ) -> np.ndarray:
+        from objspec.mdp.linear import dense_numpy
+
+        return dense_numpy(env, pi, rhs, gamma, transpose)
+
+    def krylov_policy_solve(
+        self,
+        env: FiniteMDP,
+        pi: np.ndarray,
+        rhs: np.ndarray,
+        gamma: float,
+        transpose: bool,
+        tol: float,
+        max_iter: int,
+    ) -> np.ndarray:
+        from objspec.mdp.linear import krylov_numpy
+
+        return krylov_numpy(env, pi, rhs, gamma, transpose, tol, max_iter)
+
+    def bellman_max(
+        self, env: FiniteMDP, r: np.ndarray, values: np.ndarray, gamma: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One Bellman optimality backup for K rewards.
+
+        ``r`` is ``[K, S, A]``, ``values`` is ``[K, S]``; returns ``(T V, greedy actions)``.
+        """
+        K, S, A = r.shape
+        nxt = np.asarray(env.transition_matrix @ values.T).reshape(S, A, K)
+        q = r + gamma * nxt.transpose(2, 0, 1)
+        return q.max(axis=2), q.argmax(axis=2)
+
+
+_BACKENDS: dict[str, Backend] = {"numpy": NumpyBackend()}
+_current: list[str] = [os.environ.get("OBJSPEC_BACKEND", "numpy").strip().lower() or "numpy"]
+
+
+def _load(name: str) -> Backend:
+    if name in _BACKENDS:
+        return _BACKENDS[name]
+    if name == "torch":
+        try:
+            from objspec.mdp.torch_backend import TorchBackend
+        except ImportError as exc:
+            raise ObjspecError(
+                "the torch backend needs torch: pip install 'objspec[gpu]'"
+            ) from exc
+        _BACKENDS["torch"] = TorchBackend()
+        return _BACKENDS["torch"]
+    raise ObjspecError(f"unknown backend {name!r}; choose one of 'numpy', 'torch'")
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that can be used in this process."""
+    names = ["numpy"]
+    try:
+        import torch  # noqa: F401
+
+        names.append("torch")
+    except ImportError:
+        pass
+    return names
+
+
+def get_backend() -> Backend:
+    """The backend in force (see the module docstring for how it is chosen)."""
+    return _load(_current[-1])
+
+
+def set_backend(name: str) -> None:
+    """Choose the process-wide backend: ``"numpy"`` or ``"torch"``."""
+    _load(name)
+    _current[0] = name
+    del _current[1:]
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[Backend]:
+    """Use backend ``name`` inside a ``with`` block."""
+    backend = _load(name)
+    _current.append(name)
+    try:
+        yield backend
+    finally:
+        _current.pop()

@@ -1,0 +1,27 @@
+"""Shared pytest configuration: hypothesis profiles chosen by ``HYPOTHESIS_PROFILE``.
+
+``dev`` (default) is randomized with a modest number of examples; ``ci`` is derandomized
+with no deadline, so CI runs are reproducible and not flaky on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "dev",
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -1,7 +1,8 @@
 """Shared pytest configuration: hypothesis profiles chosen by ``HYPOTHESIS_PROFILE``.
 
-``dev`` (default) is randomized with a modest number of examples; ``ci`` is derandomized
-with no deadline, so CI runs are reproducible and not flaky on a loaded machine.
+``dev`` is randomized with a modest number of examples; ``ci`` is derandomized with no
+deadline, so CI runs are reproducible and not flaky on a loaded machine. The default is
+``ci`` when the ``CI`` environment variable is set (as in ``.ci/run``), ``dev`` otherwise.
 """
 
 from __future__ import annotations
@@ -24,4 +25,6 @@ settings.register_profile(
     max_examples=40,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)

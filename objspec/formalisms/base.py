@@ -86,10 +86,11 @@ class Evaluator(abc.ABC):
         The default sorts with :meth:`compare` (``O(N log N)`` comparisons).
         """
         pi = self._policy_list(policies)
-        order = sorted(
-            range(len(pi)),
-            key=functools.cmp_to_key(lambda i, j: self.compare(pi[j], pi[i])),
-        )
+
+        def better_first(i: int, j: int) -> int:
+            return self.compare(pi[j], pi[i])
+
+        order = sorted(range(len(pi)), key=functools.cmp_to_key(better_first))
         ranks = np.empty(len(pi), dtype=np.int64)
         current = 0
         for pos, idx in enumerate(order):

@@ -47,7 +47,7 @@ def to_fraction(x: Any) -> Fraction:
     if isinstance(x, numbers.Integral):
         return Fraction(int(x))
     if isinstance(x, numbers.Rational):
-        return Fraction(x.numerator, x.denominator)
+        return Fraction(int(x.numerator), int(x.denominator))
     if isinstance(x, float | np.floating):
         return Fraction(float(x))
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -196,7 +196,7 @@ class Policy:
         return f"Policy({np.array2string(self._probs, precision=4, separator=', ')})"
 
 
-PolicyLike = Union[Policy, np.ndarray, Sequence[Any]]
+PolicyLike = Policy | np.ndarray | Sequence[Any]
 
 
 def as_policy_batch(

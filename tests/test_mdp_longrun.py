@@ -213,5 +213,6 @@ def test_ties_are_exact_in_float_mode() -> None:
     P[2, :, 1] = 1.0
     env = FiniteMDP(P, [1.0, 0.0, 0.0])
     R = np.array([0.5, 1.0, 0.0])
-    g = long_run_average(env, [Policy.deterministic([0, 0, 0], 2), Policy.deterministic([1, 0, 0], 2)], R)
+    loop, stay = Policy.deterministic([0, 0, 0], 2), Policy.deterministic([1, 0, 0], 2)
+    g = long_run_average(env, [loop, stay], R)
     assert g[0] == g[1] == 0.5

@@ -5,9 +5,14 @@
 * :mod:`objspec.mdp.evaluation`: values, returns, visitation and occupancy measures for many
   policies and rewards at once, with certified error bounds;
 * :mod:`objspec.mdp.linear`: the batched dense and Krylov solvers behind them;
+* :mod:`objspec.mdp.longrun`: recurrent classes, stationary distributions, Cesaro limits and
+  long-run average rewards, exact;
+* :mod:`objspec.mdp.control`: optimal values and policies with certified error bounds;
+* :mod:`objspec.mdp.sampling`: seeded, vectorised trajectory sampling;
 * :mod:`objspec.mdp.backends`: numpy (default) or torch kernels.
 """
 
+from objspec.mdp.control import ControlSolution, optimal_values
 from objspec.mdp.evaluation import (
     Evaluation,
     discounted_values,
@@ -24,6 +29,8 @@ from objspec.mdp.policy import Policy, as_policy_batch, deterministic_policies
 from objspec.mdp.rewards import check_discount, normalize_rewards
 
 __all__ = [
+    "ControlSolution",
+    "optimal_values",
     "FiniteMDP",
     "Policy",
     "Evaluation",

@@ -213,7 +213,9 @@ def state_visitation(
     return d[0] if single else d
 
 
-def state_action_occupancy(env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any) -> np.ndarray:
+def state_action_occupancy(
+    env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any
+) -> np.ndarray:
     """``m(s, a) = d(s) pi(a|s)``, shape ``(N?, S, A)``."""
     pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
     d = state_visitation(env, pi, gamma, **kwargs)

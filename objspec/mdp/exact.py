@@ -129,7 +129,8 @@ def exact_state_visitation(env: FiniteMDP, policies: Any, gamma: Any) -> np.ndar
     >>> import numpy as np
     >>> from objspec import FiniteMDP, Policy
     >>> from objspec.mdp.exact import exact_state_visitation
-    >>> env = FiniteMDP(np.array([[[F(1, 2), F(1, 2)]], [[F(0), F(1)]]], dtype=object), [F(1), F(0)])
+    >>> P = np.array([[[F(1, 2), F(1, 2)]], [[F(0), F(1)]]], dtype=object)
+    >>> env = FiniteMDP(P, [F(1), F(0)])
     >>> [str(x) for x in exact_state_visitation(env, Policy([[1.0], [1.0]]), F(1, 2))]
     ['4/3', '2/3']
     """

@@ -139,7 +139,7 @@ def solve_policy_systems(
 def apply_policy_operator(
     env: FiniteMDP, pi: np.ndarray, x: np.ndarray, gamma: float, transpose: bool
 ) -> np.ndarray:
-    """Compute ``(I - gamma P_pi) X`` (or the transpose) for every policy; ``x`` is ``[N, S, M]``."""
+    """``(I - gamma P_pi) X`` (or the transpose) for every policy; ``x`` is ``[N, S, M]``."""
     return x - gamma * apply_chain(env, pi, x, transpose)
 
 

@@ -1,0 +1,468 @@
+"""Exchange with probabilistic model checkers: PRISM language, Storm's DRN, stormpy models.
+
+Export (no dependency):
+
+* :func:`to_prism` writes an MDP, or the Markov chain it induces under a policy, in the
+  PRISM language: one module with one integer variable ``s``, one command per
+  ``(state, action)``, a ``label`` per proposition and one ``rewards`` structure per reward;
+* :func:`to_drn` writes the same in Storm's explicit DRN format.
+
+Import (needs ``stormpy``):
+
+* :func:`from_storm` reads a sparse stormpy DTMC or MDP into a :class:`FiniteMDP`;
+  :func:`storm_rewards` reads its reward models; :func:`load_drn` reads a DRN file.
+
+Conventions, both ways:
+
+* states keep their indices; PRISM's variable ``s`` is the state index;
+* propositions become state labels; they must be identifiers and must not be ``init`` or
+  ``deadlock`` (Storm's own labels). Transition labels (a label function) have no state
+  form and are refused unless ``include_labels=False``;
+* PRISM, DRN and Storm have initial *states*, not an initial distribution: the exported
+  initial states are the support of ``env.initial``; an imported model starts uniformly
+  over Storm's initial states. Values per state are unaffected;
+* Storm has state and state-action rewards, not transition rewards: a reward
+  ``R(s, a, s')`` is exported as ``r(s, a) = sum_s' tau(s'|s, a) R(s, a, s')``, which keeps
+  every expected (discounted or average) return. Under a policy the chain gets the state
+  reward ``r_pi(s) = sum_a pi(a|s) r(s, a)``;
+* probabilities of exact (Fraction) models are written as exact fractions in PRISM, and as
+  doubles in DRN.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from objspec.errors import InvalidModelError
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy, as_policy_batch
+from objspec.mdp.rewards import expected_rewards, normalize_rewards
+
+__all__ = [
+    "to_prism",
+    "to_drn",
+    "save_prism",
+    "save_drn",
+    "from_storm",
+    "storm_rewards",
+    "load_drn",
+]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PRISM_KEYWORDS = frozenset(
+    """A bool clock const ctmc C double dtmc E endinit endinvariant endmodule endrewards
+    endsystem false formula filter func F global G init invariant I int label max mdp min
+    module X nondeterministic Pmax Pmin P probabilistic prob pta rate rewards Rmax Rmin R S
+    stochastic system true U W""".split()
+)
+
+
+def _check_label_names(env: FiniteMDP, include_labels: bool) -> list[frozenset[str]]:
+    if not include_labels or not env.propositions:
+        return [frozenset() for _ in range(env.n_states)]
+    labels = env.state_labels
+    if labels is None:
+        raise InvalidModelError(
+            "the environment has transition labels (a label function); PRISM and DRN labels "
+            "are state labels. Build the environment with state labels, or export with "
+            "include_labels=False"
+        )
+    for name in env.propositions:
+        if not _IDENTIFIER.match(name) or name in ("init", "deadlock"):
+            raise InvalidModelError(
+                f"proposition {name!r} cannot be a PRISM/Storm label: labels must be "
+                "identifiers other than 'init' and 'deadlock'"
+            )
+    return list(labels)
+
+
+def _reward_table(
+    env: FiniteMDP, rewards: Any, policy: Policy | None
+) -> dict[str, np.ndarray]:
+    """Reward name -> ``[S, A]`` expected state-action reward (``[S]`` under a policy)."""
+    if rewards is None:
+        return {}
+    items = rewards.items() if isinstance(rewards, Mapping) else [("r", rewards)]
+    out: dict[str, np.ndarray] = {}
+    for name, reward in items:
+        if not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise InvalidModelError(f"reward name {name!r} is not an identifier")
+        arr, kind, single = normalize_rewards(env, reward, batched=False, what=f"reward {name!r}")
+        r = expected_rewards(env, arr, kind)[0]
+        if policy is not None:
+            r = (policy.probabilities * r).sum(axis=1)
+        out[name] = r
+    return out
+
+
+def _chain(env: FiniteMDP, policy: Policy) -> sp.csr_matrix:
+    S, A = env.n_states, env.n_actions
+    rows = np.repeat(np.arange(S), A)
+    cols = np.arange(S * A)
+    weights = sp.csr_matrix((policy.probabilities.ravel(), (rows, cols)), shape=(S, S * A))
+    chain = (weights @ env.transition_matrix).tocsr()
+    chain.eliminate_zeros()
+    return chain
+
+
+def _as_policy(env: FiniteMDP, policy: Any) -> Policy | None:
+    if policy is None:
+        return None
+    batch, single = as_policy_batch(policy, env.n_states, env.n_actions)
+    if not single:
+        raise InvalidModelError("export takes one policy, not a batch")
+    return policy if isinstance(policy, Policy) else Policy(batch[0])
+
+
+def _number(x: float) -> str:
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _action_identifiers(env: FiniteMDP) -> list[str]:
+    names = list(env.action_names)
+    if all(_IDENTIFIER.match(n) and n not in _PRISM_KEYWORDS for n in names):
+        return names
+    return [f"a{i}" for i in range(env.n_actions)]
+
+
+def to_prism(
+    env: FiniteMDP,
+    *,
+    policy: Any = None,
+    rewards: Any = None,
+    include_labels: bool = True,
+    module: str = "objspec",
+) -> str:
+    """PRISM-language text of ``env`` (an ``mdp``) or of its chain under ``policy`` (a ``dtmc``).
+
+    Parameters
+    ----------
+    env : FiniteMDP
+    policy : Policy or array_like, optional
+        If given, export the Markov chain ``P_pi`` instead of the MDP.
+    rewards : array_like or mapping of name to array_like, optional
+        Markov rewards (``[S]``, ``[S, A]`` or ``[S, A, S]``), each written as a ``rewards``
+        structure; a single array is named ``"r"``.
+    include_labels : bool
+        Write the propositions as PRISM labels.
+    module : str
+        The module's name.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InvalidModelError
+        On transition labels (unless ``include_labels=False``) or propositions that are
+        not valid labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.0, 1.0]]]), [1.0, 0.0], labels={1: ["goal"]})
+    >>> print(to_prism(env, rewards=[1.0, 0.0]))
+    // exported by objspec: 2 states, 1 actions
+    mdp
+    <BLANKLINE>
+    module objspec
+      s : [0..1] init 0;
+      [a0] s=0 -> 0.5:(s'=0) + 0.5:(s'=1);
+      [a0] s=1 -> 1:(s'=1);
+    endmodule
+    <BLANKLINE>
+    label "goal" = s=1;
+    <BLANKLINE>
+    rewards "r"
+      [a0] s=0 : 1;
+    endrewards
+    <BLANKLINE>
+    """
+    if not _IDENTIFIER.match(module):
+        raise InvalidModelError(f"module name {module!r} is not an identifier")
+    pi = _as_policy(env, policy)
+    labels = _check_label_names(env, include_labels)
+    reward_table = _reward_table(env, rewards, pi)
+    S, A = env.n_states, env.n_actions
+    support = np.flatnonzero(env.initial > 0)
+    lines = [f"// exported by objspec: {S} states, {A} actions"]
+    if pi is not None:
+        lines.append("// the Markov chain induced by a policy")
+    if len(support) > 1:
+        weights = ", ".join(f"{int(s)}: {_number(env.initial[s])}" for s in support)
+        lines.append(f"// initial distribution (Storm uses its support): {{{weights}}}")
+    lines.append("dtmc" if pi is not None else "mdp")
+    lines.append("")
+    lines.append(f"module {module}")
+    init = f" init {int(support[0])}" if len(support) == 1 else ""
+    lines.append(f"  s : [0..{S - 1}]{init};")
+
+    exact = env.is_exact and pi is None
+    exact_P = env.exact_transitions() if exact else None
+    if pi is None:
+        actions = _action_identifiers(env)
+        matrix = env.transition_matrix
+        for s in range(S):
+            for a in range(A):
+                row = matrix[s * A + a]
+                if exact_P is not None:
+                    probs = [_fraction(exact_P[s, a, t]) for t in row.indices]
+                else:
+                    probs = [_number(p) for p in row.data]
+                updates = " + ".join(
+                    f"{p}:(s'={int(t)})" for p, t in zip(probs, row.indices, strict=True)
+                )
+                lines.append(f"  [{actions[a]}] s={s} -> {updates};")
+    else:
+        chain = _chain(env, pi)
+        for s in range(S):
+            row = chain[s]
+            updates = " + ".join(
+                f"{_number(p)}:(s'={int(t)})" for p, t in zip(row.data, row.indices, strict=True)
+            )
+            lines.append(f"  [] s={s} -> {updates};")
+    lines.append("endmodule")
+    lines.append("")
+    if len(support) > 1:
+        lines.append("init " + " | ".join(f"s={int(s)}" for s in support) + " endinit")
+        lines.append("")
+    if include_labels:
+        for name in env.propositions:
+            states = [s for s in range(S) if name in labels[s]]
+            lines.append(f'label "{name}" = ' + " | ".join(f"s={s}" for s in states) + ";")
+        if env.propositions:
+            lines.append("")
+    for name, r in reward_table.items():
+        lines.append(f'rewards "{name}"')
+        if pi is None:
+            actions = _action_identifiers(env)
+            for s in range(S):
+                for a in range(A):
+                    if r[s, a] != 0:
+                        lines.append(f"  [{actions[a]}] s={s} : {_number(r[s, a])};")
+        else:
+            for s in range(S):
+                if r[s] != 0:
+                    lines.append(f"  s={s} : {_number(r[s])};")
+        lines.append("endrewards")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fraction(x: Any) -> str:
+    f = Fraction(x)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def to_drn(
+    env: FiniteMDP,
+    *,
+    policy: Any = None,
+    rewards: Any = None,
+    include_labels: bool = True,
+) -> str:
+    """The text of ``env`` (or its chain under ``policy``) in Storm's explicit DRN format.
+
+    Parameters are those of :func:`to_prism`. Under a policy the model is a ``DTMC`` with
+    state rewards; otherwise an ``MDP`` with state-action rewards (one ``action`` block per
+    action, named by the action).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.0, 1.0]]]), [1.0, 0.0], labels={1: ["goal"]})
+    >>> print(to_drn(env))
+    // exported by objspec
+    @type: MDP
+    @parameters
+    <BLANKLINE>
+    @reward_models
+    <BLANKLINE>
+    @nr_states
+    2
+    @nr_choices
+    2
+    @model
+    state 0 init
+        action a0
+            0 : 0.5
+            1 : 0.5
+    state 1 goal
+        action a0
+            1 : 1
+    <BLANKLINE>
+    """
+    pi = _as_policy(env, policy)
+    labels = _check_label_names(env, include_labels)
+    reward_table = _reward_table(env, rewards, pi)
+    names = list(reward_table)
+    S, A = env.n_states, env.n_actions
+    lines = ["// exported by objspec", f"@type: {'DTMC' if pi is not None else 'MDP'}"]
+    lines += ["@parameters", "", "@reward_models", " ".join(names)]
+    lines += ["@nr_states", str(S), "@nr_choices", str(S if pi is not None else S * A), "@model"]
+    actions = _action_identifiers(env)
+    matrix = _chain(env, pi) if pi is not None else env.transition_matrix
+    for s in range(S):
+        head = f"state {s}"
+        if pi is not None and names:
+            head += " [" + ", ".join(_number(reward_table[n][s]) for n in names) + "]"
+        marks = (["init"] if env.initial[s] > 0 else []) + sorted(labels[s])
+        if marks:
+            head += " " + " ".join(marks)
+        lines.append(head)
+        if pi is not None:
+            choices = [(s, "0")]
+        else:
+            choices = [(s * A + a, actions[a]) for a in range(A)]
+        for a, (row_index, action_name) in enumerate(choices):
+            action_line = f"\taction {action_name}"
+            if pi is None and names:
+                action_line += " [" + ", ".join(
+                    _number(reward_table[n][s, a]) for n in names
+                ) + "]"
+            lines.append(action_line)
+            row = matrix[row_index]
+            for t, p in zip(row.indices, row.data, strict=True):
+                lines.append(f"\t\t{int(t)} : {_number(p)}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def save_prism(env: FiniteMDP, path: str | os.PathLike[str], **kwargs: Any) -> None:
+    """Write :func:`to_prism` of ``env`` to ``path`` (keyword arguments as there)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(to_prism(env, **kwargs))
+
+
+def save_drn(env: FiniteMDP, path: str | os.PathLike[str], **kwargs: Any) -> None:
+    """Write :func:`to_drn` of ``env`` to ``path`` (keyword arguments as there)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(to_drn(env, **kwargs))
+
+
+def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, int, int]:
+    """Storm's transition matrix as CSR ``(S*A, S)`` plus ``S, A``; every state needs A choices."""
+    n_states = int(model.nr_states)
+    matrix = model.transition_matrix
+    groups = [int(matrix.get_row_group_start(s)) for s in range(n_states)]
+    groups.append(int(matrix.get_row_group_end(n_states - 1)))
+    sizes = np.diff(groups)
+    if np.any(sizes != sizes[0]):
+        s = int(np.argmax(sizes != sizes[0]))
+        raise InvalidModelError(
+            f"state {s} of the Storm model has {sizes[s]} choices but state 0 has {sizes[0]}; "
+            "a FiniteMDP has the same actions in every state"
+        )
+    n_actions = int(sizes[0])
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for r in range(n_states * n_actions):
+        for entry in matrix.get_row(r):
+            rows.append(r)
+            cols.append(int(entry.column))
+            vals.append(float(entry.value))
+    csr = sp.csr_matrix((vals, (rows, cols)), shape=(n_states * n_actions, n_states))
+    return csr, n_states, n_actions
+
+
+def from_storm(model: Any) -> FiniteMDP:
+    """A sparse stormpy DTMC or MDP as a :class:`FiniteMDP`.
+
+    A DTMC becomes an MDP with one action. Every MDP state must have the same number of
+    choices. State labels other than ``init`` and ``deadlock`` become propositions; the
+    initial distribution is uniform over Storm's initial states; states are named by their
+    variable valuations (e.g. ``"[s=3]"``) when Storm built them. Use :func:`storm_rewards`
+    for the reward models.
+
+    Raises
+    ------
+    InvalidModelError
+        If the model is not a sparse DTMC or MDP, or its states have different numbers of
+        choices.
+
+    Examples
+    --------
+    >>> import numpy as np, stormpy, tempfile, os
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.0, 1.0]]]), [1.0, 0.0], labels={1: ["goal"]})
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.drn")
+    >>> save_drn(env, path)
+    >>> back = from_storm(stormpy.build_model_from_drn(path))
+    >>> back.transitions.tolist(), back.propositions
+    ([[[0.5, 0.5]], [[0.0, 1.0]]], ('goal',))
+    """
+    kind = str(getattr(model, "model_type", type(model).__name__)).rsplit(".", 1)[-1]
+    if kind not in ("DTMC", "MDP") or not getattr(model, "is_sparse_model", False):
+        raise InvalidModelError(f"from_storm reads sparse DTMCs and MDPs; got {kind}")
+    matrix, n_states, n_actions = _storm_matrix(model)
+    initial = np.zeros(n_states)
+    initial[[int(s) for s in model.initial_states]] = 1.0
+    if initial.sum() == 0:
+        raise InvalidModelError("the Storm model has no initial state")
+    initial /= initial.sum()
+    labelling = model.labeling
+    labels: dict[int, list[str]] = {}
+    for name in sorted(labelling.get_labels()):
+        if name in ("init", "deadlock"):
+            continue
+        for s in labelling.get_states(name):
+            labels.setdefault(int(s), []).append(name)
+    transitions: Any = matrix
+    if n_states * n_actions * n_states <= 4_000_000:
+        transitions = matrix.toarray().reshape(n_states, n_actions, n_states)
+    names = None
+    if getattr(model, "has_state_valuations", lambda: False)():
+        valuations = model.state_valuations
+        names = [valuations.to_string(s) for s in range(n_states)]
+        if len(set(names)) != n_states:
+            names = None
+    return FiniteMDP(transitions, initial, labels=labels or None, state_names=names)
+
+
+def storm_rewards(model: Any) -> dict[str, np.ndarray]:
+    """The reward models of a sparse stormpy model, as ``[S, A]`` arrays (state reward
+    plus state-action reward of each choice).
+
+    Transition rewards are not read (:class:`InvalidModelError` if present).
+    """
+    _, n_states, n_actions = _storm_matrix(model)
+    out: dict[str, np.ndarray] = {}
+    for name, reward_model in model.reward_models.items():
+        if reward_model.has_transition_rewards:
+            raise InvalidModelError(
+                f"reward model {name!r} has transition rewards, which objspec does not import"
+            )
+        r = np.zeros((n_states, n_actions))
+        if reward_model.has_state_rewards:
+            r += np.asarray(list(reward_model.state_rewards), dtype=float)[:, None]
+        if reward_model.has_state_action_rewards:
+            r += np.asarray(list(reward_model.state_action_rewards), dtype=float).reshape(
+                n_states, n_actions
+            )
+        out[name or "r"] = r
+    return out
+
+
+def load_drn(path: str | os.PathLike[str]) -> FiniteMDP:
+    """Read a DRN file through stormpy (see :func:`from_storm`).
+
+    Raises
+    ------
+    ImportError
+        If stormpy is not installed.
+    """
+    import stormpy
+
+    return from_storm(stormpy.build_model_from_drn(os.fspath(path)))

@@ -1,0 +1,171 @@
+"""Executable expressivity: constructions, conversion chains and separation witnesses.
+
+* :func:`constructions` lists every registered construction (source, target, whether it
+  needs the environment, reference; the proof is the function's docstring);
+* :func:`convert` turns a specification into one of another formalism that induces the same
+  ordering, following the shortest chain of constructions;
+* :func:`separations` lists every separation witness; ``witness.check()`` re-checks it.
+
+Examples
+--------
+>>> import numpy as np
+>>> from objspec.formalisms import MarkovReward
+>>> from objspec.reductions import convert
+>>> convert(MarkovReward(np.ones((1, 2)), 0.5), "MR").acronym
+'MR'
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from objspec.errors import NotExpressibleError
+from objspec.reductions import constructions as _constructions_module  # noqa: F401
+from objspec.reductions.registry import (
+    FORMALISMS,
+    Construction,
+    EnvironmentRequiredError,
+    acronym_of,
+    registered_constructions,
+)
+from objspec.reductions.separations import (
+    AnalyticWitness,
+    FiniteWitness,
+    Witness,
+    WitnessReport,
+    registered_separations,
+)
+
+__all__ = [
+    "FORMALISMS",
+    "Construction",
+    "EnvironmentRequiredError",
+    "Witness",
+    "FiniteWitness",
+    "AnalyticWitness",
+    "WitnessReport",
+    "constructions",
+    "separations",
+    "conversion_chain",
+    "convert",
+]
+
+
+def constructions() -> tuple[Construction, ...]:
+    """Every registered construction: ``source``, ``target``, ``needs_env``, ``reference``.
+
+    Examples
+    --------
+    >>> from objspec.reductions import constructions
+    >>> len({(c.source, c.target) for c in constructions()}) == len(constructions())
+    True
+    """
+    return registered_constructions()
+
+
+def separations() -> tuple[Witness, ...]:
+    """Every separation witness: ``witness.a`` cannot express ``witness.spec`` (of ``witness.b``).
+
+    Examples
+    --------
+    >>> from objspec.reductions import separations
+    >>> sorted({w.b for w in separations()})[:3]
+    ['FPR', 'GOMORL', 'LAR']
+    """
+    return registered_separations()
+
+
+def conversion_chain(source: Any, target: Any, *, env_free: bool = False) -> list[Construction]:
+    """The shortest chain of constructions from ``source`` to ``target`` (acronyms or classes).
+
+    With ``env_free=True`` only constructions that do not need the environment are used.
+    Raises :class:`NotExpressibleError` if there is no chain.
+
+    Examples
+    --------
+    >>> [c.name for c in conversion_chain("MR", "ONMR")]
+    ['markov_reward_to_outer_nonlinear']
+    """
+    src, dst = acronym_of(source), acronym_of(target)
+    if src == dst:
+        return []
+    prev: dict[str, Construction] = {}
+    queue = deque([src])
+    seen = {src}
+    while queue:
+        node = queue.popleft()
+        for c in registered_constructions():
+            if c.source != node or c.target in seen or (env_free and c.requires_env):
+                continue
+            prev[c.target] = c
+            seen.add(c.target)
+            if c.target == dst:
+                chain = [c]
+                while chain[0].source != src:
+                    chain.insert(0, prev[chain[0].source])
+                return chain
+            queue.append(c.target)
+    raise NotExpressibleError(_why_not(src, dst, env_free))
+
+
+def _why_not(src: str, dst: str, env_free: bool) -> str:
+    from objspec.hasse import decide
+
+    verdict = decide(dst, src)
+    if verdict.holds is False:
+        return f"{dst} cannot express {src}: {verdict.evidence}"
+    if verdict.holds and env_free:
+        return (f"every chain of constructions from {src} to {dst} needs the environment; "
+                "pass env=FiniteMDP(...)")
+    return f"no chain of constructions from {src} to {dst} is registered ({verdict.evidence})"
+
+
+def convert(spec: Any, to: Any, env: Any = None) -> Any:
+    """A specification of formalism ``to`` inducing the same ordering as ``spec``.
+
+    Follows the shortest chain of registered constructions (only environment-free ones when
+    ``env`` is None, if such a chain exists).
+
+    Parameters
+    ----------
+    spec : Specification
+        The specification to convert.
+    to : str or type
+        Target formalism: an acronym such as ``"FOMR"`` or a formalism class.
+    env : FiniteMDP, optional
+        Needed when every chain uses a construction that depends on the dynamics.
+
+    Raises
+    ------
+    NotExpressibleError
+        If ``to`` cannot express ``spec``'s formalism (a separation witness, named in the
+        message) or no chain is registered.
+    EnvironmentRequiredError
+        If every chain needs the environment and ``env`` is None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.formalisms import MarkovReward
+    >>> from objspec.reductions import convert
+    >>> convert(MarkovReward(np.ones((1, 2)), 0.5), "OMO").acronym
+    'OMO'
+    """
+    src, dst = acronym_of(spec), acronym_of(to)
+    if env is None:
+        try:
+            chain = conversion_chain(src, dst, env_free=True)
+        except NotExpressibleError:
+            chain = conversion_chain(src, dst)
+            needs = next(c for c in chain if c.requires_env)
+            raise EnvironmentRequiredError(
+                f"converting {src} to {dst} needs the environment (step {needs.name}: "
+                f"{needs.source} -> {needs.target}); pass env=FiniteMDP(...)"
+            ) from None
+    else:
+        chain = conversion_chain(src, dst)
+    out = spec
+    for c in chain:
+        out = c(out, env)
+    return out

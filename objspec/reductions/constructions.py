@@ -1,0 +1,460 @@
+"""The constructions of paper-notes section 4: one function per edge, proof in the docstring.
+
+Every function maps a specification of the weaker formalism (and, where registered with
+``needs_env``, the environment) to a specification of the stronger one that induces the same
+total preorder on policies, ties included. ``needs_size`` marks constructions whose output
+depends only on ``(S, A)``: they read the size from the ``env`` argument.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fractions import Fraction as F
+>>> from objspec import Policy
+>>> from objspec.environments import E3
+>>> from objspec.formalisms import MarkovReward
+>>> mr = MarkovReward([[1, 0], [0, 0]], F(1, 2))
+>>> onmr = markov_reward_to_outer_nonlinear(mr)
+>>> pi = Policy([[F(1, 3), F(2, 3)], [1, 0]])
+>>> onmr.compile(E3(), exact=True).exact_value(pi) == mr.compile(E3(), exact=True).exact_value(pi)
+True
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.mdp.evaluation import occupancy_measure
+from objspec.mdp.exact import exact_occupancy_measure
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.reductions.registry import construction, formalism_class
+
+__all__ = [
+    "markov_reward_to_outer_nonlinear",
+    "markov_reward_to_regularised",
+    "outer_nonlinear_to_outer_morl",
+    "outer_morl_to_occupancy_function",
+    "occupancy_function_to_outer_morl",
+    "outer_morl_to_generalised",
+    "generalised_to_occupancy_ordering",
+    "occupancy_ordering_to_generalised",
+    "occupancy_function_to_occupancy_ordering",
+    "regularised_to_occupancy_function",
+    "occupancy_function_to_policy_function",
+    "occupancy_ordering_to_policy_ordering",
+    "policy_function_to_policy_ordering",
+    "inner_product",
+    "recover_policy",
+    "zero_regulariser",
+]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def inner_product(reward: np.ndarray, m: np.ndarray) -> Any:
+    """``<R, m>`` for a reward ``[S]``, ``[S, A]`` or ``[S, A, S]`` and an occupancy
+    ``[S, A, S]``; exact (Fractions) when both are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inner_product(np.array([1.0, 2.0]), np.ones((2, 1, 2)))
+    6.0
+    """
+    r = np.asarray(reward)
+    m = np.asarray(m)
+    if r.ndim == 1:
+        r = r[:, None, None]
+    elif r.ndim == 2:
+        r = r[:, :, None]
+    terms = (np.broadcast_to(r, m.shape) * m).ravel()
+    total: Any = Fraction(0) if m.dtype == object else 0.0
+    for x in terms:
+        total = total + x
+    return total if m.dtype == object else float(total)
+
+
+def recover_policy(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, pi)`` from an occupancy measure: ``d(s) = sum_{a,s'} m(s,a,s')`` and
+    ``pi(a|s) = sum_{s'} m(s,a,s') / d(s)`` where ``d(s) > 0`` (uniform elsewhere).
+
+    Exact when ``m`` holds Fractions (the policy-recovery step of paper-notes 4.3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d, pi = recover_policy(np.array([[[0.5], [1.5]]]))
+    >>> d.tolist(), pi.tolist()
+    ([2.0], [[0.25, 0.75]])
+    """
+    m = np.asarray(m)
+    sa = m.sum(axis=2)
+    d = sa.sum(axis=1)
+    S, A = sa.shape
+    exact = m.dtype == object
+    pi = np.empty((S, A), dtype=object if exact else np.float64)
+    for s in range(S):
+        if d[s] > 0:
+            pi[s] = [x / d[s] for x in sa[s]]
+        else:
+            pi[s] = [Fraction(1, A) if exact else 1.0 / A] * A
+    return d, pi
+
+
+def zero_regulariser(dist: Any) -> int:
+    """``F = 0`` (rational): RRL with it is plain discounted reward."""
+    return 0
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _gamma_of(spec: Any) -> Any:
+    return spec.gamma
+
+
+def _exact_policy_occupancy(env: FiniteMDP, policy: Policy, gamma: Any) -> np.ndarray:
+    if env.n_states * env.n_actions <= 64:
+        return np.asarray(exact_occupancy_measure(env, policy, gamma))
+    return np.asarray(occupancy_measure(env, policy, float(gamma)))
+
+
+def _indicator_rewards(env: FiniteMDP) -> np.ndarray:
+    S, A = env.n_states, env.n_actions
+    n = S * A * S
+    rewards = np.zeros((n, S, A, S), dtype=object)
+    rewards[...] = Fraction(0)
+    for i in range(n):
+        rewards.reshape(n, n)[i, i] = Fraction(1)
+    return rewards
+
+
+# ---------------------------------------------------------------- 4.1 embeddings
+
+
+@construction("MR", "ONMR", reference="paper-notes 4.1 (MR -> ONMR)")
+def markov_reward_to_outer_nonlinear(spec: Any) -> Any:
+    """MR as ONMR with the identity as outer function.
+
+    Proof: ``J_ONMR = f(<R, m>) = <R, m> = J_MR`` for ``f = id`` and the same ``R, gamma``,
+    so the two values, hence the two orderings, are equal in every environment.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import MarkovReward
+    >>> markov_reward_to_outer_nonlinear(MarkovReward([1.0], 0.5)).acronym
+    'ONMR'
+    """
+    return formalism_class("ONMR")(spec.reward, _identity, spec.gamma)
+
+
+@construction("MR", "RRL", reference="paper-notes 4.1 (MR -> RRL)")
+def markov_reward_to_regularised(spec: Any) -> Any:
+    """MR as RRL with ``alpha = 0`` and ``F = 0``.
+
+    Proof: ``J_RRL = <R, m> - 0 * sum_s d(s) F(pi(s)) = J_MR``.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import MarkovReward
+    >>> markov_reward_to_regularised(MarkovReward([1.0], 0.5)).alpha
+    0
+    """
+    return formalism_class("RRL")(spec.reward, zero_regulariser, 0, spec.gamma)
+
+
+@construction("ONMR", "OMORL", reference="paper-notes 4.1 (ONMR -> OMORL, k = 1)")
+def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
+    """ONMR as OMORL with ``k = 1``.
+
+    Proof: the OMORL statistic is the length-1 vector ``(<R, m>)``; with
+    ``f'(v) = f(v[0])`` the values are equal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.formalisms import OuterNonlinearMarkovReward
+    >>> outer_nonlinear_to_outer_morl(OuterNonlinearMarkovReward([1.0], abs, 0.5)).rewards.shape
+    (1, 1)
+    """
+    f = spec.f
+
+    def first(v: Any) -> Any:
+        return f(v[0])
+
+    return formalism_class("OMORL")(np.asarray(spec.reward)[None], first, spec.gamma)
+
+
+# ---------------------------------------------------------------- 4.3 OMORL = FOMR
+
+
+@construction("OMORL", "FOMR", reference="paper-notes 4.3 (OMORL -> FOMR)")
+def outer_morl_to_occupancy_function(spec: Any) -> Any:
+    """OMORL as a function of the occupancy measure.
+
+    Proof: ``J_{R_i}(pi) = <R_i, m_gamma^pi>``, so with the same ``gamma`` and
+    ``f'(m) = f(<R_1, m>, ..., <R_k, m>)`` we get ``J_FOMR(pi) = f'(m_gamma^pi) = J_OMORL(pi)``
+    in every environment (exact when ``m`` is given in Fractions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.formalisms import OuterMORL
+    >>> fomr = outer_morl_to_occupancy_function(OuterMORL([[1.0], [2.0]], sum, 0.5))
+    >>> float(fomr.f(np.ones((1, 1, 1))))
+    3.0
+    """
+    rewards = np.asarray(spec.rewards)
+    f = spec.f
+
+    def of_m(m: Any) -> Any:
+        m = np.asarray(m)
+        vec = np.array([inner_product(r, m) for r in rewards],
+                       dtype=object if m.dtype == object else np.float64)
+        return f(vec)
+
+    return formalism_class("FOMR")(of_m, spec.gamma)
+
+
+@construction("FOMR", "OMORL", needs_size=True, reference="paper-notes 4.3 (FOMR -> OMORL)")
+def occupancy_function_to_outer_morl(spec: Any, env: FiniteMDP) -> Any:
+    """A function of the occupancy measure as OMORL with one indicator reward per transition.
+
+    Proof: take ``k = |S x A x S|`` rewards ``R_i = 1[x = x_i]`` and the same ``gamma``.
+    Then ``J_{R_i}(pi) = <R_i, m_gamma^pi> = m_gamma^pi(x_i)``: the vector of expected returns
+    *is* the occupancy measure (flattened), and ``f'(v) = f(reshape(v))`` gives
+    ``J_OMORL = J_FOMR``. Only ``(S, A)`` is read from ``env``.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureFunction
+    >>> omorl = occupancy_function_to_outer_morl(OccupancyMeasureFunction(np.sum, 0.5), E3())
+    >>> omorl.rewards.shape
+    (8, 2, 2, 2)
+    """
+    shape = (env.n_states, env.n_actions, env.n_states)
+    f = spec.f
+
+    def of_vector(v: Any) -> Any:
+        return f(np.asarray(v).reshape(shape))
+
+    return formalism_class("OMORL")(_indicator_rewards(env), of_vector, spec.gamma)
+
+
+@construction("RRL", "FOMR", reference="paper-notes 4.3 (RRL -> FOMR)")
+def regularised_to_occupancy_function(spec: Any) -> Any:
+    """Regularised RL as a function of the occupancy measure (OM >= RRL).
+
+    Proof: ``J_RRL = <R, m> - alpha sum_s d(s) F(pi(.|s))`` with ``d(s) = sum_{a,s'} m(s,a,s')``
+    and, where ``d(s) > 0``, ``pi(a|s) = sum_{s'} m(s,a,s') / d(s)`` (``m(s,a,s') =
+    d(s) pi(a|s) tau(s'|s,a)`` and ``tau(.|s,a)`` sums to 1). States with ``d(s) = 0`` contribute
+    nothing. So ``f(m) = <R, m> - alpha sum_{s: d(s) > 0} d(s) F(pi_m(.|s))`` equals ``J_RRL``
+    on every achievable ``m``, in every environment; no dynamics are needed. With Fraction
+    ``m`` and a rational regulariser the value is exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import RegularisedRL
+    >>> from objspec.formalisms.regularisers import negative_entropy
+    >>> rrl = RegularisedRL(np.zeros(2), negative_entropy, 1.0, 0.5)
+    >>> fomr = regularised_to_occupancy_function(rrl)
+    >>> pi = [[0.5, 0.5], [0.5, 0.5]]
+    >>> bool(np.isclose(fomr.compile(E3()).value(pi), rrl.compile(E3()).value(pi)))
+    True
+    """
+    reward = np.asarray(spec.reward)
+    reg = spec.regulariser
+    alpha = spec.alpha
+
+    def of_m(m: Any) -> Any:
+        m = np.asarray(m)
+        d, pi = recover_policy(m)
+        exact = m.dtype == object and getattr(reg, "rational", False)
+        a = Fraction(alpha) if exact else float(alpha)
+        total = inner_product(reward, m)
+        if not exact:
+            total = float(total)
+        for s in range(len(d)):
+            if d[s] > 0:
+                F = reg.exact_value(pi[s], s) if exact else reg(np.asarray(pi[s], float), s)
+                total = total - a * (d[s] if exact else float(d[s])) * F
+        return total
+
+    return formalism_class("FOMR")(of_m, spec.gamma)
+
+
+# ---------------------------------------------------------------- 4.4 orders
+
+
+@construction("OMORL", "GOMORL", reference="paper-notes 4.1 (OMORL -> GOMORL)")
+def outer_morl_to_generalised(spec: Any) -> Any:
+    """OMORL as GOMORL: order return vectors by ``f``.
+
+    Proof: ``v >=_k w iff f(v) >= f(w)`` is a total preorder on ``R^k`` (pulled back from
+    ``>=`` on the reals), and ``J(v1) >= J(v2)`` iff ``v1 >=_k v2``.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import OuterMORL
+    >>> g = outer_morl_to_generalised(OuterMORL([[1.0], [2.0]], sum, 0.5))
+    >>> g.order.compare([1.0, 2.0], [3.0, -1.0])
+    1
+    """
+    from objspec import orders
+
+    return formalism_class("GOMORL")(spec.rewards, orders.by_key(spec.f), spec.gamma)
+
+
+@construction("GOMORL", "OMO", reference="paper-notes 4.4 (GOMORL -> OMO)")
+def generalised_to_occupancy_ordering(spec: Any) -> Any:
+    """GOMORL as an ordering of occupancy measures (pull-back through the returns).
+
+    Proof: ``m >=_M m'`` iff ``(<R_i, m>)_i >=_k (<R_i, m'>)_i``. A pull-back of a total
+    preorder through any map is a total preorder, and at ``m = m_gamma^pi`` the compared
+    vectors are exactly GOMORL's expected-return vectors.
+
+    Examples
+    --------
+    >>> from objspec import orders
+    >>> from objspec.formalisms import GeneralisedOuterMORL
+    >>> omo = generalised_to_occupancy_ordering(
+    ...     GeneralisedOuterMORL([[1.0], [2.0]], orders.lexicographic(), 0.5))
+    >>> omo.acronym
+    'OMO'
+    """
+    from objspec import orders
+
+    rewards = np.asarray(spec.rewards)
+
+    def returns(m: Any) -> list[Any]:
+        return [inner_product(r, m) for r in rewards]
+
+    return formalism_class("OMO")(orders.pullback(spec.order, returns), spec.gamma)
+
+
+@construction("OMO", "GOMORL", needs_size=True, reference="paper-notes 4.4 (OMO -> GOMORL)")
+def occupancy_ordering_to_generalised(spec: Any, env: FiniteMDP) -> Any:
+    """An ordering of occupancy measures as GOMORL with indicator rewards.
+
+    Proof: with ``R_i = 1[x = x_i]`` for every transition ``x_i`` the expected-return vector
+    is the flattened occupancy measure, so ordering vectors by ``>=_M`` after reshaping
+    gives the OMO ordering. Only ``(S, A)`` is read from ``env``.
+
+    Examples
+    --------
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureOrdering
+    >>> g = occupancy_ordering_to_generalised(
+    ...     OccupancyMeasureOrdering(orders.by_key(np.sum), 0.5), E3())
+    >>> g.rewards.shape[0]
+    8
+    """
+    from objspec import orders
+
+    shape = (env.n_states, env.n_actions, env.n_states)
+
+    def reshape(v: Any) -> Any:
+        return np.asarray(v).reshape(shape)
+
+    return formalism_class("GOMORL")(
+        _indicator_rewards(env), orders.pullback(spec.order, reshape), spec.gamma
+    )
+
+
+@construction("FOMR", "OMO", reference="paper-notes 4.1 (FOMR -> OMO)")
+def occupancy_function_to_occupancy_ordering(spec: Any) -> Any:
+    """A function of the occupancy measure as an ordering: compare by ``f``.
+
+    Proof: ``m >=_M m'`` iff ``f(m) >= f(m')`` is a total preorder and induces exactly the
+    FOMR ordering.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import OccupancyMeasureFunction
+    >>> occupancy_function_to_occupancy_ordering(OccupancyMeasureFunction(np.sum, 0.5)).acronym
+    'OMO'
+    """
+    from objspec import orders
+
+    return formalism_class("OMO")(orders.by_key(spec.f), spec.gamma)
+
+
+# ---------------------------------------------------------------- 4.5 upper part
+
+
+@construction("FOMR", "FPR", needs_env=True, reference="paper-notes 4.5 (OM -> FPR)")
+def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
+    """A function of the occupancy measure as a function of the policy (in ``env``).
+
+    Proof: ``f'(pi) = f(m_gamma^pi)`` with ``m`` computed in ``env``; trivially equal values.
+    The occupancy is computed exactly (Fractions) for environments with ``S * A <= 64``,
+    else with the batched float solver.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureFunction
+    >>> fpr = occupancy_function_to_policy_function(OccupancyMeasureFunction(np.sum, 0.5), E3())
+    >>> fpr.compile(E3()).value([[1.0, 0.0], [1.0, 0.0]])
+    2.0
+    """
+    f, gamma = spec.f, spec.gamma
+
+    def of_policy(pi: Policy) -> Any:
+        return f(_exact_policy_occupancy(env, pi, gamma))
+
+    return formalism_class("FPR")(of_policy)
+
+
+@construction("OMO", "PO", needs_env=True, reference="paper-notes 4.5 (OMO -> PO)")
+def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
+    """An ordering of occupancy measures as an ordering of policies (in ``env``).
+
+    Proof: ``pi >= pi'`` iff ``m_gamma^pi >=_M m_gamma^pi'``: the pull-back of a total
+    preorder, equal to the OMO ordering by definition.
+
+    Examples
+    --------
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureOrdering
+    >>> po = occupancy_ordering_to_policy_ordering(
+    ...     OccupancyMeasureOrdering(orders.by_key(np.sum), 0.5), E3())
+    >>> po.acronym
+    'PO'
+    """
+    from objspec import orders
+
+    gamma = spec.gamma
+
+    def occupancy(pi: Policy) -> Any:
+        return _exact_policy_occupancy(env, pi, gamma)
+
+    return formalism_class("PO")(orders.pullback(spec.order, occupancy))
+
+
+@construction("FPR", "PO", reference="paper-notes 4.5 (FPR -> PO)")
+def policy_function_to_policy_ordering(spec: Any) -> Any:
+    """A function of policies as an ordering: compare by ``f``.
+
+    Proof: ``pi >= pi'`` iff ``f(pi) >= f(pi')`` is a total preorder inducing the FPR
+    ordering.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import PolicyFunction
+    >>> policy_function_to_policy_ordering(PolicyFunction(lambda pi: 0.0)).acronym
+    'PO'
+    """
+    from objspec import orders
+
+    return formalism_class("PO")(orders.by_key(spec.f))

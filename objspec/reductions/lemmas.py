@@ -1,0 +1,274 @@
+"""The structural lemmas of paper-notes section 3.4 as exact linear feature maps.
+
+Each :class:`Lemma` states a property that every specification of some formalisms has in
+environments meeting a structural precondition, in the form used by finite certificates:
+*on a finite set of policies meeting the precondition, every such specification's value
+(or, for ordering formalisms, some real representation of its ordering on that finite set)
+is* ``J(pi) = <phi(pi), c>`` *for some coefficient vector* ``c``. ``phi`` is computed exactly
+(Fractions); preconditions are decided exactly on the support graph of the environment.
+
+* ``L1`` (multi-affine at once-visited decisions): every FTR specification, hence every
+  INMR, IMORL, RM, LTL, LAR and MR specification.
+* ``L3`` (additive separability when actions do not move the state): every RRL
+  specification, hence every MR specification.
+* ``L-LAR`` (transient, action-inert states are invisible to limit averages): LAR.
+* ``L7`` (only behaviour on reachable states matters): every trajectory-lottery-level
+  formalism (TLO and everything below it).
+
+Examples
+--------
+>>> from objspec.environments import E3
+>>> from objspec import Policy
+>>> once_visited_states(E3())
+(0,)
+>>> [str(x) for x in L1.features(E3(), Policy([[0.5, 0.5], [1.0, 0.0]]), (0,))]
+['1/2', '1/2']
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import scipy.sparse.csgraph as csgraph
+
+from objspec.errors import CertificateError
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+__all__ = [
+    "Lemma",
+    "L1",
+    "L3",
+    "L_LAR",
+    "L7",
+    "LEMMAS",
+    "once_visited_states",
+    "action_inert_states",
+    "reachable_states",
+]
+
+
+def _support_graph(env: FiniteMDP) -> np.ndarray:
+    return np.asarray((env.transitions > 0).any(axis=1), dtype=bool)
+
+
+def once_visited_states(env: FiniteMDP) -> tuple[int, ...]:
+    """States on no cycle of the support graph (union over actions): every trajectory,
+    under every policy, visits each of them at most once."""
+    graph = _support_graph(env)
+    n, labels = csgraph.connected_components(graph.astype(float), directed=True,
+                                             connection="strong")
+    sizes = np.bincount(labels, minlength=n)
+    return tuple(int(s) for s in range(env.n_states)
+                 if sizes[labels[s]] == 1 and not graph[s, s])
+
+
+def action_inert_states(env: FiniteMDP) -> tuple[int, ...]:
+    """States where every action has the same successor distribution (compared exactly)."""
+    tau = env.exact_transitions()
+    return tuple(s for s in range(env.n_states)
+                 if all(list(tau[s, a]) == list(tau[s, 0]) for a in range(env.n_actions)))
+
+
+def reachable_states(env: FiniteMDP, policy: Policy) -> tuple[int, ...]:
+    """States reached with positive probability under ``policy`` (exact support)."""
+    pi = policy.exact_probabilities()
+    tau = env.exact_transitions()
+    mu0 = env.exact_initial()
+    seen = {s for s in range(env.n_states) if mu0[s] > 0}
+    stack = list(seen)
+    while stack:
+        s = stack.pop()
+        for a in range(env.n_actions):
+            if pi[s, a] > 0:
+                for t in range(env.n_states):
+                    if tau[s, a, t] > 0 and t not in seen:
+                        seen.add(t)
+                        stack.append(t)
+    return tuple(sorted(seen))
+
+
+def _rows(policy: Policy, states: Sequence[int]) -> tuple[tuple[Fraction, ...], ...]:
+    pi = policy.exact_probabilities()
+    return tuple(tuple(pi[s]) for s in states)
+
+
+@dataclass(frozen=True)
+class Lemma:
+    """A structural lemma usable in finite certificates.
+
+    Attributes
+    ----------
+    name : str
+        ``"L1"``, ``"L3"``, ``"L-LAR"`` or ``"L7"``.
+    formalisms : tuple of str
+        The formalisms it is proved for (the ones whose orderings it constrains).
+    statement : str
+        The lemma in words, with its proof sketch.
+    """
+
+    name: str
+    formalisms: tuple[str, ...]
+    statement: str
+    _check: Callable[[FiniteMDP, Sequence[Policy], tuple[int, ...]], None]
+    _features: Callable[[FiniteMDP, Sequence[Policy], tuple[int, ...]], list[list[Fraction]]]
+
+    def check_precondition(
+        self, env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]
+    ) -> None:
+        """Raise :class:`CertificateError` if the lemma does not apply (decided exactly)."""
+        self._check(env, policies, states)
+
+    def feature_matrix(
+        self, env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]
+    ) -> list[list[Fraction]]:
+        """``phi(pi)`` for every policy (one-hot features are relative to the set)."""
+        self._check(env, policies, states)
+        return self._features(env, policies, states)
+
+    def features(self, env: FiniteMDP, policy: Policy, states: tuple[int, ...]) -> list[Fraction]:
+        """``phi`` of one policy (for ``L1``; one-hot lemmas need the whole set)."""
+        return self.feature_matrix(env, [policy], states)[0]
+
+
+def _agree_off(policies: Sequence[Policy], env: FiniteMDP, states: tuple[int, ...],
+               lemma: str) -> None:
+    others = [s for s in range(env.n_states) if s not in states]
+    ref = _rows(policies[0], others)
+    for i, p in enumerate(policies):
+        if _rows(p, others) != ref:
+            raise CertificateError(
+                f"{lemma}: policy {i} differs from policy 0 outside the states {list(states)}"
+            )
+
+
+def _l1_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:
+    once = set(once_visited_states(env))
+    bad = [s for s in states if s not in once]
+    if bad:
+        raise CertificateError(f"L1: state {bad[0]} lies on a cycle (can be visited twice)")
+    _agree_off(policies, env, states, "L1")
+
+
+def _l1_features(env: FiniteMDP, policies: Sequence[Policy],
+                 states: tuple[int, ...]) -> list[list[Fraction]]:
+    out = []
+    for p in policies:
+        pi = p.exact_probabilities()
+        row = []
+        for acts in itertools.product(range(env.n_actions), repeat=len(states)):
+            w = Fraction(1)
+            for s, a in zip(states, acts, strict=True):
+                w *= pi[s, a]
+            row.append(w)
+        out.append(row)
+    return out
+
+
+def _one_hot(keys: list[object]) -> list[list[Fraction]]:
+    distinct = list(dict.fromkeys(keys))
+    return [[Fraction(int(k == d)) for d in distinct] for k in keys]
+
+
+def _l3_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:
+    inert = set(action_inert_states(env))
+    bad = [s for s in range(env.n_states) if s not in inert]
+    if bad:
+        raise CertificateError(
+            f"L3: actions change the successor distribution in state {bad[0]}, so visitation "
+            "may depend on the policy"
+        )
+
+
+def _l3_features(env: FiniteMDP, policies: Sequence[Policy],
+                 states: tuple[int, ...]) -> list[list[Fraction]]:
+    blocks = [_one_hot([_rows(p, [s]) for p in policies]) for s in range(env.n_states)]
+    return [sum((b[i] for b in blocks), []) for i in range(len(policies))]
+
+
+def _lar_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:
+    once = set(once_visited_states(env))
+    inert = set(action_inert_states(env))
+    for s in states:
+        if s not in once or s not in inert:
+            raise CertificateError(
+                f"L-LAR: state {s} must be on no cycle and have action-independent successors"
+            )
+
+
+def _lar_features(env: FiniteMDP, policies: Sequence[Policy],
+                  states: tuple[int, ...]) -> list[list[Fraction]]:
+    others = [s for s in range(env.n_states) if s not in states]
+    return _one_hot([_rows(p, others) for p in policies])
+
+
+def _l7_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:
+    return None
+
+
+def _l7_features(env: FiniteMDP, policies: Sequence[Policy],
+                 states: tuple[int, ...]) -> list[list[Fraction]]:
+    keys: list[object] = []
+    for p in policies:
+        reach = reachable_states(env, p)
+        keys.append((reach, _rows(p, reach)))
+    return _one_hot(keys)
+
+
+L1 = Lemma(
+    "L1",
+    ("FTR", "INMR", "IMORL", "RM", "LTL", "LAR", "MR"),
+    "If the states D are on no cycle of the environment's support graph and policies agree "
+    "outside D, then J_FTR(pi) = sum over action tuples (a_s)_{s in D} of prod_s pi(a_s|s) "
+    "* c_(a_s), with c independent of pi on D. Proof: each s in D is visited at most once, so "
+    "pre-drawing a_s ~ pi(.|s) for every s in D before the episode and playing it at the "
+    "(only) visit gives the same trajectory law L_pi; conditioned on the pre-drawn tuple the "
+    "law is L^(a), the lottery of pi with D fixed to (a_s). So L_pi is the mixture "
+    "sum_a prod_s pi(a_s|s) L^(a), and J_FTR = E_L[f] is linear in L.",
+    _l1_check,
+    _l1_features,
+)
+
+L3 = Lemma(
+    "L3",
+    ("RRL", "MR"),
+    "If in every state all actions have the same successor distribution, the state process "
+    "and so d_gamma(s) do not depend on pi, and J_RRL(pi) = sum_s d(s) [sum_a pi(a|s) "
+    "rbar(s,a) - alpha F(pi(.|s))] = sum_s g_s(pi(.|s)): additively separable across states. "
+    "On a finite set of policies, g_s is any function of the distinct rows pi(.|s): one-hot "
+    "features per (state, row).",
+    _l3_check,
+    _l3_features,
+)
+
+L_LAR = Lemma(
+    "L-LAR",
+    ("LAR",),
+    "If every state of D is on no cycle and all its actions have the same successor "
+    "distribution, J_LAR does not depend on pi on D: the state process does not depend on "
+    "pi(.|s) for s in D, and a reward collected at most once per trajectory contributes "
+    "nothing to (1/N) sum_{t<N} R(x_t) in the limit. On a finite set: one-hot features of "
+    "pi restricted to the states outside D.",
+    _lar_check,
+    _lar_features,
+)
+
+L7 = Lemma(
+    "L7",
+    ("TLO", "OMO", "GOMORL", "FTLR", "FOMR", "OMORL", "FTR", "INMR", "IMORL", "ONMR", "RRL",
+     "RM", "LTL", "LAR", "MR"),
+    "L_pi (and m_gamma^pi) depend only on pi restricted to the states reachable under pi: "
+    "the trajectory law is built from pi(.|s) only at visited states. So every formalism "
+    "defined through the trajectory lottery ties policies with the same reachable set and "
+    "the same behaviour on it. On a finite set a total preorder is represented by a real "
+    "function, so the one-hot features of (reachable set, behaviour there) cover orderings "
+    "as well.",
+    _l7_check,
+    _l7_features,
+)
+
+LEMMAS: dict[str, Lemma] = {lem.name: lem for lem in (L1, L3, L_LAR, L7)}

@@ -1,0 +1,714 @@
+"""Separation witnesses: orderings a formalism B expresses and a formalism A cannot.
+
+Each witness (paper-notes section 3.4, N1-N13, some split by the pair they prove) holds an
+environment, a B-specification, the formalism A, the policies involved and a certificate;
+``witness.check()`` re-checks it and raises :class:`objspec.errors.CertificateError` if
+anything fails.
+
+Two kinds of certificate:
+
+* :class:`FiniteWitness` (exact): the B-ordering of a finite set of policies, computed in
+  exact rational arithmetic where B's evaluator supports it (otherwise only strict
+  preferences larger than the evaluator's certified error are used), contradicts a
+  structural lemma of A (:mod:`objspec.reductions.lemmas`): the linear system "some
+  ``J_A = <phi, c>`` induces this ordering" is infeasible, proved by Motzkin multipliers
+  verified exactly (:mod:`objspec.reductions.certificates`).
+* :class:`AnalyticWitness`: no finite certificate exists (lexicographic orders,
+  irrational weights, continuity). The proof is in the docstring; ``check()`` verifies its
+  premises about the B-ordering exactly and, where the proof is constructive, runs its
+  *refuter* (a function that, given the parameters of any A-specification, returns two
+  policies the A-spec and the B-spec order differently) on seeded sample A-specs. The test
+  suite runs the refuters on random A-specs with hypothesis.
+
+Examples
+--------
+>>> from objspec.reductions import separations
+>>> w = next(w for w in separations() if w.name == "N3")
+>>> (w.a, w.b)
+('FTR', 'ONMR')
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from objspec import environments
+from objspec.errors import CertificateError, ObjspecError
+from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.longrun import exact_long_run_average
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.reductions.certificates import FarkasCertificate, farkas_certificate
+from objspec.reductions.lemmas import L1, L3, L7, L_LAR, Lemma
+from objspec.reductions.registry import formalism_class
+
+__all__ = [
+    "Witness",
+    "FiniteWitness",
+    "AnalyticWitness",
+    "WitnessReport",
+    "quadratic_regulariser",
+    "registered_separations",
+    "b_comparisons",
+]
+
+F = Fraction
+
+
+def quadratic_regulariser(dist: Any) -> Any:
+    """``F(pi) = sum_a pi(a)^2 - 1``: a strictly convex regulariser with rational values.
+
+    Used instead of negative entropy where a witness must be checked exactly: the values
+    stay rational on rational policies, and ``-F`` is strictly concave with its unique
+    maximum at the uniform distribution, which is all the witnesses use.
+
+    Examples
+    --------
+    >>> quadratic_regulariser([Fraction(1, 2), Fraction(1, 2)])
+    Fraction(-1, 2)
+    """
+    return sum((x * x for x in dist), Fraction(0) if isinstance(dist[0], Fraction) else 0.0) - 1
+
+
+@dataclass(frozen=True)
+class WitnessReport:
+    """What ``check()`` verified.
+
+    Attributes
+    ----------
+    name, a, b : str
+        The witness and the pair ``(A, B)`` it separates.
+    kind : str
+        ``"finite"`` or ``"analytic"``.
+    exact : bool
+        Whether every B-comparison used was decided in exact rational arithmetic.
+    facts : tuple of str
+        The verified facts, one line each.
+    certificate : FarkasCertificate or None
+        The exact multipliers (finite witnesses).
+    """
+
+    name: str
+    a: str
+    b: str
+    kind: str
+    exact: bool
+    facts: tuple[str, ...]
+    certificate: FarkasCertificate | None = None
+
+    def __str__(self) -> str:
+        head = f"{self.name}: {self.a} cannot express this {self.b} ordering [{self.kind}, "
+        head += "exact]" if self.exact else "certified tolerance]"
+        return "\n  ".join([head, *self.facts])
+
+
+def b_comparisons(spec: Any, env: FiniteMDP, policies: Sequence[Policy]) -> tuple[np.ndarray, bool]:
+    """Pairwise comparisons ``C[i, j] in {-1, 0, 1}`` of a B-spec on policies.
+
+    Uses ``spec.compile(env, exact=True)`` where the formalism supports it (exact rational
+    values), else the float evaluator. Returns ``(C, exact)``; when ``exact`` is False only
+    the strict entries are meaningful (a float tie is not a proof of equality).
+    """
+    n = len(policies)
+    try:
+        ev = spec.compile(env, exact=True)
+        vals = [ev.exact_value(p) for p in policies]
+        comp = np.array([[int(vals[i] > vals[j]) - int(vals[i] < vals[j]) for j in range(n)]
+                         for i in range(n)])
+        return comp, True
+    except (TypeError, ObjspecError, AttributeError):
+        pass
+    ev = spec.compile(env)
+    comp = np.zeros((n, n), dtype=int)
+    for i in range(n):
+        for j in range(i + 1, n):
+            c = ev.compare(policies[i], policies[j])
+            comp[i, j], comp[j, i] = c, -c
+    return comp, bool(getattr(ev, "exact", False))
+
+
+@dataclass
+class Witness(abc.ABC):
+    """A separation witness: ``a`` cannot express the ordering ``spec`` (of ``b``) induces.
+
+    The witness also separates every A' below ``a`` from every B' above ``b``.
+    """
+
+    name: str
+    a: str
+    b: str
+    reference: str
+    environment: Callable[[], FiniteMDP] = field(repr=False)
+    specification: Callable[[], Any] = field(repr=False)
+    policy_list: Callable[[], list[Policy]] = field(repr=False)
+    proof: str = field(default="", repr=False)
+
+    @property
+    def env(self) -> FiniteMDP:
+        """The witness environment."""
+        return self.environment()
+
+    @property
+    def spec(self) -> Any:
+        """The B-specification (built on access; raises if B is not implemented yet)."""
+        try:
+            return self.specification()
+        except ObjspecError as exc:
+            raise CertificateError(f"{self.name}: cannot build the {self.b} spec: {exc}") from exc
+
+    @property
+    def policies(self) -> list[Policy]:
+        """The policies the certificate uses."""
+        return self.policy_list()
+
+    @abc.abstractmethod
+    def check(self) -> WitnessReport:
+        """Re-check the certificate; raise :class:`CertificateError` if it fails."""
+
+
+@dataclass
+class FiniteWitness(Witness):
+    """A witness with an exact finite certificate (lemma + Motzkin multipliers)."""
+
+    lemma: Lemma = field(default=L1, repr=False)
+    states: tuple[int, ...] = ()
+
+    def check(self) -> WitnessReport:
+        """Verify: B's ordering of the policies (exact where possible), the lemma's
+        precondition (exact), and exact Motzkin multipliers showing no ``J_A = <phi, c>``
+        induces it."""
+        if self.a not in self.lemma.formalisms:
+            raise CertificateError(f"{self.name}: lemma {self.lemma.name} is not proved for {self.a}")
+        env, pols = self.env, self.policies
+        comp, exact = b_comparisons(self.spec, env, pols)
+        n = len(pols)
+        strict = [(i, j) for i in range(n) for j in range(n) if comp[i, j] > 0]
+        ties = [(i, j) for i in range(n) for j in range(i + 1, n) if comp[i, j] == 0] if exact else []
+        feats = self.lemma.feature_matrix(env, pols, self.states)
+        cert = farkas_certificate(feats, strict, ties)
+        if cert is None:
+            raise CertificateError(
+                f"{self.name}: the {self.b} ordering of the {n} policies is consistent with "
+                f"lemma {self.lemma.name}; no certificate that {self.a} cannot express it"
+            )
+        cert.verify()
+        facts = (
+            f"{self.b} ordering of {n} policies: {len(strict)} strict pairs, {len(ties)} ties "
+            f"({'exact rational' if exact else 'float, strict pairs beyond the certified error'})",
+            f"lemma {self.lemma.name} applies (states {list(self.states)}): J_{self.a} = <phi, c>, "
+            f"{len(feats[0])} features",
+            "Motzkin multipliers verified exactly: "
+            f"z = {[str(z) for z in cert.strict_multipliers if z]}, "
+            f"y = {[str(y) for y in cert.tie_multipliers if y]}",
+        )
+        return WitnessReport(self.name, self.a, self.b, "finite", exact, facts, cert)
+
+
+@dataclass
+class AnalyticWitness(Witness):
+    """A witness whose proof is analytic (in :attr:`proof`).
+
+    ``premises`` verifies the facts about the B-ordering the proof uses (exactly) and
+    returns them as lines. ``refuter``, where the proof is constructive, maps the
+    parameters of an A-specification to two policies ordered differently by A and B;
+    ``refuter_check`` verifies such a pair exactly; ``samples`` are the seeded A-parameters
+    ``check()`` runs it on.
+    """
+
+    premises: Callable[[Witness], list[str]] = field(default=lambda w: [], repr=False)
+    refuter: Callable[[Any], tuple[Policy, Policy]] | None = field(default=None, repr=False)
+    refuter_check: Callable[[Any, Policy, Policy], str] | None = field(default=None, repr=False)
+    samples: Callable[[], list[Any]] = field(default=lambda: [], repr=False)
+
+    def refute(self, params: Any) -> tuple[Policy, Policy, str]:
+        """Two policies that the A-spec with ``params`` orders unlike B, and why (exact)."""
+        if self.refuter is None or self.refuter_check is None:
+            raise CertificateError(f"{self.name}: the proof is not constructive (no refuter)")
+        p1, p2 = self.refuter(params)
+        return p1, p2, self.refuter_check(params, p1, p2)
+
+    def check(self) -> WitnessReport:
+        """Verify the proof's premises on the B-ordering exactly and run the refuter (if
+        any) on the seeded sample A-specifications."""
+        facts = list(self.premises(self))
+        if self.refuter is not None:
+            samples = self.samples()
+            for params in samples:
+                self.refute(params)
+            facts.append(f"refuter defeated {len(samples)} sample {self.a} specifications (exact)")
+        facts.append("analytic step: see the proof in the witness docstring")
+        return WitnessReport(self.name, self.a, self.b, "analytic", True, tuple(facts))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _pol(rows: Sequence[Sequence[Any]]) -> Policy:
+    return Policy(np.array([[F(x) for x in row] for row in rows], dtype=object))
+
+
+def _det(actions: Sequence[int], n_actions: int) -> Policy:
+    return _pol([[int(a == b) for b in range(n_actions)] for a in actions])
+
+
+def _exact_values(spec: Any, env: FiniteMDP, policies: Sequence[Policy]) -> list[Any]:
+    ev = spec.compile(env, exact=True)
+    return [ev.exact_value(p) for p in policies]
+
+
+def _require(cond: bool, name: str, what: str) -> None:
+    if not cond:
+        raise CertificateError(f"{name}: premise failed: {what}")
+
+
+def _alpha_on_action_a(s: int, a: int, s_next: int) -> tuple[str, ...]:
+    return ("alpha",) if a == 0 else ()
+
+
+# ---------------------------------------------------------------- N1 / N2
+
+
+def _n1_spec() -> Any:
+    from objspec import orders
+
+    rewards = np.zeros((2, 1, 3, 1))
+    rewards[0, 0, 0, 0] = 1.0
+    rewards[1, 0, 1, 0] = 1.0
+    return formalism_class("GOMORL")(rewards, orders.lexicographic(), F(1, 2))
+
+
+def _n1_premises(w: Witness) -> list[str]:
+    env = w.env
+    grid = [F(k, 8) for k in range(1, 4)]
+    pols = [_pol([[p, x, 1 - p - x]]) for p in grid for x in (F(0), F(1, 8), F(1, 4))]
+    comp, exact = b_comparisons(w.spec, env, pols)
+    for i, pi in enumerate(pols):
+        for j, pj in enumerate(pols):
+            ki = tuple(pi.exact_probabilities()[0][:2])
+            kj = tuple(pj.exact_probabilities()[0][:2])
+            want = int(ki > kj) - int(ki < kj)
+            if exact or want != 0:
+                _require(comp[i, j] == want, w.name,
+                         f"GOMORL compares {ki} and {kj} as {comp[i, j]}, lexicographic gives {want}")
+    return [
+        f"GOMORL ordering on {len(pols)} policies equals the lexicographic order of "
+        "(pi(a1), pi(a2)) (" + ("exact)" if exact else "float)"),
+        "for every p, the policies with pi(a1) = p are not all tied (non-degenerate intervals)",
+    ]
+
+
+N1_PROOF = """N1 (FPR cannot express GOMORL). E1, GOMORL with k = 2, R1 = 1[a1], R2 = 1[a2], the
+lexicographic order: pi is ranked by pi(a1), then by pi(a2). Suppose a real f represents it.
+For each p in (0, 1/2) the policies with pi(a1) = p and pi(a2) in [0, 1 - p] are strictly
+ordered, so I_p = [f(p, 0), f(p, 1 - p)] is a non-degenerate interval; for p < p' every
+policy of p is strictly below every policy of p', so the I_p are pairwise disjoint. Each
+contains a distinct rational: uncountably many disjoint intervals in R, impossible (L6,
+Debreu). So no real-valued formalism (FPR and everything below it) expresses the ordering."""
+
+
+def _n2_spec() -> Any:
+    return formalism_class("FPR")(lambda pi: pi.probabilities[1, 0])
+
+
+# ---------------------------------------------------------------- ONMR refuters (L2)
+
+
+def _ell(env: FiniteMDP, reward: Any, gamma: Any, policy: Policy) -> Fraction:
+    return exact_expected_return(env, policy, reward, gamma)  # type: ignore[no-any-return]
+
+
+def _onmr_check_factory(w_name: str, env_f: Callable[[], FiniteMDP],
+                        spec_f: Callable[[], Any]) -> Callable[[Any, Policy, Policy], str]:
+    def check(params: Any, p1: Policy, p2: Policy) -> str:
+        reward, gamma = params
+        env = env_f()
+        l1, l2 = _ell(env, reward, gamma, p1), _ell(env, reward, gamma, p2)
+        _require(l1 == l2, w_name, f"refuter pair has different linear statistics {l1} != {l2}")
+        comp, exact = b_comparisons(spec_f(), env, [p1, p2])
+        _require(comp[0, 1] != 0, w_name, "refuter pair is not strictly ordered by B")
+        return f"ell = {l1} for both, B strict ({'exact' if exact else 'certified'})"
+
+    return check
+
+
+def _sample_rewards(shape: tuple[int, ...], extra: list[np.ndarray]) -> Callable[[], list[Any]]:
+    def samples() -> list[Any]:
+        rng = np.random.default_rng(20231018)
+        out: list[Any] = [(r, F(1, 2)) for r in extra]
+        for _ in range(6):
+            r = rng.integers(-3, 4, size=shape).astype(object)
+            out.append((np.vectorize(F)(r), F(int(rng.integers(1, 9)), 10)))
+        return out
+
+    return samples
+
+
+def _n5_refuter(params: Any) -> tuple[Policy, Policy]:
+    reward, gamma = params
+    env = environments.E1()
+    c = [_ell(env, reward, gamma, _det([a], 3)) for a in range(3)]
+    delta = np.cross(np.array([1, 1, 1], dtype=object), np.array(c, dtype=object))
+    if all(x == 0 for x in delta):
+        delta = np.array([F(1), F(-1), F(0)], dtype=object)
+    scale = max(abs(F(x)) for x in delta)
+    delta = [F(x) / (6 * scale) for x in delta]
+    third = F(1, 3)
+    return _pol([[third] * 3]), _pol([[third + d for d in delta]])
+
+
+def _n5_spec() -> Any:
+    return formalism_class("RRL")(np.zeros((1, 3)), quadratic_regulariser, 1, F(1, 2))
+
+
+def _e4_labelled() -> FiniteMDP:
+    return environments.E4(labels=_alpha_on_action_a)
+
+
+def _n6_ltl() -> Any:
+    return formalism_class("LTL")("(alpha & X alpha) | (!alpha & X !alpha)")
+
+
+def _n6_rm() -> Any:
+    edges = [
+        (0, 1, "alpha", 0), (0, 2, "!alpha", 0),
+        (1, 3, "alpha", 1), (1, 3, "!alpha", 0),
+        (2, 3, "!alpha", 1), (2, 3, "alpha", 0),
+        (3, 3, "true", 0),
+    ]
+    return formalism_class("RM")(edges, 0, F(1, 2))
+
+
+def _e4_pqr(p: Any, q: Any, r: Any) -> Policy:
+    return _pol([[p, 1 - p], [q, 1 - q], [r, 1 - r]])
+
+
+def _n6_refuter(params: Any) -> tuple[Policy, Policy]:
+    """ONMR's ell = A p + B q + C r + D is affine in (p, q, r) on E4 (d is constant)."""
+    reward, gamma = params
+    env = environments.E4()
+    base = _ell(env, reward, gamma, _e4_pqr(0, 0, 0))
+    A = _ell(env, reward, gamma, _e4_pqr(1, 0, 0)) - base
+    B = _ell(env, reward, gamma, _e4_pqr(0, 1, 0)) - base
+    C = _ell(env, reward, gamma, _e4_pqr(0, 0, 1)) - base
+    half = F(1, 2)
+    if A == 0:  # ell ignores p: flip p with q = 1 (same action vs different action)
+        return _e4_pqr(1, 1, half), _e4_pqr(0, 1, half)
+    if B == 0:
+        return _e4_pqr(1, 1, half), _e4_pqr(1, 0, half)
+    if C != 0:  # r absorbs a change of q at p = 1
+        delta = min(F(1, 2), abs(C) / (2 * abs(B)))
+        return _e4_pqr(1, 1, half), _e4_pqr(1, 1 - delta, half + B * delta / C)
+    t = min(F(1, 4) / abs(B), F(1, 4) / abs(A))  # move along (B, -A) from the centre
+    return _e4_pqr(half, half, half), _e4_pqr(half + t * B, half - t * A, half)
+
+
+N5_PROOF = """N5 (ONMR cannot express RRL). E1, RRL with R = 0, alpha = 1 and a strictly convex F
+(here F(pi) = sum pi^2 - 1, rational): J = -F(pi) / (1 - gamma), uniquely maximal at the
+uniform policy u. Any ONMR spec has J = f(ell(pi)) with ell(pi) = <c, pi> / (1 - gamma)
+affine on the simplex (L2). Take delta = (1,1,1) x c (or any zero-sum delta if c is
+constant): it sums to zero and <c, delta> = 0, so ell(u) = ell(u + eps delta) and ONMR ties
+u with u + eps delta, which RRL ranks strictly below u. The refuter builds exactly that pair."""
+
+N6_PROOF = """N6 (ONMR and RRL cannot express "the same action at s0 and s1"). E4 with alpha on
+action a. LTL (alpha & X alpha) | (!alpha & X !alpha) and the reward machine paying 1 at t = 1
+when a1 = a0 both rank by P(same) = pq + (1-p)(1-q) (the RM value is gamma P(same)).
+ONMR: ell = A p + B q + C r + D is affine in (p, q, r) because m is (d is constant in E4).
+If A = 0 flip p at q = 1; if B = 0 flip q at p = 1 (P changes by 1, ell does not); if C != 0
+change q by delta and r by B delta / C; if C = 0 move along (B, -A) from (1/2, 1/2): P
+changes by -4 t^2 A B != 0. In every case ONMR ties two policies the task ranks strictly
+(the refuter returns them). RRL: by L3 (all actions move alike in E4) J_RRL is additively
+separable, but the task prefers q = 1 when p = 1 and q = 0 when p = 0: the finite certificate
+checks exactly that."""
+
+
+# ---------------------------------------------------------------- N9, N11, N13 premises
+
+
+def _e6_labels(s: int, a: int, s_next: int) -> tuple[str, ...]:
+    out = []
+    if s == 0 and a == 0:
+        out.append("alpha")
+    if s == 1 and s_next == 2:
+        out.append("beta")
+    return tuple(out)
+
+
+def _n9_env() -> FiniteMDP:
+    return environments.E6(labels=_e6_labels)
+
+
+def _n9_spec() -> Any:
+    return formalism_class("LTL")("alpha <-> F beta")
+
+
+def _e6_pq(p: Any, q: Any) -> Policy:
+    return _pol([[p, 1 - p], [1 - q, q], [1, 0]])
+
+
+def _n9_premises(w: Witness) -> list[str]:
+    env = w.env
+    pts = [(p, q) for q in (F(0), F(1, 1024), F(1, 2), F(1)) for p in (F(0), F(1, 3), F(1))]
+    pols = [_e6_pq(p, q) for p, q in pts]
+    comp, exact = b_comparisons(w.spec, env, pols)
+    for i, (pi_, qi) in enumerate(pts):
+        for j, (pj, qj) in enumerate(pts):
+            if qi == qj and pi_ != pj:
+                want = (1 if pi_ > pj else -1) * (1 if qi > 0 else -1)
+                _require(comp[i, j] == want, w.name,
+                         f"LTL order at q = {qi} of p = {pi_} vs {pj} is {comp[i, j]}, want {want}")
+    return [
+        "LTL value ranks p increasing for q > 0 (down to q = 1/1024) and decreasing at q = 0 ("
+        + ("exact)" if exact else "certified)")
+    ]
+
+
+N9_PROOF = """N9 (RM cannot express "alpha iff eventually beta"). E6, alpha on action a at s0,
+beta on entering s2; J = p if q > 0, and 1 - p if q = 0. Any RM value is continuous in the
+policy (L4: discounted sums of bounded rewards converge uniformly, and the product chain's
+transition probabilities are polynomial in pi). By L1 (s0 is visited once) J_RM = p c_a(q) +
+(1 - p) c_b(q) with c_a, c_b continuous. Matching requires c_a(q) > c_b(q) for every q > 0
+and c_a(0) < c_b(0), contradicting continuity at q = 0."""
+
+
+SQRT2 = sympy.sqrt(2)
+
+
+def _n11_premises(lar: bool) -> Callable[[Witness], list[str]]:
+    def premises(w: Witness) -> list[str]:
+        x2, x3 = sympy.symbols("x2 x3", nonnegative=True)
+        env = w.env
+        weights = [sympy.Integer(0), sympy.Integer(1), SQRT2]
+        for a in range(3):
+            pol = _det([a], 3)
+            unit = [F(int(b == a)) for b in range(3)]
+            if lar:
+                val = exact_long_run_average(env, pol, [unit])
+            else:
+                val = exact_expected_return(env, pol, [unit], F(1, 2)) * F(1, 2)
+            _require(val == 1, w.name, f"indicator reward of a{a + 1} does not give value 1")
+        value = weights[1] * x2 + weights[2] * x3
+        _require(not sympy.nsimplify(weights[2]).is_rational, w.name, "weight ratio is rational")
+        return [
+            f"J is the exact linear function {value} of (pi(a2), pi(a3)) "
+            + ("(limit average)" if lar else "(times (1 - gamma))"),
+            "the weight ratio sqrt(2) is irrational (sympy, exact)",
+        ]
+
+    return premises
+
+
+N11_PROOF = """N11 (LTL cannot express J = pi(a2) + sqrt(2) pi(a3) on E1; as MR with reward
+(0, 1, sqrt 2), or as LAR with the same reward). Suppose P(phi) = h(pi(a2) + sqrt2 pi(a3))
+with h strictly increasing, for some labelling and formula. On a line pi(a3) = t (t rational),
+x -> P(pi(a2) = x) is a rational function r_t with rational coefficients (L5: product with a
+deterministic automaton; the graph depends only on the support; Cramer's rule). Then
+r_t1(y - sqrt2 t1) = r_t2(y - sqrt2 t2) on an interval, hence as rational functions over
+Q(sqrt2); applying sqrt2 -> -sqrt2 gives r_t2(w + delta) = r_t2(w - delta) with
+delta = sqrt2 (t1 - t2) != 0, so r_t2 is periodic, hence constant: contradiction.
+Caveat: objspec's MarkovReward stores rewards as floats or rationals, so the B-spec object
+holds sqrt2 rounded to a double, a rational weight; the proof is about the real sqrt2, whose
+ordering the premises check symbolically."""
+
+
+def _n11_spec(lar: bool) -> Callable[[], Any]:
+    def spec() -> Any:
+        reward = [[0.0, 1.0, float(SQRT2)]]
+        if lar:
+            return formalism_class("LAR")(reward)
+        return formalism_class("MR")(reward, F(1, 2))
+
+    return spec
+
+
+def _e7_q(q1: Any, q2: Any) -> Policy:
+    return _pol([[1 - q1, q1], [1 - q2, q2]])
+
+
+def _n13_spec() -> Any:
+    reward = np.zeros((2, 2, 2), dtype=object)
+    reward[0] = F(1)
+    return formalism_class("LAR")(reward)
+
+
+def _n13_premises(w: Witness) -> list[str]:
+    env = w.env
+    reward = np.zeros((2, 2, 2), dtype=object)
+    reward[0] = F(1)
+    rays = [F(1, 3), F(1), F(3)]
+    seen = []
+    for c in rays:
+        vals = {exact_long_run_average(env, _e7_q(t, t * c / 3), reward) for t in (F(1), F(1, 8),
+                                                                                  F(1, 1000))}
+        _require(len(vals) == 1, w.name, f"LAR value not constant on the ray of slope {c}")
+        seen.append(vals.pop())
+    _require(seen == sorted(seen) and len(set(seen)) == 3, w.name, "not increasing in slope")
+    _require(exact_long_run_average(env, _e7_q(0, 0), reward) == 1, w.name, "origin value != 1")
+    comp, _ = b_comparisons(w.spec, env, [_e7_q(F(1), F(1, 9)), _e7_q(F(1), F(1, 3)),
+                                          _e7_q(F(1), F(1))])
+    _require(comp[1, 0] > 0 and comp[2, 1] > 0, w.name, "LAR spec does not rank by slope")
+    return [
+        "exact LAR value q2/(q1+q2) constant on 3 rays (t = 1, 1/8, 1/1000), strictly "
+        "increasing in the slope, and 1 at the origin",
+        "the LAR specification's evaluator ranks policies by slope",
+    ]
+
+
+N13_PROOF = """N13 (RM, ONMR, RRL cannot express the long-run frequency of s1 on E7). J = mu1 =
+q2 / (q1 + q2), 1 at the origin: constant on rays from the origin, increasing in the slope.
+RM and ONMR: their value (RM) or inner statistic (ONMR's ell) is continuous on the closed
+square (L4). Distinct rays need pairwise disjoint images, each an interval with the origin's
+value in its closure; at most three disjoint intervals share a closure point, but there are
+uncountably many rays. RRL: on the slice q2 = 0 all q1 > 0 are tied (mu1 = 0), which forces
+the per-state term G1(q1) = rbar1(q1) - alpha F(q1) to be affine on (0, 1]; F is shared, so
+G2 is affine too; along any ray lambda (q1, q2) with lambda -> 0+, J tends to
+G1(0+) / (1 - gamma), independent of the ray, yet J must be constant on each ray and strictly
+increasing in slope."""
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def _n3_spec() -> Any:
+    reward = np.zeros((2, 2, 2), dtype=object)
+    reward[0, 0, 1] = F(1)
+    return formalism_class("ONMR")(reward, lambda x: -((x - F(1, 2)) ** 2), F(1, 2))
+
+
+def _n4_spec() -> Any:
+    return formalism_class("RRL")(np.zeros((2, 2)), quadratic_regulariser, 1, F(1, 2))
+
+
+def _n7_spec() -> Any:
+    reward = np.zeros((3, 2, 3), dtype=object)
+    reward[0, 0, :] = F(1)
+    reward[1, 0, :] = F(2)
+    return formalism_class("ONMR")(reward, lambda x: -((x - 1) ** 2), F(1, 2))
+
+
+def _n12_mr() -> Any:
+    reward = np.zeros((2, 2, 2), dtype=object)
+    reward[0, 0, 1] = F(1)
+    return formalism_class("MR")(reward, F(1, 2))
+
+
+def _e3_alpha(s: int, a: int, s_next: int) -> tuple[str, ...]:
+    return ("alpha",) if (s, a) == (0, 0) else ()
+
+
+def _xor_policies() -> list[Policy]:
+    return [_e4_pqr(p, q, 1) for p in (0, 1) for q in (0, 1)]
+
+
+def _e3_p(ps: Sequence[Any], q: Any = 1) -> Callable[[], list[Policy]]:
+    return lambda: [_pol([[p, 1 - p], [q, 1 - q]]) for p in ps]
+
+
+def _build() -> list[Witness]:
+    e3, e4 = environments.E3, environments.E4
+    xor = _xor_policies
+    onmr_e4 = _sample_rewards((3, 2, 3), [np.zeros((3, 2, 3), dtype=object)])
+    return [
+        AnalyticWitness(
+            "N1", "FPR", "GOMORL", "paper-notes 3.4 N1", environments.E1, _n1_spec,
+            lambda: [_pol([[F(1, 4), F(1, 4), F(1, 2)]]), _pol([[F(1, 4), F(0), F(3, 4)]])],
+            N1_PROOF, premises=_n1_premises,
+        ),
+        FiniteWitness(
+            "N2", "TLO", "FPR", "paper-notes 3.4 N2", environments.E2, _n2_spec,
+            lambda: [_det([0, 0], 2), _det([0, 1], 2)],
+            "N2 (TLO cannot express FPR). E2: s1 is unreachable. FPR f(pi) = pi(a|s1) ranks two "
+            "policies differing only at s1 strictly; by L7 every lottery-level formalism ties "
+            "them.", lemma=L7,
+        ),
+        FiniteWitness(
+            "N3", "FTR", "ONMR", "paper-notes 3.4 N3", e3, _n3_spec, _e3_p([0, F(1, 2), 1]),
+            "N3 (FTR cannot express ONMR). E3, R = 1[(s0, a, s1)], f(x) = -(x - 1/2)^2: "
+            "J = -(p - 1/2)^2 ranks p = 1/2 strictly above p = 0 and p = 1. By L1 J_FTR is "
+            "affine in p (s0 is visited once), and an affine function is at most the larger of "
+            "its end values at the midpoint.", lemma=L1, states=(0,),
+        ),
+        FiniteWitness(
+            "N4", "FTR", "RRL", "paper-notes 3.4 N4", e3, _n4_spec, _e3_p([0, F(1, 2), 1]),
+            "N4 (FTR cannot express RRL). E3, R = 0, alpha = 1, F(pi) = sum pi^2 - 1: for fixed "
+            "q, J is strictly concave in p with its maximum at p = 1/2; J_FTR is affine in p "
+            "(L1).", lemma=L1, states=(0,),
+        ),
+        AnalyticWitness(
+            "N5", "ONMR", "RRL", "paper-notes 3.4 N5", environments.E1, _n5_spec,
+            lambda: [_pol([[F(1, 3)] * 3])], N5_PROOF, refuter=_n5_refuter,
+            refuter_check=_onmr_check_factory("N5", environments.E1, _n5_spec),
+            samples=_sample_rewards((1, 3, 1), [np.zeros((1, 3, 1), dtype=object),
+                                                np.ones((1, 3, 1), dtype=object)]),
+        ),
+        AnalyticWitness(
+            "N6-ONMR-LTL", "ONMR", "LTL", "paper-notes 3.4 N6", _e4_labelled, _n6_ltl, xor,
+            N6_PROOF, refuter=_n6_refuter,
+            refuter_check=_onmr_check_factory("N6-ONMR-LTL", _e4_labelled, _n6_ltl),
+            samples=onmr_e4,
+        ),
+        AnalyticWitness(
+            "N6-ONMR-RM", "ONMR", "RM", "paper-notes 3.4 N6", _e4_labelled, _n6_rm, xor,
+            N6_PROOF, refuter=_n6_refuter,
+            refuter_check=_onmr_check_factory("N6-ONMR-RM", _e4_labelled, _n6_rm),
+            samples=onmr_e4,
+        ),
+        FiniteWitness("N6-RRL-LTL", "RRL", "LTL", "paper-notes 3.4 N6", _e4_labelled, _n6_ltl,
+                      xor, N6_PROOF, lemma=L3),
+        FiniteWitness("N6-RRL-RM", "RRL", "RM", "paper-notes 3.4 N6", _e4_labelled, _n6_rm,
+                      xor, N6_PROOF, lemma=L3),
+        FiniteWitness(
+            "N7", "RRL", "ONMR", "paper-notes 3.4 N7", e4, _n7_spec, xor,
+            "N7 (RRL cannot express ONMR). E4, R = 1[a at s0] + (1/gamma) 1[a at s1] so "
+            "ell = p + q, f(x) = -(x - 1)^2: at p = 0 q = 1 is best, at p = 1 q = 0 is best, "
+            "contradicting additive separability (L3).", lemma=L3,
+        ),
+        AnalyticWitness(
+            "N9", "RM", "LTL", "paper-notes 3.4 N9", _n9_env, _n9_spec,
+            lambda: [_e6_pq(0, 0), _e6_pq(1, 0)], N9_PROOF, premises=_n9_premises,
+        ),
+        AnalyticWitness(
+            "N11", "LTL", "MR", "paper-notes 3.4 N11", environments.E1, _n11_spec(False),
+            lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(False),
+        ),
+        AnalyticWitness(
+            "N11-LAR", "LTL", "LAR", "paper-notes 3.4 N11", environments.E1, _n11_spec(True),
+            lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(True),
+        ),
+        FiniteWitness(
+            "N12", "LAR", "MR", "paper-notes 3.4 N12", e3, _n12_mr, _e3_p([0, 1]),
+            "N12 (LAR cannot express MR). E3, R = 1[(s0, a, s1)]: J increases with p; LAR "
+            "ignores the once-visited, action-inert s0 (L-LAR).", lemma=L_LAR, states=(0,),
+        ),
+        FiniteWitness(
+            "N12-LTL", "LAR", "LTL", "paper-notes 3.4 N12", lambda: environments.E3(
+                labels=_e3_alpha), lambda: formalism_class("LTL")("alpha"), _e3_p([0, 1]),
+            "N12 (LAR cannot express LTL). E3 with alpha on (s0, a): P(alpha) = p; LAR ignores "
+            "s0 (L-LAR).", lemma=L_LAR, states=(0,),
+        ),
+        *[
+            AnalyticWitness(
+                f"N13-{a}", a, "LAR", "paper-notes 3.4 N13", environments.E7, _n13_spec,
+                lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
+                premises=_n13_premises,
+            )
+            for a in ("RM", "ONMR", "RRL")
+        ],
+    ]
+
+
+_WITNESSES: list[Witness] | None = None
+
+
+def registered_separations() -> tuple[Witness, ...]:
+    """Every registered separation witness."""
+    global _WITNESSES
+    if _WITNESSES is None:
+        _WITNESSES = _build()
+    return tuple(_WITNESSES)

@@ -24,9 +24,11 @@ from objspec.mdp.evaluation import (
     state_action_occupancy,
     state_visitation,
 )
+from objspec.mdp.longrun import long_run_average, long_run_average_values
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch, deterministic_policies
 from objspec.mdp.rewards import check_discount, normalize_rewards
+from objspec.mdp.sampling import Trajectories, discounted_returns, sample_trajectories
 
 __all__ = [
     "ControlSolution",
@@ -41,6 +43,11 @@ __all__ = [
     "evaluate",
     "expected_return",
     "induced_chain",
+    "long_run_average",
+    "long_run_average_values",
+    "Trajectories",
+    "discounted_returns",
+    "sample_trajectories",
     "normalize_rewards",
     "occupancy_measure",
     "policy_rewards",

@@ -119,19 +119,20 @@ def b_comparisons(spec: Any, env: FiniteMDP, policies: Sequence[Policy]) -> tupl
     n = len(policies)
     try:
         ev = spec.compile(env, exact=True)
+    except (TypeError, ObjspecError):
+        ev = spec.compile(env)
+    exact = bool(getattr(ev, "exact", False))
+    if exact and hasattr(ev, "exact_value"):
         vals = [ev.exact_value(p) for p in policies]
         comp = np.array([[int(vals[i] > vals[j]) - int(vals[i] < vals[j]) for j in range(n)]
                          for i in range(n)])
         return comp, True
-    except (TypeError, ObjspecError, AttributeError):
-        pass
-    ev = spec.compile(env)
     comp = np.zeros((n, n), dtype=int)
     for i in range(n):
         for j in range(i + 1, n):
             c = ev.compare(policies[i], policies[j])
             comp[i, j], comp[j, i] = c, -c
-    return comp, bool(getattr(ev, "exact", False))
+    return comp, exact
 
 
 @dataclass

@@ -1,0 +1,319 @@
+"""Checking constructions: same ordering, ties included, on random environments and policies.
+
+:func:`check_same_ordering` compares the total preorders two specifications induce on a
+finite set of policies by their dense ranks (equal ranks <=> the same total preorder on the
+set, every strict preference and every tie). Ranks come from evaluators compiled with
+``exact=True`` wherever the formalism supports it (rational arithmetic: ties are exact);
+otherwise from the float evaluator with its certified tie tolerance, and the result says so.
+
+:func:`random_rational_mdp`, :func:`rational_policies` and :func:`random_spec` produce the
+seeded random instances; :func:`verify_construction` runs one construction on several of
+them. ``objspec verify`` and the test suite use these.
+
+Examples
+--------
+>>> from objspec.reductions import constructions
+>>> c = next(c for c in constructions() if c.name == "markov_reward_to_outer_nonlinear")
+>>> verify_construction(c, seed=0).ok
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import CertificateError, ObjspecError
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.reductions.registry import Construction, formalism_class
+
+__all__ = [
+    "OrderingCheck",
+    "ConstructionReport",
+    "induced_ranks",
+    "check_same_ordering",
+    "random_rational_mdp",
+    "rational_policies",
+    "random_spec",
+    "SPEC_SAMPLERS",
+    "verify_construction",
+]
+
+F = Fraction
+
+
+def induced_ranks(spec: Any, env: FiniteMDP, policies: list[Policy]) -> tuple[np.ndarray, bool]:
+    """Dense ranks of ``policies`` under ``spec`` in ``env`` and whether they are exact."""
+    try:
+        ev = spec.compile(env, exact=True)
+    except (TypeError, ObjspecError):
+        ev = spec.compile(env)
+    return np.asarray(ev.rank(policies)), bool(getattr(ev, "exact", False))
+
+
+@dataclass(frozen=True)
+class OrderingCheck:
+    """Outcome of :func:`check_same_ordering`: ``exact`` tells how ties were decided."""
+
+    n_policies: int
+    n_classes: int
+    exact: bool
+
+
+def check_same_ordering(
+    source: Any, target: Any, env: FiniteMDP, policies: list[Policy], *, what: str = ""
+) -> OrderingCheck:
+    """Raise :class:`CertificateError` unless both specs induce the same total preorder.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E1
+    >>> from objspec.formalisms import MarkovReward
+    >>> pols = [Policy.deterministic([a], 3) for a in range(3)]
+    >>> check_same_ordering(MarkovReward([[1, 2, 3]], 0.5), MarkovReward([[2, 4, 6]], 0.9),
+    ...                     E1(), pols).n_classes
+    3
+    """
+    r1, e1 = induced_ranks(source, env, policies)
+    r2, e2 = induced_ranks(target, env, policies)
+    if not np.array_equal(r1, r2):
+        i, j = next((i, j) for i in range(len(policies)) for j in range(len(policies))
+                    if np.sign(r1[j] - r1[i]) != np.sign(r2[j] - r2[i]))
+        raise CertificateError(
+            f"{what or 'construction'}: orderings differ on policies {i} and {j} "
+            f"(source ranks {r1[i]}, {r1[j]}; target ranks {r2[i]}, {r2[j]}): "
+            f"{policies[i]!r} vs {policies[j]!r}"
+        )
+    return OrderingCheck(len(policies), int(r1.max(initial=-1)) + 1, e1 and e2)
+
+
+def _rng(seed: int | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _simplex(rng: np.random.Generator, n: int, denominator: int = 6, zeros: bool = True) -> list[F]:
+    w = rng.integers(0 if zeros else 1, denominator + 1, size=n)
+    if w.sum() == 0:
+        w[rng.integers(n)] = 1
+    total = int(w.sum())
+    return [F(int(x), total) for x in w]
+
+
+def random_rational_mdp(
+    n_states: int, n_actions: int, seed: int | np.random.Generator = 0,
+    labels: Callable[[int, int, int], Any] | None = None,
+) -> FiniteMDP:
+    """A random MDP with rational transition probabilities (sparse rows), start in state 0
+    or a random rational initial distribution.
+
+    Examples
+    --------
+    >>> random_rational_mdp(2, 2, seed=1).is_exact
+    True
+    """
+    rng = _rng(seed)
+    tau = np.empty((n_states, n_actions, n_states), dtype=object)
+    for s in range(n_states):
+        for a in range(n_actions):
+            tau[s, a] = _simplex(rng, n_states, 3)
+    init = _simplex(rng, n_states, 2) if rng.random() < 0.5 else [
+        F(int(s == 0)) for s in range(n_states)]
+    return FiniteMDP(tau, np.array(init, dtype=object), labels=labels)
+
+
+def rational_policies(env: FiniteMDP, n_random: int, seed: int | np.random.Generator = 0,
+                      *, max_deterministic: int = 64) -> list[Policy]:
+    """All deterministic policies (if at most ``max_deterministic``), boundary policies
+    (a zero in some row) and ``n_random`` random stochastic ones, all with rational entries.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> len(rational_policies(E3(), 3, seed=0))
+    7
+    """
+    rng = _rng(seed)
+    S, A = env.n_states, env.n_actions
+    out: list[Policy] = []
+    if A**S <= max_deterministic:
+        for acts in itertools.product(range(A), repeat=S):
+            out.append(Policy(np.array([[F(int(a == b)) for b in range(A)] for a in acts],
+                                       dtype=object)))
+    for k in range(n_random):
+        rows = [_simplex(rng, A, 4, zeros=(k % 2 == 0)) for _ in range(S)]
+        out.append(Policy(np.array(rows, dtype=object)))
+    return out
+
+
+def _reward(rng: np.random.Generator, env: FiniteMDP) -> np.ndarray:
+    S, A = env.n_states, env.n_actions
+    r = rng.integers(-2, 3, size=(S, A, S))
+    return np.vectorize(F, otypes=[object])(r)
+
+
+def _gamma(rng: np.random.Generator) -> F:
+    return [F(1, 2), F(2, 3), F(9, 10), F(1, 3)][int(rng.integers(4))]
+
+
+def _scalar_fn(rng: np.random.Generator) -> Callable[[Any], Any]:
+    c = F(int(rng.integers(-3, 4)), 2)
+    menu: list[Callable[[Any], Any]] = [
+        lambda x: -((x - c) ** 2),
+        lambda x: x * x * x - 2 * x,
+        lambda x: 1 if x > c else 0,
+        lambda x: -abs(x - c),
+    ]
+    return menu[int(rng.integers(len(menu)))]
+
+
+def _vector_fn(rng: np.random.Generator) -> Callable[[Any], Any]:
+    c = F(int(rng.integers(-2, 3)), 2)
+    menu: list[Callable[[Any], Any]] = [
+        lambda v: v[0] * v[1],
+        lambda v: v[0] - (v[1] - c) ** 2,
+        lambda v: max(v[0], v[1]),
+        lambda v: (1 if v[0] > c else 0) * 100 + v[1],
+    ]
+    return menu[int(rng.integers(len(menu)))]
+
+
+def _quadratic(dist: Any) -> Any:
+    return sum((x * x for x in dist), F(0) if isinstance(dist[0], F) else 0.0) - 1
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return np.vectorize(F, otypes=[object])(rng.integers(-2, 3, size=shape))
+
+
+def _sample_mr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return formalism_class("MR")(_reward(rng, env), _gamma(rng))
+
+
+def _sample_onmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return formalism_class("ONMR")(_reward(rng, env), _scalar_fn(rng), _gamma(rng))
+
+
+def _sample_omorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    rewards = np.stack([_reward(rng, env), _reward(rng, env)])
+    return formalism_class("OMORL")(rewards, _vector_fn(rng), _gamma(rng))
+
+
+def _sample_gomorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    rewards = np.stack([_reward(rng, env), _reward(rng, env)])
+    return formalism_class("GOMORL")(rewards, orders.lexicographic(), _gamma(rng))
+
+
+def _sample_fomr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    w, u = _weights(rng, (env.n_states, env.n_actions, env.n_states)), _weights(
+        rng, (env.n_states, env.n_actions, env.n_states))
+
+    def f(m: Any) -> Any:
+        m = np.asarray(m)
+        lin = sum((a * b for a, b in zip(w.ravel(), m.ravel(), strict=True)), F(0) * 0)
+        quad = sum((a * b for a, b in zip(u.ravel(), m.ravel(), strict=True)), F(0) * 0)
+        return lin - quad * quad
+
+    return formalism_class("FOMR")(f, _gamma(rng))
+
+
+def _sample_omo(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    w, u = _weights(rng, (env.n_states, env.n_actions, env.n_states)), _weights(
+        rng, (env.n_states, env.n_actions, env.n_states))
+
+    def key(m: Any) -> Any:
+        m = np.asarray(m).ravel()
+        return [sum((a * b for a, b in zip(w.ravel(), m, strict=True)), F(0) * 0),
+                sum((a * b for a, b in zip(u.ravel(), m, strict=True)), F(0) * 0)]
+
+    return formalism_class("OMO")(orders.pullback(orders.lexicographic(), key), _gamma(rng))
+
+
+def _sample_rrl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    alpha = F(int(rng.integers(-2, 3)), 2)
+    return formalism_class("RRL")(_reward(rng, env), _quadratic, alpha, _gamma(rng))
+
+
+def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    w = _weights(rng, (env.n_states, env.n_actions))
+
+    def f(pi: Policy) -> Any:
+        p = pi.exact_probabilities()
+        lin = sum((a * b for a, b in zip(w.ravel(), p.ravel(), strict=True)), F(0))
+        return lin * lin - lin
+
+    return formalism_class("FPR")(f)
+
+
+#: Random-specification samplers per source formalism (rational, so checks are exact).
+SPEC_SAMPLERS: dict[str, Callable[[FiniteMDP, np.random.Generator], Any]] = {
+    "MR": _sample_mr,
+    "ONMR": _sample_onmr,
+    "OMORL": _sample_omorl,
+    "GOMORL": _sample_gomorl,
+    "FOMR": _sample_fomr,
+    "OMO": _sample_omo,
+    "RRL": _sample_rrl,
+    "FPR": _sample_fpr,
+}
+
+
+def random_spec(acronym: str, env: FiniteMDP, seed: int | np.random.Generator = 0) -> Any:
+    """A random specification of ``acronym`` for ``env`` (rational data where possible)."""
+    if acronym not in SPEC_SAMPLERS:
+        raise CertificateError(f"no random-specification sampler for {acronym}")
+    return SPEC_SAMPLERS[acronym](env, _rng(seed))
+
+
+@dataclass
+class ConstructionReport:
+    """Outcome of :func:`verify_construction`."""
+
+    name: str
+    source: str
+    target: str
+    instances: int = 0
+    policies: int = 0
+    exact: bool = True
+    error: str | None = None
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every instance induced the same ordering."""
+        return self.error is None and self.instances > 0
+
+
+def verify_construction(
+    c: Construction, seed: int = 0, *, n_envs: int = 3, n_specs: int = 2, n_random: int = 4
+) -> ConstructionReport:
+    """Check a construction on ``n_envs`` random rational environments (1 to 3 states, 2 or
+    3 actions) with ``n_specs`` random source specs each, comparing the orderings on every
+    deterministic policy plus ``n_random`` random rational ones (exact where possible)."""
+    rep = ConstructionReport(c.name, c.source, c.target)
+    rng = np.random.default_rng(seed)
+    try:
+        for k in range(n_envs):
+            env = random_rational_mdp(1 + k % 3, 2 + int(rng.integers(2)), rng)
+            pols = rational_policies(env, n_random, rng)
+            for _ in range(n_specs):
+                spec = random_spec(c.source, env, rng)
+                out = c(spec, env)
+                chk = check_same_ordering(spec, out, env, pols, what=c.name)
+                rep.instances += 1
+                rep.policies += chk.n_policies
+                rep.exact = rep.exact and chk.exact
+    except ObjspecError as exc:
+        rep.error = f"{type(exc).__name__}: {exc}"
+    return rep

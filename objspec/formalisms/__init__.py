@@ -2,16 +2,52 @@
 
 Every class's acronym is an alias (``MR is MarkovReward``). ``spec.compile(env)``
 returns an evaluator with ``compare`` and ``rank``, and for real-valued formalisms
-``value`` and ``values``. See :mod:`objspec.formalisms.base`.
+``value`` and ``values``. See :mod:`objspec.formalisms.base` and ``docs/formalisms.md``.
 """
 
+from objspec.formalisms import regularisers
 from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
 from objspec.formalisms.markov_reward import MR, MarkovReward
+from objspec.formalisms.multi_objective import (
+    GOMORL,
+    OMORL,
+    GeneralisedOuterMORL,
+    OuterMORL,
+)
+from objspec.formalisms.nonlinear import (
+    ONMR,
+    OuterNonlinearMarkovReward,
+)
+from objspec.formalisms.occupancy import (
+    FOMR,
+    OMO,
+    OccupancyMeasureFunction,
+    OccupancyMeasureOrdering,
+)
+from objspec.formalisms.policy_level import FPR, PO, PolicyFunction, PolicyOrdering
+from objspec.formalisms.regularised import RRL, RegularisedRL
 
 __all__ = [
     "Evaluator",
     "RealValuedEvaluator",
     "Specification",
+    "regularisers",
     "MarkovReward",
     "MR",
+    "OuterNonlinearMarkovReward",
+    "ONMR",
+    "OuterMORL",
+    "OMORL",
+    "GeneralisedOuterMORL",
+    "GOMORL",
+    "RegularisedRL",
+    "RRL",
+    "OccupancyMeasureFunction",
+    "FOMR",
+    "OccupancyMeasureOrdering",
+    "OMO",
+    "PolicyFunction",
+    "FPR",
+    "PolicyOrdering",
+    "PO",
 ]

@@ -1,0 +1,268 @@
+"""Validation and evaluator helpers shared by the formalism modules (not public API)."""
+
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
+from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
+from objspec.mdp.policy import Policy
+from objspec.mdp.rewards import normalize_rewards
+from objspec.orders import Order, as_order, ranks_by_compare
+
+__all__ = [
+    "as_reward",
+    "as_rewards",
+    "fit_reward",
+    "fit_rewards",
+    "user_real",
+    "exact_real",
+    "reachable_states",
+    "OrderEvaluator",
+    "StatisticEvaluator",
+    "describe_callable",
+]
+
+
+def as_reward(reward: Any, what: str = "reward") -> np.ndarray:
+    """One reward ``[S]``, ``[S, A]`` or ``[S, A, S]``: Fractions kept (object), else float64."""
+    exact = rational_array(reward)
+    if exact is not None:
+        arr = exact
+    else:
+        try:
+            arr = np.array(reward, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpecificationError(f"{what} must be numeric: {exc}") from None
+    if arr.ndim not in (1, 2, 3):
+        raise InvalidSpecificationError(
+            f"{what} must be shaped [S], [S, A] or [S, A, S]; got shape {arr.shape}"
+        )
+    _check_finite(arr, what)
+    return arr
+
+
+def as_rewards(rewards: Any, what: str = "rewards") -> np.ndarray:
+    """``k`` rewards stacked on a leading axis: ``[k, S]``, ``[k, S, A]`` or ``[k, S, A, S]``."""
+    exact = rational_array(rewards)
+    if exact is not None:
+        arr = exact
+    else:
+        try:
+            arr = np.array(rewards, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpecificationError(f"{what} must be numeric: {exc}") from None
+    if arr.ndim not in (2, 3, 4) or arr.shape[0] == 0:
+        raise InvalidSpecificationError(
+            f"{what} must be k >= 1 rewards stacked on a leading axis, shaped [k, S], "
+            f"[k, S, A] or [k, S, A, S]; got shape {arr.shape}"
+        )
+    _check_finite(arr, what)
+    return arr
+
+
+def _check_finite(arr: np.ndarray, what: str) -> None:
+    if arr.dtype == object:
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidSpecificationError(f"{what}{list(idx)} = {arr[idx]} is not finite")
+
+
+def fit_reward(env: FiniteMDP, reward: np.ndarray, what: str = "reward") -> np.ndarray:
+    """The reward as a float ``[S, A, S]`` array for ``env``; raises if the sizes differ."""
+    arr, _, _ = normalize_rewards(env, reward.astype(np.float64), batched=False, what=what)
+    return _broadcast(env, arr)[0]
+
+
+def fit_rewards(env: FiniteMDP, rewards: np.ndarray, what: str = "rewards") -> np.ndarray:
+    """``k`` rewards as a float ``[k, S, A, S]`` array for ``env``."""
+    arr, _, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
+    return _broadcast(env, arr)
+
+
+def _broadcast(env: FiniteMDP, arr: np.ndarray) -> np.ndarray:
+    S, A = env.n_states, env.n_actions
+    if arr.ndim == 2:
+        return np.broadcast_to(arr[:, :, None, None], (arr.shape[0], S, A, S)).copy()
+    if arr.ndim == 3:
+        return np.broadcast_to(arr[:, :, :, None], (arr.shape[0], S, A, S)).copy()
+    return arr
+
+
+def exact_reward_tensor(env: FiniteMDP, reward: np.ndarray) -> np.ndarray:
+    """One reward as a Fraction ``[S, A, S]`` array (floats converted exactly)."""
+    from objspec.mdp.exact import exact_rewards
+
+    fit_reward(env, reward)  # shape check with the library's message
+    return exact_rewards(env, reward)
+
+
+def user_real(result: Any, what: str) -> float:
+    """A user function's result as a finite float; raises naming ``what`` otherwise."""
+    if isinstance(result, np.ndarray) and result.size == 1:
+        result = result.reshape(()).item()
+    if isinstance(result, bool) or not isinstance(
+        result, numbers.Real | np.floating | np.integer
+    ):
+        try:
+            import sympy
+
+            if isinstance(result, sympy.Expr) and result.is_number and result.is_real:
+                result = float(result)
+            else:
+                raise TypeError
+        except TypeError:
+            raise InvalidSpecificationError(
+                f"{what} returned {result!r}, not a real number"
+            ) from None
+    value = float(result)
+    if not math.isfinite(value):
+        raise InvalidSpecificationError(f"{what} returned the non-finite value {value}")
+    return value
+
+
+def exact_real(result: Any, what: str) -> Fraction:
+    """A user function's result as an exact Fraction.
+
+    Rationals (``int``, ``Fraction``, sympy ``Rational``) are kept exactly; a float is
+    taken as the dyadic rational it is. Non-finite and non-real results raise.
+    """
+    if isinstance(result, np.ndarray) and result.size == 1:
+        result = result.reshape(()).item()
+    try:
+        if not isinstance(result, bool):
+            return to_fraction(result)
+    except TypeError:
+        pass
+    return Fraction(user_real(result, what))
+
+
+def describe_callable(fn: Any) -> str:
+    """A short name for messages and reprs."""
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def check_callable(fn: Any, what: str) -> Callable[..., Any]:
+    if not callable(fn):
+        raise InvalidSpecificationError(f"{what} must be callable; got {fn!r}")
+    return fn
+
+
+def reachable_states(env: FiniteMDP, policies: np.ndarray) -> np.ndarray:
+    """``[N, S]`` boolean: states reached with positive probability under each policy.
+
+    Read from the supports exactly (no thresholding): ``s`` is reachable iff it is in
+    the support of ``mu0`` or is a successor ``tau(s | s', a) > 0`` of a reachable ``s'``
+    through an action with ``pi(a | s') > 0``.
+    """
+    support = (env.transitions > 0).astype(np.int64)  # [S, A, S]
+    acts = (policies > 0).astype(np.int64)  # [N, S, A]
+    step = np.einsum("nsa,sat->nst", acts, support) > 0  # [N, S, S]
+    reach = np.broadcast_to(env.initial > 0, (policies.shape[0], env.n_states)).copy()
+    for _ in range(env.n_states):
+        new = reach | (np.einsum("ns,nst->nt", reach.astype(np.int64), step.astype(np.int64))
+                       > 0)
+        if np.array_equal(new, reach):
+            break
+        reach = new
+    return reach
+
+
+class OrderEvaluator(Evaluator):
+    """Evaluator of an ordering formalism: a total preorder applied to per-policy objects.
+
+    Subclasses implement :meth:`objects` (batched where possible) and, for exact mode,
+    :meth:`exact_objects`. ``compare`` and ``rank`` apply the order to these objects.
+    """
+
+    method: str = "exact"
+
+    def __init__(self, spec: Specification, env: FiniteMDP, order: Order, *, exact: bool) -> None:
+        super().__init__(spec, env)
+        self.order = as_order(order)
+        self.exact = exact
+
+    @abc.abstractmethod
+    def objects(self, policies: Any) -> list[Any]:
+        """The compared object of every policy of a batch (floating point)."""
+
+    @abc.abstractmethod
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        """The compared objects in exact arithmetic (used when compiled with ``exact=True``)."""
+
+    def _all(self, policies: Any) -> list[Any]:
+        if self.exact:
+            return self.exact_objects(self._policy_list(policies))
+        return self.objects(policies)
+
+    def compare(self, p: Any, q: Any) -> int:
+        x, y = self._all([_as_policy(p), _as_policy(q)])
+        return self.order.compare(x, y)
+
+    def rank(self, policies: Any) -> np.ndarray:
+        return ranks_by_compare(self._all(policies), self.order.compare)
+
+
+def _as_policy(p: Any) -> Policy:
+    return p if isinstance(p, Policy) else Policy(p)
+
+
+class StatisticEvaluator(RealValuedEvaluator):
+    """``J(pi) = fn(stat(pi))``: a user function of a statistic computed batched.
+
+    Subclasses implement :meth:`statistics` (floating point, one batched computation for
+    all policies) and :meth:`exact_statistic` (rational). ``fn`` is called once per
+    policy; its results must be finite reals. In floating point, values within
+    ``tie_tolerance = 1e-9 * max(1, max |J|)`` are tied; this covers the rounding of the
+    statistic only when ``fn`` is moderately continuous, so for certified ties compile
+    with ``exact=True``: ``fn`` then receives the statistic in Fractions and its results
+    are compared exactly (a float result taken as the dyadic rational it is).
+    """
+
+    def __init__(
+        self,
+        spec: Specification,
+        env: FiniteMDP,
+        fn: Callable[[Any], Any],
+        *,
+        exact: bool,
+        method: str,
+    ) -> None:
+        super().__init__(spec, env)
+        self.fn = fn
+        self.exact = exact
+        self.method = "exact rational" if exact else method
+        self.tie_tolerance = 1e-9
+
+    @abc.abstractmethod
+    def statistics(self, policies: np.ndarray) -> list[Any]:
+        """The statistic of every policy of an ``[N, S, A]`` batch."""
+
+    @abc.abstractmethod
+    def exact_statistic(self, policy: Policy) -> Any:
+        """The statistic of one policy in exact arithmetic."""
+
+    def _what(self) -> str:
+        return f"{type(self.spec).__name__} function {describe_callable(self.fn)}"
+
+    def values(self, policies: Any) -> np.ndarray:
+        stats = self.statistics(self._batch(policies))
+        what = self._what()
+        vals = np.array(
+            [user_real(self.fn(x), f"{what} (policy {i})") for i, x in enumerate(stats)]
+        )
+        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
+        return self._checked(vals)
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        return exact_real(self.fn(self.exact_statistic(policy)), self._what())

@@ -1,0 +1,226 @@
+"""Multi-objective RL: outer (OMORL), generalised outer (GOMORL) and inner (IMORL).
+
+A multi-objective specification has ``k`` rewards ``R_1, ..., R_k`` stacked on a leading
+axis and one discount (paper-notes section 2.2, items 7-9). Write
+``J_i(pi) = <R_i, m_gamma^pi>`` and ``G_i(xi) = sum_t gamma^t R_i(x_t)``.
+
+* OMORL, :class:`OuterMORL`: ``J(pi) = f(J_1(pi), ..., J_k(pi))``;
+* GOMORL, :class:`GeneralisedOuterMORL`: ``pi1 >= pi2`` iff ``Jvec(pi1) >=_k Jvec(pi2)``
+  for a total preorder ``>=_k`` on ``R^k`` (:mod:`objspec.orders`);
+* IMORL, :class:`InnerMORL`: ``J(pi) = E[f(G_1(xi), ..., G_k(xi))]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.formalisms._support import (
+    OrderEvaluator,
+    StatisticEvaluator,
+    as_rewards,
+    check_callable,
+    describe_callable,
+    fit_rewards,
+)
+from objspec.formalisms.base import Specification
+from objspec.mdp.evaluation import evaluate
+from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.mdp.rewards import check_discount
+from objspec.orders import Order, as_order
+
+__all__ = ["OuterMORL", "OMORL", "GeneralisedOuterMORL", "GOMORL"]
+
+
+def _expected_return_vectors(
+    env: FiniteMDP, policies: np.ndarray, rewards: np.ndarray, gamma: Any
+) -> np.ndarray:
+    """``[N, k]`` expected returns, one batched solve with ``k`` right-hand sides."""
+    ev = evaluate(env, policies, rewards, float(gamma))
+    return np.asarray(ev.returns).reshape(policies.shape[0], rewards.shape[0])
+
+
+def _exact_return_vector(env: FiniteMDP, policy: Policy, rewards: np.ndarray, gamma: Any
+                         ) -> np.ndarray:
+    out = np.empty(rewards.shape[0], dtype=object)
+    for i in range(rewards.shape[0]):
+        out[i] = Fraction(exact_expected_return(env, policy, rewards[i], gamma))
+    return out
+
+
+class OuterMORL(Specification):
+    r"""Outer multi-objective RL (OMORL): a function of the vector of expected returns.
+
+    **Definition** (paper-notes section 2.2, item 8; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(k, Rvec, f, gamma)`` with
+    ``Rvec: S x A x S -> R^k`` and any ``f: R^k -> R``:
+
+    .. math:: J(\pi) = f\big(J_{R_1}^\gamma(\pi), \dots, J_{R_k}^\gamma(\pi)\big),
+              \qquad J_{R_i}^\gamma(\pi) = \langle R_i, m_\gamma^\pi \rangle.
+
+    Covers linear scalarisation, penalties, products, min/max and concave utilities.
+
+    **Evaluation.** All ``k`` expected returns of all policies come from one batched linear
+    solve (certified, about ``1e-12`` relative); ``f`` is called once per policy with a
+    float array ``[k]``. Float ties: within ``1e-9 * max(1, max |J|)``. With
+    ``compile(env, exact=True)``, ``f`` receives an object array of
+    :class:`~fractions.Fraction` and its results are compared exactly (a float result is
+    taken as the dyadic rational it is).
+
+    Parameters
+    ----------
+    rewards : array_like
+        ``[k, S]``, ``[k, S, A]`` or ``[k, S, A, S]``.
+    f : callable
+        ``f(v) -> real`` with ``v`` of length ``k``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E1
+    >>> rewards = np.eye(3)[:2][:, None, :]  # R_1 = 1[a1], R_2 = 1[a2], shaped [2, S=1, A=3]
+    >>> spec = OuterMORL(rewards, lambda v: min(v), gamma=0.5)
+    >>> spec.compile(E1()).values([[[0.5, 0.5, 0.0]], [[1.0, 0.0, 0.0]]])
+    array([1., 0.])
+    """
+
+    acronym = "OMORL"
+
+    def __init__(self, rewards: Any, f: Callable[[Any], Any], gamma: Any) -> None:
+        self.rewards = as_rewards(rewards)
+        self.f = check_callable(f, "OMORL function f")
+        check_discount(gamma)
+        self.gamma = gamma
+
+    @property
+    def k(self) -> int:
+        """Number of objectives."""
+        return int(self.rewards.shape[0])
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OuterMORLEvaluator:
+        """Evaluator in ``env``; ``exact=True`` passes Fraction vectors to ``f``."""
+        return OuterMORLEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return (
+            f"OuterMORL(k={self.k}, rewards shape {list(self.rewards.shape)}, "
+            f"f={describe_callable(self.f)}, gamma={self.gamma})"
+        )
+
+
+class OuterMORLEvaluator(StatisticEvaluator):
+    """Evaluator of an :class:`OuterMORL`; the statistic is the vector of expected returns."""
+
+    def __init__(self, spec: OuterMORL, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
+        self._rewards = fit_rewards(env, spec.rewards)
+        self._spec = spec
+
+    def statistics(self, policies: np.ndarray) -> list[Any]:
+        return list(_expected_return_vectors(self.env, policies, self._rewards, self._spec.gamma))
+
+    def exact_statistic(self, policy: Policy) -> np.ndarray:
+        return _exact_return_vector(self.env, policy, self._spec.rewards, self._spec.gamma)
+
+
+class GeneralisedOuterMORL(Specification):
+    r"""Generalised outer multi-objective RL (GOMORL): a total preorder on return vectors.
+
+    **Definition** (paper-notes section 2.2, item 9; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(k, Rvec, gamma, >=_k)`` with ``>=_k`` any
+    total preorder on ``R^k``:
+
+    .. math:: \pi_1 \succeq \pi_2 \iff \vec J(\pi_1) \succeq_k \vec J(\pi_2).
+
+    Covers lexicographic MORL, thresholded lexicographic and constrained objectives, and
+    orders that no real function represents (lexicographic on ``R^2``, N1).
+
+    **Evaluation.** The vectors ``Jvec`` of all policies come from one batched linear solve
+    (floats, certified about ``1e-12`` relative), then the order compares them. Floating
+    point rounding can split a mathematical tie: compile with ``exact=True`` to compare
+    exact :class:`~fractions.Fraction` vectors (certified ties).
+
+    Parameters
+    ----------
+    rewards : array_like
+        ``[k, S]``, ``[k, S, A]`` or ``[k, S, A, S]``.
+    order : objspec.orders.Order or callable
+        A total preorder on length-``k`` vectors (e.g. ``objspec.orders.lexicographic()``);
+        a plain comparator ``cmp(u, v)`` is wrapped by ``objspec.orders.from_comparator``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Examples
+    --------
+    N1: lexicographic on ``(pi(a1), pi(a2))`` in E1.
+
+    >>> import numpy as np
+    >>> from objspec.environments import E1
+    >>> from objspec.orders import lexicographic
+    >>> spec = GeneralisedOuterMORL(np.eye(3)[:2][:, None, :], lexicographic(), gamma=0.5)
+    >>> spec.compile(E1()).rank([[[0.5, 0.0, 0.5]], [[0.5, 0.5, 0.0]], [[0.0, 1.0, 0.0]]])
+    array([1, 0, 2])
+    """
+
+    acronym = "GOMORL"
+    real_valued = False
+
+    def __init__(self, rewards: Any, order: Order | Callable[[Any, Any], Any], gamma: Any
+                 ) -> None:
+        self.rewards = as_rewards(rewards)
+        self.order = as_order(order)
+        check_discount(gamma)
+        self.gamma = gamma
+
+    @property
+    def k(self) -> int:
+        """Number of objectives."""
+        return int(self.rewards.shape[0])
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> GeneralisedOuterMORLEvaluator:
+        """Evaluator in ``env``; ``exact=True`` compares Fraction return vectors."""
+        return GeneralisedOuterMORLEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return (
+            f"GeneralisedOuterMORL(k={self.k}, rewards shape {list(self.rewards.shape)}, "
+            f"order={self.order!r}, gamma={self.gamma})"
+        )
+
+
+class GeneralisedOuterMORLEvaluator(OrderEvaluator):
+    """Evaluator of a :class:`GeneralisedOuterMORL`: the order on return vectors."""
+
+    def __init__(self, spec: GeneralisedOuterMORL, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.order, exact=exact)
+        self._rewards = fit_rewards(env, spec.rewards)
+        self._spec = spec
+        self.method = "exact rational" if exact else "linear solve"
+
+    def objects(self, policies: Any) -> list[Any]:
+        """The expected-return vector ``[k]`` of every policy."""
+        return list(
+            _expected_return_vectors(self.env, self._batch(policies), self._rewards,
+                                     self._spec.gamma)
+        )
+
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        return [
+            _exact_return_vector(self.env, p, self._spec.rewards, self._spec.gamma)
+            for p in policies
+        ]
+
+    def return_vectors(self, policies: Any) -> np.ndarray:
+        """``[N, k]`` float expected returns (the compared vectors)."""
+        return np.array(self.objects(policies))
+
+
+OMORL = OuterMORL
+GOMORL = GeneralisedOuterMORL

@@ -1,0 +1,126 @@
+"""Nonlinear Markov rewards: outer (ONMR) and inner (INMR).
+
+Both apply a function ``f: R -> R`` to a discounted return; they differ in *where*
+(paper-notes section 2.2, items 5 and 6):
+
+* ONMR, :class:`OuterNonlinearMarkovReward`: outside the expectation,
+  ``J(pi) = f(E[G]) = f(<R, m_gamma^pi>)``;
+* INMR, :class:`InnerNonlinearMarkovReward`: inside, ``J(pi) = E[f(G)]``
+  (expected-utility, risk-sensitive RL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.formalisms._support import (
+    StatisticEvaluator,
+    as_reward,
+    check_callable,
+    describe_callable,
+    fit_reward,
+)
+from objspec.formalisms.base import Specification
+from objspec.mdp.evaluation import evaluate
+from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.mdp.rewards import check_discount
+
+__all__ = ["OuterNonlinearMarkovReward", "ONMR"]
+
+
+class OuterNonlinearMarkovReward(Specification):
+    r"""Outer nonlinear Markov reward (ONMR): a function of the expected return.
+
+    **Definition** (paper-notes section 2.2, item 6; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(R, f, gamma)`` with a reward
+    ``R: S x A x S -> R``, any ``f: R -> R`` and ``gamma`` in ``[0, 1)``:
+
+    .. math:: J(\pi) = f\big(E_{\xi \sim L_\pi}[\textstyle\sum_t \gamma^t R(x_t)]\big)
+              = f(\langle R, m_\gamma^\pi \rangle).
+
+    Example: "get the expected return close to ``c``" is ``f(x) = -(x - c)^2``.
+
+    **Evaluation.** The expected returns of all policies come from one batched linear
+    solve (:func:`objspec.mdp.evaluate`, certified error about ``1e-12`` relative); ``f``
+    is then called once per policy with a float. Float ties: values within
+    ``1e-9 * max(1, max |J|)``. With ``compile(env, exact=True)`` the expected return is
+    computed as a :class:`~fractions.Fraction` (:mod:`objspec.mdp.exact`), ``f`` is applied
+    to it and results are compared exactly: exact whenever ``f`` returns rationals on
+    rationals (a float result is taken as the dyadic rational it is).
+
+    Parameters
+    ----------
+    reward : array_like
+        ``[S]``, ``[S, A]`` or ``[S, A, S]``.
+    f : callable
+        ``f(x) -> real``; must return a finite real for every achievable expected return.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        Wrong reward shape, non-finite reward, discount outside ``[0, 1)``, ``f`` not
+        callable; at evaluation, a non-finite ``f`` value or an environment of another size.
+
+    Examples
+    --------
+    E3 with ``R = 1[(s0, a, s1)]`` and ``f(x) = -(x - 1/2)^2`` gives ``J = -(p - 1/2)^2``:
+
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> R = np.zeros((2, 2, 2)); R[0, 0, 1] = 1
+    >>> spec = OuterNonlinearMarkovReward(R, lambda x: -(x - F(1, 2)) ** 2, gamma=F(1, 2))
+    >>> ev = spec.compile(E3())
+    >>> ev.values([[[0.25, 0.75], [1.0, 0.0]], [[0.5, 0.5], [1.0, 0.0]]])
+    array([-0.0625,  0.    ])
+    >>> spec.compile(E3(), exact=True).exact_value(Policy([[F(1, 4), F(3, 4)], [1, 0]]))
+    Fraction(-1, 16)
+    """
+
+    acronym = "ONMR"
+
+    def __init__(self, reward: Any, f: Callable[[Any], Any], gamma: Any) -> None:
+        self.reward = as_reward(reward)
+        self.f = check_callable(f, "ONMR function f")
+        check_discount(gamma)
+        self.gamma = gamma
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OuterNonlinearEvaluator:
+        """Evaluator in ``env``; ``exact=True`` evaluates the return and ties in rationals."""
+        return OuterNonlinearEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return (
+            f"OuterNonlinearMarkovReward(reward shape {list(self.reward.shape)}, "
+            f"f={describe_callable(self.f)}, gamma={self.gamma})"
+        )
+
+
+class OuterNonlinearEvaluator(StatisticEvaluator):
+    """Evaluator of an :class:`OuterNonlinearMarkovReward`; the statistic is ``E[G]``."""
+
+    def __init__(self, spec: OuterNonlinearMarkovReward, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
+        self._reward = fit_reward(env, spec.reward)
+        self._spec = spec
+
+    def statistics(self, policies: np.ndarray) -> list[Any]:
+        ev = evaluate(self.env, policies, self._reward, float(self._spec.gamma))
+        return [float(x) for x in np.atleast_1d(ev.returns)]
+
+    def exact_statistic(self, policy: Policy) -> Fraction:
+        return Fraction(
+            exact_expected_return(self.env, policy, self._spec.reward, self._spec.gamma)
+        )
+
+
+ONMR = OuterNonlinearMarkovReward

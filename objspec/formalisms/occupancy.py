@@ -1,0 +1,171 @@
+"""Occupancy-measure formalisms: functions (FOMR) and orderings (OMO) of ``m_gamma^pi``.
+
+The discounted occupancy measure of a policy is
+``m(s, a, s') = sum_t gamma^t P(x_t = (s, a, s')) = d(s) pi(a|s) tau(s'|s, a)``
+(paper-notes section 1.2), an ``[S, A, S]`` array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from objspec.formalisms._support import (
+    OrderEvaluator,
+    StatisticEvaluator,
+    check_callable,
+    describe_callable,
+)
+from objspec.formalisms.base import Specification
+from objspec.mdp.evaluation import occupancy_measure
+from objspec.mdp.exact import exact_occupancy_measure
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.mdp.rewards import check_discount
+from objspec.orders import Order, as_order
+
+__all__ = [
+    "OccupancyMeasureFunction",
+    "FOMR",
+    "OccupancyMeasureOrdering",
+    "OMO",
+]
+
+
+def _occupancies(env: FiniteMDP, policies: np.ndarray, gamma: Any) -> list[np.ndarray]:
+    m = occupancy_measure(env, policies, float(gamma))
+    return list(np.asarray(m).reshape(policies.shape[0], *m.shape[-3:]))
+
+
+class OccupancyMeasureFunction(Specification):
+    r"""Functions from occupancy measures to reals (FOMR).
+
+    **Definition** (paper-notes section 2.2, item 13; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(f, gamma)`` with any
+    ``f: R^{S x A x S} -> R`` (only its values on achievable measures matter):
+
+    .. math:: J(\pi) = f(m_\gamma^\pi).
+
+    Convex / general-utility RL lives here; FOMR is as expressive as OMORL and FTLR.
+
+    **Evaluation.** The occupancy measures of all policies come from one batched linear
+    solve (:func:`objspec.mdp.occupancy_measure`, certified about ``1e-12`` relative);
+    ``f`` is called once per policy with a float ``[S, A, S]`` array. Float ties: within
+    ``1e-9 * max(1, max |J|)``. With ``compile(env, exact=True)``, ``f`` receives an object
+    array of :class:`~fractions.Fraction` (:func:`objspec.mdp.exact.exact_occupancy_measure`)
+    and its results are compared exactly.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(m) -> real`` for ``m`` shaped ``[S, A, S]``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Examples
+    --------
+    The variance-like objective ``m(s0, a, s1) * (1 - m(s0, a, s1))`` on E3 is ``p (1 - p)``:
+
+    >>> from objspec.environments import E3
+    >>> spec = OccupancyMeasureFunction(lambda m: m[0, 0, 1] * (1 - m[0, 0, 1]), gamma=0.9)
+    >>> spec.compile(E3()).values([[[0.5, 0.5], [1, 0]], [[1.0, 0.0], [1, 0]]])
+    array([0.25, 0.  ])
+    """
+
+    acronym = "FOMR"
+
+    def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any) -> None:
+        self.f = check_callable(f, "FOMR function f")
+        check_discount(gamma)
+        self.gamma = gamma
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OccupancyFunctionEvaluator:
+        """Evaluator in ``env``; ``exact=True`` passes Fraction occupancy measures to ``f``."""
+        return OccupancyFunctionEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"OccupancyMeasureFunction(f={describe_callable(self.f)}, gamma={self.gamma})"
+
+
+class OccupancyFunctionEvaluator(StatisticEvaluator):
+    """Evaluator of an :class:`OccupancyMeasureFunction`; the statistic is ``m_gamma^pi``."""
+
+    def __init__(self, spec: OccupancyMeasureFunction, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
+        self._gamma = spec.gamma
+
+    def statistics(self, policies: np.ndarray) -> list[Any]:
+        return _occupancies(self.env, policies, self._gamma)
+
+    def exact_statistic(self, policy: Policy) -> np.ndarray:
+        return np.asarray(exact_occupancy_measure(self.env, policy, self._gamma))
+
+
+class OccupancyMeasureOrdering(Specification):
+    r"""Occupancy measure orderings (OMO): a total preorder on occupancy measures.
+
+    **Definition** (paper-notes section 2.2, item 15; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(>=_M, gamma)`` with ``>=_M`` a total preorder
+    on ``R^{S x A x S}``:
+
+    .. math:: \pi_1 \succeq \pi_2 \iff m_\gamma^{\pi_1} \succeq_M m_\gamma^{\pi_2}.
+
+    As expressive as GOMORL and TLO.
+
+    **Evaluation.** Occupancy measures from one batched linear solve (floats, certified
+    about ``1e-12`` relative), compared by the order; rounding can split a mathematical
+    tie, so compile with ``exact=True`` to compare exact Fraction arrays.
+
+    Parameters
+    ----------
+    order : objspec.orders.Order or callable
+        A total preorder on ``[S, A, S]`` arrays (``objspec.orders.lexicographic()``
+        flattens them in C order; ``objspec.orders.by_key(fn)`` compares ``fn(m)``).
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.orders import by_key
+    >>> spec = OccupancyMeasureOrdering(by_key(lambda m: (m[0, 0, 1], m[1, 1, 1])), gamma=0.5)
+    >>> spec.compile(E3()).compare([[1, 0], [0, 1]], [[1, 0], [1, 0]])
+    1
+    """
+
+    acronym = "OMO"
+    real_valued = False
+
+    def __init__(self, order: Order | Callable[[Any, Any], Any], gamma: Any) -> None:
+        self.order = as_order(order)
+        check_discount(gamma)
+        self.gamma = gamma
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OccupancyOrderingEvaluator:
+        """Evaluator in ``env``; ``exact=True`` compares Fraction occupancy measures."""
+        return OccupancyOrderingEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"OccupancyMeasureOrdering(order={self.order!r}, gamma={self.gamma})"
+
+
+class OccupancyOrderingEvaluator(OrderEvaluator):
+    """Evaluator of an :class:`OccupancyMeasureOrdering`."""
+
+    def __init__(self, spec: OccupancyMeasureOrdering, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.order, exact=exact)
+        self._gamma = spec.gamma
+        self.method = "exact rational" if exact else "linear solve"
+
+    def objects(self, policies: Any) -> list[Any]:
+        """The occupancy measure ``[S, A, S]`` of every policy."""
+        return _occupancies(self.env, self._batch(policies), self._gamma)
+
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        return [np.asarray(exact_occupancy_measure(self.env, p, self._gamma)) for p in policies]
+
+
+FOMR = OccupancyMeasureFunction
+OMO = OccupancyMeasureOrdering

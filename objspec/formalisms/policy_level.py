@@ -1,0 +1,152 @@
+"""Policy-level formalisms: functions of policies (FPR) and policy orderings (PO).
+
+These are the only formalisms that see what a policy does in states it never reaches
+(paper-notes N2): they act on the policy itself, not on its trajectory lottery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.formalisms._support import (
+    OrderEvaluator,
+    check_callable,
+    describe_callable,
+    exact_real,
+    user_real,
+)
+from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.orders import Order, as_order
+
+__all__ = ["PolicyFunction", "FPR", "PolicyOrdering", "PO"]
+
+
+class PolicyFunction(Specification):
+    r"""Functions from policies to reals (FPR).
+
+    **Definition** (paper-notes section 2.2, item 16; the name is reconstructed, [R]).
+    A specification is any ``f: Pi -> R``; ``J(pi) = f(pi)``. Unlike every formalism
+    below it, FPR can distinguish policies that differ only at unreachable states.
+
+    **Evaluation.** ``f`` is called once per policy with a :class:`~objspec.Policy` (use
+    ``policy.probabilities`` or, for exact work, ``policy.exact_probabilities()``). Its
+    results are compared as returned, with no tolerance: exact (``exact = True``); a float
+    result is taken as the dyadic rational it is. ``compile(env, exact=...)`` accepts the
+    flag for uniformity; it changes nothing.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(policy) -> real``; must return a finite real.
+
+    Examples
+    --------
+    N2 on E2: ``f(pi) = pi(a | s1)`` at the unreachable state ``s1``.
+
+    >>> from objspec.environments import E2
+    >>> spec = PolicyFunction(lambda pi: pi.probabilities[1, 0])
+    >>> ev = spec.compile(E2())
+    >>> ev.values([[[1, 0], [0.25, 0.75]], [[1, 0], [1, 0]]])
+    array([0.25, 1.  ])
+    >>> ev.compare([[1, 0], [0.25, 0.75]], [[1, 0], [1, 0]])
+    -1
+    """
+
+    acronym = "FPR"
+
+    def __init__(self, f: Callable[[Policy], Any]) -> None:
+        self.f = check_callable(f, "FPR function f")
+
+    def compile(self, env: FiniteMDP, *, exact: bool = True) -> PolicyFunctionEvaluator:
+        """Evaluator in ``env`` (always exact: ``f`` is applied to the policies)."""
+        return PolicyFunctionEvaluator(self, env)
+
+    def __repr__(self) -> str:
+        return f"PolicyFunction(f={describe_callable(self.f)})"
+
+
+class PolicyFunctionEvaluator(RealValuedEvaluator):
+    """Evaluator of a :class:`PolicyFunction`; ties are exact."""
+
+    exact = True
+    method = "direct"
+    tie_tolerance = 0.0
+
+    def __init__(self, spec: PolicyFunction, env: FiniteMDP) -> None:
+        super().__init__(spec, env)
+        self._f = spec.f
+
+    def values(self, policies: Any) -> np.ndarray:
+        items = self._policy_list(policies)
+        what = f"FPR function {describe_callable(self._f)}"
+        return self._checked(
+            np.array([user_real(self._f(p), f"{what} (policy {i})") for i, p in enumerate(items)])
+        )
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        return exact_real(self._f(policy), f"FPR function {describe_callable(self._f)}")
+
+
+class PolicyOrdering(Specification):
+    r"""Policy orderings (PO): any total preorder on policies, the most expressive formalism.
+
+    **Definition** (paper-notes section 2.2, item 17; Reviewer 3 of the paper: "a complete
+    ordering over all possible policies ... is the most expressive"). A specification is a
+    total preorder ``>=`` on ``Pi``; ``pi1`` is preferred to ``pi2`` iff ``pi1 >= pi2``.
+
+    **Evaluation.** The order is applied to :class:`~objspec.Policy` objects directly:
+    exact (no numerical computation by objspec).
+
+    Parameters
+    ----------
+    order : objspec.orders.Order or callable
+        A total preorder on policies, e.g.
+        ``objspec.orders.by_key(lambda pi: (pi.probabilities[0, 0], -pi.probabilities[1, 1]))``.
+
+    Examples
+    --------
+    >>> from objspec.environments import E2
+    >>> from objspec.orders import by_key
+    >>> spec = PolicyOrdering(by_key(lambda pi: tuple(pi.probabilities[:, 0])))
+    >>> spec.compile(E2()).rank([[[1, 0], [0, 1]], [[1, 0], [1, 0]], [[0, 1], [1, 0]]])
+    array([1, 0, 2])
+    """
+
+    acronym = "PO"
+    real_valued = False
+
+    def __init__(self, order: Order | Callable[[Any, Any], Any]) -> None:
+        self.order = as_order(order)
+
+    def compile(self, env: FiniteMDP, *, exact: bool = True) -> PolicyOrderingEvaluator:
+        """Evaluator in ``env`` (always exact)."""
+        return PolicyOrderingEvaluator(self, env)
+
+    def __repr__(self) -> str:
+        return f"PolicyOrdering(order={self.order!r})"
+
+
+class PolicyOrderingEvaluator(OrderEvaluator):
+    """Evaluator of a :class:`PolicyOrdering`."""
+
+    method = "direct"
+
+    def __init__(self, spec: PolicyOrdering, env: FiniteMDP) -> None:
+        super().__init__(spec, env, spec.order, exact=True)
+
+    def objects(self, policies: Any) -> list[Any]:
+        """The policies themselves, as :class:`~objspec.Policy` objects."""
+        return list(self._policy_list(policies))
+
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        return list(policies)
+
+
+FPR = PolicyFunction
+PO = PolicyOrdering

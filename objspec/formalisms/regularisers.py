@@ -1,0 +1,228 @@
+"""Policy regularisers ``F`` for regularised RL (RRL).
+
+A regulariser maps one action distribution ``pi(. | s)`` (a 1-D array over actions) to a
+real number; RRL subtracts ``alpha F(pi(. | s_t))`` from the reward at every step
+(paper-notes section 2.2, item 10). Built in:
+
+* :data:`negative_entropy`: ``F(p) = sum_a p_a log p_a`` (with ``0 log 0 = 0``), so
+  ``-alpha F`` is an entropy bonus;
+* :func:`kl_to`: ``F_s(p) = KL(p || ref(. | s)) = sum_a p_a log(p_a / ref_a)``; with a 1-D
+  reference this is one ``F`` shared by all states, as in the paper; with an ``[S, A]``
+  reference policy it depends on the state, a generalisation of the paper's definition
+  (the paper's ``F`` is the same at every state, which some separation proofs use);
+* any callable on one 1-D distribution, wrapped by :func:`as_regulariser`.
+
+Built-ins evaluate a whole ``[N, S, A]`` batch with numpy; a user callable is called once
+per (policy, reachable state). Every value must be finite: a regulariser that returns
+``inf`` or ``nan`` (KL to a reference that gives probability 0 to an action taken) raises
+:class:`~objspec.errors.InvalidSpecificationError` naming the policy and state. Values at
+states the policy never reaches are not computed: they are multiplied by a visitation of
+exactly 0 (paper-notes section 4.3).
+
+Examples
+--------
+>>> import numpy as np
+>>> from objspec.formalisms.regularisers import negative_entropy, kl_to
+>>> round(float(negative_entropy(np.array([0.5, 0.5]))), 6)
+-0.693147
+>>> float(kl_to([0.5, 0.5])(np.array([0.5, 0.5])))
+0.0
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._support import describe_callable, exact_real, user_real
+
+__all__ = [
+    "Regulariser",
+    "NegativeEntropy",
+    "KLToReference",
+    "CallableRegulariser",
+    "negative_entropy",
+    "kl_to",
+    "as_regulariser",
+]
+
+
+class Regulariser(abc.ABC):
+    """Base class: ``F`` on action distributions, evaluated on batches of policies.
+
+    Attributes
+    ----------
+    rational : bool
+        Whether ``F`` maps rational distributions to rational numbers, so that RRL can be
+        evaluated exactly (``compile(env, exact=True)``). False for entropy and KL.
+    """
+
+    rational: bool = False
+
+    def __call__(self, distribution: np.ndarray, state: int = 0) -> float:
+        """``F(distribution)`` for one 1-D action distribution (at ``state``)."""
+        probs = np.asarray(distribution, dtype=np.float64)[None, None, :]
+        return float(self._batch_values(probs, np.array([state]))[0, 0])
+
+    def values(self, policies: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``F(pi_n(. | s))`` as ``[N, S]``, computed where ``mask[n, s]``; 0 elsewhere.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            If a computed value is not finite (names the policy and state).
+        """
+        out = np.zeros(mask.shape)
+        rows = np.argwhere(mask)
+        if rows.size:
+            probs = policies[rows[:, 0], rows[:, 1]][:, None, :]
+            vals = self._batch_values(probs, rows[:, 1])[:, 0]
+            bad = ~np.isfinite(vals)
+            if bad.any():
+                n, s = (int(v) for v in rows[int(np.argmax(bad))])
+                raise InvalidSpecificationError(
+                    f"regulariser {self!r} is {vals[int(np.argmax(bad))]} at state {s} of "
+                    f"policy {n} (distribution {policies[n, s].tolist()})"
+                )
+            out[rows[:, 0], rows[:, 1]] = vals
+        return out
+
+    def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
+        """``F`` of a Fraction distribution, exactly; only for ``rational`` regularisers."""
+        raise InvalidSpecificationError(
+            f"regulariser {self!r} has irrational values (logarithms); RRL with it cannot be "
+            "evaluated in exact arithmetic: compile without exact=True"
+        )
+
+    @abc.abstractmethod
+    def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """``[M, 1, A]`` distributions at ``states [M]`` -> ``[M, 1]`` values."""
+
+    def check_environment(self, n_states: int, n_actions: int) -> None:
+        """Raise if this regulariser does not fit an environment of this size."""
+        return None
+
+
+class NegativeEntropy(Regulariser):
+    """``F(p) = sum_a p_a log p_a`` (natural log, ``0 log 0 = 0``); ``-F`` is the entropy."""
+
+    def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
+        logs = np.log(np.where(probs > 0, probs, 1.0))
+        return np.asarray((probs * logs).sum(axis=-1))
+
+    def __repr__(self) -> str:
+        return "negative_entropy"
+
+
+class KLToReference(Regulariser):
+    """``F_s(p) = KL(p || ref(. | s))``; ``+inf`` (an error) if ``p`` leaves ``ref``'s support."""
+
+    def __init__(self, reference: Any) -> None:
+        from objspec.mdp.policy import Policy
+
+        ref = reference.probabilities if isinstance(reference, Policy) else reference
+        try:
+            arr = np.array(ref, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpecificationError(f"KL reference must be numeric: {exc}") from None
+        if arr.ndim == 1:
+            Policy(arr[None, :])  # validates the distribution
+        elif arr.ndim == 2:
+            Policy(arr)
+        else:
+            raise InvalidSpecificationError(
+                f"KL reference must be one distribution [A] or a policy [S, A]; got {arr.shape}"
+            )
+        self.reference = arr
+
+    def check_environment(self, n_states: int, n_actions: int) -> None:
+        expected = (n_actions,) if self.reference.ndim == 1 else (n_states, n_actions)
+        if self.reference.shape != expected:
+            raise InvalidSpecificationError(
+                f"KL reference has shape {list(self.reference.shape)}; the environment needs "
+                f"{list(expected)}"
+            )
+
+    def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
+        ref = self.reference if self.reference.ndim == 1 else self.reference[states][:, None, :]
+        ref = np.broadcast_to(ref, probs.shape)
+        if ref.shape[-1] != probs.shape[-1]:
+            raise InvalidSpecificationError(
+                f"KL reference has {ref.shape[-1]} actions; the policy has {probs.shape[-1]}"
+            )
+        pos = probs > 0
+        ratio = np.where(pos & (ref > 0), probs / np.where(ref > 0, ref, 1.0), 1.0)
+        terms = np.where(pos, probs * np.log(ratio), 0.0)
+        # p_a > 0 = ref_a: KL is +inf, reported as a non-finite value by ``values``
+        terms = np.where(pos & (ref <= 0), np.inf, terms)
+        return np.asarray(terms.sum(axis=-1))
+
+    def __repr__(self) -> str:
+        return f"kl_to(reference shaped {list(self.reference.shape)})"
+
+
+class CallableRegulariser(Regulariser):
+    """A user function of one 1-D action distribution, called per (policy, reachable state).
+
+    Its values are exact when it returns rationals on Fraction input (``exact=True`` passes
+    a 1-D object array of Fractions); a float result is taken as the dyadic rational it is.
+    """
+
+    rational = True
+
+    def __init__(self, fn: Callable[[np.ndarray], Any]) -> None:
+        if not callable(fn):
+            raise InvalidSpecificationError(f"a regulariser must be callable; got {fn!r}")
+        self.fn = fn
+
+    def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
+        out = np.empty((probs.shape[0], 1))
+        for i in range(probs.shape[0]):
+            row = probs[i, 0].copy()
+            out[i, 0] = user_real(self.fn(row), f"regulariser {self!r} at state {int(states[i])}")
+        return out
+
+    def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
+        return exact_real(self.fn(distribution), f"regulariser {self!r} at state {state}")
+
+    def __repr__(self) -> str:
+        return describe_callable(self.fn)
+
+
+#: ``F(p) = sum_a p_a log p_a``; RRL with ``alpha > 0`` rewards entropy.
+negative_entropy = NegativeEntropy()
+
+
+def kl_to(reference: Any) -> KLToReference:
+    """``F(p) = KL(p || reference)``: ``reference`` a distribution ``[A]`` or a policy ``[S, A]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(kl_to([0.25, 0.75])(np.array([1.0, 0.0])), 6)  # log 4
+    1.386294
+    """
+    return KLToReference(reference)
+
+
+def as_regulariser(obj: Any) -> Regulariser:
+    """A :class:`Regulariser` as is; a callable on one 1-D distribution wrapped.
+
+    Examples
+    --------
+    >>> as_regulariser(lambda p: float(p @ p))(np.array([0.5, 0.5]))
+    0.5
+    """
+    if isinstance(obj, Regulariser):
+        return obj
+    if callable(obj):
+        return CallableRegulariser(obj)
+    raise InvalidSpecificationError(
+        f"a regulariser must be a callable on one action distribution or one of "
+        f"objspec.formalisms.regularisers; got {obj!r}"
+    )

@@ -476,3 +476,9 @@ class FiniteMDP:
     def __repr__(self) -> str:
         props = f", propositions={list(self._propositions)}" if self._propositions else ""
         return f"FiniteMDP(n_states={self._n_states}, n_actions={self._n_actions}{props})"
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the state graph (:func:`objspec.display.mdp_svg`); None when too large."""
+        from objspec.display import mdp_repr_svg
+
+        return mdp_repr_svg(self)

@@ -195,6 +195,12 @@ class Policy:
             return f"Policy.deterministic({self.actions.tolist()}, n_actions={self.n_actions})"
         return f"Policy({np.array2string(self._probs, precision=4, separator=', ')})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the action probabilities as a table (:func:`objspec.display.policy_html`)."""
+        from objspec.display import policy_html
+
+        return policy_html(self)
+
 
 PolicyLike = Policy | np.ndarray | Sequence[Any]
 

@@ -83,3 +83,119 @@ def holds_on_lasso(
         return val
 
     return ev(f)[0]
+
+
+def storm_environment():  # type: ignore[no-untyped-def]
+    """A Storm environment with a direct (sparse LU) linear solver, so values are accurate."""
+    import stormpy
+    import stormpy.environments as E
+
+    env = stormpy.Environment()
+    env.solver().set_linear_equation_solver_type(E.EquationSolverType.EIGEN)
+    return env
+
+
+def _storm_dtmc(P, labels, propositions=()):  # type: ignore[no-untyped-def]
+    """A Storm DTMC from a dense row-stochastic matrix and a list of label sets per state."""
+    import numpy as np
+    import stormpy.datastructures as d
+    import stormpy.models as m
+
+    n = P.shape[0]
+    b = d.SparseMatrixBuilder[float](n, n, 0, True, False, 0)
+    rows, cols = np.nonzero(P)
+    b.add_next_values(rows.tolist(), cols.tolist(), P[rows, cols].tolist())
+    lab = m.StateLabeling(n)
+    names = sorted(set().union(*labels) | {"init"} | set(propositions))
+    for name in names:
+        lab.add_label(name)
+    for s, ls in enumerate(labels):
+        for name in set(ls) | {"init"}:
+            lab.add_label_to_state(name, s)
+    comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab)
+    return m.SparseDtmc[float](comp)
+
+
+def storm_chain(env, pi):  # type: ignore[no-untyped-def]
+    """``(P, labels, mu0)``: a chain whose state-label word is the env's label word under pi.
+
+    State labels: the induced chain itself. Transition labels: one chain state per
+    transition ``(s, a, s')`` labelled ``L(s, a, s')``.
+    """
+    import numpy as np
+
+    tau = np.asarray(env.transitions)
+    S, A = env.n_states, env.n_actions
+    if env.state_labels is not None:
+        P = np.einsum("sa,sat->st", pi, tau)
+        return P, [set(x) for x in env.state_labels], np.asarray(env.initial)
+    trans = [(s, a, t) for s in range(S) for a in range(A) for t in range(S) if tau[s, a, t] > 0]
+    index = {x: i for i, x in enumerate(trans)}
+    n = len(trans)
+    P = np.zeros((n, n))
+    for (_, _, t), i in index.items():
+        for a2 in range(A):
+            for u in range(S):
+                if tau[t, a2, u] > 0:
+                    P[i, index[(t, a2, u)]] += pi[t, a2] * tau[t, a2, u]
+    # rows of transitions whose source is never left with positive weight still need mass
+    for i in range(n):
+        if P[i].sum() == 0:
+            P[i, i] = 1.0
+    mu0 = np.array([env.initial[s] * pi[s, a] * tau[s, a, t] for (s, a, t) in trans])
+    labels = [set(env.label(s, a, t)) for (s, a, t) in trans]
+    return P, labels, mu0
+
+
+def without_constants(f: s.Formula, atom: str) -> s.Formula:
+    """``f`` with ``true``/``false`` spelled ``atom | !atom`` and ``atom & !atom``.
+
+    Storm 2.0.0 rejects some LTL formulas with boolean constants inside ("unknown label
+    '!((!(false) | false))'"), so the oracle never sees a constant.
+    """
+    if isinstance(f, s.Constant):
+        a = s.Atom(atom)
+        return s.Or(a, s.Not(a)) if f.value else s.And(a, s.Not(a))
+    if isinstance(f, s.UnaryOperator):
+        return type(f)(without_constants(f.operand, atom))
+    if isinstance(f, s.BinaryOperator):
+        return type(f)(without_constants(f.left, atom), without_constants(f.right, atom))
+    return f
+
+
+def storm_text(f: s.Formula, propositions: Sequence[str]) -> str:
+    """The formula in Storm syntax, constants spelled out over the first proposition."""
+    return without_constants(f, propositions[0] if propositions else "init").to_storm()
+
+
+def restrict_to_reachable(P, labels, mu0):  # type: ignore[no-untyped-def]
+    """The sub-chain on the states reachable from the support of ``mu0``.
+
+    Storm 2.0.0 sometimes fails on chains with states unreachable from the initial ones
+    ("Invalid item count of state labeling"), so the oracle only sees reachable states.
+    """
+    import numpy as np
+
+    seen = set(np.flatnonzero(mu0 > 0).tolist())
+    stack = list(seen)
+    while stack:
+        i = stack.pop()
+        for j in np.flatnonzero(P[i] > 0).tolist():
+            if j not in seen:
+                seen.add(j)
+                stack.append(j)
+    keep = np.array(sorted(seen))
+    return P[np.ix_(keep, keep)], [labels[i] for i in keep], mu0[keep]
+
+
+def storm_probability(env, pi, formula) -> float:  # type: ignore[no-untyped-def]
+    """``P=? [formula]`` by Storm on the chain induced by ``pi``, averaged over ``mu0``."""
+    import numpy as np
+    import stormpy
+
+    P, labels, mu0 = restrict_to_reachable(*storm_chain(env, np.asarray(pi, dtype=float)))
+    dtmc = _storm_dtmc(P, labels, env.propositions)
+    prop = stormpy.parse_properties(f"P=? [ {storm_text(formula, env.propositions)} ]")[0]
+    result = stormpy.model_checking(dtmc, prop, environment=storm_environment())
+    values = np.array(result.get_value_vector())
+    return float(mu0 @ values)

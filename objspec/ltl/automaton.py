@@ -176,7 +176,7 @@ def parse_acceptance(text: str) -> AcceptanceCondition:
     Examples
     --------
     >>> str(parse_acceptance("Inf(0) | Fin(1) & Inf(!2)"))
-    'Inf(0) | Fin(1) & Inf(!2)'
+    'Inf(0) | (Fin(1) & Inf(!2))'
     """
     tokens: list[tuple[str, int]] = []
     pos = 0

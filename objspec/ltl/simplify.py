@@ -11,7 +11,7 @@ Examples
 >>> from objspec.ltl.parser import parse_formula
 >>> from objspec.ltl.simplify import simplify
 >>> str(simplify(parse_formula("!(a U b) | (true U F F c)")))
-'(!a R !b) | Fc'
+'!a R !b | Fc'
 """
 
 from __future__ import annotations

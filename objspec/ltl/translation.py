@@ -296,7 +296,7 @@ def _explore(
     phi: s.Formula,
     propositions: tuple[str, ...],
     monitors: list[_Monitor],
-) -> tuple[np.ndarray, np.ndarray, list[tuple[DNF, ...]]]:
+) -> tuple[np.ndarray, list[list[int]], list[tuple[DNF, ...]]]:
     after = _After(propositions)
     n_letters = 1 << len(propositions)
     main0 = _to_dnf(phi)
@@ -334,7 +334,7 @@ def _explore(
         succ_rows.append(srow)
         mark_rows.append(mrow)
         i += 1
-    return np.array(succ_rows, dtype=np.int64), np.array(mark_rows, dtype=np.int64), states
+    return np.array(succ_rows, dtype=np.int64), mark_rows, states
 
 
 def _minimise_automaton(
@@ -367,6 +367,24 @@ def _minimise_automaton(
     return new_succ, marks[rep], 0, remap[block]
 
 
+def _prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the states reachable from ``initial`` (renumbered in order, initial first)."""
+    seen = {initial: 0}
+    order = [initial]
+    i = 0
+    while i < len(order):
+        for j in succ[order[i]].tolist():
+            if j >= 0 and j not in seen:
+                seen[j] = len(order)
+                order.append(j)
+        i += 1
+    remap = np.full(succ.shape[0] + 1, -1, dtype=np.int64)
+    for old, new in seen.items():
+        remap[old] = new
+    kept = np.array(order)
+    return remap[succ[kept]], marks[kept]
+
+
 def _safety_or_cosafety(
     phi: s.Formula, propositions: tuple[str, ...], cosafety: bool
 ) -> DeterministicAutomaton:
@@ -376,6 +394,11 @@ def _safety_or_cosafety(
     for q, state in enumerate(states):
         if state[0] == target:
             marks[q, :] = 1
+    if cosafety:
+        # A co-safety run that reaches false is lost: leave those transitions out.
+        hopeless = np.array([state[0] == FF for state in states])
+        succ = np.where(hopeless[succ], -1, succ)
+        succ, marks = _prune(succ, marks, 0)
     acceptance = AcceptanceAtom(cosafety, 0)
     succ, marks, initial, _ = _minimise_automaton(succ, marks, 0)
     return DeterministicAutomaton(
@@ -429,12 +452,73 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
                     atoms.add(AcceptanceAtom(False, monitor("persistence", chi, frozenset())))
             if feasible:
                 disjuncts.append(frozenset(atoms))
-    succ, marks, _ = _explore(phi, propositions, monitors)
+    succ, mark_rows, _ = _explore(phi, propositions, monitors)
+    marks, disjuncts = _merge_equal_sets(phi, mark_rows, len(monitors), disjuncts)
     succ, marks, initial, _ = _minimise_automaton(succ, marks, 0)
     acceptance, n_sets, marks = _tidy_acceptance(disjuncts, marks, len(monitors))
     return DeterministicAutomaton(
         propositions, succ, marks, acceptance, n_sets, initial, name=str(phi)
     )
+
+
+#: Acceptance sets are int64 bitmasks.
+MAX_ACCEPTANCE_SETS = 62
+
+
+def _merge_equal_sets(
+    phi: s.Formula,
+    mark_rows: list[list[int]],
+    n_sets: int,
+    disjuncts: list[frozenset[AcceptanceAtom]],
+) -> tuple[np.ndarray, list[frozenset[AcceptanceAtom]]]:
+    """Give sets that mark the same transitions one index; settle sets marking none or all.
+
+    ``Inf(i)`` and ``Fin(i)`` depend only on which transitions carry ``i``, so sets with
+    equal columns are interchangeable; a set on no transition makes ``Inf`` false and
+    ``Fin`` true, and one on every transition the reverse.
+    """
+    flat = [m for row in mark_rows for m in row]
+    everything = (1 << len(flat)) - 1
+    columns = [0] * n_sets
+    for pos, m in enumerate(flat):
+        i = 0
+        while m:
+            if m & 1:
+                columns[i] |= 1 << pos
+            m >>= 1
+            i += 1
+    index: dict[int, int] = {}
+    rename: dict[int, int] = {}
+    for i, col in enumerate(columns):
+        if col not in (0, everything):
+            rename[i] = index.setdefault(col, len(index))
+    if len(index) > MAX_ACCEPTANCE_SETS:
+        raise InvalidSpecificationError(
+            f"the automaton of {phi} needs {len(index)} acceptance sets; at most "
+            f"{MAX_ACCEPTANCE_SETS} are supported. Supply a deterministic automaton in HOA "
+            "format instead"
+        )
+    new_disjuncts: list[frozenset[AcceptanceAtom]] = []
+    for conj in disjuncts:
+        atoms: set[AcceptanceAtom] = set()
+        possible = True
+        for atom in conj:
+            col = columns[atom.index]
+            if col in (0, everything):
+                if (col == everything) != atom.infinitely:
+                    possible = False
+                    break
+                continue
+            atoms.add(AcceptanceAtom(atom.infinitely, rename[atom.index]))
+        if possible:
+            new_disjuncts.append(frozenset(atoms))
+    marks = np.zeros((len(mark_rows), len(mark_rows[0])), dtype=np.int64)
+    for old, new in rename.items():
+        col = columns[old]
+        for pos in range(len(flat)):
+            if (col >> pos) & 1:
+                marks[pos // marks.shape[1], pos % marks.shape[1]] |= 1 << new
+    return marks, new_disjuncts
 
 
 def _tidy_acceptance(

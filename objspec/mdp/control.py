@@ -105,6 +105,18 @@ def _rounding_margin(env: FiniteMDP, V: np.ndarray, TV: np.ndarray, gamma: float
     return unit * (1.0 + 2.0 * gamma / (1.0 - gamma))
 
 
+def _macqueen(
+    env: FiniteMDP, r: np.ndarray, V: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Midpoint, span part of the bound, rounding margin and greedy actions."""
+    TV, actions = get_backend().bellman_max(env, r, V, gamma)
+    d = TV - V
+    lo, hi = d.min(axis=0), d.max(axis=0)
+    k = gamma / (1.0 - gamma)
+    midpoint = TV + k * (lo + hi) / 2.0
+    return midpoint, k * (hi - lo) / 2.0, _rounding_margin(env, V, TV, gamma), actions
+
+
 def bellman_optimality_bounds(
     env: FiniteMDP, r: np.ndarray, V: np.ndarray, gamma: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,27 +124,35 @@ def bellman_optimality_bounds(
 
     Parameters
     ----------
+    env : FiniteMDP
     r : numpy.ndarray
         ``[S, A, K]`` expected one-step rewards.
     V : numpy.ndarray
         ``[S, K]`` any value estimate.
+    gamma : float
 
     Returns
     -------
     midpoint : numpy.ndarray
         ``[S, K]``.
     bound : numpy.ndarray
-        ``[K]``: ``|midpoint - V*| <= bound`` in every state.
+        ``[K]``: ``|midpoint - V*| <= bound`` in every state (rounding included).
     actions : numpy.ndarray
         ``[S, K]`` greedy actions of ``V`` (their policy is within ``2 * bound`` of optimal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.mdp.control import bellman_optimality_bounds
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> r = np.array([[[1.0], [3.0]]])  # [S, A, K]
+    >>> mid, bound, actions = bellman_optimality_bounds(env, r, np.zeros((1, 1)), 0.5)
+    >>> mid, bound < 1e-12, actions
+    (array([[6.]]), array([ True]), array([[1]]))
     """
-    TV, actions = get_backend().bellman_max(env, r, V, gamma)
-    d = TV - V
-    lo, hi = d.min(axis=0), d.max(axis=0)
-    k = gamma / (1.0 - gamma)
-    midpoint = TV + k * (lo + hi) / 2.0
-    bound = k * (hi - lo) / 2.0 + _rounding_margin(env, V, TV, gamma)
-    return midpoint, bound, actions
+    mid, span, margin, actions = _macqueen(env, r, V, gamma)
+    return mid, span + margin, actions
 
 
 def _value_iteration(
@@ -142,24 +162,33 @@ def _value_iteration(
     gamma: float,
     tol: float,
     max_sweeps: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Extrapolated value iteration on all columns; converged columns leave the batch."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Extrapolated value iteration on all columns; converged columns leave the batch.
+
+    A column also leaves when its bound is dominated by the rounding margin: more sweeps
+    cannot bring it below ``tol`` then, and the caller reports that.
+    """
     K = r.shape[2]
     V = V.copy()
     bound = np.full(K, np.inf)
     actions = np.zeros(V.shape, dtype=np.int64)
     active = np.arange(K)
     r_act, V_act = r, V.copy()
+    stuck = np.zeros(K, dtype=bool)
     sweeps = 0
     while active.size and sweeps < max_sweeps:
-        mid, b, act = bellman_optimality_bounds(env, r_act, V_act, gamma)
+        mid, span, margin, act = _macqueen(env, r_act, V_act, gamma)
+        b = span + margin
         sweeps += 1
-        done = b <= tol
+        done = (b <= tol) | (span <= margin)
+        stuck_now = (b > tol) & (span <= margin)
         if done.all() or sweeps == max_sweeps:
             V[:, active], bound[active], actions[:, active] = mid, b, act
+            stuck[active] = stuck_now
             break
         if done.any():
             finished = active[done]
+            stuck[finished] = stuck_now[done]
             V[:, finished], bound[finished], actions[:, finished] = (
                 mid[:, done], b[done], act[:, done]
             )
@@ -167,7 +196,7 @@ def _value_iteration(
             r_act = np.ascontiguousarray(r[:, :, active])
             mid = np.ascontiguousarray(mid[:, ~done])
         V_act = mid
-    return V, bound, actions, sweeps
+    return V, bound, actions, sweeps, stuck
 
 
 def _policy_iteration(
@@ -255,7 +284,8 @@ def optimal_values(
     method : {"auto", "value_iteration", "policy_iteration"}
         See the module docstring.
     max_iter : int
-        Most Bellman sweeps (value iteration) or policy improvements (policy iteration).
+        Most Bellman sweeps of a value-iteration phase, and most policy improvements of a
+        policy-iteration phase.
     vi_sweeps : int
         For ``"auto"``: value-iteration sweeps before switching to policy iteration.
 
@@ -299,11 +329,11 @@ def optimal_values(
         V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations
         used.append("policy_iteration")
-        V, bound, actions, sweeps = _value_iteration(env, r, V, gamma, tol, max_iter)
+        V, bound, actions, sweeps, stuck = _value_iteration(env, r, V, gamma, tol, max_iter)
         iterations += sweeps
     else:
         budget = max_iter if method == "value_iteration" else min(vi_sweeps, max_iter)
-        V, bound, actions, sweeps = _value_iteration(env, r, V0, gamma, tol, budget)
+        V, bound, actions, sweeps, stuck = _value_iteration(env, r, V0, gamma, tol, budget)
         iterations += sweeps
         used.append("value_iteration")
         todo = np.flatnonzero(bound > tol)
@@ -314,11 +344,18 @@ def optimal_values(
             )
             iterations += evaluations
             used.append("policy_iteration")
-            V_t, b_t, a_t, sweeps = _value_iteration(env, r_todo, V_pi, gamma, tol, max_iter)
+            V_t, b_t, a_t, sweeps, s_t = _value_iteration(
+                env, r_todo, V_pi, gamma, tol, max_iter
+            )
             iterations += sweeps
-            V[:, todo], bound[todo], actions[:, todo] = V_t, b_t, a_t
+            V[:, todo], bound[todo], actions[:, todo], stuck[todo] = V_t, b_t, a_t, s_t
     if (bound > tol).any():
         k = int(np.argmax(bound))
+        if stuck[k]:
+            raise InvalidSpecificationError(
+                f"optimal_values cannot certify tol = {tol:g}: for reward {k} the rounding "
+                f"of float64 arithmetic alone allows an error of {bound[k]:.3g}; use a larger tol"
+            )
         raise InvalidSpecificationError(
             f"optimal_values did not reach tol = {tol:g} within max_iter = {max_iter} "
             f"(reward {k}: certified bound {bound[k]:.3g}); raise max_iter or tol"

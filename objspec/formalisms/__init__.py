@@ -7,15 +7,21 @@ returns an evaluator with ``compare`` and ``rank``, and for real-valued formalis
 
 from objspec.formalisms import regularisers
 from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
+from objspec.formalisms.limit_average import LAR, LimitAverageReward
+from objspec.formalisms.lottery import TrajectoryLottery
 from objspec.formalisms.markov_reward import MR, MarkovReward
 from objspec.formalisms.multi_objective import (
     GOMORL,
+    IMORL,
     OMORL,
     GeneralisedOuterMORL,
+    InnerMORL,
     OuterMORL,
 )
 from objspec.formalisms.nonlinear import (
+    INMR,
     ONMR,
+    InnerNonlinearMarkovReward,
     OuterNonlinearMarkovReward,
 )
 from objspec.formalisms.occupancy import (
@@ -26,14 +32,35 @@ from objspec.formalisms.occupancy import (
 )
 from objspec.formalisms.policy_level import FPR, PO, PolicyFunction, PolicyOrdering
 from objspec.formalisms.regularised import RRL, RegularisedRL
+from objspec.formalisms.trajectory import (
+    FTLR,
+    FTR,
+    TLO,
+    TrajectoryFunction,
+    TrajectoryLotteryFunction,
+    TrajectoryLotteryOrdering,
+)
 
 __all__ = [
     "Evaluator",
     "RealValuedEvaluator",
     "Specification",
     "regularisers",
+    "TrajectoryLottery",
     "MarkovReward",
     "MR",
+    "LimitAverageReward",
+    "LAR",
+    "InnerNonlinearMarkovReward",
+    "INMR",
+    "InnerMORL",
+    "IMORL",
+    "TrajectoryFunction",
+    "FTR",
+    "TrajectoryLotteryFunction",
+    "FTLR",
+    "TrajectoryLotteryOrdering",
+    "TLO",
     "OuterNonlinearMarkovReward",
     "ONMR",
     "OuterMORL",

@@ -27,6 +27,7 @@ from objspec.formalisms._support import (
     fit_rewards,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP
@@ -34,7 +35,7 @@ from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 from objspec.orders import Order, as_order
 
-__all__ = ["OuterMORL", "OMORL", "GeneralisedOuterMORL", "GOMORL"]
+__all__ = ["OuterMORL", "OMORL", "GeneralisedOuterMORL", "GOMORL", "InnerMORL", "IMORL"]
 
 
 def _expected_return_vectors(
@@ -224,3 +225,92 @@ class GeneralisedOuterMORLEvaluator(OrderEvaluator):
 
 OMORL = OuterMORL
 GOMORL = GeneralisedOuterMORL
+
+
+class InnerMORL(ReturnFunctionOptions, Specification):
+    r"""Inner multi-objective RL (IMORL): the expected utility of the vector of returns.
+
+    **Definition** (paper-notes section 2.2, item 7; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(k, Rvec, f, gamma)`` with
+    ``f: R^k -> R``:
+
+    .. math:: J(\pi) = E_{\xi \sim L_\pi}\big[f(G_{R_1}^\gamma(\xi), \dots,
+              G_{R_k}^\gamma(\xi))\big].
+
+    As expressive as INMR and FTR (paper-notes section 4.2).
+
+    **Evaluation** (:class:`~objspec.formalisms.trajectory.ReturnFunctionEvaluator`):
+    exact when the return vector takes finitely many values (dynamic programming over
+    ``(state, partial return vector)`` atoms; rationals with ``compile(env, exact=True)``),
+    else Monte Carlo with a stated ``error_bound``, exactly as for
+    :class:`~objspec.formalisms.InnerNonlinearMarkovReward`. ``f`` receives a float array
+    ``[k]`` (an object array of Fractions in exact mode).
+
+    Parameters
+    ----------
+    rewards : array_like
+        ``[k, S]``, ``[k, S, A]`` or ``[k, S, A, S]``.
+    f : callable
+        ``f(v) -> real`` with ``v`` of length ``k``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+    method, n_samples, seed, truncation, lipschitz, max_atoms, max_steps
+        As for INMR.
+
+    Examples
+    --------
+    N6 on E4: reward ``R_t = 1[a at s_t]`` for ``t = 0, 1``; ``f`` tests equality of the
+    two actions, so ``J = pq + (1 - p)(1 - q)``.
+
+    >>> import numpy as np
+    >>> from objspec.environments import E4
+    >>> R = np.zeros((2, 3, 2)); R[0, 0, 0] = 1; R[1, 1, 0] = 1
+    >>> spec = InnerMORL(R, lambda v: float((v[0] > 0) == (v[1] > 0)), 0.5)
+    >>> spec.compile(E4()).values([[[0.9, 0.1], [0.8, 0.2], [1, 0]]])
+    array([0.74])
+    """
+
+    acronym = "IMORL"
+
+    def __init__(
+        self,
+        rewards: Any,
+        f: Callable[[Any], Any],
+        gamma: Any,
+        *,
+        method: Method = "auto",
+        n_samples: int = 4000,
+        seed: int = 0,
+        truncation: float = 1e-6,
+        lipschitz: float = 1.0,
+        max_atoms: int = 20_000,
+        max_steps: int = 10_000,
+    ) -> None:
+        self.rewards = as_rewards(rewards)
+        self.f = check_callable(f, "IMORL function f")
+        check_discount(gamma)
+        self.gamma = gamma
+        self._set_options(method, n_samples, seed, truncation, lipschitz, max_atoms, max_steps)
+
+    @property
+    def k(self) -> int:
+        """Number of objectives."""
+        return int(self.rewards.shape[0])
+
+    @property
+    def rewards_stacked(self) -> np.ndarray:
+        """The ``k`` rewards (leading axis)."""
+        return self.rewards
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> ReturnFunctionEvaluator:
+        """Evaluator in ``env``; ``exact=True`` needs finitely many return vectors."""
+        return ReturnFunctionEvaluator(self, env, exact=exact, scalar=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"InnerMORL(k={self.k}, rewards shape {list(self.rewards.shape)}, "
+            f"f={describe_callable(self.f)}, gamma={self.gamma})"
+        )
+
+
+IMORL = InnerMORL

@@ -25,13 +25,14 @@ from objspec.formalisms._support import (
     fit_reward,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 
-__all__ = ["OuterNonlinearMarkovReward", "ONMR"]
+__all__ = ["OuterNonlinearMarkovReward", "ONMR", "InnerNonlinearMarkovReward", "INMR"]
 
 
 class OuterNonlinearMarkovReward(Specification):
@@ -124,3 +125,93 @@ class OuterNonlinearEvaluator(StatisticEvaluator):
 
 
 ONMR = OuterNonlinearMarkovReward
+
+
+class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
+    r"""Inner nonlinear Markov reward (INMR): the expected utility of the return.
+
+    **Definition** (paper-notes section 2.2, item 5; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is ``(R, f, gamma)`` with any ``f: R -> R``:
+
+    .. math:: J(\pi) = E_{\xi \sim L_\pi}\big[f(G_R^\gamma(\xi))\big],
+              \qquad G_R^\gamma(\xi) = \sum_t \gamma^t R(x_t).
+
+    The nonlinearity acts on each trajectory's return (risk-sensitive / expected-utility
+    RL). INMR is as expressive as IMORL and FTR (paper-notes section 4.2).
+
+    **Evaluation** (:class:`~objspec.formalisms.trajectory.ReturnFunctionEvaluator`):
+    exact when the return takes finitely many values (every trajectory stops collecting
+    non-zero reward after finitely many steps, e.g. absorbing zero-reward states, or
+    ``gamma = 0``): dynamic programming over ``(state, partial return)`` atoms, ``f`` called
+    once per distinct return, and in rationals with ``compile(env, exact=True)``.
+    Otherwise Monte Carlo with common random numbers, ``n_samples`` trajectories per policy
+    cut where ``gamma^H max|R| / (1 - gamma) <= truncation``; the evaluator's ``method``,
+    ``standard_errors`` and ``error_bound`` (``4`` standard errors plus ``lipschitz`` times
+    the truncation bound) say which and how accurate.
+
+    Parameters
+    ----------
+    reward : array_like
+        ``[S]``, ``[S, A]`` or ``[S, A, S]``.
+    f : callable
+        ``f(x) -> real`` on returns ``x``.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+    method : {"auto", "exact", "monte carlo"}
+    n_samples, seed, truncation, lipschitz, max_atoms, max_steps
+        Monte Carlo and distribution limits (see above).
+
+    Examples
+    --------
+    E3 with ``R = 1[(s0, a, s1)]``: the return is Bernoulli(p), so ``E[f(G)]`` is affine in
+    ``p`` (paper-notes L1) although ``f`` is not.
+
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> R = np.zeros((2, 2, 2)); R[0, 0, 1] = 1
+    >>> ev = InnerNonlinearMarkovReward(R, lambda x: -(x - 0.5) ** 2, 0.9).compile(E3())
+    >>> ev.values([[[0.0, 1.0], [1, 0]], [[0.5, 0.5], [1, 0]], [[1.0, 0.0], [1, 0]]])
+    array([-0.25, -0.25, -0.25])
+    >>> ev.method
+    'return distribution'
+    """
+
+    acronym = "INMR"
+
+    def __init__(
+        self,
+        reward: Any,
+        f: Callable[[Any], Any],
+        gamma: Any,
+        *,
+        method: Method = "auto",
+        n_samples: int = 4000,
+        seed: int = 0,
+        truncation: float = 1e-6,
+        lipschitz: float = 1.0,
+        max_atoms: int = 20_000,
+        max_steps: int = 10_000,
+    ) -> None:
+        self.reward = as_reward(reward)
+        self.f = check_callable(f, "INMR function f")
+        check_discount(gamma)
+        self.gamma = gamma
+        self._set_options(method, n_samples, seed, truncation, lipschitz, max_atoms, max_steps)
+
+    @property
+    def rewards_stacked(self) -> np.ndarray:
+        """The reward with a leading axis of length 1."""
+        return self.reward[None]
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> ReturnFunctionEvaluator:
+        """Evaluator in ``env``; ``exact=True`` needs finitely many return values."""
+        return ReturnFunctionEvaluator(self, env, exact=exact, scalar=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"InnerNonlinearMarkovReward(reward shape {list(self.reward.shape)}, "
+            f"f={describe_callable(self.f)}, gamma={self.gamma})"
+        )
+
+
+INMR = InnerNonlinearMarkovReward

@@ -1,0 +1,92 @@
+"""Limit-average rewards (LAR): the long-run average of a Markov reward, no discount."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.formalisms._support import as_reward, fit_reward
+from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.mdp.longrun import exact_long_run_average, long_run_average
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+__all__ = ["LimitAverageReward", "LAR"]
+
+
+class LimitAverageReward(Specification):
+    r"""Limit-average reward (LAR): the long-run average of a reward, undiscounted.
+
+    **Definition** (paper-notes section 2.2, item 2; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is a reward ``R: S x A x S -> R``:
+
+    .. math:: J(\pi) = \lim_{N \to \infty} \frac{1}{N}
+              E\Big[\sum_{t < N} R(x_t)\Big] = \mu_0^\top P^*_\pi r_\pi,
+
+    with ``P*`` the Cesaro limit of the induced chain and ``r_pi(s) = E[R(x_t) | s_t = s]``.
+    The limit exists for stationary policies on finite MDPs. What a policy does on
+    transient states matters only through which recurrent classes it reaches.
+
+    **Evaluation.** :mod:`objspec.mdp.longrun`: recurrent classes read exactly from the
+    support graph of each policy's chain, stationary distributions and absorption
+    probabilities by direct linear solves; no discount close to 1 is used. Floating point
+    values are exact up to rounding (ties within ``1e-9 * max(1, max|R|)``; policies with
+    the same support structure and the same long-run behaviour get equal values up to
+    rounding). ``compile(env, exact=True)`` runs the same steps in rational arithmetic
+    (:func:`objspec.mdp.longrun.exact_long_run_average`): exact values and exact ties.
+
+    Parameters
+    ----------
+    reward : array_like
+        ``[S]``, ``[S, A]`` or ``[S, A, S]``.
+
+    Examples
+    --------
+    N13 on E7: reward 1 on transitions out of ``s1`` gives ``q2 / (q1 + q2)``.
+
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E7
+    >>> spec = LimitAverageReward([1, 0])
+    >>> ev = spec.compile(E7(), exact=True)
+    >>> ev.exact_value(Policy([[F(3, 4), F(1, 4)], [F(1, 2), F(1, 2)]]))  # q1 = 1/4, q2 = 1/2
+    Fraction(2, 3)
+    >>> ev.exact_value(Policy([[1, 0], [1, 0]]))  # q1 = q2 = 0: stays in s1
+    Fraction(1, 1)
+    """
+
+    acronym = "LAR"
+
+    def __init__(self, reward: Any) -> None:
+        self.reward = as_reward(reward)
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> LimitAverageEvaluator:
+        """Evaluator in ``env``; ``exact=True`` computes values and ties in rationals."""
+        return LimitAverageEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"LimitAverageReward(reward shape {list(self.reward.shape)})"
+
+
+class LimitAverageEvaluator(RealValuedEvaluator):
+    """Evaluator of a :class:`LimitAverageReward`."""
+
+    def __init__(self, spec: LimitAverageReward, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env)
+        self._spec = spec
+        self._reward = fit_reward(env, spec.reward)
+        self.exact = exact
+        self.method = "exact rational long-run" if exact else "long-run (recurrent classes)"
+        self.tie_tolerance = 1e-9 * max(1.0, float(np.abs(self._reward).max(initial=0.0)))
+
+    def values(self, policies: Any) -> np.ndarray:
+        pi = self._batch(policies)
+        return self._checked(np.atleast_1d(long_run_average(self.env, pi, self._reward)))
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        return exact_long_run_average(self.env, policy, self._spec.reward)
+
+
+LAR = LimitAverageReward

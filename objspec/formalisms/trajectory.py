@@ -1,0 +1,660 @@
+"""Trajectory-level formalisms: functions of trajectories (FTR), functions (FTLR) and
+orderings (TLO) of trajectory lotteries, and the return-function engine behind INMR and
+IMORL.
+
+See :mod:`objspec.formalisms.lottery` for the :class:`TrajectoryLottery` object and the
+evaluation engines (prefix enumeration, finite return distributions, Monte Carlo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, Literal
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._support import (
+    OrderEvaluator,
+    check_callable,
+    describe_callable,
+    exact_real,
+    fit_rewards,
+    user_real,
+)
+from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.lottery import (
+    MAX_PREFIXES,
+    Prefixes,
+    TrajectoryLottery,
+    enumerate_prefixes,
+    exact_prefix_probabilities,
+    prefix_probabilities,
+    return_distribution,
+    sample_return_vectors,
+    truncation_bound,
+    truncation_horizon,
+)
+from objspec.mdp.exact import exact_discount, exact_rewards
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+from objspec.mdp.sampling import sample_trajectories
+from objspec.orders import Order, as_order, ranks_by_compare
+
+__all__ = [
+    "TrajectoryFunction",
+    "FTR",
+    "TrajectoryLotteryFunction",
+    "FTLR",
+    "TrajectoryLotteryOrdering",
+    "TLO",
+    "TrajectoryLottery",
+    "ReturnFunctionEvaluator",
+]
+
+Method = Literal["auto", "exact", "monte carlo"]
+_METHODS = ("auto", "exact", "monte carlo")
+
+#: Specifications whose value is the expectation of a function of the trajectory
+#: (paper-notes section 4.1: RM -> FTR, LTL -> FTR, LAR -> FTR, MR -> FTR, INMR/IMORL -> FTR).
+_EXPECTATION_FORMALISMS = frozenset({"MR", "LAR", "LTL", "RM", "FTR", "INMR", "IMORL"})
+
+
+def _check_method(method: str) -> None:
+    if method not in _METHODS:
+        raise InvalidSpecificationError(f"method = {method!r} must be one of {_METHODS}")
+
+
+def _check_samples(n_samples: Any) -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 2:
+        raise InvalidSpecificationError(f"n_samples = {n_samples!r} must be an integer >= 2")
+    return int(n_samples)
+
+
+#: Monte Carlo error bounds are this many standard errors plus the truncation bound.
+CONFIDENCE_Z = 4.0
+
+
+class TrajectoryFunction(Specification):
+    r"""Functions from trajectories to reals (FTR): ``J(pi) = E[f(xi)]``.
+
+    **Definition** (paper-notes section 2.2, item 11; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is a (bounded, measurable) ``f: Xi -> R`` on
+    infinite trajectories ``xi = (s_0, a_0, s_1, ...)``:
+
+    .. math:: J(\pi) = E_{\xi \sim L_\pi}[f(\xi)].
+
+    Expectations of trajectory utilities are exactly the VNM expected-utility form.
+
+    Forms of ``f`` accepted:
+
+    * ``TrajectoryFunction(f, horizon)``: ``f(states, actions)`` of the prefix
+      ``s_0..s_H, a_0..a_{H-1}`` (int arrays ``[H + 1]`` and ``[H]``; with
+      ``vectorized=True`` batches ``[P, H + 1]`` and ``[P, H]`` returning ``[P]``). If
+      ``f`` really depends on the whole infinite trajectory, pass ``tail_bound``: a bound
+      on ``|f(xi) - f(prefix_H(xi))|`` (e.g. ``gamma^H max|R| / (1 - gamma)`` for a
+      discounted sum); it is added to the stated error.
+    * ``TrajectoryFunction.of(spec)``: ``f`` given by another trajectory-level
+      specification whose value is an expectation over trajectories (MR, LAR, LTL, RM,
+      INMR, IMORL: paper-notes section 4.1), e.g. a reward machine's discounted return or
+      the indicator that the label word satisfies an LTL formula. Evaluation is that
+      specification's own exact engine (the product chain for automata and reward
+      machines).
+
+    **Evaluation.** ``method="auto"`` (default) enumerates every prefix of ``horizon``
+    steps with positive probability in the environment (at most ``max_prefixes``), calls
+    ``f`` once per prefix and weights it by the prefix probability of each policy (one
+    batched product over all policies): exact up to rounding, or in rationals with
+    ``compile(env, exact=True)``; the stated error is ``tail_bound``. With too many
+    prefixes (or ``method="monte carlo"``), it samples ``n_samples`` trajectories per
+    policy with common random numbers (``seed``); the evaluator's ``standard_errors``
+    hold each policy's standard error and ``error_bound`` is
+    ``4 * max standard error + tail_bound``. ``method`` and ``error_bound`` are
+    attributes of the compiled evaluator.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(states, actions) -> real`` on a prefix of ``horizon`` steps.
+    horizon : int
+        Number of steps ``H`` that ``f`` reads.
+    tail_bound : float
+        Bound on how much the steps after ``H`` can change ``f`` (0: ``f`` depends on the
+        first ``H`` steps only).
+    vectorized : bool
+        Whether ``f`` takes batches of prefixes.
+    method : {"auto", "exact", "monte carlo"}
+    n_samples : int
+        Trajectories per policy for Monte Carlo.
+    seed : int
+        Seed of the Monte Carlo sampler (the same for every policy).
+    max_prefixes : int
+        Most prefixes enumerated before switching to Monte Carlo ("auto") or raising.
+
+    Examples
+    --------
+    N6 on E4: ``f = 1[a_0 = a_1]`` gives ``pq + (1 - p)(1 - q)``.
+
+    >>> from objspec.environments import E4
+    >>> spec = TrajectoryFunction(lambda s, a: float(a[0] == a[1]), horizon=2)
+    >>> ev = spec.compile(E4())
+    >>> ev.values([[[0.5, 0.5], [0.3, 0.7], [1, 0]], [[0.9, 0.1], [0.8, 0.2], [1, 0]]])
+    array([0.5 , 0.74])
+    >>> ev.method, ev.error_bound
+    ('prefix enumeration', 0.0)
+    """
+
+    acronym = "FTR"
+
+    def __init__(
+        self,
+        f: Callable[[np.ndarray, np.ndarray], Any],
+        horizon: int,
+        *,
+        tail_bound: float = 0.0,
+        vectorized: bool = False,
+        method: Method = "auto",
+        n_samples: int = 4000,
+        seed: int = 0,
+        max_prefixes: int = MAX_PREFIXES,
+    ) -> None:
+        self.f: Callable[..., Any] | None = check_callable(f, "FTR function f")
+        if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 0:
+            raise InvalidSpecificationError(f"horizon = {horizon!r} must be an integer >= 0")
+        tb = float(tail_bound)
+        if not np.isfinite(tb) or tb < 0:
+            raise InvalidSpecificationError(f"tail_bound = {tail_bound!r} must be finite, >= 0")
+        _check_method(method)
+        self.horizon = int(horizon)
+        self.tail_bound = tb
+        self.vectorized = bool(vectorized)
+        self.method = method
+        self.n_samples = _check_samples(n_samples)
+        self.seed = seed
+        self.max_prefixes = int(max_prefixes)
+        self.inner: Specification | None = None
+
+    @classmethod
+    def of(cls, spec: Specification) -> TrajectoryFunction:
+        """The FTR specification ``f(xi)`` whose expectation is ``spec``'s value.
+
+        ``spec`` must be a real-valued specification whose value is an expectation over
+        trajectories (MR, LAR, LTL, RM, INMR, IMORL, FTR); its own evaluator is used.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec.environments import E3
+        >>> from objspec.formalisms import MarkovReward
+        >>> ftr = TrajectoryFunction.of(MarkovReward([[1.0, 0.0], [0.0, 0.0]], 0.5))
+        >>> float(ftr.compile(E3()).value([[0.25, 0.75], [1, 0]]))
+        0.25
+        """
+        acronym = getattr(spec, "acronym", None)
+        if not isinstance(spec, Specification) or acronym not in _EXPECTATION_FORMALISMS:
+            raise InvalidSpecificationError(
+                f"TrajectoryFunction.of needs a specification whose value is an expectation "
+                f"over trajectories ({sorted(_EXPECTATION_FORMALISMS)}); got {spec!r}"
+            )
+        out = cls.__new__(cls)
+        out.f = None
+        out.horizon = 0
+        out.tail_bound = 0.0
+        out.vectorized = False
+        out.method = "auto"
+        out.n_samples = 2
+        out.seed = 0
+        out.max_prefixes = MAX_PREFIXES
+        out.inner = spec
+        return out
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> RealValuedEvaluator:
+        """Evaluator in ``env`` (see the class docstring for methods and exactness)."""
+        if self.inner is not None:
+            return DelegatedTrajectoryEvaluator(self, env, exact=exact)
+        return TrajectoryFunctionEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        if self.inner is not None:
+            return f"TrajectoryFunction.of({self.inner!r})"
+        return (
+            f"TrajectoryFunction(f={describe_callable(self.f)}, horizon={self.horizon}, "
+            f"tail_bound={self.tail_bound})"
+        )
+
+
+class TrajectoryFunctionEvaluator(RealValuedEvaluator):
+    """Evaluator of a prefix-function :class:`TrajectoryFunction`.
+
+    Attributes
+    ----------
+    method : str
+        ``"prefix enumeration"``, ``"exact rational prefix enumeration"`` or
+        ``"monte carlo"``.
+    error_bound : float
+        Stated bound on ``|value - J|``: ``tail_bound`` for enumeration; for Monte Carlo
+        ``4 * max standard error + tail_bound`` over the last batch evaluated.
+    standard_errors : numpy.ndarray or None
+        Per-policy standard errors of the last Monte Carlo batch.
+    """
+
+    def __init__(self, spec: TrajectoryFunction, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env)
+        self._spec = spec
+        if spec.f is None:
+            raise InvalidSpecificationError(f"{spec!r} has no trajectory function")
+        self._fn: Callable[..., Any] = spec.f
+        self.exact = exact
+        self.error_bound = spec.tail_bound
+        self.standard_errors: np.ndarray | None = None
+        self._prefixes: Prefixes | None = None
+        self._fvals: list[Any] | None = None
+        if spec.method != "monte carlo":
+            try:
+                self._prefixes = enumerate_prefixes(env, spec.horizon,
+                                                    max_prefixes=spec.max_prefixes)
+            except InvalidSpecificationError:
+                if spec.method == "exact" or exact:
+                    raise
+        if self._prefixes is not None:
+            self.method = "exact rational prefix enumeration" if exact else "prefix enumeration"
+            self.tie_tolerance = 1e-9
+        else:
+            if exact:
+                raise InvalidSpecificationError(
+                    "exact=True needs prefix enumeration; Monte Carlo is an estimate"
+                )
+            self.method = "monte carlo"
+            self.tie_tolerance = 0.0
+
+    def _what(self) -> str:
+        return f"FTR function {describe_callable(self._fn)}"
+
+    def _prefix_values(self) -> list[Any]:
+        assert self._prefixes is not None
+        if self._fvals is None:
+            self._fvals = self._prefixes.apply(
+                self._fn, vectorized=self._spec.vectorized, exact=self.exact,
+                what=self._what(),
+            )
+        return self._fvals
+
+    def values(self, policies: Any) -> np.ndarray:
+        pi = self._batch(policies)
+        if self._prefixes is not None:
+            fvals = np.array([float(v) for v in self._prefix_values()])
+            vals = prefix_probabilities(pi, self._prefixes) @ fvals
+            self.tie_tolerance = max(self.tie_tolerance,
+                                     1e-9 * float(np.abs(vals).max(initial=1.0)))
+            return self._checked(vals)
+        return self._checked(self._monte_carlo(pi))
+
+    def _monte_carlo(self, pi: np.ndarray) -> np.ndarray:
+        spec = self._spec
+        means = np.empty(pi.shape[0])
+        errors = np.empty(pi.shape[0])
+        # one sampler call per policy with the same seed: common random numbers make the
+        # estimate a function of the lottery (equal lotteries tie exactly)
+        for n in range(pi.shape[0]):
+            states, actions = sample_trajectories(self.env, pi[n], spec.n_samples, spec.horizon,
+                                                  seed=spec.seed)
+            if spec.vectorized:
+                raw = np.asarray(self._fn(states, actions), dtype=np.float64)
+                if raw.shape != (spec.n_samples,):
+                    raise InvalidSpecificationError(
+                        f"vectorized {self._what()} returned shape {raw.shape}; expected "
+                        f"[{spec.n_samples}]"
+                    )
+                for i in np.flatnonzero(~np.isfinite(raw))[:1]:
+                    user_real(raw[i], f"{self._what()} on sampled trajectory {i}")
+            else:
+                raw = np.array([
+                    user_real(self._fn(states[m], actions[m]),
+                              f"{self._what()} on sampled trajectory {m}")
+                    for m in range(spec.n_samples)
+                ])
+            means[n] = raw.mean()
+            errors[n] = raw.std(ddof=1) / np.sqrt(spec.n_samples)
+        self.standard_errors = errors
+        self.error_bound = CONFIDENCE_Z * float(errors.max(initial=0.0)) + spec.tail_bound
+        return means
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        assert self._prefixes is not None
+        probs = exact_prefix_probabilities(self.env, policy, self._prefixes)
+        return sum((p * v for p, v in zip(probs, self._prefix_values(), strict=True)),
+                   Fraction(0))
+
+
+class DelegatedTrajectoryEvaluator(RealValuedEvaluator):
+    """Evaluator of ``TrajectoryFunction.of(spec)``: ``spec``'s own evaluator."""
+
+    def __init__(self, spec: TrajectoryFunction, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env)
+        assert spec.inner is not None
+        compile_inner: Any = spec.inner.compile
+        self.inner: Any = compile_inner(env, exact=exact) if exact else compile_inner(env)
+        self.exact = bool(getattr(self.inner, "exact", False))
+        self.method = f"{getattr(self.inner, 'method', 'exact')} (via {spec.inner.acronym})"
+        self.tie_tolerance = float(getattr(self.inner, "tie_tolerance", 1e-9))
+        self.error_bound = float(getattr(self.inner, "error_bound", 0.0))
+
+    def values(self, policies: Any) -> np.ndarray:
+        vals = self._checked(self.inner.values(policies))
+        self.tie_tolerance = float(getattr(self.inner, "tie_tolerance", self.tie_tolerance))
+        self.error_bound = float(getattr(self.inner, "error_bound", self.error_bound))
+        return vals
+
+    def exact_value(self, policy: Policy) -> Any:
+        return self.inner.exact_value(policy)
+
+    def compare(self, p: Any, q: Any) -> int:
+        return int(self.inner.compare(p, q))
+
+    def rank(self, policies: Any) -> np.ndarray:
+        return np.asarray(self.inner.rank(policies))
+
+
+# ---------------------------------------------------------------------- INMR / IMORL engine
+class ReturnFunctionEvaluator(RealValuedEvaluator):
+    """``J(pi) = E[f(Gvec(xi))]`` for a vector of discounted returns (INMR, IMORL).
+
+    Methods, chosen at compile time (``method="auto"``):
+
+    * ``"return distribution"``: when the return takes finitely many values (every
+      trajectory's return is fixed once it can reach no non-zero reward, or ``gamma = 0``;
+      see :func:`objspec.formalisms.lottery.return_distribution`). Checked on the policy
+      that takes every action, whose atoms contain every other policy's; exact up to
+      rounding, or exactly in rationals with ``exact=True``. ``f`` is called once per
+      distinct return value.
+    * ``"monte carlo"``: ``n_samples`` trajectories per policy (common random numbers),
+      cut at the horizon ``H`` where ``gamma^H max|R| / (1 - gamma) <= truncation``;
+      ``error_bound = 4 * max standard error + lipschitz * truncation bound`` (the
+      truncation term bounds the error of ``f`` when ``f`` is ``lipschitz``-Lipschitz).
+    """
+
+    def __init__(
+        self,
+        spec: Any,
+        env: FiniteMDP,
+        *,
+        exact: bool,
+        scalar: bool,
+    ) -> None:
+        super().__init__(spec, env)
+        self._spec = spec
+        self._scalar = scalar
+        self._rewards = fit_rewards(env, spec.rewards_stacked)
+        self._gamma = float(spec.gamma)
+        self.exact = exact
+        self.standard_errors: np.ndarray | None = None
+        self._cache: dict[Any, Any] = {}
+        finite = False
+        if spec.method != "monte carlo":
+            uniform = np.full((env.n_states, env.n_actions), 1.0 / env.n_actions)
+            finite = return_distribution(
+                env, uniform, self._rewards, self._gamma,
+                max_atoms=spec.max_atoms, max_steps=spec.max_steps,
+            ) is not None
+            if not finite and (spec.method == "exact" or exact):
+                raise InvalidSpecificationError(
+                    f"{type(spec).__name__}: the return does not take finitely many values "
+                    f"within max_atoms = {spec.max_atoms} and max_steps = {spec.max_steps}; "
+                    "exact evaluation is not available (use Monte Carlo)"
+                )
+        rmax = float(np.abs(self._rewards).max(initial=0.0))
+        if finite:
+            self.method = "exact rational return distribution" if exact else "return distribution"
+            self.error_bound = 0.0
+            self.tie_tolerance = 1e-9
+        else:
+            self.method = "monte carlo"
+            self.horizon = truncation_horizon(self._gamma, rmax, spec.truncation)
+            self.truncation_bound = truncation_bound(self._gamma, rmax, self.horizon)
+            self.error_bound = spec.lipschitz * self.truncation_bound
+            self.tie_tolerance = 0.0
+
+    def _what(self) -> str:
+        return f"{type(self._spec).__name__} function {describe_callable(self._spec.f)}"
+
+    def _f(self, G: tuple[Any, ...], exact: bool) -> Any:
+        key = (exact, G)
+        if key not in self._cache:
+            arg: Any = G[0] if self._scalar else np.array(G, dtype=object if exact else float)
+            conv = exact_real if exact else user_real
+            self._cache[key] = conv(self._spec.f(arg), self._what())
+        return self._cache[key]
+
+    def values(self, policies: Any) -> np.ndarray:
+        pi = self._batch(policies)
+        if self.method == "monte carlo":
+            return self._checked(self._monte_carlo(pi))
+        vals = np.empty(pi.shape[0])
+        for n in range(pi.shape[0]):
+            dist = return_distribution(self.env, pi[n], self._rewards, self._gamma,
+                                       max_atoms=self._spec.max_atoms,
+                                       max_steps=self._spec.max_steps)
+            assert dist is not None  # its atoms are among the uniform policy's
+            vals[n] = sum(p * self._f(G, False) for G, p in dist.items())
+        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
+        return self._checked(vals)
+
+    def _monte_carlo(self, pi: np.ndarray) -> np.ndarray:
+        spec = self._spec
+        means = np.empty(pi.shape[0])
+        errors = np.empty(pi.shape[0])
+        for n in range(pi.shape[0]):  # same seed per policy: common random numbers
+            G = sample_return_vectors(self.env, pi[n], self._rewards, self._gamma,
+                                      spec.n_samples, self.horizon, spec.seed)
+            raw = np.array([
+                user_real(spec.f(g[0] if self._scalar else g), f"{self._what()} (sample {m})")
+                for m, g in enumerate(G)
+            ])
+            means[n] = raw.mean()
+            errors[n] = raw.std(ddof=1) / np.sqrt(spec.n_samples)
+        self.standard_errors = errors
+        self.error_bound = (CONFIDENCE_Z * float(errors.max(initial=0.0))
+                            + spec.lipschitz * self.truncation_bound)
+        return means
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        spec = self._spec
+        rewards = np.array([exact_rewards(self.env, r) for r in spec.rewards_stacked])
+        dist = return_distribution(self.env, policy.exact_probabilities(), rewards,
+                                   exact_discount(spec.gamma), exact=True,
+                                   max_atoms=spec.max_atoms, max_steps=spec.max_steps)
+        if dist is None:  # pragma: no cover - excluded at compile time
+            raise InvalidSpecificationError("the return distribution is not finite")
+        return sum((p * self._f(G, True) for G, p in dist.items()), Fraction(0))
+
+
+class ReturnFunctionOptions:
+    """Keyword options shared by INMR and IMORL (see :class:`ReturnFunctionEvaluator`)."""
+
+    def _set_options(
+        self,
+        method: Method,
+        n_samples: int,
+        seed: int,
+        truncation: float,
+        lipschitz: float,
+        max_atoms: int,
+        max_steps: int,
+    ) -> None:
+        _check_method(method)
+        self.method = method
+        self.n_samples = _check_samples(n_samples)
+        self.seed = seed
+        for name, value in (("truncation", truncation), ("lipschitz", lipschitz)):
+            v = float(value)
+            if not np.isfinite(v) or v < 0 or (name == "truncation" and v == 0):
+                raise InvalidSpecificationError(f"{name} = {value!r} must be finite and > 0")
+        self.truncation = float(truncation)
+        self.lipschitz = float(lipschitz)
+        self.max_atoms = int(max_atoms)
+        self.max_steps = int(max_steps)
+
+
+# ---------------------------------------------------------------------- FTLR and TLO
+class TrajectoryLotteryFunction(Specification):
+    r"""Functions from trajectory lotteries to reals (FTLR): ``J(pi) = F(L_pi)``.
+
+    **Definition** (paper-notes section 2.2, item 12; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is any ``F: Delta(Xi) -> R``, for example the
+    variance of the return. As expressive as OMORL and FOMR.
+
+    ``F`` receives a :class:`~objspec.formalisms.lottery.TrajectoryLottery` (the
+    environment plus the policy on its reachable states; equal lotteries compare equal),
+    whose methods give prefix probabilities, expectations of prefix functions, occupancy
+    measures, return moments and distributions, long-run averages and samples.
+
+    **Evaluation.** ``F`` is called once per policy. Its exactness is that of the lottery
+    methods it uses: with ``compile(env, exact=True)`` the lottery computes in rationals
+    and ``F``'s results are compared exactly (a float result is taken as the dyadic
+    rational it is); otherwise ties are values within ``1e-9 * max(1, max |J|)``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(lottery) -> real``.
+
+    Examples
+    --------
+    Variance of the return on E3 with ``R = 1[(s0, a, s1)]`` is ``p (1 - p)``:
+
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> R = np.zeros((2, 2, 2)); R[0, 0, 1] = 1
+    >>> def variance(lottery):
+    ...     mean, second = lottery.return_moments(R, 0.9)
+    ...     return second - mean**2
+    >>> ev = TrajectoryLotteryFunction(variance).compile(E3())
+    >>> np.round(ev.values([[[0.5, 0.5], [1, 0]], [[0.1, 0.9], [1, 0]]]), 12)
+    array([0.25, 0.09])
+    """
+
+    acronym = "FTLR"
+
+    def __init__(self, f: Callable[[TrajectoryLottery], Any]) -> None:
+        self.f = check_callable(f, "FTLR function f")
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> TrajectoryLotteryFunctionEvaluator:
+        """Evaluator in ``env``; ``exact=True`` hands ``f`` exact lotteries."""
+        return TrajectoryLotteryFunctionEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"TrajectoryLotteryFunction(f={describe_callable(self.f)})"
+
+
+class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
+    """Evaluator of a :class:`TrajectoryLotteryFunction`."""
+
+    def __init__(self, spec: TrajectoryLotteryFunction, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env)
+        self._f = spec.f
+        self.exact = exact
+        self.method = "exact rational lottery" if exact else "function of the lottery"
+        self.tie_tolerance = 1e-9
+
+    def lotteries(self, policies: Any) -> list[TrajectoryLottery]:
+        """The trajectory lottery of every policy of a batch."""
+        return [TrajectoryLottery(self.env, p, exact=self.exact)
+                for p in self._policy_list(policies)]
+
+    def values(self, policies: Any) -> np.ndarray:
+        pols = [TrajectoryLottery(self.env, p) for p in self._batch(policies)]
+        what = f"FTLR function {describe_callable(self._f)}"
+        cache: dict[TrajectoryLottery, float] = {}
+        vals = []
+        for i, lot in enumerate(pols):
+            if lot not in cache:
+                cache[lot] = user_real(self._f(lot), f"{what} (policy {i})")
+            vals.append(cache[lot])
+        out = np.array(vals)
+        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(out).max(initial=1.0)))
+        return self._checked(out)
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        lot = TrajectoryLottery(self.env, policy, exact=True)
+        return exact_real(self._f(lot), f"FTLR function {describe_callable(self._f)}")
+
+
+class TrajectoryLotteryOrdering(Specification):
+    r"""Trajectory lottery orderings (TLO): a total preorder on trajectory lotteries.
+
+    **Definition** (paper-notes section 2.2, item 14; Subramani et al., ICLR 2024,
+    arXiv 2310.11840). A specification is a total preorder ``>=_L`` on ``Delta(Xi)``;
+    ``pi1`` is preferred to ``pi2`` iff ``L_pi1 >=_L L_pi2``. As expressive as GOMORL
+    and OMO.
+
+    **Evaluation.** The order is applied to
+    :class:`~objspec.formalisms.lottery.TrajectoryLottery` objects (exact ones with
+    ``compile(env, exact=True)``). Equal lotteries (policies that agree on every reachable
+    state) are tied without calling the order, as reflexivity requires; everything else is
+    as exact as the lottery methods the order uses.
+
+    Parameters
+    ----------
+    order : objspec.orders.Order or callable
+        A total preorder on lotteries, e.g. ``objspec.orders.by_key(lambda L: ...)``.
+
+    Examples
+    --------
+    Mean first, then lower variance (a lexicographic mean-variance order) on E3:
+
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> from objspec.orders import by_key
+    >>> R = np.zeros((2, 2)); R[0, 0] = 1; R[1, 0] = 1
+    >>> def key(lottery):
+    ...     mean, second = lottery.return_moments(R, 0.5)
+    ...     return (round(mean, 9), -round(second - mean**2, 9))
+    >>> ev = TrajectoryLotteryOrdering(by_key(key)).compile(E3())
+    >>> ev.rank([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]]])
+    array([0, 0, 1])
+    """
+
+    acronym = "TLO"
+    real_valued = False
+
+    def __init__(self, order: Order | Callable[[Any, Any], Any]) -> None:
+        self.order = as_order(order)
+
+    def compile(self, env: FiniteMDP, *, exact: bool = False) -> TrajectoryLotteryOrderingEvaluator:
+        """Evaluator in ``env``; ``exact=True`` hands the order exact lotteries."""
+        return TrajectoryLotteryOrderingEvaluator(self, env, exact=exact)
+
+    def __repr__(self) -> str:
+        return f"TrajectoryLotteryOrdering(order={self.order!r})"
+
+
+class TrajectoryLotteryOrderingEvaluator(OrderEvaluator):
+    """Evaluator of a :class:`TrajectoryLotteryOrdering`."""
+
+    def __init__(self, spec: TrajectoryLotteryOrdering, env: FiniteMDP, *, exact: bool) -> None:
+        super().__init__(spec, env, spec.order, exact=exact)
+        self.method = "exact rational lottery" if exact else "order on lotteries"
+
+    def objects(self, policies: Any) -> list[Any]:
+        """The trajectory lottery of every policy."""
+        return [TrajectoryLottery(self.env, p) for p in self._batch(policies)]
+
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        return [TrajectoryLottery(self.env, p, exact=True) for p in policies]
+
+    def _cmp(self, x: TrajectoryLottery, y: TrajectoryLottery) -> int:
+        return 0 if x == y else self.order.compare(x, y)
+
+    def compare(self, p: Any, q: Any) -> int:
+        x, y = self._all([p if isinstance(p, Policy) else Policy(p),
+                          q if isinstance(q, Policy) else Policy(q)])
+        return self._cmp(x, y)
+
+    def rank(self, policies: Any) -> np.ndarray:
+        return ranks_by_compare(self._all(policies), self._cmp)
+
+
+FTR = TrajectoryFunction
+FTLR = TrajectoryLotteryFunction
+TLO = TrajectoryLotteryOrdering

@@ -1,0 +1,680 @@
+"""Hypothesis strategies for objspec objects: MDPs, policies, rewards and specifications.
+
+Public and composable, in hypothesis's own style: every strategy here is an ordinary
+``SearchStrategy``, and the ones that depend on an environment take it as an argument,
+so they chain with ``.flatmap``::
+
+    from hypothesis import given
+    from objspec.environments import strategies as ost
+
+    @given(ost.mdps().flatmap(lambda env: st.tuples(st.just(env), ost.policies(env))))
+    def test_something(env_and_policy): ...
+
+or use the ready-made pairs :func:`mdp_and_policies` and :func:`mdp_and_specs`.
+
+Overview
+--------
+* environments: :func:`mdps` (optionally deterministic, sparse, exact), :func:`labelled_mdps`;
+* policies: :func:`policies` (``kind`` = ``"any"``, ``"deterministic"``, ``"boundary"``,
+  ``"interior"``), :func:`policy_batches`;
+* rewards and discounts: :func:`rewards`, :func:`reward_vectors`, :func:`discounts`;
+* specifications of every formalism, for one environment: :func:`markov_rewards`,
+  :func:`limit_average_rewards`, :func:`outer_nonlinear`, :func:`outer_morl`,
+  :func:`generalised_outer_morl`, :func:`regularised`, :func:`occupancy_functions`,
+  :func:`occupancy_orderings`, :func:`policy_functions`, :func:`policy_orderings`,
+  :func:`ltl_formulas`, :func:`ltl_specs`, :func:`reward_machines`; and :func:`specs`
+  (any of them, or those named).
+
+Boundary policies (some actions with probability exactly 0) and deterministic ones are
+drawn often on purpose: several separations of the paper live on the boundary of the
+policy simplex (paper-notes section 6.3).
+
+Examples
+--------
+>>> from hypothesis import given, settings
+>>> @settings(max_examples=5, database=None)
+... @given(mdp_and_policies(max_states=3))
+... def check(pair):
+...     env, pi = pair
+...     assert pi.probabilities.shape == (env.n_states, env.n_actions)
+>>> check()
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any, Literal
+
+import numpy as np
+from hypothesis import strategies as st
+
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+__all__ = [
+    "mdps",
+    "labelled_mdps",
+    "policies",
+    "policy_batches",
+    "rewards",
+    "reward_vectors",
+    "discounts",
+    "markov_rewards",
+    "limit_average_rewards",
+    "outer_nonlinear",
+    "outer_morl",
+    "generalised_outer_morl",
+    "regularised",
+    "occupancy_functions",
+    "occupancy_orderings",
+    "policy_functions",
+    "policy_orderings",
+    "ltl_formulas",
+    "ltl_specs",
+    "reward_machines",
+    "specs",
+    "FORMALISMS",
+    "mdp_and_policies",
+    "mdp_and_specs",
+]
+
+PolicyKind = Literal["any", "deterministic", "boundary", "interior"]
+RewardShape = Literal["any", "state", "state_action", "transition"]
+
+_WEIGHT = st.integers(min_value=1, max_value=6)
+
+
+def _distribution(
+    draw: st.DrawFn, n: int, *, zeros: bool, exact: bool
+) -> list[Fraction] | np.ndarray:
+    """A probability vector of length ``n``: small integer weights, normalised."""
+    lo = 0 if zeros else 1
+    weights = draw(st.lists(st.integers(lo, 6), min_size=n, max_size=n))
+    if sum(weights) == 0:
+        weights[draw(st.integers(0, n - 1))] = 1
+    total = sum(weights)
+    if exact:
+        return [Fraction(w, total) for w in weights]
+    return np.asarray(weights, dtype=float) / total
+
+
+# ---------------------------------------------------------------- environments
+
+
+@st.composite
+def mdps(
+    draw: st.DrawFn,
+    min_states: int = 1,
+    max_states: int = 5,
+    min_actions: int = 1,
+    max_actions: int = 3,
+    *,
+    deterministic: bool = False,
+    max_successors: int | None = None,
+    initial: Literal["any", "first", "uniform"] = "any",
+    exact: bool = False,
+    sparse: bool = False,
+) -> FiniteMDP:
+    """Random finite MDPs.
+
+    Transition rows are normalised small integer weights (so they are exact rationals when
+    ``exact=True``), and rows with zeros are common: unreachable states, absorbing states
+    and deterministic moves all occur.
+
+    Parameters
+    ----------
+    min_states, max_states, min_actions, max_actions : int
+        Size bounds.
+    deterministic : bool
+        Every ``(s, a)`` has one successor.
+    max_successors : int, optional
+        At most this many successors per ``(s, a)``.
+    initial : {"any", "first", "uniform"}
+        ``"first"`` starts in state 0, ``"uniform"`` uniformly; ``"any"`` draws a
+        distribution (possibly with unreachable states).
+    exact : bool
+        Build the MDP from :class:`fractions.Fraction` entries (exact evaluation).
+    sparse : bool
+        Pass the transitions as a scipy.sparse ``(S*A, S)`` matrix.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, database=None)
+    ... @given(mdps(max_states=3, exact=True))
+    ... def check(env):
+    ...     assert env.is_exact and env.n_states <= 3
+    >>> check()
+    """
+    S = draw(st.integers(min_states, max_states))
+    A = draw(st.integers(min_actions, max_actions))
+    rows: list[Any] = []
+    for _ in range(S * A):
+        if deterministic:
+            row: Any = [Fraction(0)] * S if exact else np.zeros(S)
+            row[draw(st.integers(0, S - 1))] = Fraction(1) if exact else 1.0
+        else:
+            k = S if max_successors is None else max(1, min(max_successors, S))
+            support = draw(st.lists(st.integers(0, S - 1), min_size=1, max_size=k, unique=True))
+            probs = _distribution(draw, len(support), zeros=False, exact=exact)
+            row = [Fraction(0)] * S if exact else np.zeros(S)
+            for t, p in zip(support, probs, strict=True):
+                row[t] = p
+        rows.append(row)
+    if initial == "first":
+        init: Any = [Fraction(1) if exact else 1.0] + [Fraction(0) if exact else 0.0] * (S - 1)
+    elif initial == "uniform":
+        init = [Fraction(1, S)] * S if exact else np.full(S, 1.0 / S)
+    else:
+        init = _distribution(draw, S, zeros=True, exact=exact)
+    if exact:
+        transitions: Any = np.array(rows, dtype=object).reshape(S, A, S)
+        return FiniteMDP(transitions, np.array(init, dtype=object))
+    dense = np.array(rows, dtype=float).reshape(S, A, S)
+    if sparse:
+        import scipy.sparse as sp
+
+        return FiniteMDP(sp.csr_matrix(dense.reshape(S * A, S)), np.asarray(init, dtype=float))
+    return FiniteMDP(dense, np.asarray(init, dtype=float))
+
+
+@st.composite
+def labelled_mdps(
+    draw: st.DrawFn,
+    propositions: Sequence[str] = ("a", "b"),
+    *,
+    transition_labels: bool = False,
+    **mdp_kwargs: Any,
+) -> FiniteMDP:
+    """Random MDPs (:func:`mdps`, same keyword arguments) with random labels.
+
+    State labels by default; with ``transition_labels=True`` each transition
+    ``(s, a, s')`` gets its own random label set (the paper's general labelling).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, database=None)
+    ... @given(labelled_mdps(("p",), transition_labels=True))
+    ... def check(env):
+    ...     assert set(env.propositions) <= {"p"} and env.state_labels is None
+    >>> check()
+    """
+    base = draw(mdps(**mdp_kwargs))
+    props = list(propositions)
+    transitions: Any = base.exact_transitions() if base.is_exact else base.transitions
+    init: Any = base.exact_initial() if base.is_exact else base.initial
+    subsets = st.lists(st.sampled_from(props), unique=True) if props else st.just([])
+    if not transition_labels:
+        labels = {s: draw(subsets) for s in range(base.n_states)}
+        return FiniteMDP(transitions, init, labels=labels)
+    table = {
+        (s, a, t): frozenset(draw(subsets))
+        for s in range(base.n_states)
+        for a in range(base.n_actions)
+        for t in range(base.n_states)
+    }
+
+    def label(s: int, a: int, t: int) -> frozenset[str]:
+        return table[(s, a, t)]
+
+    return FiniteMDP(transitions, init, labels=label)
+
+
+# ---------------------------------------------------------------- policies
+
+
+def _shape(env_or_shape: FiniteMDP | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(env_or_shape, FiniteMDP):
+        return env_or_shape.n_states, env_or_shape.n_actions
+    S, A = env_or_shape
+    return int(S), int(A)
+
+
+@st.composite
+def policies(
+    draw: st.DrawFn,
+    env_or_shape: FiniteMDP | tuple[int, int],
+    kind: PolicyKind = "any",
+    *,
+    exact: bool = False,
+) -> Policy:
+    """Policies for an environment (or an ``(S, A)`` shape).
+
+    ``kind``: ``"deterministic"``; ``"boundary"`` (every row has a zero when ``A > 1``:
+    the faces of the simplex); ``"interior"`` (full support); ``"any"`` mixes all three,
+    row by row. ``exact=True`` gives Fraction probabilities.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, database=None)
+    ... @given(policies((3, 2), "deterministic"))
+    ... def check(pi):
+    ...     assert pi.is_deterministic
+    >>> check()
+    """
+    S, A = _shape(env_or_shape)
+    rows = []
+    for _ in range(S):
+        row_kind = kind if kind != "any" else draw(
+            st.sampled_from(["deterministic", "boundary", "interior"])
+        )
+        if row_kind == "deterministic" or A == 1:
+            row: Any = [Fraction(0)] * A if exact else np.zeros(A)
+            row[draw(st.integers(0, A - 1))] = Fraction(1) if exact else 1.0
+        elif row_kind == "boundary":
+            zero = draw(st.integers(0, A - 1))
+            inner = _distribution(draw, A - 1, zeros=True, exact=exact)
+            row = list(inner[:zero]) + [Fraction(0) if exact else 0.0] + list(inner[zero:])
+        else:
+            row = _distribution(draw, A, zeros=False, exact=exact)
+        rows.append(list(row))
+    return Policy(np.array(rows, dtype=object) if exact else np.array(rows, dtype=float))
+
+
+def policy_batches(
+    env_or_shape: FiniteMDP | tuple[int, int],
+    min_size: int = 1,
+    max_size: int = 6,
+    kind: PolicyKind = "any",
+) -> st.SearchStrategy[list[Policy]]:
+    """Lists of policies (batches) for one environment.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=3, database=None)
+    ... @given(policy_batches((2, 2), 2, 3))
+    ... def check(batch):
+    ...     assert 2 <= len(batch) <= 3
+    >>> check()
+    """
+    return st.lists(policies(env_or_shape, kind), min_size=min_size, max_size=max_size)
+
+
+# ---------------------------------------------------------------- rewards
+
+
+@st.composite
+def rewards(
+    draw: st.DrawFn,
+    env_or_shape: FiniteMDP | tuple[int, int],
+    shape: RewardShape = "any",
+    *,
+    min_value: float = -1.0,
+    max_value: float = 1.0,
+    integers: bool = False,
+) -> np.ndarray:
+    """Markov rewards ``[S]``, ``[S, A]`` or ``[S, A, S]`` (``shape``), finite values in
+    ``[min_value, max_value]``; ``integers=True`` draws integer values (exact ties).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, database=None)
+    ... @given(rewards((2, 3), "state_action"))
+    ... def check(r):
+    ...     assert r.shape == (2, 3) and abs(r).max() <= 1
+    >>> check()
+    """
+    S, A = _shape(env_or_shape)
+    if shape == "any":
+        shape = draw(st.sampled_from(["state", "state_action", "transition"]))
+    dims = {"state": (S,), "state_action": (S, A), "transition": (S, A, S)}[shape]
+    n = int(np.prod(dims))
+    if integers:
+        values: list[float] = draw(
+            st.lists(st.integers(math.ceil(min_value), math.floor(max_value)), min_size=n,
+                     max_size=n)
+        )
+    else:
+        values = draw(
+            st.lists(
+                st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=32),
+                min_size=n, max_size=n,
+            )
+        )
+    return np.asarray(values, dtype=float).reshape(dims)
+
+
+def reward_vectors(
+    env_or_shape: FiniteMDP | tuple[int, int],
+    k: int | None = None,
+    shape: RewardShape = "state_action",
+) -> st.SearchStrategy[np.ndarray]:
+    """``k`` stacked rewards ``[k, ...]`` (``k`` drawn from 1..3 if not given), for MORL."""
+    count = st.just(k) if k is not None else st.integers(1, 3)
+    fixed: RewardShape = shape if shape != "any" else "state_action"
+    return count.flatmap(
+        lambda n: st.lists(rewards(env_or_shape, fixed), min_size=n, max_size=n).map(np.stack)
+    )
+
+
+def discounts(min_value: float = 0.1, max_value: float = 0.95) -> st.SearchStrategy[float]:
+    """Discount factors in ``[min_value, max_value]`` (kept away from 1 for conditioning)."""
+    return st.floats(min_value, max_value, allow_nan=False)
+
+
+# ---------------------------------------------------------------- specifications
+
+_Real = Callable[[Any], Any]
+
+
+def _scalar_functions() -> st.SearchStrategy[_Real]:
+    """Named real functions for ONMR: identity, peaks, sigmoids, steps, cubes."""
+
+    def peak(c: float) -> _Real:
+        return lambda x: -((x - c) ** 2)
+
+    def step(c: float) -> _Real:
+        return lambda x: 1.0 if x >= c else 0.0
+
+    def squash(k: float) -> _Real:
+        return lambda x: math.tanh(k * x)
+
+    centre = st.floats(-2.0, 2.0, allow_nan=False)
+    return st.one_of(
+        st.just(lambda x: x),
+        centre.map(peak),
+        centre.map(step),
+        st.floats(0.1, 3.0).map(squash),
+        st.just(lambda x: x**3),
+    )
+
+
+def _vector_functions(k: int) -> st.SearchStrategy[_Real]:
+    """Functions of ``k`` expected returns for OMORL: weighted sums, min, distance to a target."""
+
+    def weighted(w: list[float]) -> _Real:
+        return lambda v: float(np.dot(w, np.asarray(v, dtype=float)))
+
+    def distance(c: list[float]) -> _Real:
+        return lambda v: -float(np.sum((np.asarray(v, dtype=float) - c) ** 2))
+
+    vec = st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=k, max_size=k)
+    return st.one_of(
+        vec.map(weighted),
+        vec.map(distance),
+        st.just(lambda v: float(np.min(np.asarray(v, dtype=float)))),
+    )
+
+
+def _vector_orders(k: int) -> st.SearchStrategy[Any]:
+    from objspec import orders
+
+    signs = st.lists(st.sampled_from([1, -1]), min_size=k, max_size=k)
+    thresholds = st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=k, max_size=k)
+    weights = st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=k, max_size=k)
+    return st.one_of(
+        signs.map(lambda s: orders.lexicographic(s)),
+        thresholds.map(orders.thresholded_lexicographic),
+        weights.map(lambda w: orders.by_key(lambda v: float(np.dot(w, np.asarray(v, float))))),
+    )
+
+
+@st.composite
+def markov_rewards(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.MarkovReward` specifications for ``env``."""
+    from objspec.formalisms import MarkovReward
+
+    return MarkovReward(draw(rewards(env)), draw(discounts()))
+
+
+@st.composite
+def limit_average_rewards(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.LimitAverageReward` specifications (integer rewards
+    are drawn half the time, so exact ties between long-run averages occur)."""
+    from objspec.formalisms.limit_average import LimitAverageReward
+
+    return LimitAverageReward(draw(rewards(env, integers=draw(st.booleans()))))
+
+
+@st.composite
+def outer_nonlinear(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.OuterNonlinearMarkovReward` specifications."""
+    from objspec.formalisms import OuterNonlinearMarkovReward
+
+    return OuterNonlinearMarkovReward(
+        draw(rewards(env)), draw(_scalar_functions()), draw(discounts())
+    )
+
+
+@st.composite
+def outer_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.OuterMORL` specifications with ``k`` in 1..3."""
+    from objspec.formalisms import OuterMORL
+
+    stacked = draw(reward_vectors(env))
+    return OuterMORL(stacked, draw(_vector_functions(len(stacked))), draw(discounts()))
+
+
+@st.composite
+def generalised_outer_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.GeneralisedOuterMORL` specifications: lexicographic
+    (with random signs), thresholded lexicographic, or a weighted key."""
+    from objspec.formalisms import GeneralisedOuterMORL
+
+    stacked = draw(reward_vectors(env))
+    return GeneralisedOuterMORL(stacked, draw(_vector_orders(len(stacked))), draw(discounts()))
+
+
+@st.composite
+def regularised(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.RegularisedRL` specifications: negative entropy or KL
+    to a random full-support reference policy, weight ``alpha`` in ``[-2, 2]``."""
+    from objspec.formalisms import RegularisedRL, regularisers
+
+    if draw(st.booleans()):
+        reg: Any = regularisers.negative_entropy
+    else:
+        reference = draw(policies(env, "interior"))
+        reg = regularisers.kl_to(reference.probabilities)
+    alpha = draw(st.floats(-2.0, 2.0, allow_nan=False))
+    return RegularisedRL(draw(rewards(env)), reg, alpha, draw(discounts()))
+
+
+@st.composite
+def occupancy_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.OccupancyMeasureFunction` specifications: a linear
+    statistic ``<w, m>`` passed through a peak, or the negative squared distance of
+    ``m`` to a random target."""
+    from objspec.formalisms import OccupancyMeasureFunction
+
+    w = draw(rewards(env, "transition"))
+    if draw(st.booleans()):
+        c = draw(st.floats(-2.0, 2.0, allow_nan=False))
+
+        def f(m: Any) -> float:
+            return -((float(np.sum(w * np.asarray(m, dtype=float))) - c) ** 2)
+    else:
+
+        def f(m: Any) -> float:
+            return -float(np.sum((np.asarray(m, dtype=float) - w) ** 2))
+
+    return OccupancyMeasureFunction(f, draw(discounts()))
+
+
+@st.composite
+def occupancy_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.OccupancyMeasureOrdering` specifications: the
+    lexicographic order of two linear statistics of the occupancy measure."""
+    from objspec import orders
+    from objspec.formalisms import OccupancyMeasureOrdering
+
+    w1 = draw(rewards(env, "transition"))
+    w2 = draw(rewards(env, "transition"))
+
+    def stats(m: Any) -> list[float]:
+        arr = np.asarray(m, dtype=float)
+        return [float(np.sum(w1 * arr)), float(np.sum(w2 * arr))]
+
+    return OccupancyMeasureOrdering(orders.pullback(orders.lexicographic(), stats),
+                                    draw(discounts()))
+
+
+@st.composite
+def policy_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.PolicyFunction` specifications ``f(pi) = <W, pi>``
+    (they see unreachable states, unlike every lottery-level formalism)."""
+    from objspec.formalisms import PolicyFunction
+
+    W = draw(rewards(env, "state_action"))
+    return PolicyFunction(lambda pi: float(np.sum(W * pi.probabilities)))
+
+
+@st.composite
+def policy_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.PolicyOrdering` specifications: lexicographic on the
+    action probabilities of the states, in a random state order."""
+    from objspec import orders
+    from objspec.formalisms import PolicyOrdering
+
+    order = draw(st.permutations(list(range(env.n_states))))
+    return PolicyOrdering(
+        orders.pullback(
+            orders.lexicographic(),
+            lambda pi: [float(x) for s in order for x in pi.probabilities[s]],
+        )
+    )
+
+
+def ltl_formulas(
+    propositions: Sequence[str] = ("a", "b"), max_leaves: int = 6
+) -> st.SearchStrategy[str]:
+    """LTL formulas (Spot syntax, fully parenthesised) over ``propositions``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, database=None)
+    ... @given(ltl_formulas(("p",)))
+    ... def check(text):
+    ...     assert text.count("(") == text.count(")")
+    >>> check()
+    """
+    atoms = st.sampled_from(list(propositions) or ["true"]) | st.sampled_from(["true", "false"])
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        unary = st.tuples(st.sampled_from(["!", "X", "F", "G"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"
+        )
+        binary = st.tuples(inner, st.sampled_from(["&", "|", "U", "R", "->"]), inner).map(
+            lambda t: f"({t[0]}) {t[1]} ({t[2]})"
+        )
+        return unary | binary
+
+    return st.recursive(atoms, extend, max_leaves=max_leaves)
+
+
+@st.composite
+def ltl_specs(draw: st.DrawFn, env: FiniteMDP, max_leaves: int = 5) -> Any:
+    """:class:`~objspec.formalisms.LinearTemporalLogic` specifications over ``env``'s
+    propositions."""
+    from objspec.formalisms import LinearTemporalLogic
+
+    return LinearTemporalLogic(draw(ltl_formulas(env.propositions, max_leaves)))
+
+
+@st.composite
+def reward_machines(
+    draw: st.DrawFn, env: FiniteMDP, max_machine_states: int = 3, *, allow_unmatched: bool = True
+) -> Any:
+    """:class:`~objspec.formalisms.RewardMachine` specifications over ``env``'s propositions.
+
+    Each machine state tests one proposition ``p`` (edges ``p`` and ``!p``) or none
+    (one ``true`` edge), so its guards are mutually exclusive. With ``allow_unmatched``
+    the ``!p`` edge is sometimes left out, exercising the rule that an unmatched label
+    keeps the machine where it is with reward 0. Rewards are numbers in ``[-1, 1]``.
+    """
+    from objspec.formalisms import RewardMachine
+
+    n = draw(st.integers(1, max_machine_states))
+    props = list(env.propositions)
+    reward = st.floats(-1.0, 1.0, allow_nan=False, width=32)
+    edges = []
+    for u in range(n):
+        test = draw(st.sampled_from([None, *props])) if props else None
+        if test is None:
+            edges.append((u, draw(st.integers(0, n - 1)), "true", draw(reward)))
+            continue
+        edges.append((u, draw(st.integers(0, n - 1)), test, draw(reward)))
+        if not allow_unmatched or draw(st.booleans()):
+            edges.append((u, draw(st.integers(0, n - 1)), f"!{test}", draw(reward)))
+    return RewardMachine(edges, 0, draw(discounts()))
+
+
+#: Strategy factory of each formalism acronym (those whose class exists).
+FORMALISMS: dict[str, Callable[[FiniteMDP], st.SearchStrategy[Any]]] = {
+    "MR": markov_rewards,
+    "LAR": limit_average_rewards,
+    "ONMR": outer_nonlinear,
+    "OMORL": outer_morl,
+    "GOMORL": generalised_outer_morl,
+    "RRL": regularised,
+    "FOMR": occupancy_functions,
+    "OMO": occupancy_orderings,
+    "FPR": policy_functions,
+    "PO": policy_orderings,
+    "LTL": ltl_specs,
+    "RM": reward_machines,
+}
+
+
+def specs(env: FiniteMDP, formalisms: Sequence[str] | None = None) -> st.SearchStrategy[Any]:
+    """Specifications for ``env`` in any of ``formalisms`` (acronyms; default: all of
+    :data:`FORMALISMS`, LTL and RM only when ``env`` has propositions).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On an acronym without a strategy.
+    """
+    from objspec.errors import InvalidSpecificationError
+
+    names = list(formalisms) if formalisms is not None else [
+        n for n in FORMALISMS if env.propositions or n not in ("LTL", "RM")
+    ]
+    unknown = [n for n in names if n not in FORMALISMS]
+    if unknown:
+        raise InvalidSpecificationError(
+            f"no strategy for {unknown}; strategies exist for {sorted(FORMALISMS)}"
+        )
+    return st.one_of([FORMALISMS[n](env) for n in names])
+
+
+def mdp_and_policies(
+    n_policies: int | None = None, kind: PolicyKind = "any", **mdp_kwargs: Any
+) -> st.SearchStrategy[Any]:
+    """``(env, policy)`` pairs, or ``(env, [policies])`` when ``n_policies`` is given.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=3, database=None)
+    ... @given(mdp_and_policies(n_policies=2))
+    ... def check(pair):
+    ...     env, batch = pair
+    ...     assert len(batch) == 2
+    >>> check()
+    """
+
+    def attach(env: FiniteMDP) -> st.SearchStrategy[Any]:
+        if n_policies is None:
+            return st.tuples(st.just(env), policies(env, kind))
+        return st.tuples(st.just(env), policy_batches(env, n_policies, n_policies, kind))
+
+    return mdps(**mdp_kwargs).flatmap(attach)
+
+
+def mdp_and_specs(
+    formalisms: Sequence[str] | None = None,
+    propositions: Sequence[str] = ("a", "b"),
+    **mdp_kwargs: Any,
+) -> st.SearchStrategy[tuple[FiniteMDP, Any]]:
+    """``(env, spec)`` pairs: a labelled MDP and a specification written for it."""
+    return labelled_mdps(propositions, **mdp_kwargs).flatmap(
+        lambda env: st.tuples(st.just(env), specs(env, formalisms))
+    )

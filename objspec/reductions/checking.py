@@ -109,10 +109,11 @@ def _simplex(rng: np.random.Generator, n: int, denominator: int = 6, zeros: bool
 
 def random_rational_mdp(
     n_states: int, n_actions: int, seed: int | np.random.Generator = 0,
-    labels: Callable[[int, int, int], Any] | None = None,
+    labels: Any = None,
 ) -> FiniteMDP:
-    """A random MDP with rational transition probabilities (sparse rows), start in state 0
-    or a random rational initial distribution.
+    """A random MDP with rational transition probabilities, start in state 0 or a random
+    rational initial distribution, and random state labels over ``p, q`` (unless
+    ``labels`` is given).
 
     Examples
     --------
@@ -126,6 +127,8 @@ def random_rational_mdp(
             tau[s, a] = _simplex(rng, n_states, 3)
     init = _simplex(rng, n_states, 2) if rng.random() < 0.5 else [
         F(int(s == 0)) for s in range(n_states)]
+    if labels is None:
+        labels = {s: [x for x in ("p", "q") if rng.random() < 0.5] for s in range(n_states)}
     return FiniteMDP(tau, np.array(init, dtype=object), labels=labels)
 
 
@@ -256,6 +259,56 @@ def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return formalism_class("FPR")(f)
 
 
+def _sample_lar(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return formalism_class("LAR")(_reward(rng, env))
+
+
+def _sample_ftr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    table = rng.integers(-3, 4, size=(env.n_actions, env.n_states, env.n_actions))
+
+    def f(states: Any, actions: Any) -> Any:
+        return F(int(table[actions[0], states[1], actions[1]]))
+
+    return formalism_class("FTR")(f, 2)
+
+
+def _sample_ftlr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    r1, r2, gamma = _reward(rng, env), _reward(rng, env), _gamma(rng)
+
+    def f(lottery: Any) -> Any:
+        mean = lottery.expected_return(r1, gamma)
+        return mean - lottery.expected_return(r2, gamma) ** 2
+
+    return formalism_class("FTLR")(f)
+
+
+def _sample_tlo(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    r1, r2, gamma = _reward(rng, env), _reward(rng, env), _gamma(rng)
+
+    def key(lottery: Any) -> Any:
+        return [lottery.expected_return(r1, gamma), lottery.expected_return(r2, gamma)]
+
+    return formalism_class("TLO")(orders.pullback(orders.lexicographic(), key))
+
+
+_LTL_MENU = ("F p", "G p", "p U q", "X (p | q)", "G F p", "F G !q", "(p & X p) | (!p & X !p)")
+
+
+def _sample_ltl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return formalism_class("LTL")(_LTL_MENU[int(rng.integers(len(_LTL_MENU)))])
+
+
+def _sample_rm(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    def pay() -> Any:
+        return F(int(rng.integers(-2, 3)))
+
+    edges = [(0, 1, "p", pay()), (0, 0, "!p", pay()), (1, 1, "q", _reward(rng, env)),
+             (1, 0, "!q", pay())]
+    return formalism_class("RM")(edges, 0, _gamma(rng))
+
+
 #: Random-specification samplers per source formalism (rational, so checks are exact).
 SPEC_SAMPLERS: dict[str, Callable[[FiniteMDP, np.random.Generator], Any]] = {
     "MR": _sample_mr,
@@ -266,6 +319,12 @@ SPEC_SAMPLERS: dict[str, Callable[[FiniteMDP, np.random.Generator], Any]] = {
     "OMO": _sample_omo,
     "RRL": _sample_rrl,
     "FPR": _sample_fpr,
+    "LAR": _sample_lar,
+    "FTR": _sample_ftr,
+    "FTLR": _sample_ftlr,
+    "TLO": _sample_tlo,
+    "LTL": _sample_ltl,
+    "RM": _sample_rm,
 }
 
 

@@ -458,3 +458,216 @@ def policy_function_to_policy_ordering(spec: Any) -> Any:
     from objspec import orders
 
     return formalism_class("PO")(orders.by_key(spec.f))
+
+
+# ---------------------------------------------------------------- trajectory level
+
+
+def _ftr_of(spec: Any) -> Any:
+    return formalism_class("FTR").of(spec)  # type: ignore[attr-defined]
+
+
+@construction("LAR", "FTR", reference="paper-notes 4.1 (LAR -> FTR)")
+def limit_average_to_trajectory_function(spec: Any) -> Any:
+    """LAR as the expectation of a trajectory function.
+
+    Proof: ``f(xi) = liminf_N (1/N) sum_{t<N} R(x_t)``. For a stationary policy in a finite
+    MDP the pathwise average converges almost surely (to the recurrent class's average) and
+    is bounded by ``max |R|``, so by dominated convergence ``E[f] = lim_N (1/N) E[sum_{t<N}
+    R(x_t)] = J_LAR``. The FTR object evaluates ``E[f]`` with LAR's exact long-run engine
+    (``TrajectoryFunction.of``), as paper-notes 6.1 advises (never from a finite prefix).
+
+    Examples
+    --------
+    >>> from objspec.formalisms import LimitAverageReward
+    >>> limit_average_to_trajectory_function(LimitAverageReward([1.0, 0.0])).acronym
+    'FTR'
+    """
+    return _ftr_of(spec)
+
+
+@construction("LTL", "FTR", reference="paper-notes 4.1 (LTL -> FTR)")
+def ltl_to_trajectory_function(spec: Any) -> Any:
+    """LTL as the expectation of the indicator ``f(xi) = 1[L(xi) |= phi]``.
+
+    Proof: ``J_LTL(pi) = P(L(xi) |= phi) = E[1[L(xi) |= phi]]``; the indicator is a
+    measurable function of the trajectory (omega-regular sets are Borel). Evaluated with the
+    LTL product-automaton engine (``TrajectoryFunction.of``).
+
+    Examples
+    --------
+    >>> ltl_to_trajectory_function.__name__
+    'ltl_to_trajectory_function'
+    """
+    return _ftr_of(spec)
+
+
+@construction("RM", "FTR", reference="paper-notes 4.1 (RM -> FTR)")
+def reward_machine_to_trajectory_function(spec: Any) -> Any:
+    """A reward machine as the expectation of its discounted return.
+
+    Proof: the machine state ``u_t`` is a deterministic function of ``L(x_0) ... L(x_{t-1})``,
+    so ``f(xi) = sum_t gamma^t delta_R(u_t, u_{t+1})(x_t)`` is a bounded function of ``xi``
+    and ``J_RM = E[f]``. Evaluated on the product chain (``TrajectoryFunction.of``).
+
+    Examples
+    --------
+    >>> reward_machine_to_trajectory_function.__name__
+    'reward_machine_to_trajectory_function'
+    """
+    return _ftr_of(spec)
+
+
+@construction("MR", "RM", reference="paper-notes 4.1 (MR -> RM)")
+def markov_reward_to_reward_machine(spec: Any) -> Any:
+    """MR as a one-state reward machine.
+
+    Proof: one machine state ``u0`` with the edge ``u0 -> u0`` guarded by ``true`` paying
+    ``R``; the machine never moves, so ``r_t = R(x_t)`` and ``J_RM = J_MR`` with the same
+    ``gamma``.
+
+    Examples
+    --------
+    >>> markov_reward_to_reward_machine.__name__
+    'markov_reward_to_reward_machine'
+    """
+    return formalism_class("RM")([(0, 0, "true", spec.reward)], 0, spec.gamma)
+
+
+@construction("FTR", "FTLR", reference="paper-notes 4.1 (FTR -> FTLR)")
+def trajectory_function_to_lottery_function(spec: Any) -> Any:
+    """FTR as a function of the trajectory lottery: ``F(L) = E_{xi ~ L}[f(xi)]``.
+
+    Proof: ``J_FTR(pi) = E_{L_pi}[f]`` depends on ``pi`` only through ``L_pi``; ``F`` computes
+    it from the lottery (the lottery's environment and its canonical policy, exact when the
+    lottery is exact).
+
+    Examples
+    --------
+    >>> trajectory_function_to_lottery_function.__name__
+    'trajectory_function_to_lottery_function'
+    """
+
+    def of_lottery(lottery: Any) -> Any:
+        ev = spec.compile(lottery.env, exact=lottery.exact)
+        if lottery.exact:
+            return ev.exact_value(lottery.policy)
+        return ev.value(lottery.policy)
+
+    return formalism_class("FTLR")(of_lottery)
+
+
+@construction("FOMR", "FTLR", reference="paper-notes 4.3 (FOMR -> FTLR)")
+def occupancy_function_to_lottery_function(spec: Any) -> Any:
+    """A function of the occupancy measure as a function of the lottery.
+
+    Proof: ``m_gamma^pi(x) = E_{xi ~ L_pi}[sum_t gamma^t 1(x_t = x)]`` is a function of the
+    lottery alone, so ``F(L) = f(M_gamma(L))`` equals ``J_FOMR``.
+
+    Examples
+    --------
+    >>> occupancy_function_to_lottery_function.__name__
+    'occupancy_function_to_lottery_function'
+    """
+    f, gamma = spec.f, spec.gamma
+
+    def of_lottery(lottery: Any) -> Any:
+        return f(lottery.occupancy_measure(gamma))
+
+    return formalism_class("FTLR")(of_lottery)
+
+
+def _lottery_of_occupancy(env: FiniteMDP, m: Any) -> Any:
+    from objspec.formalisms.lottery import TrajectoryLottery
+
+    m = np.asarray(m)
+    _, pi = recover_policy(m)
+    exact = m.dtype == object
+    return TrajectoryLottery(env, Policy(pi), exact=exact)
+
+
+@construction("FTLR", "FOMR", needs_env=True,
+              reference="paper-notes 4.3 (FTLR -> FOMR, policy recovery)")
+def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP) -> Any:
+    """A function of the trajectory lottery as a function of the occupancy measure (in ``env``).
+
+    Proof: given ``m = m_gamma^pi`` (any fixed ``gamma``, here ``1/2``), recover
+    ``d(s) = sum m(s, ., .)`` and ``pi(a|s) = sum_{s'} m(s, a, s') / d(s)`` where ``d(s) > 0``.
+    The states with ``d(s) = 0`` are exactly those never reached, and by L7 ``L_pi`` does not
+    depend on ``pi`` there; so ``Phi_E(m) = L_{pi_hat}`` for the recovered ``pi_hat`` (uniform
+    on unreached states) is ``L_pi``, and ``f'(m) = F(Phi_E(m)) = J_FTLR(pi)``. Off the
+    achievable set ``f'`` is whatever this formula gives (irrelevant to the ordering).
+    Exact (Fractions) when ``m`` is.
+
+    Examples
+    --------
+    >>> trajectory_lottery_function_to_occupancy_function.__name__
+    'trajectory_lottery_function_to_occupancy_function'
+    """
+    F = spec.f
+
+    def of_m(m: Any) -> Any:
+        return F(_lottery_of_occupancy(env, m))
+
+    return formalism_class("FOMR")(of_m, Fraction(1, 2))
+
+
+@construction("FTLR", "TLO", reference="paper-notes 4.1 (FTLR -> TLO)")
+def lottery_function_to_lottery_ordering(spec: Any) -> Any:
+    """A function of lotteries as an ordering of lotteries: compare by ``F``.
+
+    Proof: ``L >=_L L'`` iff ``F(L) >= F(L')`` is a total preorder inducing the FTLR ordering.
+
+    Examples
+    --------
+    >>> lottery_function_to_lottery_ordering.__name__
+    'lottery_function_to_lottery_ordering'
+    """
+    from objspec import orders
+
+    return formalism_class("TLO")(orders.by_key(spec.f))
+
+
+@construction("OMO", "TLO", reference="paper-notes 4.4 (OMO -> TLO)")
+def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
+    """An ordering of occupancy measures as an ordering of lotteries.
+
+    Proof: ``L >=_L L'`` iff ``M_gamma(L) >=_M M_gamma(L')``: a pull-back of a total
+    preorder, equal to the OMO ordering because ``m_gamma^pi = M_gamma(L_pi)``.
+
+    Examples
+    --------
+    >>> occupancy_ordering_to_lottery_ordering.__name__
+    'occupancy_ordering_to_lottery_ordering'
+    """
+    from objspec import orders
+
+    gamma = spec.gamma
+
+    def occupancy(lottery: Any) -> Any:
+        return lottery.occupancy_measure(gamma)
+
+    return formalism_class("TLO")(orders.pullback(spec.order, occupancy))
+
+
+@construction("TLO", "OMO", needs_env=True,
+              reference="paper-notes 4.4 (TLO -> OMO, policy recovery)")
+def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
+    """An ordering of lotteries as an ordering of occupancy measures (in ``env``).
+
+    Proof: ``m >=_M m'`` iff ``Phi_E(m) >=_L Phi_E(m')`` with the policy-recovery map
+    ``Phi_E`` of :func:`trajectory_lottery_function_to_occupancy_function` (``gamma = 1/2``).
+    A pull-back of a total preorder through a map is a total preorder on all of
+    ``R^{S x A x S}``, and on achievable ``m = m^pi`` it compares ``L_pi``.
+
+    Examples
+    --------
+    >>> lottery_ordering_to_occupancy_ordering.__name__
+    'lottery_ordering_to_occupancy_ordering'
+    """
+    from objspec import orders
+
+    def lottery(m: Any) -> Any:
+        return _lottery_of_occupancy(env, m)
+
+    return formalism_class("OMO")(orders.pullback(spec.order, lottery), Fraction(1, 2))

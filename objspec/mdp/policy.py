@@ -268,10 +268,14 @@ def as_policy_batch(
             first = items[0]
             nested = isinstance(first, Policy) or np.ndim(first) == 2
             if nested:
-                converted = [
-                    p.probabilities if isinstance(p, Policy) else Policy(p).probabilities
-                    for p in items
-                ]
+                converted = []
+                for i, p in enumerate(items):
+                    try:
+                        converted.append(
+                            p.probabilities if isinstance(p, Policy) else Policy(p).probabilities
+                        )
+                    except InvalidPolicyError as exc:
+                        raise InvalidPolicyError(f"{what} {i} of the batch: {exc}") from None
                 shapes = {c.shape for c in converted}
                 if len(shapes) > 1:
                     raise InvalidPolicyError(

@@ -293,11 +293,11 @@ def _verify(args: argparse.Namespace) -> int:
     print("== separation witnesses")
     for w in separations():
         try:
-            rep = w.check()
-            print(f"  ok   {w.name:<12} {w.a:>6} cannot express {w.b:<6} [{rep.kind}"
-                  f"{', exact' if rep.exact else ', certified tolerance'}]")
+            wrep = w.check()
+            print(f"  ok   {w.name:<12} {w.a:>6} cannot express {w.b:<6} [{wrep.kind}"
+                  f"{', exact' if wrep.exact else ', certified tolerance'}]")
             if args.verbose:
-                print("       " + "\n       ".join(rep.facts))
+                print("       " + "\n       ".join(wrep.facts))
         except ObjspecError as exc:
             failures += 1
             print(f"  FAIL {w.name:<12} {w.a:>6} cannot express {w.b:<6} {exc}")

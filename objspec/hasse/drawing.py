@@ -16,7 +16,7 @@ import networkx as nx
 __all__ = ["HasseDiagram", "draw", "to_svg", "layered_positions"]
 
 
-class HasseDiagram(nx.DiGraph):  # type: ignore[misc]
+class HasseDiagram(nx.DiGraph):
     """A networkx DiGraph of classes with cover edges, rendering itself as SVG in Jupyter."""
 
     def _repr_svg_(self) -> str:

@@ -106,7 +106,8 @@ def _compute() -> dict[tuple[str, str], Verdict]:
             pos = a in up[b]
             if pos and a != b:
                 nodes = paths[b][a]
-                chain = tuple(cg.edges[u, v]["construction"] for u, v in zip(nodes, nodes[1:]))
+                steps = zip(nodes, nodes[1:], strict=False)
+                chain = tuple(cg.edges[u, v]["construction"] for u, v in steps)
             neg = [w for w in witnesses if w.a in up[a] and b in up[w.b]]
             if a == b:
                 out[a, b] = Verdict(a, b, True, (), None, "identity")

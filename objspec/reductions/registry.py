@@ -144,7 +144,7 @@ def formalism_class(acronym: str) -> type:
         raise InvalidSpecificationError(
             f"formalism {acronym} is not implemented in objspec.formalisms"
         )
-    return cls  # type: ignore[no-any-return]
+    return cls
 
 
 def acronym_of(formalism: Any) -> str:

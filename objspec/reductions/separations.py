@@ -186,12 +186,14 @@ class FiniteWitness(Witness):
         precondition (exact), and exact Motzkin multipliers showing no ``J_A = <phi, c>``
         induces it."""
         if self.a not in self.lemma.formalisms:
-            raise CertificateError(f"{self.name}: lemma {self.lemma.name} is not proved for {self.a}")
+            raise CertificateError(
+                f"{self.name}: lemma {self.lemma.name} is not proved for {self.a}")
         env, pols = self.env, self.policies
         comp, exact = b_comparisons(self.spec, env, pols)
         n = len(pols)
         strict = [(i, j) for i in range(n) for j in range(n) if comp[i, j] > 0]
-        ties = [(i, j) for i in range(n) for j in range(i + 1, n) if comp[i, j] == 0] if exact else []
+        ties = ([(i, j) for i in range(n) for j in range(i + 1, n) if comp[i, j] == 0]
+                if exact else [])
         feats = self.lemma.feature_matrix(env, pols, self.states)
         cert = farkas_certificate(feats, strict, ties)
         if cert is None:
@@ -297,7 +299,8 @@ def _n1_premises(w: Witness) -> list[str]:
             want = int(ki > kj) - int(ki < kj)
             if exact or want != 0:
                 _require(comp[i, j] == want, w.name,
-                         f"GOMORL compares {ki} and {kj} as {comp[i, j]}, lexicographic gives {want}")
+                         f"GOMORL compares {ki} and {kj} as {comp[i, j]}, lexicographic "
+                         f"gives {want}")
     return [
         f"GOMORL ordering on {len(pols)} policies equals the lexicographic order of "
         "(pi(a1), pi(a2)) (" + ("exact)" if exact else "float)"),
@@ -322,7 +325,7 @@ def _n2_spec() -> Any:
 
 
 def _ell(env: FiniteMDP, reward: Any, gamma: Any, policy: Policy) -> Fraction:
-    return exact_expected_return(env, policy, reward, gamma)  # type: ignore[no-any-return]
+    return Fraction(exact_expected_return(env, policy, reward, gamma))
 
 
 def _onmr_check_factory(w_name: str, env_f: Callable[[], FiniteMDP],
@@ -355,13 +358,12 @@ def _n5_refuter(params: Any) -> tuple[Policy, Policy]:
     reward, gamma = params
     env = environments.E1()
     c = [_ell(env, reward, gamma, _det([a], 3)) for a in range(3)]
-    delta = np.cross(np.array([1, 1, 1], dtype=object), np.array(c, dtype=object))
-    if all(x == 0 for x in delta):
-        delta = np.array([F(1), F(-1), F(0)], dtype=object)
-    scale = max(abs(F(x)) for x in delta)
-    delta = [F(x) / (6 * scale) for x in delta]
+    cross = [c[2] - c[1], c[0] - c[2], c[1] - c[0]]  # (1, 1, 1) x c
+    if all(x == 0 for x in cross):
+        cross = [F(1), F(-1), F(0)]
+    scale = max(abs(x) for x in cross)
     third = F(1, 3)
-    return _pol([[third] * 3]), _pol([[third + d for d in delta]])
+    return _pol([[third] * 3]), _pol([[third + x / (6 * scale) for x in cross]])
 
 
 def _n5_spec() -> Any:

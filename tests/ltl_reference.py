@@ -199,3 +199,66 @@ def storm_probability(env, pi, formula) -> float:  # type: ignore[no-untyped-def
     result = stormpy.model_checking(dtmc, prop, environment=storm_environment())
     values = np.array(result.get_value_vector())
     return float(mu0 @ values)
+
+
+def _storm_mdp(rows_of_state, labels, propositions):  # type: ignore[no-untyped-def]
+    """A Storm MDP: ``rows_of_state[i]`` is a list of choices, each a dict ``{target: p}``."""
+    import stormpy.datastructures as d
+    import stormpy.models as m
+
+    n = len(rows_of_state)
+    b = d.SparseMatrixBuilder[float](0, n, 0, False, True, 0)
+    row = 0
+    for choices in rows_of_state:
+        b.new_row_group(row)
+        for choice in choices:
+            for t in sorted(choice):
+                b.add_next_value(row, t, float(choice[t]))
+            row += 1
+    lab = m.StateLabeling(n)
+    names = sorted(set().union(*labels) | {"init"} | set(propositions))
+    for name in names:
+        lab.add_label(name)
+    for s, ls in enumerate(labels):
+        for name in set(ls) | {"init"}:
+            lab.add_label_to_state(name, s)
+    comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab)
+    return m.SparseMdp[float](comp)
+
+
+def storm_maximal_probability(env, formula) -> float:  # type: ignore[no-untyped-def]
+    """``Pmax=? [formula]`` by Storm, from the env's initial distribution.
+
+    State labels: the MDP itself. Transition labels: an MDP whose states are the transitions
+    ``(s, a, s')`` (labelled ``L(s, a, s')``), and the first action is maximised by hand:
+    ``Pmax(s) = max_a sum_s' tau(s'|s, a) V(s, a, s')``.
+    """
+    import numpy as np
+    import stormpy
+
+    tau = np.asarray(env.transitions)
+    S, A = env.n_states, env.n_actions
+    prop = stormpy.parse_properties(f"Pmax=? [ {storm_text(formula, env.propositions)} ]")[0]
+    if env.state_labels is not None:
+        rows = [[{t: tau[s, a, t] for t in np.flatnonzero(tau[s, a])} for a in range(A)]
+                for s in range(S)]
+        mdp = _storm_mdp(rows, [set(x) for x in env.state_labels], env.propositions)
+        result = stormpy.model_checking(mdp, prop, environment=storm_environment())
+        return float(np.asarray(env.initial) @ np.array(result.get_value_vector()))
+    trans = [(s, a, t) for s in range(S) for a in range(A) for t in range(S) if tau[s, a, t] > 0]
+    index = {x: i for i, x in enumerate(trans)}
+    rows = [
+        [{index[(t, a2, u)]: tau[t, a2, u] for u in np.flatnonzero(tau[t, a2])}
+         for a2 in range(A)]
+        for (_, _, t) in trans
+    ]
+    labels = [set(env.label(*x)) for x in trans]
+    mdp = _storm_mdp(rows, labels, env.propositions)
+    result = stormpy.model_checking(mdp, prop, environment=storm_environment())
+    v = np.array(result.get_value_vector())
+    best = np.array([
+        max(sum(tau[s, a, t] * v[index[(s, a, t)]] for t in np.flatnonzero(tau[s, a]))
+            for a in range(A))
+        for s in range(S)
+    ])
+    return float(np.asarray(env.initial) @ best)

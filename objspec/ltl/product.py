@@ -113,10 +113,13 @@ class ProductSkeleton:
     entry_letter : ndarray ``[E]``
         The letter read.
     initial_states, initial_weights : ndarray
-        Product states ``(s, q0)`` with ``mu0(s) > 0`` and their probabilities.
+        Product states ``(s, q0)`` for the root states ``s`` (by default those with
+        ``mu0(s) > 0``) and their probabilities ``mu0(s)``.
     """
 
-    def __init__(self, env: FiniteMDP, machine: Machine) -> None:
+    def __init__(
+        self, env: FiniteMDP, machine: Machine, roots: np.ndarray | None = None
+    ) -> None:
         self.env = env
         self.machine = machine
         succ = np.asarray(machine.successors, dtype=np.int64)
@@ -130,7 +133,7 @@ class ProductSkeleton:
         matrix = env.transition_matrix
         indptr, indices = matrix.indptr, matrix.indices
         index_of = np.full(S * Q1, -1, dtype=np.int64)
-        init_s = np.flatnonzero(env.initial > 0)
+        init_s = np.flatnonzero(env.initial > 0) if roots is None else np.asarray(roots)
         codes = init_s * Q1 + machine.initial
         index_of[codes] = np.arange(codes.size)
         order = [codes]
@@ -160,6 +163,7 @@ class ProductSkeleton:
         self.entry_machine_target = succ_ext[q, self.entry_letter]
         self.entry_target = index_of[indices[entries] * Q1 + self.entry_machine_target]
         self.entry_probability = matrix.data[entries]
+        self.roots = init_s
         self.initial_states = index_of[codes]
         self.initial_weights = env.initial[init_s]
         self.dead = self.machine_state == n_machine
@@ -322,8 +326,21 @@ def satisfaction_probabilities(
 def _solve_block(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, batch: np.ndarray
 ) -> np.ndarray:
-    K, N = sk.n_states, batch.shape[0]
-    w = batch[:, sk.env_state[sk.entry_source], sk.entry_action]  # [N, E]
+    return entry_weight_probabilities(
+        sk, automaton, batch[:, sk.env_state[sk.entry_source], sk.entry_action]
+    )
+
+
+def entry_weight_probabilities(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, w: np.ndarray
+) -> np.ndarray:
+    """Satisfaction probabilities of policies given by their weight ``[N, E]`` on each entry.
+
+    ``w[n, e]`` is the probability that policy ``n`` picks the entry's action in the entry's
+    product state; stationary policies have ``w = pi[s_k, a]``, finite-memory policies on the
+    product may depend on the automaton state too.
+    """
+    K, N = sk.n_states, w.shape[0]
     pol, ent = np.nonzero(w > 0)
     src = pol * K + sk.entry_source[ent]
     dst = pol * K + sk.entry_target[ent]

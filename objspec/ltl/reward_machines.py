@@ -1,0 +1,504 @@
+"""The reward-machine engine: guarded edges, the product chain ``S x U`` and exact values.
+
+A reward machine has states ``U``, an initial state ``u0`` and edges ``(u, u', guard, reward)``:
+``guard`` is a propositional formula over the atomic propositions, ``reward`` a number or a
+Markov reward array (``[S]``: a function of ``s_t``; ``[S, A]``; ``[S, A, S]``). At step ``t`` the
+machine reads the label ``L(x_t)`` of the transition ``x_t = (s_t, a_t, s_{t+1})`` (with state
+labels, ``L(s_t)``), takes the edge of ``u_t`` whose guard holds, moves to
+``u_{t+1} = u'`` and pays ``reward(x_t)``, discounted by ``gamma^t``. If no guard holds the
+machine stays in ``u_t`` and pays 0. Two guards of one state that can hold together are an
+error, so the machine is deterministic; parallel edges with different guards are fine.
+
+The value of a policy is ``mu0 . V(., u0)`` where ``V`` solves the linear system of the product
+chain on ``S x U``: ``V(s, u) = sum_a pi(a|s) sum_s' tau(s'|s, a) [r_e(s, a, s') +
+gamma V(s', u_e)]``, ``e`` the edge taken on ``L(s, a, s')``. It is solved by sparse LU (float64)
+or in exact rational arithmetic.
+
+Examples
+--------
+>>> import numpy as np
+>>> from objspec import FiniteMDP, Policy
+>>> from objspec.ltl.reward_machines import CompiledRewardMachine
+>>> P = np.zeros((2, 1, 2)); P[0, 0] = [0.5, 0.5]; P[1, 0, 1] = 1.0
+>>> env = FiniteMDP(P, [1.0, 0.0], labels={1: ["goal"]})
+>>> rm = CompiledRewardMachine([(0, 1, "goal", 1.0), (1, 1, "true", 0.0)], 0, 0.5, env)
+>>> rm.values(Policy.uniform(2, 1))
+array([0.33333333])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from objspec.errors import InvalidSpecificationError
+from objspec.ltl import syntax as s
+from objspec.ltl.parser import check_propositions, parse_guard
+from objspec.ltl.product import ProductSkeleton, _reachable
+from objspec.mdp.exact import solve_rational
+from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
+from objspec.mdp.policy import as_policy_batch, exact_policy_batch
+from objspec.mdp.rewards import check_discount, normalize_rewards
+
+__all__ = [
+    "MachineEdge",
+    "parse_edges",
+    "guard_letters",
+    "CompiledRewardMachine",
+    "RewardMachineSolution",
+    "MAX_EXACT_STATES",
+]
+
+#: Largest product chain solved in exact rational arithmetic.
+MAX_EXACT_STATES = 600
+_BATCH_ENTRIES = 2_000_000
+
+
+@dataclass(frozen=True)
+class MachineEdge:
+    """One guarded edge ``source --guard / reward--> target`` of a reward machine."""
+
+    source: Hashable
+    target: Hashable
+    guard: s.Formula
+    reward: Any
+
+    @property
+    def reward_is_constant(self) -> bool:
+        """Whether the reward is a number (rather than a Markov reward array)."""
+        return np.ndim(self.reward) == 0
+
+
+def _check_reward(reward: Any, where: str) -> Any:
+    """A finite number (kept exact if rational) or a finite array (kept exact if rational)."""
+    if isinstance(reward, bool | np.bool_):
+        raise InvalidSpecificationError(f"{where}: reward {reward!r} is a bool, not a number")
+    if np.ndim(reward) == 0:
+        try:
+            value = float(reward)
+        except (TypeError, ValueError):
+            raise InvalidSpecificationError(f"{where}: reward {reward!r} is not a number") from None
+        if not np.isfinite(value):
+            raise InvalidSpecificationError(f"{where}: reward {reward!r} is not finite")
+        try:
+            return to_fraction(reward) if not isinstance(reward, float | np.floating) else value
+        except TypeError:
+            return value
+    try:
+        arr = np.asarray(reward, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidSpecificationError(f"{where}: reward is not numeric") from None
+    if arr.ndim > 3:
+        raise InvalidSpecificationError(
+            f"{where}: reward has shape {arr.shape}; expected a number, [S], [S, A] or [S, A, S]"
+        )
+    if not np.all(np.isfinite(arr)):
+        idx = [int(i) for i in np.argwhere(~np.isfinite(arr))[0]]
+        raise InvalidSpecificationError(f"{where}: reward{idx} is not finite")
+    exact = rational_array(reward)
+    return exact if exact is not None else arr
+
+
+def parse_edges(edges: Iterable[Any]) -> list[MachineEdge]:
+    """Validate ``(u, u_next, guard, reward)`` tuples into :class:`MachineEdge` objects.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On a malformed tuple, a guard with temporal operators or a bad reward (naming the edge).
+    """
+    out = []
+    for i, edge in enumerate(edges):
+        if isinstance(edge, MachineEdge):
+            out.append(edge)
+            continue
+        try:
+            u, v, guard, reward = edge
+        except (TypeError, ValueError):
+            raise InvalidSpecificationError(
+                f"edge {i} must be a tuple (u, u_next, guard, reward); got {edge!r}"
+            ) from None
+        for node in (u, v):
+            try:
+                hash(node)
+            except TypeError:
+                raise InvalidSpecificationError(
+                    f"edge {i}: machine state {node!r} is not hashable"
+                ) from None
+        where = f"edge {i} ({u!r} -> {v!r})"
+        try:
+            formula = parse_guard(guard)
+        except InvalidSpecificationError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        out.append(MachineEdge(u, v, formula, _check_reward(reward, where)))
+    if not out:
+        raise InvalidSpecificationError("a reward machine needs at least one edge")
+    return out
+
+
+def _evaluate_guard(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+    if isinstance(f, s.Constant):
+        return np.full(n, f.value)
+    if isinstance(f, s.Atom):
+        return values[f.name]
+    if isinstance(f, s.Not):
+        return ~_evaluate_guard(f.operand, values, n)
+    if isinstance(f, s.BinaryOperator):
+        a = _evaluate_guard(f.left, values, n)
+        b = _evaluate_guard(f.right, values, n)
+        if isinstance(f, s.And):
+            return a & b
+        if isinstance(f, s.Or):
+            return a | b
+        if isinstance(f, s.Implies):
+            return ~a | b
+        if isinstance(f, s.Equivalent):
+            return a == b
+        if isinstance(f, s.Xor):
+            return a != b
+    raise InvalidSpecificationError(f"{f} is not a propositional guard")
+
+
+def guard_letters(guard: s.Formula, propositions: Sequence[str]) -> np.ndarray:
+    """Boolean ``[2**k]``: which letters (bitmasks over ``propositions``) satisfy ``guard``.
+
+    Examples
+    --------
+    >>> guard_letters(parse_guard("a & !b"), ["a", "b"]).tolist()
+    [False, True, False, False]
+    """
+    n = 1 << len(propositions)
+    letters = np.arange(n)
+    values = {p: ((letters >> i) & 1).astype(bool) for i, p in enumerate(propositions)}
+    return _evaluate_guard(guard, values, n)
+
+
+def machine_tables(
+    edges: list[MachineEdge], initial: Hashable
+) -> tuple[list[Hashable], tuple[str, ...], np.ndarray, np.ndarray]:
+    """States (initial first), propositions, successor and edge-index tables ``[U, 2**k]``.
+
+    The edge index is ``-1`` where no guard holds (the machine stays, reward 0).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If two guards of one state can hold together (naming both edges and a letter), or the
+        initial state has no edge and appears nowhere.
+    """
+    states: list[Hashable] = [initial]
+    index: dict[Hashable, int] = {initial: 0}
+    for e in edges:
+        for node in (e.source, e.target):
+            if node not in index:
+                index[node] = len(states)
+                states.append(node)
+    props = tuple(sorted(set().union(*(e.guard.atoms() for e in edges))))
+    if len(props) > 16:
+        raise InvalidSpecificationError(
+            f"the guards mention {len(props)} propositions; at most 16 are supported"
+        )
+    n_letters = 1 << len(props)
+    succ = np.tile(np.arange(len(states))[:, None], (1, n_letters))
+    edge_of = np.full((len(states), n_letters), -1, dtype=np.int64)
+    for i, e in enumerate(edges):
+        u = index[e.source]
+        holds = guard_letters(e.guard, props)
+        clash = holds & (edge_of[u] >= 0)
+        if clash.any():
+            letter = int(np.argmax(clash))
+            other = int(edge_of[u, letter])
+            label = "{" + ", ".join(p for j, p in enumerate(props) if letter >> j & 1) + "}"
+            raise InvalidSpecificationError(
+                f"guards {str(edges[other].guard)!r} (edge {other}) and {str(e.guard)!r} "
+                f"(edge {i}) of machine state {e.source!r} both hold on the label {label}; "
+                "a reward machine must be deterministic"
+            )
+        edge_of[u, holds] = i
+        succ[u, holds] = index[e.target]
+    return states, props, succ, edge_of
+
+
+class _TableMachine:
+    def __init__(self, props: tuple[str, ...], succ: np.ndarray) -> None:
+        self.propositions = props
+        self.successors = succ
+        self.initial = 0
+
+
+@dataclass(frozen=True)
+class RewardMachineSolution:
+    """An optimal policy of a reward machine on the product MDP ``S x U``.
+
+    Attributes
+    ----------
+    value : float
+        The optimal expected discounted reward from ``mu0`` (within ``error_bound``).
+    values : ndarray ``[S, U]``
+        Optimal values of the product states (0 for pairs not reachable from ``mu0``).
+    policy : ndarray ``[S, U]`` of int
+        An optimal action for every product state: the policy plays ``policy[s_t, u_t]``.
+    error_bound : float
+        Certified sup-norm bound on the error of ``values``.
+    policy_value : float
+        The exact (linear-solve) value of ``policy`` from ``mu0``.
+    machine_states : list
+        The machine states, in the column order of ``values`` and ``policy``.
+    """
+
+    value: float
+    values: np.ndarray
+    policy: np.ndarray
+    error_bound: float
+    policy_value: float
+    machine_states: list[Hashable]
+
+
+class CompiledRewardMachine:
+    """A reward machine bound to an environment: its product skeleton and entry rewards.
+
+    Parameters
+    ----------
+    edges : iterable of ``(u, u_next, guard, reward)`` or MachineEdge
+    initial : hashable
+        The initial machine state.
+    gamma : float or Fraction
+        Discount in ``[0, 1)``.
+    env : FiniteMDP
+        The labelled environment.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On overlapping guards, propositions the environment lacks, reward shapes that do not
+        fit the environment, or a discount outside ``[0, 1)``.
+    """
+
+    def __init__(self, edges: Iterable[Any], initial: Hashable, gamma: Any,
+                 env: FiniteMDP) -> None:
+        self.edges = parse_edges(edges)
+        self.gamma = gamma
+        self._gamma = check_discount(gamma)
+        self.env = env
+        self.states, self.propositions, self.successors, self.edge_of = machine_tables(
+            self.edges, initial
+        )
+        for i, e in enumerate(self.edges):
+            check_propositions(e.guard, env.propositions, f"the guard {str(e.guard)!r} of edge {i}")
+        self._rewards: list[np.ndarray | float] = []
+        for i, e in enumerate(self.edges):
+            if e.reward_is_constant:
+                self._rewards.append(float(e.reward))
+            else:
+                arr, kind, _ = normalize_rewards(
+                    env, np.asarray(e.reward, dtype=np.float64), batched=False,
+                    what=f"the reward of edge {i}",
+                )
+                full = _broadcast(arr[0], kind, env)
+                self._rewards.append(full)
+        self.skeleton = ProductSkeleton(env, _TableMachine(self.propositions, self.successors))
+        self.entry_reward = self._entry_rewards()
+
+    def _entry_rewards(self) -> np.ndarray:
+        sk, env = self.skeleton, self.env
+        q = sk.machine_state[sk.entry_source]
+        edge = self.edge_of[q, sk.entry_letter]
+        out = np.zeros(edge.size)
+        matrix = env.transition_matrix
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[sk.entry_env]
+        s_now, a_now = rows // env.n_actions, rows % env.n_actions
+        s_next = matrix.indices[sk.entry_env]
+        for i, r in enumerate(self._rewards):
+            sel = edge == i
+            if not sel.any():
+                continue
+            if isinstance(r, float):
+                out[sel] = r
+            else:
+                out[sel] = r[s_now[sel], a_now[sel], s_next[sel]]
+        return out
+
+    def values(self, policies: Any) -> np.ndarray:
+        """Expected discounted reward of each policy (float64 ``[N]``), by sparse LU."""
+        batch, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
+        E = max(1, self.skeleton.entry_env.size)
+        chunk = max(1, _BATCH_ENTRIES // E)
+        out = np.empty(batch.shape[0])
+        for start in range(0, batch.shape[0], chunk):
+            out[start : start + chunk] = self._solve_block(batch[start : start + chunk])
+        if not np.all(np.isfinite(out)):
+            i = int(np.argmax(~np.isfinite(out)))
+            raise InvalidSpecificationError(
+                f"the reward-machine value of policy {i} is not finite (singular system)"
+            )
+        return out
+
+    def _solve_block(self, batch: np.ndarray) -> np.ndarray:
+        sk = self.skeleton
+        K, N = sk.n_states, batch.shape[0]
+        w = batch[:, sk.env_state[sk.entry_source], sk.entry_action]
+        pol, ent = np.nonzero(w > 0)
+        src = pol * K + sk.entry_source[ent]
+        dst = pol * K + sk.entry_target[ent]
+        prob = w[pol, ent] * sk.entry_probability[ent]
+        n = N * K
+        roots = (np.arange(N)[:, None] * K + sk.initial_states[None, :]).ravel()
+        reach = _reachable(n, src, dst, roots)
+        idx = np.flatnonzero(reach)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[idx] = np.arange(idx.size)
+        keep = reach[src]
+        m = idx.size
+        matrix = sp.identity(m, format="csr") - self._gamma * sp.csr_matrix(
+            (prob[keep], (pos[src[keep]], pos[dst[keep]])), shape=(m, m)
+        )
+        rhs = np.bincount(pos[src[keep]], weights=prob[keep] * self.entry_reward[ent[keep]],
+                          minlength=m)
+        v = np.zeros(n)
+        v[idx] = spsolve(matrix.tocsc(), rhs)
+        return v[roots].reshape(N, -1) @ sk.initial_weights
+
+    def exact_values(self, policies: Any) -> list[Fraction]:
+        """Values in exact rational arithmetic (one Fraction per policy).
+
+        Rewards, discount, transitions and policies are converted exactly (floats as the
+        dyadic rationals they are).
+        """
+        sk, env = self.skeleton, self.env
+        g = to_fraction(self.gamma)
+        tau = env.exact_transitions()
+        mu0 = env.exact_initial()
+        matrix = env.transition_matrix
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[sk.entry_env]
+        A = env.n_actions
+        s_now, a_now, s_next = rows // A, rows % A, matrix.indices[sk.entry_env]
+        q = sk.machine_state[sk.entry_source]
+        edge = self.edge_of[q, sk.entry_letter]
+        exact_rewards = []
+        for e in self.edges:
+            if e.reward_is_constant:
+                exact_rewards.append(to_fraction(e.reward))
+            else:
+                arr = np.asarray(e.reward, dtype=object)
+                full = np.empty(arr.shape, dtype=object)
+                full.ravel()[:] = [to_fraction(x) for x in arr.ravel()]
+                exact_rewards.append(_broadcast(full, full.ndim, env))
+        entry_r: list[Fraction] = []
+        entry_p: list[Fraction] = []
+        for j in range(sk.entry_env.size):
+            i = int(edge[j])
+            sa, aa, ta = int(s_now[j]), int(a_now[j]), int(s_next[j])
+            if i < 0:
+                entry_r.append(Fraction(0))
+            else:
+                r = exact_rewards[i]
+                entry_r.append(r if isinstance(r, Fraction) else r[sa, aa, ta])
+            entry_p.append(tau[sa, aa, ta])
+        out = []
+        init_s = np.flatnonzero(env.initial > 0)
+        for pi in exact_policy_batch(policies, env.n_states, env.n_actions):
+            w = [pi[int(s_), int(a_)] for s_, a_ in
+                 zip(sk.env_state[sk.entry_source], sk.entry_action, strict=True)]
+            ent = [j for j in range(len(w)) if w[j] > 0]
+            src = sk.entry_source[ent]
+            dst = sk.entry_target[ent]
+            reach = np.flatnonzero(_reachable(sk.n_states, src, dst, sk.initial_states))
+            if reach.size > MAX_EXACT_STATES:
+                raise InvalidSpecificationError(
+                    f"exact evaluation needs {reach.size} product states; at most "
+                    f"{MAX_EXACT_STATES} are solved in rational arithmetic"
+                )
+            pos = {int(k): i for i, k in enumerate(reach.tolist())}
+            m = len(pos)
+            system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
+                              dtype=object)
+            rhs = np.array([Fraction(0)] * m, dtype=object)
+            for j in ent:
+                i = pos.get(int(sk.entry_source[j]))
+                if i is None:
+                    continue
+                p = w[j] * entry_p[j]
+                system[i, pos[int(sk.entry_target[j])]] -= g * p
+                rhs[i] += p * entry_r[j]
+            v = solve_rational(system, rhs)
+            total = Fraction(0)
+            for k, s0 in zip(sk.initial_states.tolist(), init_s.tolist(), strict=True):
+                total += mu0[s0] * v[pos[k]]
+            out.append(total)
+        return out
+
+    def optimise(self, *, tol: float = 1e-10, max_iterations: int = 1_000_000
+                 ) -> RewardMachineSolution:
+        """An optimal policy on the product MDP ``S x U`` by value iteration.
+
+        Stops when the certified bound ``gamma/(1-gamma) * ||V_{n+1} - V_n||`` is below
+        ``tol``; the greedy policy is then evaluated exactly by a linear solve.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            If ``max_iterations`` is reached before the bound (the message gives the bound).
+        """
+        sk, env = self.skeleton, self.env
+        K, A, g = sk.n_states, env.n_actions, self._gamma
+        rows = sk.entry_source * A + sk.entry_action
+        step = sp.csr_matrix((sk.entry_probability, (rows, sk.entry_target)), shape=(K * A, K))
+        r_sa = np.bincount(rows, weights=sk.entry_probability * self.entry_reward,
+                           minlength=K * A)
+        v = np.zeros(K)
+        bound = np.inf
+        for _ in range(max_iterations):
+            q_values = (r_sa + g * (step @ v)).reshape(K, A)
+            new = q_values.max(axis=1)
+            delta = float(np.abs(new - v).max(initial=0.0))
+            v = new
+            bound = g / (1.0 - g) * delta if g > 0 else 0.0
+            if bound <= tol:
+                break
+        else:
+            raise InvalidSpecificationError(
+                f"value iteration stopped after {max_iterations} iterations with error bound "
+                f"{bound:.3g} > tol = {tol:g}"
+            )
+        q_values = (r_sa + g * (step @ v)).reshape(K, A)
+        greedy = q_values.argmax(axis=1)
+        chosen = np.zeros((K, A))
+        chosen[np.arange(K), greedy] = 1.0
+        # exact value of the greedy product policy
+        sel = chosen[sk.entry_source, sk.entry_action] > 0
+        matrix = sp.identity(K, format="csr") - g * sp.csr_matrix(
+            (sk.entry_probability[sel], (sk.entry_source[sel], sk.entry_target[sel])),
+            shape=(K, K),
+        )
+        rhs = np.bincount(sk.entry_source[sel],
+                          weights=sk.entry_probability[sel] * self.entry_reward[sel], minlength=K)
+        v_pol = spsolve(matrix.tocsc(), rhs)
+        U = len(self.states)
+        values = np.zeros((env.n_states, U))
+        policy = np.zeros((env.n_states, U), dtype=np.int64)
+        live = sk.machine_state < U
+        values[sk.env_state[live], sk.machine_state[live]] = v[live]
+        policy[sk.env_state[live], sk.machine_state[live]] = greedy[live]
+        value = float(v[sk.initial_states] @ sk.initial_weights)
+        policy_value = float(v_pol[sk.initial_states] @ sk.initial_weights)
+        return RewardMachineSolution(value, values, policy, float(bound), policy_value,
+                                     list(self.states))
+
+
+def _broadcast(arr: np.ndarray, kind: int, env: FiniteMDP) -> np.ndarray:
+    S, A = env.n_states, env.n_actions
+    if kind == 1:
+        return np.broadcast_to(arr[:, None, None], (S, A, S))
+    if kind == 2:
+        return np.broadcast_to(arr[:, :, None], (S, A, S))
+    if arr.shape != (S, A, S):
+        raise InvalidSpecificationError(
+            f"reward has shape {arr.shape}; expected [S], [S, A] or [S, A, S] for S={S}, A={A}"
+        )
+    return arr

@@ -671,3 +671,219 @@ def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
         return _lottery_of_occupancy(env, m)
 
     return formalism_class("OMO")(orders.pullback(spec.order, lottery), Fraction(1, 2))
+
+
+# ---------------------------------------------------------------- 4.2 digit encoding
+
+
+def transition_index(env: FiniteMDP, s: int, a: int, s_next: int) -> int:
+    """``idx(s, a, s') = (s A + a) S + s'``: a bijection onto ``0 .. |S x A x S| - 1``."""
+    return (s * env.n_actions + a) * env.n_states + s_next
+
+
+def encode_prefix(env: FiniteMDP, states: Any, actions: Any) -> Fraction:
+    """``sum_t gamma^t idx(x_t)`` with ``gamma = 1/(n+1)`` over a finite prefix, exactly.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> encode_prefix(E3(), [0, 1, 1], [1, 0])  # idx(s0,b,s1) = 3, idx(s1,a,s1) = 5
+    Fraction(32, 9)
+    """
+    n = env.n_states * env.n_actions * env.n_states
+    g = Fraction(1, n + 1)
+    total, w = Fraction(0), Fraction(1)
+    for t, a in enumerate(actions):
+        total += w * transition_index(env, int(states[t]), int(a), int(states[t + 1]))
+        w *= g
+    return total
+
+
+def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], list[int]]:
+    """The first ``horizon`` transitions of the trajectory whose digit-encoded return is
+    ``value`` (paper-notes 4.2): ``idx(x_0) = floor(G)``, then ``G <- (G - idx(x_0)) (n + 1)``.
+
+    Exact for Fraction input. For a float the first digits are exact as long as the float
+    resolves them (each tail is at most ``(n - 1)/n`` of a digit, at least ``1/n`` away from
+    the next digit, so rounding errors below that do not change a digit).
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> decode_prefix(E3(), encode_prefix(E3(), [0, 1, 1], [1, 0]), 2)
+    ([0, 1, 1], [1, 0])
+    """
+    import math
+
+    from objspec.errors import InvalidSpecificationError
+
+    S, A = env.n_states, env.n_actions
+    n = S * A * S
+    y = value
+    states: list[int] = []
+    actions: list[int] = []
+    for t in range(horizon):
+        d = math.floor(y)
+        if not 0 <= d < n:
+            raise InvalidSpecificationError(
+                f"{value!r} is not a digit-encoded return (digit {d} at step {t})")
+        s, rest = divmod(d, A * S)
+        a, s_next = divmod(rest, S)
+        if states and states[-1] != s:
+            raise InvalidSpecificationError(
+                f"{value!r} is not a digit-encoded trajectory (step {t} starts in {s}, "
+                f"previous step ended in {states[-1]})")
+        if not states:
+            states.append(int(s))
+        actions.append(int(a))
+        states.append(int(s_next))
+        y = (y - d) * (n + 1)
+    if horizon == 0:
+        states.append(int(math.floor(y)) // (A * S) if 0 <= y < n else 0)
+    return states, actions
+
+
+@construction("FTR", "INMR", needs_size=True,
+              reference="paper-notes 4.2 (FTR -> INMR, digit encoding)")
+def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
+    """FTR as INMR by encoding the whole trajectory in one discounted return.
+
+    Proof (paper-notes 4.2): with ``n = |S x A x S|``, ``R(x) = idx(x)`` and
+    ``gamma = 1/(n+1)``, ``G(xi) = sum_t gamma^t idx(x_t)`` is a base-``(n+1)`` expansion with
+    digits in ``0..n-1``; the tail after digit ``t`` is at most ``(n-1)/n`` of one unit of
+    that digit, so ``idx(x_0) = floor(G)`` and recursively every digit is recovered: ``G`` is
+    injective on trajectories (``x_t`` overlaps ``x_{t+1}``, so the transition sequence is
+    the trajectory). With ``g(y) = f(G^{-1}(y))`` we get ``E[g(G(xi))] = E[f(xi)]`` for every
+    policy in every environment of this size. Here ``f`` reads a prefix of ``horizon``
+    steps, so ``g`` decodes that many digits (exactly for Fraction ``y``). FTR
+    specifications given as ``TrajectoryFunction.of(MR)`` become ``INMR(R, id, gamma)``
+    and ``TrajectoryFunction.of(INMR)`` the INMR itself (both exact and cheaper); for
+    ``.of(LTL | RM | LAR | IMORL)`` the per-trajectory function is not available as a
+    prefix function and an :class:`InvalidSpecificationError` is raised (convert those
+    through their own constructions).
+
+    The INMR return then takes infinitely many values, so INMR's evaluator uses Monte
+    Carlo on it; the construction is checked exactly by :func:`check_digit_encoding`.
+
+    Examples
+    --------
+    >>> from objspec.environments import E4
+    >>> from objspec.formalisms import TrajectoryFunction
+    >>> ftr = TrajectoryFunction(lambda s, a: int(a[0] == a[1]), horizon=2)
+    >>> inmr = trajectory_function_to_inner_nonlinear(ftr, E4())
+    >>> inmr.gamma
+    Fraction(1, 19)
+    >>> inmr.f(encode_prefix(E4(), [0, 1, 2], [1, 1])), inmr.f(encode_prefix(E4(), [0, 1, 2], [0, 1]))
+    (1, 0)
+    """
+    from objspec.errors import InvalidSpecificationError
+
+    inner = getattr(spec, "inner", None)
+    if inner is not None:
+        if inner.acronym == "MR":
+            return formalism_class("INMR")(inner.reward, _identity, inner.gamma)
+        if inner.acronym == "INMR":
+            return inner
+        raise InvalidSpecificationError(
+            f"{spec!r} has no prefix function to encode; convert the {inner.acronym} "
+            "specification with its own constructions"
+        )
+    S, A = env.n_states, env.n_actions
+    n = S * A * S
+    reward = np.empty((S, A, S), dtype=object)
+    for s in range(S):
+        for a in range(A):
+            for t in range(S):
+                reward[s, a, t] = Fraction(transition_index(env, s, a, t))
+    horizon, f, vectorized = spec.horizon, spec.f, spec.vectorized
+
+    def g(y: Any) -> Any:
+        states, actions = decode_prefix(env, y, horizon)
+        st, ac = np.array(states), np.array(actions, dtype=np.int64)
+        if vectorized:
+            return np.asarray(f(st[None], ac[None])).reshape(-1)[0]
+        return f(st, ac)
+
+    return formalism_class("INMR")(reward, g, Fraction(1, n + 1))
+
+
+def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0) -> int:
+    """Check :func:`trajectory_function_to_inner_nonlinear` exactly; return the number of
+    prefixes checked.
+
+    For every positive-probability prefix of ``horizon`` steps (any policy), the INMR
+    function ``g`` must return ``f(prefix)`` at the smallest and the largest return any
+    continuation can give, and at random rational returns in between. Since ``g(G(xi))``
+    then equals ``f(xi)`` on every trajectory, ``J_INMR = J_FTR`` for every policy (exact
+    rational arithmetic; no sampling).
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryFunction
+    >>> ftr = TrajectoryFunction(lambda s, a: int(a[0]), horizon=2)
+    >>> check_digit_encoding(ftr, trajectory_function_to_inner_nonlinear(ftr, E3()), E3())
+    4
+    """
+    from objspec.errors import CertificateError
+    from objspec.formalisms.lottery import enumerate_prefixes
+
+    H = source.horizon
+    n = env.n_states * env.n_actions * env.n_states
+    gamma = Fraction(1, n + 1)
+    top = gamma**H * (n - 1) / (1 - gamma)
+    rng = np.random.default_rng(seed)
+    prefixes = enumerate_prefixes(env, H)
+    count = 0
+    for states, actions in zip(prefixes.states, prefixes.actions, strict=True):
+        want = source.f(np.asarray(states), np.asarray(actions, dtype=np.int64))
+        base = encode_prefix(env, states, actions)
+        tails = [Fraction(0), top * Fraction(999_999, 1_000_000),
+                 top * Fraction(int(rng.integers(1, 1000)), 1000)]
+        for tail in tails:
+            got = target.f(base + tail)
+            if got != want:
+                raise CertificateError(
+                    f"digit encoding: prefix {list(states)}, {list(actions)} decodes to value "
+                    f"{got}, but f gives {want}"
+                )
+        count += 1
+    return count
+
+
+@construction("INMR", "IMORL", reference="paper-notes 4.1 (INMR -> IMORL, k = 1)")
+def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
+    """INMR as IMORL with ``k = 1``.
+
+    Proof: the IMORL return vector is ``(G_R(xi))``; ``f'(v) = f(v[0])`` gives
+    ``E[f'(G_vec)] = E[f(G_R)]``.
+
+    Examples
+    --------
+    >>> from objspec.formalisms import InnerNonlinearMarkovReward
+    >>> inner_nonlinear_to_inner_morl(InnerNonlinearMarkovReward([1.0], abs, 0.5)).acronym
+    'IMORL'
+    """
+    f = spec.f
+
+    def first(v: Any) -> Any:
+        return f(v[0])
+
+    return formalism_class("IMORL")(np.asarray(spec.reward)[None], first, spec.gamma)
+
+
+@construction("IMORL", "FTR", reference="paper-notes 4.1 (IMORL -> FTR)")
+def inner_morl_to_trajectory_function(spec: Any) -> Any:
+    """IMORL as FTR: ``f'(xi) = f(G_vec(xi))``.
+
+    Proof: ``G_vec`` is a (bounded, continuous) function of the trajectory, so
+    ``J_IMORL = E[f(G_vec(xi))] = E[f'(xi)]``. Evaluated with IMORL's own engine
+    (``TrajectoryFunction.of``).
+
+    Examples
+    --------
+    >>> from objspec.formalisms import InnerMORL
+    >>> inner_morl_to_trajectory_function(InnerMORL([[1.0]], sum, 0.5)).acronym
+    'FTR'
+    """
+    return _ftr_of(spec)

@@ -109,9 +109,9 @@ def _storm_dtmc(P, labels, propositions=()):  # type: ignore[no-untyped-def]
     names = sorted(set().union(*labels) | {"init"} | set(propositions))
     for name in names:
         lab.add_label(name)
-    for s, ls in enumerate(labels):
+    for state, ls in enumerate(labels):
         for name in set(ls) | {"init"}:
-            lab.add_label_to_state(name, s)
+            lab.add_label_to_state(name, state)
     comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab)
     return m.SparseDtmc[float](comp)
 
@@ -219,9 +219,9 @@ def _storm_mdp(rows_of_state, labels, propositions):  # type: ignore[no-untyped-
     names = sorted(set().union(*labels) | {"init"} | set(propositions))
     for name in names:
         lab.add_label(name)
-    for s, ls in enumerate(labels):
+    for state, ls in enumerate(labels):
         for name in set(ls) | {"init"}:
-            lab.add_label_to_state(name, s)
+            lab.add_label_to_state(name, state)
     comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab)
     return m.SparseMdp[float](comp)
 

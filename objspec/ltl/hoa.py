@@ -141,7 +141,8 @@ def to_hoa(automaton: DeterministicAutomaton) -> str:
         for (target, mark), letters in sorted(groups.items(), key=lambda kv: kv[1][0]):
             acc = ""
             if mark:
-                acc = " {" + " ".join(str(i) for i in range(automaton.n_sets) if mark >> i & 1) + "}"
+                sets = (str(i) for i in range(automaton.n_sets) if mark >> i & 1)
+                acc = " {" + " ".join(sets) + "}"
             lines.append(f"[{_label(letters, k)}] {target}{acc}")
     lines.append("--END--")
     return "\n".join(lines) + "\n"
@@ -154,7 +155,7 @@ _TOKEN = re.compile(
 
 
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens = []
+    tokens: list[tuple[str, str, int]] = []
     pos = 0
     n = len(text)
     while True:
@@ -286,7 +287,9 @@ def from_hoa(text: str) -> DeterministicAutomaton:
     while i < len(tokens) and tokens[i][1] != "--BODY--":
         kind, key, pos = tokens[i]
         if kind != "header":
-            raise InvalidSpecificationError(f"HOA: header item expected at offset {pos}, got {key!r}")
+            raise InvalidSpecificationError(
+                f"HOA: header item expected at offset {pos}, got {key!r}"
+            )
         vals, i = header_values(i + 1)
         if key == "HOA:":
             if not vals or vals[0][1] != "v1":

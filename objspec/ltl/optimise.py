@@ -137,7 +137,7 @@ def maximal_end_components(
     >>> maximal_end_components(2, 2, src, act, dst, np.ones((2, 2), dtype=bool))
     array([0, 0])
     """
-    alive = allowed.any(axis=1)
+    alive: np.ndarray = np.asarray(allowed.any(axis=1))
     while True:
         use = allowed[source, action] & alive[source] & alive[target]
         graph = sp.csr_matrix(
@@ -148,7 +148,7 @@ def maximal_end_components(
         leaving = allowed[source, action] & (~alive[target] | (comp[source] != comp[target]))
         if leaving.any():
             allowed[source[leaving], action[leaving]] = False
-        new_alive = alive & allowed.any(axis=1)
+        new_alive: np.ndarray = np.asarray(alive & allowed.any(axis=1))
         if not leaving.any() and (new_alive == alive).all():
             break
         alive = new_alive

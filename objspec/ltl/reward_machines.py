@@ -380,7 +380,7 @@ class CompiledRewardMachine:
         s_now, a_now, s_next = rows // A, rows % A, matrix.indices[sk.entry_env]
         q = sk.machine_state[sk.entry_source]
         edge = self.edge_of[q, sk.entry_letter]
-        exact_rewards = []
+        exact_rewards: list[Fraction | np.ndarray] = []
         for e in self.edges:
             if e.reward_is_constant:
                 exact_rewards.append(to_fraction(e.reward))
@@ -420,12 +420,12 @@ class CompiledRewardMachine:
                               dtype=object)
             rhs = np.array([Fraction(0)] * m, dtype=object)
             for j in ent:
-                i = pos.get(int(sk.entry_source[j]))
-                if i is None:
+                row = pos.get(int(sk.entry_source[j]))
+                if row is None:
                     continue
                 p = w[j] * entry_p[j]
-                system[i, pos[int(sk.entry_target[j])]] -= g * p
-                rhs[i] += p * entry_r[j]
+                system[row, pos[int(sk.entry_target[j])]] -= g * p
+                rhs[row] += p * entry_r[j]
             v = solve_rational(system, rhs)
             total = Fraction(0)
             for k, s0 in zip(sk.initial_states.tolist(), init_s.tolist(), strict=True):

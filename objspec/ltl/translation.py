@@ -287,8 +287,8 @@ class _Monitor:
 
 def _fixpoint_subformulas(phi: s.Formula) -> tuple[list[s.Formula], list[s.Formula]]:
     subs = phi.subformulas()
-    mu = sorted((f for f in subs if isinstance(f, _MU)), key=str)
-    nu = sorted((f for f in subs if isinstance(f, _NU)), key=str)
+    mu: list[s.Formula] = sorted((f for f in subs if isinstance(f, _MU)), key=str)
+    nu: list[s.Formula] = sorted((f for f in subs if isinstance(f, _NU)), key=str)
     return mu, nu
 
 

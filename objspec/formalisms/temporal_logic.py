@@ -1,0 +1,174 @@
+"""Linear temporal logic (LTL): the probability that the label word satisfies a formula."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.ltl.automaton import DeterministicAutomaton
+from objspec.ltl.optimise import MaximalSatisfaction, maximal_satisfaction
+from objspec.ltl.parser import check_propositions, parse_formula
+from objspec.ltl.product import (
+    MAX_EXACT_STATES,
+    ProductSkeleton,
+    exact_satisfaction_probabilities,
+    satisfaction_probabilities,
+)
+from objspec.ltl.syntax import Formula
+from objspec.ltl.translation import translate
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+__all__ = ["LinearTemporalLogic", "LTL"]
+
+
+class LinearTemporalLogic(Specification):
+    r"""Linear temporal logic (LTL): maximise the probability of satisfying a formula.
+
+    **Definition** (paper-notes section 2.2, item 3; Subramani et al., "On the Expressivity of
+    Objective-Specification Formalisms in Reinforcement Learning", ICLR 2024,
+    arXiv 2310.11840). A specification is an LTL formula ``phi`` over atomic propositions
+    ``AP``, read through the environment's labelling ``L``. A policy's value is
+
+    .. math:: J(\pi) = P_{\xi \sim L_\pi}\big(L(x_0) L(x_1) L(x_2) \ldots \models \varphi\big),
+
+    the probability that the infinite label word satisfies ``phi`` (standard semantics on
+    infinite words; full LTL with ``X F G U R W M``). With state labels the word is
+    ``L(s_0) L(s_1) ...`` (as in PRISM/Storm), with transition labels
+    ``L(s_0, a_0, s_1) L(s_1, a_1, s_2) ...``. ``pi1`` is preferred to ``pi2`` iff
+    ``J(pi1) > J(pi2)``.
+
+    **Evaluation.** ``phi`` is simplified and translated once into a deterministic
+    Emerson-Lei automaton (:func:`objspec.ltl.translation.translate`, the Esparza-Křetínský
+    master-theorem construction); the automaton may also be given directly, e.g. read from
+    HOA (:meth:`DeterministicAutomaton.from_hoa`), and is then evaluated the same way. For each
+    policy, the product of the induced Markov chain with the automaton is analysed exactly:
+    bottom SCCs from the exact supports, each classified by the acceptance condition, then
+    one sparse linear solve for the probability of reaching an accepting one
+    (:mod:`objspec.ltl.product`). Policies are solved together as one block-diagonal system.
+    Values are exact up to float64 rounding of the linear solve; with
+    ``compile(env, exact=True)`` they are exact rationals, and ties are decided exactly.
+
+    Parameters
+    ----------
+    formula : str, Formula or DeterministicAutomaton
+        The objective, in Spot's syntax (``"G (request -> F grant)"``), or an automaton.
+
+    Raises
+    ------
+    LTLSyntaxError
+        If the formula does not parse (with the position).
+    InvalidSpecificationError
+        At ``compile`` time, if the formula mentions a proposition the environment lacks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.formalisms.temporal_logic import LTL
+    >>> P = np.zeros((3, 2, 3)); P[0, 0] = [0, 0.5, 0.5]; P[0, 1] = [0, 0.9, 0.1]
+    >>> P[1, :, 1] = 1; P[2, :, 2] = 1
+    >>> env = FiniteMDP(P, [1, 0, 0], labels={1: ["goal"], 2: ["trap"]})
+    >>> ev = LTL("F goal & G !trap").compile(env)
+    >>> ev.values([Policy.deterministic([0, 0, 0], 2), Policy.deterministic([1, 0, 0], 2)])
+    array([0.5, 0.9])
+    >>> round(ev.maximal_satisfaction().probability, 9)
+    0.9
+    """
+
+    acronym = "LTL"
+
+    def __init__(self, formula: str | Formula | DeterministicAutomaton) -> None:
+        self.automaton: DeterministicAutomaton | None
+        self.formula: Formula | None
+        if isinstance(formula, DeterministicAutomaton):
+            self.automaton = formula
+            self.formula = None
+        else:
+            self.formula = parse_formula(formula)
+            self.automaton = None
+
+    @property
+    def text(self) -> str:
+        """The formula in Spot syntax, or a description of the automaton."""
+        if self.formula is not None:
+            return str(self.formula)
+        assert self.automaton is not None
+        return repr(self.automaton)
+
+    def automaton_for(self, env: FiniteMDP) -> DeterministicAutomaton:
+        """The deterministic automaton used in ``env`` (translated once and cached)."""
+        if self.automaton is not None:
+            missing = sorted(set(self.automaton.propositions) - set(env.propositions))
+            if missing:
+                raise InvalidSpecificationError(
+                    f"the automaton reads the proposition(s) {', '.join(map(repr, missing))}, "
+                    f"which the environment does not have (its propositions: "
+                    f"{', '.join(map(repr, env.propositions)) or 'none'})"
+                )
+            return self.automaton
+        assert self.formula is not None
+        check_propositions(self.formula, env.propositions, f"the LTL formula {str(self.formula)!r}")
+        return translate(self.formula, sorted(self.formula.atoms()))
+
+    def compile(
+        self, env: FiniteMDP, *, exact: bool | None = None
+    ) -> LinearTemporalLogicEvaluator:
+        """Evaluator in ``env``.
+
+        ``exact=True`` decides comparisons and ranks in rational arithmetic (``exact_value``);
+        ``None`` (default) does so when the environment was given in rationals and the
+        product is small (at most :data:`objspec.ltl.product.MAX_EXACT_STATES` states).
+        """
+        return LinearTemporalLogicEvaluator(self, env, exact=exact)
+
+    def _repr_svg_(self) -> str:
+        aut = self.automaton if self.automaton is not None else translate(self.formula or "true")
+        return aut._repr_svg_()
+
+    def __repr__(self) -> str:
+        if self.formula is not None:
+            return f"LinearTemporalLogic({str(self.formula)!r})"
+        return f"LinearTemporalLogic({self.automaton!r})"
+
+
+class LinearTemporalLogicEvaluator(RealValuedEvaluator):
+    """Evaluator of a :class:`LinearTemporalLogic` specification in one environment."""
+
+    def __init__(
+        self, spec: LinearTemporalLogic, env: FiniteMDP, *, exact: bool | None = None
+    ) -> None:
+        super().__init__(spec, env)
+        self.automaton = spec.automaton_for(env)
+        self.skeleton = ProductSkeleton(env, self.automaton)
+        if exact is None:
+            exact = env.is_exact and self.skeleton.n_states <= MAX_EXACT_STATES
+        self.exact = exact
+        self.method = "exact rational" if exact else "product chain + sparse LU"
+        self.tie_tolerance = 1e-9
+
+    def values(self, policies: Any) -> np.ndarray:
+        """Satisfaction probabilities of a batch of policies, float64 ``[N]``."""
+        vals = satisfaction_probabilities(
+            self.env, self.automaton, self._batch(policies), skeleton=self.skeleton
+        )
+        return self._checked(vals)
+
+    def exact_value(self, policy: Policy) -> Fraction:
+        """The satisfaction probability as an exact Fraction."""
+        (value,) = exact_satisfaction_probabilities(
+            self.env, self.automaton, policy, skeleton=self.skeleton
+        )
+        return value
+
+    def maximal_satisfaction(self) -> MaximalSatisfaction:
+        """``Pmax`` over all (finite-memory) policies and an optimal policy; see
+        :func:`objspec.ltl.optimise.maximal_satisfaction`."""
+        return maximal_satisfaction(self.env, self.automaton)
+
+
+LTL = LinearTemporalLogic

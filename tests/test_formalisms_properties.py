@@ -15,13 +15,19 @@ from objspec.environments import random_mdp, random_policies
 from objspec.formalisms import (
     FOMR,
     FPR,
+    FTLR,
+    FTR,
     GOMORL,
+    IMORL,
+    INMR,
+    LAR,
     MR,
     OMO,
     OMORL,
     ONMR,
     PO,
     RRL,
+    TLO,
 )
 from objspec.formalisms.regularisers import negative_entropy
 from objspec.orders import by_key, check_total_preorder, lexicographic
@@ -50,12 +56,31 @@ def make_spec(name, rng, S, A):
         return RRL(R[0], negative_entropy, 0.7, gamma)
     if name == "FPR":
         return FPR(lambda pi: pi.probabilities[0, 0] * pi.probabilities[-1, -1])
+    if name == "LAR":
+        return LAR(R[0])
+    if name == "INMR":  # Monte Carlo on random environments (common random numbers)
+        return INMR(R[0], lambda x: np.tanh(x), gamma, n_samples=64, seed=1)
+    if name == "IMORL":
+        return IMORL(R, lambda v: max(v[0], v[1]), gamma, n_samples=64, seed=2)
+    if name == "FTR":
+        table = rng.normal(size=(S, A))
+        return FTR(lambda s, a: float(table[s[:2], a].prod()), horizon=2)
+    if name == "FTLR":
+        def variance(lottery):
+            mean, second = lottery.return_moments(R[0], gamma)
+            return second - mean**2
+
+        return FTLR(variance)
+    if name == "TLO":
+        return TLO(by_key(lambda L: (round(L.expected_return(R[1], gamma), 6),
+                                     float(L.reachable.sum()))))
     if name == "PO":
         return PO(by_key(lambda pi: tuple(pi.probabilities.argmax(axis=1))))
     raise AssertionError(name)
 
 
-NAMES = ["MR", "ONMR", "OMORL", "GOMORL", "FOMR", "OMO", "RRL", "FPR", "PO"]
+NAMES = ["MR", "LAR", "INMR", "IMORL", "FTR", "ONMR", "OMORL", "GOMORL", "RRL", "FTLR",
+         "FOMR", "TLO", "OMO", "FPR", "PO"]
 
 
 def assert_total_preorder_and_rank(ev, policies):

@@ -131,6 +131,14 @@ class TrajectoryLottery:
         self._hash: int | None = None
 
     # ------------------------------------------------------------------ identity
+    @property
+    def key(self) -> tuple[bytes, bytes]:
+        """Canonical key: reachable-state mask and the policy rows on those states.
+
+        Equal for two policies of the same environment iff their lotteries are equal.
+        """
+        return self._key
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TrajectoryLottery):
             return NotImplemented
@@ -450,6 +458,23 @@ def _zero_reward_closed(env: FiniteMDP, probs: np.ndarray, rewards: np.ndarray) 
         bad = new
 
 
+def _open_cycle(env: FiniteMDP, probs: np.ndarray, closed: np.ndarray) -> bool:
+    """Whether a reachable cycle avoids the zero-reward-closed states (read exactly)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    step = ((probs != 0)[:, :, None] & (env.transitions > 0)).any(axis=1)  # [S, S]
+    reach = reachable_states(env, (probs != 0).astype(np.float64)[None])[0]
+    live = reach & ~closed
+    sub = step[np.ix_(live, live)]
+    if not sub.size:
+        return False
+    if np.any(np.diag(sub)):
+        return True
+    n, labels = connected_components(csr_matrix(sub), directed=True, connection="strong")
+    return bool(n < sub.shape[0])
+
+
 def return_distribution(
     env: FiniteMDP,
     probs: np.ndarray,
@@ -465,8 +490,11 @@ def return_distribution(
     ``probs`` is one policy ``[S, A]`` and ``rewards`` is ``[k, S, A, S]`` (Fractions and
     a Fraction ``gamma`` with ``exact=True``). Dynamic programming over atoms
     ``(state, partial return vector)``; an atom is final when its state can reach no
-    transition with non-zero reward, or when ``gamma^t = 0``. Returns ``None`` if more than
+    transition with non-zero reward, or when ``gamma^t = 0``. Returns ``None`` at once when
+    a reachable cycle of the support graph avoids those final states (then trajectories can
+    collect reward for ever; decided exactly from the supports), and also if more than
     ``max_atoms`` atoms are alive at once or atoms are still alive after ``max_steps``.
+    Without such a cycle every atom is final within ``S`` steps.
 
     Examples
     --------
@@ -488,6 +516,10 @@ def return_distribution(
         mu, tau = env.initial, env.transitions
         zero, discount = 0.0, 1.0
     closed = _zero_reward_closed(env, probs, rewards)
+    if not (isinstance(gamma, int | float | Fraction) and gamma == 0) and _open_cycle(
+        env, probs, closed
+    ):
+        return None  # trajectories can collect reward forever: infinitely many steps
     conv: Callable[[Any], Any] = Fraction if exact else float
     moves = [
         [(a, t, conv(probs[s, a] * tau[s, a, t]), tuple(conv(x) for x in rewards[:, s, a, t]))
@@ -516,8 +548,8 @@ def return_distribution(
                 G2 = tuple(g + discount * ri for g, ri in zip(G, r, strict=True))
                 key = (t, G2)
                 new[key] = new.get(key, zero) + p * w
-        if len(new) > max_atoms:
-            return None
+            if len(new) > max_atoms:
+                return None
         atoms = new
         discount = discount * gamma
     return None  # pragma: no cover - the loop returns

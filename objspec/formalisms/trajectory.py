@@ -248,6 +248,7 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
         self.exact = exact
         self.error_bound = spec.tail_bound
         self.standard_errors: np.ndarray | None = None
+        self._mc_cache: dict[Any, tuple[float, float]] = {}
         self._prefixes: Prefixes | None = None
         self._fvals: list[Any] | None = None
         if spec.method != "monte carlo":
@@ -297,6 +298,10 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
         # one sampler call per policy with the same seed: common random numbers make the
         # estimate a function of the lottery (equal lotteries tie exactly)
         for n in range(pi.shape[0]):
+            key = TrajectoryLottery(self.env, pi[n]).key
+            if key in self._mc_cache:  # the estimate is a function of the lottery
+                means[n], errors[n] = self._mc_cache[key]
+                continue
             states, actions = sample_trajectories(self.env, pi[n], spec.n_samples, spec.horizon,
                                                   seed=spec.seed)
             if spec.vectorized:
@@ -316,6 +321,7 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
                 ])
             means[n] = raw.mean()
             errors[n] = raw.std(ddof=1) / np.sqrt(spec.n_samples)
+            self._mc_cache[key] = (float(means[n]), float(errors[n]))
         self.standard_errors = errors
         self.error_bound = CONFIDENCE_Z * float(errors.max(initial=0.0)) + spec.tail_bound
         return means
@@ -390,6 +396,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         self.exact = exact
         self.standard_errors: np.ndarray | None = None
         self._cache: dict[Any, Any] = {}
+        self._mc_cache: dict[Any, tuple[float, float]] = {}
         finite = False
         if spec.method != "monte carlo":
             uniform = np.full((env.n_states, env.n_actions), 1.0 / env.n_actions)
@@ -445,14 +452,17 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         means = np.empty(pi.shape[0])
         errors = np.empty(pi.shape[0])
         for n in range(pi.shape[0]):  # same seed per policy: common random numbers
-            G = sample_return_vectors(self.env, pi[n], self._rewards, self._gamma,
-                                      spec.n_samples, self.horizon, spec.seed)
-            raw = np.array([
-                user_real(spec.f(g[0] if self._scalar else g), f"{self._what()} (sample {m})")
-                for m, g in enumerate(G)
-            ])
-            means[n] = raw.mean()
-            errors[n] = raw.std(ddof=1) / np.sqrt(spec.n_samples)
+            key = TrajectoryLottery(self.env, pi[n]).key
+            if key not in self._mc_cache:  # the estimate is a function of the lottery
+                G = sample_return_vectors(self.env, pi[n], self._rewards, self._gamma,
+                                          spec.n_samples, self.horizon, spec.seed)
+                raw = np.array([
+                    user_real(spec.f(g[0] if self._scalar else g),
+                              f"{self._what()} (sample {m})")
+                    for m, g in enumerate(G)
+                ])
+                self._mc_cache[key] = (raw.mean(), raw.std(ddof=1) / np.sqrt(spec.n_samples))
+            means[n], errors[n] = self._mc_cache[key]
         self.standard_errors = errors
         self.error_bound = (CONFIDENCE_Z * float(errors.max(initial=0.0))
                             + spec.lipschitz * self.truncation_bound)

@@ -773,8 +773,8 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
     >>> inmr = trajectory_function_to_inner_nonlinear(ftr, E4())
     >>> inmr.gamma
     Fraction(1, 19)
-    >>> same, differ = encode_prefix(E4(), [0, 1, 2], [1, 1]), encode_prefix(E4(), [0, 1, 2], [0, 1])
-    >>> inmr.f(same), inmr.f(differ)
+    >>> same = encode_prefix(E4(), [0, 1, 2], [1, 1])
+    >>> inmr.f(same), inmr.f(encode_prefix(E4(), [0, 1, 2], [0, 1]))
     (1, 0)
     """
     from objspec.errors import InvalidSpecificationError

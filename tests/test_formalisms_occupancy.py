@@ -248,3 +248,34 @@ def test_bad_input_raises():
     objs = ev.exact_objects([pol([F(k, 4), 1 - F(k, 4), F(0)]) for k in (0, 1, 2)])
     with pytest.raises(InvalidSpecificationError, match="transitive"):
         check_total_preorder(ev.order, objs)
+
+
+def test_onmr_n7_e4_peak_on_a_line():
+    gamma = F(1, 2)
+    R = np.zeros((3, 2))
+    R[0, 0] = 1
+    R[1, 0] = 1 / gamma  # l = p + q
+    ev = ONMR(R, lambda x: -((x - 1) ** 2), gamma).compile(E4(), exact=True)
+    pols = {(p, q): pol([p, 1 - p], [q, 1 - q], [F(1), F(0)])
+            for p in (F(0), F(1, 4), F(1, 2), F(1)) for q in (F(0), F(1, 2), F(3, 4), F(1))}
+    for (p, q), policy in pols.items():
+        assert ev.exact_value(policy) == -((p + q - 1) ** 2)
+    assert ev.compare(pols[(F(0), F(1))], pols[(F(1), F(0))]) == 0
+    assert ev.compare(pols[(F(1, 2), F(1, 2))], pols[(F(1), F(0))]) == 0
+    assert ev.compare(pols[(F(1), F(1))], pols[(F(1, 4), F(3, 4))]) == -1
+
+
+def test_user_comparator_violations_detected_by_rank():
+    def cyclic(u, v):
+        return [0, 1, -1][(int(2 * u[0]) - int(2 * v[0])) % 3]
+
+    ev = GOMORL(np.eye(3)[:1][:, None, :], cyclic, F(1, 2)).compile(E1(), exact=True)
+    batch = [pol([F(k, 4), 1 - F(k, 4), F(0)]) for k in (0, 1, 2)]
+    with pytest.raises(InvalidSpecificationError, match="not transitive"):
+        ev.rank(batch)
+    with pytest.raises(InvalidSpecificationError, match="not transitive"):
+        ev.check(batch)
+    po = PO(lambda x, y: [0, 1, -1][(int(4 * x.probabilities[0, 0])
+                                     - int(4 * y.probabilities[0, 0])) % 3]).compile(E1())
+    with pytest.raises(InvalidSpecificationError, match="not transitive"):
+        po.rank([[[k / 4, 1 - k / 4, 0.0]] for k in (0, 1, 2)])

@@ -318,3 +318,11 @@ def test_bad_input_raises():
         INMR(np.zeros((3, 2)), abs, 0.5).compile(E3())
     with pytest.raises(InvalidSpecificationError, match="states"):
         TrajectoryLottery(E3(), [[1, 0]])
+
+
+def test_inmr_gamma_zero_is_exact_on_a_self_loop():
+    R = np.array([[1, 0, -1]])
+    ev = INMR(R, lambda x: x * x + x, 0).compile(E1(), exact=True)
+    assert ev.method == "exact rational return distribution"
+    p = [F(1, 2), F(1, 3), F(1, 6)]
+    assert ev.exact_value(fr(p)) == p[0] * 2 + p[2] * 0

@@ -16,7 +16,16 @@ from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specificatio
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import normalize_rewards
-from objspec.orders import Order, as_order, ranks_by_compare
+from objspec.orders import (
+    Comparator,
+    Order,
+    as_order,
+    check_total_preorder,
+    ranks_by_compare,
+)
+
+#: Batches up to this size are checked for total-preorder violations of user comparators.
+CHECK_LIMIT = 64
 
 __all__ = [
     "as_reward",
@@ -210,7 +219,22 @@ class OrderEvaluator(Evaluator):
         return self.order.compare(x, y)
 
     def rank(self, policies: Any) -> np.ndarray:
-        return ranks_by_compare(self._all(policies), self.order.compare)
+        """Dense ranks; an order from a user comparator is first checked on the batch.
+
+        For a :class:`~objspec.orders.Comparator` (not a total preorder by construction)
+        and batches of at most ``CHECK_LIMIT`` policies, :func:`check_total_preorder` runs
+        on the compared objects, so a violation raises instead of giving arbitrary ranks.
+        """
+        objects = self._all(policies)
+        if isinstance(self.order, Comparator) and len(objects) <= CHECK_LIMIT:
+            check_total_preorder(self.order, objects)
+        return ranks_by_compare(objects, self.order.compare)
+
+    def check(self, policies: Any) -> None:
+        """Raise :class:`~objspec.errors.InvalidSpecificationError` unless the order is a
+        total preorder on the objects of these policies (see
+        :func:`objspec.orders.check_total_preorder`)."""
+        check_total_preorder(self.order, self._all(policies))
 
 
 def _as_policy(p: Any) -> Policy:

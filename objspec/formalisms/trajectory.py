@@ -16,6 +16,7 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._support import (
+    CHECK_LIMIT,
     OrderEvaluator,
     check_callable,
     describe_callable,
@@ -40,7 +41,14 @@ from objspec.mdp.exact import exact_discount, exact_rewards
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.sampling import sample_trajectories
-from objspec.orders import Order, as_order, ranks_by_compare
+from objspec.orders import (
+    Comparator,
+    Order,
+    as_order,
+    check_total_preorder,
+    from_comparator,
+    ranks_by_compare,
+)
 
 __all__ = [
     "TrajectoryFunction",
@@ -662,7 +670,10 @@ class TrajectoryLotteryOrderingEvaluator(OrderEvaluator):
         return self._cmp(x, y)
 
     def rank(self, policies: Any) -> np.ndarray:
-        return ranks_by_compare(self._all(policies), self._cmp)
+        objects = self._all(policies)
+        if isinstance(self.order, Comparator) and len(objects) <= CHECK_LIMIT:
+            check_total_preorder(from_comparator(self._cmp), objects)
+        return ranks_by_compare(objects, self._cmp)
 
 
 FTR = TrajectoryFunction

@@ -10,6 +10,7 @@ from objspec.environments.gridworld import (
     office_world,
     parse_layout,
 )
+from objspec.environments.gym_adapter import ENV_ID, SpecEnv
 from objspec.environments.gymnasium_import import (
     GymnasiumImport,
     from_gymnasium,
@@ -19,6 +20,8 @@ from objspec.environments.gymnasium_import import (
 from objspec.environments.witnesses import E1, E2, E3, E4, E5, E6, E7
 
 __all__ = [
+    "ENV_ID",
+    "SpecEnv",
     "ACTIONS",
     "OFFICE_LAYOUT",
     "OFFICE_RM_TEXTS",

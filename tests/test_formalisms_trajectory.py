@@ -326,3 +326,28 @@ def test_inmr_gamma_zero_is_exact_on_a_self_loop():
     assert ev.method == "exact rational return distribution"
     p = [F(1, 2), F(1, 3), F(1, 6)]
     assert ev.exact_value(fr(p)) == p[0] * 2 + p[2] * 0
+
+
+def test_ftr_of_ltl_and_rm_agree_with_prefix_enumeration_on_xor():
+    """Differential test: the LTL / reward-machine engines against prefix enumeration."""
+    from objspec.formalisms.reward_machine import RewardMachine
+    from objspec.formalisms.temporal_logic import LinearTemporalLogic
+
+    env = E4(labels=lambda s, a, t: {"alpha"} if a == 0 else set())
+    ltl = FTR.of(LinearTemporalLogic("(alpha & X alpha) | (!alpha & X !alpha)"))
+    rm = FTR.of(RewardMachine(
+        [("u0", "ua", "alpha", 0), ("u0", "ub", "!alpha", 0),
+         ("ua", "end", "alpha", 1), ("ua", "end", "!alpha", 0),
+         ("ub", "end", "!alpha", 1), ("ub", "end", "alpha", 0),
+         ("end", "end", "true", 0)], "u0", F(1, 2)))
+    prefix = FTR(lambda s, a: int(a[0] == a[1]), horizon=2)
+    exact = [spec.compile(env, exact=True) for spec in (ltl, rm, prefix)]
+    for p, q in XOR:
+        same = p * q + (1 - p) * (1 - q)
+        values = [ev.exact_value(e4(p, q, F(1, 3))) for ev in exact]
+        assert values == [same, same / 2, same]
+    pis = random_policies(env, 5, seed=7, deterministic_fraction=0.4)
+    floats = [spec.compile(env).values(pis) for spec in (ltl, rm, prefix)]
+    np.testing.assert_allclose(floats[0], floats[2], atol=1e-12)
+    np.testing.assert_allclose(floats[1], floats[2] / 2, atol=1e-12)
+    assert "via LTL" in exact[0].method and "via RM" in exact[1].method

@@ -94,14 +94,15 @@ class ControlSolution:
 def _rounding_margin(env: FiniteMDP, V: np.ndarray, TV: np.ndarray, gamma: float) -> np.ndarray:
     """Bound on the effect of floating-point rounding on the MacQueen interval, per column.
 
-    Each entry of ``T V`` is a sum of at most ``n`` products (``n`` = largest row support
-    plus one), so its rounding error is below ``n * eps * max|.|``; errors in ``d`` are
-    amplified by ``gamma / (1 - gamma)``.
+    Each entry of ``T V`` is a sum of at most ``n`` products (``n`` = largest row support)
+    plus a reward, a scaling and a subtraction, so ``d = T V - V`` is computed within
+    ``(n + 3) * eps * max(|V|, |T V|)``; errors in ``d`` move the interval ends by
+    ``gamma / (1 - gamma)`` times that.
     """
     indptr = env.transition_matrix.indptr
-    n = int((indptr[1:] - indptr[:-1]).max()) + 2
+    n = int((indptr[1:] - indptr[:-1]).max())
     scale = np.maximum(np.abs(V).max(axis=0), np.abs(TV).max(axis=0))
-    unit = 2.0 * n * np.finfo(np.float64).eps * scale
+    unit = (n + 3) * np.finfo(np.float64).eps * scale
     return unit * (1.0 + 2.0 * gamma / (1.0 - gamma))
 
 

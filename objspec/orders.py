@@ -445,7 +445,13 @@ def reverse(order: Order | Callable[[Any, Any], Any]) -> Reversed:
 
 
 def as_order(order: Any) -> Order:
-    """An :class:`Order` as is; a comparator callable wrapped by :func:`from_comparator`."""
+    """An :class:`Order` as is; a comparator callable wrapped by :func:`from_comparator`.
+
+    Examples
+    --------
+    >>> as_order(lambda x, y: y - x).compare(1, 2)
+    1
+    """
     if isinstance(order, Order):
         return order
     if callable(order):
@@ -456,7 +462,13 @@ def as_order(order: Any) -> Order:
 
 
 def comparison_matrix(order: Any, samples: Sequence[Any]) -> np.ndarray:
-    """``C[i, j] = order.compare(samples[i], samples[j])`` as an int array."""
+    """``C[i, j] = order.compare(samples[i], samples[j])`` as an int array.
+
+    Examples
+    --------
+    >>> comparison_matrix(lexicographic(), [[0], [1]]).tolist()
+    [[0, -1], [1, 0]]
+    """
     o = as_order(order)
     items = list(samples)
     n = len(items)

@@ -420,7 +420,16 @@ def enumerate_prefixes(
 
 
 def prefix_probabilities(policies: np.ndarray, prefixes: Prefixes) -> np.ndarray:
-    """``[N, P]``: probability of every prefix under every policy of ``[N, S, A]``, batched."""
+    """``[N, P]``: probability of every prefix under every policy of ``[N, S, A]``, batched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> pre = enumerate_prefixes(E3(), 1)
+    >>> prefix_probabilities(np.array([[[0.25, 0.75], [1.0, 0.0]]]), pre)
+    array([[0.25, 0.75]])
+    """
     if prefixes.actions.shape[1] == 0:
         return np.broadcast_to(prefixes.env_probability, (policies.shape[0], len(prefixes)))
     taken = policies[:, prefixes.states[:, :-1], prefixes.actions]  # [N, P, H]
@@ -429,7 +438,16 @@ def prefix_probabilities(policies: np.ndarray, prefixes: Prefixes) -> np.ndarray
 
 def exact_prefix_probabilities(env: FiniteMDP, policy: Policy, prefixes: Prefixes
                                ) -> list[Fraction]:
-    """Exact probability of every prefix under one policy (Fractions)."""
+    """Exact probability of every prefix under one policy (Fractions).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> pi = Policy([[F(1, 3), F(2, 3)], [F(1), F(0)]])
+    >>> [str(p) for p in exact_prefix_probabilities(E3(), pi, enumerate_prefixes(E3(), 1))]
+    ['1/3', '2/3']
+    """
     mu, tau, pi = env.exact_initial(), env.exact_transitions(), policy.exact_probabilities()
     out = []
     for states, actions in zip(prefixes.states.tolist(), prefixes.actions.tolist(), strict=True):
@@ -557,7 +575,13 @@ def return_distribution(
 
 # ---------------------------------------------------------------------- Monte Carlo
 def truncation_bound(gamma: float, rmax: float, horizon: int) -> float:
-    """``gamma^H max|R| / (1 - gamma)``: the most a discounted return changes after ``H`` steps."""
+    """``gamma^H max|R| / (1 - gamma)``: the most a discounted return changes after ``H`` steps.
+
+    Examples
+    --------
+    >>> truncation_bound(0.5, 1.0, 3)
+    0.25
+    """
     return float(gamma**horizon * rmax / (1.0 - gamma))
 
 
@@ -579,7 +603,19 @@ def sample_return_vectors(
     env: FiniteMDP, policy: np.ndarray, rewards: np.ndarray, gamma: float,
     n_samples: int, horizon: int, seed: Any,
 ) -> np.ndarray:
-    """``[M, k]`` discounted returns of ``M`` trajectories cut at ``horizon`` steps."""
+    """``[M, k]`` discounted returns of ``M`` trajectories cut at ``horizon`` steps.
+
+    ``rewards`` is ``[k, S, A, S]``; ``seed`` seeds :func:`sample_trajectories`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E1
+    >>> R = np.ones((1, 1, 3, 1))
+    >>> sample_return_vectors(E1(), np.full((1, 3), 1 / 3), R, 0.5, 2, 3, seed=0)
+    array([[1.75],
+           [1.75]])
+    """
     states, actions = sample_trajectories(env, policy, n_samples, horizon, seed=seed)
     per_step = rewards[:, states[:, :-1], actions, states[:, 1:]]  # [k, M, H]
     weights = gamma ** np.arange(horizon, dtype=np.float64)

@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from objspec import FiniteMDP, Policy
 from objspec.environments import (
     E3,
+    OFFICE_RM_TEXTS,
     gridworld,
     import_gymnasium,
     office_world,
@@ -22,6 +23,8 @@ from objspec.environments.gym_adapter import ProductTable, SpecEnv
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms import MarkovReward, OuterNonlinearMarkovReward
 from objspec.formalisms.limit_average import LimitAverageReward
+from objspec.formalisms.reward_machine import RewardMachine
+from objspec.formalisms.temporal_logic import LinearTemporalLogic
 from objspec.ltl.optimise import maximal_satisfaction
 from objspec.mdp import expected_return
 
@@ -222,3 +225,84 @@ def test_bad_inputs() -> None:
         env.step(5)
     with pytest.raises(InvalidSpecificationError, match="proposition"):
         SpecEnv(FiniteMDP(np.ones((1, 1, 1)), [1.0]), "F goal")
+
+
+# ---------------------------------------------------------------- reward machines
+
+
+def _policy_value_on_table(table: ProductTable, pi: np.ndarray, gamma: float) -> float:
+    """Exact discounted value of a policy on S (machine state ignored) on the product."""
+    K, A = table.n_states, table.n_actions
+    rows = np.repeat(np.arange(K * A), np.diff(table.pointer))
+    k, a = rows // A, rows % A
+    w = pi[table.env_state[k], a] * table.probability
+    P = np.zeros((K, K))
+    np.add.at(P, (k, table.target), w)
+    r = np.bincount(k, weights=w * table.reward, minlength=K)
+    V = np.linalg.solve(np.eye(K) - gamma * P, r)
+    return float(V[table.initial_states] @ table.initial_weights)
+
+
+@pytest.mark.parametrize("task", sorted(OFFICE_RM_TEXTS))
+def test_check_env_office_reward_machines(task: str) -> None:
+    rm = RewardMachine.from_text(OFFICE_RM_TEXTS[task], gamma=0.9)
+    env = SpecEnv(office_world(), rm, max_episode_steps=100, render_mode="ansi")
+    _check(env)
+    _check(SpecEnv(office_world(), rm, max_episode_steps=100, flatten=True))
+
+
+def test_reward_machine_returns_mean_the_spec_value() -> None:
+    office = office_world(slip=0.1)
+    rm = RewardMachine.from_text(OFFICE_RM_TEXTS["coffee"], gamma=0.95)
+    env = SpecEnv(office, rm)
+    pi = random_policies(office, 1, seed=0)[0]
+    assert _policy_value_on_table(env.table, pi, env.gamma) == pytest.approx(
+        rm.compile(office).value(pi), rel=1e-9, abs=1e-12
+    )
+
+
+def test_office_coffee_episode_ends_with_the_reward() -> None:
+    rm = RewardMachine.from_text(OFFICE_RM_TEXTS["coffee"], gamma=0.9)
+    env = SpecEnv(office_world(), rm)
+    obs, _ = env.reset(seed=0)
+    assert obs.tolist() == [office_world().state_names.index("(7,2)"), 0]
+    # (x, y) = (2, 1) -> (1, 1) a -> up the door at x = 1 -> round the plant at (1, 4) ->
+    # door at x = 1 to the top room -> (1, 7) b -> right through the door at y = 7 -> (3, 6) f
+    up, right, down, left = range(4)
+    for a in [left, up, up, right, up, up, left, up, up, right, right, down]:
+        obs, r, done, _, _ = env.step(a)
+        assert r == 0.0 and not done
+    assert obs.tolist()[1] != 0  # the machine has seen the coffee
+    # then (4, 6), down the door at x = 4 to the office (4, 4)
+    rewards = []
+    for a in [right, down, down]:
+        obs, r, done, _, _ = env.step(a)
+        rewards.append(r)
+    assert rewards == [0.0, 0.0, 1.0] and done
+
+
+def test_touching_a_decoration_ends_the_office_task_with_nothing() -> None:
+    rm = RewardMachine.from_text(OFFICE_RM_TEXTS["mail"], gamma=0.9)
+    env = SpecEnv(office_world(), rm)
+    env.reset(seed=0)
+    _, r, done, _, _ = env.step(1)  # right, (3, 1)
+    assert not done
+    _, r, done, _, _ = env.step(1)  # right, (4, 1): a plant
+    assert r == 0.0 and done
+
+
+def test_user_reward_machine_without_sink_never_terminates() -> None:
+    grid = gridworld("Sab")
+    rm = RewardMachine([(0, 1, "a", 1.0), (1, 0, "b", 0.5)], 0, 0.8)
+    env = SpecEnv(grid, rm, max_episode_steps=10)
+    _check(env)
+    env.reset(seed=0)
+    ends = [env.step(int(a))[2] for a in np.random.default_rng(0).integers(4, size=10)]
+    assert not any(ends)
+
+
+def test_ltl_spec_object_and_formula_give_the_same_product() -> None:
+    grid = gridworld(GRID, slip=0.2, absorbing="x")
+    a = SpecEnv(grid, LinearTemporalLogic("F (a & F b)")).table
+    b = SpecEnv(grid, "F (a & F b)").table
+    assert a.n_states == b.n_states and np.array_equal(a.terminal, b.terminal)

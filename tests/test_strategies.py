@@ -93,7 +93,7 @@ def test_reward_vectors(stacked: np.ndarray) -> None:
 _LOTTERY_LEVEL = ["MR", "LAR", "ONMR", "OMORL", "GOMORL", "RRL", "FOMR", "OMO"]
 
 
-@pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "FPR", "PO"])
+@pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "LTL", "RM", "FPR", "PO"])
 def test_specs_of_each_formalism_compile_and_rank_consistently(formalism: str) -> None:
     @settings(max_examples=15)
     @given(ost.mdp_and_specs([formalism], max_states=3, max_actions=2).flatmap(
@@ -114,7 +114,7 @@ def test_specs_of_each_formalism_compile_and_rank_consistently(formalism: str) -
     check()
 
 
-@pytest.mark.parametrize("formalism", _LOTTERY_LEVEL)
+@pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "LTL", "RM"])
 def test_lottery_level_specs_ignore_unreachable_states(formalism: str) -> None:
     """Lemma L7: policies that differ only where the chain never goes are tied.
 
@@ -124,7 +124,8 @@ def test_lottery_level_specs_ignore_unreachable_states(formalism: str) -> None:
     exact = formalism in ("GOMORL", "OMO")
 
     @settings(max_examples=15)
-    @given(ost.mdps(max_states=3, max_actions=2, initial="first", exact=exact).flatmap(
+    @given(ost.labelled_mdps(("a", "b"), max_states=3, max_actions=2, initial="first",
+                             exact=exact).flatmap(
         lambda env: st.tuples(st.just(env), ost.specs(env, [formalism]),
                               ost.policies(env, exact=exact), ost.policies(env, exact=exact))))
     def check(data: tuple) -> None:
@@ -135,7 +136,9 @@ def test_lottery_level_specs_ignore_unreachable_states(formalism: str) -> None:
         P[0, :, 0] = Fraction(1) if exact else 1.0
         init = [Fraction(int(s == 0)) for s in range(env.n_states)] if exact else np.eye(
             env.n_states)[0]
-        isolated = FiniteMDP(P, init)
+        labels = env.state_labels
+        assert labels is not None
+        isolated = FiniteMDP(P, init, labels=dict(enumerate(labels)))
         mixed = np.array(other.exact_probabilities() if exact else other.probabilities)
         mixed[0] = (pi.exact_probabilities() if exact else pi.probabilities)[0]
         evaluator = spec.compile(isolated, exact=True) if exact else spec.compile(isolated)

@@ -12,8 +12,9 @@ into a ``gymnasium.Env``:
   pair ``(s, u)`` (environment state, machine state index; machine state 0 is the initial
   one) and the reward is that of the machine edge taken, ``r_t = delta_R(u_t, L(x_t))(x_t)``,
   so discounted returns have expectation ``J_RM``. The episode terminates when the machine
-  enters one of its terminal states (``RewardMachine.from_text``'s terminal states), after
-  which it would pay 0 forever.
+  enters a *sink*: a state that stays put and pays 0 on every label, after which nothing
+  more can be earned (``RewardMachine.from_text`` sends the project's terminal states and
+  unmatched labels to such a state, so episodes end as in the reward_machines project).
 * **LTL** (a :class:`~objspec.formalisms.LinearTemporalLogic` spec, a formula string or a
   deterministic automaton): simulated through the product ``S x Q`` with the deterministic
   automaton of the formula; the observation is ``(s, q)`` (``q = Q`` once the run has died).
@@ -174,14 +175,29 @@ def _ltl_table(env: FiniteMDP, automaton: Any) -> ProductTable:
     return _machine_table(env, skeleton, automaton.n_states + 1, reward, terminal)
 
 
+def _sink_states(compiled: Any) -> list[int]:
+    """Machine states that stay put and pay 0 on every label: nothing more can be earned.
+
+    ``RewardMachine.from_text`` sends terminal states and unmatched labels to such a state,
+    so episodes end there as in the reward_machines project.
+    """
+    sinks = []
+    for u in range(len(compiled.states)):
+        if not np.all(compiled.successors[u] == u):
+            continue
+        edges = {int(i) for i in compiled.edge_of[u] if i >= 0}
+        if all(compiled.edges[i].reward_is_constant and float(compiled.edges[i].reward) == 0.0
+               for i in edges):
+            sinks.append(u)
+    return sinks
+
+
 def _rm_table(env: FiniteMDP, spec: Any, terminal_states: set[int]) -> tuple[ProductTable, float]:
     from objspec.ltl.reward_machines import CompiledRewardMachine
 
     compiled = CompiledRewardMachine(spec.edges, spec.initial, spec.gamma, env)
     sk = compiled.skeleton
-    terminal_machine = {compiled.states.index(u) for u in getattr(spec, "terminal", ())
-                        if u in compiled.states}
-    terminal = np.isin(sk.machine_state, sorted(terminal_machine))
+    terminal = np.isin(sk.machine_state, _sink_states(compiled))
     terminal |= np.isin(sk.env_state, sorted(terminal_states))
     table = _machine_table(env, sk, len(compiled.states), compiled.entry_reward, terminal)
     return table, float(spec.gamma)
@@ -298,9 +314,10 @@ class SpecEnv(gym.Env):
         if acronym == "LTL" or isinstance(spec, str | Formula | DeterministicAutomaton):
             if isinstance(spec, DeterministicAutomaton):
                 automaton = spec
+            elif acronym == "LTL":
+                automaton = spec.automaton_for(mdp)
             else:
-                formula = spec.formula if acronym == "LTL" else spec
-                automaton = translate(formula, mdp.propositions)
+                automaton = translate(spec, mdp.propositions)
             table = _ltl_table(mdp, automaton)
             if terminals:
                 table.terminal |= np.isin(table.env_state, sorted(terminals))

@@ -573,7 +573,7 @@ def ltl_formulas(
 def ltl_specs(draw: st.DrawFn, env: FiniteMDP, max_leaves: int = 5) -> Any:
     """:class:`~objspec.formalisms.LinearTemporalLogic` specifications over ``env``'s
     propositions."""
-    from objspec.formalisms import LinearTemporalLogic
+    from objspec.formalisms.temporal_logic import LinearTemporalLogic
 
     return LinearTemporalLogic(draw(ltl_formulas(env.propositions, max_leaves)))
 
@@ -589,7 +589,7 @@ def reward_machines(
     the ``!p`` edge is sometimes left out, exercising the rule that an unmatched label
     keeps the machine where it is with reward 0. Rewards are numbers in ``[-1, 1]``.
     """
-    from objspec.formalisms import RewardMachine
+    from objspec.formalisms.reward_machine import RewardMachine
 
     n = draw(st.integers(1, max_machine_states))
     props = list(env.propositions)

@@ -1,5 +1,17 @@
-"""Environments: the witness MDPs E1-E7, random generators, examples and adapters."""
+"""Environments: witness MDPs, gridworlds, example tasks, imports, exports and adapters.
 
+* :mod:`~objspec.environments.witnesses`: E1-E7 of paper-notes section 3.4;
+* :mod:`~objspec.environments.gridworld`: text-layout gridworlds and the office world;
+* :mod:`~objspec.environments.examples`: example tasks (environment + specification);
+* :mod:`~objspec.environments.generators`: seeded random MDPs and policies;
+* :mod:`~objspec.environments.strategies`: hypothesis strategies (import it explicitly);
+* :mod:`~objspec.environments.gymnasium_import`: gymnasium toy-text environments in;
+* :mod:`~objspec.environments.gym_adapter`: :class:`SpecEnv`, a gymnasium environment out;
+* :mod:`~objspec.environments.formats`: PRISM and DRN export, Storm import (import it
+  explicitly).
+"""
+
+from objspec.environments.examples import ExampleTask, example_task, example_tasks, office_tasks
 from objspec.environments.generators import random_labelled_mdp, random_mdp, random_policies
 from objspec.environments.gridworld import (
     ACTIONS,
@@ -20,6 +32,10 @@ from objspec.environments.gymnasium_import import (
 from objspec.environments.witnesses import E1, E2, E3, E4, E5, E6, E7
 
 __all__ = [
+    "ExampleTask",
+    "example_task",
+    "example_tasks",
+    "office_tasks",
     "ENV_ID",
     "SpecEnv",
     "ACTIONS",

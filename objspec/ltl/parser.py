@@ -166,7 +166,8 @@ def _describe(token: Token) -> str:
 @lru_cache(maxsize=4096)
 def _parse_cached(text: str) -> s.Formula:
     if not text.strip():
-        raise LTLSyntaxError("empty formula", text, 0)
+        # LTLSyntaxError appends "at position ..." only for non-empty text
+        raise LTLSyntaxError("empty formula" if text else "empty formula at position 0", text, 0)
     try:
         tree = _parser().parse(text)
     except UnexpectedEOF:

@@ -266,11 +266,16 @@ class _Monitor:
             self.reset = _to_dnf(make_globally(formula))
         else:
             self.reset = FF
+        self._starts: dict[DNF, DNF] = {}
 
     def start(self, main: DNF) -> DNF:
-        if self.kind == "late-safety":
-            return _to_dnf(_weaken(_from_dnf(main), self.chosen))
-        return self.reset
+        if self.kind != "late-safety":
+            return self.reset
+        hit = self._starts.get(main)
+        if hit is None:
+            hit = _to_dnf(_weaken(_from_dnf(main), self.chosen))
+            self._starts[main] = hit
+        return hit
 
     def step(self, after: _After, state: DNF, letter: int, main_next: DNF) -> tuple[DNF, bool]:
         nxt = after.dnf(state, letter)
@@ -296,7 +301,7 @@ def _explore(
     phi: s.Formula,
     propositions: tuple[str, ...],
     monitors: list[_Monitor],
-) -> tuple[np.ndarray, list[list[int]], list[tuple[DNF, ...]]]:
+) -> tuple[np.ndarray, list[list[list[int]]], list[tuple[DNF, ...]]]:
     after = _After(propositions)
     n_letters = 1 << len(propositions)
     main0 = _to_dnf(phi)
@@ -304,7 +309,7 @@ def _explore(
     index = {start: 0}
     states = [start]
     succ_rows: list[list[int]] = []
-    mark_rows: list[list[int]] = []
+    mark_rows: list[list[list[int]]] = []
     i = 0
     while i < len(states):
         state = states[i]
@@ -312,12 +317,12 @@ def _explore(
         for letter in range(n_letters):
             main_next = after.dnf(state[0], letter)
             parts: list[DNF] = [main_next]
-            mark = 0
+            mark: list[int] = []
             for k, m in enumerate(monitors):
                 nxt, fired = m.step(after, state[k + 1], letter, main_next)
                 parts.append(nxt)
                 if fired:
-                    mark |= 1 << k
+                    mark.append(k)
             key = tuple(parts)
             j = index.get(key)
             if j is None:
@@ -467,7 +472,7 @@ MAX_ACCEPTANCE_SETS = 62
 
 def _merge_equal_sets(
     phi: s.Formula,
-    mark_rows: list[list[int]],
+    mark_rows: list[list[list[int]]],
     n_sets: int,
     disjuncts: list[frozenset[AcceptanceAtom]],
 ) -> tuple[np.ndarray, list[frozenset[AcceptanceAtom]]]:
@@ -477,24 +482,28 @@ def _merge_equal_sets(
     equal columns are interchangeable; a set on no transition makes ``Inf`` false and
     ``Fin`` true, and one on every transition the reverse.
     """
-    flat = [m for row in mark_rows for m in row]
-    everything = (1 << len(flat)) - 1
-    columns = [0] * n_sets
-    for pos, m in enumerate(flat):
-        i = 0
-        while m:
-            if m & 1:
-                columns[i] |= 1 << pos
-            m >>= 1
-            i += 1
-    index: dict[int, int] = {}
+    n_states, n_letters = len(mark_rows), len(mark_rows[0])
+    table = np.zeros((n_states * n_letters, max(n_sets, 1)), dtype=bool)
+    flat_pos, flat_set = [], []
+    for q, row in enumerate(mark_rows):
+        for letter, fired in enumerate(row):
+            for k in fired:
+                flat_pos.append(q * n_letters + letter)
+                flat_set.append(k)
+    table[flat_pos, flat_set] = True
+    packed = np.packbits(table, axis=0)
+    never = ~table.any(axis=0)
+    always = table.all(axis=0)
+    _, inverse = np.unique(packed, axis=1, return_inverse=True)
+    inverse = inverse.ravel()
     rename: dict[int, int] = {}
-    for i, col in enumerate(columns):
-        if col not in (0, everything):
-            rename[i] = index.setdefault(col, len(index))
-    if len(index) > MAX_ACCEPTANCE_SETS:
+    dense: dict[int, int] = {}
+    for i in range(n_sets):
+        if not never[i] and not always[i]:
+            rename[i] = dense.setdefault(int(inverse[i]), len(dense))
+    if len(dense) > MAX_ACCEPTANCE_SETS:
         raise InvalidSpecificationError(
-            f"the automaton of {phi} needs {len(index)} acceptance sets; at most "
+            f"the automaton of {phi} needs {len(dense)} acceptance sets; at most "
             f"{MAX_ACCEPTANCE_SETS} are supported. Supply a deterministic automaton in HOA "
             "format instead"
         )
@@ -503,22 +512,21 @@ def _merge_equal_sets(
         atoms: set[AcceptanceAtom] = set()
         possible = True
         for atom in conj:
-            col = columns[atom.index]
-            if col in (0, everything):
-                if (col == everything) != atom.infinitely:
+            if never[atom.index] or always[atom.index]:
+                if bool(always[atom.index]) != atom.infinitely:
                     possible = False
                     break
                 continue
             atoms.add(AcceptanceAtom(atom.infinitely, rename[atom.index]))
         if possible:
             new_disjuncts.append(frozenset(atoms))
-    marks = np.zeros((len(mark_rows), len(mark_rows[0])), dtype=np.int64)
+    marks = np.zeros(n_states * n_letters, dtype=np.int64)
+    written: set[int] = set()
     for old, new in rename.items():
-        col = columns[old]
-        for pos in range(len(flat)):
-            if (col >> pos) & 1:
-                marks[pos // marks.shape[1], pos % marks.shape[1]] |= 1 << new
-    return marks, new_disjuncts
+        if new not in written:
+            written.add(new)
+            marks |= table[:, old].astype(np.int64) << new
+    return marks.reshape(n_states, n_letters), new_disjuncts
 
 
 def _tidy_acceptance(

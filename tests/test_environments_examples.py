@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from itertools import islice
 from fractions import Fraction
+from itertools import islice
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ text by :func:`graph_svg`.
   chain a policy induces;
 * :func:`policy_html`: a policy's action probabilities as a shaded table;
 * :func:`evaluation_table`: values and ranks of policies under several specifications;
-* :func:`reward_machine_svg`: a reward machine's states and guarded edges;
+* :func:`task_html`: an example task (description, specification, environment drawing);
 * :func:`graph_svg`: the generic SVG writer behind them.
 
 Examples
@@ -44,7 +44,7 @@ __all__ = [
     "graph_svg",
     "mdp_svg",
     "policy_html",
-    "reward_machine_svg",
+    "task_html",
     "MAX_GRAPH_STATES",
     "MAX_GRID_STATES",
 ]
@@ -621,34 +621,41 @@ def evaluation_table(
     return Table(columns, data, title=title)
 
 
-# ---------------------------------------------------------------- reward machines
+# ---------------------------------------------------------------- example tasks
 
 
-def reward_machine_svg(
-    states: Sequence[Any],
-    initial: Any,
-    edges: Iterable[tuple[Any, Any, str, Any]],
-    terminal: Iterable[Any] = (),
-) -> str:
-    """A reward machine's graph: ``edges`` are ``(u, u_next, guard, reward)``.
+def task_html(task: Any) -> str:
+    """An :class:`~objspec.environments.ExampleTask` as HTML: name, formalism, description,
+    where it is (not) expressible, and the environment's drawing when it is small enough.
 
-    Parallel edges between the same states are merged into one arrow listing each
-    ``guard / reward``. Terminal states are drawn with a double circle.
+    Automata, reward machines, LTL specifications and the Hasse diagram render themselves
+    (their own ``_repr_svg_``); this printer embeds the specification's drawing when it
+    has one.
 
     Examples
     --------
-    >>> svg = reward_machine_svg([0, 1], 0, [(0, 1, "f & !n", 0), (1, 1, "true", 1)], [1])
-    >>> "f &amp; !n / 0" in svg
+    >>> from objspec.environments import example_task
+    >>> text = task_html(example_task("return_near_c"))
+    >>> "ONMR" in text and "<svg" in text
     True
     """
-    merged: dict[tuple[Any, Any], list[str]] = {}
-    for u, v, guard, reward in edges:
-        shown = _fmt(float(reward)) if np.ndim(reward) == 0 else "R"
-        merged.setdefault((u, v), []).append(f"{guard} / {shown}")
-    terminal_set = set(terminal)
-    nodes = [
-        _Node(u, f"u{u}" if isinstance(u, int | np.integer) else str(u),
-              initial=(u == initial), accepting=(u in terminal_set))
-        for u in states
+    parts = [
+        f"<div><h4>{_esc(task.name)} <small>({_esc(task.formalism)})</small></h4>",
+        f"<p>{_esc(task.description)}</p>",
     ]
-    return graph_svg(nodes, [_Edge(u, v, " | ".join(g)) for (u, v), g in merged.items()])
+    if task.expressible_in:
+        parts.append(f"<p><b>expressible in:</b> {_esc(', '.join(task.expressible_in))}")
+        if task.not_expressible_in:
+            parts.append(
+                f"; <b>not in:</b> {_esc(', '.join(task.not_expressible_in))}"
+            )
+        parts.append("</p>")
+    parts.append(f"<p><b>specification:</b> <code>{_esc(repr(task.spec))}</code></p>")
+    env_svg = mdp_repr_svg(task.env)
+    spec_svg = getattr(task.spec, "_repr_svg_", None)
+    drawings = [d for d in (env_svg, spec_svg() if callable(spec_svg) else None) if d]
+    if drawings:
+        parts.append('<div style="display:flex;gap:1em;align-items:flex-start">'
+                     + "".join(f"<div>{d}</div>" for d in drawings) + "</div>")
+    parts.append("</div>")
+    return "".join(parts)

@@ -15,7 +15,6 @@ from objspec.display import (
     graph_svg,
     mdp_svg,
     policy_html,
-    reward_machine_svg,
 )
 from objspec.environments import E3, E4, E7, gridworld, office_world, random_mdp
 from objspec.errors import InvalidPolicyError, ObjspecError
@@ -137,16 +136,24 @@ def test_table_checks_row_lengths() -> None:
         Table(["a", "b"], [[1]])
 
 
-def test_reward_machine_svg_merges_parallel_edges() -> None:
-    svg = reward_machine_svg(
-        [0, 1, 2], 0,
-        [(0, 1, "a", 0), (0, 1, "b & !c", 0.5), (1, 2, "true", 1), (0, 0, "!a & !b", 0)],
-        terminal=[2],
-    )
-    root = _parse(svg)
-    texts = _texts(root)
-    assert "a / 0 | b &amp; !c / 0.5" in svg and "a / 0 | b & !c / 0.5" in texts
-    assert len(list(root.iter(f"{SVG}circle"))) == 4  # three states, one double circle
+def test_task_html_embeds_environment_and_spec_drawings() -> None:
+    from objspec.environments import example_task, office_tasks
+
+    text = example_task("same_action_twice")._repr_html_()
+    assert text.count("<svg") == 2 and "LTL" in text and "not in:" in text
+    office = office_tasks()["coffee"]._repr_html_()
+    assert office.count("<svg") == 2 and "office_coffee" in office
+
+
+def test_objects_of_other_modules_render_themselves() -> None:
+    """Automata, reward machines and the Hasse diagram bring their own SVG printers."""
+    from objspec.environments import office_tasks
+    from objspec.hasse import hasse_diagram, to_svg
+    from objspec.ltl.translation import translate
+
+    assert "<svg" in translate("F (a & F b)")._repr_svg_()
+    assert "<svg" in office_tasks()["patrol"].spec._repr_svg_()
+    assert "<svg" in to_svg(hasse_diagram())
 
 
 def test_graph_svg_is_well_formed_with_escaping() -> None:

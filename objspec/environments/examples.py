@@ -93,6 +93,11 @@ class ExampleTask:
         """``spec.compile(env)`` (keyword arguments passed on)."""
         return self.spec.compile(self.env, **kwargs)
 
+    def _repr_html_(self) -> str:
+        from objspec.display import task_html
+
+        return task_html(self)
+
 
 def _reach_a_then_b() -> ExampleTask:
     from objspec.formalisms.temporal_logic import LinearTemporalLogic

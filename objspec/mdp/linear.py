@@ -40,9 +40,11 @@ __all__ = [
 
 Method = Literal["auto", "direct", "krylov"]
 
-#: Use dense batched LU when S is at most this and N * S**3 stays below DENSE_WORK.
-DENSE_MAX_STATES = 300
-DENSE_WORK = 2e9
+#: Use dense batched LU when S is at most this and N * S**3 stays below DENSE_WORK. Beyond,
+#: the batched iterative solver wins, and by far on a loaded machine, where multithreaded
+#: LAPACK on many small systems slows down by an order of magnitude.
+DENSE_MAX_STATES = 64
+DENSE_WORK = 3e7
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from objspec.errors import CertificateError, InvalidSpecificationError, NotExpre
 from objspec.formalisms import MarkovReward, OccupancyMeasureFunction
 from objspec.reductions import EnvironmentRequiredError, constructions, conversion_chain, convert
 from objspec.reductions.checking import (
+    ACYCLIC_SOURCES,
+    check_instance,
     check_same_ordering,
     random_rational_mdp,
     random_spec,
@@ -40,10 +42,11 @@ def test_construction_preserves_ordering_random(
     c: Construction, seed: int, n_states: int, n_actions: int
 ) -> None:
     rng = np.random.default_rng(seed)
-    env = random_rational_mdp(n_states, n_actions, rng)
+    acyclic = c.source in ACYCLIC_SOURCES
+    env = random_rational_mdp(n_states + acyclic, n_actions, rng, acyclic=acyclic)
     pols = rational_policies(env, 3, rng)
     spec = random_spec(c.source, env, rng)
-    check_same_ordering(spec, c(spec, env), env, pols, what=c.name)
+    check_instance(c, spec, c(spec, env), env, pols, seed)
 
 
 def test_every_construction_documents_its_proof() -> None:
@@ -137,3 +140,26 @@ def test_policy_recovery_is_exact() -> None:
         for s in range(3):
             if d[s] > 0:
                 assert list(rec[s]) == list(pi.exact_probabilities()[s])
+
+
+def test_digit_encoding_round_trip_and_a_wrong_discount_is_caught() -> None:
+    from objspec.environments import E4
+    from objspec.formalisms import InnerNonlinearMarkovReward, TrajectoryFunction
+    from objspec.reductions.constructions import (
+        check_digit_encoding,
+        decode_prefix,
+        encode_prefix,
+        trajectory_function_to_inner_nonlinear,
+    )
+
+    env = E4()
+    ftr = TrajectoryFunction(lambda s, a: int(a[0]) * 2 + int(a[1]) + int(a[2]), horizon=3)
+    good = trajectory_function_to_inner_nonlinear(ftr, env)
+    assert check_digit_encoding(ftr, good, env) == 8
+    assert decode_prefix(env, encode_prefix(env, [0, 1, 2, 2], [1, 0, 1]), 3) == (
+        [0, 1, 2, 2], [1, 0, 1])
+    # gamma = 1/n (too large): the tail can reach the next digit, decoding breaks.
+    n = env.n_states * env.n_actions * env.n_states
+    bad = InnerNonlinearMarkovReward(good.reward, good.f, F(1, n))
+    with pytest.raises((CertificateError, InvalidSpecificationError)):
+        check_digit_encoding(ftr, bad, env)

@@ -203,3 +203,51 @@ def test_refuter_check_rejects_a_bad_pair() -> None:
     other = Policy(np.array([[F(0), F(1, 2), F(1, 2)]], dtype=object))
     with pytest.raises(CertificateError, match="different linear statistics"):
         w.refuter_check((reward, F(1, 2)), u, other)
+
+
+@st.composite
+def continuous_specs(draw: st.DrawFn, n_states: int, n_actions: int) -> object:
+    from objspec.formalisms import MarkovReward
+
+    vals = draw(st.lists(st.integers(-4, 4), min_size=n_states * n_actions * n_states,
+                         max_size=n_states * n_actions * n_states))
+    reward = np.array([F(v) for v in vals], dtype=object).reshape(n_states, n_actions, n_states)
+    return MarkovReward(reward, F(draw(st.integers(0, 9)), 10))
+
+
+@settings(max_examples=20)
+@given(spec=continuous_specs(2, 2))
+def test_N13_refuter_defeats_continuous_specs(spec: object) -> None:
+    """Exact: the pair is tied/strict under q2/(q1+q2) the other way round from the spec."""
+    w = BY_NAME["N13-RM"]
+    assert isinstance(w, AnalyticWitness) and w.refuter is not None
+    p1, p2 = w.refuter(spec)
+    from objspec.environments import E7
+
+    ev = spec.compile(E7(), exact=True)  # type: ignore[attr-defined]
+    a = ev.exact_value(p1) - ev.exact_value(p2)
+
+    def mu(pi: Policy) -> F:
+        q1, q2 = pi.exact_probabilities()[0, 1], pi.exact_probabilities()[1, 1]
+        return F(1) if q1 + q2 == 0 else q2 / (q1 + q2)
+
+    b = mu(p1) - mu(p2)
+    assert np.sign(a) != np.sign(b)
+
+
+@settings(max_examples=20)
+@given(spec=continuous_specs(3, 2))
+def test_N9_refuter_defeats_continuous_specs(spec: object) -> None:
+    """Exact, with the LTL value in closed form: J = p if q > 0 else 1 - p."""
+    w = BY_NAME["N9"]
+    assert isinstance(w, AnalyticWitness) and w.refuter is not None
+    p1, p2 = w.refuter(spec)
+    from objspec.environments import E6
+
+    ev = spec.compile(E6(), exact=True)  # type: ignore[attr-defined]
+
+    def ltl(pi: Policy) -> F:
+        p, q = pi.exact_probabilities()[0, 0], pi.exact_probabilities()[1, 1]
+        return p if q > 0 else 1 - p
+
+    assert np.sign(ev.exact_value(p1) - ev.exact_value(p2)) != np.sign(ltl(p1) - ltl(p2))

@@ -813,8 +813,9 @@ def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0
     prefixes checked.
 
     For every positive-probability prefix of ``horizon`` steps (any policy), the INMR
-    function ``g`` must return ``f(prefix)`` at the smallest and the largest return any
-    continuation can give, and at random rational returns in between. Since ``g(G(xi))``
+    function ``g`` must return ``f(prefix)`` at the prefix's return (the target's own
+    reward and discount) plus the smallest and (just below) the largest tail any
+    continuation can give, and at a random rational tail in between. Since ``g(G(xi))``
     then equals ``f(xi)`` on every trajectory, ``J_INMR = J_FTR`` for every policy (exact
     rational arithmetic; no sampling).
 
@@ -829,19 +830,24 @@ def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0
     from objspec.errors import CertificateError
     from objspec.formalisms.lottery import enumerate_prefixes
 
+    from objspec.mdp.exact import exact_discount, exact_rewards
+
     H = source.horizon
-    n = env.n_states * env.n_actions * env.n_states
-    gamma = Fraction(1, n + 1)
-    top = gamma**H * (n - 1) / (1 - gamma)
+    gamma = exact_discount(target.gamma)
+    reward = exact_rewards(env, target.reward)
+    lo_r, hi_r = min(reward.ravel()), max(reward.ravel())
     rng = np.random.default_rng(seed)
     prefixes = enumerate_prefixes(env, H)
     count = 0
     for states, actions in zip(prefixes.states, prefixes.actions, strict=True):
         want = source.f(np.asarray(states), np.asarray(actions, dtype=np.int64))
-        base = encode_prefix(env, states, actions)
-        tails = [Fraction(0), top * Fraction(999_999, 1_000_000),
-                 top * Fraction(int(rng.integers(1, 1000)), 1000)]
-        for tail in tails:
+        base, w = Fraction(0), Fraction(1)
+        for t in range(H):
+            base += w * reward[int(states[t]), int(actions[t]), int(states[t + 1])]
+            w *= gamma
+        lo, hi = w * lo_r / (1 - gamma), w * hi_r / (1 - gamma)
+        mid = lo + (hi - lo) * Fraction(int(rng.integers(1, 1000)), 1000)
+        for tail in (lo, hi * Fraction(999_999, 1_000_000) + lo / 1_000_000, mid):
             got = target.f(base + tail)
             if got != want:
                 raise CertificateError(

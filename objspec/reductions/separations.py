@@ -240,12 +240,18 @@ class AnalyticWitness(Witness):
     def check(self) -> WitnessReport:
         """Verify the proof's premises on the B-ordering exactly and run the refuter (if
         any) on the seeded sample A-specifications."""
-        facts = list(self.premises(self))
-        if self.refuter is not None:
-            samples = self.samples()
+        try:
+            facts = list(self.premises(self))
+            samples = self.samples() if self.refuter is not None else []
             for params in samples:
                 self.refute(params)
-            facts.append(f"refuter defeated {len(samples)} sample {self.a} specifications (exact)")
+        except CertificateError:
+            raise
+        except ObjspecError as exc:
+            raise CertificateError(f"{self.name}: {exc}") from exc
+        if self.refuter is not None:
+            facts.append(f"refuter defeated {len(samples)} sample specifications of {self.a} or "
+                         "formalisms below it (exact)")
         facts.append("analytic step: see the proof in the witness docstring")
         return WitnessReport(self.name, self.a, self.b, "analytic", True, tuple(facts))
 
@@ -472,6 +478,88 @@ def _n9_premises(w: Witness) -> list[str]:
     ]
 
 
+def _exact_a(spec: Any, env: FiniteMDP) -> Callable[[Policy], Any]:
+    ev = spec.compile(env, exact=True)
+    if not getattr(ev, "exact", False) or not hasattr(ev, "exact_value"):
+        raise CertificateError(f"{spec!r} cannot be evaluated exactly: refuter needs exact values")
+    return ev.exact_value  # type: ignore[no-any-return]
+
+
+#: Halvings tried by the continuity refuters before giving up (continuity guarantees an end).
+CONTINUITY_STEPS = 200
+
+
+def _n9_refuter(a_spec: Any) -> tuple[Policy, Policy]:
+    """For a continuous A (RM, MR): at q = 0 LTL prefers p = 0; for q > 0 it prefers p = 1.
+    Continuity of J_A(1, q) - J_A(0, q) at q = 0 means some q = 2^-k already fails."""
+    J = _exact_a(a_spec, _n9_env())
+    if not J(_e6_pq(0, 0)) > J(_e6_pq(1, 0)):
+        return _e6_pq(0, 0), _e6_pq(1, 0)
+    for k in range(CONTINUITY_STEPS):
+        q = F(1, 2**k)
+        if not J(_e6_pq(1, q)) > J(_e6_pq(0, q)):
+            return _e6_pq(1, q), _e6_pq(0, q)
+    raise CertificateError(f"N9 refuter: no disagreement down to q = 2^-{CONTINUITY_STEPS}")
+
+
+def _disagreement_check(name: str, env_f: Callable[[], FiniteMDP],
+                        spec_f: Callable[[], Any]) -> Callable[[Any, Policy, Policy], str]:
+    def check(a_spec: Any, p1: Policy, p2: Policy) -> str:
+        env = env_f()
+        J = _exact_a(a_spec, env)
+        a_cmp = int(J(p1) > J(p2)) - int(J(p1) < J(p2))
+        comp, exact = b_comparisons(spec_f(), env, [p1, p2])
+        _require(exact, name, "B ordering of the refuter pair is not exact")
+        _require(a_cmp != comp[0, 1], name, f"A and B agree on the refuter pair ({a_cmp})")
+        return f"A compares {a_cmp}, B compares {comp[0, 1]} (exact)"
+
+    return check
+
+
+def _n13_refuter(a_spec: Any) -> tuple[Policy, Policy]:
+    """For a continuous A (RM, MR): B ties each ray, ranks slope 1 above slope 1/2; both rays
+    converge to the origin, so A cannot stay constant on both."""
+    J = _exact_a(a_spec, environments.E7())
+    top, low = _e7_q(F(1), F(1)), _e7_q(F(1), F(1, 2))
+    a, b = J(top), J(low)
+    if not a > b:
+        return top, low
+    for k in range(1, CONTINUITY_STEPS):
+        t = F(1, 2**k)
+        if J(_e7_q(t, t)) != a:
+            return _e7_q(t, t), top
+        if J(_e7_q(t, t / 2)) != b:
+            return _e7_q(t, t / 2), low
+    raise CertificateError(f"N13 refuter: no disagreement down to t = 2^-{CONTINUITY_STEPS}")
+
+
+def continuous_samples(env_f: Callable[[], FiniteMDP]) -> Callable[[], list[Any]]:
+    """Seeded continuous A-specifications for the continuity refuters: random Markov rewards
+    and, when the formalism is available, reward machines built from them."""
+
+    def samples() -> list[Any]:
+        env = env_f()
+        rng = np.random.default_rng(7)
+        out: list[Any] = [formalism_class("MR")(np.zeros((env.n_states, env.n_actions)),
+                                                F(1, 2))]
+        for _ in range(5):
+            r = rng.integers(-3, 4, size=(env.n_states, env.n_actions, env.n_states))
+            out.append(formalism_class("MR")(np.vectorize(F, otypes=[object])(r),
+                                             F(int(rng.integers(1, 10)), 10)))
+        try:
+            rm = formalism_class("RM")
+        except ObjspecError:
+            return out
+        out.append(rm([(0, 0, "true", out[1].reward)], 0, F(1, 2)))
+        if env.propositions:
+            p = env.propositions[0]
+            out.append(rm([(0, 1, p, 1), (0, 0, f"!{p}", 0), (1, 1, "true", out[2].reward)], 0,
+                          F(2, 3)))
+        return out
+
+    return samples
+
+
 N9_PROOF = """N9 (RM cannot express "alpha iff eventually beta"). E6, alpha on action a at s0,
 beta on entering s2; J = p if q > 0, and 1 - p if q = 0. Any RM value is continuous in the
 policy (L4: discounted sums of bounded rewards converge uniformly, and the product chain's
@@ -675,6 +763,8 @@ def _build() -> list[Witness]:
         AnalyticWitness(
             "N9", "RM", "LTL", "paper-notes 3.4 N9", _n9_env, _n9_spec,
             lambda: [_e6_pq(0, 0), _e6_pq(1, 0)], N9_PROOF, premises=_n9_premises,
+            refuter=_n9_refuter, refuter_check=_disagreement_check("N9", _n9_env, _n9_spec),
+            samples=continuous_samples(_n9_env),
         ),
         AnalyticWitness(
             "N11", "LTL", "MR", "paper-notes 3.4 N11", environments.E1, _n11_spec(False),
@@ -695,13 +785,20 @@ def _build() -> list[Witness]:
             "N12 (LAR cannot express LTL). E3 with alpha on (s0, a): P(alpha) = p; LAR ignores "
             "s0 (L-LAR).", lemma=L_LAR, states=(0,),
         ),
+        AnalyticWitness(
+            "N13-RM", "RM", "LAR", "paper-notes 3.4 N13", environments.E7, _n13_spec,
+            lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
+            premises=_n13_premises, refuter=_n13_refuter,
+            refuter_check=_disagreement_check("N13-RM", environments.E7, _n13_spec),
+            samples=continuous_samples(environments.E7),
+        ),
         *[
             AnalyticWitness(
                 f"N13-{a}", a, "LAR", "paper-notes 3.4 N13", environments.E7, _n13_spec,
                 lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
                 premises=_n13_premises,
             )
-            for a in ("RM", "ONMR", "RRL")
+            for a in ("ONMR", "RRL")
         ],
     ]
 

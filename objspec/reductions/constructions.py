@@ -829,7 +829,6 @@ def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0
     """
     from objspec.errors import CertificateError
     from objspec.formalisms.lottery import enumerate_prefixes
-
     from objspec.mdp.exact import exact_discount, exact_rewards
 
     H = source.horizon

@@ -482,7 +482,7 @@ def _exact_a(spec: Any, env: FiniteMDP) -> Callable[[Policy], Any]:
     ev = spec.compile(env, exact=True)
     if not getattr(ev, "exact", False) or not hasattr(ev, "exact_value"):
         raise CertificateError(f"{spec!r} cannot be evaluated exactly: refuter needs exact values")
-    return ev.exact_value  # type: ignore[no-any-return]
+    return ev.exact_value
 
 
 #: Halvings tried by the continuity refuters before giving up (continuity guarantees an end).

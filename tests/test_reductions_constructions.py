@@ -163,3 +163,21 @@ def test_digit_encoding_round_trip_and_a_wrong_discount_is_caught() -> None:
     bad = InnerNonlinearMarkovReward(good.reward, good.f, F(1, n))
     with pytest.raises((CertificateError, InvalidSpecificationError)):
         check_digit_encoding(ftr, bad, env)
+
+
+@pytest.mark.parametrize("c", ALL, ids=[c.name for c in ALL])
+def test_checker_rejects_the_conversion_of_a_different_spec(c: Construction) -> None:
+    """Feeding the check the converted output of *another* random spec must fail on some
+    instance: the checker can tell orderings apart for every construction."""
+    rng = np.random.default_rng(99)
+    acyclic = c.source in ACYCLIC_SOURCES
+    caught = 0
+    for k in range(6):
+        env = random_rational_mdp(2 + acyclic + k % 2, 2, rng, acyclic=acyclic)
+        pols = rational_policies(env, 4, rng)
+        spec, other = random_spec(c.source, env, rng), random_spec(c.source, env, rng)
+        try:
+            check_instance(c, spec, c(other, env), env, pols, k)
+        except CertificateError:
+            caught += 1
+    assert caught >= 1

@@ -251,3 +251,13 @@ def test_N9_refuter_defeats_continuous_specs(spec: object) -> None:
         return p if q > 0 else 1 - p
 
     assert np.sign(ev.exact_value(p1) - ev.exact_value(p2)) != np.sign(ltl(p1) - ltl(p2))
+
+
+@settings(max_examples=20)
+@given(params=onmr_params((2, 3, 2)))
+@example(params=(np.zeros((2, 3, 2), dtype=object) + F(0), F(1, 2)))
+def test_N8_refuter_defeats_every_onmr_spec(params: tuple[np.ndarray, F]) -> None:
+    w = BY_NAME["N8-ONMR"]
+    assert isinstance(w, AnalyticWitness)
+    p1, p2, _ = w.refute(params)
+    assert p1 != p2

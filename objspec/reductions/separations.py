@@ -376,6 +376,43 @@ def _n5_spec() -> Any:
     return formalism_class("RRL")(np.zeros((1, 3)), quadratic_regulariser, 1, F(1, 2))
 
 
+def _n8_spec() -> Any:
+    return formalism_class("RRL")(np.zeros((2, 3)), quadratic_regulariser, 1, F(1, 2))
+
+
+def _e5_s0(rows: Sequence[Sequence[Any]]) -> list[Policy]:
+    return [_pol([row, [1, 0, 0]]) for row in rows]
+
+
+def _n8_policies() -> list[Policy]:
+    third = F(1, 3)
+    return _e5_s0([[1, 0, 0], [0, 1, 0], [0, 0, 1], [third, third, third]])
+
+
+def _n8_refuter(params: Any) -> tuple[Policy, Policy]:
+    """ell is affine in pi(.|s0) with pi(.|s1) fixed: move along a zero-sum direction of
+    the s0-simplex orthogonal to the per-action statistic, from the uniform row."""
+    reward, gamma = params
+    env = environments.E5()
+    c = [_ell(env, reward, gamma, _e5_s0([[int(b == a) for b in range(3)]])[0])
+         for a in range(3)]
+    cross = [c[2] - c[1], c[0] - c[2], c[1] - c[0]]
+    if all(x == 0 for x in cross):
+        cross = [F(1), F(-1), F(0)]
+    scale = max(abs(x) for x in cross)
+    third = F(1, 3)
+    return (_e5_s0([[third] * 3])[0],
+            _e5_s0([[third + x / (6 * scale) for x in cross]])[0])
+
+
+N8_PROOF = """N8 (RRL-unique: a strictly concave regulariser at a once-visited 3-action state). E5,
+R = 0, alpha = 1, F(pi) = sum pi^2 - 1: with pi(.|s1) fixed, J is strictly concave in
+pi(.|s0) with its unique maximum at the uniform row. FTR: by L1 J_FTR is affine in pi(.|s0),
+and the uniform row is the average of the three vertices, so it cannot beat all three
+(finite certificate). ONMR: ell is affine in pi(.|s0), so as in N5 it is constant along a
+zero-sum direction through the uniform row, where J changes strictly (refuter)."""
+
+
 def _e4_labelled() -> FiniteMDP:
     return environments.E4(labels=_alpha_on_action_a)
 
@@ -737,6 +774,16 @@ def _build() -> list[Witness]:
             refuter_check=_onmr_check_factory("N5", environments.E1, _n5_spec),
             samples=_sample_rewards((1, 3, 1), [np.zeros((1, 3, 1), dtype=object),
                                                 np.ones((1, 3, 1), dtype=object)]),
+        ),
+        FiniteWitness(
+            "N8-FTR", "FTR", "RRL", "paper-notes 3.4 N8", environments.E5, _n8_spec,
+            _n8_policies, N8_PROOF, lemma=L1, states=(0,),
+        ),
+        AnalyticWitness(
+            "N8-ONMR", "ONMR", "RRL", "paper-notes 3.4 N8", environments.E5, _n8_spec,
+            _n8_policies, N8_PROOF, refuter=_n8_refuter,
+            refuter_check=_onmr_check_factory("N8-ONMR", environments.E5, _n8_spec),
+            samples=_sample_rewards((2, 3, 2), [np.zeros((2, 3, 2), dtype=object)]),
         ),
         AnalyticWitness(
             "N6-ONMR-LTL", "ONMR", "LTL", "paper-notes 3.4 N6", _e4_labelled, _n6_ltl, xor,

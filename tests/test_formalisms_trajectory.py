@@ -351,3 +351,24 @@ def test_ftr_of_ltl_and_rm_agree_with_prefix_enumeration_on_xor():
     np.testing.assert_allclose(floats[0], floats[2], atol=1e-12)
     np.testing.assert_allclose(floats[1], floats[2] / 2, atol=1e-12)
     assert "via LTL" in exact[0].method and "via RM" in exact[1].method
+
+
+def test_ftr_tail_bound_is_reported_and_excludes_exact_mode():
+    gamma = 0.5
+    R = np.zeros((2, 2, 2))
+    R[:, 0, :] = 1.0  # reward for action a, forever
+
+    def truncated_return(states, actions):
+        return float(sum(gamma**t * R[states[t], actions[t], states[t + 1]]
+                         for t in range(len(actions))))
+
+    H = 12
+    tail = gamma**H * 1.0 / (1 - gamma)
+    spec = FTR(truncated_return, horizon=H, tail_bound=tail)
+    ev = spec.compile(E3())
+    pis = [[[0.3, 0.7], [0.6, 0.4]], [[1, 0], [1, 0]]]
+    truth = MR(R, gamma).compile(E3()).values(pis)
+    assert ev.error_bound == tail
+    assert np.all(np.abs(ev.values(pis) - truth) <= tail + 1e-12)
+    with pytest.raises(InvalidSpecificationError, match="tail_bound"):
+        spec.compile(E3(), exact=True)

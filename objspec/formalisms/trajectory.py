@@ -253,6 +253,11 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
         if spec.f is None:
             raise InvalidSpecificationError(f"{spec!r} has no trajectory function")
         self._fn: Callable[..., Any] = spec.f
+        if exact and spec.tail_bound > 0:
+            raise InvalidSpecificationError(
+                f"exact=True needs a function of a bounded prefix (tail_bound = 0); with "
+                f"tail_bound = {spec.tail_bound} values are only known within that bound"
+            )
         self.exact = exact
         self.error_bound = spec.tail_bound
         self.standard_errors: np.ndarray | None = None

@@ -18,7 +18,7 @@ from objspec.mdp.exact import exact_expected_return
 from objspec.reductions import AnalyticWitness, FiniteWitness, separations
 from objspec.reductions.certificates import farkas_certificate
 from objspec.reductions.checking import induced_ranks, random_rational_mdp, random_spec
-from objspec.reductions.lemmas import L1, L3, L7, once_visited_states, reachable_states
+from objspec.reductions.lemmas import L1, L3, L7, L_LAR, once_visited_states, reachable_states
 
 WITNESSES = separations()
 BY_NAME = {w.name: w for w in WITNESSES}
@@ -85,14 +85,20 @@ def _rational_policy(draw: st.DrawFn, S: int, A: int) -> Policy:
     return Policy(np.array(rows, dtype=object))
 
 
-@settings(max_examples=15)
+L1_KINDS = ["MR", "FTR", "INMR", "IMORL", "LAR", "LTL", "RM"]
+
+
+@pytest.mark.parametrize("kind", L1_KINDS)
+@settings(max_examples=8)
 @given(seed=st.integers(0, 2**31), data=st.data())
-def test_L1_mr_is_affine_at_once_visited_states(seed: int, data: st.DataObject) -> None:
-    """L1 for MR (below FTR): on E3/E4 J is affine in pi(.|s0) with the rest fixed."""
+def test_L1_is_affine_at_once_visited_states(kind: str, seed: int, data: st.DataObject) -> None:
+    """L1 for FTR and everything below it: on E3/E4 (labelled) J is affine in pi(.|s0)
+    with the rest fixed, exactly."""
     rng = np.random.default_rng(seed)
-    env = E4() if seed % 2 else E3()
+    labels = {0: ["p"], 1: ["q"], 2: ["p", "q"]}
+    env = E4(labels=labels) if seed % 2 else E3(labels={0: ["p"], 1: ["q"]})
     assert 0 in once_visited_states(env)
-    spec = random_spec("MR", env, rng)
+    spec = random_spec(kind, env, rng)
     ev = spec.compile(env, exact=True)
     p1 = _rational_policy(data.draw, env.n_states, env.n_actions)
     p2 = _rational_policy(data.draw, env.n_states, env.n_actions)
@@ -136,7 +142,7 @@ def test_L3_rrl_is_additively_separable(seed: int, data: st.DataObject | None) -
 
 @settings(max_examples=15)
 @given(seed=st.integers(0, 2**31), kind=st.sampled_from(["FOMR", "OMO", "ONMR", "RRL",
-                                                          "GOMORL"]))
+                                                          "GOMORL", "FTLR", "TLO", "LAR"]))
 def test_L7_lottery_formalisms_ignore_unreachable_states(seed: int, kind: str) -> None:
     rng = np.random.default_rng(seed)
     env = random_rational_mdp(3, 2, rng)
@@ -151,6 +157,20 @@ def test_L7_lottery_formalisms_ignore_unreachable_states(seed: int, kind: str) -
     assert exact and ranks[0] == ranks[1]
     feats = L7.feature_matrix(env, [pi, Policy(rows)], ())
     assert feats[0] == feats[1]
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**31), data=st.data())
+def test_L_LAR_limit_averages_ignore_the_first_decision(seed: int, data: st.DataObject) -> None:
+    rng = np.random.default_rng(seed)
+    env = E3()
+    spec = random_spec("LAR", env, rng)
+    ev = spec.compile(env, exact=True)
+    a = _rational_policy(data.draw, 2, 2)
+    rows = a.exact_probabilities().copy()
+    rows[0] = _rational_policy(data.draw, 1, 2).exact_probabilities()[0]
+    assert ev.exact_value(a) == ev.exact_value(Policy(rows))
+    L_LAR.check_precondition(env, [a, Policy(rows)], (0,))
 
 
 @st.composite

@@ -24,7 +24,11 @@ class HasseDiagram(nx.DiGraph):
 
 
 def layered_positions(diagram: nx.DiGraph) -> dict[Any, tuple[float, float]]:
-    """Node positions: one row per topological generation, top first, centred rows.
+    """Node positions: one row per topological generation, top first.
+
+    Rows are ordered by the mean position of each node's parents (barycentre heuristic,
+    fewer crossings), and a row is shifted sideways when an edge spanning several rows would
+    pass through one of its nodes.
 
     Examples
     --------
@@ -33,13 +37,32 @@ def layered_positions(diagram: nx.DiGraph) -> dict[Any, tuple[float, float]]:
     {'top': (0.0, 1.0), 'bottom': (0.0, 0.0)}
     """
     layers = [sorted(layer) for layer in nx.topological_generations(diagram)]
-    pos: dict[Any, tuple[float, float]] = {}
     depth = len(layers) - 1
+    x: dict[Any, float] = {}
+    level_of: dict[Any, int] = {}
     for level, layer in enumerate(layers):
-        width = len(layer) - 1
-        for i, node in enumerate(layer):
-            pos[node] = (float(i - width / 2), float(depth - level))
-    return pos
+        def bary(node: Any) -> float:
+            parents = [x[p] for p in diagram.predecessors(node) if p in x]
+            return sum(parents) / len(parents) if parents else 0.0
+
+        ordered = sorted(layer, key=lambda n: (bary(n), str(n)))
+        width = len(ordered) - 1
+        for i, node in enumerate(ordered):
+            x[node] = float(i - width / 2)
+            level_of[node] = level
+    for _ in range(len(layers)):
+        moved = False
+        for u, v in diagram.edges:
+            lu, lv = level_of[u], level_of[v]
+            for level in range(lu + 1, lv):
+                xe = x[u] + (x[v] - x[u]) * (level - lu) / (lv - lu)
+                if any(abs(x[n] - xe) < 0.35 for n in layers[level]):
+                    for n in layers[level]:
+                        x[n] -= 0.5
+                    moved = True
+        if not moved:
+            break
+    return {n: (x[n], float(depth - level_of[n])) for n in x}
 
 
 def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | None = None) -> Any:

@@ -138,6 +138,8 @@ def random_rational_mdp(
         F(int(s == 0)) for s in range(n_states)]
     if labels is None:
         labels = {s: [x for x in ("p", "q") if rng.random() < 0.5] for s in range(n_states)}
+        labels[0] = sorted(set(labels[0]) | {"p"})
+        labels[n_states - 1] = sorted(set(labels[n_states - 1]) | {"q"})
     return FiniteMDP(tau, np.array(init, dtype=object), labels=labels)
 
 

@@ -279,3 +279,14 @@ def test_user_comparator_violations_detected_by_rank():
                                      - int(4 * y.probabilities[0, 0])) % 3]).compile(E1())
     with pytest.raises(InvalidSpecificationError, match="not transitive"):
         po.rank([[[k / 4, 1 - k / 4, 0.0]] for k in (0, 1, 2)])
+
+
+def test_exact_mode_rejects_non_finite_results():
+    ev = FOMR(lambda m: float("nan"), F(1, 2)).compile(E3(), exact=True)
+    with pytest.raises(InvalidSpecificationError, match="non-finite"):
+        ev.exact_value(pol([F(1), F(0)], [F(1), F(0)]))
+    ev2 = FPR(lambda pi: float("-inf")).compile(E3())
+    with pytest.raises(InvalidSpecificationError, match="non-finite"):
+        ev2.compare([[1, 0], [1, 0]], [[0, 1], [1, 0]])
+    with pytest.raises(InvalidSpecificationError, match="not a finite real"):
+        PO(lambda x, y: float("nan")).compile(E3()).compare([[1, 0], [1, 0]], [[0, 1], [1, 0]])

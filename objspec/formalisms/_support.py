@@ -148,6 +148,8 @@ def exact_real(result: Any, what: str) -> Fraction:
     """
     if isinstance(result, np.ndarray) and result.size == 1:
         result = result.reshape(()).item()
+    if isinstance(result, float | np.floating):
+        return Fraction(user_real(result, what))  # rejects nan and inf
     try:
         if not isinstance(result, bool):
             return to_fraction(result)

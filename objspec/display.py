@@ -328,7 +328,7 @@ def mdp_svg(env: FiniteMDP, policy: Any = None, *, max_states: int | None = None
             f"the MDP has {env.n_states} states; drawings are limited to {limit} "
             "(pass max_states to draw more)"
         )
-    if cells is not None and env.n_states > 12:
+    if cells is not None and env.n_states > 4:
         return _grid_svg(env, cells, pi)
     names, actions = env.state_names, env.action_names
     nodes = [

@@ -372,3 +372,11 @@ def test_ftr_tail_bound_is_reported_and_excludes_exact_mode():
     assert np.all(np.abs(ev.values(pis) - truth) <= tail + 1e-12)
     with pytest.raises(InvalidSpecificationError, match="tail_bound"):
         spec.compile(E3(), exact=True)
+
+
+def test_exact_lotteries_compare_exact_rows():
+    third = fr([F(1, 3), F(2, 3)], [1, 0])
+    near = F(1 / 3)  # the rational value of the float nearest to 1/3
+    close = fr([near, 1 - near], [1, 0])
+    assert TrajectoryLottery(E3(), third, exact=True) != TrajectoryLottery(E3(), close, exact=True)
+    assert third.probabilities[0, 0] == close.probabilities[0, 0]  # same float, other rational

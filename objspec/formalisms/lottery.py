@@ -127,12 +127,15 @@ class TrajectoryLottery:
             rows = probs.copy()
             rows[~self.reachable] = 1.0 / env.n_actions
         self.policy = Policy(rows)
-        self._key = (self.reachable.tobytes(), probs[self.reachable].tobytes())
+        self._key: tuple[Any, ...] = (
+            self.reachable.tobytes(),
+            tuple(map(tuple, rows[self.reachable])) if exact else probs[self.reachable].tobytes(),
+        )
         self._hash: int | None = None
 
     # ------------------------------------------------------------------ identity
     @property
-    def key(self) -> tuple[bytes, bytes]:
+    def key(self) -> tuple[Any, ...]:
         """Canonical key: reachable-state mask and the policy rows on those states.
 
         Equal for two policies of the same environment iff their lotteries are equal.

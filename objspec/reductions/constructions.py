@@ -893,3 +893,47 @@ def inner_morl_to_trajectory_function(spec: Any) -> Any:
     'FTR'
     """
     return _ftr_of(spec)
+
+
+@construction("FTLR", "FPR", needs_env=True, reference="paper-notes 4.5 (FTLR -> FPR)")
+def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
+    """A function of lotteries as a function of policies (in ``env``): ``f(pi) = F(L_pi)``.
+
+    Proof: equal values by definition; the lottery is built exactly for environments with
+    rational probabilities.
+
+    Examples
+    --------
+    >>> lottery_function_to_policy_function.__name__
+    'lottery_function_to_policy_function'
+    """
+    from objspec.formalisms.lottery import TrajectoryLottery
+
+    F = spec.f
+
+    def of_policy(pi: Policy) -> Any:
+        return F(TrajectoryLottery(env, pi, exact=env.is_exact))
+
+    return formalism_class("FPR")(of_policy)
+
+
+@construction("TLO", "PO", needs_env=True, reference="paper-notes 4.1 (TLO -> PO)")
+def lottery_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
+    """An ordering of lotteries as an ordering of policies (in ``env``): pull back through
+    ``pi -> L_pi``.
+
+    Proof: the pull-back of a total preorder is a total preorder, and it compares ``L_pi``
+    exactly as TLO does.
+
+    Examples
+    --------
+    >>> lottery_ordering_to_policy_ordering.__name__
+    'lottery_ordering_to_policy_ordering'
+    """
+    from objspec import orders
+    from objspec.formalisms.lottery import TrajectoryLottery
+
+    def lottery(pi: Policy) -> Any:
+        return TrajectoryLottery(env, pi, exact=env.is_exact)
+
+    return formalism_class("PO")(orders.pullback(spec.order, lottery))

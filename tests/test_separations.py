@@ -235,12 +235,22 @@ def continuous_specs(draw: st.DrawFn, n_states: int, n_actions: int) -> object:
     return MarkovReward(reward, F(draw(st.integers(0, 9)), 10))
 
 
-@settings(max_examples=20)
+def _as(kind: str, spec: object) -> object:
+    if kind == "RM":
+        from objspec.reductions.constructions import markov_reward_to_reward_machine
+
+        return markov_reward_to_reward_machine(spec)
+    return spec
+
+
+@pytest.mark.parametrize("kind", ["MR", "RM"])
+@settings(max_examples=10)
 @given(spec=continuous_specs(2, 2))
-def test_N13_refuter_defeats_continuous_specs(spec: object) -> None:
+def test_N13_refuter_defeats_continuous_specs(kind: str, spec: object) -> None:
     """Exact: the pair is tied/strict under q2/(q1+q2) the other way round from the spec."""
     w = BY_NAME["N13-RM"]
     assert isinstance(w, AnalyticWitness) and w.refuter is not None
+    spec = _as(kind, spec)
     p1, p2 = w.refuter(spec)
     from objspec.environments import E7
 
@@ -255,12 +265,14 @@ def test_N13_refuter_defeats_continuous_specs(spec: object) -> None:
     assert np.sign(a) != np.sign(b)
 
 
-@settings(max_examples=20)
+@pytest.mark.parametrize("kind", ["MR", "RM"])
+@settings(max_examples=10)
 @given(spec=continuous_specs(3, 2))
-def test_N9_refuter_defeats_continuous_specs(spec: object) -> None:
+def test_N9_refuter_defeats_continuous_specs(kind: str, spec: object) -> None:
     """Exact, with the LTL value in closed form: J = p if q > 0 else 1 - p."""
     w = BY_NAME["N9"]
     assert isinstance(w, AnalyticWitness) and w.refuter is not None
+    spec = _as(kind, spec)
     p1, p2 = w.refuter(spec)
     from objspec.environments import E6
 

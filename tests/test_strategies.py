@@ -90,7 +90,7 @@ def test_reward_vectors(stacked: np.ndarray) -> None:
     assert stacked.shape == (3, 2, 2)
 
 
-_LOTTERY_LEVEL = ["MR", "LAR", "ONMR", "OMORL", "GOMORL", "RRL", "FOMR", "OMO"]
+_LOTTERY_LEVEL = ["MR", "LAR", "ONMR", "OMORL", "GOMORL", "RRL", "FOMR", "OMO", "FTR"]
 
 
 @pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "LTL", "RM", "FPR", "PO"])

@@ -21,7 +21,8 @@ Overview
 * specifications of every formalism, for one environment: :func:`markov_rewards`,
   :func:`limit_average_rewards`, :func:`outer_nonlinear`, :func:`outer_morl`,
   :func:`generalised_outer_morl`, :func:`regularised`, :func:`occupancy_functions`,
-  :func:`occupancy_orderings`, :func:`policy_functions`, :func:`policy_orderings`,
+  :func:`occupancy_orderings`, :func:`trajectory_functions`, :func:`policy_functions`,
+  :func:`policy_orderings`,
   :func:`ltl_formulas`, :func:`ltl_specs`, :func:`reward_machines`; and :func:`specs`
   (any of them, or those named).
 
@@ -71,6 +72,7 @@ __all__ = [
     "occupancy_orderings",
     "policy_functions",
     "policy_orderings",
+    "trajectory_functions",
     "ltl_formulas",
     "ltl_specs",
     "reward_machines",
@@ -541,6 +543,30 @@ def policy_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
     )
 
 
+@st.composite
+def trajectory_functions(draw: st.DrawFn, env: FiniteMDP, max_horizon: int = 3) -> Any:
+    """:class:`~objspec.formalisms.TrajectoryFunction` specifications of a short prefix
+    (horizon 1..``max_horizon``), evaluated exactly by prefix enumeration: a sum or a
+    product of per-step weights ``W[t, s_t, a_t]``, or "the same action at steps 0 and 1"."""
+    from objspec.formalisms.trajectory import TrajectoryFunction
+
+    horizon = draw(st.integers(1, max_horizon))
+    W = np.stack([draw(rewards(env, "state_action", integers=True, min_value=-2, max_value=2))
+                  for _ in range(horizon)])
+    kind = draw(st.sampled_from(["sum", "product", "same"] if horizon >= 2 else ["sum"]))
+    steps = np.arange(horizon)
+
+    def f(states: Any, actions: Any) -> float:
+        s = np.asarray(states, dtype=np.int64)[:horizon]
+        a = np.asarray(actions, dtype=np.int64)[:horizon]
+        if kind == "same":
+            return float(a[0] == a[1])
+        terms = W[steps, s, a]
+        return float(terms.sum() if kind == "sum" else terms.prod())
+
+    return TrajectoryFunction(f, horizon)
+
+
 def ltl_formulas(
     propositions: Sequence[str] = ("a", "b"), max_leaves: int = 6
 ) -> st.SearchStrategy[str]:
@@ -616,6 +642,7 @@ FORMALISMS: dict[str, Callable[[FiniteMDP], st.SearchStrategy[Any]]] = {
     "RRL": regularised,
     "FOMR": occupancy_functions,
     "OMO": occupancy_orderings,
+    "FTR": trajectory_functions,
     "FPR": policy_functions,
     "PO": policy_orderings,
     "LTL": ltl_specs,

@@ -20,7 +20,7 @@ from objspec.environments.formats import (
     to_prism,
 )
 from objspec.errors import InvalidModelError
-from objspec.mdp import discounted_values
+from objspec.mdp import discounted_values, optimal_values
 from objspec.mdp.rewards import expected_rewards, normalize_rewards
 
 stormpy = pytest.importorskip("stormpy")
@@ -127,6 +127,8 @@ def test_mdp_optimal_discounted_values_match(tmp_path: Path, labelled: tuple, fm
         storm = _values(model, f'R{{"r"}}max=? [ Cdiscount={GAMMA} ]')
     ours = _optimal_discounted(env, reward, GAMMA)[order]
     np.testing.assert_allclose(storm, ours, rtol=RTOL, atol=RTOL)
+    objspec_values = optimal_values(env, reward, GAMMA, tol=1e-10).values[order]
+    np.testing.assert_allclose(storm, objspec_values, rtol=RTOL, atol=RTOL)
 
 
 @pytest.mark.parametrize("fmt", ["prism", "drn"])

@@ -394,7 +394,8 @@ def from_storm(model: Any) -> FiniteMDP:
 
     Examples
     --------
-    >>> import numpy as np, stormpy, tempfile, os
+    >>> import numpy as np, tempfile, os
+    >>> import pytest; stormpy = pytest.importorskip("stormpy")  # needs stormpy
     >>> from objspec import FiniteMDP
     >>> env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.0, 1.0]]]), [1.0, 0.0], labels={1: ["goal"]})
     >>> path = os.path.join(tempfile.mkdtemp(), "m.drn")

@@ -32,6 +32,8 @@ from objspec.formalisms.occupancy import (
 )
 from objspec.formalisms.policy_level import FPR, PO, PolicyFunction, PolicyOrdering
 from objspec.formalisms.regularised import RRL, RegularisedRL
+from objspec.formalisms.reward_machine import RM, RewardMachine
+from objspec.formalisms.temporal_logic import LTL, LinearTemporalLogic
 from objspec.formalisms.trajectory import (
     FTLR,
     FTR,
@@ -51,6 +53,10 @@ __all__ = [
     "MR",
     "LimitAverageReward",
     "LAR",
+    "LinearTemporalLogic",
+    "LTL",
+    "RewardMachine",
+    "RM",
     "InnerNonlinearMarkovReward",
     "INMR",
     "InnerMORL",

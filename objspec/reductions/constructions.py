@@ -496,8 +496,13 @@ def ltl_to_trajectory_function(spec: Any) -> Any:
 
     Examples
     --------
-    >>> ltl_to_trajectory_function.__name__
-    'ltl_to_trajectory_function'
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import LinearTemporalLogic
+    >>> env = E3(labels={1: ["goal"]})
+    >>> ftr = ltl_to_trajectory_function(LinearTemporalLogic("F goal"))
+    >>> float(ftr.compile(env).value(Policy([[0.5, 0.5], [1, 0]])))
+    1.0
     """
     return _ftr_of(spec)
 
@@ -512,8 +517,13 @@ def reward_machine_to_trajectory_function(spec: Any) -> Any:
 
     Examples
     --------
-    >>> reward_machine_to_trajectory_function.__name__
-    'reward_machine_to_trajectory_function'
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import RewardMachine
+    >>> rm = RewardMachine([(0, 1, "true", 1), (1, 1, "true", 0)], 0, 0.5)
+    >>> float(reward_machine_to_trajectory_function(rm).compile(E3()).value(
+    ...     Policy([[1, 0], [1, 0]])))
+    1.0
     """
     return _ftr_of(spec)
 
@@ -528,8 +538,15 @@ def markov_reward_to_reward_machine(spec: Any) -> Any:
 
     Examples
     --------
-    >>> markov_reward_to_reward_machine.__name__
-    'markov_reward_to_reward_machine'
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import MarkovReward
+    >>> mr = MarkovReward([[1, 0], [0, 2]], F(1, 2))
+    >>> rm = markov_reward_to_reward_machine(mr)
+    >>> pi = Policy([[F(1, 3), F(2, 3)], [0, 1]])
+    >>> rm.compile(E3(), exact=True).exact_value(pi) == mr.compile(E3(), exact=True).exact_value(pi)
+    True
     """
     return formalism_class("RM")([(0, 0, "true", spec.reward)], 0, spec.gamma)
 
@@ -544,8 +561,13 @@ def trajectory_function_to_lottery_function(spec: Any) -> Any:
 
     Examples
     --------
-    >>> trajectory_function_to_lottery_function.__name__
-    'trajectory_function_to_lottery_function'
+    >>> from objspec.environments import E4
+    >>> from objspec.formalisms import TrajectoryFunction
+    >>> ftr = TrajectoryFunction(lambda s, a: float(a[0] == a[1]), horizon=2)
+    >>> ftlr = trajectory_function_to_lottery_function(ftr)
+    >>> pi = [[0.5, 0.5], [0.3, 0.7], [1, 0]]
+    >>> float(ftlr.compile(E4()).value(pi)), float(ftr.compile(E4()).value(pi))
+    (0.5, 0.5)
     """
 
     def of_lottery(lottery: Any) -> Any:
@@ -566,8 +588,12 @@ def occupancy_function_to_lottery_function(spec: Any) -> Any:
 
     Examples
     --------
-    >>> occupancy_function_to_lottery_function.__name__
-    'occupancy_function_to_lottery_function'
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureFunction
+    >>> ftlr = occupancy_function_to_lottery_function(
+    ...     OccupancyMeasureFunction(lambda m: float(m[0, 0].sum()), 0.5))
+    >>> float(ftlr.compile(E3()).value([[0.25, 0.75], [1, 0]]))
+    0.25
     """
     f, gamma = spec.f, spec.gamma
 
@@ -601,8 +627,12 @@ def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP)
 
     Examples
     --------
-    >>> trajectory_lottery_function_to_occupancy_function.__name__
-    'trajectory_lottery_function_to_occupancy_function'
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryLotteryFunction
+    >>> ftlr = TrajectoryLotteryFunction(lambda L: L.prefix_probability([0, 1], [0]))
+    >>> fomr = trajectory_lottery_function_to_occupancy_function(ftlr, E3())
+    >>> float(fomr.compile(E3()).value([[0.25, 0.75], [1, 0]]))
+    0.25
     """
     F = spec.f
 
@@ -620,8 +650,12 @@ def lottery_function_to_lottery_ordering(spec: Any) -> Any:
 
     Examples
     --------
-    >>> lottery_function_to_lottery_ordering.__name__
-    'lottery_function_to_lottery_ordering'
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryLotteryFunction
+    >>> ftlr = TrajectoryLotteryFunction(lambda L: L.prefix_probability([0, 1], [0]))
+    >>> lottery_function_to_lottery_ordering(ftlr).compile(E3()).rank(
+    ...     [[[0.25, 0.75], [1, 0]], [[1, 0], [1, 0]]]).tolist()
+    [1, 0]
     """
     from objspec import orders
 
@@ -637,8 +671,13 @@ def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
 
     Examples
     --------
-    >>> occupancy_ordering_to_lottery_ordering.__name__
-    'occupancy_ordering_to_lottery_ordering'
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import OccupancyMeasureOrdering
+    >>> omo = OccupancyMeasureOrdering(orders.by_key(lambda m: float(m[0, 0].sum())), 0.5)
+    >>> occupancy_ordering_to_lottery_ordering(omo).compile(E3()).rank(
+    ...     [[[0.25, 0.75], [1, 0]], [[1, 0], [1, 0]]]).tolist()
+    [1, 0]
     """
     from objspec import orders
 
@@ -662,8 +701,13 @@ def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
 
     Examples
     --------
-    >>> lottery_ordering_to_occupancy_ordering.__name__
-    'lottery_ordering_to_occupancy_ordering'
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryLotteryOrdering
+    >>> tlo = TrajectoryLotteryOrdering(orders.by_key(lambda L: L.prefix_probability([0, 1], [1])))
+    >>> lottery_ordering_to_occupancy_ordering(tlo, E3()).compile(E3()).rank(
+    ...     [[[0.25, 0.75], [1, 0]], [[1, 0], [1, 0]]]).tolist()
+    [0, 1]
     """
     from objspec import orders
 
@@ -904,8 +948,12 @@ def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
 
     Examples
     --------
-    >>> lottery_function_to_policy_function.__name__
-    'lottery_function_to_policy_function'
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryLotteryFunction
+    >>> ftlr = TrajectoryLotteryFunction(lambda L: L.prefix_probability([0, 1], [0]))
+    >>> float(lottery_function_to_policy_function(ftlr, E3()).compile(E3()).value(
+    ...     [[0.25, 0.75], [1, 0]]))
+    0.25
     """
     from objspec.formalisms.lottery import TrajectoryLottery
 
@@ -927,8 +975,13 @@ def lottery_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
 
     Examples
     --------
-    >>> lottery_ordering_to_policy_ordering.__name__
-    'lottery_ordering_to_policy_ordering'
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import TrajectoryLotteryOrdering
+    >>> tlo = TrajectoryLotteryOrdering(orders.by_key(lambda L: L.prefix_probability([0, 1], [1])))
+    >>> lottery_ordering_to_policy_ordering(tlo, E3()).compile(E3()).rank(
+    ...     [[[0.25, 0.75], [1, 0]], [[1, 0], [1, 0]]]).tolist()
+    [0, 1]
     """
     from objspec import orders
     from objspec.formalisms.lottery import TrajectoryLottery

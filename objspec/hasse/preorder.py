@@ -119,8 +119,8 @@ def _compute() -> dict[tuple[str, str], Verdict]:
                 out[a, b] = Verdict(a, b, True, chain, None, "chain " + " -> ".join(chain))
             elif neg:
                 w = min(neg, key=lambda w: (w.a != a) + (w.b != b))
-                steps = [f"{w.a} >= {a}"] * (w.a != a) + [f"{b} >= {w.b}"] * (w.b != b)
-                via = f" ({', '.join(steps)})" if steps else ""
+                props = [f"{w.a} >= {a}"] * (w.a != a) + [f"{b} >= {w.b}"] * (w.b != b)
+                via = f" ({', '.join(props)})" if props else ""
                 out[a, b] = Verdict(a, b, False, (), w.name,
                                     f"witness {w.name}: {w.a} cannot express {w.b}{via}")
             else:

@@ -83,3 +83,25 @@ def test_verify_prints_table_and_status(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "== expressivity preorder" in out and "cover edges" in out
     assert ("verify: OK" in out) == (status == 0)
+
+
+def _write_env(tmp_path: Path, env: dict, spec: dict, policies: list) -> Path:
+    p = tmp_path / "problem.json"
+    p.write_text(json.dumps({"environment": env, "specification": spec, "policies": policies}))
+    return p
+
+
+def test_evaluate_ltl_and_rm_with_labels(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"transitions": [[[1, 0], [0, 1]], [[0, 1], [0, 1]]], "initial": [1, 0],
+           "labels": {"1": ["goal"]}}
+    pols = [[[1, 0], [1, 0]], [["1/2", "1/2"], [1, 0]], [[0, 1], [1, 0]]]
+    ltl = {"formalism": "LTL", "formula": "F goal"}
+    assert main(["evaluate", str(_write_env(tmp_path, env, ltl, pols)), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "policy 0: rank 1, value 0" in out and "policy 1: rank 0, value 1" in out
+    rm = {"formalism": "RM", "edges": [[0, 1, "goal", 1], [0, 0, "!goal", 0],
+                                       [1, 1, "true", 0]], "initial": 0, "gamma": "1/2"}
+    assert main(["evaluate", str(_write_env(tmp_path, env, rm, pols)), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "policy 2: rank 0, value 1/2" in out

@@ -227,6 +227,12 @@ class SpecEnv(gym.Env):
 
     Attributes
     ----------
+    mdp : FiniteMDP
+        The simulated environment.
+    objective : object
+        The specification (gymnasium's own ``spec`` attribute is its registration record).
+    kind : str
+        ``"MR"``, ``"LAR"``, ``"RM"``, ``"LTL"`` or ``"reward"``.
     gamma : float
         The specification's discount (1.0 for LAR, LTL and plain rewards).
     table : ProductTable
@@ -278,7 +284,7 @@ class SpecEnv(gym.Env):
         if bad:
             raise InvalidSpecificationError(f"terminal_states {bad} are not states of the MDP")
         self.mdp = mdp
-        self.spec_ = spec
+        self.objective = spec
         self.kind, self.table, self.gamma = self._build(mdp, spec, terminals)
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.flatten = bool(flatten)

@@ -130,3 +130,18 @@ def test_repr_svg() -> None:
 
 def test_formalism_list_has_17_distinct_acronyms() -> None:
     assert len(set(FORMALISMS)) == 17
+
+
+def test_draw_into_given_axes() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _fresh()
+    fig, ax = plt.subplots()
+    out = hasse.draw(ax=ax)
+    assert out is fig
+    texts = {t.get_text() for t in ax.texts}
+    assert "PO" in texts and "MR" in texts and any("FOMR" in t for t in texts)
+    plt.close(fig)

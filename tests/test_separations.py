@@ -293,3 +293,16 @@ def test_N8_refuter_defeats_every_onmr_spec(params: tuple[np.ndarray, F]) -> Non
     assert isinstance(w, AnalyticWitness)
     p1, p2, _ = w.refute(params)
     assert p1 != p2
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**31), data=st.data())
+def test_L5_ltl_values_are_rational_on_rational_policies(seed: int, data: st.DataObject) -> None:
+    """L5 (used by N11): with rational transitions and policies, LTL values are exact
+    rationals (the exact evaluator returns Fractions, no rounding anywhere)."""
+    rng = np.random.default_rng(seed)
+    env = E1(labels=lambda s, a, t: ("p",) if a == 0 else (("q",) if a == 1 else ()))
+    spec = random_spec("LTL", env, rng)
+    ev = spec.compile(env, exact=True)
+    value = ev.exact_value(_rational_policy(data.draw, 1, 3))
+    assert isinstance(value, F) and 0 <= value <= 1

@@ -147,3 +147,37 @@ def test_office_tasks_optimal_value_is_the_discounted_shortest_path(name: str) -
     # stationary policies on S alone cannot remember the machine state; the uniform one
     # still earns something, but much less
     assert 0 < task.evaluator().value(Policy.uniform(108, 4)) < solution.value
+
+
+def _coffee_route_policy() -> Policy:
+    """A stationary route: (x, y) = (2, 1) -> a -> door -> round the plant -> b -> f -> g."""
+    from objspec.environments import OFFICE_LAYOUT, parse_layout
+
+    world = parse_layout(OFFICE_LAYOUT, thin_walls=True)
+    up, right, down, left = range(4)
+    route = [((2, 1), left), ((1, 1), up), ((1, 2), up), ((1, 3), right), ((2, 3), up),
+             ((2, 4), up), ((2, 5), left), ((1, 5), up), ((1, 6), up), ((1, 7), right),
+             ((2, 7), right), ((3, 7), down), ((3, 6), right), ((4, 6), down), ((4, 5), down)]
+    actions = np.full(108, up)
+    for (x, y), a in route:
+        actions[world.state_of(8 - y, x)] = a
+    return Policy.deterministic(actions, 4)
+
+
+def test_office_ltl_alternative_accepts_exactly_the_paying_words() -> None:
+    tasks = office_tasks(0.9)
+    coffee = tasks["coffee"]
+    ltl = coffee.alternatives["LTL"].compile(coffee.env)
+    route = _coffee_route_policy()
+    assert coffee.evaluator().value(route) == pytest.approx(0.9**14, rel=1e-10)
+    assert ltl.value(route) == pytest.approx(1.0)
+    into_plant = Policy.deterministic(np.full(108, 1), 4)  # right along y = 1: a plant
+    assert coffee.evaluator().value(into_plant) == 0.0 and ltl.value(into_plant) == 0.0
+    # deterministic environment and policies: one word each; the machine pays iff it is
+    # accepted
+    policies = list(random_policies(coffee.env, 40, seed=4, deterministic_fraction=1.0))
+    policies.append(route.probabilities)
+    for name, task in tasks.items():
+        paid = task.evaluator().values(policies) > 0
+        accepted = task.alternatives["LTL"].compile(task.env).values(policies) > 0.5
+        assert np.array_equal(paid, accepted), name

@@ -11,7 +11,13 @@
   explicitly).
 """
 
-from objspec.environments.examples import ExampleTask, example_task, example_tasks, office_tasks
+from objspec.environments.examples import (
+    OFFICE_LTL,
+    ExampleTask,
+    example_task,
+    example_tasks,
+    office_tasks,
+)
 from objspec.environments.generators import random_labelled_mdp, random_mdp, random_policies
 from objspec.environments.gridworld import (
     ACTIONS,
@@ -33,6 +39,7 @@ from objspec.environments.witnesses import E1, E2, E3, E4, E5, E6, E7
 
 __all__ = [
     "ExampleTask",
+    "OFFICE_LTL",
     "example_task",
     "example_tasks",
     "office_tasks",

@@ -45,7 +45,7 @@ from objspec.environments.witnesses import E3, E4, E5
 from objspec.errors import InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP
 
-__all__ = ["ExampleTask", "example_tasks", "example_task", "office_tasks"]
+__all__ = ["ExampleTask", "example_tasks", "example_task", "office_tasks", "OFFICE_LTL"]
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,24 @@ _OFFICE_DESCRIPTIONS = {
 }
 
 
+def _eventually_in_order(events: list[str]) -> str:
+    """``!n U (e1 & !n & (!n U (e2 & !n & ...)))``: the events in order, no decoration before."""
+    formula = f"{events[-1]} & !n"
+    for event in reversed(events[:-1]):
+        formula = f"{event} & !n & (!n U ({formula}))"
+    return f"!n U ({formula})"
+
+
+#: LTL formulas satisfied by exactly the label words on which the office machines pay.
+OFFICE_LTL: dict[str, str] = {
+    "coffee": _eventually_in_order(["f", "g"]),
+    "mail": _eventually_in_order(["e", "g"]),
+    "patrol": _eventually_in_order(["a", "b", "c", "d"]),
+    "coffee_and_mail": f"({_eventually_in_order(['f', 'e', 'g'])}) | "
+                       f"({_eventually_in_order(['e', 'f', 'g'])})",
+}
+
+
 def office_tasks(gamma: float = 0.9, *, slip: float = 0.0) -> dict[str, ExampleTask]:
     """The four office-world tasks of the reward_machines project, as reward machines.
 
@@ -325,6 +343,11 @@ def office_tasks(gamma: float = 0.9, *, slip: float = 0.0) -> dict[str, ExampleT
     touching a decoration, or reaching the terminal state, leads to an absorbing state that
     pays 0. The environment is :func:`office_world` (labels seen on entering a cell).
 
+    Each task's ``alternatives["LTL"]`` is the LTL formula (:data:`OFFICE_LTL`) satisfied by
+    exactly the label words on which the machine pays its reward. It is not the same
+    objective: the LTL value is the probability of success, the machine's is discounted, so
+    they rank slow and fast policies differently.
+
     Examples
     --------
     >>> tasks = office_tasks()
@@ -332,6 +355,7 @@ def office_tasks(gamma: float = 0.9, *, slip: float = 0.0) -> dict[str, ExampleT
     (['coffee', 'coffee_and_mail', 'mail', 'patrol'], 'RM')
     """
     from objspec.formalisms.reward_machine import RewardMachine
+    from objspec.formalisms.temporal_logic import LinearTemporalLogic
 
     env = office_world(slip=slip)
     return {
@@ -340,6 +364,7 @@ def office_tasks(gamma: float = 0.9, *, slip: float = 0.0) -> dict[str, ExampleT
             env=env,
             spec=RewardMachine.from_text(text, gamma),
             description=_OFFICE_DESCRIPTIONS[name],
+            alternatives={"LTL": LinearTemporalLogic(OFFICE_LTL[name])},
             expressible_in=("RM",),
             reference="Toro Icarte et al. (2018), reward_machines project, office world",
         )

@@ -51,6 +51,9 @@ class Row:
     error: float
     note: str = ""
 
+    def __post_init__(self) -> None:
+        print(f"  ... {self.task}: {self.tool} {self.seconds:.3f} s", flush=True)
+
 
 def random_mdp(S: int, A: int, k: int, seed: int) -> tuple[FiniteMDP, np.random.Generator]:
     rng = np.random.default_rng(seed)

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from typing import Any
 
@@ -55,19 +56,25 @@ class TorchBackend:
 
     # ------------------------------------------------------------------ helpers
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float64), device=self.device)
+        arr = np.ascontiguousarray(x, dtype=np.float64)
+        if not arr.flags.writeable:  # torch cannot wrap read-only memory
+            arr = arr.copy()
+        return torch.as_tensor(arr, device=self.device)
 
     def _csr(self, env: FiniteMDP, transpose: bool = False) -> torch.Tensor:
         cache = self._matrices.setdefault(env, {})
         key = "PT" if transpose else "P"
         if key not in cache:
             m = env.transition_matrix.T.tocsr() if transpose else env.transition_matrix
-            cache[key] = torch.sparse_csr_tensor(
-                torch.as_tensor(m.indptr.astype(np.int64), device=self.device),
-                torch.as_tensor(m.indices.astype(np.int64), device=self.device),
-                torch.as_tensor(m.data, dtype=torch.float64, device=self.device),
-                size=m.shape,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
+                cache[key] = torch.sparse_csr_tensor(
+                    torch.as_tensor(m.indptr.astype(np.int64), device=self.device),
+                    torch.as_tensor(m.indices.astype(np.int64), device=self.device),
+                    torch.as_tensor(m.data.copy(), dtype=torch.float64, device=self.device),
+                    size=m.shape,
+                    check_invariants=True,  # once per environment; a valid CSR by construction
+                )
         return cache[key]
 
     def _dense_transitions(self, env: FiniteMDP) -> torch.Tensor:
@@ -125,7 +132,12 @@ class TorchBackend:
             return (a * b).sum(dim=0)
 
         b = self._tensor(rhs.transpose(1, 0, 2).reshape(S, N * M))
-        target = tol * torch.clamp(norm(b), min=1.0)
+        # as in krylov_numpy: never aim below the rounding floor of the residual
+        indptr = env.transition_matrix.indptr
+        n = env.n_actions * int((indptr[1:] - indptr[:-1]).max()) + 3
+        size = norm(b)
+        floor = 4.0 * n * float(np.finfo(np.float64).eps) * size / (1.0 - gamma)
+        target = torch.maximum(tol * torch.clamp(size, min=1.0), floor)
         x = b / diag
         r = b - op(x)
         r_hat = r.clone()

@@ -274,11 +274,13 @@ def test_office_coffee_episode_ends_with_the_reward() -> None:
         assert r == 0.0 and not done
     assert obs.tolist()[1] != 0  # the machine has seen the coffee
     # then (4, 6), down the door at x = 4 to the office (4, 4)
-    rewards = []
+    rewards, seen = [], []
     for a in [right, down, down]:
-        obs, r, done, _, _ = env.step(a)
+        obs, r, done, _, info = env.step(a)
         rewards.append(r)
+        seen.append(info["labels"])
     assert rewards == [0.0, 0.0, 1.0] and done
+    assert seen == [[], [], ["g"]]  # transition labels: the cell entered
 
 
 def test_touching_a_decoration_ends_the_office_task_with_nothing() -> None:

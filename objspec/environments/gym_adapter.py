@@ -299,6 +299,7 @@ class SpecEnv(gym.Env):
             self.observation_space = spaces.MultiDiscrete([mdp.n_states, Q])
         self._state = int(self.table.initial_states[0])
         self._steps = 0
+        self._last_labels: list[str] = []
         self._cumulative = self.table.initial_weights.cumsum()
 
     @staticmethod
@@ -354,12 +355,15 @@ class SpecEnv(gym.Env):
         return np.array([s, q], dtype=np.int64)
 
     def _info(self) -> dict[str, Any]:
+        """``state``, ``machine_state`` and ``labels``: the current state's labels (state
+        labels) or those of the transition just taken (transition labels; none after reset)."""
         table = self.table
+        s = int(table.env_state[self._state])
+        labels = self.mdp.state_labels
         return {
-            "state": int(table.env_state[self._state]),
+            "state": s,
             "machine_state": int(table.machine_state[self._state]),
-            "labels": sorted(self.mdp.state_labels[int(table.env_state[self._state])])
-            if self.mdp.state_labels is not None else [],
+            "labels": sorted(labels[s]) if labels is not None else list(self._last_labels),
         }
 
     def reset(
@@ -371,6 +375,7 @@ class SpecEnv(gym.Env):
         k = int(np.searchsorted(self._cumulative, u, side="right"))
         self._state = int(self.table.initial_states[min(k, self.table.initial_states.size - 1)])
         self._steps = 0
+        self._last_labels = []
         return self._observation(), self._info()
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -385,7 +390,11 @@ class SpecEnv(gym.Env):
         probs = table.probability[lo:hi]
         u = self.np_random.random() * float(probs.sum())
         e = lo + min(int(np.searchsorted(probs.cumsum(), u, side="right")), hi - lo - 1)
+        s = int(table.env_state[self._state])
         self._state = int(table.target[e])
+        if self.mdp.state_labels is None:
+            s_next = int(table.env_state[self._state])
+            self._last_labels = sorted(self.mdp.label(s, int(action), s_next))
         self._steps += 1
         reward = float(table.reward[e])
         terminated = bool(table.terminal[self._state])

@@ -105,3 +105,22 @@ def test_evaluate_ltl_and_rm_with_labels(tmp_path: Path,
     assert main(["evaluate", str(_write_env(tmp_path, env, rm, pols)), "--exact"]) == 0
     out = capsys.readouterr().out
     assert "policy 2: rank 0, value 1/2" in out
+
+
+def test_verify_fails_when_a_construction_is_broken(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from objspec.formalisms import OuterNonlinearMarkovReward
+    from objspec.reductions import registry
+
+    def wrong(spec: object) -> OuterNonlinearMarkovReward:
+        return OuterNonlinearMarkovReward(spec.reward, lambda x: -x, spec.gamma)  # type: ignore[attr-defined]
+
+    broken = [replace(c, function=wrong) if c.name == "markov_reward_to_outer_nonlinear" else c
+              for c in registry._CONSTRUCTIONS]
+    monkeypatch.setattr(registry, "_CONSTRUCTIONS", broken)
+    assert main(["verify", "--envs", "1", "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL     MR -> ONMR" in out and "verify: FAILED" in out

@@ -306,3 +306,12 @@ def test_L5_ltl_values_are_rational_on_rational_policies(seed: int, data: st.Dat
     ev = spec.compile(env, exact=True)
     value = ev.exact_value(_rational_policy(data.draw, 1, 3))
     assert isinstance(value, F) and 0 <= value <= 1
+
+
+@settings(max_examples=10)
+@given(params=onmr_params((3, 3, 3)))
+@example(params=(np.zeros((3, 3, 3), dtype=object) + F(0), F(1, 2)))
+def test_N10_refuter_defeats_every_onmr_spec(params: tuple[np.ndarray, F]) -> None:
+    w = BY_NAME["N10-ONMR"]
+    assert isinstance(w, AnalyticWitness)
+    w.refute(params)

@@ -474,6 +474,74 @@ separable, but the task prefers q = 1 when p = 1 and q = 0 when p = 0: the finit
 checks exactly that."""
 
 
+# ---------------------------------------------------------------- N10
+
+
+def _ab_labels(s: int, a: int, s_next: int) -> tuple[str, ...]:
+    return (("a",), ("b",), ())[a]
+
+
+def _n10_env() -> FiniteMDP:
+    return environments.E4(3, labels=_ab_labels)
+
+
+#: sqrt(2) as the nearest double: the weight the RM object can hold (see N10_PROOF).
+SQRT2_FLOAT = Fraction(float(sympy.sqrt(2)))
+
+
+def _n10_spec() -> Any:
+    edges = [
+        (0, 1, "a & !b", 0), (0, 2, "b & !a", 0), (0, 3, "(a & b) | (!a & !b)", 0),
+        (1, 3, "a & !b", 1), (1, 3, "!a | b", 0),
+        (2, 3, "b & !a", SQRT2_FLOAT), (2, 3, "!b | a", 0),
+        (3, 3, "true", 0),
+    ]
+    return formalism_class("RM")(edges, 0, F(1, 2))
+
+
+def _e4p(p0: Sequence[Any], p1: Sequence[Any]) -> Policy:
+    return _pol([p0, p1, [1, 0, 0]])
+
+
+_VERTS = ([1, 0, 0], [0, 1, 0], [0, 0, 1])
+
+
+def _n10_policies() -> list[Policy]:
+    return [_e4p(_VERTS[i], _VERTS[j]) for i in range(2) for j in range(2)]
+
+
+def _n10_refuter(params: Any) -> tuple[Policy, Policy]:
+    """ell is affine in pi(.|s1) with pi(.|s0), pi(.|s2) fixed: a zero-sum direction dq with
+    <B, dq> = 0 exists; at p = e_a the RM ranks by q_a, at p = e_b by q_b, and dq cannot
+    vanish in both (zero-sum)."""
+    reward, gamma = params
+    env = environments.E4(3)
+    third = F(1, 3)
+    uniform = [third] * 3
+    c = [_ell(env, reward, gamma, _e4p(_VERTS[0], _VERTS[a])) for a in range(3)]
+    cross = [c[2] - c[1], c[0] - c[2], c[1] - c[0]]
+    if all(x == 0 for x in cross):
+        cross = [F(1), F(-1), F(0)]
+    scale = max(abs(x) for x in cross)
+    moved = [third + x / (6 * scale) for x in cross]
+    p = _VERTS[0] if cross[0] != 0 else _VERTS[1]
+    return _e4p(p, uniform), _e4p(p, moved)
+
+
+N10_PROOF = """N10 (RM-unique: "the same action at s0 and s1", with weight 1 for a and w for b). E4'
+(three actions) with labels a, b on the actions; the reward machine pays 1 at t = 1 if
+a0 = a1 = a and w if a0 = a1 = b, so J = gamma (p_a q_a + w p_b q_b). LAR: s0 and s1 are
+transient and action-inert, so LAR ties policies differing there (L-LAR, finite
+certificate). RRL: at p = e_a the task ranks q by q_a, at p = e_b by q_b: not additively
+separable (L3, finite certificate). ONMR: ell is affine in q, so some zero-sum direction dq
+keeps ell fixed, and J changes along it at p = e_a or at p = e_b (refuter). LTL: with w
+irrational (sqrt 2) the argument of N11 applies on the line p = uniform. The RM object can
+only hold rational weights: it uses sqrt 2 rounded to a double, which is all the LAR, RRL and
+ONMR certificates need (they hold for every w > 0); the LTL claim is about the real sqrt 2 and
+rests on N11's proof, so no N10-LTL witness is registered (N11 already gives LTL cannot
+express MR, hence RM)."""
+
+
 # ---------------------------------------------------------------- N9, N11, N13 premises
 
 
@@ -806,6 +874,20 @@ def _build() -> list[Witness]:
             "N7 (RRL cannot express ONMR). E4, R = 1[a at s0] + (1/gamma) 1[a at s1] so "
             "ell = p + q, f(x) = -(x - 1)^2: at p = 0 q = 1 is best, at p = 1 q = 0 is best, "
             "contradicting additive separability (L3).", lemma=L3,
+        ),
+        FiniteWitness(
+            "N10-LAR", "LAR", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec, _n10_policies,
+            N10_PROOF, lemma=L_LAR, states=(0, 1),
+        ),
+        FiniteWitness(
+            "N10-RRL", "RRL", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec, _n10_policies,
+            N10_PROOF, lemma=L3,
+        ),
+        AnalyticWitness(
+            "N10-ONMR", "ONMR", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec,
+            _n10_policies, N10_PROOF, refuter=_n10_refuter,
+            refuter_check=_onmr_check_factory("N10-ONMR", _n10_env, _n10_spec),
+            samples=_sample_rewards((3, 3, 3), [np.zeros((3, 3, 3), dtype=object)]),
         ),
         AnalyticWitness(
             "N9", "RM", "LTL", "paper-notes 3.4 N9", _n9_env, _n9_spec,

@@ -23,7 +23,7 @@ Examples
 >>> P[2, 0, 0] = 1; P[2, 1, 2] = 1
 >>> env = FiniteMDP(P, [1, 0, 0], labels={1: ["a"], 2: ["b"]})
 >>> result = maximal_satisfaction(env, "F b & G F a")
->>> round(result.probability, 9), round(result.policy_probability, 9)
+>>> round(result.probability, 9), round(result.lp_probability, 9)
 (1.0, 1.0)
 """
 
@@ -44,7 +44,7 @@ from objspec.ltl.product import (
     ProductSkeleton,
     _check_automaton,
     _reachable,
-    entry_weight_probabilities,
+    product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import Formula
@@ -56,6 +56,7 @@ __all__ = [
     "MaximalSatisfaction",
     "maximal_satisfaction",
     "maximal_end_components",
+    "finite_memory_policy_probability",
     "optimal_reward_machine_policy",
 ]
 
@@ -96,19 +97,20 @@ class MaximalSatisfaction:
     Attributes
     ----------
     probability : float
-        ``Pmax`` from the initial distribution (linear-programming optimum).
+        ``Pmax`` from the initial distribution: the satisfaction probability of ``policy``,
+        computed by the product-chain method (exact up to float64 rounding).
     policy : FiniteMemoryPolicy
         An optimal policy with the automaton state as memory.
-    policy_probability : float
-        The satisfaction probability of ``policy``, recomputed by the product-chain method;
-        it agrees with ``probability`` up to the LP solver's tolerance.
+    lp_probability : float
+        The linear program's optimum, which seeded the policy iteration; it agrees with
+        ``probability`` up to the LP solver's tolerance (about 1e-7).
     state_values : ndarray ``[S]``
         ``Pmax`` from each environment state (automaton in its initial state).
     """
 
     probability: float
     policy: FiniteMemoryPolicy
-    policy_probability: float
+    lp_probability: float
     state_values: np.ndarray
 
 
@@ -286,20 +288,56 @@ def maximal_satisfaction(
         current += 1
         layer[fresh] = current
         choice[fresh] = good[fresh].argmax(axis=1)
-    per_product = np.zeros((K, A))
-    per_product[np.arange(K), choice] = 1.0
     in_mec = stay.any(axis=1)
-    per_product[in_mec] = stay[in_mec] / stay[in_mec].sum(axis=1, keepdims=True)
-    w = per_product[src, act][None, :]
-    policy_probability = float(entry_weight_probabilities(sk, automaton, w)[0])
+
+    def weights(choice: np.ndarray) -> np.ndarray:
+        table = np.zeros((K, A))
+        table[np.arange(K), choice] = 1.0
+        table[in_mec] = stay[in_mec] / stay[in_mec].sum(axis=1, keepdims=True)
+        return table
+
+    # Policy iteration from the LP's policy: exact (linear-solve) values, strict improvements
+    # only, so the result does not inherit the LP solver's tolerance.
+    for _ in range(10 * K + 10):
+        per_product = weights(choice)
+        values = product_state_probabilities(sk, automaton, per_product[src, act][None, :])[:, 0]
+        q_values = np.bincount(rows, weights=prob * values[dst], minlength=K * A).reshape(K, A)
+        better = (q_values.max(axis=1) > values + 1e-12) & ~in_mec
+        if not better.any():
+            break
+        choice = np.where(better, q_values.argmax(axis=1), choice)
+    lp_probability = float(x[sk.initial_states] @ sk.initial_weights)
+    x = values
     Q1 = automaton.n_states + 1
     table = np.full((env.n_states, Q1, A), 1.0 / A)
     table[sk.env_state, sk.machine_state] = per_product
     state_values = x[sk.initial_states]
     probability = float(x[sk.initial_states] @ sk.initial_weights)
     return MaximalSatisfaction(
-        probability, FiniteMemoryPolicy(automaton, table), policy_probability, state_values
+        probability, FiniteMemoryPolicy(automaton, table), lp_probability, state_values
     )
+
+
+def finite_memory_policy_probability(env: FiniteMDP, policy: FiniteMemoryPolicy) -> float:
+    """The satisfaction probability (from ``mu0``) of a policy with automaton memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0.9, 0.1]; P[1, :, 1] = 1
+    >>> env = FiniteMDP(P, [1.0, 0.0], labels={0: ["safe"]})
+    >>> best = maximal_satisfaction(env, "X safe")
+    >>> round(finite_memory_policy_probability(env, best.policy), 12)
+    0.9
+    """
+    automaton = policy.automaton
+    _check_automaton(env, automaton)
+    sk = ProductSkeleton(env, automaton)
+    w = policy.action_probabilities[sk.env_state[sk.entry_source],
+                                    sk.machine_state[sk.entry_source], sk.entry_action]
+    values = product_state_probabilities(sk, automaton, w[None, :])[:, 0]
+    return float(values[sk.initial_states] @ sk.initial_weights)
 
 
 def optimal_reward_machine_policy(

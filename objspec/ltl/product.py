@@ -31,6 +31,7 @@ array([1., 0.])
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -191,28 +192,41 @@ def _expand(states: np.ndarray, A: int, indptr: np.ndarray) -> tuple[np.ndarray,
     return entries, row_of_entry
 
 
+def _graph(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_matrix:
+    """The 0/1 adjacency matrix of edges ``src -> dst`` (CSR built directly if src is sorted)."""
+    if src.size and np.any(src[1:] < src[:-1]):
+        order = np.argsort(src, kind="stable")
+        src, dst = src[order], dst[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((np.ones(dst.size, dtype=np.int8), dst, indptr), shape=(n, n))
+
+
 def _reachable(n: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray) -> np.ndarray:
     """Boolean mask of the nodes reachable from ``roots`` along edges ``src -> dst``."""
-    graph = sp.csr_matrix(
-        (np.ones(src.size + roots.size, dtype=np.int8),
-         (np.concatenate([src, np.full(roots.size, n)]), np.concatenate([dst, roots]))),
-        shape=(n + 1, n + 1),
-    )
-    order = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
-    mask = np.zeros(n + 1, dtype=bool)
+    graph = _graph(n + 1, np.concatenate([src, np.full(roots.size, n)]),
+                   np.concatenate([dst, roots]))
+    return _reachable_in(graph, n)
+
+
+def _reachable_in(graph: sp.csr_matrix, root: int) -> np.ndarray:
+    order = csgraph.breadth_first_order(graph, root, directed=True, return_predecessors=False)
+    mask = np.zeros(graph.shape[0], dtype=bool)
     mask[order] = True
-    return mask[:n]
+    mask[root] = False
+    return mask[:root] if root == graph.shape[0] - 1 else mask
 
 
 def bottom_components(
     n: int, src: np.ndarray, dst: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """SCC labels of the graph and a boolean per SCC: is it bottom (no edge leaves it)?"""
-    graph = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n, n))
-    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    n_comp, comp = csgraph.connected_components(
+        _graph(n, src, dst), directed=True, connection="strong"
+    )
     bottom = np.ones(n_comp, dtype=bool)
-    leaving = comp[src] != comp[dst]
-    bottom[comp[src[leaving]]] = False
+    cs, cd = comp[src], comp[dst]
+    bottom[cs[cs != cd]] = False
     return comp, bottom
 
 
@@ -223,28 +237,35 @@ def accepting_targets(
     entries: np.ndarray,
     src: np.ndarray,
     dst: np.ndarray,
-    offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean mask of the product states in accepting BSCCs of a chain.
 
     ``entries`` index the skeleton's entries taken with positive probability; ``src``/``dst``
-    are their (possibly block-offset) endpoints in a graph of ``n`` nodes.
+    are their (possibly block-offset) endpoints in a graph of ``n`` nodes. A BSCC's
+    acceptance depends on the union and the intersection of the mark sets of its
+    transitions (every transition of a BSCC is taken infinitely often, almost surely).
     """
     comp, bottom = bottom_components(n, src, dst)
     n_comp = bottom.size
-    marks = automaton.marks
-    q = skeleton.machine_state[skeleton.entry_source[entries]]
-    dead = q == skeleton.dead_state
-    letter = skeleton.entry_letter[entries]
-    entry_marks = np.where(dead, 0, marks[np.minimum(q, marks.shape[0] - 1), letter])
+    sk = skeleton
+    q = sk.machine_state[sk.entry_source]
+    dead_entry = q == sk.dead_state
+    all_marks = np.where(
+        dead_entry, 0, automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter]
+    )
     c = comp[src]
-    in_bottom = bottom[c]
+    keep = bottom[c]
+    c = c[keep]
+    entry_marks = all_marks[entries[keep]]
+    total = np.bincount(c, minlength=n_comp)
     union = np.zeros(n_comp, dtype=np.int64)
-    inter = np.full(n_comp, (1 << automaton.n_sets) - 1, dtype=np.int64)
-    np.bitwise_or.at(union, c[in_bottom], entry_marks[in_bottom])
-    np.bitwise_and.at(inter, c[in_bottom], entry_marks[in_bottom])
+    inter = np.zeros(n_comp, dtype=np.int64)
+    for j in range(automaton.n_sets):
+        with_j = np.bincount(c[((entry_marks >> j) & 1).astype(bool)], minlength=n_comp)
+        union |= (with_j > 0).astype(np.int64) << j
+        inter |= ((with_j == total) & (total > 0)).astype(np.int64) << j
     dead_comp = np.zeros(n_comp, dtype=bool)
-    dead_comp[c[dead]] = True
+    dead_comp[c[dead_entry[entries[keep]]]] = True
     accepting = np.zeros(n_comp, dtype=bool)
     cache: dict[tuple[int, int], bool] = {}
     for k in np.flatnonzero(bottom & ~dead_comp).tolist():
@@ -292,8 +313,9 @@ def satisfaction_probabilities(
 
     Notes
     -----
-    The chains of several policies are solved together as one block-diagonal system: one
-    strongly-connected-component pass and one sparse LU per batch of policies.
+    Policies with the same support share one qualitative analysis (reachability, bottom
+    SCCs, acceptance); distinct supports are analysed together as one block-diagonal graph,
+    and the linear systems of a support group are solved as one block-diagonal system.
 
     Examples
     --------
@@ -310,7 +332,7 @@ def satisfaction_probabilities(
     batch, _ = as_policy_batch(policies, env.n_states, env.n_actions)
     sk = skeleton if skeleton is not None else ProductSkeleton(env, automaton)
     E = max(1, sk.entry_env.size)
-    chunk = max(1, _BATCH_ENTRIES // E)
+    chunk = max(1, 8 * _BATCH_ENTRIES // E)
     out = np.empty(batch.shape[0])
     for start in range(0, batch.shape[0], chunk):
         out[start : start + chunk] = _solve_block(sk, automaton, batch[start : start + chunk])
@@ -331,46 +353,197 @@ def _solve_block(
     )
 
 
+#: Products up to this many states are solved by sparse LU; larger ones by BiCGSTAB.
+DIRECT_MAX_UNKNOWNS = 1500
+#: Relative residual (sup norm) an iterative solution must reach; else sparse LU is used.
+RESIDUAL_TOLERANCE = 1e-12
+
+
+def chain_structure(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, support: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Qualitative analysis of chains given by their supports ``[U, E]`` (entries used).
+
+    Returns boolean ``[U, K]`` arrays: product states reachable from the initial ones,
+    states in accepting BSCCs (probability 1), and the undecided states that can reach an
+    accepting BSCC without being in one (the unknowns of the linear system). Everything
+    else has probability 0. The ``U`` chains are analysed as one block-diagonal graph.
+    """
+    K, U = sk.n_states, support.shape[0]
+    reach_out = np.zeros((U, K), dtype=bool)
+    target_out = np.zeros((U, K), dtype=bool)
+    maybe_out = np.zeros((U, K), dtype=bool)
+    chunk = max(1, _BATCH_ENTRIES // max(1, sk.entry_env.size))
+    for start in range(0, U, chunk):
+        block = support[start : start + chunk]
+        N = block.shape[0]
+        pol, ent = np.nonzero(block)  # row-major: sources come out sorted
+        src = pol * K + sk.entry_source[ent]
+        dst = pol * K + sk.entry_target[ent]
+        n = N * K
+        roots = (np.arange(N)[:, None] * K + sk.initial_states[None, :]).ravel()
+        forward = _graph(n + 1, np.concatenate([src, np.full(roots.size, n)]),
+                         np.concatenate([dst, roots]))
+        reach = _reachable_in(forward, n)
+        keep = reach[src]
+        src, dst, ent = src[keep], dst[keep], ent[keep]
+        target = accepting_targets(sk, automaton, n, ent, src, dst) & reach
+        maybe = np.zeros(n, dtype=bool)
+        if target.any():
+            hits = np.flatnonzero(target)
+            # reversed edges: the transpose, converted by a counting sort in C; the root
+            # (last row, empty so far) gets edges to the accepting states
+            reverse = _graph(n + 1, src, dst).T.tocsr()
+            indptr = reverse.indptr.copy()
+            indptr[-1] += hits.size
+            reverse = sp.csr_matrix(
+                (np.ones(indptr[-1], dtype=np.int8), np.concatenate([reverse.indices, hits]),
+                 indptr), shape=(n + 1, n + 1),
+            )
+            maybe = _reachable_in(reverse, n) & ~target & reach
+        reach_out[start : start + N] = reach.reshape(N, K)
+        target_out[start : start + N] = target.reshape(N, K)
+        maybe_out[start : start + N] = maybe.reshape(N, K)
+    return reach_out, target_out, maybe_out
+
+
+def batched_bicgstab(
+    apply: Callable[[np.ndarray], np.ndarray],
+    b: np.ndarray,
+    diagonal: np.ndarray,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 5000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """BiCGSTAB on ``C`` independent systems at once: ``apply`` maps ``[n, C] -> [n, C]``.
+
+    Jacobi-preconditioned (``diagonal`` ``[n, C]``); every scalar of the method is a vector
+    over the columns, so each iteration costs one sparse product for all systems. Returns
+    ``(x, converged)`` where ``converged[c]`` says that column ``c`` reached a residual of
+    at most ``tol * max(1, ||b_c||_inf)`` (checked on the true residual).
+    """
+    x = np.zeros_like(b)
+    r = b.copy()
+    r_hat = r.copy()
+    rho = alpha = omega = np.ones(b.shape[1])
+    v = np.zeros_like(b)
+    p = np.zeros_like(b)
+    scale = np.maximum(1.0, np.abs(b).max(axis=0, initial=0.0))
+    done = np.abs(r).max(axis=0, initial=0.0) <= tol * scale
+    tiny = 1e-300
+    for _ in range(max_iter):
+        if done.all():
+            break
+        rho_new = np.einsum("ij,ij->j", r_hat, r)
+        beta = (rho_new / np.where(np.abs(rho) < tiny, tiny, rho)) * (
+            alpha / np.where(np.abs(omega) < tiny, tiny, omega)
+        )
+        rho = rho_new
+        p = r + beta * (p - omega * v)
+        p_hat = p / diagonal
+        v = apply(p_hat)
+        denom = np.einsum("ij,ij->j", r_hat, v)
+        alpha = rho / np.where(np.abs(denom) < tiny, tiny, denom)
+        s = r - alpha * v
+        s_hat = s / diagonal
+        t = apply(s_hat)
+        tt = np.einsum("ij,ij->j", t, t)
+        omega = np.einsum("ij,ij->j", t, s) / np.where(tt < tiny, tiny, tt)
+        x = np.where(done, x, x + alpha * p_hat + omega * s_hat)
+        r = np.where(done, r, s - omega * t)
+        done = done | (np.abs(r).max(axis=0, initial=0.0) <= tol * scale)
+    true_residual = np.abs(b - apply(x)).max(axis=0, initial=0.0)
+    return x, true_residual <= max(tol, RESIDUAL_TOLERANCE) * scale
+
+
 def entry_weight_probabilities(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, w: np.ndarray
 ) -> np.ndarray:
-    """Satisfaction probabilities of policies given by their weight ``[N, E]`` on each entry.
+    """Satisfaction probabilities ``[N]`` from ``mu0`` of policies given by entry weights.
+
+    See :func:`product_state_probabilities`.
+    """
+    return sk.initial_weights @ product_state_probabilities(sk, automaton, w)[sk.initial_states]
+
+
+def product_state_probabilities(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, w: np.ndarray
+) -> np.ndarray:
+    """Satisfaction probabilities ``[K, N]`` from every product state, for policies given by
+    their weight ``[N, E]`` on each entry.
 
     ``w[n, e]`` is the probability that policy ``n`` picks the entry's action in the entry's
-    product state; stationary policies have ``w = pi[s_k, a]``, finite-memory policies on the
-    product may depend on the automaton state too.
+    product state (constant over the entries of one ``(k, a)``); stationary policies have
+    ``w = pi[s_k, a]``, finite-memory policies on the product may depend on the automaton
+    state too. Policies with the same support share one qualitative analysis
+    (:func:`chain_structure`). The linear systems of all policies are then solved together:
+    sparse LU for small ones, otherwise a column-batched BiCGSTAB whose matrix-vector
+    product is one sparse product of the skeleton with an ``[K, N]`` block; a column that
+    does not reach the residual tolerance falls back to sparse LU.
     """
-    K, N = sk.n_states, w.shape[0]
-    pol, ent = np.nonzero(w > 0)
-    src = pol * K + sk.entry_source[ent]
-    dst = pol * K + sk.entry_target[ent]
-    prob = w[pol, ent] * sk.entry_probability[ent]
-    n = N * K
-    roots = (np.arange(N)[:, None] * K + sk.initial_states[None, :]).ravel()
-    reach = _reachable(n, src, dst, roots)
-    keep = reach[src]
-    src, dst, prob, ent = src[keep], dst[keep], prob[keep], ent[keep]
-    target = accepting_targets(sk, automaton, n, ent, src, dst) & reach
-    x = np.zeros(n)
-    x[target] = 1.0
-    if target.any():
-        can = _reachable(n, dst, src, np.flatnonzero(target))
-        maybe = can & ~target & reach
-        if maybe.any():
-            idx = np.flatnonzero(maybe)
-            pos = np.full(n, -1, dtype=np.int64)
-            pos[idx] = np.arange(idx.size)
-            from_maybe = maybe[src]
-            into_maybe = from_maybe & maybe[dst]
-            into_target = from_maybe & target[dst]
-            m = idx.size
-            matrix = sp.identity(m, format="csr") - sp.csr_matrix(
-                (prob[into_maybe], (pos[src[into_maybe]], pos[dst[into_maybe]])), shape=(m, m)
-            )
-            rhs = np.bincount(pos[src[into_target]], weights=prob[into_target], minlength=m)
-            x[idx] = spsolve(matrix.tocsc(), rhs)
-    values = x[roots].reshape(N, -1) @ sk.initial_weights
-    return values
+    K = sk.n_states
+    support = w > 0
+    _, first, group = np.unique(np.packbits(support, axis=1), axis=0, return_index=True,
+                                return_inverse=True)
+    group = group.ravel()
+    _, target_g, maybe_g = chain_structure(sk, automaton, support[first])
+    target = target_g[group].T.astype(np.float64)  # [K, N]
+    maybe = maybe_g[group].T  # [K, N]
+    values = target.copy()
+    todo = np.flatnonzero(maybe.any(axis=0))
+    if todo.size:
+        n = todo.size
+        mt = maybe[:, todo].T  # [n, K]
+        tt = target[:, todo].T > 0
+        pol, ent = np.nonzero(support[todo] & mt[:, sk.entry_source])
+        src, dst = sk.entry_source[ent], sk.entry_target[ent]
+        prob = w[todo[pol], ent] * sk.entry_probability[ent]
+        inner = mt[pol, dst]
+        exits = tt[pol, dst]
+        size = n * K
+        q = sp.csr_matrix((prob[inner], (pol[inner] * K + src[inner], pol[inner] * K + dst[inner])),
+                          shape=(size, size))
+        b = np.bincount(pol[exits] * K + src[exits], weights=prob[exits], minlength=size)
+        loops = inner & (src == dst)
+        diagonal = 1.0 - np.bincount(pol[loops] * K + src[loops], weights=prob[loops],
+                                     minlength=size)
+
+        def apply(v: np.ndarray) -> np.ndarray:  # v: [K, n], column j = policy todo[j]
+            flat = v.T.ravel()
+            return (flat - q @ flat).reshape(n, K).T
+
+        b_cols = b.reshape(n, K).T
+        d_cols = diagonal.reshape(n, K).T
+        if K <= DIRECT_MAX_UNKNOWNS:
+            ok = np.zeros(n, dtype=bool)
+            x = np.zeros_like(b_cols)
+        else:
+            x, ok = batched_bicgstab(apply, b_cols, d_cols)
+        for j in np.flatnonzero(~ok).tolist():
+            x[:, j] = _direct_column(sk, w[todo[j]], maybe[:, todo[j]], target[:, todo[j]])
+        values[:, todo] = np.where(maybe[:, todo], x, values[:, todo])
+    return np.clip(values, 0.0, 1.0)
+
+
+def _direct_column(
+    sk: ProductSkeleton, w: np.ndarray, maybe: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """One policy's system on its undecided states, by sparse LU."""
+    idx = np.flatnonzero(maybe)
+    pos = np.full(sk.n_states, -1, dtype=np.int64)
+    pos[idx] = np.arange(idx.size)
+    ent = np.flatnonzero((w > 0) & maybe[sk.entry_source])
+    prob = w[ent] * sk.entry_probability[ent]
+    to_maybe = maybe[sk.entry_target[ent]]
+    to_target = target[sk.entry_target[ent]] > 0
+    m = idx.size
+    q = sp.csr_matrix((prob[to_maybe], (pos[sk.entry_source[ent][to_maybe]],
+                                        pos[sk.entry_target[ent][to_maybe]])), shape=(m, m))
+    rhs = np.bincount(pos[sk.entry_source[ent][to_target]], weights=prob[to_target],
+                      minlength=m)
+    out = np.zeros(sk.n_states)
+    out[idx] = np.atleast_1d(spsolve((sp.identity(m, format="csr") - q).tocsc(), rhs))
+    return out
 
 
 def exact_satisfaction_probabilities(

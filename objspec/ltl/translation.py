@@ -492,8 +492,8 @@ def _merge_equal_sets(
                 flat_set.append(k)
     table[flat_pos, flat_set] = True
     packed = np.packbits(table, axis=0)
-    never = ~table.any(axis=0)
-    always = table.all(axis=0)
+    never: np.ndarray = np.asarray(~table.any(axis=0))
+    always: np.ndarray = np.asarray(table.all(axis=0))
     _, inverse = np.unique(packed, axis=1, return_inverse=True)
     inverse = inverse.ravel()
     rename: dict[int, int] = {}

@@ -67,6 +67,15 @@ def policy_rewards(env: FiniteMDP, policies: Any, rewards: Any) -> np.ndarray:
     """Expected one-step reward ``r_pi[n, k, s] = sum_a pi(a|s) E[R_k(s, a, s')]``.
 
     Shape ``(N?, K?, S)`` following the inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp import policy_rewards
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> policy_rewards(env, Policy([[0.25, 0.75]]), [[4.0, 0.0]])
+    array([1.])
     """
     pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions)
     arr, kind, single_r = normalize_rewards(env, rewards)
@@ -185,7 +194,18 @@ def discounted_values(
 def expected_return(
     env: FiniteMDP, policies: Any, rewards: Any, gamma: float, **kwargs: Any
 ) -> np.ndarray:
-    """Expected discounted return ``J_R(pi) = mu0 . V_pi``, shape ``(N?, K?)``."""
+    """Expected discounted return ``J_R(pi) = mu0 . V_pi``, shape ``(N?, K?)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp import expected_return
+    >>> env = FiniteMDP(np.ones((1, 1, 1)), [1.0])
+    >>> expected_return(env, [Policy([[1.0]])] * 2, [[1.0], [2.0]], 0.5)
+    array([[2., 4.],
+           [2., 4.]])
+    """
     return evaluate(env, policies, rewards, gamma, **kwargs).returns
 
 
@@ -216,7 +236,17 @@ def state_visitation(
 def state_action_occupancy(
     env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any
 ) -> np.ndarray:
-    """``m(s, a) = d(s) pi(a|s)``, shape ``(N?, S, A)``."""
+    """``m(s, a) = d(s) pi(a|s)``, shape ``(N?, S, A)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp import state_action_occupancy
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> state_action_occupancy(env, Policy([[0.25, 0.75]]), 0.5)
+    array([[0.5, 1.5]])
+    """
     pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
     d = state_visitation(env, pi, gamma, **kwargs)
     out = d[:, :, None] * pi

@@ -87,7 +87,17 @@ def _from_dm(m: DomainMatrix) -> np.ndarray:
 
 
 def solve_rational(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``matrix @ x = rhs`` exactly; both are Fraction arrays (``rhs`` 1-D or 2-D)."""
+    """Solve ``matrix @ x = rhs`` exactly; both are Fraction arrays (``rhs`` 1-D or 2-D).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec.mdp.exact import solve_rational
+    >>> A = np.array([[F(2), F(1)], [F(1), F(3)]], dtype=object)
+    >>> [str(x) for x in solve_rational(A, np.array([F(1), F(0)], dtype=object))]
+    ['3/5', '-1/5']
+    """
     one_d = rhs.ndim == 1
     b = rhs[:, None] if one_d else rhs
     x = _from_dm(_to_dm(matrix.tolist()).lu_solve(_to_dm(b.tolist())))
@@ -144,7 +154,18 @@ def exact_state_visitation(env: FiniteMDP, policies: Any, gamma: Any) -> np.ndar
 
 
 def exact_values(env: FiniteMDP, policies: Any, reward: Any, gamma: Any) -> np.ndarray:
-    """Exact state values ``V_pi`` for one reward, shape ``(N?, S)`` of Fractions."""
+    """Exact state values ``V_pi`` for one reward, shape ``(N?, S)`` of Fractions.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp.exact import exact_values
+    >>> env = FiniteMDP(np.ones((1, 1, 1)), [1.0])
+    >>> exact_values(env, Policy([[1.0]]), [F(1, 3)], F(1, 2))
+    array([Fraction(2, 3)], dtype=object)
+    """
     g = exact_discount(gamma)
     pis, single = _policies(env, policies)
     R = exact_rewards(env, reward)
@@ -179,7 +200,18 @@ def exact_expected_return(env: FiniteMDP, policies: Any, reward: Any, gamma: Any
 
 
 def exact_occupancy_measure(env: FiniteMDP, policies: Any, gamma: Any) -> np.ndarray:
-    """Exact occupancy measure ``m(s, a, s')``, shape ``(N?, S, A, S)`` of Fractions."""
+    """Exact occupancy measure ``m(s, a, s')``, shape ``(N?, S, A, S)`` of Fractions.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp.exact import exact_occupancy_measure
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> exact_occupancy_measure(env, Policy([[F(1, 3), F(2, 3)]]), F(1, 2))[0, :, 0]
+    array([Fraction(2, 3), Fraction(4, 3)], dtype=object)
+    """
     pis, single = _policies(env, policies)
     tau = env.exact_transitions()
     out = []

@@ -67,6 +67,18 @@ def normalize_rewards(
     ------
     InvalidSpecificationError
         On a shape that fits none of the forms, or a non-finite entry (named by index).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.mdp import normalize_rewards
+    >>> env = FiniteMDP(np.ones((2, 2, 2)) / 2, [1.0, 0.0])
+    >>> arr, kind, single = normalize_rewards(env, [1.0, 0.0])
+    >>> arr.shape, kind, single
+    ((1, 2), 1, True)
+    >>> normalize_rewards(env, np.zeros((2, 2)), batched=True)[1:]
+    (1, False)
     """
     try:
         arr = np.array(rewards, dtype=np.float64)

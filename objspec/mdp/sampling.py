@@ -101,6 +101,20 @@ def sample_trajectories(
         If ``n_trajectories`` or ``horizon`` is not a non-negative integer (``M >= 1``).
     InvalidModelError
         If ``initial`` is not a distribution over the states.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.mdp import sample_trajectories
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> env = FiniteMDP(P, [1.0, 0.0])
+    >>> stay, move = Policy.deterministic([0, 0], 2), Policy.deterministic([1, 1], 2)
+    >>> states, actions = sample_trajectories(env, [stay, move], 3, 2, seed=0)
+    >>> states.shape, actions.shape
+    ((2, 3, 3), (2, 3, 2))
+    >>> states[1, 0].tolist(), actions[1, 0].tolist()
+    ([0, 1, 1], [1, 1])
     """
     pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
     M = _check_count(n_trajectories, "n_trajectories", 1)

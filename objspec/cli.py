@@ -323,6 +323,11 @@ def _verify(args: argparse.Namespace) -> int:
     if bad:
         print(f"CONTRADICTIONS ({len(bad)}): " + "; ".join(v.evidence for v in bad))
     ok = failures == 0 and not und and not bad
+    if args.diagram:
+        from objspec.hasse import draw
+
+        draw(args.diagram)
+        print(f"== wrote the Hasse diagram to {args.diagram}")
     print(f"== verify: {'OK' if ok else 'FAILED'} ({failures} failed checks, {len(und)} "
           f"undecided pairs)")
     return 0 if ok else 1
@@ -381,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--envs", type=int, default=3, help="random environments per construction")
     v.add_argument("-q", "--quiet", action="store_true", help="omit the per-pair evidence list")
     v.add_argument("-v", "--verbose", action="store_true", help="print each witness's facts")
+    v.add_argument("-o", "--diagram", default="hasse.svg", metavar="FILE",
+                   help="where to draw the Hasse diagram (.svg, .png or .pdf; default "
+                   "hasse.svg; an empty string skips it)")
     v.set_defaults(run=_verify)
     h = sub.add_parser("hasse", help="draw the Hasse diagram",
                        description="Draw the computed Hasse diagram; format from the suffix.")

@@ -78,11 +78,16 @@ def test_help_mentions_the_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert "transitions" in capsys.readouterr().out
 
 
-def test_verify_prints_table_and_status(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["verify", "--envs", "1", "-q"])
+def test_verify_prints_table_status_and_writes_the_diagram(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    diagram = tmp_path / "hasse.svg"
+    status = main(["verify", "--envs", "1", "-q", "-o", str(diagram)])
     out = capsys.readouterr().out
     assert "== expressivity preorder" in out and "cover edges" in out
     assert ("verify: OK" in out) == (status == 0)
+    assert diagram.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert f"wrote the Hasse diagram to {diagram}" in out
 
 
 def _write_env(tmp_path: Path, env: dict, spec: dict, policies: list) -> Path:
@@ -121,6 +126,6 @@ def test_verify_fails_when_a_construction_is_broken(
     broken = [replace(c, function=wrong) if c.name == "markov_reward_to_outer_nonlinear" else c
               for c in registry._CONSTRUCTIONS]
     monkeypatch.setattr(registry, "_CONSTRUCTIONS", broken)
-    assert main(["verify", "--envs", "1", "-q"]) == 1
+    assert main(["verify", "--envs", "1", "-q", "-o", ""]) == 1
     out = capsys.readouterr().out
     assert "FAIL     MR -> ONMR" in out and "verify: FAILED" in out

@@ -10,7 +10,16 @@ How a backend is chosen, first match wins:
 2. the environment variable ``OBJSPEC_BACKEND`` (``numpy`` or ``torch``) read at import;
 3. ``numpy``.
 
-Results are always returned as numpy arrays, so callers never see torch tensors.
+Results are always returned as numpy arrays, so callers never see torch tensors, and every
+result is certified on the numpy side (:func:`objspec.mdp.linear.certify`,
+:func:`objspec.mdp.control.bellman_optimality_bounds`), whichever backend computed it.
+
+``"torch"`` needs the optional dependency (``pip install 'objspec[gpu]'``); asking for it
+without torch raises :class:`~objspec.errors.ObjspecError`, and
+:func:`available_backends` lists only what can be loaded (the test suite skips the torch
+tests then). A backend implements the :class:`Backend` protocol: ``dense_policy_solve``,
+``krylov_policy_solve`` and ``bellman_max`` (the last in an ``[S, A, K]`` reward layout,
+see its docstring).
 
 Examples
 --------

@@ -412,48 +412,54 @@ def batched_bicgstab(
     b: np.ndarray,
     diagonal: np.ndarray,
     *,
-    tol: float = 1e-13,
+    tol: float = 1e-12,
     max_iter: int = 5000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BiCGSTAB on ``C`` independent systems at once: ``apply`` maps ``[n, C] -> [n, C]``.
+    """BiCGSTAB on ``C`` independent systems at once: ``apply`` maps ``[C, n] -> [C, n]``.
 
-    Jacobi-preconditioned (``diagonal`` ``[n, C]``); every scalar of the method is a vector
-    over the columns, so each iteration costs one sparse product for all systems. Returns
-    ``(x, converged)`` where ``converged[c]`` says that column ``c`` reached a residual of
-    at most ``tol * max(1, ||b_c||_inf)`` (checked on the true residual).
+    Row ``c`` of every array is system ``c``. Jacobi-preconditioned (``diagonal`` ``[C, n]``);
+    every scalar of the method is a vector over the systems, so each iteration costs two
+    sparse products for all of them. Returns ``(x, converged)`` where ``converged[c]`` says
+    that system ``c`` reached a true residual ``||b_c - A x_c||_inf`` of at most
+    ``tol * max(1, ||b_c||_inf)``.
     """
     x = np.zeros_like(b)
     r = b.copy()
-    r_hat = r.copy()
-    rho = alpha = omega = np.ones(b.shape[1])
+    r_hat = b.copy()
+    C = b.shape[0]
+    rho = np.ones(C)
+    alpha = np.ones(C)
+    omega = np.ones(C)
     v = np.zeros_like(b)
     p = np.zeros_like(b)
-    scale = np.maximum(1.0, np.abs(b).max(axis=0, initial=0.0))
-    done = np.abs(r).max(axis=0, initial=0.0) <= tol * scale
+    limit = tol * np.maximum(1.0, np.abs(b).max(axis=1, initial=0.0))
+    done = np.abs(r).max(axis=1, initial=0.0) <= limit
     tiny = 1e-300
+
+    def safe(den: np.ndarray) -> np.ndarray:
+        return np.where(np.abs(den) < tiny, tiny, den)
+
     for _ in range(max_iter):
         if done.all():
             break
-        rho_new = np.einsum("ij,ij->j", r_hat, r)
-        beta = (rho_new / np.where(np.abs(rho) < tiny, tiny, rho)) * (
-            alpha / np.where(np.abs(omega) < tiny, tiny, omega)
-        )
+        live = ~done
+        rho_new = np.einsum("ij,ij->i", r_hat, r)
+        beta = np.where(live, (rho_new / safe(rho)) * (alpha / safe(omega)), 0.0)
         rho = rho_new
-        p = r + beta * (p - omega * v)
+        p = r + beta[:, None] * (p - omega[:, None] * v)
         p_hat = p / diagonal
         v = apply(p_hat)
-        denom = np.einsum("ij,ij->j", r_hat, v)
-        alpha = rho / np.where(np.abs(denom) < tiny, tiny, denom)
-        s = r - alpha * v
+        alpha = np.where(live, rho / safe(np.einsum("ij,ij->i", r_hat, v)), 0.0)
+        s = r - alpha[:, None] * v
         s_hat = s / diagonal
         t = apply(s_hat)
-        tt = np.einsum("ij,ij->j", t, t)
-        omega = np.einsum("ij,ij->j", t, s) / np.where(tt < tiny, tiny, tt)
-        x = np.where(done, x, x + alpha * p_hat + omega * s_hat)
-        r = np.where(done, r, s - omega * t)
-        done = done | (np.abs(r).max(axis=0, initial=0.0) <= tol * scale)
-    true_residual = np.abs(b - apply(x)).max(axis=0, initial=0.0)
-    return x, true_residual <= max(tol, RESIDUAL_TOLERANCE) * scale
+        omega = np.where(live, np.einsum("ij,ij->i", t, s) / safe(np.einsum("ij,ij->i", t, t)),
+                         0.0)
+        x += alpha[:, None] * p_hat + omega[:, None] * s_hat
+        r = s - omega[:, None] * t
+        done = done | (np.abs(r).max(axis=1, initial=0.0) <= limit)
+    true_residual = np.abs(b - apply(x)).max(axis=1, initial=0.0)
+    return x, true_residual <= limit
 
 
 def entry_weight_probabilities(
@@ -493,35 +499,34 @@ def product_state_probabilities(
     todo = np.flatnonzero(maybe.any(axis=0))
     if todo.size:
         n = todo.size
-        mt = maybe[:, todo].T  # [n, K]
-        tt = target[:, todo].T > 0
-        pol, ent = np.nonzero(support[todo] & mt[:, sk.entry_source])
-        src, dst = sk.entry_source[ent], sk.entry_target[ent]
-        prob = w[todo[pol], ent] * sk.entry_probability[ent]
-        inner = mt[pol, dst]
-        exits = tt[pol, dst]
         size = n * K
-        q = sp.csr_matrix((prob[inner], (pol[inner] * K + src[inner], pol[inner] * K + dst[inner])),
-                          shape=(size, size))
-        b = np.bincount(pol[exits] * K + src[exits], weights=prob[exits], minlength=size)
-        loops = inner & (src == dst)
-        diagonal = 1.0 - np.bincount(pol[loops] * K + src[loops], weights=prob[loops],
-                                     minlength=size)
+        mt = np.ascontiguousarray(maybe[:, todo].T)  # [n, K]
+        used = support[todo] & mt[:, sk.entry_source]  # [n, E]
+        prob = (w[todo] * sk.entry_probability)[used]  # row-major, like np.nonzero
+        pol, ent = np.nonzero(used)
+        rows = pol * K + sk.entry_source[ent]  # sorted: entries are in source order
+        cols = pol * K + sk.entry_target[ent]
+        del pol, ent
+        inner = mt.ravel()[cols]
+        exits = (target[:, todo].T > 0).ravel()[cols]
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[inner], minlength=size), out=indptr[1:])
+        q = sp.csr_matrix((prob[inner], cols[inner], indptr), shape=(size, size))
+        b = np.bincount(rows[exits], weights=prob[exits], minlength=size)
+        loops = inner & (rows == cols)
+        diagonal = 1.0 - np.bincount(rows[loops], weights=prob[loops], minlength=size)
 
-        def apply(v: np.ndarray) -> np.ndarray:  # v: [K, n], column j = policy todo[j]
-            flat = v.T.ravel()
-            return (flat - q @ flat).reshape(n, K).T
+        def apply(v: np.ndarray) -> np.ndarray:  # v: [n, K], row j = policy todo[j]
+            return v - (q @ v.ravel()).reshape(n, K)
 
-        b_cols = b.reshape(n, K).T
-        d_cols = diagonal.reshape(n, K).T
         if K <= DIRECT_MAX_UNKNOWNS:
             ok = np.zeros(n, dtype=bool)
-            x = np.zeros_like(b_cols)
+            x = np.zeros((n, K))
         else:
-            x, ok = batched_bicgstab(apply, b_cols, d_cols)
+            x, ok = batched_bicgstab(apply, b.reshape(n, K), diagonal.reshape(n, K))
         for j in np.flatnonzero(~ok).tolist():
-            x[:, j] = _direct_column(sk, w[todo[j]], maybe[:, todo[j]], target[:, todo[j]])
-        values[:, todo] = np.where(maybe[:, todo], x, values[:, todo])
+            x[j] = _direct_column(sk, w[todo[j]], maybe[:, todo[j]], target[:, todo[j]])
+        values[:, todo] = np.where(maybe[:, todo], x.T, values[:, todo])
     return np.clip(values, 0.0, 1.0)
 
 

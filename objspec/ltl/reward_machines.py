@@ -40,7 +40,12 @@ from scipy.sparse.linalg import spsolve
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl import syntax as s
 from objspec.ltl.parser import check_propositions, parse_guard
-from objspec.ltl.product import ProductSkeleton, _reachable
+from objspec.ltl.product import (
+    DIRECT_MAX_UNKNOWNS,
+    ProductSkeleton,
+    _reachable,
+    batched_bicgstab,
+)
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import as_policy_batch, exact_policy_batch
@@ -343,6 +348,8 @@ class CompiledRewardMachine:
         sk = self.skeleton
         K, N = sk.n_states, batch.shape[0]
         w = batch[:, sk.env_state[sk.entry_source], sk.entry_action]
+        if K > DIRECT_MAX_UNKNOWNS:
+            return self._solve_iteratively(w)
         pol, ent = np.nonzero(w > 0)
         src = pol * K + sk.entry_source[ent]
         dst = pol * K + sk.entry_target[ent]
@@ -363,6 +370,40 @@ class CompiledRewardMachine:
         v = np.zeros(n)
         v[idx] = spsolve(matrix.tocsc(), rhs)
         return v[roots].reshape(N, -1) @ sk.initial_weights
+
+    def _solve_iteratively(self, w: np.ndarray) -> np.ndarray:
+        """Large products: ``(I - gamma P) V = r`` for all policies by batched BiCGSTAB (sparse
+        LU fills in on random MDPs); a policy whose residual stays too large is solved by LU."""
+        sk = self.skeleton
+        K, N = sk.n_states, w.shape[0]
+        used = w > 0
+        prob = (w * sk.entry_probability)[used]
+        pol, ent = np.nonzero(used)
+        rows = pol * K + sk.entry_source[ent]
+        cols = pol * K + sk.entry_target[ent]
+        size = N * K
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
+        step = sp.csr_matrix((self._gamma * prob, cols, indptr), shape=(size, size))
+        rhs = np.bincount(rows, weights=prob * self.entry_reward[ent], minlength=size)
+        loops = rows == cols
+        diagonal = 1.0 - self._gamma * np.bincount(rows[loops], weights=prob[loops],
+                                                   minlength=size)
+
+        def apply(v: np.ndarray) -> np.ndarray:
+            return v - (step @ v.ravel()).reshape(N, K)
+
+        v, ok = batched_bicgstab(apply, rhs.reshape(N, K), diagonal.reshape(N, K))
+        for j in np.flatnonzero(~ok).tolist():
+            sel = used[j]
+            matrix = sp.identity(K, format="csr") - self._gamma * sp.csr_matrix(
+                (sk.entry_probability[sel] * w[j, sel],
+                 (sk.entry_source[sel], sk.entry_target[sel])), shape=(K, K))
+            r = np.bincount(sk.entry_source[sel], minlength=K,
+                            weights=sk.entry_probability[sel] * w[j, sel]
+                            * self.entry_reward[sel])
+            v[j] = spsolve(matrix.tocsc(), r)
+        return v[:, sk.initial_states] @ sk.initial_weights
 
     def exact_values(self, policies: Any) -> list[Fraction]:
         """Values in exact rational arithmetic (one Fraction per policy).

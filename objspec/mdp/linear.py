@@ -303,7 +303,11 @@ class _ChainOperator:
     def __call__(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         S, A = self.S, self.A
         if self.PT is not None:
-            return np.asarray(self.PT @ (v[:, None, :] * self.w).reshape(S * A, -1))
+            res = np.asarray(self.PT @ (v[:, None, :] * self.w).reshape(S * A, -1))
+            if out is None:
+                return res
+            out[...] = res
+            return out
         q = np.asarray(self.P @ v).reshape(S, A, -1)
         return np.einsum("sac,sac->sc", q, self.w, out=out)
 
@@ -332,23 +336,34 @@ def _extrapolated_richardson(
     gamma: float,
     target: np.ndarray,
     max_iter: int,
+    transpose: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Value iteration ``x <- b + gamma P_pi x`` with MacQueen midpoint extrapolation.
+    """Richardson iteration ``x <- b + gamma P x`` with the slow Perron mode removed.
 
-    With ``d = b - (I - gamma P_pi) x`` in ``[lo, hi]``, the solution lies in
-    ``[x + d + gamma lo / (1 - gamma), x + d + gamma hi / (1 - gamma)]`` (Porteus bounds);
-    the iterate jumps to the midpoint. The span of ``d`` contracts like the chain mixes,
-    not like ``gamma``, so well-mixing chains converge in a few dozen sweeps with one
-    operator application each (for a spectrum of ``gamma P_pi`` in a disk around 0 no
-    Krylov method does better per application). Returns ``(x, stalled columns)``; stalled
-    columns (span contracting slower than :data:`RICHARDSON_STALL_RATE`) are left to
-    BiCGSTAB.
+    The only eigenvalue of ``gamma P_pi`` near 1 is ``gamma`` itself; every other one lies
+    within ``gamma |lambda_2|``. Each sweep removes that mode exactly:
+
+    * value systems (``P = P_pi``, right eigenvector ``1``): with ``d = b - (I - gamma P) x``
+      in ``[lo, hi]``, the solution lies in ``[x + d + gamma lo / (1 - gamma),
+      x + d + gamma hi / (1 - gamma)]`` (MacQueen/Porteus bounds); the iterate jumps to the
+      midpoint, and convergence is measured by ``gamma * span(d) / 2``;
+    * transposed systems (``P = P_pi^T``, left eigenvector the stationary distribution): the
+      mass of the solution is known exactly, ``1^T x = 1^T b / (1 - gamma)``; restoring it after
+      every sweep keeps the error in the zero-mass subspace, which holds no Perron component.
+      Convergence is measured by ``||d||_1``.
+
+    The error then contracts like the chain mixes, not like ``gamma``: well-mixing chains
+    converge in a few dozen sweeps with one operator application each (for a spectrum in a
+    disk around 0 no Krylov method does better per application). Returns ``(x, stalled
+    columns)``; stalled columns (contracting slower than :data:`RICHARDSON_STALL_RATE` per
+    sweep) are left to BiCGSTAB.
     """
     S, C = b.shape
     k = gamma / (1.0 - gamma)
     x = np.zeros((S, C))
     active = np.arange(C)
     x_act, b_act, op = x.copy(), b, chain
+    mass = b.sum(axis=0) / (1.0 - gamma)  # transposed systems: exact 1^T x
     d = np.empty((S, C))
     prev = np.full(C, np.inf)
     rates = np.zeros((3, C))
@@ -359,13 +374,17 @@ def _extrapolated_richardson(
         d *= gamma
         d += b_act
         d -= x_act
-        lo, hi = d.min(axis=0), d.max(axis=0)
         x_act += d
-        x_act += (k * (lo + hi) / 2.0)[None, :]
-        span = gamma * (hi - lo) / 2.0
-        rates[sweep % 3] = span / np.where(prev > 0, prev, 1.0)
-        prev = span
-        finished |= span <= target[active]
+        if transpose:
+            size = np.abs(d).sum(axis=0)
+            x_act += ((mass - x_act.sum(axis=0)) / S)[None, :]
+        else:
+            lo, hi = d.min(axis=0), d.max(axis=0)
+            x_act += (k * (lo + hi) / 2.0)[None, :]
+            size = gamma * (hi - lo) / 2.0
+        rates[sweep % 3] = size / np.where(prev > 0, prev, 1.0)
+        prev = size
+        finished |= size <= target[active]
         rate = np.exp(np.log(rates + 1e-300).mean(axis=0))  # geometric mean, last 3 sweeps
         slow = ~finished & (sweep >= 5) & (rate > RICHARDSON_STALL_RATE)
         leave = finished | slow
@@ -380,6 +399,7 @@ def _extrapolated_richardson(
                 break
             x_act = np.ascontiguousarray(x_act[:, keep])
             b_act = np.ascontiguousarray(b_act[:, keep])
+            mass = mass[keep]
             d = np.empty_like(x_act)
             prev, rates = prev[keep], np.ascontiguousarray(rates[:, keep])
             finished = finished[keep]
@@ -463,12 +483,13 @@ def krylov_numpy(
     pair, so that each operator application is one sparse product plus one elementwise
     weighting by the policies.
 
-    * Value systems: extrapolated Richardson (value iteration with MacQueen midpoints,
-      one operator application per sweep) for every column, then Jacobi-preconditioned
-      BiCGSTAB, warm-started, for the columns whose chains mix slowly. Convergence is
-      measured by ``gamma * span(residual) / 2``, the quantity the certified bound of
-      :func:`solve_policy_systems` charges.
-    * Transposed systems (visitation): BiCGSTAB, measured in the 1-norm.
+    Every column first runs extrapolated Richardson iteration (one operator application
+    per sweep, the Perron mode removed exactly: MacQueen midpoints for value systems, exact
+    mass for transposed ones, see :func:`_extrapolated_richardson`); columns whose chains
+    mix slowly continue with Jacobi-preconditioned BiCGSTAB, warm-started. Convergence is
+    measured as the certificate of :func:`certify` charges it: ``gamma * span(residual) / 2``
+    for value systems, ``||residual||_1`` for transposed ones, never below the rounding
+    floor of the residual.
     """
     N, S, M = rhs.shape
     chain = _ChainOperator(env, pi, M, transpose)
@@ -482,28 +503,23 @@ def krylov_numpy(
     indptr = env.transition_matrix.indptr
     n = env.n_actions * int((indptr[1:] - indptr[:-1]).max()) + 3
     eps = np.finfo(np.float64).eps
-    if transpose:
-        diag = jacobi()
-        size = np.abs(b).sum(axis=0)
-        target = np.maximum(tol * np.maximum(1.0, size), 4.0 * n * eps * size / (1.0 - gamma))
-        x = _bicgstab(
-            chain, diag, b, b / diag, gamma, target, lambda v: np.abs(v).sum(axis=0), max_iter
+    def norm(v: np.ndarray) -> np.ndarray:
+        return np.abs(v).sum(axis=0) if transpose else _span_norm(v, gamma)
+
+    size = np.abs(b).sum(axis=0) if transpose else np.abs(b).max(axis=0)
+    target = np.maximum(tol * np.maximum(1.0, size), 4.0 * n * eps * size / (1.0 - gamma))
+    x, rest = _extrapolated_richardson(chain, b, gamma, target, max_iter, transpose)
+    if rest.size:
+        x[:, rest] = _bicgstab(
+            chain.columns(rest),
+            np.ascontiguousarray(jacobi()[:, rest]),
+            np.ascontiguousarray(b[:, rest]),
+            np.ascontiguousarray(x[:, rest]),
+            gamma,
+            target[rest],
+            norm,
+            max_iter,
         )
-    else:
-        size = np.abs(b).max(axis=0)
-        target = np.maximum(tol * np.maximum(1.0, size), 4.0 * n * eps * size / (1.0 - gamma))
-        x, rest = _extrapolated_richardson(chain, b, gamma, target, max_iter)
-        if rest.size:
-            x[:, rest] = _bicgstab(
-                chain.columns(rest),
-                np.ascontiguousarray(jacobi()[:, rest]),
-                np.ascontiguousarray(b[:, rest]),
-                np.ascontiguousarray(x[:, rest]),
-                gamma,
-                target[rest],
-                lambda v: _span_norm(v, gamma),
-                max_iter,
-            )
     return x.reshape(S, N, M).transpose(1, 0, 2)
 
 

@@ -156,6 +156,9 @@ def test_slowly_mixing_chains_are_handed_to_bicgstab() -> None:
     krylov = evaluate(env, pis, R, 0.99, method="krylov", tol=1e-11)
     assert np.abs(direct.values - krylov.values).max() <= krylov.error_bound + 1e-12
     assert krylov.error_bound < 1e-7
+    d_direct = state_visitation(env, pis, 0.99, method="direct", tol=1e-13)
+    d_krylov = state_visitation(env, pis, 0.99, method="krylov", tol=1e-11)
+    assert np.abs(d_direct - d_krylov).sum(axis=1).max() <= 1e-8
 
 
 def test_large_sparse_evaluation_is_certified_against_sparse_lu() -> None:

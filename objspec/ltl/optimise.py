@@ -300,7 +300,7 @@ def maximal_satisfaction(
     # only, so the result does not inherit the LP solver's tolerance.
     for _ in range(10 * K + 10):
         per_product = weights(choice)
-        values = product_state_probabilities(sk, automaton, per_product[src, act][None, :])[:, 0]
+        values = product_state_probabilities(sk, automaton, per_product[None])[:, 0]
         q_values = np.bincount(rows, weights=prob * values[dst], minlength=K * A).reshape(K, A)
         better = (q_values.max(axis=1) > values + 1e-12) & ~in_mec
         if not better.any():
@@ -334,9 +334,8 @@ def finite_memory_policy_probability(env: FiniteMDP, policy: FiniteMemoryPolicy)
     automaton = policy.automaton
     _check_automaton(env, automaton)
     sk = ProductSkeleton(env, automaton)
-    w = policy.action_probabilities[sk.env_state[sk.entry_source],
-                                    sk.machine_state[sk.entry_source], sk.entry_action]
-    values = product_state_probabilities(sk, automaton, w[None, :])[:, 0]
+    weights = policy.action_probabilities[sk.env_state, sk.machine_state]  # [K, A]
+    values = product_state_probabilities(sk, automaton, weights[None])[:, 0]
     return float(values[sk.initial_states] @ sk.initial_weights)
 
 

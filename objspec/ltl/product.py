@@ -168,6 +168,27 @@ class ProductSkeleton:
         self.initial_states = index_of[codes]
         self.initial_weights = env.initial[init_s]
         self.dead = self.machine_state == n_machine
+        self._rows: sp.csr_matrix | None = None
+
+    def transition_rows(self) -> sp.csr_matrix:
+        """The entries as a CSR matrix ``(K*A, K)``; row ``k*A + a`` is ``tau`` from product
+        state ``k`` under action ``a`` (built once)."""
+        if self._rows is None:
+            A = self.env.n_actions
+            self._rows = sp.csr_matrix(
+                (self.entry_probability,
+                 (self.entry_source * A + self.entry_action, self.entry_target)),
+                shape=(self.n_states * A, self.n_states),
+            )
+        return self._rows
+
+    def self_loops(self) -> np.ndarray:
+        """``[K, A]``: the probability that action ``a`` in product state ``k`` stays in ``k``."""
+        A = self.env.n_actions
+        loop = self.entry_source == self.entry_target
+        return np.bincount((self.entry_source * A + self.entry_action)[loop],
+                           weights=self.entry_probability[loop],
+                           minlength=self.n_states * A).reshape(self.n_states, A)
 
     def chain(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The positive entries of the chain induced by one policy ``pi`` ``[S, A]``.
@@ -348,13 +369,14 @@ def satisfaction_probabilities(
 def _solve_block(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, batch: np.ndarray
 ) -> np.ndarray:
-    return entry_weight_probabilities(
-        sk, automaton, batch[:, sk.env_state[sk.entry_source], sk.entry_action]
-    )
+    return policy_probabilities(sk, automaton, batch[:, sk.env_state, :])
 
 
 #: Products up to this many states are solved by sparse LU; larger ones by BiCGSTAB.
 DIRECT_MAX_UNKNOWNS = 1500
+#: Policies using at most this many actions per state on average get their own sparse rows
+#: in the iterative solver; denser (stochastic) ones share the skeleton's matrix.
+SPARSE_POLICY_ACTIONS = 2.0
 #: Relative residual (sup norm) an iterative solution must reach; else sparse LU is used.
 RESIDUAL_TOLERANCE = 1e-12
 
@@ -414,120 +436,195 @@ def batched_bicgstab(
     *,
     tol: float = 1e-12,
     max_iter: int = 5000,
+    systems_axis: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BiCGSTAB on ``C`` independent systems at once: ``apply`` maps ``[C, n] -> [C, n]``.
+    """BiCGSTAB on many independent linear systems at once.
 
-    Row ``c`` of every array is system ``c``. Jacobi-preconditioned (``diagonal`` ``[C, n]``);
+    ``b``, ``diagonal`` and the arrays ``apply`` maps are 2-D; system ``c`` is
+    ``b[c]`` (``systems_axis=0``) or ``b[:, c]`` (``systems_axis=1``). Jacobi-preconditioned;
     every scalar of the method is a vector over the systems, so each iteration costs two
-    sparse products for all of them. Returns ``(x, converged)`` where ``converged[c]`` says
+    calls of ``apply`` for all of them. Returns ``(x, converged)`` where ``converged[c]`` says
     that system ``c`` reached a true residual ``||b_c - A x_c||_inf`` of at most
     ``tol * max(1, ||b_c||_inf)``.
     """
+    other = 1 - systems_axis
+    spec = "ij,ij->i" if systems_axis == 0 else "ij,ij->j"
+
+    def dot(u: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.einsum(spec, u, w)
+
+    def per(c: np.ndarray) -> np.ndarray:
+        return c[:, None] if systems_axis == 0 else c[None, :]
+
+    def sup(u: np.ndarray) -> np.ndarray:
+        return np.abs(u).max(axis=other, initial=0.0)
+
+    C = b.shape[systems_axis]
     x = np.zeros_like(b)
     r = b.copy()
     r_hat = b.copy()
-    C = b.shape[0]
     rho = np.ones(C)
     alpha = np.ones(C)
     omega = np.ones(C)
     v = np.zeros_like(b)
     p = np.zeros_like(b)
-    limit = tol * np.maximum(1.0, np.abs(b).max(axis=1, initial=0.0))
-    done = np.abs(r).max(axis=1, initial=0.0) <= limit
+    limit = tol * np.maximum(1.0, sup(b))
+    done = sup(r) <= limit
     tiny = 1e-300
 
     def safe(den: np.ndarray) -> np.ndarray:
         return np.where(np.abs(den) < tiny, tiny, den)
 
+    inverse = 1.0 / diagonal
     for _ in range(max_iter):
         if done.all():
             break
         live = ~done
-        rho_new = np.einsum("ij,ij->i", r_hat, r)
+        rho_new = dot(r_hat, r)
         beta = np.where(live, (rho_new / safe(rho)) * (alpha / safe(omega)), 0.0)
         rho = rho_new
-        p = r + beta[:, None] * (p - omega[:, None] * v)
-        p_hat = p / diagonal
+        p -= per(omega) * v
+        p *= per(beta)
+        p += r
+        p_hat = p * inverse
         v = apply(p_hat)
-        alpha = np.where(live, rho / safe(np.einsum("ij,ij->i", r_hat, v)), 0.0)
-        s = r - alpha[:, None] * v
-        s_hat = s / diagonal
+        alpha = np.where(live, rho / safe(dot(r_hat, v)), 0.0)
+        s = per(alpha) * v
+        np.subtract(r, s, out=s)
+        s_hat = s * inverse
         t = apply(s_hat)
-        omega = np.where(live, np.einsum("ij,ij->i", t, s) / safe(np.einsum("ij,ij->i", t, t)),
-                         0.0)
-        x += alpha[:, None] * p_hat + omega[:, None] * s_hat
-        r = s - omega[:, None] * t
-        done = done | (np.abs(r).max(axis=1, initial=0.0) <= limit)
-    true_residual = np.abs(b - apply(x)).max(axis=1, initial=0.0)
-    return x, true_residual <= limit
+        omega = np.where(live, dot(t, s) / safe(dot(t, t)), 0.0)
+        p_hat *= per(alpha)
+        x += p_hat
+        s_hat *= per(omega)
+        x += s_hat
+        t *= per(omega)
+        np.subtract(s, t, out=s)
+        r = s
+        done = done | (sup(r) <= limit)
+    return x, sup(b - apply(x)) <= limit
 
 
-def entry_weight_probabilities(
-    sk: ProductSkeleton, automaton: DeterministicAutomaton, w: np.ndarray
+def _support_groups(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the first policy of each distinct support, and each policy's group."""
+    index: dict[bytes, int] = {}
+    first: list[int] = []
+    group = np.empty(support.shape[0], dtype=np.int64)
+    for i, row in enumerate(np.packbits(support, axis=1)):
+        key = row.tobytes()
+        g = index.get(key)
+        if g is None:
+            g = index[key] = len(first)
+            first.append(i)
+        group[i] = g
+    return np.array(first, dtype=np.int64), group
+
+
+def policy_probabilities(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, row_weights: np.ndarray
 ) -> np.ndarray:
-    """Satisfaction probabilities ``[N]`` from ``mu0`` of policies given by entry weights.
-
-    See :func:`product_state_probabilities`.
+    """Satisfaction probabilities ``[N]`` from ``mu0``; see :func:`product_state_probabilities`.
     """
-    return sk.initial_weights @ product_state_probabilities(sk, automaton, w)[sk.initial_states]
+    values = product_state_probabilities(sk, automaton, row_weights)
+    return sk.initial_weights @ values[sk.initial_states]
 
 
 def product_state_probabilities(
-    sk: ProductSkeleton, automaton: DeterministicAutomaton, w: np.ndarray
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, row_weights: np.ndarray
 ) -> np.ndarray:
-    """Satisfaction probabilities ``[K, N]`` from every product state, for policies given by
-    their weight ``[N, E]`` on each entry.
+    """Satisfaction probabilities ``[K, N]`` from every product state, for policies on the
+    product given by ``row_weights[n, k, a]``, the probability of action ``a`` in product
+    state ``k``.
 
-    ``w[n, e]`` is the probability that policy ``n`` picks the entry's action in the entry's
-    product state (constant over the entries of one ``(k, a)``); stationary policies have
-    ``w = pi[s_k, a]``, finite-memory policies on the product may depend on the automaton
-    state too. Policies with the same support share one qualitative analysis
-    (:func:`chain_structure`). The linear systems of all policies are then solved together:
-    sparse LU for small ones, otherwise a column-batched BiCGSTAB whose matrix-vector
-    product is one sparse product of the skeleton with an ``[K, N]`` block; a column that
-    does not reach the residual tolerance falls back to sparse LU.
+    Stationary policies have ``row_weights[n, k, a] = pi_n(a | s_k)``; finite-memory
+    policies may depend on the automaton state too. Policies with the same support share
+    one qualitative analysis (:func:`chain_structure`). The linear systems of all policies
+    are then solved together: sparse LU for small products, otherwise a BiCGSTAB batched
+    over policies whose matrix-vector product is one sparse product of the skeleton's
+    ``(K*A, K)`` matrix with a ``[K, N]`` block; a policy whose residual stays above the
+    tolerance falls back to sparse LU.
     """
     K = sk.n_states
-    support = w > 0
-    _, first, group = np.unique(np.packbits(support, axis=1), axis=0, return_index=True,
-                                return_inverse=True)
-    group = group.ravel()
-    _, target_g, maybe_g = chain_structure(sk, automaton, support[first])
+    first, group = _support_groups(row_weights.reshape(row_weights.shape[0], -1) > 0)
+    entry_support = row_weights[first][:, sk.entry_source, sk.entry_action] > 0
+    _, target_g, maybe_g = chain_structure(sk, automaton, entry_support)
     target = target_g[group].T.astype(np.float64)  # [K, N]
     maybe = maybe_g[group].T  # [K, N]
     values = target.copy()
     todo = np.flatnonzero(maybe.any(axis=0))
     if todo.size:
-        n = todo.size
-        size = n * K
-        mt = np.ascontiguousarray(maybe[:, todo].T)  # [n, K]
-        used = support[todo] & mt[:, sk.entry_source]  # [n, E]
-        prob = (w[todo] * sk.entry_probability)[used]  # row-major, like np.nonzero
-        pol, ent = np.nonzero(used)
-        rows = pol * K + sk.entry_source[ent]  # sorted: entries are in source order
-        cols = pol * K + sk.entry_target[ent]
-        del pol, ent
-        inner = mt.ravel()[cols]
-        exits = (target[:, todo].T > 0).ravel()[cols]
-        indptr = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[inner], minlength=size), out=indptr[1:])
-        q = sp.csr_matrix((prob[inner], cols[inner], indptr), shape=(size, size))
-        b = np.bincount(rows[exits], weights=prob[exits], minlength=size)
-        loops = inner & (rows == cols)
-        diagonal = 1.0 - np.bincount(rows[loops], weights=prob[loops], minlength=size)
-
-        def apply(v: np.ndarray) -> np.ndarray:  # v: [n, K], row j = policy todo[j]
-            return v - (q @ v.ravel()).reshape(n, K)
-
+        n, A = todo.size, sk.env.n_actions
+        mask = maybe[:, todo]  # [K, n]
         if K <= DIRECT_MAX_UNKNOWNS:
             ok = np.zeros(n, dtype=bool)
-            x = np.zeros((n, K))
+            x = np.zeros((K, n))
+        elif (row_weights[todo] > 0).mean() * A <= SPARSE_POLICY_ACTIONS:
+            # mostly deterministic policies: one sparse matrix with each policy's own rows
+            x, ok = _solve_sparse_policies(sk, row_weights[todo], mask, target[:, todo])
         else:
-            x, ok = batched_bicgstab(apply, b.reshape(n, K), diagonal.reshape(n, K))
+            x, ok = _solve_shared_skeleton(sk, row_weights[todo], mask, target[:, todo])
         for j in np.flatnonzero(~ok).tolist():
-            x[j] = _direct_column(sk, w[todo[j]], maybe[:, todo[j]], target[:, todo[j]])
-        values[:, todo] = np.where(maybe[:, todo], x.T, values[:, todo])
+            w = row_weights[todo[j]][sk.entry_source, sk.entry_action]
+            x[:, j] = _direct_column(sk, w, maybe[:, todo[j]], target[:, todo[j]])
+        values[:, todo] = np.where(mask, x, values[:, todo])
     return np.clip(values, 0.0, 1.0)
+
+
+def _solve_shared_skeleton(
+    sk: ProductSkeleton, row_weights: np.ndarray, mask: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batched BiCGSTAB whose product is the skeleton's ``(K*A, K)`` matrix times ``[K, n]``,
+    then weighted by the policies (suits stochastic policies). Returns ``x`` ``[K, n]``."""
+    K, A, n = sk.n_states, sk.env.n_actions, row_weights.shape[0]
+    step = sk.transition_rows()
+    # weights of the undecided rows only: (A x)_k = x_k - [k undecided] (P_pi x)_k; the
+    # iterates vanish on decided states, so no mask is needed on the input side
+    weights = np.ascontiguousarray(row_weights.transpose(1, 2, 0) * mask[:, None, :])
+
+    def chain(v: np.ndarray) -> np.ndarray:  # [K, n] -> [K, n]
+        return np.einsum("kan,kan->kn", (step @ v).reshape(K, A, n), weights)
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        return v - chain(v)
+
+    b = chain(target)
+    diagonal = 1.0 - np.einsum("kan,ka->kn", weights, sk.self_loops())
+    return batched_bicgstab(apply, b, diagonal, systems_axis=1)
+
+
+def _solve_sparse_policies(
+    sk: ProductSkeleton, row_weights: np.ndarray, mask: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batched BiCGSTAB on one block-diagonal matrix holding only the rows each policy uses
+    (suits deterministic policies). Returns ``x`` ``[K, n]``."""
+    K, A, n = sk.n_states, sk.env.n_actions, row_weights.shape[0]
+    step = sk.transition_rows()
+    used = (row_weights.reshape(n, K * A) > 0) & np.repeat(mask.T, A, axis=1)
+    pol, row = np.nonzero(used)  # row-major: block rows come out sorted
+    weight = row_weights.reshape(n, K * A)[pol, row]
+    starts, ends = step.indptr[row], step.indptr[row + 1]
+    counts = ends - starts
+    owner = np.repeat(np.arange(row.size), counts)
+    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    pos += np.repeat(starts, counts)
+    block_rows = (pol * K + row // A)[owner]
+    cols = pol[owner] * K + step.indices[pos]
+    prob = weight[owner] * step.data[pos]
+    size = n * K
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(block_rows, minlength=size), out=indptr[1:])
+    q = sp.csr_matrix((prob, cols, indptr), shape=(size, size))
+    target_flat = target.T.ravel()
+
+    def apply(v: np.ndarray) -> np.ndarray:  # [n, K]
+        return v - (q @ v.ravel()).reshape(n, K)
+
+    b = (q @ target_flat).reshape(n, K)
+    loops = block_rows == cols
+    diagonal = 1.0 - np.bincount(block_rows[loops], weights=prob[loops],
+                                 minlength=size).reshape(n, K)
+    x, ok = batched_bicgstab(apply, b, diagonal, systems_axis=0)
+    return x.T, ok
 
 
 def _direct_column(

@@ -64,7 +64,10 @@ class ControlSolution:
         ``[S]`` or ``[K, S]``: the optimal values, within ``error_bound`` of ``V*``.
     policies : numpy.ndarray
         ``[S]`` or ``[K, S]`` ints: a deterministic policy per reward, greedy with respect to
-        ``values``, at most ``policy_error_bound`` below ``V*`` in every state.
+        the iterate ``V`` of the final backup (whose MacQueen interval certifies both
+        ``values`` and this policy), at most ``policy_error_bound`` below ``V*`` in every
+        state. (Greedy with respect to ``values`` itself would only be certified to
+        ``2 gamma / (1 - gamma)`` times ``error_bound``.)
     error_bound : float
         Certified sup-norm bound on ``|values - V*|`` (the largest over the rewards).
     policy_error_bound : float

@@ -190,16 +190,6 @@ class ProductSkeleton:
                            weights=self.entry_probability[loop],
                            minlength=self.n_states * A).reshape(self.n_states, A)
 
-    def chain(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The positive entries of the chain induced by one policy ``pi`` ``[S, A]``.
-
-        Returns ``(entry indices, source, target, probability)``.
-        """
-        w = pi[self.env_state[self.entry_source], self.entry_action]
-        keep = np.flatnonzero(w > 0)
-        return (keep, self.entry_source[keep], self.entry_target[keep],
-                w[keep] * self.entry_probability[keep])
-
 
 def _expand(states: np.ndarray, A: int, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Entries of all rows ``(s, a)`` of the given states, and the running row number."""
@@ -383,16 +373,16 @@ RESIDUAL_TOLERANCE = 1e-12
 
 def chain_structure(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, support: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Qualitative analysis of chains given by their supports ``[U, E]`` (entries used).
 
-    Returns boolean ``[U, K]`` arrays: product states reachable from the initial ones,
-    states in accepting BSCCs (probability 1), and the undecided states that can reach an
-    accepting BSCC without being in one (the unknowns of the linear system). Everything
-    else has probability 0. The ``U`` chains are analysed as one block-diagonal graph.
+    Returns boolean ``[U, K]`` arrays: the states in accepting BSCCs (probability 1) and the
+    undecided states that can reach an accepting BSCC without being in one (the unknowns of
+    the linear system). Every other state has probability 0. The ``U`` chains are analysed
+    as one block-diagonal graph; states unreachable from ``mu0`` are analysed too (it is
+    cheaper than excluding them, and harmless).
     """
     K, U = sk.n_states, support.shape[0]
-    reach_out = np.zeros((U, K), dtype=bool)
     target_out = np.zeros((U, K), dtype=bool)
     maybe_out = np.zeros((U, K), dtype=bool)
     chunk = max(1, _BATCH_ENTRIES // max(1, sk.entry_env.size))
@@ -403,13 +393,7 @@ def chain_structure(
         src = pol * K + sk.entry_source[ent]
         dst = pol * K + sk.entry_target[ent]
         n = N * K
-        roots = (np.arange(N)[:, None] * K + sk.initial_states[None, :]).ravel()
-        forward = _graph(n + 1, np.concatenate([src, np.full(roots.size, n)]),
-                         np.concatenate([dst, roots]))
-        reach = _reachable_in(forward, n)
-        keep = reach[src]
-        src, dst, ent = src[keep], dst[keep], ent[keep]
-        target = accepting_targets(sk, automaton, n, ent, src, dst) & reach
+        target = accepting_targets(sk, automaton, n, ent, src, dst)
         maybe = np.zeros(n, dtype=bool)
         if target.any():
             hits = np.flatnonzero(target)
@@ -422,11 +406,10 @@ def chain_structure(
                 (np.ones(indptr[-1], dtype=np.int8), np.concatenate([reverse.indices, hits]),
                  indptr), shape=(n + 1, n + 1),
             )
-            maybe = _reachable_in(reverse, n) & ~target & reach
-        reach_out[start : start + N] = reach.reshape(N, K)
+            maybe = _reachable_in(reverse, n) & ~target
         target_out[start : start + N] = target.reshape(N, K)
         maybe_out[start : start + N] = maybe.reshape(N, K)
-    return reach_out, target_out, maybe_out
+    return target_out, maybe_out
 
 
 def batched_bicgstab(
@@ -547,17 +530,18 @@ def product_state_probabilities(
     K = sk.n_states
     first, group = _support_groups(row_weights.reshape(row_weights.shape[0], -1) > 0)
     entry_support = row_weights[first][:, sk.entry_source, sk.entry_action] > 0
-    _, target_g, maybe_g = chain_structure(sk, automaton, entry_support)
+    target_g, maybe_g = chain_structure(sk, automaton, entry_support)
     target = target_g[group].T.astype(np.float64)  # [K, N]
     maybe = maybe_g[group].T  # [K, N]
     values = target.copy()
     todo = np.flatnonzero(maybe.any(axis=0))
     if todo.size:
-        n, A = todo.size, sk.env.n_actions
+        A = sk.env.n_actions
         mask = maybe[:, todo]  # [K, n]
         if K <= DIRECT_MAX_UNKNOWNS:
-            ok = np.zeros(n, dtype=bool)
-            x = np.zeros((K, n))
+            # small products: one sparse LU of the block-diagonal system of all policies
+            x, ok = _solve_sparse_policies(sk, row_weights[todo], mask, target[:, todo],
+                                           direct=True)
         elif (row_weights[todo] > 0).mean() * A <= SPARSE_POLICY_ACTIONS:
             # mostly deterministic policies: one sparse matrix with each policy's own rows
             x, ok = _solve_sparse_policies(sk, row_weights[todo], mask, target[:, todo])
@@ -593,10 +577,12 @@ def _solve_shared_skeleton(
 
 
 def _solve_sparse_policies(
-    sk: ProductSkeleton, row_weights: np.ndarray, mask: np.ndarray, target: np.ndarray
+    sk: ProductSkeleton, row_weights: np.ndarray, mask: np.ndarray, target: np.ndarray,
+    *, direct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Batched BiCGSTAB on one block-diagonal matrix holding only the rows each policy uses
-    (suits deterministic policies). Returns ``x`` ``[K, n]``."""
+    """The block-diagonal system holding only the rows each policy uses, solved by batched
+    BiCGSTAB (suits deterministic policies) or, with ``direct``, by one sparse LU.
+    Returns ``x`` ``[K, n]`` and which policies converged."""
     K, A, n = sk.n_states, sk.env.n_actions, row_weights.shape[0]
     step = sk.transition_rows()
     used = (row_weights.reshape(n, K * A) > 0) & np.repeat(mask.T, A, axis=1)
@@ -620,6 +606,10 @@ def _solve_sparse_policies(
         return v - (q @ v.ravel()).reshape(n, K)
 
     b = (q @ target_flat).reshape(n, K)
+    if direct:
+        matrix = (sp.identity(size, format="csr") - q).tocsc()
+        solution = np.atleast_1d(spsolve(matrix, b.ravel())).reshape(n, K)
+        return solution.T, np.ones(n, dtype=bool)
     loops = block_rows == cols
     diagonal = 1.0 - np.bincount(block_rows[loops], weights=prob[loops],
                                  minlength=size).reshape(n, K)

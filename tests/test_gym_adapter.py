@@ -20,7 +20,7 @@ from objspec.environments import (
     random_policies,
 )
 from objspec.environments.gym_adapter import ProductTable, SpecEnv
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidPolicyError, InvalidSpecificationError
 from objspec.formalisms import MarkovReward, OuterNonlinearMarkovReward
 from objspec.formalisms.limit_average import LimitAverageReward
 from objspec.formalisms.reward_machine import RewardMachine
@@ -221,7 +221,7 @@ def test_bad_inputs() -> None:
         SpecEnv(E3(), np.zeros(7))
     env = SpecEnv(E3(), np.zeros(2))
     env.reset(seed=0)
-    with pytest.raises(InvalidSpecificationError, match="action 5"):
+    with pytest.raises(InvalidPolicyError, match="action 5"):
         env.step(5)
     with pytest.raises(InvalidSpecificationError, match="proposition"):
         SpecEnv(FiniteMDP(np.ones((1, 1, 1)), [1.0]), "F goal")

@@ -56,7 +56,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidPolicyError, InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import normalize_rewards
 
@@ -381,7 +381,7 @@ class SpecEnv(gym.Env):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Take ``action``: sample the successor, pay the spec's reward, report the ends."""
         if not self.action_space.contains(action):
-            raise InvalidSpecificationError(
+            raise InvalidPolicyError(
                 f"action {action!r} is not in the action space {self.action_space}"
             )
         table = self.table

@@ -204,6 +204,11 @@ def test_formalism_class_contract() -> None:
         LTL("F zz").compile(env)
     with pytest.raises(InvalidSpecificationError, match="position 3"):
         LTL("F (")
+    assert LTL("G F a")._repr_svg_().startswith("<svg")
+    hoa_spec = LTL(from_hoa(to_hoa(translate("G F a | F G b"))))
+    assert np.allclose(hoa_spec.compile(env).values(batch), vals, atol=1e-12, rtol=0)
+    with pytest.raises(InvalidSpecificationError, match="'zz'"):
+        LTL(translate("F zz")).compile(env)
 
 
 @pytest.mark.parametrize("sparse_policy_actions", [0.0, 1e9])

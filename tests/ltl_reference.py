@@ -188,6 +188,34 @@ def restrict_to_reachable(P, labels, mu0):  # type: ignore[no-untyped-def]
     return P[np.ix_(keep, keep)], [labels[i] for i in keep], mu0[keep]
 
 
+def storm_probabilities(env, pis, formula) -> list[float]:  # type: ignore[no-untyped-def]
+    """``P=? [formula]`` by Storm for several policies with one model check: the chains of
+    all policies as one disjoint union."""
+    import numpy as np
+    import stormpy
+
+    blocks = [restrict_to_reachable(*storm_chain(env, np.asarray(pi, dtype=float)))
+              for pi in pis]
+    sizes = [b[0].shape[0] for b in blocks]
+    n = sum(sizes)
+    P = np.zeros((n, n))
+    labels: list[set[str]] = []
+    offset = 0
+    for (Pb, lb, _), size in zip(blocks, sizes, strict=True):
+        P[offset : offset + size, offset : offset + size] = Pb
+        labels.extend(lb)
+        offset += size
+    dtmc = _storm_dtmc(P, labels, env.propositions)
+    prop = stormpy.parse_properties(f"P=? [ {storm_text(formula, env.propositions)} ]")[0]
+    result = stormpy.model_checking(dtmc, prop, environment=storm_environment())
+    values = np.array(result.get_value_vector())
+    out, offset = [], 0
+    for (_, _, mu0), size in zip(blocks, sizes, strict=True):
+        out.append(float(mu0 @ values[offset : offset + size]))
+        offset += size
+    return out
+
+
 def storm_probability(env, pi, formula) -> float:  # type: ignore[no-untyped-def]
     """``P=? [formula]`` by Storm on the chain induced by ``pi``, averaged over ``mu0``."""
     import numpy as np
@@ -262,3 +290,37 @@ def storm_maximal_probability(env, formula) -> float:  # type: ignore[no-untyped
         for s in range(S)
     ])
     return float(np.asarray(env.initial) @ best)
+
+
+def with_time_limit(seconds: float, fn, *args):  # type: ignore[no-untyped-def]
+    """Run ``fn(*args)`` in a forked process; raise ``TimeoutError`` after ``seconds``.
+
+    Storm (through Spot) occasionally takes minutes and many GB on a random formula that
+    objspec translates in milliseconds; the oracle gives up on those instead of hanging.
+    The fork shares ``fn`` and ``args`` (nothing is pickled but the result); exceptions come
+    back as ``RuntimeError`` with the original message.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", fn(*args)))
+        except Exception as exc:  # reported to the parent
+            send.send(("error", f"{type(exc).__name__}: {exc}"))
+
+    process = ctx.Process(target=child)
+    process.start()
+    try:
+        if not receive.poll(seconds):
+            raise TimeoutError(f"{getattr(fn, '__name__', fn)} took over {seconds} s")
+        status, value = receive.recv()
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if status == "error":
+        raise RuntimeError(value)
+    return value

@@ -36,3 +36,7 @@ def test_python_examples_run(capsys) -> None:  # type: ignore[no-untyped-def]
         exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert "[2 0 1]" in out
+    shown = _blocks("text")[0].strip().splitlines()
+    printed = [line.rstrip() for line in out.splitlines()]
+    for line in shown:
+        assert line.rstrip() in printed

@@ -1,9 +1,10 @@
 """Satisfaction probabilities and Pmax cross-checked against Storm (stormpy 2.0.0).
 
 Storm is run with Gauss-Seidel / policy iteration at an absolute precision of 1e-14 (its
-defaults stop near 1e-6), so its values are accurate to about 1e-13; objspec must agree to 1e-8 on random formulas (depth up to 4, every operator), random
-labelled MDPs (state and transition labels) and random policies, and on the Dwyer et al.
-specification patterns with all five scopes.
+defaults stop near 1e-6), so its values are accurate to about 1e-13. objspec must agree to
+1e-8 on random formulas (depth up to 4, every operator), random labelled MDPs (state and
+transition labels) and random policies, and on the Dwyer et al. specification patterns with
+all five scopes.
 """
 
 from __future__ import annotations

@@ -257,17 +257,28 @@ def accepting_targets(
     transitions (every transition of a BSCC is taken infinitely often, almost surely).
     """
     comp, bottom = bottom_components(n, src, dst)
+    return _accepting_components(skeleton, automaton, entries, comp[src], bottom)[comp]
+
+
+def _accepting_components(
+    sk: ProductSkeleton,
+    automaton: DeterministicAutomaton,
+    entries: np.ndarray,
+    source_comp: np.ndarray,
+    bottom: np.ndarray,
+) -> np.ndarray:
+    """Which components are accepting BSCCs, given the skeleton entries taken, the
+    component of each one's source, and which components are bottom."""
     n_comp = bottom.size
-    sk = skeleton
     q = sk.machine_state[sk.entry_source]
     dead_entry = q == sk.dead_state
     all_marks = np.where(
         dead_entry, 0, automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter]
     )
-    c = comp[src]
-    keep = bottom[c]
-    c = c[keep]
-    entry_marks = all_marks[entries[keep]]
+    keep = bottom[source_comp]
+    c = source_comp[keep]
+    kept = entries[keep]
+    entry_marks = all_marks[kept]
     total = np.bincount(c, minlength=n_comp)
     union = np.zeros(n_comp, dtype=np.int64)
     inter = np.zeros(n_comp, dtype=np.int64)
@@ -276,15 +287,17 @@ def accepting_targets(
         union |= (with_j > 0).astype(np.int64) << j
         inter |= ((with_j == total) & (total > 0)).astype(np.int64) << j
     dead_comp = np.zeros(n_comp, dtype=bool)
-    dead_comp[c[dead_entry[entries[keep]]]] = True
+    dead_comp[c[dead_entry[kept]]] = True
     accepting = np.zeros(n_comp, dtype=bool)
-    cache: dict[tuple[int, int], bool] = {}
-    for k in np.flatnonzero(bottom & ~dead_comp).tolist():
-        key = (int(union[k]), int(inter[k]))
-        if key not in cache:
-            cache[key] = automaton.acceptance.holds(*key)
-        accepting[k] = cache[key]
-    return accepting[comp]
+    candidates = np.flatnonzero(bottom & ~dead_comp)
+    if candidates.size:
+        # the condition is evaluated once per distinct (union, intersection) pair
+        pairs, which = np.unique(np.stack([union[candidates], inter[candidates]], axis=1),
+                                 axis=0, return_inverse=True)
+        holds = np.array([automaton.acceptance.holds(int(u), int(i)) for u, i in pairs.tolist()],
+                         dtype=bool)
+        accepting[candidates] = holds[which.ravel()]
+    return accepting
 
 
 def _check_automaton(env: FiniteMDP, automaton: DeterministicAutomaton) -> None:
@@ -507,11 +520,178 @@ def _support_groups(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first, dtype=np.int64), group
 
 
+def _deterministic_choices(row_weights: np.ndarray) -> np.ndarray | None:
+    """The action of every ``(policy, product state)`` if all policies are deterministic
+    (exactly one action of positive probability in every product state), else None."""
+    positive = row_weights > 0
+    if not (np.count_nonzero(positive, axis=2) == 1).all():
+        return None
+    return np.argmax(positive, axis=2)
+
+
+def _row_pointer(sk: ProductSkeleton) -> np.ndarray:
+    """``[K*A + 1]``: the skeleton's entries of row ``(k, a)`` are ``ptr[k*A+a] : ptr[k*A+a+1]``
+    (entries are stored in row order)."""
+    A = sk.env.n_actions
+    ptr = np.zeros(sk.n_states * A + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sk.entry_source * A + sk.entry_action, minlength=sk.n_states * A),
+              out=ptr[1:])
+    return ptr
+
+
+def _gather_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For CSR ``indptr`` and selected ``rows``: the positions of their entries, in row order,
+    and the new indptr."""
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    new = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=new[1:])
+    pos = np.arange(new[-1], dtype=np.int64)
+    pos += np.repeat(starts - new[:-1], counts)
+    return pos, new
+
+
+def _bfs_mask(indptr: np.ndarray, indices: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Nodes reachable from ``roots`` in the CSR graph ``(indptr, indices)`` (roots included)."""
+    n = indptr.size - 1
+    ip = np.empty(n + 2, dtype=indptr.dtype)
+    ip[: n + 1] = indptr
+    ip[n + 1] = indptr[-1] + roots.size
+    graph = sp.csr_matrix(
+        (np.ones(ip[-1]), np.concatenate([indices, roots.astype(indices.dtype)]), ip),
+        shape=(n + 1, n + 1),
+    )
+    order = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
+    mask = np.zeros(n + 1, dtype=bool)
+    mask[order] = True
+    return mask[:n]
+
+
+def _deterministic_probabilities(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, row_weights: np.ndarray,
+    choices: np.ndarray,
+) -> np.ndarray:
+    """:func:`policy_probabilities` for deterministic policies (``choices[n, k]``: the action
+    of policy ``n`` in product state ``k``).
+
+    All policies' chains form one block-diagonal graph (one row per product state: the
+    chosen action's entries), analysed with single calls: forward reachability from the
+    initial states, strongly connected components, bottom SCCs and their acceptance,
+    backward reachability from the accepting ones. The unknowns (reachable, undecided
+    states) of each policy are numbered contiguously and solved together.
+    """
+    K, A = sk.n_states, sk.env.n_actions
+    N = choices.shape[0]
+    n = N * K
+    # ---- the block-diagonal chain: row n*K + k holds the entries of (k, choices[n, k])
+    rows = (np.arange(K, dtype=np.int64) * A)[None, :] + choices
+    ent, indptr = _gather_rows(_row_pointer(sk), rows.ravel())
+    counts = np.diff(indptr)
+    per_block = np.add.reduceat(counts, np.arange(0, n, K)) if n else counts
+    index_type = np.int32 if n + N * sk.initial_states.size < 2**31 - 1 else np.int64
+    cols = sk.entry_target[ent].astype(index_type)
+    cols += np.repeat((np.arange(N) * K).astype(index_type), per_block)
+    weight = np.take_along_axis(row_weights, choices[:, :, None], axis=2)[:, :, 0]
+    prob = sk.entry_probability[ent]
+    if not (weight == 1.0).all():
+        prob = prob * np.repeat(weight.ravel(), counts)
+    indptr = indptr.astype(index_type)
+    # ---- qualitative analysis on the disjoint union of the N chains
+    init = (np.arange(N, dtype=np.int64)[:, None] * K + sk.initial_states[None, :]).ravel()
+    reach = _bfs_mask(indptr, cols, init)
+    graph = sp.csr_matrix((prob, cols, indptr), shape=(n, n))
+    _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    src_comp = np.repeat(comp, counts)
+    dst_comp = comp[cols]
+    n_comp = int(comp.max()) + 1 if n else 0
+    bottom = np.ones(n_comp, dtype=bool)
+    bottom[src_comp[src_comp != dst_comp]] = False
+    accepting = _accepting_components(sk, automaton, ent, src_comp, bottom)
+    target = accepting[comp]
+    # states that can reach an accepting BSCC: BFS on the reversed graph
+    reverse = graph.tocsc()  # its (indptr, indices) are the CSR structure of the transpose
+    can = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target))
+    unknown = can & ~target & reach
+    values = target.astype(np.float64)
+    if unknown.any():
+        values[unknown] = _solve_unknowns(sk, graph, unknown, target, N, row_weights)
+    values = np.clip(values.reshape(N, K), 0.0, 1.0)
+    return values[:, sk.initial_states] @ sk.initial_weights
+
+
+def _solve_unknowns(
+    sk: ProductSkeleton, graph: sp.csr_matrix, unknown: np.ndarray, target: np.ndarray,
+    N: int, row_weights: np.ndarray,
+) -> np.ndarray:
+    """Reach probabilities of the ``unknown`` states of the block-diagonal chain ``graph``
+    (``N`` blocks of ``K`` states), in the order of ``np.flatnonzero(unknown)``.
+
+    Each block's unknowns are renumbered ``0 .. m_n - 1`` and padded to ``M = max m_n``, so
+    that the systems form ``[N, M]`` arrays: one sparse LU of the block-diagonal system for
+    small products, else the batched BiCGSTAB (sparse LU for a policy that does not reach
+    the residual tolerance).
+    """
+    K = sk.n_states
+    idx = np.flatnonzero(unknown)
+    block = idx // K
+    m = np.bincount(block, minlength=N)
+    M = int(m.max())
+    first = np.zeros(N, dtype=np.int64)
+    np.cumsum(m[:-1], out=first[1:])
+    slot = block * M + (np.arange(idx.size) - first[block])
+    size = N * M
+    index_type = np.int32 if size < 2**31 - 1 else np.int64
+    pos = np.full(unknown.size, -1, dtype=index_type)
+    pos[idx] = slot
+    e, rptr = _gather_rows(graph.indptr, idx)
+    col = graph.indices[e]
+    p = graph.data[e]
+    row_slot = np.repeat(slot, np.diff(rptr))
+    hit = target[col]
+    rhs = np.bincount(row_slot[hit], weights=p[hit], minlength=size)
+    inside = unknown[col]
+    rs, cs, ps = row_slot[inside], pos[col[inside]], p[inside]
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rs, minlength=size), out=indptr[1:])
+    q = sp.csr_matrix((ps, cs, indptr.astype(index_type)), shape=(size, size))
+    if K <= DIRECT_MAX_UNKNOWNS:
+        matrix = (sp.identity(size, format="csr") - q).tocsc()
+        return np.atleast_1d(spsolve(matrix, rhs))[slot]
+    loops = rs == cs
+    diagonal = 1.0 - np.bincount(rs[loops], weights=ps[loops], minlength=size).reshape(N, M)
+
+    def apply(v: np.ndarray) -> np.ndarray:  # [N, M]
+        return v - (q @ v.ravel()).reshape(N, M)
+
+    b = rhs.reshape(N, M)
+    x, ok = batched_bicgstab(apply, b, diagonal, systems_axis=0)
+    if not ok.all():
+        # the recursive residual converged but the true one did not (rounding): restart once
+        # from x on the true residual, for the systems concerned, before any sparse LU
+        residual = np.where(ok[:, None], 0.0, b - apply(x))
+        dx, _ = batched_bicgstab(apply, residual, diagonal, systems_axis=0)
+        x += dx
+        limit = RESIDUAL_TOLERANCE * np.maximum(1.0, np.abs(b).max(axis=1, initial=0.0))
+        ok = np.abs(b - apply(x)).max(axis=1, initial=0.0) <= limit
+    for j in np.flatnonzero(~ok).tolist():
+        w = row_weights[j][sk.entry_source, sk.entry_action]
+        states = slice(j * K, (j + 1) * K)
+        column = _direct_column(sk, w, unknown[states], target[states].astype(np.float64))
+        x[j, : m[j]] = column[np.flatnonzero(unknown[states])]
+    return x.ravel()[slot]
+
+
 def policy_probabilities(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, row_weights: np.ndarray
 ) -> np.ndarray:
     """Satisfaction probabilities ``[N]`` from ``mu0``; see :func:`product_state_probabilities`.
+
+    Batches of deterministic policies take a faster route that analyses and solves only the
+    product states reachable from ``mu0`` (:func:`_deterministic_probabilities`).
     """
+    choices = _deterministic_choices(row_weights)
+    if choices is not None and choices.size:
+        return _deterministic_probabilities(sk, automaton, row_weights, choices)
     values = product_state_probabilities(sk, automaton, row_weights)
     return sk.initial_weights @ values[sk.initial_states]
 

@@ -375,6 +375,13 @@ def satisfaction_probabilities(
 def _solve_block(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, batch: np.ndarray
 ) -> np.ndarray:
+    deterministic = _deterministic_choices(batch)
+    if deterministic is not None:
+        # the choice in product state k is the choice in its environment state
+        choices, weight = deterministic
+        return _deterministic_probabilities(
+            sk, automaton, choices[:, sk.env_state], weight[:, sk.env_state]
+        )
     return policy_probabilities(sk, automaton, batch[:, sk.env_state, :])
 
 
@@ -475,7 +482,10 @@ def batched_bicgstab(
     def safe(den: np.ndarray) -> np.ndarray:
         return np.where(np.abs(den) < tiny, tiny, den)
 
+    # a unit diagonal (no self-loops) needs no preconditioning: p_hat, s_hat are p, s
+    unit = bool((diagonal == 1.0).all())
     inverse = 1.0 / diagonal
+    scratch = np.empty_like(b)
     for _ in range(max_iter):
         if done.all():
             break
@@ -483,21 +493,22 @@ def batched_bicgstab(
         rho_new = dot(r_hat, r)
         beta = np.where(live, (rho_new / safe(rho)) * (alpha / safe(omega)), 0.0)
         rho = rho_new
-        p -= per(omega) * v
+        np.multiply(v, per(omega), out=scratch)
+        p -= scratch
         p *= per(beta)
         p += r
-        p_hat = p * inverse
+        p_hat = p if unit else p * inverse
         v = apply(p_hat)
         alpha = np.where(live, rho / safe(dot(r_hat, v)), 0.0)
         s = per(alpha) * v
         np.subtract(r, s, out=s)
-        s_hat = s * inverse
+        s_hat = s if unit else s * inverse
         t = apply(s_hat)
         omega = np.where(live, dot(t, s) / safe(dot(t, t)), 0.0)
-        p_hat *= per(alpha)
-        x += p_hat
-        s_hat *= per(omega)
-        x += s_hat
+        np.multiply(p_hat, per(alpha), out=scratch)
+        x += scratch
+        np.multiply(s_hat, per(omega), out=scratch)
+        x += scratch
         t *= per(omega)
         np.subtract(s, t, out=s)
         r = s
@@ -520,13 +531,17 @@ def _support_groups(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first, dtype=np.int64), group
 
 
-def _deterministic_choices(row_weights: np.ndarray) -> np.ndarray | None:
-    """The action of every ``(policy, product state)`` if all policies are deterministic
-    (exactly one action of positive probability in every product state), else None."""
-    positive = row_weights > 0
+def _deterministic_choices(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For policies ``weights[n, k, a]`` that are all deterministic (one action of positive
+    probability in every state): the action ``[N, K]`` and its probability ``[N, K]``;
+    else None."""
+    if weights.size == 0:
+        return None
+    positive = weights > 0
     if not (np.count_nonzero(positive, axis=2) == 1).all():
         return None
-    return np.argmax(positive, axis=2)
+    choices = np.argmax(positive, axis=2)
+    return choices, np.take_along_axis(weights, choices[:, :, None], axis=2)[:, :, 0]
 
 
 def _row_pointer(sk: ProductSkeleton) -> np.ndarray:
@@ -568,11 +583,12 @@ def _bfs_mask(indptr: np.ndarray, indices: np.ndarray, roots: np.ndarray) -> np.
 
 
 def _deterministic_probabilities(
-    sk: ProductSkeleton, automaton: DeterministicAutomaton, row_weights: np.ndarray,
-    choices: np.ndarray,
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, choices: np.ndarray,
+    weight: np.ndarray,
 ) -> np.ndarray:
     """:func:`policy_probabilities` for deterministic policies (``choices[n, k]``: the action
-    of policy ``n`` in product state ``k``).
+    of policy ``n`` in product state ``k``, taken with probability ``weight[n, k]``, 1 up to
+    rounding).
 
     All policies' chains form one block-diagonal graph (one row per product state: the
     chosen action's entries), analysed with single calls: forward reachability from the
@@ -591,7 +607,6 @@ def _deterministic_probabilities(
     index_type = np.int32 if n + N * sk.initial_states.size < 2**31 - 1 else np.int64
     cols = sk.entry_target[ent].astype(index_type)
     cols += np.repeat((np.arange(N) * K).astype(index_type), per_block)
-    weight = np.take_along_axis(row_weights, choices[:, :, None], axis=2)[:, :, 0]
     prob = sk.entry_probability[ent]
     if not (weight == 1.0).all():
         prob = prob * np.repeat(weight.ravel(), counts)
@@ -614,14 +629,14 @@ def _deterministic_probabilities(
     unknown = can & ~target & reach
     values = target.astype(np.float64)
     if unknown.any():
-        values[unknown] = _solve_unknowns(sk, graph, unknown, target, N, row_weights)
+        values[unknown] = _solve_unknowns(sk, graph, unknown, target, choices, weight)
     values = np.clip(values.reshape(N, K), 0.0, 1.0)
     return values[:, sk.initial_states] @ sk.initial_weights
 
 
 def _solve_unknowns(
     sk: ProductSkeleton, graph: sp.csr_matrix, unknown: np.ndarray, target: np.ndarray,
-    N: int, row_weights: np.ndarray,
+    choices: np.ndarray, weight: np.ndarray,
 ) -> np.ndarray:
     """Reach probabilities of the ``unknown`` states of the block-diagonal chain ``graph``
     (``N`` blocks of ``K`` states), in the order of ``np.flatnonzero(unknown)``.
@@ -631,7 +646,7 @@ def _solve_unknowns(
     small products, else the batched BiCGSTAB (sparse LU for a policy that does not reach
     the residual tolerance).
     """
-    K = sk.n_states
+    N, K = choices.shape
     idx = np.flatnonzero(unknown)
     block = idx // K
     m = np.bincount(block, minlength=N)
@@ -658,23 +673,43 @@ def _solve_unknowns(
         matrix = (sp.identity(size, format="csr") - q).tocsc()
         return np.atleast_1d(spsolve(matrix, rhs))[slot]
     loops = rs == cs
-    diagonal = 1.0 - np.bincount(rs[loops], weights=ps[loops], minlength=size).reshape(N, M)
+    if loops.any():
+        # Jacobi preconditioning folded into the matrix: with D = I - diag(Q), solve
+        # (I - Q) D^-1 y = b, whose matrix is I - Q_off D^-1 (unit diagonal), then x = D^-1 y
+        inverse = 1.0 / (1.0 - np.bincount(rs[loops], weights=ps[loops], minlength=size))
+        off = ~loops
+        q = sp.csr_matrix((ps[off] * inverse[cs[off]], cs[off], np.concatenate(
+            [[0], np.cumsum(np.bincount(rs[off], minlength=size))]).astype(index_type)),
+            shape=(size, size))
+    else:
+        inverse = None
 
     def apply(v: np.ndarray) -> np.ndarray:  # [N, M]
-        return v - (q @ v.ravel()).reshape(N, M)
+        out = (q @ v.ravel()).reshape(N, M)
+        return np.subtract(v, out, out=out)
 
     b = rhs.reshape(N, M)
-    x, ok = batched_bicgstab(apply, b, diagonal, systems_axis=0)
-    if not ok.all():
-        # the recursive residual converged but the true one did not (rounding): restart once
-        # from x on the true residual, for the systems concerned, before any sparse LU
-        residual = np.where(ok[:, None], 0.0, b - apply(x))
-        dx, _ = batched_bicgstab(apply, residual, diagonal, systems_axis=0)
-        x += dx
-        limit = RESIDUAL_TOLERANCE * np.maximum(1.0, np.abs(b).max(axis=1, initial=0.0))
-        ok = np.abs(b - apply(x)).max(axis=1, initial=0.0) <= limit
+    ones = np.ones((1, 1))
+    x, ok = batched_bicgstab(apply, b, np.broadcast_to(ones, b.shape), systems_axis=0)
     for j in np.flatnonzero(~ok).tolist():
-        w = row_weights[j][sk.entry_source, sk.entry_action]
+        # the recursive residual converged but the true one did not (rounding): restart
+        # once from x on the true residual of this system alone, before any sparse LU
+        block_j = q[j * M : (j + 1) * M][:, j * M : (j + 1) * M]
+
+        def apply_j(v: np.ndarray, block_j: sp.csr_matrix = block_j) -> np.ndarray:
+            return v - (block_j @ v.ravel())[None, :]
+
+        bj = b[j : j + 1]
+        dx, _ = batched_bicgstab(apply_j, bj - apply_j(x[j : j + 1]),
+                                 np.broadcast_to(ones, bj.shape))
+        x[j] += dx[0]
+        limit = RESIDUAL_TOLERANCE * max(1.0, float(np.abs(bj).max(initial=0.0)))
+        ok[j] = np.abs(bj - apply_j(x[j : j + 1])).max(initial=0.0) <= limit
+    if inverse is not None:
+        x *= inverse.reshape(N, M)
+    for j in np.flatnonzero(~ok).tolist():
+        pick = choices[j][sk.entry_source]
+        w = np.where(sk.entry_action == pick, weight[j][sk.entry_source], 0.0)
         states = slice(j * K, (j + 1) * K)
         column = _direct_column(sk, w, unknown[states], target[states].astype(np.float64))
         x[j, : m[j]] = column[np.flatnonzero(unknown[states])]
@@ -689,9 +724,9 @@ def policy_probabilities(
     Batches of deterministic policies take a faster route that analyses and solves only the
     product states reachable from ``mu0`` (:func:`_deterministic_probabilities`).
     """
-    choices = _deterministic_choices(row_weights)
-    if choices is not None and choices.size:
-        return _deterministic_probabilities(sk, automaton, row_weights, choices)
+    deterministic = _deterministic_choices(row_weights)
+    if deterministic is not None:
+        return _deterministic_probabilities(sk, automaton, *deterministic)
     values = product_state_probabilities(sk, automaton, row_weights)
     return sk.initial_weights @ values[sk.initial_states]
 

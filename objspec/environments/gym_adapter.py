@@ -158,47 +158,6 @@ def _machine_table(
     )
 
 
-def _accepting_end_components(skeleton: Any, automaton: Any) -> np.ndarray:
-    """Product states in accepting maximal end components (Baier & Katoen 2008, 10.6.4).
-
-    For each conjunction ``Fin(...) & Inf(...)`` of the acceptance condition's disjunctive
-    normal form: forbid the actions that can take a ``Fin`` transition, decompose the rest
-    into maximal end components, and keep those that contain a transition of every ``Inf``
-    set. Inside such a component a policy playing all its actions visits every one of its
-    transitions infinitely often, so it satisfies the condition with probability 1.
-    """
-    from objspec.ltl.optimise import maximal_end_components
-
-    K, A = skeleton.n_states, skeleton.env.n_actions
-    src, act, dst = skeleton.entry_source, skeleton.entry_action, skeleton.entry_target
-    q = skeleton.machine_state[src]
-    dead = q >= automaton.n_states
-    marks = np.where(dead, 0, automaton.marks[np.minimum(q, automaton.n_states - 1),
-                                              skeleton.entry_letter])
-    accepting = np.zeros(K, dtype=bool)
-    for conjunction in automaton.acceptance.disjunctive_normal_form():
-        allowed = np.ones((K, A), dtype=bool)
-        allowed[skeleton.machine_state >= automaton.n_states] = False
-        for atom in conjunction:
-            if not atom.infinitely:
-                meets = ((marks >> atom.index) & 1).astype(bool) != atom.complemented
-                allowed[src[meets], act[meets]] = False
-        mec = maximal_end_components(K, A, src, act, dst, allowed)
-        n_mec = int(mec.max()) + 1 if mec.size else 0
-        if n_mec == 0:
-            continue
-        good = np.ones(n_mec, dtype=bool)
-        inside = (mec[src] >= 0) & allowed[src, act]
-        for atom in conjunction:
-            if atom.infinitely:
-                meets = ((marks >> atom.index) & 1).astype(bool) != atom.complemented
-                hit = np.zeros(n_mec, dtype=bool)
-                hit[mec[src[inside & meets]]] = True
-                good &= hit
-        accepting |= (mec >= 0) & good[np.maximum(mec, 0)]
-    return accepting
-
-
 def _can_reach(n: int, src: np.ndarray, dst: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """States with a path of positive-probability entries to a target state.
 
@@ -221,6 +180,7 @@ def _can_reach(n: int, src: np.ndarray, dst: np.ndarray, targets: np.ndarray) ->
 
 
 def _ltl_table(env: FiniteMDP, automaton: Any) -> ProductTable:
+    from objspec.ltl.optimise import accepting_end_components
     from objspec.ltl.product import ProductSkeleton
 
     missing = sorted(set(automaton.propositions) - set(env.propositions))
@@ -232,7 +192,7 @@ def _ltl_table(env: FiniteMDP, automaton: Any) -> ProductTable:
         )
     skeleton = ProductSkeleton(env, automaton)
     K = skeleton.n_states
-    target = _accepting_end_components(skeleton, automaton)
+    target, _ = accepting_end_components(skeleton, automaton)
     can = _can_reach(K, skeleton.entry_source, skeleton.entry_target, target)
     reward = target[skeleton.entry_target].astype(float)
     terminal = target | ~can

@@ -52,6 +52,7 @@ from objspec.ltl.translation import translate
 from objspec.mdp.model import FiniteMDP
 
 __all__ = [
+    "accepting_end_components",
     "FiniteMemoryPolicy",
     "MaximalSatisfaction",
     "maximal_satisfaction",
@@ -166,10 +167,24 @@ def _entry_meets(atom: AcceptanceAtom, marks: np.ndarray) -> np.ndarray:
     return has != atom.complemented
 
 
-def _accepting_states(
+def accepting_end_components(
     sk: ProductSkeleton, automaton: DeterministicAutomaton
 ) -> tuple[np.ndarray, np.ndarray]:
-    """States in accepting MECs, and for each the allowed actions of its MEC ``[K, A]``."""
+    """Product states in accepting maximal end components (Baier & Katoen 2008, 10.6.4).
+
+    For each conjunction ``Fin(...) & Inf(...)`` of the acceptance condition's disjunctive
+    normal form: forbid the actions that can take a ``Fin`` transition, decompose the rest
+    into maximal end components, and keep those that contain a transition of every ``Inf``
+    set. Inside such a component a policy playing all its actions visits every one of its
+    transitions infinitely often, so it satisfies the condition with probability 1.
+
+    Returns
+    -------
+    states : numpy.ndarray
+        ``[K]`` bool: the product state lies in an accepting end component.
+    actions : numpy.ndarray
+        ``[K, A]`` bool: for those states, the actions that keep to their component.
+    """
     K, A = sk.n_states, sk.env.n_actions
     q = sk.machine_state[sk.entry_source]
     dead_entry = q == sk.dead_state
@@ -242,7 +257,7 @@ def maximal_satisfaction(
     _check_automaton(env, automaton)
     sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
-    target, stay = _accepting_states(sk, automaton)
+    target, stay = accepting_end_components(sk, automaton)
     src, act, dst, prob = sk.entry_source, sk.entry_action, sk.entry_target, sk.entry_probability
     x = np.zeros(K)
     x[target] = 1.0

@@ -343,6 +343,10 @@ def satisfaction_probabilities(
     together: one sparse LU of the block-diagonal system for products of at most
     :data:`DIRECT_MAX_UNKNOWNS` states, otherwise a BiCGSTAB batched over policies that must
     reach a relative residual of :data:`RESIDUAL_TOLERANCE` (sparse LU is the fallback).
+    Batches of deterministic policies skip the support grouping: their chains are analysed
+    as one block-diagonal graph restricted, for the solve, to the states reachable from
+    ``mu0``, and solved with BiCGSTAB on ``(I - Q^2) z = b``, ``x = (I + Q) z`` (same
+    tolerance and fallback).
 
     Examples
     --------
@@ -604,7 +608,9 @@ def _deterministic_probabilities(
     ent, indptr = _gather_rows(_row_pointer(sk), rows.ravel())
     counts = np.diff(indptr)
     per_block = np.add.reduceat(counts, np.arange(0, n, K)) if n else counts
-    index_type = np.int32 if n + N * sk.initial_states.size < 2**31 - 1 else np.int64
+    # 32-bit indices (faster sparse products) when node and entry counts allow
+    largest = max(n + 1, int(indptr[-1]) + N * sk.initial_states.size)
+    index_type = np.int32 if largest < 2**31 - 1 else np.int64
     cols = sk.entry_target[ent].astype(index_type)
     cols += np.repeat((np.arange(N) * K).astype(index_type), per_block)
     prob = sk.entry_probability[ent]
@@ -655,7 +661,7 @@ def _solve_unknowns(
     np.cumsum(m[:-1], out=first[1:])
     slot = block * M + (np.arange(idx.size) - first[block])
     size = N * M
-    index_type = np.int32 if size < 2**31 - 1 else np.int64
+    index_type = np.int32 if max(size + 1, graph.nnz) < 2**31 - 1 else np.int64
     pos = np.full(unknown.size, -1, dtype=index_type)
     pos[idx] = slot
     e, rptr = _gather_rows(graph.indptr, idx)

@@ -15,6 +15,7 @@ from objspec.errors import InvalidSpecificationError
 from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
+from objspec.mdp.reachability import reachable_from_supports
 from objspec.mdp.rewards import normalize_rewards
 from objspec.orders import (
     Comparator,
@@ -172,21 +173,11 @@ def check_callable(fn: Any, what: str) -> Callable[..., Any]:
 def reachable_states(env: FiniteMDP, policies: np.ndarray) -> np.ndarray:
     """``[N, S]`` boolean: states reached with positive probability under each policy.
 
-    Read from the supports exactly (no thresholding): ``s`` is reachable iff it is in
-    the support of ``mu0`` or is a successor ``tau(s | s', a) > 0`` of a reachable ``s'``
-    through an action with ``pi(a | s') > 0``.
+    Read from the supports exactly (no thresholding); see
+    :func:`objspec.mdp.reachability.reachable_states`.
     """
-    support = (env.transitions > 0).astype(np.int64)  # [S, A, S]
-    acts = (policies > 0).astype(np.int64)  # [N, S, A]
-    step = np.einsum("nsa,sat->nst", acts, support) > 0  # [N, S, S]
-    reach = np.broadcast_to(env.initial > 0, (policies.shape[0], env.n_states)).copy()
-    for _ in range(env.n_states):
-        new = reach | (np.einsum("ns,nst->nt", reach.astype(np.int64), step.astype(np.int64))
-                       > 0)
-        if np.array_equal(new, reach):
-            break
-        reach = new
-    return reach
+    enabled = np.asarray(policies).reshape(-1, env.n_states, env.n_actions) != 0
+    return reachable_from_supports(env, enabled)
 
 
 class OrderEvaluator(Evaluator):

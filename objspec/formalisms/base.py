@@ -24,6 +24,7 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch
+from objspec.mdp.reachability import canonical_policies
 
 __all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "dense_ranks"]
 
@@ -37,6 +38,11 @@ class Specification(abc.ABC):
 
     acronym: ClassVar[str]
     real_valued: ClassVar[bool] = True
+    #: True for formalisms that see the policy itself (FPR, PO). False for those that see
+    #: only the trajectory lottery: their evaluators evaluate
+    #: :func:`objspec.mdp.reachability.canonical_policies`, so that policies agreeing on
+    #: the states they reach (paper-notes lemma L7) get bit-identical values.
+    policy_level: ClassVar[bool] = False
 
     @abc.abstractmethod
     def compile(self, env: FiniteMDP) -> Evaluator:
@@ -59,7 +65,11 @@ class Evaluator(abc.ABC):
         self.env = env
 
     def _batch(self, policies: Any) -> np.ndarray:
+        """Validated ``[N, S, A]`` batch; canonical off the reached states unless the
+        specification is policy-level (see :attr:`Specification.policy_level`)."""
         pi, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
+        if not getattr(self.spec, "policy_level", False):
+            pi = canonical_policies(self.env, pi)
         return pi
 
     def _policy_list(self, policies: Any) -> list[Policy]:

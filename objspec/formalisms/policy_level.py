@@ -59,6 +59,7 @@ class PolicyFunction(Specification):
     """
 
     acronym = "FPR"
+    policy_level = True
 
     def __init__(self, f: Callable[[Policy], Any]) -> None:
         self.f = check_callable(f, "FPR function f")
@@ -119,6 +120,7 @@ class PolicyOrdering(Specification):
     """
 
     acronym = "PO"
+    policy_level = True
     real_valued = False
 
     def __init__(self, order: Order | Callable[[Any, Any], Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -90,7 +91,8 @@ def test_reward_vectors(stacked: np.ndarray) -> None:
     assert stacked.shape == (3, 2, 2)
 
 
-_LOTTERY_LEVEL = ["MR", "LAR", "ONMR", "OMORL", "GOMORL", "RRL", "FOMR", "OMO", "FTR"]
+_LOTTERY_LEVEL = ["MR", "LAR", "ONMR", "OMORL", "GOMORL", "RRL", "FOMR", "OMO", "FTR",
+                  "INMR", "IMORL", "FTLR", "TLO"]
 
 
 @pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "LTL", "RM", "FPR", "PO"])
@@ -114,6 +116,65 @@ def test_specs_of_each_formalism_compile_and_rank_consistently(formalism: str) -
     check()
 
 
+@pytest.mark.parametrize("formalism", ["INMR", "IMORL"])
+def test_inner_return_specs_are_evaluated_exactly(formalism: str) -> None:
+    """INMR and IMORL specs drawn for an environment take finitely many return values
+    there: they compile to the exact return distribution, in floats and in rationals,
+    and the two agree."""
+
+    @settings(max_examples=15)
+    @given(ost.mdps(max_states=3, max_actions=2, exact=True).flatmap(
+        lambda env: st.tuples(st.just(env), ost.specs(env, [formalism]),
+                              ost.policies(env, exact=True))))
+    def check(data: tuple) -> None:
+        env, spec, pi = data
+        evaluator = spec.compile(env)
+        assert evaluator.method == "return distribution" and evaluator.error_bound == 0
+        exact = spec.compile(env, exact=True).exact_value(pi)
+        assert isinstance(exact, Fraction)
+        assert float(evaluator.values([pi])[0]) == pytest.approx(float(exact), abs=1e-9)
+
+    check()
+
+
+@pytest.mark.parametrize("formalism", ["INMR", "IMORL"])
+def test_inner_return_specs_with_discount_reward_only_transient_states(formalism: str) -> None:
+    """On E4 (s0 -> s1 -> s2 absorbing) a positive discount comes with rewards that vanish
+    out of the absorbing s2, the one state that is not transient."""
+    from objspec.environments import E4
+
+    env = E4()
+    assert ost.transient_states(env).tolist() == [True, True, False]
+
+    @settings(max_examples=20)
+    @given(ost.specs(env, [formalism]), ost.policies(env))
+    def check(spec: Any, pi: Policy) -> None:
+        if spec.gamma > 0:
+            assert np.all(np.asarray(spec.rewards_stacked)[:, 2] == 0)
+        evaluator = spec.compile(env)
+        assert evaluator.method == "return distribution"
+        assert np.isfinite(evaluator.values([pi])[0])
+
+    check()
+
+
+def _isolate_state_0(env: FiniteMDP) -> FiniteMDP:
+    """``env`` with state 0 initial and looping on itself: every other state unreachable."""
+    exact = env.is_exact
+    P = np.array(env.exact_transitions() if exact else env.transitions)
+    P[0] = Fraction(0) if exact else 0.0
+    P[0, :, 0] = Fraction(1) if exact else 1.0
+    init = [Fraction(int(s == 0)) for s in range(env.n_states)] if exact else np.eye(
+        env.n_states)[0]
+    labels = env.state_labels
+    assert labels is not None
+    return FiniteMDP(P, init, labels=dict(enumerate(labels)))
+
+
+_EXACT_L7 = ("GOMORL", "OMO", "ONMR", "OMORL", "FOMR", "MR", "LAR", "INMR", "IMORL", "FTLR",
+             "TLO")
+
+
 @pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
 @pytest.mark.parametrize("formalism", [*_LOTTERY_LEVEL, "LTL", "RM"])
 def test_lottery_level_specs_ignore_unreachable_states(formalism: str, exact: bool) -> None:
@@ -122,26 +183,19 @@ def test_lottery_level_specs_ignore_unreachable_states(formalism: str, exact: bo
     In floating point this holds bit for bit, not only up to rounding: lottery-level
     evaluators evaluate the policies made canonical off their reached states, so the
     ordering formalisms (which compare float vectors without tolerance) tie them too.
+    Specs are drawn for the isolated environment they are compiled on (INMR and IMORL
+    specs are exact only on the environment they were drawn for).
     """
-    if exact and formalism not in ("GOMORL", "OMO", "ONMR", "OMORL", "FOMR", "MR", "LAR"):
-        pytest.skip("exact mode is exercised for the occupancy-level formalisms")
+    if exact and formalism not in _EXACT_L7:
+        pytest.skip("exact mode is exercised for the occupancy- and lottery-level formalisms")
 
     @settings(max_examples=15)
     @given(ost.labelled_mdps(("a", "b"), max_states=3, max_actions=2, initial="first",
-                             exact=exact).flatmap(
+                             exact=exact).map(_isolate_state_0).flatmap(
         lambda env: st.tuples(st.just(env), ost.specs(env, [formalism]),
                               ost.policies(env, exact=exact), ost.policies(env, exact=exact))))
     def check(data: tuple) -> None:
-        env, spec, pi, other = data
-        # make every state except 0 unreachable by a self-loop at state 0
-        P = np.array(env.exact_transitions() if exact else env.transitions)
-        P[0] = Fraction(0) if exact else 0.0
-        P[0, :, 0] = Fraction(1) if exact else 1.0
-        init = [Fraction(int(s == 0)) for s in range(env.n_states)] if exact else np.eye(
-            env.n_states)[0]
-        labels = env.state_labels
-        assert labels is not None
-        isolated = FiniteMDP(P, init, labels=dict(enumerate(labels)))
+        isolated, spec, pi, other = data
         mixed = np.array(other.exact_probabilities() if exact else other.probabilities)
         mixed[0] = (pi.exact_probabilities() if exact else pi.probabilities)[0]
         evaluator = spec.compile(isolated, exact=True) if exact else spec.compile(isolated)

@@ -21,8 +21,9 @@ Overview
 * specifications of every formalism, for one environment: :func:`markov_rewards`,
   :func:`limit_average_rewards`, :func:`outer_nonlinear`, :func:`outer_morl`,
   :func:`generalised_outer_morl`, :func:`regularised`, :func:`occupancy_functions`,
-  :func:`occupancy_orderings`, :func:`trajectory_functions`, :func:`policy_functions`,
-  :func:`policy_orderings`,
+  :func:`occupancy_orderings`, :func:`trajectory_functions`, :func:`inner_nonlinear`,
+  :func:`inner_morl`, :func:`lottery_functions`, :func:`lottery_orderings`,
+  :func:`policy_functions`, :func:`policy_orderings`,
   :func:`ltl_formulas`, :func:`ltl_specs`, :func:`reward_machines`; and :func:`specs`
   (any of them, or those named).
 
@@ -73,6 +74,11 @@ __all__ = [
     "policy_functions",
     "policy_orderings",
     "trajectory_functions",
+    "transient_states",
+    "inner_nonlinear",
+    "inner_morl",
+    "lottery_functions",
+    "lottery_orderings",
     "ltl_formulas",
     "ltl_specs",
     "reward_machines",
@@ -567,6 +573,222 @@ def trajectory_functions(draw: st.DrawFn, env: FiniteMDP, max_horizon: int = 3) 
     return TrajectoryFunction(f, horizon)
 
 
+def transient_states(env: FiniteMDP) -> np.ndarray:
+    """States that every policy leaves for ever: ``[S]`` bool.
+
+    A state is transient here when no path of the support graph (every action allowed)
+    leads to it from a state that lies on a cycle, itself included. A reward that is zero
+    on every transition out of the other states is collected on finitely many steps by
+    every trajectory, so its return takes finitely many values (for every discount): the
+    condition :func:`objspec.formalisms.lottery.return_distribution` decides.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> transient_states(E3()).tolist()  # s0 is left for ever; s1 is absorbing
+    [True, False]
+    """
+    S = env.n_states
+    step = np.asarray((np.asarray(env.transitions) > 0).any(axis=1), dtype=np.int64)
+    reach: np.ndarray = step > 0  # [S, S]: paths of length >= 1
+    for _ in range(S):
+        new = reach | ((reach.astype(np.int64) @ step) > 0)
+        if np.array_equal(new, reach):
+            break
+        reach = new
+    cyclic = np.diag(reach).copy()
+    after_cycle = (reach & cyclic[:, None]).any(axis=0)
+    return np.asarray(~cyclic & ~after_cycle)
+
+
+@st.composite
+def _finite_return_setup(
+    draw: st.DrawFn, env: FiniteMDP, k: int | None
+) -> tuple[np.ndarray, float]:
+    """Rewards (``[S, A, S]``, or ``[k, S, A, S]`` when ``k`` is given) and a discount
+    whose return takes finitely many values on ``env``: either ``gamma = 0`` (only the
+    first transition counts) or a positive discount with rewards zero on every transition
+    out of a non-transient state (:func:`transient_states`)."""
+    transient = transient_states(env)
+    count = 1 if k is None else k
+    integers: bool = draw(st.booleans())
+    stacked = np.stack([
+        draw(rewards(env, "transition", integers=integers, min_value=-2.0, max_value=2.0))
+        for _ in range(count)
+    ])
+    if bool(transient.any()) and draw(st.booleans()):
+        stacked[:, ~transient] = 0.0
+        gamma = draw(discounts())
+    else:
+        gamma = 0.0
+    return (stacked[0] if k is None else stacked), gamma
+
+
+@st.composite
+def inner_nonlinear(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.InnerNonlinearMarkovReward` specifications whose
+    evaluation is exact (``method="exact"``, return distribution) on ``env``.
+
+    The return takes finitely many values: either ``gamma = 0`` (the utility of the first
+    transition's reward), or ``gamma`` in ``[0.1, 0.95]`` with a reward that is zero out
+    of every state some trajectory can stay in or come back to (:func:`transient_states`;
+    drawn only when ``env`` has such states). The utility ``f`` is one of the ONMR
+    functions (peaks, steps, sigmoids, cubes, identity). Compiled on *another*
+    environment of the same size the return may not be finite; ``method="exact"`` then
+    raises :class:`~objspec.errors.InvalidSpecificationError`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from objspec.environments import E3
+    >>> @settings(max_examples=5, database=None)
+    ... @given(inner_nonlinear(E3()))
+    ... def check(spec):
+    ...     assert "return distribution" in spec.compile(E3()).method
+    >>> check()
+    """
+    from objspec.formalisms import InnerNonlinearMarkovReward
+
+    reward, gamma = draw(_finite_return_setup(env, None))
+    return InnerNonlinearMarkovReward(reward, draw(_scalar_functions()), gamma, method="exact")
+
+
+@st.composite
+def inner_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.InnerMORL` specifications with ``k`` in 1..3, exact on
+    ``env`` (``method="exact"``) for the reasons given in :func:`inner_nonlinear`; ``f``
+    is a weighted sum, a minimum or a distance to a target of the return vector (the
+    OMORL functions, here applied inside the expectation).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from objspec.environments import E4
+    >>> @settings(max_examples=5, database=None)
+    ... @given(inner_morl(E4()))
+    ... def check(spec):
+    ...     assert 1 <= spec.k <= 3 and "return distribution" in spec.compile(E4()).method
+    >>> check()
+    """
+    from objspec.formalisms import InnerMORL
+
+    k = draw(st.integers(1, 3))
+    stacked, gamma = draw(_finite_return_setup(env, k))
+    return InnerMORL(stacked, draw(_vector_functions(k)), gamma, method="exact")
+
+
+def _dot(w: np.ndarray, m: Any) -> Any:
+    """``<w, m>``: a Fraction when ``m`` holds Fractions (exact lotteries), else a float."""
+    arr = np.asarray(m)
+    if arr.dtype == object:
+        return sum((Fraction(float(x)) * y for x, y in zip(w.ravel().tolist(),
+                                                           arr.ravel().tolist(), strict=True)),
+                   Fraction(0))
+    return float(np.sum(w * arr))
+
+
+@st.composite
+def _lottery_statistics(draw: st.DrawFn, env: FiniteMDP) -> Callable[[Any], tuple[Any, Any]]:
+    """Two statistics of a lottery: linear statistics ``<w1, m>``, ``<w2, m>`` of its
+    occupancy measure, or the mean and the variance of a discounted return. Fractions
+    when the lottery is exact, floats otherwise."""
+    gamma = draw(discounts())
+    if draw(st.booleans()):
+        w1 = draw(rewards(env, "transition"))
+        w2 = draw(rewards(env, "transition"))
+
+        def occupancy(lottery: Any) -> tuple[Any, Any]:
+            m = lottery.occupancy_measure(gamma)
+            return _dot(w1, m), _dot(w2, m)
+
+        return occupancy
+    reward = draw(rewards(env))
+
+    def moments(lottery: Any) -> tuple[Any, Any]:
+        mean, second = lottery.return_moments(reward, gamma)
+        return mean, second - mean * mean
+
+    return moments
+
+
+@st.composite
+def lottery_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.TrajectoryLotteryFunction` specifications: nonlinear
+    functions of two lottery statistics (:class:`~objspec.formalisms.lottery.TrajectoryLottery`
+    occupancy measure or return moments): their product, a mean-variance trade-off
+    ``x - lam * y``, or a peak ``-(x - c)^2``. Exact with exact lotteries (Fractions in,
+    Fractions out).
+
+    Examples
+    --------
+    Policies of E2 that differ only at the unreachable ``s1`` have the same lottery:
+
+    >>> from hypothesis import given, settings
+    >>> from objspec.environments import E2
+    >>> @settings(max_examples=5, database=None)
+    ... @given(lottery_functions(E2()))
+    ... def check(spec):
+    ...     ev = spec.compile(E2())
+    ...     assert ev.rank([[[1, 0], [1, 0]], [[1, 0], [0, 1]]]).tolist() == [0, 0]
+    >>> check()
+    """
+    from objspec.formalisms import TrajectoryLotteryFunction
+
+    stats = draw(_lottery_statistics(env))
+    kind = draw(st.sampled_from(["product", "trade-off", "peak"]))
+    lam = Fraction(draw(st.integers(-4, 4)), 2)
+    c = Fraction(draw(st.integers(-4, 4)), 2)
+
+    def f(lottery: Any) -> Any:
+        x, y = stats(lottery)
+        if kind == "product":
+            return x * y
+        if kind == "trade-off":
+            return x - (lam if isinstance(y, Fraction) else float(lam)) * y
+        centre = c if isinstance(x, Fraction) else float(c)
+        return -((x - centre) ** 2)
+
+    return TrajectoryLotteryFunction(f)
+
+
+@st.composite
+def lottery_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+    """:class:`~objspec.formalisms.TrajectoryLotteryOrdering` specifications: orders by key
+    (:func:`objspec.orders.by_key`) on two lottery statistics (occupancy-measure statistics,
+    or mean and variance of a return), lexicographic with random signs (e.g. mean first,
+    then lower variance) or by a weighted sum. Float statistics are rounded to 9 decimals
+    so that rounding noise does not decide the lexicographic tie-break; exact lotteries
+    give exact keys.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from objspec.environments import E2
+    >>> @settings(max_examples=5, database=None)
+    ... @given(lottery_orderings(E2()))
+    ... def check(spec):
+    ...     ev = spec.compile(E2())
+    ...     assert ev.compare([[0.5, 0.5], [1, 0]], [[0.5, 0.5], [0, 1]]) == 0
+    >>> check()
+    """
+    from objspec import orders
+    from objspec.formalisms import TrajectoryLotteryOrdering
+
+    stats = draw(_lottery_statistics(env))
+    signs = draw(st.lists(st.sampled_from([1, -1]), min_size=2, max_size=2))
+    lexicographic = draw(st.booleans())
+    weight = Fraction(draw(st.integers(-4, 4)), 2)
+
+    def key(lottery: Any) -> tuple[Any, ...]:
+        x, y = (v if isinstance(v, Fraction) else round(float(v), 9) for v in stats(lottery))
+        if lexicographic:
+            return (signs[0] * x, signs[1] * y)
+        w = weight if isinstance(y, Fraction) else float(weight)
+        total = x + w * y
+        return (total if isinstance(total, Fraction) else round(total, 9),)
+
+    return TrajectoryLotteryOrdering(orders.by_key(key))
+
 def ltl_formulas(
     propositions: Sequence[str] = ("a", "b"), max_leaves: int = 6
 ) -> st.SearchStrategy[str]:
@@ -647,6 +869,10 @@ FORMALISMS: dict[str, Callable[[FiniteMDP], st.SearchStrategy[Any]]] = {
     "PO": policy_orderings,
     "LTL": ltl_specs,
     "RM": reward_machines,
+    "INMR": inner_nonlinear,
+    "IMORL": inner_morl,
+    "FTLR": lottery_functions,
+    "TLO": lottery_orderings,
 }
 
 

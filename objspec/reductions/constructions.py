@@ -114,6 +114,15 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _on_first_component(f: Any) -> Any:
+    """``v -> f(v[0])``: a function of a scalar as a function of a 1-vector (k = 1)."""
+
+    def first(v: Any) -> Any:
+        return f(v[0])
+
+    return first
+
+
 def _gamma_of(spec: Any) -> Any:
     return spec.gamma
 
@@ -182,12 +191,8 @@ def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
     >>> outer_nonlinear_to_outer_morl(OuterNonlinearMarkovReward([1.0], abs, 0.5)).rewards.shape
     (1, 1)
     """
-    f = spec.f
-
-    def first(v: Any) -> Any:
-        return f(v[0])
-
-    return formalism_class("OMORL")(np.asarray(spec.reward)[None], first, spec.gamma)
+    rewards = np.asarray(spec.reward)[None]
+    return formalism_class("OMORL")(rewards, _on_first_component(spec.f), spec.gamma)
 
 
 # ---------------------------------------------------------------- 4.3 OMORL = FOMR
@@ -914,12 +919,8 @@ def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
     >>> inner_nonlinear_to_inner_morl(InnerNonlinearMarkovReward([1.0], abs, 0.5)).acronym
     'IMORL'
     """
-    f = spec.f
-
-    def first(v: Any) -> Any:
-        return f(v[0])
-
-    return formalism_class("IMORL")(np.asarray(spec.reward)[None], first, spec.gamma)
+    rewards = np.asarray(spec.reward)[None]
+    return formalism_class("IMORL")(rewards, _on_first_component(spec.f), spec.gamma)
 
 
 @construction("IMORL", "FTR", reference="paper-notes 4.1 (IMORL -> FTR)")

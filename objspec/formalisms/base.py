@@ -180,7 +180,8 @@ class RealValuedEvaluator(Evaluator):
             pp, qq = self._policy_list([p, q])
             vp, vq = self.exact_value(pp), self.exact_value(qq)
             return int(vp > vq) - int(vp < vq)
-        vp, vq = self.values(np.stack([self._batch(p)[0], self._batch(q)[0]]))
+        pair, _ = as_policy_batch([Policy(p), Policy(q)], self.env.n_states, self.env.n_actions)
+        vp, vq = self.values(pair)  # values() makes the pair canonical once
         if abs(vp - vq) <= self.tie_tolerance:
             return 0
         return 1 if vp > vq else -1

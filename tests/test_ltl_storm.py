@@ -240,3 +240,37 @@ def test_iterative_solvers_agree_with_storm(problem: tuple, sparse_policy_action
     finally:
         product.DIRECT_MAX_UNKNOWNS, product.SPARSE_POLICY_ACTIONS = saved
     assert np.abs(ours - _storm(env, batch, f)).max() <= TOL, str(f)
+
+
+def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch is cut into chunks solved by worker threads: the number of workers does not
+    change a bit of the values, the chunking changes them by rounding at most, and they
+    equal Storm's; bad ``workers`` are refused."""
+    import objspec.ltl.product as product
+    from objspec.errors import ObjspecError
+
+    env = random_labelled_mdp(60, 3, ATOMS, 3, density=0.3, seed=11)
+    f = parse_formula("G (a -> F b) & F G !c")
+    aut = translate(f)
+    mixed = random_policies(env, 12, seed=12, deterministic_fraction=0.5)
+    deterministic = random_policies(env, 12, seed=13, deterministic_fraction=1.0)
+    values = []
+    for direct in (1500, 0):  # sparse LU, then the iterative solvers
+        monkeypatch.setattr(product, "DIRECT_MAX_UNKNOWNS", direct)
+        for batch in (mixed, deterministic):
+            monkeypatch.setattr(product, "CHUNK_ENTRIES", 1_500_000)  # one chunk
+            whole = satisfaction_probabilities(env, aut, batch, workers=1)
+            monkeypatch.setattr(product, "CHUNK_ENTRIES", 1)  # one policy per chunk
+            single = satisfaction_probabilities(env, aut, batch, workers=1)
+            assert np.abs(single - whole).max() <= 1e-14
+            for workers in (2, 5):
+                assert np.array_equal(
+                    satisfaction_probabilities(env, aut, batch, workers=workers), single
+                )
+            values.append(whole)
+    theirs = _storm(env, [Policy(p) for p in np.concatenate([mixed, deterministic])], f)
+    for pair in (values[:2], values[2:]):
+        assert np.abs(np.concatenate(pair) - theirs).max() <= TOL
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ObjspecError, match="workers"):
+            satisfaction_probabilities(env, aut, mixed, workers=bad)

@@ -278,33 +278,41 @@ def _accepting_components(
     """Which components are accepting BSCCs, given the skeleton entries taken, the
     component of each one's source, and which components are bottom."""
     n_comp = bottom.size
-    q = sk.machine_state[sk.entry_source]
-    dead_entry = q == sk.dead_state
-    all_marks = np.where(
-        dead_entry, 0, automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter]
-    )
-    keep = bottom[source_comp]
-    c = source_comp[keep]
+    bottoms = np.flatnonzero(bottom)
+    accepting = np.zeros(n_comp, dtype=bool)
+    if not bottoms.size:
+        return accepting
+    # only the entries inside bottom components matter; number those components 0 .. B-1
+    local = np.full(n_comp, -1, dtype=np.int64)
+    local[bottoms] = np.arange(bottoms.size)
+    c = local[source_comp]
+    keep = c >= 0
+    c = c[keep]
     kept = entries[keep]
-    entry_marks = all_marks[kept]
-    total = np.bincount(c, minlength=n_comp)
-    union = np.zeros(n_comp, dtype=np.int64)
-    inter = np.zeros(n_comp, dtype=np.int64)
+    B = bottoms.size
+    q = sk.machine_state[sk.entry_source[kept]]
+    dead_entry = q == sk.dead_state
+    entry_marks = np.where(
+        dead_entry, 0,
+        automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter[kept]],
+    )
+    total = np.bincount(c, minlength=B)
+    union = np.zeros(B, dtype=np.int64)
+    inter = np.zeros(B, dtype=np.int64)
     for j in range(automaton.n_sets):
-        with_j = np.bincount(c[((entry_marks >> j) & 1).astype(bool)], minlength=n_comp)
+        with_j = np.bincount(c[((entry_marks >> j) & 1).astype(bool)], minlength=B)
         union |= (with_j > 0).astype(np.int64) << j
         inter |= ((with_j == total) & (total > 0)).astype(np.int64) << j
-    dead_comp = np.zeros(n_comp, dtype=bool)
-    dead_comp[c[dead_entry[kept]]] = True
-    accepting = np.zeros(n_comp, dtype=bool)
-    candidates = np.flatnonzero(bottom & ~dead_comp)
+    live = np.ones(B, dtype=bool)
+    live[c[dead_entry]] = False  # components of the "dead" automaton state reject
+    candidates = np.flatnonzero(live)
     if candidates.size:
         # the condition is evaluated once per distinct (union, intersection) pair
         pairs, which = np.unique(np.stack([union[candidates], inter[candidates]], axis=1),
                                  axis=0, return_inverse=True)
         holds = np.array([automaton.acceptance.holds(int(u), int(i)) for u, i in pairs.tolist()],
                          dtype=bool)
-        accepting[candidates] = holds[which.ravel()]
+        accepting[bottoms[candidates]] = holds[which.ravel()]
     return accepting
 
 

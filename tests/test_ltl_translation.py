@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from ltl_reference import holds_on_lasso
 from ltl_strategies import formulas, lassos
 
@@ -15,7 +17,8 @@ from objspec.ltl import syntax as s
 from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
 from objspec.ltl.hoa import from_hoa, to_hoa
 from objspec.ltl.parser import parse_formula
-from objspec.ltl.translation import translate
+from objspec.ltl.simplify import is_eventual, is_suspendable, is_universal, simplify
+from objspec.ltl.translation import MAX_FIXPOINT_SUBFORMULAS, _translate_nnf, translate
 
 ATOMS = ("a", "b", "c")
 LETTERS = [frozenset(x) for r in range(4) for x in itertools.combinations(ATOMS, r)]
@@ -209,3 +212,241 @@ def test_rendering() -> None:
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     dot = aut.to_dot()
     assert dot.startswith("digraph") and "->" in dot
+
+
+# ----------------------------------------------------------------------------------------
+# Simplification rules, decomposition and size limits.
+
+# Subformulas standing for the p, q, ... of the rules: temporal ones, so that no rule only
+# holds by accident of the operands being atoms.
+_P, _Q = "(a U b)", "(X c)"
+_E, _U, _S = "F(a & X b)", "G(a | X c)", "G F (b & c)"  # eventual, universal, suspendable
+
+SIMPLIFICATION_RULES = [
+    # (left-hand side, right-hand side): each pair is an LTL equivalence
+    ("F F p", "F p"),
+    ("G G p", "G p"),
+    ("F X p", "X F p"),
+    ("G X p", "X G p"),
+    ("F (p U q)", "F q"),
+    ("G (p R q)", "G q"),
+    ("F (p M q)", "F (p & q)"),
+    ("G (p W q)", "G (p | q)"),
+    ("G F X p", "G F p"),
+    ("F G X p", "F G p"),
+    ("F G F p", "G F p"),
+    ("G F G p", "F G p"),
+    ("F e", "e"),
+    ("G u", "u"),
+    ("X s", "s"),
+    ("F (p & s)", "F p & s"),
+    ("G (p | s)", "G p | s"),
+    ("G (p & e)", "G p & G e"),
+    ("F (p | u)", "F p | F u"),
+    ("p U e", "e"),
+    ("p R u", "u"),
+    ("e M p", "e & p"),
+    ("p M e", "F (p & e)"),
+    ("u W p", "u | p"),
+    ("p W u", "G (p | u)"),
+    ("p U (p U q)", "p U q"),
+    ("p R (p R q)", "p R q"),
+    ("p W (p W q)", "p W q"),
+    ("p M (p M q)", "p M q"),
+    ("X p U X q", "X (p U q)"),
+    ("X p R X q", "X (p R q)"),
+    ("X p W X q", "X (p W q)"),
+    ("X p M X q", "X (p M q)"),
+    ("X p & X q", "X (p & q)"),
+    ("X p | X q", "X (p | q)"),
+    ("G p & G q", "G (p & q)"),
+    ("F p | F q", "F (p | q)"),
+    ("F G p & F G q", "F G (p & q)"),
+    ("G F p | G F q", "G F (p | q)"),
+    ("p & F p", "p"),
+    ("p | F p", "F p"),
+    ("p & G p", "G p"),
+    ("p | G p", "p"),
+]
+
+
+def _substitute(f: s.Formula, by: dict[str, s.Formula]) -> s.Formula:
+    if isinstance(f, s.Atom):
+        return by.get(f.name, f)
+    if isinstance(f, s.UnaryOperator):
+        return type(f)(_substitute(f.operand, by))
+    if isinstance(f, s.BinaryOperator):
+        return type(f)(_substitute(f.left, by), _substitute(f.right, by))
+    return f
+
+
+def _instantiate(rule: str) -> s.Formula:
+    """The rule's side with ``p q e u s`` replaced by the subformulas above."""
+    names = {"p": _P, "q": _Q, "e": _E, "u": _U, "s": _S}
+    return _substitute(parse_formula(rule), {k: parse_formula(v) for k, v in names.items()})
+
+
+def _more_words() -> list[tuple[list[frozenset[str]], list[frozenset[str]]]]:
+    rng = np.random.default_rng(11)
+    out = []
+    for _ in range(400):
+        prefix = [LETTERS[i] for i in rng.integers(0, 8, size=rng.integers(0, 7))]
+        cycle = [LETTERS[i] for i in rng.integers(0, 8, size=rng.integers(1, 6))]
+        out.append((prefix, cycle))
+    return SAMPLE_WORDS + out
+
+
+MORE_WORDS = _more_words()
+
+
+@pytest.mark.parametrize(("lhs", "rhs"), SIMPLIFICATION_RULES)
+def test_simplification_rules_are_equivalences(lhs: str, rhs: str) -> None:
+    left, right = _instantiate(lhs), _instantiate(rhs)
+    # the rule is an equivalence (reference semantics) ...
+    for prefix, cycle in MORE_WORDS:
+        assert holds_on_lasso(left, prefix, cycle) == holds_on_lasso(right, prefix, cycle)
+    # ... the simplifier applies it (on the plainest instance both sides simplify to the
+    # same formula; with temporal operands other rules may fire first) ...
+    plain = {"p": "p", "q": "q", "e": "F e", "u": "G u", "s": "G F s"}
+    lp, rp = (_substitute(parse_formula(x), {k: parse_formula(v) for k, v in plain.items()})
+              for x in (lhs, rhs))
+    assert simplify(lp) == simplify(rp), (str(simplify(lp)), str(simplify(rp)))
+    for prefix, cycle in MORE_WORDS[::4]:
+        assert holds_on_lasso(simplify(left), prefix, cycle) == holds_on_lasso(
+            left, prefix, cycle)
+    # ... and the automata of both sides accept the same words.
+    a, b = translate(left, ATOMS), translate(right, ATOMS)
+    for prefix, cycle in MORE_WORDS:
+        assert a.accepts_lasso(prefix, cycle) == b.accepts_lasso(prefix, cycle)
+
+
+def test_syntactic_classes() -> None:
+    assert is_eventual(parse_formula(_E)) and not is_universal(parse_formula(_E))
+    assert is_universal(parse_formula(_U)) and not is_eventual(parse_formula(_U))
+    assert is_suspendable(parse_formula(_S))
+    assert not is_eventual(parse_formula("a U b")) and not is_universal(parse_formula("a"))
+
+
+@settings(max_examples=80)
+@given(formulas(depth=5), lassos())
+def test_simplified_and_unsimplified_formulas_agree(f: s.Formula, word: tuple) -> None:
+    prefix, cycle = word
+    assert holds_on_lasso(simplify(f), prefix, cycle) == holds_on_lasso(f, prefix, cycle)
+
+
+def _random_formula(rng: random.Random, n_operators: int) -> s.Formula:
+    """Formulas as in ``benchmarks/bench_ltl.py``: exactly ``n_operators`` operators."""
+    unary = (s.Not, s.Next, s.Finally, s.Globally)
+    binary = (s.And, s.Or, s.Implies, s.Until, s.Release, s.WeakUntil, s.StrongRelease)
+    if n_operators == 0:
+        return s.Atom(rng.choice(ATOMS))
+    if n_operators == 1 or rng.random() < 0.35:
+        return rng.choice(unary)(_random_formula(rng, n_operators - 1))
+    left = rng.randint(0, n_operators - 1)
+    return rng.choice(binary)(_random_formula(rng, left),
+                              _random_formula(rng, n_operators - 1 - left))
+
+
+def _bench_style_formulas(seed: int, count: int) -> list[s.Formula]:
+    rng = random.Random(seed)
+    return [_random_formula(rng, rng.randint(1, 12)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_bench_style_formulas(seed: int) -> None:
+    for f in _bench_style_formulas(seed, 40):
+        aut = translate(f, ATOMS)
+        for prefix, cycle in MORE_WORDS[::2]:
+            assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(f, prefix, cycle), (
+                str(f), prefix, cycle
+            )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # regression: _from_dnf must not merge F p | F q into a formula outside mu(phi)
+        "F(b & F(!c W a))",
+        "(b | Xa) M X((!a & Gb) U F(!b W Fc))",
+        "b M F(!c W a) | F a & c",
+    ],
+)
+def test_regressions(text: str) -> None:
+    f = parse_formula(text)
+    aut = translate(f, ATOMS)
+    for prefix, cycle in MORE_WORDS:
+        assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(f, prefix, cycle)
+
+
+def _monolithic(f: s.Formula) -> DeterministicAutomaton:
+    return _translate_nnf(simplify(f), ATOMS, {}, decompose=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(formulas(depth=3, constants=False), formulas(depth=3, constants=False),
+       st.booleans())
+def test_decomposition_matches_the_monolithic_construction(
+    f: s.Formula, g: s.Formula, conj: bool
+) -> None:
+    phi = s.And(f, g) if conj else s.Or(f, g)
+    try:
+        whole = _monolithic(phi)
+    except InvalidSpecificationError:
+        return  # beyond the monolithic construction's limits
+    split = translate(phi, ATOMS)
+    for prefix, cycle in MORE_WORDS[::3]:
+        expected = holds_on_lasso(phi, prefix, cycle)
+        assert whole.accepts_lasso(prefix, cycle) == expected
+        assert split.accepts_lasso(prefix, cycle) == expected
+
+
+def test_decomposition_on_named_formulas() -> None:
+    for text in ["(G F a -> G F b) & (G F b -> G F c)", "F G a | G F b & F c",
+                 "G (a -> X (b U c)) & F G !c", "(G a | F b) & G F c & (a U b)",
+                 "F G a | (b W c) | G F (a & c) | X b"]:
+        f = parse_formula(text)
+        whole, split = _monolithic(f), translate(f, ATOMS)
+        for prefix, cycle in MORE_WORDS:
+            expected = holds_on_lasso(f, prefix, cycle)
+            assert whole.accepts_lasso(prefix, cycle) == expected
+            assert split.accepts_lasso(prefix, cycle) == expected
+
+
+WIDE_CONJUNCTIONS = [
+    # 15 (and 30) fixpoint subformulas: refused before the decomposition
+    " & ".join(f"G F {x}" for x in ["a", "b", "c", "(a & b)", "(a & c)", "(b & c)",
+                                     "(a & !b)", "(b & !c)", "(c & !a)", "(a | b)", "(b | c)",
+                                     "(a & b & c)", "!a", "!b", "!c"]),
+    " & ".join(f"G ({x} -> F {y})" for x, y in [("a", "b"), ("b", "c"), ("c", "a"),
+                                                  ("a", "c"), ("b", "a"), ("c", "b"),
+                                                  ("a", "(b & c)"), ("b", "(a & c)"),
+                                                  ("c", "(a & b)"), ("!a", "b"), ("!b", "c"),
+                                                  ("!c", "a"), ("a", "!b"), ("b", "!c"),
+                                                  ("c", "!a")]),
+    " | ".join(f"F G {x}" for x in ["a", "b", "c", "(a & b)", "(a & c)", "(b & c)",
+                                     "(a & !b)", "(b & !c)", "(c & !a)", "(a | b)", "(b | c)",
+                                     "(a & b & c)", "!a", "!b", "!c"]),
+    " & ".join(f"F {x}" for x in ["a", "b", "c", "(a & b)", "(a & c)", "(b & c)",
+                                   "(a & !b)", "(b & !c)", "(c & !a)", "(a & X b)",
+                                   "(b & X c)", "(a & b & c)", "!a", "!b", "!c"]),
+]
+
+
+@pytest.mark.parametrize("text", WIDE_CONJUNCTIONS)
+def test_wide_conjunctions_are_translated(text: str) -> None:
+    f = parse_formula(text)
+    mu_nu = [g for g in simplify(f).subformulas() if isinstance(
+        g, s.Finally | s.Globally | s.Until | s.Release | s.WeakUntil | s.StrongRelease)]
+    assert len(mu_nu) > MAX_FIXPOINT_SUBFORMULAS
+    aut = translate(f, ATOMS)
+    for prefix, cycle in MORE_WORDS[::2]:
+        assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(f, prefix, cycle)
+
+
+def test_limits_are_still_guarded() -> None:
+    # one component that cannot be split: a nested formula with too many fixpoints
+    deep = "a"
+    for i in range(16):
+        deep = f"(({deep}) U {ATOMS[i % 3]}) R {ATOMS[(i + 1) % 3]}"
+    with pytest.raises(InvalidSpecificationError, match="fixpoint subformulas"):
+        translate(deep, ATOMS)

@@ -54,6 +54,8 @@ from objspec.ltl.automaton import (
 )
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import (
+    is_eventual,
+    is_universal,
     make_and,
     make_finally,
     make_globally,
@@ -82,11 +84,72 @@ _MU = (s.Finally, s.Until, s.StrongRelease)
 _NU = (s.Globally, s.Release, s.WeakUntil)
 
 
+@lru_cache(maxsize=200_000)
+def _implies(x: s.Formula, y: s.Formula) -> bool:
+    """A sound, syntactic test of the LTL implication ``x -> y``.
+
+    ``x -> x``; ``x -> F z`` and ``x -> p U z``, ``x -> p W z`` if ``x -> z``;
+    ``G z -> y``, ``p R z -> y``, ``p M z -> y`` if ``z -> y``; ``p U q -> y`` and
+    ``p W q -> y`` if ``p -> y`` and ``q -> y``; ``F z -> e`` for eventual ``e`` and
+    ``x -> G z`` for universal ``x`` (``e = F e``, ``x = G x``); ``X p -> X q`` if ``p -> q``;
+    conjunctions and disjunctions as usual.
+    """
+    if x == y or y == s.TRUE or x == s.FALSE:
+        return True
+    if isinstance(y, s.And):
+        return _implies(x, y.left) and _implies(x, y.right)
+    if isinstance(x, s.Or):
+        return _implies(x.left, y) and _implies(x.right, y)
+    if isinstance(x, s.And) and (_implies(x.left, y) or _implies(x.right, y)):
+        return True
+    if isinstance(y, s.Or) and (_implies(x, y.left) or _implies(x, y.right)):
+        return True
+    if isinstance(x, s.Next) and isinstance(y, s.Next):
+        return _implies(x.operand, y.operand)
+    if isinstance(y, s.Finally | s.Until | s.WeakUntil):
+        target = y.operand if isinstance(y, s.Finally) else y.right
+        if _implies(x, target):
+            return True
+    if isinstance(x, s.Globally | s.Release | s.StrongRelease):
+        source = x.operand if isinstance(x, s.Globally) else x.right
+        if _implies(source, y):
+            return True
+    if isinstance(x, s.Until | s.WeakUntil) and _implies(x.left, y) and _implies(x.right, y):
+        return True
+    if isinstance(x, s.Finally) and is_eventual(y) and _implies(x.operand, y):
+        return True
+    if isinstance(y, s.Globally) and is_universal(x) and _implies(x, y.operand):
+        return True
+    return False
+
+
+def _clause_implies(c: Clause, k: Clause) -> bool:
+    """Whether the conjunction ``c`` implies the conjunction ``k`` (syntactically)."""
+    return k <= c or all(y in c or any(_implies(x, y) for x in c) for y in k)
+
+
+def _reduce_clause(c: Clause) -> Clause:
+    """Drop the atoms of a conjunction that another of its atoms implies."""
+    if len(c) < 2:
+        return c
+    drop = {y for y in c for x in c if x != y and _implies(x, y) and not (
+        _implies(y, x) and str(y) < str(x))}
+    return c - drop if drop else c
+
+
 def _minimise(clauses: Iterable[Clause]) -> DNF:
-    ordered = sorted(set(clauses), key=len)
+    """Minimal DNF: each clause reduced, and clauses implying another dropped.
+
+    Replacing an ``af`` result by an LTL-equivalent positive boolean combination of the same
+    temporal subformulas keeps the master theorem valid (its proof only uses the semantics
+    of ``af`` results and that their fixpoint subformulas are those of the formula), and
+    identifies more states.
+    """
+    ordered = sorted({_reduce_clause(c) for c in clauses}, key=len)
     kept: list[Clause] = []
     for c in ordered:
-        if not any(k <= c for k in kept):
+        if not any(_clause_implies(c, k) for k in kept):
+            kept = [k for k in kept if not _clause_implies(k, c)]
             kept.append(c)
     return frozenset(kept)
 
@@ -123,12 +186,22 @@ def _to_dnf(f: s.Formula) -> DNF:
 
 
 def _from_dnf(d: DNF) -> s.Formula:
-    result: s.Formula = s.FALSE
+    """The DNF as a formula over the same atoms.
+
+    Plain ``And``/``Or`` nodes, not :func:`make_and`: its rewriting (``F p | F q`` to
+    ``F (p | q)``, ...) would introduce fixpoint formulas that are not subformulas of the
+    translated formula, which :func:`_weaken` must see as they are.
+    """
+    if not d:
+        return s.FALSE
+    result: s.Formula | None = None
     for clause in sorted(d, key=lambda c: sorted(map(str, c))):
-        conj: s.Formula = s.TRUE
+        conj: s.Formula | None = None
         for atom in sorted(clause, key=str):
-            conj = make_and(conj, atom)
-        result = make_or(result, conj)
+            conj = atom if conj is None else s.And(conj, atom)
+        term = s.TRUE if conj is None else conj
+        result = term if result is None else s.Or(result, term)
+    assert result is not None
     return result
 
 
@@ -391,14 +464,30 @@ def _prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarra
 
 
 def _safety_or_cosafety(
-    phi: s.Formula, propositions: tuple[str, ...], cosafety: bool
+    phi: s.Formula, propositions: tuple[str, ...], cosafety: bool, partial: bool = False
 ) -> DeterministicAutomaton:
+    """The ``af`` automaton of a co-safety (Büchi on reaching ``true``) or safety formula.
+
+    A safety automaton is complete, with ``Fin(0)`` on the transitions of the ``false`` sink,
+    or with ``partial`` the sink's transitions left out and acceptance ``t`` (the form
+    used inside products).
+    """
     succ, _, states = _explore(phi, propositions, [])
     target = TT if cosafety else FF
     marks = np.zeros_like(succ)
     for q, state in enumerate(states):
         if state[0] == target:
             marks[q, :] = 1
+    if partial and not cosafety:
+        hopeless = np.array([state[0] == FF for state in states])
+        if hopeless[0]:
+            return _constant_automaton(False, propositions, str(phi))
+        succ = np.where(hopeless[succ], -1, succ)
+        succ, marks = _prune(succ, np.zeros_like(succ), 0)
+        succ, marks, initial, _ = _minimise_automaton(succ, marks, 0)
+        return DeterministicAutomaton(
+            propositions, succ, marks, AcceptanceConstant(True), 0, initial, name=str(phi)
+        )
     if cosafety:
         # A co-safety run that reaches false is lost: leave those transitions out.
         hopeless = np.array([state[0] == FF for state in states])
@@ -416,9 +505,10 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
     mu, nu = _fixpoint_subformulas(phi)
     if len(mu) + len(nu) > MAX_FIXPOINT_SUBFORMULAS:
         raise InvalidSpecificationError(
-            f"{phi} has {len(mu) + len(nu)} fixpoint subformulas (F, G, U, R, W, M); the "
-            f"translator handles at most {MAX_FIXPOINT_SUBFORMULAS}. Supply a deterministic "
-            "automaton in HOA format instead"
+            f"{phi} has {len(mu) + len(nu)} fixpoint subformulas (F, G, U, R, W, M) in one "
+            f"component that cannot be split at a top-level & or |; the translator handles "
+            f"at most {MAX_FIXPOINT_SUBFORMULAS}. Supply a deterministic automaton in HOA "
+            "format instead"
         )
     monitors: list[_Monitor] = []
     monitor_index: dict[tuple[str, object], int] = {}
@@ -431,16 +521,18 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
         return monitor_index[key]
 
     disjuncts: list[frozenset[AcceptanceAtom]] = []
-    x_choices = _subsets(mu)
     y_choices = _subsets(nu)
-    for x in x_choices:
-        late = monitor("late-safety", None, x)
+    for x in _subsets(mu):
         persistence: dict[s.Formula, s.Formula] = {psi: _weaken(psi, x) for psi in nu}
+        recurrence: dict[tuple[s.Formula, frozenset[s.Formula]], s.Formula] = {}
+        late: int | None = None
         for y in y_choices:
-            atoms = {AcceptanceAtom(False, late)}
+            atoms: set[AcceptanceAtom] = set()
             feasible = True
             for psi in sorted(x, key=str):
-                chi = _strengthen(psi, y)
+                chi = recurrence.get((psi, y))
+                if chi is None:
+                    chi = recurrence[(psi, y)] = _strengthen(psi, y)
                 if chi == s.FALSE:
                     feasible = False
                     break
@@ -456,34 +548,27 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
                 if chi != s.TRUE:
                     atoms.add(AcceptanceAtom(False, monitor("persistence", chi, frozenset())))
             if feasible:
+                if late is None:
+                    # the late-safety monitor of X only when some (X, Y) is feasible
+                    late = monitor("late-safety", None, x)
+                atoms.add(AcceptanceAtom(False, late))
                 disjuncts.append(frozenset(atoms))
     succ, mark_rows, _ = _explore(phi, propositions, monitors)
-    marks, disjuncts = _merge_equal_sets(phi, mark_rows, len(monitors), disjuncts)
-    succ, marks, initial, _ = _minimise_automaton(succ, marks, 0)
-    acceptance, n_sets, marks = _tidy_acceptance(disjuncts, marks, len(monitors))
-    return DeterministicAutomaton(
-        propositions, succ, marks, acceptance, n_sets, initial, name=str(phi)
-    )
+    table = _mark_table(mark_rows, len(monitors))
+    condition = _condition_from_dnf(disjuncts)
+    return _finish(phi, propositions, succ, table, condition, 0)
 
 
 #: Acceptance sets are int64 bitmasks.
 MAX_ACCEPTANCE_SETS = 62
+#: Acceptance conditions with at most this many disjuncts are kept in disjunctive normal form.
+_MAX_DNF = 4096
 
 
-def _merge_equal_sets(
-    phi: s.Formula,
-    mark_rows: list[list[list[int]]],
-    n_sets: int,
-    disjuncts: list[frozenset[AcceptanceAtom]],
-) -> tuple[np.ndarray, list[frozenset[AcceptanceAtom]]]:
-    """Give sets that mark the same transitions one index; settle sets marking none or all.
-
-    ``Inf(i)`` and ``Fin(i)`` depend only on which transitions carry ``i``, so sets with
-    equal columns are interchangeable; a set on no transition makes ``Inf`` false and
-    ``Fin`` true, and one on every transition the reverse.
-    """
+def _mark_table(mark_rows: list[list[list[int]]], n_sets: int) -> np.ndarray:
+    """``[Q * L, n_sets]`` bool: which sets each transition (row-major) belongs to."""
     n_states, n_letters = len(mark_rows), len(mark_rows[0])
-    table = np.zeros((n_states * n_letters, max(n_sets, 1)), dtype=bool)
+    table = np.zeros((n_states * n_letters, n_sets), dtype=bool)
     flat_pos, flat_set = [], []
     for q, row in enumerate(mark_rows):
         for letter, fired in enumerate(row):
@@ -491,105 +576,390 @@ def _merge_equal_sets(
                 flat_pos.append(q * n_letters + letter)
                 flat_set.append(k)
     table[flat_pos, flat_set] = True
+    return table
+
+
+def _condition_from_dnf(disjuncts: Iterable[Iterable[AcceptanceAtom]]) -> AcceptanceCondition:
+    terms: list[AcceptanceCondition] = []
+    for conj in disjuncts:
+        atoms = sorted(conj, key=lambda a: (a.index, a.infinitely))
+        if not atoms:
+            return AcceptanceConstant(True)
+        terms.append(atoms[0] if len(atoms) == 1 else AcceptanceAnd(tuple(atoms)))
+    if not terms:
+        return AcceptanceConstant(False)
+    return terms[0] if len(terms) == 1 else AcceptanceOr(tuple(terms))
+
+
+def _substitute(
+    cond: AcceptanceCondition, atom_value: dict[int, tuple[bool, bool] | int]
+) -> AcceptanceCondition:
+    """Rename sets and fold constants.
+
+    ``atom_value[i]`` is a new set index, or ``(inf, fin)``: the constant values of
+    ``Inf(i)`` and ``Fin(i)`` for a set on no transition (``(False, True)``) or on all
+    (``(True, False)``).
+    """
+    if isinstance(cond, AcceptanceConstant):
+        return cond
+    if isinstance(cond, AcceptanceAtom):
+        assert not cond.complemented
+        value = atom_value[cond.index]
+        if isinstance(value, tuple):
+            return AcceptanceConstant(value[0] if cond.infinitely else value[1])
+        return AcceptanceAtom(cond.infinitely, value)
+    assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
+    conj = isinstance(cond, AcceptanceAnd)
+    parts: list[AcceptanceCondition] = []
+    for c in cond.operands:
+        sub = _substitute(c, atom_value)
+        if isinstance(sub, AcceptanceConstant):
+            if sub.value != conj:
+                return sub  # false in a conjunction, true in a disjunction
+            continue
+        if isinstance(sub, type(cond)):
+            parts.extend(sub.operands)
+        elif sub not in parts:
+            parts.append(sub)
+    if not parts:
+        return AcceptanceConstant(conj)
+    if len(parts) == 1:
+        return parts[0]
+    return AcceptanceAnd(tuple(parts)) if conj else AcceptanceOr(tuple(parts))
+
+
+def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
+    """Whether a conjunction has both ``Inf(i)`` and ``Fin(i)`` (it can never hold)."""
+    return any(a.infinitely and AcceptanceAtom(False, a.index) in conj for a in conj)
+
+
+def _dnf_of(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
+    """The condition as a list of minimal conjunctions, or ``None`` beyond ``cap`` terms."""
+    if isinstance(cond, AcceptanceConstant):
+        return [frozenset()] if cond.value else []
+    if isinstance(cond, AcceptanceAtom):
+        return [frozenset({cond})]
+    assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
+    parts = []
+    for c in cond.operands:
+        d = _dnf_of(c, cap)
+        if d is None:
+            return None
+        parts.append(d)
+    if isinstance(cond, AcceptanceOr):
+        out = [t for d in parts for t in d]
+    else:
+        out = [frozenset()]
+        for d in parts:
+            if len(out) * len(d) > 4 * cap:
+                return None
+            out = [t for t in {a | b for a in out for b in d} if not _contradictory(t)]
+            out = [t for t in out if not any(o < t for o in out)]
+    out = list(dict.fromkeys(out))
+    out = [t for t in out if not any(o < t for o in out)]
+    return None if len(out) > cap else out
+
+
+def _merge_equal_sets(
+    phi: s.Formula, table: np.ndarray, condition: AcceptanceCondition
+) -> tuple[np.ndarray, AcceptanceCondition]:
+    """Give sets that mark the same transitions one index; settle sets marking none or all.
+
+    ``Inf(i)`` and ``Fin(i)`` depend only on which transitions carry ``i``, so sets with
+    equal columns of ``table`` are interchangeable; a set on no transition makes ``Inf``
+    false and ``Fin`` true, and one on every transition the reverse. Returns int64 mark
+    bitmasks (one per transition) and the rewritten condition.
+    """
+    n_sets = table.shape[1]
+    if n_sets == 0:
+        return np.zeros(table.shape[0], dtype=np.int64), condition
     packed = np.packbits(table, axis=0)
     never: np.ndarray = np.asarray(~table.any(axis=0))
     always: np.ndarray = np.asarray(table.all(axis=0))
     _, inverse = np.unique(packed, axis=1, return_inverse=True)
     inverse = inverse.ravel()
-    rename: dict[int, int] = {}
+    atom_value: dict[int, tuple[bool, bool] | int] = {}
     dense: dict[int, int] = {}
+    mentioned = condition.sets()
     for i in range(n_sets):
-        if not never[i] and not always[i]:
-            rename[i] = dense.setdefault(int(inverse[i]), len(dense))
+        if never[i]:
+            atom_value[i] = (False, True)
+        elif always[i]:
+            atom_value[i] = (True, False)
+        elif i in mentioned:
+            atom_value[i] = dense.setdefault(int(inverse[i]), len(dense))
     if len(dense) > MAX_ACCEPTANCE_SETS:
         raise InvalidSpecificationError(
             f"the automaton of {phi} needs {len(dense)} acceptance sets; at most "
             f"{MAX_ACCEPTANCE_SETS} are supported. Supply a deterministic automaton in HOA "
             "format instead"
         )
-    new_disjuncts: list[frozenset[AcceptanceAtom]] = []
-    for conj in disjuncts:
-        atoms: set[AcceptanceAtom] = set()
-        possible = True
-        for atom in conj:
-            if never[atom.index] or always[atom.index]:
-                if bool(always[atom.index]) != atom.infinitely:
-                    possible = False
-                    break
-                continue
-            atoms.add(AcceptanceAtom(atom.infinitely, rename[atom.index]))
-        if possible:
-            new_disjuncts.append(frozenset(atoms))
-    marks = np.zeros(n_states * n_letters, dtype=np.int64)
+    new_condition = _substitute(condition, atom_value)
+    marks = np.zeros(table.shape[0], dtype=np.int64)
     written: set[int] = set()
-    for old, new in rename.items():
-        if new not in written:
+    for old, new in atom_value.items():
+        if isinstance(new, int) and new not in written:
             written.add(new)
             marks |= table[:, old].astype(np.int64) << new
-    return marks.reshape(n_states, n_letters), new_disjuncts
+    return marks, new_condition
 
 
 def _tidy_acceptance(
-    disjuncts: list[frozenset[AcceptanceAtom]], marks: np.ndarray, n_sets: int
+    condition: AcceptanceCondition, marks: np.ndarray
 ) -> tuple[AcceptanceCondition, int, np.ndarray]:
-    """Drop sets no transition uses, drop subsumed disjuncts, renumber sets densely."""
+    """Drop sets no transition uses and subsumed disjuncts; renumber sets densely.
+
+    Conditions with at most :data:`_MAX_DNF` disjuncts are put in (minimal, sorted)
+    disjunctive normal form, larger ones are kept as they are.
+    """
     used = 0
     for m in np.unique(marks).tolist():
         used |= int(m)
-    cleaned: set[frozenset[AcceptanceAtom]] = set()
-    for conj in disjuncts:
-        keep: set[AcceptanceAtom] = set()
-        dead = False
-        for atom in conj:
-            if (used >> atom.index) & 1:
-                keep.add(atom)
-            elif atom.infinitely:
-                dead = True  # Inf of a set no transition has never holds
-                break
-        if not dead:
-            cleaned.add(frozenset(keep))
-    minimal = [c for c in cleaned if not any(o < c for o in cleaned)]
-    mentioned = sorted({a.index for c in minimal for a in c})
-    renumber = {old: new for new, old in enumerate(mentioned)}
+    unused: dict[int, tuple[bool, bool] | int] = {
+        i: (i if (used >> i) & 1 else (False, True)) for i in condition.sets()
+    }
+    condition = _substitute(condition, unused)
+    dnf = _dnf_of(condition, _MAX_DNF)
+    if dnf is not None:
+        condition = _condition_from_dnf(
+            sorted(dnf, key=lambda c: sorted((a.index, a.infinitely) for a in c))
+        )
+    if isinstance(condition, AcceptanceConstant):
+        return condition, 0, np.zeros_like(marks)
+    mentioned = sorted(condition.sets()) if dnf is None else sorted(
+        {a.index for c in dnf for a in c}
+    )
+    renumber: dict[int, tuple[bool, bool] | int] = {
+        old: new for new, old in enumerate(mentioned)
+    }
     new_marks = np.zeros_like(marks)
     for old, new in renumber.items():
+        assert isinstance(new, int)
         new_marks |= ((marks >> old) & 1) << new
-    if not minimal:
-        return AcceptanceConstant(False), 0, new_marks
-    if any(not c for c in minimal):
-        return AcceptanceConstant(True), 0, np.zeros_like(marks)
-    terms: list[AcceptanceCondition] = []
-    for conj in sorted(minimal, key=lambda c: sorted((a.index, a.infinitely) for a in c)):
-        atoms = sorted(
-            (AcceptanceAtom(a.infinitely, renumber[a.index]) for a in conj),
-            key=lambda a: (a.index, a.infinitely),
-        )
-        terms.append(atoms[0] if len(atoms) == 1 else AcceptanceAnd(tuple(atoms)))
-    condition = terms[0] if len(terms) == 1 else AcceptanceOr(tuple(terms))
-    return condition, len(mentioned), new_marks
+    return _substitute(condition, renumber), len(mentioned), new_marks
+
+
+def _finish(
+    phi: s.Formula,
+    propositions: tuple[str, ...],
+    succ: np.ndarray,
+    table: np.ndarray,
+    condition: AcceptanceCondition,
+    initial: int,
+) -> DeterministicAutomaton:
+    """Merge equal sets, minimise, tidy the acceptance: the automaton from its raw parts."""
+    table = table.copy()
+    table[succ.reshape(-1) < 0] = False  # missing transitions carry no marks
+    flat, condition = _merge_equal_sets(phi, table, condition)
+    marks = flat.reshape(succ.shape)
+    if isinstance(condition, AcceptanceConstant):
+        marks = np.zeros_like(marks)
+    succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
+    acceptance, n_sets, marks = _tidy_acceptance(condition, marks)
+    # Tidying may have dropped sets, which can make more states equivalent.
+    succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
+    return DeterministicAutomaton(
+        propositions, succ, marks, acceptance, n_sets, initial, name=str(phi)
+    )
+
+
+def _constant_automaton(
+    value: bool, propositions: tuple[str, ...], name: str
+) -> DeterministicAutomaton:
+    shape = (1, 1 << len(propositions))
+    return DeterministicAutomaton(
+        propositions, np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
+        AcceptanceConstant(value), 0, name=name,
+    )
+
+
+def _components(phi: s.Formula) -> tuple[bool, list[s.Formula]]:
+    """Split a top-level ``&`` (``True``) or ``|`` into the parts translated separately.
+
+    The operands without ``G R W`` (co-safety) form one part, those without ``F U M``
+    (safety) another, operands with neither (pure ``X``/boolean) join the co-safety part if
+    there is one, else the safety part, and every other operand is a part of its own.
+    Co-safety and safety languages are closed under ``&`` and ``|``, so each of the two
+    groups still gets the small weak automaton of :func:`_safety_or_cosafety`.
+    """
+    conj = isinstance(phi, s.And)
+    kind: type = s.And if conj else s.Or
+    stack, operands = [phi], []
+    while stack:
+        g = stack.pop()
+        if isinstance(g, kind):
+            stack.append(g.right)  # type: ignore[attr-defined]
+            stack.append(g.left)  # type: ignore[attr-defined]
+        else:
+            operands.append(g)
+    finite, cosafety, safety, general = [], [], [], []
+    for g in operands:
+        mu, nu = _fixpoint_subformulas(g)
+        if not mu and not nu:
+            finite.append(g)
+        elif not nu:
+            cosafety.append(g)
+        elif not mu:
+            safety.append(g)
+        else:
+            general.append(g)
+    if cosafety:
+        cosafety += finite
+    else:
+        safety += finite
+    parts: list[s.Formula] = []
+    for group in (cosafety, safety):
+        if group:
+            f = group[0]
+            for g in group[1:]:
+                f = kind(f, g)
+            parts.append(f)
+    return conj, parts + general
+
+
+def _product(
+    phi: s.Formula, parts: list[DeterministicAutomaton], conj: bool
+) -> DeterministicAutomaton:
+    """Synchronous product of automata over one alphabet, for ``&`` (``conj``) or ``|``.
+
+    A run of the product follows the runs of all parts; its acceptance is the conjunction
+    (disjunction) of theirs, with the sets renumbered apart. For ``&`` the product dies
+    when one part dies; for ``|`` a dead part goes to a sink marked by a fresh set ``d``
+    and its condition becomes ``cond & Fin(d)``, and the product dies when all parts are
+    dead. Only reachable states are built. The product of two parts is built and
+    minimised before the next part is added, smallest parts first. This is the
+    decomposition of Delag (Müller & Sickert, "LTL to Deterministic Emerson-Lei Automata",
+    GandALF 2017).
+    """
+    ordered = sorted(parts, key=lambda a: a.n_states)
+    acc = ordered[0]
+    for other in ordered[1:]:
+        acc = _pair_product(phi, acc, other, conj)
+    return acc
+
+
+def _with_sink(
+    aut: DeterministicAutomaton, n_sets: int
+) -> tuple[np.ndarray, np.ndarray, AcceptanceCondition, int]:
+    """A complete copy: missing transitions go to a sink whose loops carry set ``n_sets``."""
+    succ, marks = aut.successors, aut.marks
+    condition = aut.acceptance
+    if aut.is_complete:
+        return succ, marks, condition, n_sets
+    n = aut.n_states
+    sink_bit = np.int64(1) << n_sets
+    succ = np.vstack([np.where(succ < 0, n, succ), np.full((1, succ.shape[1]), n)])
+    marks = np.vstack([marks, np.full((1, marks.shape[1]), sink_bit)])
+    condition = AcceptanceAnd((condition, AcceptanceAtom(False, n_sets)))
+    return succ, marks, condition, n_sets + 1
+
+
+def _shift(cond: AcceptanceCondition, offset: int) -> AcceptanceCondition:
+    if offset == 0:
+        return cond
+    return _substitute(cond, {i: i + offset for i in cond.sets()})
+
+
+def _pair_product(
+    phi: s.Formula, a: DeterministicAutomaton, b: DeterministicAutomaton, conj: bool
+) -> DeterministicAutomaton:
+    if conj:
+        sa, ma, ca, na_sets = a.successors, a.marks, a.acceptance, a.n_sets
+        sb, mb, cb, nb_sets = b.successors, b.marks, b.acceptance, b.n_sets
+    else:
+        sa, ma, ca, na_sets = _with_sink(a, a.n_sets)
+        sb, mb, cb, nb_sets = _with_sink(b, b.n_sets)
+    n_letters = sa.shape[1]
+    nb = sb.shape[0]
+    dead_a = a.n_states if sa.shape[0] > a.n_states else -2
+    dead_b = b.n_states if sb.shape[0] > b.n_states else -2
+
+    def step(codes: np.ndarray) -> np.ndarray:
+        qa, qb = np.divmod(codes, nb)
+        ta, tb = sa[qa], sb[qb]
+        out = ta * nb + tb
+        if conj:
+            out[(ta < 0) | (tb < 0)] = -1
+        else:
+            out[(ta == dead_a) & (tb == dead_b)] = -1
+        return out
+
+    start = np.array([a.initial * nb + b.initial], dtype=np.int64)
+    visited = start
+    frontier = start
+    while frontier.size:
+        nxt = np.unique(step(frontier))
+        nxt = nxt[nxt >= 0]
+        new = nxt[~np.isin(nxt, visited)]
+        visited = np.concatenate([visited, new])
+        if visited.size > MAX_STATES:
+            raise InvalidSpecificationError(
+                f"the automaton of {phi} exceeds {MAX_STATES} states; simplify the "
+                "formula or supply a deterministic automaton in HOA format"
+            )
+        frontier = new
+    order = np.argsort(visited, kind="stable")
+    ordered_codes = visited[order]
+    targets = step(visited)
+    pos = np.searchsorted(ordered_codes, np.maximum(targets, 0))
+    succ = np.where(targets >= 0, order[np.minimum(pos, order.size - 1)], -1)
+    qa, qb = np.divmod(visited, nb)
+    table = np.zeros((visited.size * n_letters, na_sets + nb_sets), dtype=bool)
+    flat_a = ma[qa].reshape(-1)
+    flat_b = mb[qb].reshape(-1)
+    for i in range(na_sets):
+        table[:, i] = (flat_a >> i) & 1
+    for i in range(nb_sets):
+        table[:, na_sets + i] = (flat_b >> i) & 1
+    parts = (ca, _shift(cb, na_sets))
+    condition: AcceptanceCondition = AcceptanceAnd(parts) if conj else AcceptanceOr(parts)
+    condition = _substitute(condition, {i: i for i in condition.sets()})
+    return _finish(phi, a.propositions, succ, table, condition, 0)
+
+
+def _translate_nnf(
+    phi: s.Formula,
+    propositions: tuple[str, ...],
+    memo: dict[tuple[s.Formula, bool], DeterministicAutomaton],
+    part: bool = False,
+    decompose: bool = True,
+) -> DeterministicAutomaton:
+    """Translate a simplified formula in negation normal form (memoised in ``memo``).
+
+    ``part``: the automaton is a factor of a product, where safety automata are partial.
+    ``decompose=False`` builds one master-theorem automaton for the whole formula (the
+    tests compare it with the decomposed one).
+    """
+    hit = memo.get((phi, part))
+    if hit is not None:
+        return hit
+    if isinstance(phi, s.Constant):
+        aut = _constant_automaton(phi.value, propositions, str(phi))
+    else:
+        mu, nu = _fixpoint_subformulas(phi)
+        parts: list[s.Formula] = []
+        if decompose and mu and nu and isinstance(phi, s.And | s.Or):
+            conj, parts = _components(phi)
+        if len(parts) > 1:
+            auts = [_translate_nnf(p, propositions, memo, True) for p in parts]
+            aut = _product(phi, auts, conj)
+        elif not nu:
+            aut = _safety_or_cosafety(phi, propositions, cosafety=True)
+        elif not mu:
+            aut = _safety_or_cosafety(phi, propositions, cosafety=False, partial=part)
+        else:
+            aut = _general(phi, propositions)
+    memo[(phi, part)] = aut
+    return aut
 
 
 @lru_cache(maxsize=256)
 def _translate_cached(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAutomaton:
-    simplified = simplify(phi)
-    if isinstance(simplified, s.Constant):
-        return DeterministicAutomaton(
-            propositions,
-            np.zeros((1, 1 << len(propositions)), dtype=np.int64),
-            np.zeros((1, 1 << len(propositions)), dtype=np.int64),
-            AcceptanceConstant(simplified.value),
-            0,
-            name=str(phi),
-        )
-    mu, nu = _fixpoint_subformulas(simplified)
-    if not nu:
-        aut = _safety_or_cosafety(simplified, propositions, cosafety=True)
-    elif not mu:
-        aut = _safety_or_cosafety(simplified, propositions, cosafety=False)
-    else:
-        aut = _general(simplified, propositions)
-    aut.name = str(phi)
-    return aut
+    aut = _translate_nnf(simplify(phi), propositions, {})
+    return DeterministicAutomaton(
+        propositions, aut.successors, aut.marks, aut.acceptance, aut.n_sets, aut.initial,
+        acceptance_name=aut.acceptance_name, name=str(phi),
+    )
 
 
 def translate(

@@ -95,6 +95,22 @@ def _complementary(a: s.Formula, b: s.Formula) -> bool:
     return (isinstance(a, s.Not) and a.operand == b) or (isinstance(b, s.Not) and b.operand == a)
 
 
+def _clash(g: s.Formula, h: s.Formula, conj: bool) -> bool:
+    """Whether ``g & h`` is unsatisfiable (``conj``), or ``g | h`` valid, syntactically.
+
+    ``l & !l``, ``G l & !l``, ``G l & F !l`` (``G l`` implies ``l`` and ``G l = !F !l``)
+    for literals ``l``, and dually ``l | !l``, ``F l | !l``, ``F l | G !l``.
+    """
+    box, dia = (s.Globally, s.Finally) if conj else (s.Finally, s.Globally)
+    for x, y in ((g, h), (h, g)):
+        if isinstance(x, box):
+            inner = x.operand
+            other = y.operand if isinstance(y, dia) else y
+            if is_literal(inner) and is_literal(other) and _complementary(inner, other):
+                return True
+    return is_literal(g) and is_literal(h) and _complementary(g, h)
+
+
 def _operands(f: s.Formula, kind: type) -> list[s.Formula]:
     """The operands of a (nested) ``And`` or ``Or``, left to right."""
     out: list[s.Formula] = []
@@ -175,7 +191,8 @@ def _absorbed(g: s.Formula, others: list[s.Formula], conj: bool) -> bool:
 def _junction(a: s.Formula, b: s.Formula, conj: bool) -> s.Formula:
     """``a & b`` (``conj``) or ``a | b``, flattened and simplified.
 
-    Equivalences (and their duals): ``p & p = p``, ``l & !l = false`` for literals,
+    Equivalences (and their duals): ``p & p = p``, ``false`` for the clashes of
+    :func:`_clash` (``l & !l``, ``G l & F !l``, ... for literals ``l``),
     ``false & p = false``, ``true & p = p``, and the distribution rules of
     :func:`_merge_pair` (``G``, ``F G``, ``X`` distribute over ``&``; ``F``, ``G F``, ``X``
     over ``|``).
@@ -189,8 +206,10 @@ def _junction(a: s.Formula, b: s.Formula, conj: bool) -> s.Formula:
     if b == unit or a == b:
         return a
     if not isinstance(a, kind) and not isinstance(b, kind):
+        if _clash(a, b, conj):
+            return zero
         if is_literal(a) and is_literal(b):
-            return zero if _complementary(a, b) else kind(a, b)
+            return kind(a, b)
         if _absorbed(a, [b], conj):
             return b
         if _absorbed(b, [a], conj):
@@ -203,7 +222,7 @@ def _junction(a: s.Formula, b: s.Formula, conj: bool) -> s.Formula:
             continue
         if g == zero:
             return zero
-        if is_literal(g) and any(is_literal(h) and _complementary(g, h) for h in items):
+        if any(_clash(g, h, conj) for h in items):
             return zero
         if _absorbed(g, items, conj):
             continue
@@ -350,7 +369,8 @@ def make_weak_until(a: s.Formula, b: s.Formula) -> s.Formula:
     """``a W b`` with constants folded and these equivalences.
 
     ``p W false = G p``; ``u W q = u | q`` for universal ``u``; ``p W u = G (p | u)`` for
-    universal ``u`` (the dual of ``p M e = F (p & e)``); ``X p W X q = X (p W q)``;
+    universal ``u`` (the dual of ``p M e = F (p & e)``); ``p W e = e | G p`` for eventual
+    ``e`` (the dual of ``p M u = u & F p``); ``X p W X q = X (p W q)``;
     ``p W (p W q) = p W q``.
     """
     if b == s.TRUE or a == s.TRUE:
@@ -363,6 +383,8 @@ def make_weak_until(a: s.Formula, b: s.Formula) -> s.Formula:
         return make_or(a, b)
     if is_universal(b):
         return make_globally(make_or(a, b))
+    if is_eventual(b):
+        return make_or(b, make_globally(a))
     if isinstance(a, s.Next) and isinstance(b, s.Next):
         return make_next(make_weak_until(a.operand, b.operand))
     if isinstance(b, s.WeakUntil) and b.left == a:
@@ -375,7 +397,8 @@ def make_strong_release(a: s.Formula, b: s.Formula) -> s.Formula:
 
     ``p M true = F p``; ``e M q = e & q`` for eventual ``e`` (a witness of ``e`` at ``j``
     gives one at ``0``); ``p M e = F (p & e)`` for eventual ``e`` (``e`` at ``j`` implies
-    ``e`` before ``j``); ``X p M X q = X (p M q)``; ``p M (p M q) = p M q``.
+    ``e`` before ``j``); ``p M u = u & F p`` for universal ``u`` (``u`` at ``0`` implies
+    ``u`` everywhere); ``X p M X q = X (p M q)``; ``p M (p M q) = p M q``.
     """
     if b == s.FALSE or a == s.FALSE:
         return s.FALSE
@@ -387,6 +410,8 @@ def make_strong_release(a: s.Formula, b: s.Formula) -> s.Formula:
         return make_and(a, b)
     if is_eventual(b):
         return make_finally(make_and(a, b))
+    if is_universal(b):
+        return make_and(b, make_finally(a))
     if isinstance(a, s.Next) and isinstance(b, s.Next):
         return make_next(make_strong_release(a.operand, b.operand))
     if isinstance(b, s.StrongRelease) and b.left == a:

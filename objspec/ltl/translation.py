@@ -16,15 +16,28 @@ formula ``phi`` in negation normal form let ``mu(phi)`` be its subformulas ``F p
 3. ``w |= F G (psi[X]_nu)`` for every ``psi`` in ``Y``.
 
 Each condition is recognised by a small deterministic automaton whose states are ``af``
-results, formulas kept as monotone DNF over temporal subformulas and literals (a canonical
-form of positive boolean functions): (1) by a safety monitor that restarts from the current
+results, formulas kept as DNF over temporal subformulas and literals, with clauses reduced by
+syntactic implication (``G p -> p -> F p``, ...; an LTL-equivalent representative keeps the
+theorem valid, as its proof only uses the semantics of ``af`` results and that their fixpoint
+subformulas are those of ``phi``): (1) by a safety monitor that restarts from the current
 ``af`` state whenever it reaches ``false`` (acceptance ``Fin``: finitely many restarts),
 (2) by a monitor of ``F chi`` that is reset each time it reaches ``true`` (``Inf``), (3) by a
-monitor of ``G chi`` reset at ``false`` (``Fin``). The automaton is the product of the ``af``
-tracker and all monitors, and its acceptance is the disjunction over ``(X, Y)`` of the
-conjunctions above. Co-safety and safety formulas get the plain ``af`` automaton. The result
-is minimised by partition refinement (states with equal marks and equivalent successors
-merge) and cached per formula.
+monitor of ``G chi`` reset at ``false`` (``Fin``); leading ``X``'s of ``chi`` are dropped
+(``G F X p = G F p``). The automaton is the product of the ``af`` tracker and all monitors
+(a late-safety monitor only for the ``X`` that have a consistent ``Y``), and its acceptance
+is the disjunction over ``(X, Y)`` of the conjunctions above. Co-safety and safety formulas
+get the plain ``af`` automaton.
+
+Before that, the formula is simplified (:func:`objspec.ltl.simplify.simplify`) and
+decomposed (Müller & Sickert's Delag, "LTL to Deterministic Emerson-Lei Automata", GandALF
+2017): the operands of a top-level ``&`` or ``|`` are translated separately (all co-safety
+operands as one part, all safety operands as one, each other operand alone; recursively,
+and also under ``X``), and the automata are combined by a reachable synchronous product
+whose acceptance is the conjunction or disjunction of theirs. :data:`MAX_FIXPOINT_SUBFORMULAS`
+bounds each part that is translated by the master theorem, not the whole formula. Every
+automaton is minimised by partition refinement (states with equal marks and equivalent
+successors merge), acceptance sets marking the same transitions are merged, and the result
+is cached per formula.
 
 Examples
 --------
@@ -70,7 +83,8 @@ from objspec.ltl.simplify import (
 
 __all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES"]
 
-#: Largest ``|mu(phi)| + |nu(phi)|`` handled (the acceptance has up to 2**this disjuncts).
+#: Largest ``|mu(psi)| + |nu(psi)|`` of one part ``psi`` translated by the master theorem
+#: (the acceptance has up to 2**this disjuncts); conjunctions and disjunctions are split.
 MAX_FIXPOINT_SUBFORMULAS = 14
 #: Largest number of automaton states built before giving up.
 MAX_STATES = 200_000
@@ -325,18 +339,26 @@ def _subsets(items: Iterable[s.Formula]) -> list[frozenset[s.Formula]]:
     ]
 
 
+def _strip_next(f: s.Formula) -> s.Formula:
+    while isinstance(f, s.Next):
+        f = f.operand
+    return f
+
+
 class _Monitor:
     """One component of the product: a DNF state with a reset rule and a mark."""
 
     def __init__(self, kind: str, formula: s.Formula | None, chosen: frozenset[s.Formula]):
         self.kind = kind  # "late-safety", "recurrence" or "persistence"
         self.chosen = chosen
+        # G F X p = G F p and F G X p = F G p: leading X's are dropped from the monitored
+        # F chi / G chi (they only delay the monitor).
         if kind == "recurrence":
             assert formula is not None
-            self.reset: DNF = _to_dnf(make_finally(formula))
+            self.reset: DNF = _to_dnf(_strip_next(make_finally(formula)))
         elif kind == "persistence":
             assert formula is not None
-            self.reset = _to_dnf(make_globally(formula))
+            self.reset = _to_dnf(_strip_next(make_globally(formula)))
         else:
             self.reset = FF
         self._starts: dict[DNF, DNF] = {}
@@ -917,6 +939,18 @@ def _pair_product(
     return _finish(phi, a.propositions, succ, table, condition, 0)
 
 
+def _delayed(phi: s.Formula, inner: DeterministicAutomaton) -> DeterministicAutomaton:
+    """The automaton of ``X psi`` from that of ``psi``: one new initial state that moves to
+    ``psi``'s initial state on every letter (so the decomposition also applies under
+    ``X``)."""
+    n_letters = inner.successors.shape[1]
+    succ = np.vstack([np.full((1, n_letters), inner.initial + 1),
+                      np.where(inner.successors >= 0, inner.successors + 1, -1)])
+    marks = np.vstack([np.zeros((1, n_letters), dtype=np.int64), inner.marks]).reshape(-1)
+    table = ((marks[:, None] >> np.arange(inner.n_sets)) & 1).astype(bool)
+    return _finish(phi, inner.propositions, succ, table, inner.acceptance, 0)
+
+
 def _translate_nnf(
     phi: s.Formula,
     propositions: tuple[str, ...],
@@ -943,6 +977,8 @@ def _translate_nnf(
         if len(parts) > 1:
             auts = [_translate_nnf(p, propositions, memo, True) for p in parts]
             aut = _product(phi, auts, conj)
+        elif decompose and mu and nu and isinstance(phi, s.Next):
+            aut = _delayed(phi, _translate_nnf(phi.operand, propositions, memo, part))
         elif not nu:
             aut = _safety_or_cosafety(phi, propositions, cosafety=True)
         elif not mu:
@@ -987,7 +1023,16 @@ def translate(
         If ``formula`` does not parse.
     InvalidSpecificationError
         If ``propositions`` lacks an atom of the formula, or the formula is beyond the
-        translator's size limits (:data:`MAX_FIXPOINT_SUBFORMULAS`, :data:`MAX_STATES`).
+        translator's size limits: a part that cannot be split at a top-level ``&``/``|``
+        with more than :data:`MAX_FIXPOINT_SUBFORMULAS` fixpoint subformulas, an automaton
+        (or product) beyond :data:`MAX_STATES` states or needing more than
+        ``MAX_ACCEPTANCE_SETS`` (62) acceptance sets.
+
+    Notes
+    -----
+    The formula is simplified, split at top-level ``&``/``|`` into parts translated
+    separately and recombined by a product, and each part is translated by the master
+    theorem; see the module docstring for the constructions and references.
 
     Examples
     --------

@@ -332,6 +332,55 @@ def _strengthen(f: s.Formula, chosen: frozenset[s.Formula]) -> s.Formula:
     raise TypeError(f"not in negation normal form: {f!r}")
 
 
+def _eventually_implies(x: s.Formula, m: s.Formula) -> bool:
+    """A sound syntactic test of ``x -> F m`` (so ``G F x -> G F m``)."""
+    if _implies(x, m):
+        return True
+    if isinstance(x, s.Finally):
+        return _eventually_implies(x.operand, m)
+    if isinstance(x, s.Until):
+        return _eventually_implies(x.right, m)
+    if isinstance(x, s.StrongRelease):
+        return _eventually_implies(s.And(x.left, x.right), m)
+    if isinstance(x, s.And):
+        return _eventually_implies(x.left, m) or _eventually_implies(x.right, m)
+    if isinstance(x, s.Or):
+        return _eventually_implies(x.left, m) and _eventually_implies(x.right, m)
+    return False
+
+
+def _closed_choices(
+    mu: list[s.Formula], nu: list[s.Formula]
+) -> tuple[
+    list[frozenset[s.Formula]],
+    list[frozenset[s.Formula]],
+    dict[frozenset[s.Formula], frozenset[s.Formula]],
+]:
+    """The guesses ``X``, ``Y`` worth trying, and the ``X`` part each ``Y`` forces.
+
+    The proof of the master theorem (Esparza, Křetínský, Sickert 2020) shows that a word
+    satisfying ``phi`` meets the three conditions for ``X = {psi in mu : w |= G F psi}`` and
+    ``Y = {psi in nu : w |= F G psi}``; any other pair is only ever sound. Those two sets
+    are closed: ``x -> F m`` with ``x`` in ``X`` puts ``m`` in ``X`` (``G F x -> G F m``),
+    ``y -> n`` with ``y`` in ``Y`` puts ``n`` in ``Y`` (``F G y -> F G n``), and
+    ``y -> F m`` with ``y`` in ``Y`` puts ``m`` in ``X``. Only closed pairs are returned
+    (with syntactic implication tests, so the families only shrink where it is sure).
+    """
+    x_choices = [
+        x for x in _subsets(mu)
+        if all(m in x for a in x for m in mu if m not in x and _eventually_implies(a, m))
+    ]
+    y_choices = [
+        y for y in _subsets(nu)
+        if all(n in y for a in y for n in nu if n not in y and _implies(a, n))
+    ]
+    y_needs = {
+        y: frozenset(m for m in mu if any(_eventually_implies(a, m) for a in y))
+        for y in y_choices
+    }
+    return x_choices, y_choices, y_needs
+
+
 def _subsets(items: Iterable[s.Formula]) -> list[frozenset[s.Formula]]:
     pool = sorted(set(items), key=str)
     return [
@@ -543,12 +592,14 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
         return monitor_index[key]
 
     disjuncts: list[frozenset[AcceptanceAtom]] = []
-    y_choices = _subsets(nu)
-    for x in _subsets(mu):
+    x_choices, y_choices, y_needs = _closed_choices(mu, nu)
+    for x in x_choices:
         persistence: dict[s.Formula, s.Formula] = {psi: _weaken(psi, x) for psi in nu}
         recurrence: dict[tuple[s.Formula, frozenset[s.Formula]], s.Formula] = {}
         late: int | None = None
         for y in y_choices:
+            if not y_needs[y] <= x:
+                continue
             atoms: set[AcceptanceAtom] = set()
             feasible = True
             for psi in sorted(x, key=str):

@@ -652,10 +652,11 @@ def _deterministic_probabilities(
     rounding).
 
     All policies' chains form one block-diagonal graph (one row per product state: the
-    chosen action's entries), analysed with single calls: forward reachability from the
-    initial states, strongly connected components, bottom SCCs and their acceptance,
-    backward reachability from the accepting ones. The unknowns (reachable, undecided
-    states) of each policy are numbered contiguously and solved together.
+    chosen action's entries), analysed with single calls: strongly connected components,
+    bottom SCCs and their acceptance, then, on the condensation (the DAG of SCCs), forward
+    reachability from the initial states and backward reachability from the accepting
+    BSCCs. The unknowns (reachable, undecided states) of each policy are numbered
+    contiguously and solved together.
     """
     K, A = sk.n_states, sk.env.n_actions
     N = choices.shape[0]
@@ -676,20 +677,24 @@ def _deterministic_probabilities(
     indptr = indptr.astype(index_type)
     # ---- qualitative analysis on the disjoint union of the N chains
     init = (np.arange(N, dtype=np.int64)[:, None] * K + sk.initial_states[None, :]).ravel()
-    reach = _bfs_mask(indptr, cols, init)
     graph = sp.csr_matrix((prob, cols, indptr), shape=(n, n))
     _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
     src_comp = np.repeat(comp, counts)
     dst_comp = comp[cols]
     n_comp = int(comp.max()) + 1 if n else 0
+    cross = src_comp != dst_comp
+    up, down = src_comp[cross], dst_comp[cross]  # the condensation's edges up -> down
     bottom = np.ones(n_comp, dtype=bool)
-    bottom[src_comp[src_comp != dst_comp]] = False
+    bottom[up] = False
     accepting = _accepting_components(sk, automaton, ent, src_comp, bottom)
     target = accepting[comp]
-    # states that can reach an accepting BSCC: BFS on the reversed graph
-    reverse = graph.tocsc()  # its (indptr, indices) are the CSR structure of the transpose
-    can = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target))
-    unknown = can & ~target & reach
+    # reachability is decided on the condensation (an SCC is reached or left as a whole):
+    # the components reached from the initial states, and those that reach an accepting one
+    condensation = _graph(n_comp, up, down)
+    reached = _bfs_mask(condensation.indptr, condensation.indices, np.unique(comp[init]))
+    reverse = _graph(n_comp, down, up)
+    reaching = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(accepting))
+    unknown = (reached & reaching & ~accepting)[comp]
     values = target.astype(np.float64)
     if unknown.any():
         values[unknown] = _solve_unknowns(sk, graph, unknown, target, choices, weight)

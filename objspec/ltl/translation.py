@@ -54,6 +54,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl import syntax as s
@@ -89,7 +91,9 @@ MAX_FIXPOINT_SUBFORMULAS = 14
 #: Largest number of automaton states built before giving up.
 MAX_STATES = 200_000
 
-Clause = frozenset[s.Formula]
+#: A conjunction of temporal subformulas and literals, each interned as an int (formula
+#: hashing is recursive and dominated the run time), and a DNF: a set of clauses.
+Clause = frozenset[int]
 DNF = frozenset[Clause]
 TT: DNF = frozenset({frozenset()})
 FF: DNF = frozenset()
@@ -137,17 +141,35 @@ def _implies(x: s.Formula, y: s.Formula) -> bool:
     return False
 
 
+_IDS: dict[s.Formula, int] = {}
+_FORMULAS: list[s.Formula] = []
+
+
+def _intern(f: s.Formula) -> int:
+    """The id of a DNF atom (a process-wide table, like the caches around it)."""
+    i = _IDS.get(f)
+    if i is None:
+        i = _IDS[f] = len(_FORMULAS)
+        _FORMULAS.append(f)
+    return i
+
+
+@lru_cache(maxsize=1_000_000)
+def _implies_id(i: int, j: int) -> bool:
+    return i == j or _implies(_FORMULAS[i], _FORMULAS[j])
+
+
 def _clause_implies(c: Clause, k: Clause) -> bool:
     """Whether the conjunction ``c`` implies the conjunction ``k`` (syntactically)."""
-    return k <= c or all(y in c or any(_implies(x, y) for x in c) for y in k)
+    return k <= c or all(y in c or any(_implies_id(x, y) for x in c) for y in k)
 
 
 def _reduce_clause(c: Clause) -> Clause:
     """Drop the atoms of a conjunction that another of its atoms implies."""
     if len(c) < 2:
         return c
-    drop = {y for y in c for x in c if x != y and _implies(x, y) and not (
-        _implies(y, x) and str(y) < str(x))}
+    drop = {y for y in c for x in c if x != y and _implies_id(x, y) and not (
+        _implies_id(y, x) and y < x)}
     return c - drop if drop else c
 
 
@@ -168,6 +190,7 @@ def _minimise(clauses: Iterable[Clause]) -> DNF:
     return frozenset(kept)
 
 
+@lru_cache(maxsize=200_000)
 def _dnf_or(a: DNF, b: DNF) -> DNF:
     if a == TT or b == TT:
         return TT
@@ -178,6 +201,7 @@ def _dnf_or(a: DNF, b: DNF) -> DNF:
     return _minimise(a | b)
 
 
+@lru_cache(maxsize=200_000)
 def _dnf_and(a: DNF, b: DNF) -> DNF:
     if not a or not b:
         return FF
@@ -196,7 +220,7 @@ def _to_dnf(f: s.Formula) -> DNF:
         return _dnf_and(_to_dnf(f.left), _to_dnf(f.right))
     if isinstance(f, s.Or):
         return _dnf_or(_to_dnf(f.left), _to_dnf(f.right))
-    return frozenset({frozenset({f})})
+    return frozenset({frozenset({_intern(f)})})
 
 
 def _from_dnf(d: DNF) -> s.Formula:
@@ -209,10 +233,11 @@ def _from_dnf(d: DNF) -> s.Formula:
     if not d:
         return s.FALSE
     result: s.Formula | None = None
-    for clause in sorted(d, key=lambda c: sorted(map(str, c))):
+    for clause in sorted(d, key=sorted):
         conj: s.Formula | None = None
-        for atom in sorted(clause, key=str):
-            conj = atom if conj is None else s.And(conj, atom)
+        for atom in sorted(clause):
+            f = _FORMULAS[atom]
+            conj = f if conj is None else s.And(conj, f)
         term = s.TRUE if conj is None else conj
         result = term if result is None else s.Or(result, term)
     assert result is not None
@@ -224,17 +249,18 @@ class _After:
 
     def __init__(self, propositions: tuple[str, ...]) -> None:
         self.index = {p: i for i, p in enumerate(propositions)}
-        self.atom_cache: dict[tuple[s.Formula, int], DNF] = {}
+        self.atom_cache: dict[tuple[int, int], DNF] = {}
         self.dnf_cache: dict[tuple[DNF, int], DNF] = {}
 
     def formula(self, f: s.Formula, letter: int) -> DNF:
         return self.dnf(_to_dnf(f), letter)
 
-    def atom(self, f: s.Formula, letter: int) -> DNF:
-        key = (f, letter)
+    def atom(self, atom: int, letter: int) -> DNF:
+        key = (atom, letter)
         hit = self.atom_cache.get(key)
         if hit is not None:
             return hit
+        f = _FORMULAS[atom]
         if isinstance(f, s.Atom):
             out = TT if (letter >> self.index[f.name]) & 1 else FF
         elif isinstance(f, s.Not):
@@ -734,13 +760,14 @@ def _dnf_of(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAto
 
 
 def _merge_equal_sets(
-    phi: s.Formula, table: np.ndarray, condition: AcceptanceCondition
+    phi: s.Formula, table: np.ndarray, condition: AcceptanceCondition, cyclic: np.ndarray
 ) -> tuple[np.ndarray, AcceptanceCondition]:
     """Give sets that mark the same transitions one index; settle sets marking none or all.
 
     ``Inf(i)`` and ``Fin(i)`` depend only on which transitions carry ``i``, so sets with
     equal columns of ``table`` are interchangeable; a set on no transition makes ``Inf``
-    false and ``Fin`` true, and one on every transition the reverse. Returns int64 mark
+    false and ``Fin`` true, and one on every transition that lies on a cycle (``cyclic``,
+    the only ones a run can take infinitely often) the reverse. Returns int64 mark
     bitmasks (one per transition) and the rewritten condition.
     """
     n_sets = table.shape[1]
@@ -748,7 +775,7 @@ def _merge_equal_sets(
         return np.zeros(table.shape[0], dtype=np.int64), condition
     packed = np.packbits(table, axis=0)
     never: np.ndarray = np.asarray(~table.any(axis=0))
-    always: np.ndarray = np.asarray(table.all(axis=0))
+    always: np.ndarray = np.asarray(table[cyclic].all(axis=0))
     _, inverse = np.unique(packed, axis=1, return_inverse=True)
     inverse = inverse.ravel()
     atom_value: dict[int, tuple[bool, bool] | int] = {}
@@ -812,6 +839,17 @@ def _tidy_acceptance(
     return _substitute(condition, renumber), len(mentioned), new_marks
 
 
+def _on_cycles(succ: np.ndarray) -> np.ndarray:
+    """``[Q, L]`` bool: the transition exists and lies inside a strongly connected component."""
+    n, n_letters = succ.shape
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    dst = succ[exists]
+    graph = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n, n))
+    _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    return exists & (comp[:, None] == comp[np.maximum(succ, 0)])
+
+
 def _finish(
     phi: s.Formula,
     propositions: tuple[str, ...],
@@ -820,16 +858,24 @@ def _finish(
     condition: AcceptanceCondition,
     initial: int,
 ) -> DeterministicAutomaton:
-    """Merge equal sets, minimise, tidy the acceptance: the automaton from its raw parts."""
+    """Merge equal sets, minimise, tidy the acceptance: the automaton from its raw parts.
+
+    Marks of missing transitions and of transitions between different strongly connected
+    components are cleared first: acceptance only looks at the transitions a run takes
+    infinitely often, which all lie in one component, so the language is unchanged and more
+    states become equivalent.
+    """
     table = table.copy()
-    table[succ.reshape(-1) < 0] = False  # missing transitions carry no marks
-    flat, condition = _merge_equal_sets(phi, table, condition)
+    cyclic = _on_cycles(succ).reshape(-1)
+    table[~cyclic] = False
+    flat, condition = _merge_equal_sets(phi, table, condition, cyclic)
     marks = flat.reshape(succ.shape)
     if isinstance(condition, AcceptanceConstant):
         marks = np.zeros_like(marks)
     succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
     acceptance, n_sets, marks = _tidy_acceptance(condition, marks)
     # Tidying may have dropped sets, which can make more states equivalent.
+    marks = np.where(_on_cycles(succ), marks, 0)
     succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
     return DeterministicAutomaton(
         propositions, succ, marks, acceptance, n_sets, initial, name=str(phi)

@@ -18,7 +18,13 @@ from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
 from objspec.ltl.hoa import from_hoa, to_hoa
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import is_eventual, is_suspendable, is_universal, simplify
-from objspec.ltl.translation import MAX_FIXPOINT_SUBFORMULAS, _translate_nnf, translate
+from objspec.ltl.translation import (
+    MAX_FIXPOINT_SUBFORMULAS,
+    _closed_choices,
+    _fixpoint_subformulas,
+    _translate_nnf,
+    translate,
+)
 
 ATOMS = ("a", "b", "c")
 LETTERS = [frozenset(x) for r in range(4) for x in itertools.combinations(ATOMS, r)]
@@ -450,3 +456,20 @@ def test_limits_are_still_guarded() -> None:
         deep = f"(({deep}) U {ATOMS[i % 3]}) R {ATOMS[(i + 1) % 3]}"
     with pytest.raises(InvalidSpecificationError, match="fixpoint subformulas"):
         translate(deep, ATOMS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(formulas(depth=4, constants=False), lassos())
+def test_closed_guesses_keep_the_canonical_one(f: s.Formula, word: tuple) -> None:
+    # The master theorem's proof uses X = {psi in mu : w |= G F psi} and
+    # Y = {psi in nu : w |= F G psi}; the translator only tries closed guesses, so these
+    # must always be among them.
+    phi = simplify(f)
+    mu, nu = _fixpoint_subformulas(phi)
+    if len(mu) + len(nu) > 10:
+        return
+    prefix, cycle = word
+    x = frozenset(m for m in mu if holds_on_lasso(s.Globally(s.Finally(m)), prefix, cycle))
+    y = frozenset(n for n in nu if holds_on_lasso(s.Finally(s.Globally(n)), prefix, cycle))
+    x_choices, y_choices, y_needs = _closed_choices(mu, nu)
+    assert x in x_choices and y in y_choices and y_needs[y] <= x

@@ -860,26 +860,70 @@ def _finish(
 ) -> DeterministicAutomaton:
     """Merge equal sets, minimise, tidy the acceptance: the automaton from its raw parts.
 
-    Marks of missing transitions and of transitions between different strongly connected
-    components are cleared first: acceptance only looks at the transitions a run takes
-    infinitely often, which all lie in one component, so the language is unchanged and more
-    states become equivalent.
+    Marks that cannot matter are cleared first, which keeps the language and lets more
+    states merge: marks of missing transitions and of transitions between different
+    strongly connected components (acceptance only looks at the transitions a run takes
+    infinitely often, which all lie in one component), and, per component, the marks of
+    sets that no disjunct still satisfiable there mentions (see :func:`_relevant_sets`).
+    Minimisation and clearing alternate until nothing changes (at most three rounds).
     """
     table = table.copy()
-    cyclic = _on_cycles(succ).reshape(-1)
-    table[~cyclic] = False
-    flat, condition = _merge_equal_sets(phi, table, condition, cyclic)
-    marks = flat.reshape(succ.shape)
-    if isinstance(condition, AcceptanceConstant):
-        marks = np.zeros_like(marks)
-    succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
-    acceptance, n_sets, marks = _tidy_acceptance(condition, marks)
-    # Tidying may have dropped sets, which can make more states equivalent.
-    marks = np.where(_on_cycles(succ), marks, 0)
-    succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
+    for _ in range(3):
+        cyclic = _on_cycles(succ).reshape(-1)
+        table[~cyclic] = False
+        flat, condition = _merge_equal_sets(phi, table, condition, cyclic)
+        marks = flat.reshape(succ.shape)
+        if isinstance(condition, AcceptanceConstant):
+            marks = np.zeros_like(marks)
+        succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
+        condition, n_sets, marks = _tidy_acceptance(condition, marks)
+        # Tidying may have dropped sets, which can make more states equivalent.
+        marks = np.where(_on_cycles(succ), marks, 0)
+        succ, marks, initial, _ = _minimise_automaton(succ, marks, initial)
+        cleared = marks & _relevant_sets(succ, marks, condition)[:, None]
+        if np.array_equal(cleared, marks):
+            break
+        table = ((cleared.reshape(-1)[:, None] >> np.arange(n_sets)) & 1).astype(bool)
+    else:
+        succ, marks, initial, _ = _minimise_automaton(succ, cleared, initial)
+        condition, n_sets, marks = _tidy_acceptance(condition, marks)
     return DeterministicAutomaton(
-        propositions, succ, marks, acceptance, n_sets, initial, name=str(phi)
+        propositions, succ, marks, condition, n_sets, initial, name=str(phi)
     )
+
+
+def _relevant_sets(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray:
+    """``[Q]`` int64: per state, the sets whose marks can matter in its component.
+
+    A run's infinity set lies in one strongly connected component ``C``. A disjunct of the
+    condition with ``Inf(j)`` for a set ``j`` that no transition of ``C`` carries is false
+    on every cycle of ``C``, and stays false whatever happens to other sets; the disjuncts
+    that remain only mention some sets, and the marks of all other sets can be removed in
+    ``C`` without changing which cycles of ``C`` are accepting. Conditions not in small
+    disjunctive normal form keep all sets.
+    """
+    n, n_letters = succ.shape
+    everything = np.full(n, -1, dtype=np.int64)
+    dnf = _dnf_of(condition, _MAX_DNF)
+    if dnf is None or not dnf or n * len(dnf) > 10_000_000:
+        return everything
+    inf_masks = np.array([sum(1 << a.index for a in c if a.infinitely) for c in dnf],
+                         dtype=np.int64)
+    all_masks = np.array([sum(1 << a.index for a in c) for c in dnf], dtype=np.int64)
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    dst = succ[exists]
+    graph = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n, n))
+    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    inside = comp[src] == comp[dst]
+    present = np.zeros(n_comp, dtype=np.int64)
+    np.bitwise_or.at(present, comp[src[inside]], marks[exists][inside])
+    values, which = np.unique(present, return_inverse=True)
+    live = (values[:, None] & inf_masks[None, :]) == inf_masks[None, :]
+    keep = np.bitwise_or.reduce(np.where(live, all_masks[None, :], 0), axis=1)
+    return keep[which.ravel()][comp]
 
 
 def _constant_automaton(

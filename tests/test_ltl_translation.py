@@ -473,3 +473,17 @@ def test_closed_guesses_keep_the_canonical_one(f: s.Formula, word: tuple) -> Non
     y = frozenset(n for n in nu if holds_on_lasso(s.Finally(s.Globally(n)), prefix, cycle))
     x_choices, y_choices, y_needs = _closed_choices(mu, nu)
     assert x in x_choices and y in y_choices and y_needs[y] <= x
+
+
+def test_many_propositions_are_translated_per_part() -> None:
+    # 15 fixpoint subformulas over 15 propositions (2**15 letters): each part is built over
+    # its own proposition and only the product sees the whole alphabet.
+    props = [f"p{i}" for i in range(15)]
+    f = parse_formula(" & ".join(f"G F {p}" for p in props))
+    aut = translate(f)
+    assert aut.n_states == 1 and aut.n_sets == 15
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        cycle = [frozenset(p for p in props if rng.random() < 0.8) for _ in range(3)]
+        assert aut.accepts_lasso([], cycle) == holds_on_lasso(f, [], cycle)
+    assert translate("G a", ["a", "b"]).successors.shape == (2, 4)

@@ -512,16 +512,27 @@ def _explore(
     return np.array(succ_rows, dtype=np.int64), mark_rows, states
 
 
+def _row_classes(a: np.ndarray) -> np.ndarray:
+    """``[n]`` int: equal rows of a 2-d array get equal numbers (rows compared as bytes,
+    which is much faster than ``np.unique(axis=0)`` on wide rows)."""
+    a = np.ascontiguousarray(a)
+    if a.shape[1] == 0:
+        return np.zeros(a.shape[0], dtype=np.int64)
+    rows = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
+    _, inverse = np.unique(rows, return_inverse=True)
+    return inverse.ravel()
+
+
 def _minimise_automaton(
     succ: np.ndarray, marks: np.ndarray, initial: int
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Merge states with equal mark rows and equivalent successors (Moore refinement)."""
     n = succ.shape[0]
-    _, block = np.unique(marks, axis=0, return_inverse=True)
+    block = _row_classes(marks)
     block = block.ravel()
     while True:
         signature = np.concatenate([block[:, None], np.where(succ >= 0, block[succ], -1)], axis=1)
-        _, new_block = np.unique(signature, axis=0, return_inverse=True)
+        new_block = _row_classes(signature)
         new_block = new_block.ravel()
         if new_block.max() == block.max():
             block = new_block
@@ -776,7 +787,7 @@ def _merge_equal_sets(
     packed = np.packbits(table, axis=0)
     never: np.ndarray = np.asarray(~table.any(axis=0))
     always: np.ndarray = np.asarray(table[cyclic].all(axis=0))
-    _, inverse = np.unique(packed, axis=1, return_inverse=True)
+    inverse = _row_classes(packed.T)
     inverse = inverse.ravel()
     atom_value: dict[int, tuple[bool, bool] | int] = {}
     dense: dict[int, int] = {}
@@ -1106,28 +1117,50 @@ def _translate_nnf(
     tests compare it with the decomposed one).
     """
     hit = memo.get((phi, part))
-    if hit is not None:
-        return hit
+    if hit is None:
+        hit = memo[(phi, part)] = _translate_own(phi, memo, part, decompose)
+    return _lift(hit, propositions)
+
+
+def _translate_own(
+    phi: s.Formula,
+    memo: dict[tuple[s.Formula, bool], DeterministicAutomaton],
+    part: bool,
+    decompose: bool,
+) -> DeterministicAutomaton:
+    """:func:`_translate_nnf` over the formula's own atoms (sorted): letters of other
+    propositions would only repeat columns, at the cost of exploring them."""
+    own = tuple(sorted(phi.atoms()))
     if isinstance(phi, s.Constant):
-        aut = _constant_automaton(phi.value, propositions, str(phi))
-    else:
-        mu, nu = _fixpoint_subformulas(phi)
-        parts: list[s.Formula] = []
-        if decompose and mu and nu and isinstance(phi, s.And | s.Or):
-            conj, parts = _components(phi)
-        if len(parts) > 1:
-            auts = [_translate_nnf(p, propositions, memo, True) for p in parts]
-            aut = _product(phi, auts, conj)
-        elif decompose and mu and nu and isinstance(phi, s.Next):
-            aut = _delayed(phi, _translate_nnf(phi.operand, propositions, memo, part))
-        elif not nu:
-            aut = _safety_or_cosafety(phi, propositions, cosafety=True)
-        elif not mu:
-            aut = _safety_or_cosafety(phi, propositions, cosafety=False, partial=part)
-        else:
-            aut = _general(phi, propositions)
-    memo[(phi, part)] = aut
-    return aut
+        return _constant_automaton(phi.value, own, str(phi))
+    mu, nu = _fixpoint_subformulas(phi)
+    parts: list[s.Formula] = []
+    if decompose and mu and nu and isinstance(phi, s.And | s.Or):
+        conj, parts = _components(phi)
+    if len(parts) > 1:
+        auts = [_translate_nnf(p, own, memo, True) for p in parts]
+        return _product(phi, auts, conj)
+    if decompose and mu and nu and isinstance(phi, s.Next):
+        return _delayed(phi, _translate_nnf(phi.operand, own, memo, part))
+    if not nu:
+        return _safety_or_cosafety(phi, own, cosafety=True)
+    if not mu:
+        return _safety_or_cosafety(phi, own, cosafety=False, partial=part)
+    return _general(phi, own)
+
+
+def _lift(aut: DeterministicAutomaton, propositions: tuple[str, ...]) -> DeterministicAutomaton:
+    """The automaton over a larger alphabet ``propositions`` (it ignores the new ones)."""
+    if aut.propositions == propositions:
+        return aut
+    letters = np.arange(1 << len(propositions), dtype=np.int64)
+    project = np.zeros_like(letters)
+    for j, p in enumerate(aut.propositions):
+        project |= ((letters >> propositions.index(p)) & 1) << j
+    return DeterministicAutomaton(
+        propositions, aut.successors[:, project], aut.marks[:, project], aut.acceptance,
+        aut.n_sets, aut.initial, acceptance_name=aut.acceptance_name, name=aut.name,
+    )
 
 
 @lru_cache(maxsize=256)

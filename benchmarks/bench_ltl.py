@@ -175,7 +175,7 @@ def bench_evaluation(n_states: int, n_policies: int, seed: int, text: str,
         assert np.array_equal(ours, ours_one)  # threads never change the values
         t_storm, theirs = best_of(repeats, lambda batch=batch: storm_loop(env, batch, f))
         diff = float(np.abs(ours - theirs).max())
-        threads = product_module._worker_count(None)
+        threads = product_module.worker_count(None)
         print(f"| {kind} | objspec, 1 thread (translation + product + batched solve) | "
               f"{t_one:.3f} | {1e3 * t_one / n_policies:.2f} | |")
         print(f"| {kind} | objspec, default: {threads} threads | {t_ours:.3f} | "

@@ -250,7 +250,7 @@ def test_rendering() -> None:
 @given(st.data())
 def test_iterative_solver_agrees_with_the_reference(data: st.DataObject) -> None:
     """Large products use the batched BiCGSTAB; force it on small ones and compare."""
-    import objspec.ltl.reward_machines as engine
+    import objspec.ltl.product as engine
 
     env = data.draw(labelled_mdps(("a", "b"), max_states=4))
     edges, initial, gamma = data.draw(machines(env))
@@ -267,3 +267,30 @@ def test_iterative_solver_agrees_with_the_reference(data: st.DataObject) -> None
     for pi, value in zip(batch, ours, strict=True):
         ref = reference_value(env, edges, initial, gamma, pi.probabilities)
         assert abs(value - ref) <= 1e-9 * max(1.0, abs(ref))
+
+
+def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reward-machine batches are cut into chunks solved by worker threads (as LTL ones):
+    the number of workers does not change a bit, the chunking changes the values by
+    rounding at most, and both solvers agree with the independent product solve."""
+    import objspec.ltl.product as engine
+    from objspec.environments.generators import random_labelled_mdp, random_policies
+    from objspec.errors import ObjspecError
+
+    env = random_labelled_mdp(30, 3, ("a", "b"), 3, density=0.4, seed=21)
+    edges = [(0, 1, "a", 0.0), (0, 0, "!a", -0.5), (1, 0, "b", 1.0), (1, 1, "!b", 0.0)]
+    machine = RM(edges, 0, 0.95).compile(env, exact=False).machine
+    batch = random_policies(env, 10, seed=22, deterministic_fraction=0.5)
+    reference = [reference_value(env, edges, 0, 0.95, pi) for pi in batch]
+    for direct in (1500, 0):  # sparse LU, then the iterative solver
+        monkeypatch.setattr(engine, "DIRECT_MAX_UNKNOWNS", direct)
+        monkeypatch.setattr(engine, "CHUNK_ENTRIES", 1_500_000)
+        whole = machine.values(batch, workers=1)
+        monkeypatch.setattr(engine, "CHUNK_ENTRIES", 1)
+        single = machine.values(batch, workers=1)
+        assert np.abs(single - whole).max() <= 1e-12
+        for workers in (2, 4):
+            assert np.array_equal(machine.values(batch, workers=workers), single)
+        assert np.abs(whole - np.array(reference)).max() <= 1e-9
+    with pytest.raises(ObjspecError, match="workers"):
+        machine.values(batch, workers=0)

@@ -393,24 +393,10 @@ def satisfaction_probabilities(
     """
     _check_automaton(env, automaton)
     batch, _ = as_policy_batch(policies, env.n_states, env.n_actions)
-    threads = _worker_count(workers)
+    threads = worker_count(workers)
     sk = skeleton if skeleton is not None else ProductSkeleton(env, automaton)
-    N = batch.shape[0]
-    per_chunk = max(1, CHUNK_ENTRIES // max(1, sk.entry_env.size))
-    n_chunks = -(-N // per_chunk)  # independent of ``workers``: so are the results
-    bounds = np.linspace(0, N, n_chunks + 1).round().astype(int).tolist()
-    spans = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
-    out = np.empty(N)
-
-    def solve(span: tuple[int, int]) -> None:
-        out[span[0] : span[1]] = _solve_block(sk, automaton, batch[span[0] : span[1]])
-
-    if threads == 1 or len(spans) == 1:
-        for span in spans:
-            solve(span)
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(spans))) as pool:
-            list(pool.map(solve, spans))
+    out = in_chunks(batch.shape[0], sk.entry_env.size, threads,
+                    lambda lo, hi: _solve_block(sk, automaton, batch[lo:hi]))
     bad = ~np.isfinite(out)
     if bad.any():
         raise InvalidModelError(
@@ -420,8 +406,15 @@ def satisfaction_probabilities(
     return np.clip(out, 0.0, 1.0)
 
 
-def _worker_count(workers: int | None) -> int:
-    """The number of threads: ``workers``, or the CPUs this process may use (capped)."""
+def worker_count(workers: int | None) -> int:
+    """The number of worker threads: ``workers`` (checked), or by default the number of
+    CPUs this process may use, at most :data:`MAX_DEFAULT_WORKERS`.
+
+    Raises
+    ------
+    ObjspecError
+        If ``workers`` is not a positive integer.
+    """
     if workers is None:
         try:
             available = len(os.sched_getaffinity(0))
@@ -431,6 +424,34 @@ def _worker_count(workers: int | None) -> int:
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ObjspecError(f"workers must be a positive integer, got {workers!r}")
     return int(workers)
+
+
+def in_chunks(
+    n_items: int, entries_per_item: int, threads: int,
+    solve: Callable[[int, int], np.ndarray],
+) -> np.ndarray:
+    """``solve(lo, hi)`` (the ``[hi - lo]`` results of items ``lo .. hi-1``) over chunks of
+    about :data:`CHUNK_ENTRIES` ``/ entries_per_item`` items, concatenated (float64 ``[n]``).
+
+    The chunks are solved by ``threads`` worker threads; they do not depend on ``threads``,
+    so neither do the results, provided ``solve`` treats the items of a chunk independently.
+    """
+    per_chunk = max(1, CHUNK_ENTRIES // max(1, entries_per_item))
+    n_chunks = -(-n_items // per_chunk)
+    bounds = np.linspace(0, n_items, n_chunks + 1).round().astype(int).tolist()
+    spans = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+    out = np.empty(n_items)
+
+    def run(span: tuple[int, int]) -> None:
+        out[span[0] : span[1]] = solve(*span)
+
+    if threads == 1 or len(spans) <= 1:
+        for span in spans:
+            run(span)
+    else:
+        with ThreadPoolExecutor(max_workers=min(threads, len(spans))) as pool:
+            list(pool.map(run, spans))
+    return out
 
 
 def _solve_block(
@@ -751,22 +772,52 @@ def _solve_unknowns(
         inverse = 1.0 / diagonal
         ps = ps * inverse[cs]
     q = sp.csr_matrix((ps, cs, indptr.astype(index_type)), shape=(size, size))
+    x, ok = solve_block_diagonal(q, rhs.reshape(N, M))
+    if inverse is not None:
+        x *= inverse.reshape(N, M)
+    for j in np.flatnonzero(~ok).tolist():
+        pick = choices[j][sk.entry_source]
+        w = np.where(sk.entry_action == pick, weight[j][sk.entry_source], 0.0)
+        states = slice(j * K, (j + 1) * K)
+        column = _direct_column(sk, w, unknown[states], target[states].astype(np.float64))
+        x[j, : m[j]] = column[np.flatnonzero(unknown[states])]
+    return x.ravel()[slot]
 
-    def step(v: np.ndarray) -> np.ndarray:  # [N, M] -> Q v
+
+def solve_block_diagonal(q: sp.csr_matrix, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``(I - q) x = b`` for ``N`` independent systems at once.
+
+    ``q`` is block diagonal with ``N`` blocks of ``M`` rows (``b`` is ``[N, M]``), nonnegative,
+    with ``rho(q) < 1`` (e.g. the transient part of a Markov chain, discounted or not, with a
+    Jacobi scaling folded in). Polynomial preconditioning: BiCGSTAB on ``(I - q^2) z = b``,
+    then ``x = (I + q) z`` (``I + q`` is invertible as ``rho(q) < 1``), which takes about half
+    the iterations for the same number of products with ``q``. A system whose true residual
+    ``||b - (I - q) x||_inf`` stays above :data:`RESIDUAL_TOLERANCE` ``* max(1, ||b||_inf)``
+    is restarted once from ``x`` on its own. Returns ``x`` ``[N, M]`` and which systems met
+    the tolerance (the caller falls back to a direct solve for the others).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> q = sp.csr_matrix(np.array([[0.0, 0.5, 0, 0], [0.5, 0, 0, 0],
+    ...                             [0, 0, 0, 0.9], [0, 0, 0.0, 0]]))
+    >>> x, ok = solve_block_diagonal(q, np.array([[1.0, 1.0], [1.0, 1.0]]))
+    >>> np.round(x, 12).tolist(), ok.tolist()
+    ([[2.0, 2.0], [1.9, 1.0]], [True, True])
+    """
+    N, M = b.shape
+
+    def step(v: np.ndarray) -> np.ndarray:  # [N, M] -> q v
         return (q @ v.ravel()).reshape(N, M)
 
-    def apply(v: np.ndarray) -> np.ndarray:  # (I - Q) v
+    def apply(v: np.ndarray) -> np.ndarray:  # (I - q) v
         out = step(v)
         return np.subtract(v, out, out=out)
 
-    def apply_preconditioned(v: np.ndarray) -> np.ndarray:  # (I - Q)(I + Q) v = v - Q Q v
+    def apply_preconditioned(v: np.ndarray) -> np.ndarray:  # (I - q)(I + q) v = v - q q v
         out = step(step(v))
         return np.subtract(v, out, out=out)
 
-    # polynomial preconditioning: solve (I - Q^2) z = b, then x = (I + Q) z; about half the
-    # BiCGSTAB iterations for the same number of products with Q (Q is substochastic on
-    # transient states, so I + Q is invertible); the true residual of (I - Q) x = b decides
-    b = rhs.reshape(N, M)
     ones = np.ones((1, 1))
     z, _ = batched_bicgstab(apply_preconditioned, b, np.broadcast_to(ones, b.shape),
                             systems_axis=0)
@@ -775,7 +826,7 @@ def _solve_unknowns(
     ok = np.abs(b - apply(x)).max(axis=1, initial=0.0) <= limit
     for j in np.flatnonzero(~ok).tolist():
         # the recursive residual converged but the true one did not (rounding): restart
-        # once from x on the true residual of this system alone, before any sparse LU
+        # once from x on the true residual of this system alone
         block_j = q[j * M : (j + 1) * M][:, j * M : (j + 1) * M]
 
         def apply_j(v: np.ndarray, block_j: sp.csr_matrix = block_j) -> np.ndarray:
@@ -786,15 +837,7 @@ def _solve_unknowns(
                                  np.broadcast_to(ones, bj.shape))
         x[j] += dx[0]
         ok[j] = np.abs(bj - apply_j(x[j : j + 1])).max(initial=0.0) <= limit[j]
-    if inverse is not None:
-        x *= inverse.reshape(N, M)
-    for j in np.flatnonzero(~ok).tolist():
-        pick = choices[j][sk.entry_source]
-        w = np.where(sk.entry_action == pick, weight[j][sk.entry_source], 0.0)
-        states = slice(j * K, (j + 1) * K)
-        column = _direct_column(sk, w, unknown[states], target[states].astype(np.float64))
-        x[j, : m[j]] = column[np.flatnonzero(unknown[states])]
-    return x.ravel()[slot]
+    return x, ok
 
 
 def policy_probabilities(

@@ -38,13 +38,15 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
 from objspec.errors import InvalidSpecificationError
+from objspec.ltl import product
 from objspec.ltl import syntax as s
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
-    DIRECT_MAX_UNKNOWNS,
     ProductSkeleton,
     _reachable,
-    batched_bicgstab,
+    in_chunks,
+    solve_block_diagonal,
+    worker_count,
 )
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
@@ -62,7 +64,6 @@ __all__ = [
 
 #: Largest product chain solved in exact rational arithmetic.
 MAX_EXACT_STATES = 600
-_BATCH_ENTRIES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -329,14 +330,19 @@ class CompiledRewardMachine:
                 out[sel] = r[s_now[sel], a_now[sel], s_next[sel]]
         return out
 
-    def values(self, policies: Any) -> np.ndarray:
-        """Expected discounted reward of each policy (float64 ``[N]``), by sparse LU."""
+    def values(self, policies: Any, *, workers: int | None = None) -> np.ndarray:
+        """Expected discounted reward of each policy (float64 ``[N]``).
+
+        Products of at most ``objspec.ltl.product.DIRECT_MAX_UNKNOWNS`` states are solved
+        by sparse LU, larger ones by the batched iterative solver
+        :func:`objspec.ltl.product.solve_block_diagonal` (relative residual ``1e-12``,
+        sparse LU as the fallback). The batch is cut into chunks solved by ``workers``
+        threads, as in :func:`objspec.ltl.product.satisfaction_probabilities`; the values do
+        not depend on ``workers``.
+        """
         batch, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
-        E = max(1, self.skeleton.entry_env.size)
-        chunk = max(1, _BATCH_ENTRIES // E)
-        out = np.empty(batch.shape[0])
-        for start in range(0, batch.shape[0], chunk):
-            out[start : start + chunk] = self._solve_block(batch[start : start + chunk])
+        out = in_chunks(batch.shape[0], self.skeleton.entry_env.size, worker_count(workers),
+                        lambda lo, hi: self._solve_block(batch[lo:hi]))
         if not np.all(np.isfinite(out)):
             i = int(np.argmax(~np.isfinite(out)))
             raise InvalidSpecificationError(
@@ -348,7 +354,7 @@ class CompiledRewardMachine:
         sk = self.skeleton
         K, N = sk.n_states, batch.shape[0]
         w = batch[:, sk.env_state[sk.entry_source], sk.entry_action]
-        if K > DIRECT_MAX_UNKNOWNS:
+        if K > product.DIRECT_MAX_UNKNOWNS:
             return self._solve_iteratively(w)
         pol, ent = np.nonzero(w > 0)
         src = pol * K + sk.entry_source[ent]
@@ -372,28 +378,33 @@ class CompiledRewardMachine:
         return v[roots].reshape(N, -1) @ sk.initial_weights
 
     def _solve_iteratively(self, w: np.ndarray) -> np.ndarray:
-        """Large products: ``(I - gamma P) V = r`` for all policies by batched BiCGSTAB (sparse
-        LU fills in on random MDPs); a policy whose residual stays too large is solved by LU."""
+        """Large products: ``(I - gamma P) V = r`` for all policies at once. With the
+        self-loops on the diagonal ``D = I - gamma diag(P)``, the Jacobi-scaled system
+        ``(I - gamma P_off D^-1) y = r``, ``V = D^-1 y``, goes to
+        :func:`objspec.ltl.product.solve_block_diagonal` (sparse LU fills in on random MDPs);
+        a policy whose residual stays too large is solved by LU."""
         sk = self.skeleton
         K, N = sk.n_states, w.shape[0]
         used = w > 0
-        prob = (w * sk.entry_probability)[used]
-        pol, ent = np.nonzero(used)
+        pol, ent = np.nonzero(used)  # row-major: rows come out sorted
+        prob = w[pol, ent] * sk.entry_probability[ent]
         rows = pol * K + sk.entry_source[ent]
         cols = pol * K + sk.entry_target[ent]
         size = N * K
-        indptr = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
-        step = sp.csr_matrix((self._gamma * prob, cols, indptr), shape=(size, size))
         rhs = np.bincount(rows, weights=prob * self.entry_reward[ent], minlength=size)
         loops = rows == cols
         diagonal = 1.0 - self._gamma * np.bincount(rows[loops], weights=prob[loops],
                                                    minlength=size)
-
-        def apply(v: np.ndarray) -> np.ndarray:
-            return v - (step @ v.ravel()).reshape(N, K)
-
-        v, ok = batched_bicgstab(apply, rhs.reshape(N, K), diagonal.reshape(N, K))
+        inverse = 1.0 / diagonal
+        off = ~loops
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[off], minlength=size), out=indptr[1:])
+        step = sp.csr_matrix(
+            (self._gamma * prob[off] * inverse[cols[off]], cols[off], indptr),
+            shape=(size, size),
+        )
+        y, ok = solve_block_diagonal(step, rhs.reshape(N, K))
+        v = y * inverse.reshape(N, K)
         for j in np.flatnonzero(~ok).tolist():
             sel = used[j]
             matrix = sp.identity(K, format="csr") - self._gamma * sp.csr_matrix(

@@ -385,7 +385,7 @@ def test_regressions(text: str) -> None:
 
 
 def _monolithic(f: s.Formula) -> DeterministicAutomaton:
-    return _translate_nnf(simplify(f), ATOMS, {}, decompose=False)
+    return _translate_nnf(simplify(f), ATOMS, {}, decompose=False, complement=False)
 
 
 @settings(max_examples=40, deadline=None)
@@ -487,3 +487,35 @@ def test_many_propositions_are_translated_per_part() -> None:
         cycle = [frozenset(p for p in props if rng.random() < 0.8) for _ in range(3)]
         assert aut.accepts_lasso([], cycle) == holds_on_lasso(f, [], cycle)
     assert translate("G a", ["a", "b"]).successors.shape == (2, 4)
+
+
+def test_complement_of_the_negation_is_used_when_smaller() -> None:
+    f = parse_formula("a R c R XX!b M a M (c R Xa) M XXa")
+    direct = _translate_nnf(simplify(f), ATOMS, {}, complement=False)
+    aut = translate(f, ATOMS)
+    assert aut.n_states < direct.n_states
+    for prefix, cycle in MORE_WORDS:
+        expected = holds_on_lasso(f, prefix, cycle)
+        assert aut.accepts_lasso(prefix, cycle) == expected
+        assert direct.accepts_lasso(prefix, cycle) == expected
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_with_and_without_complements_agree(seed: int) -> None:
+    for f in _bench_style_formulas(100 + seed, 30):
+        g = simplify(f)
+        plain = _translate_nnf(g, ATOMS, {}, complement=False)
+        best = translate(f, ATOMS)
+        for prefix, cycle in MORE_WORDS[::3]:
+            assert best.accepts_lasso(prefix, cycle) == plain.accepts_lasso(prefix, cycle)
+
+
+def test_acceptance_sets_of_a_large_conjunction_of_disjunctions() -> None:
+    # sets() must not expand the condition into disjunctive normal form (2**40 terms here)
+    from objspec.ltl.automaton import AcceptanceAnd, AcceptanceAtom, AcceptanceOr
+
+    cond = AcceptanceAnd(tuple(
+        AcceptanceOr((AcceptanceAtom(True, 2 * i), AcceptanceAtom(False, 2 * i + 1)))
+        for i in range(40)
+    ))
+    assert cond.sets() == frozenset(range(80))

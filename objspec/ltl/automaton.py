@@ -66,8 +66,16 @@ class AcceptanceCondition:
         raise TypeError("abstract")
 
     def sets(self) -> frozenset[int]:
-        """The acceptance sets mentioned."""
-        return frozenset(a.index for conj in self.disjunctive_normal_form() for a in conj)
+        """The acceptance sets mentioned (read off the tree: no normal form is built)."""
+        out: set[int] = set()
+        stack: list[AcceptanceCondition] = [self]
+        while stack:
+            c = stack.pop()
+            if isinstance(c, AcceptanceAtom):
+                out.add(c.index)
+            elif isinstance(c, AcceptanceAnd | AcceptanceOr):
+                stack.extend(c.operands)
+        return frozenset(out)
 
     def __str__(self) -> str:
         return self.to_hoa()

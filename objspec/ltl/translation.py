@@ -34,10 +34,14 @@ decomposed (Müller & Sickert's Delag, "LTL to Deterministic Emerson-Lei Automat
 operands as one part, all safety operands as one, each other operand alone; recursively,
 and also under ``X``), and the automata are combined by a reachable synchronous product
 whose acceptance is the conjunction or disjunction of theirs. :data:`MAX_FIXPOINT_SUBFORMULAS`
-bounds each part that is translated by the master theorem, not the whole formula. Every
-automaton is minimised by partition refinement (states with equal marks and equivalent
-successors merge), acceptance sets marking the same transitions are merged, and the result
-is cached per formula.
+bounds each part that is translated by the master theorem, not the whole formula. Such a
+part tries only guesses ``(X, Y)`` closed under syntactic implication (the canonical guess
+of the theorem's proof is), and when its automaton has more than a few states the negation
+is translated too and the complement of that automaton (complete, negate the condition)
+is used if smaller. Every automaton is minimised by partition refinement (states with equal
+marks and equivalent successors merge) after clearing marks that cannot matter (off cycles,
+or of sets no satisfiable disjunct of the component mentions), acceptance sets marking the
+same transitions are merged, and the result is cached per formula.
 
 Examples
 --------
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from contextvars import ContextVar
 from functools import lru_cache
 
 import numpy as np
@@ -90,6 +95,10 @@ __all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES"]
 MAX_FIXPOINT_SUBFORMULAS = 14
 #: Largest number of automaton states built before giving up.
 MAX_STATES = 200_000
+#: The state limit in force (lower while trying the complement of a negation).
+_STATE_BUDGET: ContextVar[int] = ContextVar("_STATE_BUDGET", default=MAX_STATES)
+#: General parts with more states than this also try the complement of their negation.
+_TRY_COMPLEMENT_ABOVE = 4
 
 #: A conjunction of temporal subformulas and literals, each interned as an int (formula
 #: hashing is recursive and dominated the run time), and a DNF: a set of clauses.
@@ -497,7 +506,7 @@ def _explore(
             j = index.get(key)
             if j is None:
                 j = len(states)
-                if j >= MAX_STATES:
+                if j >= _STATE_BUDGET.get():
                     raise InvalidSpecificationError(
                         f"the automaton of {phi} exceeds {MAX_STATES} states; simplify the "
                         "formula or supply a deterministic automaton in HOA format"
@@ -622,10 +631,12 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
     monitor_index: dict[tuple[str, object], int] = {}
 
     def monitor(kind: str, formula: s.Formula | None, chosen: frozenset[s.Formula]) -> int:
-        key: tuple[str, object] = (kind, chosen if kind == "late-safety" else formula)
+        # G F / F G monitors of the same F chi / G chi (as a DNF) are shared
+        candidate = _Monitor(kind, formula, chosen)
+        key: tuple[str, object] = (kind, chosen if kind == "late-safety" else candidate.reset)
         if key not in monitor_index:
             monitor_index[key] = len(monitors)
-            monitors.append(_Monitor(kind, formula, chosen))
+            monitors.append(candidate)
         return monitor_index[key]
 
     disjuncts: list[frozenset[AcceptanceAtom]] = []
@@ -671,8 +682,9 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
 
 #: Acceptance sets are int64 bitmasks.
 MAX_ACCEPTANCE_SETS = 62
-#: Acceptance conditions with at most this many disjuncts are kept in disjunctive normal form.
-_MAX_DNF = 4096
+#: Conjunctions of acceptance conditions are put in disjunctive normal form when that has at
+#: most this many terms (else kept nested).
+_MAX_DNF = 1024
 
 
 def _mark_table(mark_rows: list[list[list[int]]], n_sets: int) -> np.ndarray:
@@ -744,7 +756,9 @@ def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
 
 
 def _dnf_of(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
-    """The condition as a list of minimal conjunctions, or ``None`` beyond ``cap`` terms."""
+    """The condition as a list of minimal conjunctions, or ``None`` when distributing a
+    conjunction over disjunctions would give more than ``cap`` terms (disjunctions are
+    never refused: the master theorem's conditions are disjunctions of conjunctions)."""
     if isinstance(cond, AcceptanceConstant):
         return [frozenset()] if cond.value else []
     if isinstance(cond, AcceptanceAtom):
@@ -757,17 +771,26 @@ def _dnf_of(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAto
             return None
         parts.append(d)
     if isinstance(cond, AcceptanceOr):
-        out = [t for d in parts for t in d]
-    else:
-        out = [frozenset()]
-        for d in parts:
-            if len(out) * len(d) > 4 * cap:
-                return None
-            out = [t for t in {a | b for a in out for b in d} if not _contradictory(t)]
-            out = [t for t in out if not any(o < t for o in out)]
-    out = list(dict.fromkeys(out))
-    out = [t for t in out if not any(o < t for o in out)]
-    return None if len(out) > cap else out
+        return _subsumption_free(t for d in parts for t in d)
+    out: list[frozenset[AcceptanceAtom]] = [frozenset()]
+    for d in sorted(parts, key=len):
+        if len(out) * len(d) > cap:
+            return None
+        out = _subsumption_free(
+            t for t in (a | b for a in out for b in d) if not _contradictory(t)
+        )
+    return out
+
+
+def _subsumption_free(
+    terms: Iterable[frozenset[AcceptanceAtom]],
+) -> list[frozenset[AcceptanceAtom]]:
+    """The terms (conjunctions) that contain no other term, without repetitions."""
+    kept: list[frozenset[AcceptanceAtom]] = []
+    for t in sorted(set(terms), key=len):
+        if not any(o <= t for o in kept):
+            kept.append(t)
+    return kept
 
 
 def _merge_equal_sets(
@@ -820,8 +843,8 @@ def _tidy_acceptance(
 ) -> tuple[AcceptanceCondition, int, np.ndarray]:
     """Drop sets no transition uses and subsumed disjuncts; renumber sets densely.
 
-    Conditions with at most :data:`_MAX_DNF` disjuncts are put in (minimal, sorted)
-    disjunctive normal form, larger ones are kept as they are.
+    Conditions whose disjunctive normal form is small (see :func:`_dnf_of`) are put in
+    minimal, sorted DNF; others are kept as they are.
     """
     used = 0
     for m in np.unique(marks).tolist():
@@ -1066,7 +1089,7 @@ def _pair_product(
         nxt = nxt[nxt >= 0]
         new = nxt[~np.isin(nxt, visited)]
         visited = np.concatenate([visited, new])
-        if visited.size > MAX_STATES:
+        if visited.size > _STATE_BUDGET.get():
             raise InvalidSpecificationError(
                 f"the automaton of {phi} exceeds {MAX_STATES} states; simplify the "
                 "formula or supply a deterministic automaton in HOA format"
@@ -1109,16 +1132,18 @@ def _translate_nnf(
     memo: dict[tuple[s.Formula, bool], DeterministicAutomaton],
     part: bool = False,
     decompose: bool = True,
+    complement: bool = True,
 ) -> DeterministicAutomaton:
     """Translate a simplified formula in negation normal form (memoised in ``memo``).
 
     ``part``: the automaton is a factor of a product, where safety automata are partial.
-    ``decompose=False`` builds one master-theorem automaton for the whole formula (the
-    tests compare it with the decomposed one).
+    ``decompose=False`` builds one master-theorem automaton for the whole formula and
+    ``complement=False`` never uses the complement of the negation's automaton (see
+    :func:`_general_or_complement`); the tests compare those with the default.
     """
     hit = memo.get((phi, part))
     if hit is None:
-        hit = memo[(phi, part)] = _translate_own(phi, memo, part, decompose)
+        hit = memo[(phi, part)] = _translate_own(phi, memo, part, decompose, complement)
     return _lift(hit, propositions)
 
 
@@ -1127,6 +1152,7 @@ def _translate_own(
     memo: dict[tuple[s.Formula, bool], DeterministicAutomaton],
     part: bool,
     decompose: bool,
+    complement: bool = True,
 ) -> DeterministicAutomaton:
     """:func:`_translate_nnf` over the formula's own atoms (sorted): letters of other
     propositions would only repeat columns, at the cost of exploring them."""
@@ -1138,15 +1164,76 @@ def _translate_own(
     if decompose and mu and nu and isinstance(phi, s.And | s.Or):
         conj, parts = _components(phi)
     if len(parts) > 1:
-        auts = [_translate_nnf(p, own, memo, True) for p in parts]
+        auts = [_translate_nnf(p, own, memo, True, complement=complement) for p in parts]
         return _product(phi, auts, conj)
     if decompose and mu and nu and isinstance(phi, s.Next):
-        return _delayed(phi, _translate_nnf(phi.operand, own, memo, part))
+        return _delayed(
+            phi, _translate_nnf(phi.operand, own, memo, part, complement=complement)
+        )
     if not nu:
         return _safety_or_cosafety(phi, own, cosafety=True)
     if not mu:
         return _safety_or_cosafety(phi, own, cosafety=False, partial=part)
-    return _general(phi, own)
+    if not complement:
+        return _general(phi, own)
+    return _general_or_complement(phi, own)
+
+
+def _general_or_complement(phi: s.Formula, own: tuple[str, ...]) -> DeterministicAutomaton:
+    """The master-theorem automaton of ``phi`` or the complement of that of ``!phi``,
+    whichever has fewer states (then fewer sets).
+
+    Complementing a deterministic automaton only takes completing it and negating its
+    condition, and the translation of the negation is often much smaller (the master
+    theorem treats ``F``/``U``/``M`` and ``G``/``R``/``W`` asymmetrically). The negation
+    is tried when ``phi``'s automaton has more than a few states, with a state budget tied
+    to that size, and also when ``phi`` is beyond the translator's limits.
+    """
+    try:
+        aut: DeterministicAutomaton | None = _general(phi, own)
+        error: InvalidSpecificationError | None = None
+    except InvalidSpecificationError as exc:
+        aut, error = None, exc
+    if aut is not None and aut.n_states <= _TRY_COMPLEMENT_ABOVE:
+        return aut
+    budget = MAX_STATES if aut is None else min(MAX_STATES, max(2_000, 20 * aut.n_states))
+    token = _STATE_BUDGET.set(budget)
+    try:
+        negation = _translate_own(simplify(s.Not(phi)), {}, False, True, complement=False)
+        other: DeterministicAutomaton | None = _lift(_complement(phi, negation), own)
+    except InvalidSpecificationError:
+        other = None
+    finally:
+        _STATE_BUDGET.reset(token)
+    if other is not None and _dnf_of(other.acceptance, _MAX_DNF) is None:
+        other = None  # a negated condition without a small DNF: costly for the analyses
+    if other is None:
+        if aut is None:
+            assert error is not None
+            raise error
+        return aut
+    if aut is None or (other.n_states, other.n_sets) < (aut.n_states, aut.n_sets):
+        return other
+    return aut
+
+
+def _negate(cond: AcceptanceCondition) -> AcceptanceCondition:
+    """The Emerson-Lei condition that holds exactly when ``cond`` does not."""
+    if isinstance(cond, AcceptanceConstant):
+        return AcceptanceConstant(not cond.value)
+    if isinstance(cond, AcceptanceAtom):
+        return AcceptanceAtom(not cond.infinitely, cond.index, cond.complemented)
+    assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
+    parts = tuple(_negate(c) for c in cond.operands)
+    return AcceptanceOr(parts) if isinstance(cond, AcceptanceAnd) else AcceptanceAnd(parts)
+
+
+def _complement(phi: s.Formula, aut: DeterministicAutomaton) -> DeterministicAutomaton:
+    """A deterministic automaton for the complement language: complete ``aut`` (a sink
+    marked by a fresh set ``d``, condition ``cond & Fin(d)``) and negate the condition."""
+    succ, marks, condition, n_sets = _with_sink(aut, aut.n_sets)
+    table = ((marks.reshape(-1)[:, None] >> np.arange(n_sets)) & 1).astype(bool)
+    return _finish(phi, aut.propositions, succ, table, _negate(condition), aut.initial)
 
 
 def _lift(aut: DeterministicAutomaton, propositions: tuple[str, ...]) -> DeterministicAutomaton:

@@ -351,13 +351,14 @@ def make_until(a: s.Formula, b: s.Formula) -> s.Formula:
 def make_release(a: s.Formula, b: s.Formula) -> s.Formula:
     """``a R b`` with constants folded and these equivalences (duals of :func:`make_until`).
 
-    ``p R u = u`` for universal ``u``; ``false R q = G q``; ``p R p = p``;
+    ``p R u = u`` for universal ``u``; ``p R q = G q`` when ``p & q = false`` (so
+    ``false R q = G q``); ``p R p = p``;
     ``X p R X q = X (p R q)``; ``p R (p R q) = p R q``.
     """
     if isinstance(b, s.Constant) or a == s.TRUE or a == b or is_universal(b):
         return b
-    if a == s.FALSE:
-        return make_globally(b)
+    if a == s.FALSE or make_and(a, b) == s.FALSE:
+        return make_globally(b)  # p R q = q W (p & q) = G q when p & q = false
     if isinstance(a, s.Next) and isinstance(b, s.Next):
         return make_next(make_release(a.operand, b.operand))
     if isinstance(b, s.Release) and b.left == a:
@@ -395,7 +396,8 @@ def make_weak_until(a: s.Formula, b: s.Formula) -> s.Formula:
 def make_strong_release(a: s.Formula, b: s.Formula) -> s.Formula:
     """``a M b`` with constants folded and these equivalences.
 
-    ``p M true = F p``; ``e M q = e & q`` for eventual ``e`` (a witness of ``e`` at ``j``
+    ``p M true = F p``; ``p M q = false`` when ``p & q = false``; ``e M q = e & q`` for
+    eventual ``e`` (a witness of ``e`` at ``j``
     gives one at ``0``); ``p M e = F (p & e)`` for eventual ``e`` (``e`` at ``j`` implies
     ``e`` before ``j``); ``p M u = u & F p`` for universal ``u`` (``u`` at ``0`` implies
     ``u`` everywhere); ``X p M X q = X (p M q)``; ``p M (p M q) = p M q``.
@@ -406,6 +408,9 @@ def make_strong_release(a: s.Formula, b: s.Formula) -> s.Formula:
         return make_finally(a)
     if a == s.TRUE or a == b:
         return b
+    both = make_and(a, b)
+    if both == s.FALSE:
+        return s.FALSE  # p M q needs p & q at some point
     if is_eventual(a):
         return make_and(a, b)
     if is_eventual(b):

@@ -1196,7 +1196,7 @@ def _general_or_complement(phi: s.Formula, own: tuple[str, ...]) -> Deterministi
         aut, error = None, exc
     if aut is not None and aut.n_states <= _TRY_COMPLEMENT_ABOVE:
         return aut
-    budget = MAX_STATES if aut is None else min(MAX_STATES, max(2_000, 20 * aut.n_states))
+    budget = MAX_STATES if aut is None else max(2_000, min(20 * aut.n_states, 20_000))
     token = _STATE_BUDGET.set(budget)
     try:
         negation = _translate_own(simplify(s.Not(phi)), {}, False, True, complement=False)

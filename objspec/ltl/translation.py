@@ -54,6 +54,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import lru_cache
@@ -154,12 +155,18 @@ _IDS: dict[s.Formula, int] = {}
 _FORMULAS: list[s.Formula] = []
 
 
+_INTERN_LOCK = threading.Lock()
+
+
 def _intern(f: s.Formula) -> int:
     """The id of a DNF atom (a process-wide table, like the caches around it)."""
     i = _IDS.get(f)
     if i is None:
-        i = _IDS[f] = len(_FORMULAS)
-        _FORMULAS.append(f)
+        with _INTERN_LOCK:
+            i = _IDS.get(f)
+            if i is None:
+                _FORMULAS.append(f)
+                i = _IDS[f] = len(_FORMULAS) - 1
     return i
 
 

@@ -2,9 +2,17 @@
 
 :func:`negation_normal_form` pushes negations to the atoms and removes ``->``, ``<->`` and
 ``xor`` (using the dualities ``!X p = X !p``, ``!(p U q) = !p R !q``, ``!(p W q) = !p M !q``).
-:func:`simplify` then applies equivalences such as ``p U true = true``, ``false R q = G q``,
-``F F p = F p``, ``F G F p = G F p`` until nothing changes. Every rule is an LTL
-equivalence, so the language is unchanged; the tests check this against Storm.
+:func:`simplify` then applies equivalences until nothing changes: constant folding
+(``p U true = true``, ``false R q = G q``), the rules of Babiak, Křetínský, Řehák and Strejček
+("LTL to Büchi automata translation: fast and more deterministic", TACAS 2012) and of Spot's
+simplifier (``F F p = F p``, ``F X p = X F p``, ``F (p U q) = F q``, ``G (p W q) = G (p | q)``,
+``X`` pulled out of ``U R W M & |``, ...), and rules for the syntactic classes of eventual
+formulas (``e = F e``), universal ones (``u = G u``) and suspendable ones (both, such as
+``G F p``), e.g. ``p U e = e``, ``e M p = e & p``, ``p M u = u & F p``, ``X s = s``,
+``F (p & s) = F p & s`` (Etessami & Holzmann, CONCUR 2000; Somenzi & Bloem, CAV 2000).
+Each smart constructor (:func:`make_finally`, :func:`make_strong_release`, ...) documents its
+rules. Every rule is an LTL equivalence, so the language is unchanged; the tests check each
+rule on lasso words and the whole simplifier against the formula semantics and Storm.
 
 Examples
 --------

@@ -153,6 +153,10 @@ def _implies(x: s.Formula, y: s.Formula) -> bool:
 
 _IDS: dict[s.Formula, int] = {}
 _FORMULAS: list[s.Formula] = []
+#: A canonical order of the interned atoms, independent of the order they were interned
+#: in: ties between equivalent atoms or clauses are broken by it, so that the automaton
+#: built for a formula does not depend on what was translated before in the process.
+_KEYS: list[tuple[int, str]] = []
 
 
 _INTERN_LOCK = threading.Lock()
@@ -166,6 +170,7 @@ def _intern(f: s.Formula) -> int:
             i = _IDS.get(f)
             if i is None:
                 _FORMULAS.append(f)
+                _KEYS.append((f.size(), str(f)))
                 i = _IDS[f] = len(_FORMULAS) - 1
     return i
 
@@ -185,7 +190,7 @@ def _reduce_clause(c: Clause) -> Clause:
     if len(c) < 2:
         return c
     drop = {y for y in c for x in c if x != y and _implies_id(x, y) and not (
-        _implies_id(y, x) and y < x)}
+        _implies_id(y, x) and _KEYS[y] < _KEYS[x])}
     return c - drop if drop else c
 
 
@@ -197,7 +202,8 @@ def _minimise(clauses: Iterable[Clause]) -> DNF:
     of ``af`` results and that their fixpoint subformulas are those of the formula), and
     identifies more states.
     """
-    ordered = sorted({_reduce_clause(c) for c in clauses}, key=len)
+    ordered = sorted({_reduce_clause(c) for c in clauses},
+                     key=lambda c: (len(c), sorted(_KEYS[a] for a in c)))
     kept: list[Clause] = []
     for c in ordered:
         if not any(_clause_implies(c, k) for k in kept):

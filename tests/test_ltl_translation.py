@@ -525,3 +525,27 @@ def test_acceptance_sets_of_a_large_conjunction_of_disjunctions() -> None:
         for i in range(40)
     ))
     assert cond.sets() == frozenset(range(80))
+
+
+def test_the_automaton_does_not_depend_on_earlier_translations() -> None:
+    """Atoms are interned process-wide; ties are broken by a canonical key, not by intern
+    order, so two processes translating the same formulas in opposite orders agree."""
+    import json
+    import subprocess
+    import sys
+
+    formulas = ["G (a -> F b) & F G !c", "(b R (c | X a | X c)) M b",
+                "X c M !X((a R X a) M !b & a)", "G(!G c & (a | F a)) R X b M b",
+                "F G (c U ((!b R F X a W G b) M F c -> b))", "a U (b R (c W (a M b)))"]
+    script = (
+        "import json, sys\n"
+        "from objspec.ltl.translation import translate\n"
+        "fs = json.loads(sys.argv[1])\n"
+        "print(json.dumps({f: [translate(f).n_states, translate(f).n_sets] for f in fs}))\n"
+    )
+    runs = [
+        json.loads(subprocess.run([sys.executable, "-c", script, json.dumps(order)],
+                                  capture_output=True, text=True, check=True).stdout)
+        for order in (formulas, formulas[::-1])
+    ]
+    assert runs[0] == runs[1]

@@ -274,3 +274,34 @@ def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyP
     for bad in (0, -2, 1.5, True, "2"):
         with pytest.raises(ObjspecError, match="workers"):
             satisfaction_probabilities(env, aut, mixed, workers=bad)
+
+
+@pytest.mark.parametrize("direct", [1500, 0])
+def test_states_of_probability_one_are_decided_by_the_graph(
+    direct: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transient state that cannot reach a rejecting BSCC has probability exactly 1 (and
+    one that cannot reach an accepting BSCC exactly 0), without a linear solve, as in
+    Storm's prob0/prob1 precomputation; the undecided states in between are solved."""
+    import objspec.ltl.product as product
+
+    monkeypatch.setattr(product, "DIRECT_MAX_UNKNOWNS", direct)
+    # 0 -> {1, 2} at random; 1 -> 3 (labelled a, absorbing); 2 -> 2 or 3; 4: absorbing, no a
+    P = np.zeros((5, 2, 5))
+    P[0, 0, [1, 2]] = [1 / 3, 2 / 3]
+    P[0, 1, 4] = 1.0
+    P[1, :, 3] = 1.0
+    P[2, :, [2, 3]] = [[0.5, 0.5], [0.5, 0.5]]
+    P[3, :, 3] = 1.0
+    P[4, :, 4] = 1.0
+    env = FiniteMDP(P, [1.0, 0, 0, 0, 0], labels={3: ["a"]})
+    batch = np.array([[[1.0, 0.0]] * 5, [[0.0, 1.0]] * 5, [[0.5, 0.5]] * 5])
+    aut = translate("F a")
+    assert satisfaction_probabilities(env, aut, batch).tolist() == [1.0, 0.0, 0.5]
+    sk = product.ProductSkeleton(env, aut)
+    sure, maybe = product.chain_structure(
+        sk, aut, batch[:, sk.env_state[sk.entry_source], sk.entry_action] > 0
+    )
+    at = {int(st): k for k, st in enumerate(sk.env_state) if sk.machine_state[k] == aut.initial}
+    assert sure[0, at[0]] and sure[0, at[2]] and not maybe[0].any()
+    assert maybe[2, at[0]] and sure[2, at[1]] and not sure[2, at[0]]

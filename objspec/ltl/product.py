@@ -482,14 +482,15 @@ def chain_structure(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Qualitative analysis of chains given by their supports ``[U, E]`` (entries used).
 
-    Returns boolean ``[U, K]`` arrays: the states in accepting BSCCs (probability 1) and the
-    undecided states that can reach an accepting BSCC without being in one (the unknowns of
-    the linear system). Every other state has probability 0. The ``U`` chains are analysed
-    as one block-diagonal graph; states unreachable from ``mu0`` are analysed too (it is
-    cheaper than excluding them, and harmless).
+    Returns boolean ``[U, K]`` arrays: the states of probability 1 (those that cannot reach
+    a rejecting BSCC, the accepting BSCCs included) and the undecided states, which can
+    reach both an accepting and a rejecting BSCC (the unknowns of the linear system).
+    Every other state has probability 0. The ``U`` chains are analysed as one
+    block-diagonal graph; states unreachable from ``mu0`` are analysed too (it is cheaper
+    than excluding them, and harmless).
     """
     K, U = sk.n_states, support.shape[0]
-    target_out = np.zeros((U, K), dtype=bool)
+    sure_out = np.zeros((U, K), dtype=bool)
     maybe_out = np.zeros((U, K), dtype=bool)
     chunk = max(1, _BATCH_ENTRIES // max(1, sk.entry_env.size))
     for start in range(0, U, chunk):
@@ -499,23 +500,29 @@ def chain_structure(
         src = pol * K + sk.entry_source[ent]
         dst = pol * K + sk.entry_target[ent]
         n = N * K
-        target = accepting_targets(sk, automaton, n, ent, src, dst)
+        comp, bottom = bottom_components(n, src, dst)
+        accepting = _accepting_components(sk, automaton, ent, comp[src], bottom)
+        target = accepting[comp]
         maybe = np.zeros(n, dtype=bool)
+        sure = target
         if target.any():
-            hits = np.flatnonzero(target)
-            # reversed edges: the transpose, converted by a counting sort in C; the root
-            # (last row, empty so far) gets edges to the accepting states
-            reverse = _graph(n + 1, src, dst).T.tocsr()
-            indptr = reverse.indptr.copy()
-            indptr[-1] += hits.size
-            reverse = sp.csr_matrix(
-                (np.ones(indptr[-1], dtype=np.int8), np.concatenate([reverse.indices, hits]),
-                 indptr), shape=(n + 1, n + 1),
-            )
-            maybe = _reachable_in(reverse, n) & ~target
-        target_out[start : start + N] = target.reshape(N, K)
+            # its (indptr, indices) are the CSR structure of the reversed graph
+            reverse = _graph(n, src, dst).tocsc()
+            sure = _sure_states(reverse, (bottom & ~accepting)[comp])
+            maybe = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target)) & ~sure
+        sure_out[start : start + N] = sure.reshape(N, K)
         maybe_out[start : start + N] = maybe.reshape(N, K)
-    return target_out, maybe_out
+    return sure_out, maybe_out
+
+
+def _sure_states(reverse: sp.csc_matrix, rejecting: np.ndarray) -> np.ndarray:
+    """The states of probability 1: those from which no state of a rejecting BSCC
+    (``rejecting``) is reachable (``reverse``: the graph as CSC, i.e. the reversed graph's
+    CSR structure). Almost every run ends in a BSCC, so they surely end in an accepting one.
+    """
+    if not rejecting.any():
+        return np.ones(rejecting.size, dtype=bool)
+    return ~_bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(rejecting))
 
 
 def batched_bicgstab(
@@ -673,11 +680,10 @@ def _deterministic_probabilities(
     rounding).
 
     All policies' chains form one block-diagonal graph (one row per product state: the
-    chosen action's entries), analysed with single calls: strongly connected components,
-    bottom SCCs and their acceptance, then, on the condensation (the DAG of SCCs), forward
-    reachability from the initial states and backward reachability from the accepting
-    BSCCs. The unknowns (reachable, undecided states) of each policy are numbered
-    contiguously and solved together.
+    chosen action's entries), analysed with single calls: forward reachability from the
+    initial states, strongly connected components, bottom SCCs and their acceptance,
+    backward reachability from the accepting ones. The unknowns (reachable, undecided
+    states) of each policy are numbered contiguously and solved together.
     """
     K, A = sk.n_states, sk.env.n_actions
     N = choices.shape[0]
@@ -698,24 +704,23 @@ def _deterministic_probabilities(
     indptr = indptr.astype(index_type)
     # ---- qualitative analysis on the disjoint union of the N chains
     init = (np.arange(N, dtype=np.int64)[:, None] * K + sk.initial_states[None, :]).ravel()
+    reach = _bfs_mask(indptr, cols, init)
     graph = sp.csr_matrix((prob, cols, indptr), shape=(n, n))
     _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
     src_comp = np.repeat(comp, counts)
     dst_comp = comp[cols]
     n_comp = int(comp.max()) + 1 if n else 0
-    cross = src_comp != dst_comp
-    up, down = src_comp[cross], dst_comp[cross]  # the condensation's edges up -> down
     bottom = np.ones(n_comp, dtype=bool)
-    bottom[up] = False
+    bottom[src_comp[src_comp != dst_comp]] = False
     accepting = _accepting_components(sk, automaton, ent, src_comp, bottom)
     target = accepting[comp]
-    # reachability is decided on the condensation (an SCC is reached or left as a whole):
-    # the components reached from the initial states, and those that reach an accepting one
-    condensation = _graph(n_comp, up, down)
-    reached = _bfs_mask(condensation.indptr, condensation.indices, np.unique(comp[init]))
-    reverse = _graph(n_comp, down, up)
-    reaching = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(accepting))
-    unknown = (reached & reaching & ~accepting)[comp]
+    # states that can reach an accepting BSCC: BFS on the reversed graph (reachability on
+    # the condensation instead is slower when the product has many small SCCs)
+    reverse = graph.tocsc()  # its (indptr, indices) are the CSR structure of the transpose
+    can = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target))
+    # probability 1: the states that cannot reach a rejecting BSCC (as Storm's prob1)
+    target = _sure_states(reverse, (bottom & ~accepting)[comp])
+    unknown = can & ~target & reach
     values = target.astype(np.float64)
     if unknown.any():
         values[unknown] = _solve_unknowns(sk, graph, unknown, target, choices, weight)

@@ -305,3 +305,16 @@ def test_states_of_probability_one_are_decided_by_the_graph(
     at = {int(st): k for k, st in enumerate(sk.env_state) if sk.machine_state[k] == aut.initial}
     assert sure[0, at[0]] and sure[0, at[2]] and not maybe[0].any()
     assert maybe[2, at[0]] and sure[2, at[1]] and not sure[2, at[0]]
+
+
+def test_probabilities_stay_in_the_unit_interval_when_mu0_sums_to_one_by_rounding() -> None:
+    """A uniform initial distribution over 20 states sums to 1 only up to rounding; Pmax and
+    the satisfaction probabilities of a formula that surely holds are still at most 1."""
+    props = tuple(f"p{i}" for i in range(3))
+    env = random_labelled_mdp(20, 2, props, 3, density=0.3, seed=1)
+    assert float(np.sum(env.initial)) > 1.0  # the premise: mu0 = 0.05 x 20 exceeds 1
+    formula = "G F p0 | F G !p0"
+    result = maximal_satisfaction(env, formula)
+    assert result.probability == 1.0 and result.lp_probability <= 1.0
+    batch = random_policies(env, 4, seed=2)
+    assert satisfaction_probabilities(env, translate(formula), batch).tolist() == [1.0] * 4

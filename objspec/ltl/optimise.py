@@ -321,13 +321,14 @@ def maximal_satisfaction(
         if not better.any():
             break
         choice = np.where(better, q_values.argmax(axis=1), choice)
-    lp_probability = float(x[sk.initial_states] @ sk.initial_weights)
+    # mu0 may sum to 1 only up to rounding: the averages are clipped to [0, 1]
+    lp_probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
     x = values
     Q1 = automaton.n_states + 1
     table = np.full((env.n_states, Q1, A), 1.0 / A)
     table[sk.env_state, sk.machine_state] = per_product
     state_values = x[sk.initial_states]
-    probability = float(x[sk.initial_states] @ sk.initial_weights)
+    probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
     return MaximalSatisfaction(
         probability, FiniteMemoryPolicy(automaton, table), lp_probability, state_values
     )

@@ -316,5 +316,6 @@ def test_probabilities_stay_in_the_unit_interval_when_mu0_sums_to_one_by_roundin
     formula = "G F p0 | F G !p0"
     result = maximal_satisfaction(env, formula)
     assert result.probability == 1.0 and result.lp_probability <= 1.0
+    assert finite_memory_policy_probability(env, result.policy) == 1.0
     batch = random_policies(env, 4, seed=2)
     assert satisfaction_probabilities(env, translate(formula), batch).tolist() == [1.0] * 4

@@ -352,7 +352,7 @@ def finite_memory_policy_probability(env: FiniteMDP, policy: FiniteMemoryPolicy)
     sk = ProductSkeleton(env, automaton)
     weights = policy.action_probabilities[sk.env_state, sk.machine_state]  # [K, A]
     values = product_state_probabilities(sk, automaton, weights[None])[:, 0]
-    return float(values[sk.initial_states] @ sk.initial_weights)
+    return float(np.clip(values[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
 
 
 def optimal_reward_machine_policy(

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from objspec.ltl import syntax as s
@@ -44,6 +45,7 @@ __all__ = [
     "is_eventual",
     "is_universal",
     "is_suspendable",
+    "operands",
 ]
 
 
@@ -119,8 +121,15 @@ def _clash(g: s.Formula, h: s.Formula, conj: bool) -> bool:
     return is_literal(g) and is_literal(h) and _complementary(g, h)
 
 
-def _operands(f: s.Formula, kind: type) -> list[s.Formula]:
-    """The operands of a (nested) ``And`` or ``Or``, left to right."""
+def operands(f: s.Formula, kind: type) -> list[s.Formula]:
+    """The operands of a (nested) ``And`` or ``Or`` (``kind``), left to right.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> [str(g) for g in operands(parse_formula("a & (F b & c)"), s.And)]
+    ['a', 'Fb', 'c']
+    """
     out: list[s.Formula] = []
     stack = [f]
     while stack:
@@ -225,7 +234,7 @@ def _junction(a: s.Formula, b: s.Formula, conj: bool) -> s.Formula:
         merged = _merge_pair(a, b, conj)
         return kind(a, b) if merged is None else merged
     items: list[s.Formula] = []
-    for g in _operands(a, kind) + _operands(b, kind):
+    for g in operands(a, kind) + operands(b, kind):
         if g in items or g == unit:
             continue
         if g == zero:
@@ -288,20 +297,11 @@ def make_finally(a: s.Formula) -> s.Formula:
     if isinstance(a, s.Next):
         return make_next(make_finally(a.operand))
     if isinstance(a, s.And | s.Or):
-        kind = type(a)
-        parts = _operands(a, kind)
         # F (p | q) = F p | F q always; F (p & s) = F p & s only for suspendable s.
-        keep = is_suspendable if kind is s.And else _pulled
-        outside = [g for g in parts if keep(g)]
-        if outside:
-            inside = [g for g in parts if not keep(g)]
-            rest: s.Formula = s.TRUE if kind is s.And else s.FALSE
-            for g in inside:
-                rest = _junction(rest, g, kind is s.And)
-            out = make_finally(rest)
-            for g in outside:
-                out = _junction(out, make_finally(g), kind is s.And)
-            return out
+        pulled = _pull_out(a, is_suspendable if isinstance(a, s.And) else _pulled,
+                           make_finally)
+        if pulled is not None:
+            return pulled
     return s.Finally(a)
 
 
@@ -322,21 +322,35 @@ def make_globally(a: s.Formula) -> s.Formula:
     if isinstance(a, s.Next):
         return make_next(make_globally(a.operand))
     if isinstance(a, s.And | s.Or):
-        kind = type(a)
-        parts = _operands(a, kind)
         # G (p & q) = G p & G q always; G (p | s) = G p | s only for suspendable s.
-        keep = is_suspendable if kind is s.Or else _pulled
-        outside = [g for g in parts if keep(g)]
-        if outside:
-            inside = [g for g in parts if not keep(g)]
-            rest: s.Formula = s.TRUE if kind is s.And else s.FALSE
-            for g in inside:
-                rest = _junction(rest, g, kind is s.And)
-            out = make_globally(rest)
-            for g in outside:
-                out = _junction(out, make_globally(g), kind is s.And)
-            return out
+        pulled = _pull_out(a, is_suspendable if isinstance(a, s.Or) else _pulled,
+                           make_globally)
+        if pulled is not None:
+            return pulled
     return s.Globally(a)
+
+
+def _pull_out(
+    a: s.Formula, keep: Callable[[s.Formula], bool],
+    make: Callable[[s.Formula], s.Formula],
+) -> s.Formula | None:
+    """For ``O`` = ``F`` or ``G`` (``make``) and a junction ``a`` of operands: ``O a`` with
+    the operands satisfying ``keep`` taken out, ``O (rest) * O g1 * ...`` (``*`` the
+    junction of ``a``), or None if no operand satisfies ``keep``."""
+    kind = type(a)
+    conj = kind is s.And
+    parts = operands(a, kind)
+    outside = [g for g in parts if keep(g)]
+    if not outside:
+        return None
+    rest: s.Formula = s.TRUE if conj else s.FALSE
+    for g in parts:
+        if not keep(g):
+            rest = _junction(rest, g, conj)
+    out = make(rest)
+    for g in outside:
+        out = _junction(out, make(g), conj)
+    return out
 
 
 def make_until(a: s.Formula, b: s.Formula) -> s.Formula:

@@ -86,6 +86,7 @@ from objspec.ltl.simplify import (
     make_strong_release,
     make_until,
     make_weak_until,
+    operands,
     simplify,
 )
 
@@ -994,16 +995,8 @@ def _components(phi: s.Formula) -> tuple[bool, list[s.Formula]]:
     """
     conj = isinstance(phi, s.And)
     kind: type = s.And if conj else s.Or
-    stack, operands = [phi], []
-    while stack:
-        g = stack.pop()
-        if isinstance(g, kind):
-            stack.append(g.right)  # type: ignore[attr-defined]
-            stack.append(g.left)  # type: ignore[attr-defined]
-        else:
-            operands.append(g)
     finite, cosafety, safety, general = [], [], [], []
-    for g in operands:
+    for g in operands(phi, kind):
         mu, nu = _fixpoint_subformulas(g)
         if not mu and not nu:
             finite.append(g)

@@ -14,7 +14,8 @@ strongly connected component (BSCC) it ends in: almost surely it takes every tra
 that BSCC infinitely often, so the BSCC is accepting iff the set of automaton transitions it
 contains satisfies the Emerson-Lei condition. The satisfaction probability is the probability
 of reaching an accepting BSCC: one sparse linear solve. BSCCs come from the exact supports of
-``pi`` and ``tau`` (never from thresholds); solves are float64 sparse LU, or exact rationals.
+``pi`` and ``tau`` (never from thresholds); solves are float64 (sparse LU, or a batched BiCGSTAB
+accepted by its true residual) or exact rationals.
 
 Examples
 --------
@@ -368,17 +369,17 @@ def satisfaction_probabilities(
     Notes
     -----
     The batch is cut into chunks of about :data:`CHUNK_ENTRIES` product entries times
-    policies, solved by ``workers`` threads.
-    Policies with the same support share one qualitative analysis (bottom SCCs and their
-    acceptance, which states can reach an accepting one); distinct supports are analysed
-    together as one block-diagonal graph. The linear systems of all policies are solved
-    together: one sparse LU of the block-diagonal system for products of at most
-    :data:`DIRECT_MAX_UNKNOWNS` states, otherwise a BiCGSTAB batched over policies that must
-    reach a relative residual of :data:`RESIDUAL_TOLERANCE` (sparse LU is the fallback).
-    Batches of deterministic policies skip the support grouping: their chains are analysed
-    as one block-diagonal graph restricted, for the solve, to the states reachable from
-    ``mu0``, and solved with BiCGSTAB on ``(I - Q^2) z = b``, ``x = (I + Q) z`` (same
-    tolerance and fallback).
+    policies, solved by ``workers`` threads. Within a chunk, policies with the same support
+    share one qualitative analysis (bottom SCCs and their acceptance; the states that cannot
+    reach an accepting BSCC, probability 0, and those that cannot reach a rejecting one,
+    probability 1, as in Storm's prob0/prob1); distinct supports are analysed together as
+    one block-diagonal graph. The linear systems of the remaining states of all policies are
+    solved together: one sparse LU of the block-diagonal system for products of at most
+    :data:`DIRECT_MAX_UNKNOWNS` states, otherwise a batched BiCGSTAB on the Jacobi-scaled
+    system ``(I - C) x = c`` run as ``(I - C^2) z = c``, ``x = (I + C) z``, which must reach a
+    relative residual of :data:`RESIDUAL_TOLERANCE` (sparse LU is the fallback). Batches of
+    deterministic policies skip the support grouping: their chains are analysed as one
+    block-diagonal graph restricted, for the solve, to the states reachable from ``mu0``.
 
     Examples
     --------

@@ -17,6 +17,7 @@ __all__ = [
     "ObjspecError",
     "InvalidModelError",
     "InvalidPolicyError",
+    "ResetNeededError",
     "InvalidSpecificationError",
     "LTLSyntaxError",
     "NotExpressibleError",
@@ -34,6 +35,10 @@ class InvalidModelError(ObjspecError):
 
 class InvalidPolicyError(ObjspecError):
     """A policy has the wrong shape or its rows are not probability distributions."""
+
+
+class ResetNeededError(ObjspecError):
+    """An environment was stepped before its first ``reset()`` (gymnasium's contract)."""
 
 
 class InvalidSpecificationError(ObjspecError):

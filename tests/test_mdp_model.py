@@ -64,7 +64,7 @@ MODEL_CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("not square", lambda: FiniteMDP(np.ones((2, 2, 3)) / 3, [1, 0]), "got (2, 2, 3)"),
     ("no states", lambda: FiniteMDP(np.ones((0, 1, 0)), []), "S, A >= 1"),
     ("ragged", lambda: FiniteMDP([[[1, 0], [1]], [[0, 1], [0, 1]]], [1, 0]), "numeric"),
-    ("strings", lambda: FiniteMDP([[["a"]]], [1]), "transitions must be numeric"),
+    ("strings", lambda: FiniteMDP([[["a"]]], [1]), "transitions[0, 0, 0] = 'a' is a string"),
     (
         "sparse shape",
         lambda: FiniteMDP(sp.csr_matrix(np.ones((3, 2)) / 2), [1, 0]),
@@ -211,7 +211,7 @@ POLICY_CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("inf", lambda: Policy([[np.inf, 1.0]]), "policy[s=0, a=0] = inf is not finite"),
     ("1-d", lambda: Policy([0.5, 0.5]), "shaped [S, A]; got (2,)"),
     ("3-d", lambda: Policy(np.ones((1, 1, 1))), "shaped [S, A]; got (1, 1, 1)"),
-    ("strings", lambda: Policy([["a"]]), "must be numeric"),
+    ("strings", lambda: Policy([["a"]]), "policy probabilities[0, 0] = 'a' is a string"),
     (
         "exact sum",
         lambda: Policy([[Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**12)]]),
@@ -293,7 +293,7 @@ def test_discounts_outside_unit_interval_raise(gamma: Any) -> None:
         ([[0.0, 1.0], [np.inf, 0.0]], "reward[1, 0] = inf is not finite"),
         ([1.0, 0.0, 0.0], "reward has shape (3,)"),
         (np.zeros((2, 3)), "reward has shape (2, 3)"),
-        ([["a", "b"]], "reward must be numeric"),
+        ([["a", "b"]], "reward[0, 0] = 'a' is a string"),
     ],
 )
 def test_malformed_rewards_raise(reward: Any, message: str) -> None:

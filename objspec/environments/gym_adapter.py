@@ -56,7 +56,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from objspec.errors import InvalidPolicyError, InvalidSpecificationError
+from objspec.errors import InvalidPolicyError, InvalidSpecificationError, ResetNeededError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import normalize_rewards
 
@@ -322,6 +322,7 @@ class SpecEnv(gym.Env):
         else:
             self.observation_space = spaces.MultiDiscrete([mdp.n_states, Q])
         self._state = int(self.table.initial_states[0])
+        self._needs_reset = True
         self._steps = 0
         self._last_labels: list[str] = []
         self._cumulative = self.table.initial_weights.cumsum()
@@ -398,12 +399,18 @@ class SpecEnv(gym.Env):
         u = self.np_random.random()
         k = int(np.searchsorted(self._cumulative, u, side="right"))
         self._state = int(self.table.initial_states[min(k, self.table.initial_states.size - 1)])
+        self._needs_reset = False
         self._steps = 0
         self._last_labels = []
         return self._observation(), self._info()
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """Take ``action``: sample the successor, pay the spec's reward, report the ends."""
+        """Take ``action``: sample the successor, pay the spec's reward, report the ends.
+
+        Raises :class:`~objspec.errors.ResetNeededError` before the first :meth:`reset`.
+        """
+        if self._needs_reset:
+            raise ResetNeededError("SpecEnv.step() called before reset(); call reset() first")
         if not self.action_space.contains(action):
             raise InvalidPolicyError(
                 f"action {action!r} is not in the action space {self.action_space}"

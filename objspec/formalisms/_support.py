@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, ObjspecError
 from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
+from objspec.mdp.arrays import real_array
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
 from objspec.mdp.reachability import reachable_from_supports
@@ -27,6 +28,8 @@ from objspec.orders import (
 
 #: Batches up to this size are checked for total-preorder violations of user comparators.
 CHECK_LIMIT = 64
+#: Deterministic policies on which a user comparator is checked before its first use.
+SAMPLE_CHECK_POLICIES = 12
 
 __all__ = [
     "as_reward",
@@ -38,6 +41,7 @@ __all__ = [
     "reachable_states",
     "OrderEvaluator",
     "StatisticEvaluator",
+    "call_user",
     "describe_callable",
 ]
 
@@ -48,10 +52,7 @@ def as_reward(reward: Any, what: str = "reward") -> np.ndarray:
     if exact is not None:
         arr = exact
     else:
-        try:
-            arr = np.array(reward, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidSpecificationError(f"{what} must be numeric: {exc}") from None
+        arr = real_array(reward, what, InvalidSpecificationError)
     if arr.ndim not in (1, 2, 3):
         raise InvalidSpecificationError(
             f"{what} must be shaped [S], [S, A] or [S, A, S]; got shape {arr.shape}"
@@ -66,10 +67,7 @@ def as_rewards(rewards: Any, what: str = "rewards") -> np.ndarray:
     if exact is not None:
         arr = exact
     else:
-        try:
-            arr = np.array(rewards, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidSpecificationError(f"{what} must be numeric: {exc}") from None
+        arr = real_array(rewards, what, InvalidSpecificationError)
     if arr.ndim not in (2, 3, 4) or arr.shape[0] == 0:
         raise InvalidSpecificationError(
             f"{what} must be k >= 1 rewards stacked on a leading axis, shaped [k, S], "
@@ -159,6 +157,38 @@ def exact_real(result: Any, what: str) -> Fraction:
     return Fraction(user_real(result, what))
 
 
+def _short(arg: Any) -> str:
+    text = " ".join(repr(arg).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def call_user(fn: Callable[..., Any], *args: Any, what: str) -> Any:
+    """``fn(*args)`` for a user-supplied function; its exceptions become named errors.
+
+    An exception raised by ``fn`` (other than an :class:`~objspec.errors.ObjspecError`) is
+    re-raised as :class:`~objspec.errors.InvalidSpecificationError` whose message names
+    ``what`` (the function and the policy or sample being evaluated) and the argument; the
+    original exception is kept as ``__cause__``.
+
+    Examples
+    --------
+    >>> try:
+    ...     call_user(lambda x: 1 / x, 0, what="ONMR function f (policy 2)")
+    ... except InvalidSpecificationError as exc:
+    ...     print(exc)
+    ONMR function f (policy 2) raised ZeroDivisionError (division by zero) on the argument 0
+    """
+    try:
+        return fn(*args)
+    except ObjspecError:
+        raise
+    except Exception as exc:
+        shown = ", ".join(_short(a) for a in args)
+        raise InvalidSpecificationError(
+            f"{what} raised {type(exc).__name__} ({exc}) on the argument {shown}"
+        ) from exc
+
+
 def describe_callable(fn: Any) -> str:
     """A short name for messages and reprs."""
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
@@ -193,6 +223,29 @@ class OrderEvaluator(Evaluator):
         super().__init__(spec, env)
         self.order = as_order(order)
         self.exact = exact
+        self._sample_checked = not isinstance(self.order, Comparator)
+
+    def checked_order(self) -> Order:
+        """The order that :meth:`compare` applies to the objects (checked for user comparators)."""
+        return self.order
+
+    def _check_comparator(self, objects: list[Any]) -> None:
+        """For a user comparator, check a total preorder on ``objects`` and, once, on a sample.
+
+        The sample is the compared objects of ``SAMPLE_CHECK_POLICIES`` deterministic
+        policies of the environment (each action everywhere, then seeded random choices), so
+        a comparator that is not transitive (or not antisymmetric in sign) on the objects
+        this environment produces is refused at its first use, also by :meth:`compare`,
+        which sees only two objects. A pass certifies the
+        objects checked only.
+        """
+        if not isinstance(self.order, Comparator):
+            return
+        if not self._sample_checked:
+            objects = [*self._all(_policy_sample(self.env)), *objects]
+            self._sample_checked = True
+        if len(objects) <= CHECK_LIMIT + SAMPLE_CHECK_POLICIES:
+            check_total_preorder(self.checked_order(), objects)
 
     @abc.abstractmethod
     def objects(self, policies: Any) -> list[Any]:
@@ -209,7 +262,8 @@ class OrderEvaluator(Evaluator):
 
     def compare(self, p: Any, q: Any) -> int:
         x, y = self._all([_as_policy(p), _as_policy(q)])
-        return self.order.compare(x, y)
+        self._check_comparator([x, y])
+        return self.checked_order().compare(x, y)
 
     def rank(self, policies: Any) -> np.ndarray:
         """Dense ranks; an order from a user comparator is first checked on the batch.
@@ -219,15 +273,25 @@ class OrderEvaluator(Evaluator):
         on the compared objects, so a violation raises instead of giving arbitrary ranks.
         """
         objects = self._all(policies)
-        if isinstance(self.order, Comparator) and len(objects) <= CHECK_LIMIT:
-            check_total_preorder(self.order, objects)
-        return ranks_by_compare(objects, self.order.compare)
+        if len(objects) <= CHECK_LIMIT:
+            self._check_comparator(objects)
+        return ranks_by_compare(objects, self.checked_order().compare)
 
     def check(self, policies: Any) -> None:
         """Raise :class:`~objspec.errors.InvalidSpecificationError` unless the order is a
         total preorder on the objects of these policies (see
         :func:`objspec.orders.check_total_preorder`)."""
         check_total_preorder(self.order, self._all(policies))
+
+
+def _policy_sample(env: FiniteMDP) -> list[Policy]:
+    """Deterministic policies: each action everywhere, then seeded random choices."""
+    S, A = env.n_states, env.n_actions
+    rng = np.random.default_rng(0)
+    rows = [np.full(S, a) for a in range(min(A, SAMPLE_CHECK_POLICIES))]
+    rows += [rng.integers(A, size=S) for _ in range(SAMPLE_CHECK_POLICIES - len(rows))]
+    unique = {tuple(int(a) for a in row) for row in rows}
+    return [Policy.deterministic(list(row), A) for row in sorted(unique)]
 
 
 def _as_policy(p: Any) -> Policy:
@@ -276,10 +340,12 @@ class StatisticEvaluator(RealValuedEvaluator):
         stats = self.statistics(self._batch(policies))
         what = self._what()
         vals = np.array(
-            [user_real(self.fn(x), f"{what} (policy {i})") for i, x in enumerate(stats)]
+            [user_real(call_user(self.fn, x, what=f"{what} (policy {i})"), f"{what} (policy {i})")
+             for i, x in enumerate(stats)]
         )
         self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
         return self._checked(vals)
 
     def exact_value(self, policy: Policy) -> Fraction:
-        return exact_real(self.fn(self.exact_statistic(policy)), self._what())
+        what = self._what()
+        return exact_real(call_user(self.fn, self.exact_statistic(policy), what=what), what)

@@ -8,6 +8,7 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.mdp.arrays import real_array
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP, rational_array
@@ -58,7 +59,11 @@ class MarkovReward(Specification):
     acronym = "MR"
 
     def __init__(self, reward: Any, gamma: Any) -> None:
-        arr = np.array(reward, dtype=object if rational_array(reward) is not None else np.float64)
+        exact = rational_array(reward)
+        arr = (
+            exact if exact is not None
+            else real_array(reward, "reward", InvalidSpecificationError)
+        )
         if arr.ndim not in (1, 2, 3):
             raise InvalidSpecificationError(
                 f"reward must be shaped [S], [S, A] or [S, A, S]; got {arr.shape}"

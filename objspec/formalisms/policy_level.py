@@ -14,6 +14,7 @@ import numpy as np
 
 from objspec.formalisms._support import (
     OrderEvaluator,
+    call_user,
     check_callable,
     describe_callable,
     exact_real,
@@ -87,11 +88,13 @@ class PolicyFunctionEvaluator(RealValuedEvaluator):
         items = self._policy_list(policies)
         what = f"FPR function {describe_callable(self._f)}"
         return self._checked(
-            np.array([user_real(self._f(p), f"{what} (policy {i})") for i, p in enumerate(items)])
+            np.array([user_real(call_user(self._f, p, what=f"{what} (policy {i})"),
+                                f"{what} (policy {i})") for i, p in enumerate(items)])
         )
 
     def exact_value(self, policy: Policy) -> Fraction:
-        return exact_real(self._f(policy), f"FPR function {describe_callable(self._f)}")
+        what = f"FPR function {describe_callable(self._f)}"
+        return exact_real(call_user(self._f, policy, what=what), what)
 
 
 class PolicyOrdering(Specification):

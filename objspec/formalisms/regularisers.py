@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
-from objspec.formalisms._support import describe_callable, exact_real, user_real
+from objspec.formalisms._support import call_user, describe_callable, exact_real, user_real
 
 __all__ = [
     "Regulariser",
@@ -184,11 +184,13 @@ class CallableRegulariser(Regulariser):
         out = np.empty((probs.shape[0], 1))
         for i in range(probs.shape[0]):
             row = probs[i, 0].copy()
-            out[i, 0] = user_real(self.fn(row), f"regulariser {self!r} at state {int(states[i])}")
+            what = f"regulariser {self!r} at state {int(states[i])}"
+            out[i, 0] = user_real(call_user(self.fn, row, what=what), what)
         return out
 
     def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
-        return exact_real(self.fn(distribution), f"regulariser {self!r} at state {state}")
+        what = f"regulariser {self!r} at state {state}"
+        return exact_real(call_user(self.fn, distribution, what=what), what)
 
     def __repr__(self) -> str:
         return describe_callable(self.fn)

@@ -16,8 +16,8 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._support import (
-    CHECK_LIMIT,
     OrderEvaluator,
+    call_user,
     check_callable,
     describe_callable,
     exact_real,
@@ -42,12 +42,9 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.sampling import sample_trajectories
 from objspec.orders import (
-    Comparator,
     Order,
     as_order,
-    check_total_preorder,
     from_comparator,
-    ranks_by_compare,
 )
 
 __all__ = [
@@ -318,7 +315,9 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
             states, actions = sample_trajectories(self.env, pi[n], spec.n_samples, spec.horizon,
                                                   seed=spec.seed)
             if spec.vectorized:
-                raw = np.asarray(self._fn(states, actions), dtype=np.float64)
+                raw = np.asarray(call_user(self._fn, states, actions,
+                                           what=f"vectorized {self._what()} (policy {n})"),
+                                 dtype=np.float64)
                 if raw.shape != (spec.n_samples,):
                     raise InvalidSpecificationError(
                         f"vectorized {self._what()} returned shape {raw.shape}; expected "
@@ -328,7 +327,8 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
                     user_real(raw[i], f"{self._what()} on sampled trajectory {i}")
             else:
                 raw = np.array([
-                    user_real(self._fn(states[m], actions[m]),
+                    user_real(call_user(self._fn, states[m], actions[m],
+                                        what=f"{self._what()} on sampled trajectory {m}"),
                               f"{self._what()} on sampled trajectory {m}")
                     for m in range(spec.n_samples)
                 ])
@@ -443,7 +443,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         if key not in self._cache:
             arg: Any = G[0] if self._scalar else np.array(G, dtype=object if exact else float)
             conv = exact_real if exact else user_real
-            self._cache[key] = conv(self._spec.f(arg), self._what())
+            self._cache[key] = conv(call_user(self._spec.f, arg, what=self._what()), self._what())
         return self._cache[key]
 
     def values(self, policies: Any) -> np.ndarray:
@@ -470,7 +470,8 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
                 G = sample_return_vectors(self.env, pi[n], self._rewards, self._gamma,
                                           spec.n_samples, self.horizon, spec.seed)
                 raw = np.array([
-                    user_real(spec.f(g[0] if self._scalar else g),
+                    user_real(call_user(spec.f, g[0] if self._scalar else g,
+                                        what=f"{self._what()} (sample {m})"),
                               f"{self._what()} (sample {m})")
                     for m, g in enumerate(G)
                 ])
@@ -592,7 +593,8 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
         vals = []
         for i, lot in enumerate(pols):
             if lot not in cache:
-                cache[lot] = user_real(self._f(lot), f"{what} (policy {i})")
+                cache[lot] = user_real(call_user(self._f, lot, what=f"{what} (policy {i})"),
+                                       f"{what} (policy {i})")
             vals.append(cache[lot])
         out = np.array(vals)
         self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(out).max(initial=1.0)))
@@ -600,7 +602,8 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
 
     def exact_value(self, policy: Policy) -> Fraction:
         lot = TrajectoryLottery(self.env, policy, exact=True)
-        return exact_real(self._f(lot), f"FTLR function {describe_callable(self._f)}")
+        what = f"FTLR function {describe_callable(self._f)}"
+        return exact_real(call_user(self._f, lot, what=what), what)
 
 
 class TrajectoryLotteryOrdering(Specification):
@@ -669,16 +672,9 @@ class TrajectoryLotteryOrderingEvaluator(OrderEvaluator):
     def _cmp(self, x: TrajectoryLottery, y: TrajectoryLottery) -> int:
         return 0 if x == y else self.order.compare(x, y)
 
-    def compare(self, p: Any, q: Any) -> int:
-        x, y = self._all([p if isinstance(p, Policy) else Policy(p),
-                          q if isinstance(q, Policy) else Policy(q)])
-        return self._cmp(x, y)
-
-    def rank(self, policies: Any) -> np.ndarray:
-        objects = self._all(policies)
-        if isinstance(self.order, Comparator) and len(objects) <= CHECK_LIMIT:
-            check_total_preorder(from_comparator(self._cmp), objects)
-        return ranks_by_compare(objects, self._cmp)
+    def checked_order(self) -> Order:
+        """The order on lotteries, with equal lotteries tied whatever the user order says."""
+        return from_comparator(self._cmp)
 
 
 FTR = TrajectoryFunction

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from objspec.errors import InvalidModelError
+from objspec.mdp.arrays import real_array
 
 __all__ = ["FiniteMDP", "ROW_TOLERANCE", "TransitionLabelFunction"]
 
@@ -78,11 +79,7 @@ def rational_array(values: Any) -> np.ndarray | None:
 
 
 def _float_array(values: Any, what: str, error: type[Exception]) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise error(f"{what} must be numeric: {exc}") from None
-    return arr
+    return real_array(values, what, error)
 
 
 class FiniteMDP:
@@ -139,7 +136,16 @@ class FiniteMDP:
         self._exact_transitions: np.ndarray | None = None
         self._dense: np.ndarray | None = None
         if sp.issparse(transitions):
-            matrix = sp.csr_matrix(transitions, dtype=np.float64)
+            coo = sp.coo_matrix(transitions)
+            bad = np.flatnonzero(np.imag(coo.data)) if np.iscomplexobj(coo.data) else np.empty(0)
+            if len(bad):
+                k = int(bad[0])
+                raise InvalidModelError(
+                    f"transitions row {coo.row[k]} (s*A + a), column {coo.col[k]} = "
+                    f"{complex(coo.data[k])} is complex; entries must be real numbers"
+                )
+            data = real_array(np.real(coo.data), "transitions (sparse entries)", InvalidModelError)
+            matrix = sp.csr_matrix((data, (coo.row, coo.col)), shape=coo.shape)
             n_rows, n_states = matrix.shape
             if n_states == 0 or n_rows % n_states != 0 or n_rows == 0:
                 raise InvalidModelError(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objspec.errors import InvalidPolicyError
+from objspec.mdp.arrays import real_array
 from objspec.mdp.model import ROW_TOLERANCE, rational_array
 
 if TYPE_CHECKING:
@@ -90,10 +91,7 @@ class Policy:
             self._hash: int | None = None
             return
         exact = rational_array(probabilities)
-        try:
-            probs = np.array(probabilities, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidPolicyError(f"policy probabilities must be numeric: {exc}") from None
+        probs = real_array(probabilities, "policy probabilities", InvalidPolicyError)
         if probs.ndim != 2 or 0 in probs.shape:
             raise InvalidPolicyError(f"a policy must be shaped [S, A]; got {probs.shape}")
         _check_rows(probs, "policy")
@@ -239,7 +237,7 @@ def as_policy_batch(
     if isinstance(policies, Policy):
         batch, single = policies.probabilities[None], True
     elif isinstance(policies, np.ndarray) and policies.dtype != object:
-        arr = np.asarray(policies, dtype=np.float64)
+        arr = real_array(policies, what, InvalidPolicyError)
         if arr.ndim == 2:
             batch, single = arr[None], True
         elif arr.ndim == 3:

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from objspec.errors import InvalidSpecificationError
+from objspec.mdp.arrays import real_array
 from objspec.mdp.model import FiniteMDP
 
 __all__ = ["normalize_rewards", "expected_rewards", "check_discount"]
@@ -80,10 +81,7 @@ def normalize_rewards(
     >>> normalize_rewards(env, np.zeros((2, 2)), batched=True)[1:]
     (1, False)
     """
-    try:
-        arr = np.array(rewards, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidSpecificationError(f"{what} must be numeric: {exc}") from None
+    arr = real_array(rewards, what, InvalidSpecificationError)
     S, A = env.n_states, env.n_actions
     forms = {1: (S,), 2: (S, A), 3: (S, A, S)}
     kind: int | None = None

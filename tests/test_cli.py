@@ -49,7 +49,7 @@ def test_evaluate_rrl_float(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         ({"formalism": "XYZ"}, "not supported"),
         ({"formalism": "MR", "reward": [[1, 0], [0, 0]]}, "missing 'gamma'"),
         ({"formalism": "MR", "reward": [[1, "a"], [0, 0]], "gamma": 0.5}, "not a number"),
-        ({"formalism": "ONMR", "reward": [0, 0], "f": "y + 1", "gamma": 0.5}, "unknown names"),
+        ({"formalism": "ONMR", "reward": [0, 0], "f": "y + 1", "gamma": 0.5}, "unknown name 'y'"),
     ],
 )
 def test_evaluate_bad_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: dict,

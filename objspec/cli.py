@@ -576,6 +576,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"== verify: {'OK' if ok else 'FAILED'} ({failures} failed checks, {len(und)} "
               f"undecided pairs)")
     else:
+        out = {"ok": ok, "failed_checks": failures, **out}
         out.update(
             table={a: {b: v[a, b].symbol for b in FORMALISMS} for a in FORMALISMS},
             evidence=[{"a": a, "b": b, "holds": x.holds, "evidence": x.evidence}
@@ -584,8 +585,7 @@ def _verify(args: argparse.Namespace) -> int:
             cover_edges=[list(e) for e in edges],
             undecided=[list(p) for p in und],
             contradictions=[x.evidence for x in bad],
-            diagram=str(args.diagram) if args.diagram else None,
-            failed_checks=failures, ok=ok)
+            diagram=str(args.diagram) if args.diagram else None)
         print(json.dumps(out, indent=2))
     return 0 if ok else 1
 

@@ -374,3 +374,29 @@ def test_verify_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
     assert data["table"]["MR"]["MR"] == "=" and data["table"]["PO"]["MR"] == "Y"
     assert len(data["classes"]) == 11 and len(data["cover_edges"]) == 13
     assert data["diagram"] is None and data["undecided"] == []
+
+
+def test_the_documented_example_prints_what_docs_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "expressivity.md").read_text()
+    section = doc[doc.index("## Evaluating a policy from the command line"):]
+    (problem,) = re.findall(r"```json\n(.*?)```", section, flags=re.S)
+    sessions = re.findall(r"```\n(\$ objspec .*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "problem.json").write_text(problem)
+    checked = 0
+    for session in sessions:
+        for command, shown in re.findall(r"\$ objspec (.*)\n((?:[^$].*\n)*)", session):
+            if "bad.json" in command:
+                continue
+            try:
+                main(command.split())
+            except SystemExit:
+                pass
+            captured = capsys.readouterr()
+            assert captured.out + captured.err == shown
+            checked += 1
+    assert checked == 2

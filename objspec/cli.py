@@ -84,13 +84,13 @@ from objspec.errors import (
     InvalidModelError,
     InvalidPolicyError,
     InvalidSpecificationError,
-    LTLSyntaxError,
     ObjspecError,
 )
 
 __all__ = ["main", "build_parser", "load_problem", "spec_from_json", "format_table", "Problem"]
 
 _DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf")
+_LARGEST = 10**300  # numbers of larger magnitude are refused (floats end near 1.8e308)
 _RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*/\s*(\d+)\s*$")
 _DECIMAL = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?\s*$")
 
@@ -106,6 +106,8 @@ def _number(x: Any, where: str, exact: bool = False) -> Any:
     if isinstance(x, bool):
         raise InvalidSpecificationError(f"{where}: expected a number, got {json.dumps(x)}")
     if isinstance(x, int):
+        if abs(x) > _LARGEST:
+            raise InvalidSpecificationError(f"{where}: {_show(x)} is out of range")
         return Fraction(x) if exact else x
     if isinstance(x, float):
         if not math.isfinite(x):
@@ -121,15 +123,21 @@ def _number(x: Any, where: str, exact: bool = False) -> Any:
         return x
     if isinstance(x, str):
         m = _RATIONAL.match(x)
-        if m:
+        value: Fraction | None = None
+        if m and len(x) <= 200:
             if int(m.group(2)) == 0:
                 raise InvalidSpecificationError(f"{where}: {x!r} divides by zero")
-            return Fraction(int(m.group(1)), int(m.group(2)))
+            value = Fraction(int(m.group(1)), int(m.group(2)))
         m = _DECIMAL.match(x)
         if m and len(x) <= 200:
             if m.group(1) is not None and abs(int(m.group(1))) > 400:
                 raise InvalidSpecificationError(f"{where}: {x!r} is out of range")
-            return Fraction(x.strip())
+            value = Fraction(x.strip())
+        if value is not None:
+            if abs(value) > _LARGEST or value and abs(value) < 1 / _LARGEST:
+                raise InvalidSpecificationError(
+                    f"{where}: {x!r} is out of range (magnitudes 1e-300..1e300)")
+            return value
         raise InvalidSpecificationError(
             f"{where}: {_show(x)} is not a number (write numbers as 0.5, \"1/2\" or \"0.5\")"
         )
@@ -203,9 +211,10 @@ def _field(prefix: str) -> Iterator[None]:
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, LTLSyntaxError) and exc.text and "\n" in str(exc.args[0]):
-        head = str(exc.args[0]).split("\n")[0].rstrip(":")
-        return f'{head} in "{exc.text}"'
+    """The message on one line; a caret display (``LTLSyntaxError``) becomes ``in "text"``."""
+    lines = str(exc).split("\n")
+    if len(lines) >= 3 and lines[-1].strip() == "^":
+        return f'{lines[0].rstrip(":")} in "{lines[-2].strip()}"'
     return " ".join(str(exc).split())
 
 
@@ -455,6 +464,8 @@ def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
         raise ObjspecError(f"{path} is not a UTF-8 text file") from None
     except json.JSONDecodeError as exc:
         raise ObjspecError(f"{path} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300 digits
+        raise ObjspecError(f"{path} is not valid JSON: {_one_line(exc)}") from None
     except RecursionError:
         raise ObjspecError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict):

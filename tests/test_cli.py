@@ -64,6 +64,15 @@ def test_evaluate_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["evaluate", str(bad)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read" in _one_error_line(capsys)
+    for text, message in [("[" * 100_000, "nested too deeply"), ("1" * 5000, "not valid JSON"),
+                          ("[1, 2]", "expected a JSON object"), ("", "not valid JSON")]:
+        bad.write_text(text)
+        assert main(["evaluate", str(bad)]) == 2
+        assert message in _one_error_line(capsys)
+    bad.write_bytes(b"\xff\xfe{")
+    assert main(["evaluate", str(bad)]) == 2
+    assert "not a UTF-8 text file" in _one_error_line(capsys)
 
 
 def test_hasse_writes_svg(tmp_path: Path) -> None:
@@ -211,6 +220,12 @@ MALFORMED = [
     (ENV, {"formalism": "MR", "reward": [0, 0], "gamma": 0.5}, 5, [], "policies", "got 5"),
     (ENV, {"formalism": "MR", "reward": [0, 0, 0], "gamma": 0.5}, POLICIES, [],
      "specification (MR)", "shape"),
+    (ENV, {"formalism": "MR", "reward": [0, 10**400], "gamma": 0.5}, POLICIES, [],
+     "specification (MR).reward[1]", "out of range"),
+    (ENV, {"formalism": "MR", "reward": [0, "1e400"], "gamma": 0.5}, POLICIES, ["--exact"],
+     "specification (MR).reward[1]", "out of range"),
+    (LABELLED, {"formalism": "RM", "edges": [[0, 0, "goal &", 1]], "gamma": 0.5}, POLICIES,
+     [], "specification (RM).edges", 'position 6 in "goal &"'),
 ]
 
 

@@ -107,6 +107,7 @@ Number = Fraction | float
 class _Num:
     value: Fraction
     span: tuple[int, int]
+    as_float: float | None = None  # the value as a float, when it is one exactly or finite
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,12 @@ class _Parser:
         tok = self.tok
         if tok.kind == "number":
             self.i += 1
-            return _Num(self.number(tok), (tok.pos, tok.pos + len(tok.text)))
+            value = self.number(tok)
+            try:
+                as_float: float | None = float(value)
+            except OverflowError:
+                as_float = None
+            return _Num(value, (tok.pos, tok.pos + len(tok.text)), as_float)
         if tok.kind == "name":
             self.i += 1
             return self.named(tok)
@@ -497,17 +503,20 @@ def _check(value: Number, span: tuple[int, int]) -> Number:
     return value
 
 
-def _evaluate(node: _Node, args: Sequence[Number]) -> Number:
+def _evaluate(node: _Node, args: Sequence[Number], floats: bool) -> Number:
+    """The value of ``node``; with ``floats`` (all arguments floats) constants are floats."""
     if isinstance(node, _Num):
+        if floats and node.as_float is not None:
+            return node.as_float
         return node.value
     if isinstance(node, _Var):
         return args[node.slot]
     if isinstance(node, _Neg):
-        return -_evaluate(node.operand, args)
+        return -_evaluate(node.operand, args, floats)
     if isinstance(node, _Chain):
-        acc = _evaluate(node.first, args)
+        acc = _evaluate(node.first, args, floats)
         for op, operand in node.rest:
-            value = _evaluate(operand, args)
+            value = _evaluate(operand, args, floats)
             try:
                 if op == "+":
                     acc = acc + value
@@ -524,9 +533,10 @@ def _evaluate(node: _Node, args: Sequence[Number]) -> Number:
             acc = _check(acc, node.span)
         return acc
     if isinstance(node, _Pow):
-        base = _evaluate(node.base, args)
-        return _check(_power(base, _evaluate(node.exponent, args), node.span), node.span)
-    values = [_evaluate(a, args) for a in node.args]
+        base = _evaluate(node.base, args, floats)
+        exponent = _evaluate(node.exponent, args, floats)
+        return _check(_power(base, exponent, node.span), node.span)
+    values = [_evaluate(a, args, floats) for a in node.args]
     return _check(_IMPLEMENTATIONS[node.name](values, node.span), node.span)
 
 
@@ -602,7 +612,8 @@ class Expression:
             raise ExpressionDomainError(
                 f"{self.where}: {_short(self.text)} is not finite at {self._show(values)}")
         try:
-            return _evaluate(self._tree, values)
+            floats = bool(values) and all(isinstance(v, float) for v in values)
+            return _evaluate(self._tree, values, floats)
         except _Undefined as exc:
             part = self.text[exc.span[0]:exc.span[1]]
             raise ExpressionDomainError(

@@ -2,7 +2,7 @@
 
 Subcommands
 -----------
-``objspec verify``
+``objspec verify [--seed N] [--envs N] [-o FILE] [--json]``
     Checks every registered construction on seeded random rational environments and
     policies (same total preorder, ties included, exact where the formalisms allow),
     re-checks every separation witness, prints the 17 x 17 table (``Y``: row can express
@@ -11,30 +11,50 @@ Subcommands
     failed or any pair is undecided.
 ``objspec hasse -o FILE``
     Draws the Hasse diagram (SVG, PNG or PDF by suffix).
-``objspec evaluate FILE``
+``objspec evaluate FILE [--exact] [--json]``
     Evaluates and ranks policies under a specification in an environment, all given in one
     JSON file (format below).
+``objspec --version``
+    Prints the version.
 
-Evaluate file format (JSON; every number may also be a string ``"p/q"``, read exactly)::
+Exit status: 0 on success, 1 when ``verify`` finds a failure, 2 on any input error (a bad
+argument or a malformed file), reported as one line naming the argument or the field, for
+example ``objspec evaluate: error: specification (RM).edges[2]: expected [u, u_next, guard,
+reward], got 3 entries``. Arguments (``--envs``, ``--seed``, output folders and suffixes)
+are checked before any work starts. ``--json`` prints one JSON object instead of text.
+
+Evaluate file format (JSON; every number may also be a string ``"p/q"`` or ``"0.1"``,
+read exactly)::
 
     {
       "environment": {
         "transitions": [[[...]]],        # [S][A][S] probabilities
         "initial": [...],                # [S]
-        "labels": {"0": ["p"], ...},     # optional state labels (state index -> names)
+        "labels": {"0": ["p"], ...},     # optional: state index or name -> propositions
         "state_names": [...], "action_names": [...]     # optional
       },
       "specification": {"formalism": "MR", "reward": ..., "gamma": 0.9},
-      "policies": [[[...]], ...]         # one or more [S][A] policies
+      "policies": [[[...]], ...]         # one or more [S][A] policies, or
+                                         # {"name": [[...]], ...} to name them
     }
 
 Specification kinds: ``MR`` (reward, gamma), ``LAR`` (reward), ``LTL`` (formula),
-``RM`` (edges ``[[u, u_next, guard, reward], ...]``, initial, gamma), ``ONMR`` and ``INMR``
-(reward, ``f`` a formula in ``x`` such as ``"-(x - 1/2)**2"``, gamma), ``RRL`` (reward,
-regulariser ``"negative_entropy"`` or a formula in ``p`` (the action distribution, e.g.
-``"p[0]**2 + p[1]**2"``), alpha, gamma), ``OMORL`` (rewards, ``f`` a formula in ``v0, v1,
-...``, gamma), ``GOMORL`` (rewards, gamma; lexicographic order). ``--exact`` evaluates in
-rational arithmetic where the formalism allows it.
+``RM`` (edges ``[[u, u_next, guard, reward], ...]`` with machine states integers or
+names, initial, gamma), ``ONMR`` and ``INMR`` (reward, ``f`` a formula in ``x`` such as
+``"-(x - 1/2)**2"``, gamma), ``RRL`` (reward, regulariser ``"negative_entropy"`` or a
+formula in ``p[0], p[1], ...``, the action distribution, e.g. ``"p[0]**2 + p[1]**2"``,
+alpha, gamma), ``OMORL`` (rewards, ``f`` a formula in ``x[0], x[1], ...`` (or ``v0, v1,
+...``), gamma), ``GOMORL`` (rewards, gamma; lexicographic order).
+
+Formulas are read by a restricted grammar, never evaluated as code: numbers, the
+variables above, ``+ - * / **``, parentheses and the functions exp, log, sqrt, abs, min,
+max, sin, cos, tanh (see ``objspec.expressions``). A formula that is undefined, not real
+or not finite where it is used (``1/x`` at ``x = 0``) is an error naming the policy.
+
+``--exact`` evaluates in rational arithmetic where the formalism allows it; every number
+must then be exact: write ``"1/10"``, not ``0.1`` (which is not 1/10 in binary).
+Output names states, actions and policies by the file's names (``s0, a0`` and the
+policy's position by default).
 
 Examples
 --------
@@ -48,208 +68,423 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "load_problem", "spec_from_json", "format_table"]
+from objspec.errors import (
+    InvalidModelError,
+    InvalidPolicyError,
+    InvalidSpecificationError,
+    ObjspecError,
+)
+
+__all__ = ["main", "build_parser", "load_problem", "spec_from_json", "format_table", "Problem"]
+
+_DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf")
+_LARGEST = 10**300  # numbers of larger magnitude are refused (floats end near 1.8e308)
+_RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*/\s*(\d+)\s*$")
+_DECIMAL = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?\s*$")
+
+# ---------------------------------------------------------------------------- numbers
 
 
-def _number(x: Any, where: str) -> Any:
-    from objspec.errors import InvalidSpecificationError
+def _number(x: Any, where: str, exact: bool = False) -> Any:
+    """A JSON number (int, float, ``"p/q"`` or decimal string) as int, float or Fraction.
 
+    With ``exact``, floats are accepted only when they are exactly the decimal written
+    (``0.5``, not ``0.1``), and returned as Fractions.
+    """
     if isinstance(x, bool):
-        raise InvalidSpecificationError(f"{where}: expected a number, got {x!r}")
-    if isinstance(x, int | float):
+        raise InvalidSpecificationError(f"{where}: expected a number, got {json.dumps(x)}")
+    if isinstance(x, int):
+        if abs(x) > _LARGEST:
+            raise InvalidSpecificationError(f"{where}: {_show(x)} is out of range")
+        return Fraction(x) if exact else x
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise InvalidSpecificationError(f"{where}: {x} is not a finite number")
+        if exact:
+            written = Fraction(repr(x))
+            if Fraction(x) != written:
+                raise InvalidSpecificationError(
+                    f'{where}: {x!r} is a binary float, not exactly {written}; with --exact '
+                    f'write it as the string "{written}"'
+                )
+            return written
         return x
     if isinstance(x, str):
-        try:
-            return Fraction(x)
-        except ValueError:
-            raise InvalidSpecificationError(f"{where}: {x!r} is not a number") from None
-    raise InvalidSpecificationError(f"{where}: expected a number, got {x!r}")
-
-
-def _array(x: Any, where: str) -> np.ndarray:
-    from objspec.errors import InvalidSpecificationError
-
-    def conv(v: Any, path: str) -> Any:
-        if isinstance(v, list):
-            return [conv(u, f"{path}[{i}]") for i, u in enumerate(v)]
-        return _number(v, path)
-
-    if not isinstance(x, list):
-        raise InvalidSpecificationError(f"{where}: expected a (nested) list of numbers")
-    data = conv(x, where)
-    flat = np.array(data, dtype=object)
-    if any(isinstance(v, Fraction) for v in flat.ravel()):
-        return np.vectorize(Fraction, otypes=[object])(flat)
-    return np.array(data, dtype=np.float64)
-
-
-def _formula(text: Any, names: Sequence[str], where: str) -> Any:
-    import sympy
-
-    from objspec.errors import InvalidSpecificationError
-
-    if not isinstance(text, str):
-        raise InvalidSpecificationError(f"{where}: expected a formula string, got {text!r}")
-    symbols = {n: sympy.Symbol(n) for n in names}
-    try:
-        expr = sympy.sympify(text, locals=symbols, rational=True)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-        raise InvalidSpecificationError(f"{where}: cannot parse {text!r}: {exc}") from None
-    unknown = {str(s) for s in expr.free_symbols} - set(names)
-    if unknown:
+        m = _RATIONAL.match(x)
+        value: Fraction | None = None
+        if m and len(x) <= 200:
+            if int(m.group(2)) == 0:
+                raise InvalidSpecificationError(f"{where}: {x!r} divides by zero")
+            value = Fraction(int(m.group(1)), int(m.group(2)))
+        m = _DECIMAL.match(x)
+        if m and len(x) <= 200:
+            if m.group(1) is not None and abs(int(m.group(1))) > 400:
+                raise InvalidSpecificationError(f"{where}: {x!r} is out of range")
+            value = Fraction(x.strip())
+        if value is not None:
+            if abs(value) > _LARGEST or value and abs(value) < 1 / _LARGEST:
+                raise InvalidSpecificationError(
+                    f"{where}: {x!r} is out of range (magnitudes 1e-300..1e300)")
+            return value
         raise InvalidSpecificationError(
-            f"{where}: unknown names {sorted(unknown)} in {text!r}; allowed: {list(names)}"
+            f"{where}: {_show(x)} is not a number (write numbers as 0.5, \"1/2\" or \"0.5\")"
         )
-    return expr, [symbols[n] for n in names]
+    raise InvalidSpecificationError(f"{where}: expected a number, got {_show(x)}")
 
 
-def _scalar_function(text: Any, where: str) -> Any:
-    import sympy
-
-    expr, (x,) = _formula(text, ["x"], where)
-
-    def f(value: Any) -> Any:
-        out = expr.subs(x, sympy.Rational(value) if isinstance(value, Fraction) else value)
-        return Fraction(str(out)) if out.is_Rational else float(out)
-
-    return f
-
-
-def _vector_function(text: Any, k: int, where: str) -> Any:
-    import sympy
-
-    names = [f"v{i}" for i in range(k)]
-    expr, syms = _formula(text, names, where)
-
-    def f(vec: Any) -> Any:
-        vals = [sympy.Rational(v) if isinstance(v, Fraction) else v for v in vec]
-        out = expr.subs(dict(zip(syms, vals, strict=True)))
-        return Fraction(str(out)) if out.is_Rational else float(out)
-
-    return f
-
-
-def _regulariser(text: Any, n_actions: int, where: str) -> Any:
-    import sympy
-
-    from objspec.formalisms import regularisers
-
-    if text == "negative_entropy":
-        return regularisers.negative_entropy
-    p = sympy.IndexedBase("p")
-    from objspec.errors import InvalidSpecificationError
-
-    if not isinstance(text, str):
-        raise InvalidSpecificationError(f"{where}: expected 'negative_entropy' or a formula")
+def _show(x: Any, limit: int = 60) -> str:
+    """JSON text of a value, shortened for one-line messages."""
     try:
-        expr = sympy.sympify(text, locals={"p": p}, rational=True)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-        raise InvalidSpecificationError(f"{where}: cannot parse {text!r}: {exc}") from None
-
-    def F(dist: Any) -> Any:
-        subs = {p[i]: (sympy.Rational(v) if isinstance(v, Fraction) else float(v))
-                for i, v in enumerate(dist)}
-        out = expr.subs(subs)
-        return Fraction(str(out)) if out.is_Rational else float(out)
-
-    return F
+        text = json.dumps(x)
+    except (TypeError, ValueError):
+        text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def spec_from_json(data: Any, n_actions: int) -> Any:
-    """A specification from the ``"specification"`` object of an evaluate file."""
-    from objspec.errors import InvalidSpecificationError
+def _array(x: Any, where: str, exact: bool = False, ndims: Sequence[int] = (1, 2, 3, 4),
+           error: type[ObjspecError] = InvalidSpecificationError) -> np.ndarray:
+    """A rectangular nested list of numbers as a float64 array, or Fractions (object).
+
+    Fractions are used when ``exact`` or when some entry is a string; floats next to
+    strings are then read as the decimal written (``0.1`` as ``1/10``).
+    """
+    shape: list[int] = []
+    depth = 0
+    probe = x
+    while isinstance(probe, list):
+        if not probe:
+            raise error(f"{where}: empty list")
+        shape.append(len(probe))
+        probe = probe[0]
+        depth += 1
+    if depth not in ndims:
+        want = " or ".join(str(d) for d in ndims)
+        raise error(f"{where}: expected a list nested {want} deep, got {_show(x)}")
+    flat: list[Any] = []
+
+    def walk(v: Any, path: str, level: int) -> None:
+        if level == depth:
+            if isinstance(v, list):
+                raise error(f"{path}: expected a number, got a list")
+            flat.append(_number(v, path, exact))
+            return
+        if not isinstance(v, list):
+            raise error(f"{path}: expected a list of {shape[level]}, got {_show(v)}")
+        if len(v) != shape[level]:
+            raise error(f"{path}: expected {shape[level]} entries (like the first), got "
+                        f"{len(v)}")
+        for i, u in enumerate(v):
+            walk(u, f"{path}[{i}]", level + 1)
+
+    walk(x, where, 0)
+    if exact or any(isinstance(v, Fraction) for v in flat):
+        data = np.empty(len(flat), dtype=object)
+        data[:] = [v if isinstance(v, Fraction) else
+                   Fraction(repr(v)) if isinstance(v, float) else Fraction(v) for v in flat]
+        return data.reshape(shape)
+    return np.array(flat, dtype=np.float64).reshape(shape)
+
+
+@contextmanager
+def _field(prefix: str) -> Iterator[None]:
+    """Prefix the message of an objspec error raised inside with ``prefix``."""
+    try:
+        yield
+    except ObjspecError as exc:
+        message = _one_line(exc)
+        if not message.startswith(prefix):
+            message = f"{prefix}: {message}"
+        exc.args = (message,)
+        raise
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line; a caret display (``LTLSyntaxError``) becomes ``in "text"``."""
+    lines = str(exc).split("\n")
+    if len(lines) >= 3 and lines[-1].strip() == "^":
+        return f'{lines[0].rstrip(":")} in "{lines[-2].strip()}"'
+    return " ".join(str(exc).split())
+
+
+# ---------------------------------------------------------------------------- specifications
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "MR": ("reward", "gamma"),
+    "LAR": ("reward",),
+    "LTL": ("formula",),
+    "RM": ("edges", "initial", "gamma"),
+    "ONMR": ("reward", "f", "gamma"),
+    "INMR": ("reward", "f", "gamma"),
+    "RRL": ("reward", "regulariser", "alpha", "gamma"),
+    "OMORL": ("rewards", "f", "gamma"),
+    "GOMORL": ("rewards", "gamma"),
+}
+_OPTIONAL = {"RM": ("initial",)}
+
+
+def _machine_state(x: Any, where: str) -> int | str:
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, str) and x:
+        return int(x) if x.isdigit() else x
+    raise InvalidSpecificationError(
+        f"{where}: a machine state is an integer or a name, got {_show(x)}")
+
+
+def _edges(raw: Any, where: str, exact: bool) -> list[tuple[Any, Any, str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidSpecificationError(
+            f"{where}: expected a non-empty list of [u, u_next, guard, reward], got {_show(raw)}")
+    edges = []
+    for i, e in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(e, list) or len(e) != 4:
+            got = f"{len(e)} entries" if isinstance(e, list) else _show(e)
+            raise InvalidSpecificationError(
+                f"{here}: expected [u, u_next, guard, reward], got {got}")
+        u, v, guard, reward = e
+        if not isinstance(guard, str):
+            raise InvalidSpecificationError(
+                f"{here}: the guard is a propositional formula string, got {_show(guard)}")
+        edges.append((_machine_state(u, f"{here}[0]"), _machine_state(v, f"{here}[1]"), guard,
+                      _number(reward, f"{here}[3]", exact)))
+    return edges
+
+
+def spec_from_json(data: Any, n_actions: int, *, exact: bool = False) -> Any:
+    """A specification from the ``"specification"`` object of an evaluate file.
+
+    Formulas (``f``, ``regulariser``) are parsed by :mod:`objspec.expressions`, never
+    evaluated as code; with ``exact``, every number must be exact (``"1/10"``).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        Naming the field, for any malformed entry.
+    """
+    from objspec import expressions
+    from objspec.formalisms import regularisers
     from objspec.reductions.registry import formalism_class
 
     if not isinstance(data, dict) or "formalism" not in data:
-        raise InvalidSpecificationError("specification: expected an object with 'formalism'")
-    kind = str(data["formalism"]).upper()
-
-    def need(key: str) -> Any:
-        if key not in data:
-            raise InvalidSpecificationError(f"specification ({kind}): missing '{key}'")
-        return data[key]
-
+        raise InvalidSpecificationError(
+            "specification: expected an object with 'formalism' (MR, LAR, LTL, RM, ONMR, INMR, "
+            "RRL, OMORL or GOMORL)")
+    if not isinstance(data["formalism"], str):
+        raise InvalidSpecificationError(
+            f"specification.formalism: expected a name such as \"MR\", got "
+            f"{_show(data['formalism'])}")
+    kind = data["formalism"].upper()
+    if kind not in _KEYS:
+        raise InvalidSpecificationError(
+            f"specification.formalism: {kind!r} is not supported by 'objspec evaluate' (use MR, "
+            "LAR, LTL, RM, ONMR, INMR, RRL, OMORL or GOMORL)")
     where = f"specification ({kind})"
-    if kind == "MR":
-        return formalism_class("MR")(_array(need("reward"), f"{where}.reward"),
-                                     _number(need("gamma"), f"{where}.gamma"))
-    if kind == "LAR":
-        return formalism_class("LAR")(_array(need("reward"), f"{where}.reward"))
-    if kind == "LTL":
-        return formalism_class("LTL")(need("formula"))
-    if kind == "RM":
-        edges = [(int(u), int(v), str(g), _number(r, f"{where}.edges"))
-                 for u, v, g, r in need("edges")]
-        return formalism_class("RM")(edges, int(data.get("initial", 0)),
-                                     _number(need("gamma"), f"{where}.gamma"))
-    if kind in ("ONMR", "INMR"):
-        return formalism_class(kind)(_array(need("reward"), f"{where}.reward"),
-                                     _scalar_function(need("f"), f"{where}.f"),
-                                     _number(need("gamma"), f"{where}.gamma"))
-    if kind == "RRL":
-        return formalism_class("RRL")(
-            _array(need("reward"), f"{where}.reward"),
-            _regulariser(need("regulariser"), n_actions, f"{where}.regulariser"),
-            _number(need("alpha"), f"{where}.alpha"), _number(need("gamma"), f"{where}.gamma"))
-    if kind == "OMORL":
-        rewards = _array(need("rewards"), f"{where}.rewards")
-        return formalism_class("OMORL")(rewards, _vector_function(need("f"), rewards.shape[0],
-                                                                   f"{where}.f"),
-                                        _number(need("gamma"), f"{where}.gamma"))
-    if kind == "GOMORL":
+    unknown = sorted(set(data) - set(_KEYS[kind]) - {"formalism"})
+    if unknown:
+        raise InvalidSpecificationError(
+            f"{where}: unknown key {unknown[0]!r}; {kind} takes {', '.join(_KEYS[kind])}")
+    for key in _KEYS[kind]:
+        if key not in data and key not in _OPTIONAL.get(kind, ()):
+            raise InvalidSpecificationError(f"{where}: missing '{key}'")
+
+    def num(key: str) -> Any:
+        return _number(data[key], f"{where}.{key}", exact)
+
+    def arr(key: str) -> np.ndarray:
+        return _array(data[key], f"{where}.{key}", exact)
+
+    cls = formalism_class(kind)
+    with _field(where):
+        if kind == "MR":
+            return cls(arr("reward"), num("gamma"))
+        if kind == "LAR":
+            return cls(arr("reward"))
+        if kind == "LTL":
+            if not isinstance(data["formula"], str):
+                raise InvalidSpecificationError(
+                    f"{where}.formula: expected an LTL formula string, got "
+                    f"{_show(data['formula'])}")
+            with _field(f"{where}.formula"):
+                return cls(data["formula"])
+        if kind == "RM":
+            edges = _edges(data["edges"], f"{where}.edges", exact)
+            initial = _machine_state(data.get("initial", 0), f"{where}.initial")
+            states = list(dict.fromkeys(s for e in edges for s in e[:2]))
+            if initial not in states:
+                raise InvalidSpecificationError(
+                    f"{where}.initial: {initial!r} is not a machine state of the edges "
+                    f"({', '.join(repr(s) for s in states)})")
+            with _field(f"{where}.edges"):
+                return cls(edges, initial, num("gamma"))
+        if kind in ("ONMR", "INMR"):
+            f = expressions.scalar_function(data["f"], where=f"{where}.f")
+            return cls(arr("reward"), f, num("gamma"))
+        if kind == "RRL":
+            text = data["regulariser"]
+            reg: Any = (regularisers.negative_entropy if text == "negative_entropy" else
+                        expressions.distribution_function(text, n_actions,
+                                                          where=f"{where}.regulariser"))
+            return cls(arr("reward"), reg, num("alpha"), num("gamma"))
+        if kind == "OMORL":
+            rewards = _array(data["rewards"], f"{where}.rewards", exact, ndims=(2, 3, 4))
+            f = expressions.vector_function(data["f"], rewards.shape[0], where=f"{where}.f")
+            return cls(rewards, f, num("gamma"))
         from objspec import orders
 
-        return formalism_class("GOMORL")(_array(need("rewards"), f"{where}.rewards"),
-                                         orders.lexicographic(),
-                                         _number(need("gamma"), f"{where}.gamma"))
-    raise InvalidSpecificationError(
-        f"specification: formalism {kind!r} is not supported by 'objspec evaluate' (use MR, "
-        "LAR, LTL, RM, ONMR, INMR, RRL, OMORL or GOMORL)"
-    )
+        return cls(_array(data["rewards"], f"{where}.rewards", exact, ndims=(2, 3, 4)),
+                   orders.lexicographic(), num("gamma"))
 
 
-def load_problem(path: str | Path) -> tuple[Any, Any, list[Any]]:
-    """``(env, spec, policies)`` from an evaluate JSON file."""
-    from objspec import FiniteMDP, Policy
-    from objspec.errors import InvalidModelError, ObjspecError
+# ---------------------------------------------------------------------------- problems
 
+
+class Problem(tuple[Any, Any, list[Any]]):
+    """``(env, spec, policies)`` of an evaluate file, with ``names`` of the policies."""
+
+    names: list[str]
+
+    def __new__(cls, env: Any, spec: Any, policies: list[Any], names: list[str]) -> Problem:
+        self = super().__new__(cls, (env, spec, policies))
+        self.names = names
+        return self
+
+
+def _labels(raw: Any, n_states: int, state_names: Any) -> dict[int, Any]:
+    where = "environment.labels"
+    if not isinstance(raw, dict):
+        raise InvalidModelError(
+            f"{where}: expected an object mapping a state (index or name) to propositions, "
+            f"got {_show(raw)}")
+    names = state_names if isinstance(state_names, list) else []
+    out: dict[int, Any] = {}
+    for key, props in raw.items():
+        if key.strip().isdigit() and 0 <= int(key) < n_states:
+            s = int(key)
+        elif key in names:
+            s = names.index(key)
+        else:
+            valid = f"0..{n_states - 1}" + (" or a state name" if names else "")
+            raise InvalidModelError(f"{where}: {key!r} is not a state ({valid})")
+        if isinstance(props, str):
+            props = [props]
+        if not isinstance(props, list) or not all(isinstance(p, str) for p in props):
+            raise InvalidModelError(
+                f"{where}[{key!r}]: expected a list of proposition names, got {_show(props)}")
+        out[s] = list(out.get(s, [])) + props
+    return out
+
+
+def _environment(e: Any, exact: bool) -> Any:
+    from objspec import FiniteMDP
+
+    if not isinstance(e, dict):
+        raise InvalidModelError(f"environment: expected an object, got {_show(e)}")
+    allowed = ("transitions", "initial", "labels", "state_names", "action_names")
+    unknown = sorted(set(e) - set(allowed))
+    if unknown:
+        raise InvalidModelError(
+            f"environment: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    for key in ("transitions", "initial"):
+        if key not in e:
+            raise InvalidModelError(f"environment: missing '{key}'")
+    transitions = _array(e["transitions"], "environment.transitions", exact, ndims=(3,),
+                         error=InvalidModelError)
+    initial = _array(e["initial"], "environment.initial", exact, ndims=(1,),
+                     error=InvalidModelError)
+    labels = e.get("labels")
+    if labels is not None:
+        labels = _labels(labels, transitions.shape[0], e.get("state_names"))
+    with _field("environment"):
+        for key in ("state_names", "action_names"):
+            if key in e and not isinstance(e[key], list):
+                raise InvalidModelError(f"{key}: expected a list of names, got {_show(e[key])}")
+        return FiniteMDP(transitions, initial, labels=labels, state_names=e.get("state_names"),
+                         action_names=e.get("action_names"))
+
+
+def _policies(raw: Any, env: Any, exact: bool) -> tuple[list[Any], list[str]]:
+    from objspec import Policy
+
+    if isinstance(raw, dict):
+        if not raw:
+            raise InvalidPolicyError("policies: expected at least one policy")
+        items = [(str(k), v, f"policies[{json.dumps(k)}]") for k, v in raw.items()]
+    elif isinstance(raw, list) and raw:
+        if not (isinstance(raw[0], list) and raw[0] and isinstance(raw[0][0], list)):
+            raw = [raw]  # a single [S][A] policy
+        items = [(str(i), p, f"policies[{i}]") for i, p in enumerate(raw)]
+    else:
+        raise InvalidPolicyError(
+            "policies: expected a non-empty list of [S][A] policies or an object naming them, "
+            f"got {_show(raw)}")
+    policies = []
+    S, A = env.n_states, env.n_actions
+    for _, p, where in items:
+        arr = _array(p, where, exact, ndims=(2,), error=InvalidPolicyError)
+        if arr.shape != (S, A):
+            raise InvalidPolicyError(
+                f"{where}: expected [S][A] = [{S}][{A}] probabilities, got {list(arr.shape)}")
+        with _field(where):
+            policies.append(Policy(arr))
+    return policies, [name for name, _, _ in items]
+
+
+def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
+    """``(env, spec, policies)`` from an evaluate JSON file (``.names``: policy names).
+
+    Parameters
+    ----------
+    path : str or Path
+    exact : bool
+        Require exact numbers (``"1/10"``; floats only when exactly the decimal written).
+
+    Raises
+    ------
+    ObjspecError
+        One-line message naming the field, for an unreadable or malformed file.
+    """
     try:
         data = json.loads(Path(path).read_text())
     except OSError as exc:
-        raise ObjspecError(f"cannot read {path}: {exc}") from None
+        raise ObjspecError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ObjspecError(f"{path} is not a UTF-8 text file") from None
     except json.JSONDecodeError as exc:
         raise ObjspecError(f"{path} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300 digits
+        raise ObjspecError(f"{path} is not valid JSON: {_one_line(exc)}") from None
+    except RecursionError:
+        raise ObjspecError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ObjspecError(f"{path}: expected a JSON object with environment, specification, "
                            "policies")
     for key in ("environment", "specification", "policies"):
         if key not in data:
             raise ObjspecError(f"{path}: missing the '{key}' entry")
-    e = data["environment"]
-    if not isinstance(e, dict) or "transitions" not in e or "initial" not in e:
-        raise InvalidModelError("environment: expected an object with transitions and initial")
-    labels = e.get("labels")
-    if labels is not None:
-        labels = {int(k): v for k, v in labels.items()}
-    env = FiniteMDP(_array(e["transitions"], "environment.transitions"),
-                    _array(e["initial"], "environment.initial"), labels=labels,
-                    state_names=e.get("state_names"), action_names=e.get("action_names"))
-    spec = spec_from_json(data["specification"], env.n_actions)
-    raw = data["policies"]
-    if not isinstance(raw, list) or not raw:
-        raise ObjspecError("policies: expected a non-empty list of [S][A] policies")
-    if not isinstance(raw[0], list) or not raw[0] or not isinstance(raw[0][0], list):
-        raw = [raw]
-    policies = [Policy(_array(p, f"policies[{i}]")) for i, p in enumerate(raw)]
-    return env, spec, policies
+    unknown = sorted(set(data) - {"environment", "specification", "policies", "description"})
+    if unknown:
+        raise ObjspecError(f"{path}: unknown entry {unknown[0]!r} (expected environment, "
+                           "specification, policies and optionally description)")
+    env = _environment(data["environment"], exact)
+    spec = spec_from_json(data["specification"], env.n_actions, exact=exact)
+    policies, names = _policies(data["policies"], env, exact)
+    return Problem(env, spec, policies, names)
+
+
+# ---------------------------------------------------------------------------- verify
 
 
 def format_table() -> str:
@@ -267,7 +502,6 @@ def format_table() -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from objspec.errors import ObjspecError
     from objspec.hasse import (
         class_name,
         contradictions,
@@ -280,56 +514,91 @@ def _verify(args: argparse.Namespace) -> int:
     from objspec.reductions.checking import verify_construction
     from objspec.reductions.registry import FORMALISMS
 
+    text = not args.json
+    out: dict[str, Any] = {"seed": args.seed, "envs": args.envs, "constructions": [],
+                           "witnesses": []}
     failures = 0
-    print(f"== constructions (seed {args.seed}, {args.envs} random environments each)")
+    if text:
+        print(f"== constructions (seed {args.seed}, {args.envs} random environments each)")
     for i, c in enumerate(constructions()):
         rep = verify_construction(c, seed=args.seed + i, n_envs=args.envs)
-        status = "ok  " if rep.ok else "FAIL"
         failures += not rep.ok
         mode = "exact" if rep.exact else "certified tolerance"
-        extra = f"  {rep.error}" if rep.error else ""
-        print(f"  {status} {c.source:>6} -> {c.target:<6} {c.name}: {rep.instances} specs, "
-              f"{rep.policies} policies, {mode}{extra}")
-    print("== separation witnesses")
+        out["constructions"].append({
+            "name": c.name, "source": c.source, "target": c.target, "ok": rep.ok,
+            "specs": rep.instances, "policies": rep.policies, "mode": mode, "error": rep.error})
+        if text:
+            status = "ok  " if rep.ok else "FAIL"
+            extra = f"  {rep.error}" if rep.error else ""
+            print(f"  {status} {c.source:>6} -> {c.target:<6} {c.name}: {rep.instances} specs, "
+                  f"{rep.policies} policies, {mode}{extra}")
+    if text:
+        print("== separation witnesses")
     for w in separations():
+        entry: dict[str, Any] = {"name": w.name, "a": w.a, "b": w.b}
         try:
             wrep = w.check()
-            print(f"  ok   {w.name:<12} {w.a:>6} cannot express {w.b:<6} [{wrep.kind}"
-                  f"{', exact' if wrep.exact else ', certified tolerance'}]")
-            if args.verbose:
-                print("       " + "\n       ".join(wrep.facts))
+            entry.update(ok=True, kind=wrep.kind,
+                         mode="exact" if wrep.exact else "certified tolerance",
+                         facts=list(wrep.facts))
+            if text:
+                print(f"  ok   {w.name:<12} {w.a:>6} cannot express {w.b:<6} [{wrep.kind}"
+                      f"{', exact' if wrep.exact else ', certified tolerance'}]")
+                if args.verbose:
+                    print("       " + "\n       ".join(wrep.facts))
         except ObjspecError as exc:
             failures += 1
-            print(f"  FAIL {w.name:<12} {w.a:>6} cannot express {w.b:<6} {exc}")
-    print("== expressivity preorder (row A, column B: Y = A can express every B ordering)")
-    print(format_table())
-    if not args.quiet:
-        print("== evidence")
-        for (a, b), v in verdicts().items():
-            if a != b:
-                print(f"  {a:>6} {'>=' if v.holds else 'not >=' if v.holds is False else '?':>6}"
-                      f" {b:<6} {v.evidence}")
+            entry.update(ok=False, error=_one_line(exc))
+            if text:
+                print(f"  FAIL {w.name:<12} {w.a:>6} cannot express {w.b:<6} {_one_line(exc)}")
+        out["witnesses"].append(entry)
+    v = verdicts()
+    if text:
+        print("== expressivity preorder (row A, column B: Y = A can express every B ordering)")
+        print(format_table())
+        if not args.quiet:
+            print("== evidence")
+            for (a, b), verdict in v.items():
+                if a != b:
+                    rel = ">=" if verdict.holds else "not >=" if verdict.holds is False else "?"
+                    print(f"  {a:>6} {rel:>6} {b:<6} {verdict.evidence}")
     und, bad = undecided_pairs(), contradictions()
     classes = equivalence_classes()
     h = hasse_diagram()
-    print(f"== {len(classes)} equivalence classes")
-    for cls in classes:
-        print(f"  {class_name(cls)}")
-    print(f"== {h.number_of_edges()} cover edges")
-    for u, v in sorted(h.edges, key=lambda e: (FORMALISMS.index(e[1].split(' ')[0]), e)):
-        print(f"  {u}  >  {v}")
-    if und:
-        print(f"UNDECIDED pairs ({len(und)}): " + ", ".join(f"{a}>={b}" for a, b in und))
-    if bad:
-        print(f"CONTRADICTIONS ({len(bad)}): " + "; ".join(v.evidence for v in bad))
+    edges = sorted(h.edges, key=lambda e: (FORMALISMS.index(e[1].split(" ")[0]), e))
+    if text:
+        print(f"== {len(classes)} equivalence classes")
+        for cls in classes:
+            print(f"  {class_name(cls)}")
+        print(f"== {h.number_of_edges()} cover edges")
+        for a, b in edges:
+            print(f"  {a}  >  {b}")
+        if und:
+            print(f"UNDECIDED pairs ({len(und)}): " + ", ".join(f"{a}>={b}" for a, b in und))
+        if bad:
+            print(f"CONTRADICTIONS ({len(bad)}): " + "; ".join(x.evidence for x in bad))
     ok = failures == 0 and not und and not bad
     if args.diagram:
         from objspec.hasse import draw
 
         draw(args.diagram)
-        print(f"== wrote the Hasse diagram to {args.diagram}")
-    print(f"== verify: {'OK' if ok else 'FAILED'} ({failures} failed checks, {len(und)} "
-          f"undecided pairs)")
+        if text:
+            print(f"== wrote the Hasse diagram to {args.diagram}")
+    if text:
+        print(f"== verify: {'OK' if ok else 'FAILED'} ({failures} failed checks, {len(und)} "
+              f"undecided pairs)")
+    else:
+        out = {"ok": ok, "failed_checks": failures, **out}
+        out.update(
+            table={a: {b: v[a, b].symbol for b in FORMALISMS} for a in FORMALISMS},
+            evidence=[{"a": a, "b": b, "holds": x.holds, "evidence": x.evidence}
+                      for (a, b), x in v.items() if a != b],
+            classes=[class_name(c) for c in classes],
+            cover_edges=[list(e) for e in edges],
+            undecided=[list(p) for p in und],
+            contradictions=[x.evidence for x in bad],
+            diagram=str(args.diagram) if args.diagram else None)
+        print(json.dumps(out, indent=2))
     return 0 if ok else 1
 
 
@@ -341,80 +610,229 @@ def _hasse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    env, spec, policies = load_problem(args.file)
-    from objspec.errors import ObjspecError
+# ---------------------------------------------------------------------------- evaluate
 
-    if args.exact:
+
+def _value_text(x: Any) -> str:
+    return str(x) if isinstance(x, Fraction) else f"{float(x):.12g}"
+
+
+def _describe_policy(env: Any, probs: np.ndarray) -> str:
+    """``state: action`` per state (``1/2 a0 + 1/2 a1`` when stochastic), by name."""
+    parts = []
+    for s, row in enumerate(probs):
+        support = [(a, p) for a, p in enumerate(row) if p != 0]
+        if len(support) == 1:
+            choice = env.action_names[support[0][0]]
+        else:
+            choice = " + ".join(f"{_value_text(p)} {env.action_names[a]}" for a, p in support)
+        parts.append(f"{env.state_names[s]}: {choice}")
+    return "; ".join(parts)
+
+
+def _locate(ev: Any, policies: list[Any], names: list[str], exact: bool,
+            error: ObjspecError) -> NoReturn:
+    """Re-raise ``error`` (from a formula) naming the first policy that triggers it."""
+    from objspec.expressions import ExpressionDomainError
+
+    for p, name in zip(policies, names, strict=True):
         try:
-            ev = spec.compile(env, exact=True)
-        except (TypeError, ObjspecError) as exc:
-            print(f"note: exact evaluation unavailable ({exc}); using floats", file=sys.stderr)
-            ev = spec.compile(env)
-    else:
-        ev = spec.compile(env)
-    ranks = ev.rank(policies)
-    print(f"specification: {spec!r}")
-    for i, p in enumerate(policies):
-        line = f"policy {i}: rank {int(ranks[i])}"
-        if hasattr(ev, "values"):
-            if getattr(ev, "exact", False) and hasattr(ev, "exact_value"):
-                line += f", value {ev.exact_value(p)}"
+            if exact and hasattr(ev, "exact_value"):
+                ev.exact_value(p)
             else:
-                line += f", value {float(ev.values([p])[0]):.12g}"
+                ev.values([p])
+        except ExpressionDomainError as exc:
+            exc.args = (f"{_one_line(exc)} (policy {name!r})",)
+            raise exc from None
+        except ObjspecError:
+            continue
+    raise error
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from objspec.expressions import ExpressionDomainError
+
+    problem = load_problem(args.file, exact=args.exact)
+    env, spec, policies = problem
+    names = problem.names
+    where = f"specification ({spec.acronym})"
+    notes = []
+    with _field(where):
+        if args.exact:
+            try:
+                ev = spec.compile(env, exact=True)
+            except (TypeError, ObjspecError) as exc:
+                notes.append(f"exact evaluation unavailable ({_one_line(exc)}); using floats")
+                ev = spec.compile(env)
+        else:
+            ev = spec.compile(env)
+    exact = bool(getattr(ev, "exact", False))
+    values: list[Any] | None = None
+    with _field(where):
+        try:
+            ranks = ev.rank(policies)
+            if hasattr(ev, "values"):
+                if exact and hasattr(ev, "exact_value"):
+                    values = [ev.exact_value(p) for p in policies]
+                else:
+                    values = [float(x) for x in ev.values(policies)]
+        except ExpressionDomainError as exc:
+            _locate(ev, policies, names, exact, exc)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    rows = []
+    for i, (p, name) in enumerate(zip(policies, names, strict=True)):
+        row: dict[str, Any] = {"name": name, "rank": int(ranks[i])}
+        if values is not None:
+            row["value"] = (str(values[i]) if isinstance(values[i], Fraction)
+                            else float(values[i]))
+        probs = p.probabilities
+        if exact:
+            try:
+                probs = p.exact_probabilities()
+            except ObjspecError:
+                pass
+        row["actions"] = _describe_policy(env, probs)
+        rows.append(row)
+    if args.json:
+        print(json.dumps({
+            "file": str(args.file), "specification": repr(spec), "formalism": spec.acronym,
+            "exact": exact, "method": getattr(ev, "method", None),
+            "states": list(env.state_names), "actions": list(env.action_names),
+            "policies": rows, "notes": notes}, indent=2))
+        return 0
+    print(f"specification: {spec!r}")
+    print(f"environment: {env.n_states} states ({', '.join(env.state_names)}), "
+          f"{env.n_actions} actions ({', '.join(env.action_names)})")
+    for row in rows:
+        line = f"policy {row['name']}: rank {row['rank']}"
+        if "value" in row:
+            line += f", value {row['value'] if exact else _value_text(row['value'])}"
         print(line)
+        if env.n_states <= 12:
+            print(f"    {row['actions']}")
     return 0
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Argument errors as one line (``objspec verify: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _output_file(optional: bool) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if not text:
+            if optional:
+                return text
+            raise argparse.ArgumentTypeError("expected a file name")
+        path = Path(text)
+        if path.suffix.lower() not in _DIAGRAM_SUFFIXES:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: the suffix must be .svg, .png or .pdf")
+        parent = path.parent
+        if not parent.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(parent)!r} does not "
+                                             "exist")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder")
+        return text
+
+    return check
+
+
+def _version() -> str:
+    from objspec import __version__
+
+    return f"objspec {__version__}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``objspec`` command."""
     doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
+    fmt = doc[doc.index("Evaluate file format"):doc.index("Examples\n")]
+    parser = _ArgumentParser(
         prog="objspec",
         description="Executable expressivity theory of RL objective-specification formalisms "
         "(Subramani et al., ICLR 2024).",
-        epilog=doc[doc.index("Evaluate file format"):doc.index("Examples\n")],
+        epilog=fmt,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", help="check every construction and witness; print the table",
                        description="Check every construction (random rational environments, "
                        "exact orderings) and every separation witness, print the 17x17 table "
                        "with evidence, the classes and the cover edges; exit 1 on any failure "
                        "or undecided pair.")
-    v.add_argument("--seed", type=int, default=0, help="base seed of the random instances")
-    v.add_argument("--envs", type=int, default=3, help="random environments per construction")
+    v.add_argument("--seed", type=_seed, default=0, help="base seed of the random instances")
+    v.add_argument("--envs", type=_positive_int, default=3,
+                   help="random environments per construction (>= 1)")
     v.add_argument("-q", "--quiet", action="store_true", help="omit the per-pair evidence list")
     v.add_argument("-v", "--verbose", action="store_true", help="print each witness's facts")
     v.add_argument("-o", "--diagram", default="hasse.svg", metavar="FILE",
+                   type=_output_file(optional=True),
                    help="where to draw the Hasse diagram (.svg, .png or .pdf; default "
                    "hasse.svg; an empty string skips it)")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(run=_verify)
     h = sub.add_parser("hasse", help="draw the Hasse diagram",
                        description="Draw the computed Hasse diagram; format from the suffix.")
-    h.add_argument("-o", "--output", required=True, help="output file: .svg, .png or .pdf")
+    h.add_argument("-o", "--output", required=True, type=_output_file(optional=False),
+                   help="output file: .svg, .png or .pdf")
     h.set_defaults(run=_hasse)
     e = sub.add_parser("evaluate", help="rank policies under a spec (JSON file)",
                        description="Evaluate policies under a specification in an environment "
                        "given as one JSON file.",
-                       epilog=doc[doc.index("Evaluate file format"):doc.index("Examples\n")],
+                       epilog=fmt,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("file", help="JSON file with environment, specification and policies")
-    e.add_argument("--exact", action="store_true", help="rational arithmetic where possible")
+    e.add_argument("--exact", action="store_true",
+                   help="rational arithmetic where possible (numbers must be exact: \"1/10\")")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=_evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``objspec`` console script; returns the exit status."""
-    from objspec.errors import ObjspecError
+    """Entry point of the ``objspec`` console script; returns the exit status.
 
+    Input errors print one line ``objspec COMMAND: error: ...`` on stderr and return 2.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except ObjspecError as exc:
-        print(f"objspec {args.command}: error: {exc}", file=sys.stderr)
+        print(f"objspec {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that stopped (``| head``)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

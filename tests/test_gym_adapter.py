@@ -308,3 +308,15 @@ def test_ltl_spec_object_and_formula_give_the_same_product() -> None:
     a = SpecEnv(grid, LinearTemporalLogic("F (a & F b)")).table
     b = SpecEnv(grid, "F (a & F b)").table
     assert a.n_states == b.n_states and np.array_equal(a.terminal, b.terminal)
+
+
+def test_exporting_a_spec_env_names_what_to_pass() -> None:
+    from objspec.environments.formats import to_drn, to_prism
+    from objspec.errors import InvalidModelError
+
+    grid = gridworld("Sa.b", absorbing="b")
+    env = SpecEnv(grid, "F (a & F b)")
+    for export in (to_prism, to_drn):
+        with pytest.raises(InvalidModelError, match=r"not a SpecEnv.*env\.mdp"):
+            export(env)  # type: ignore[arg-type]
+    assert to_prism(env.mdp) == to_prism(grid)

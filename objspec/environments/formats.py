@@ -112,6 +112,17 @@ def _chain(env: FiniteMDP, policy: Policy) -> sp.csr_matrix:
     return chain
 
 
+def _require_mdp(env: Any, function: str) -> None:
+    """Raise a named error unless ``env`` is a :class:`FiniteMDP` (say what to pass)."""
+    if isinstance(env, FiniteMDP):
+        return
+    hint = ""
+    if isinstance(getattr(env, "mdp", None), FiniteMDP):
+        hint = (f"; for a {type(env).__name__}, pass its environment ({function}(env.mdp), "
+                "with the specification's reward as rewards= where it has one)")
+    raise InvalidModelError(f"{function} exports a FiniteMDP, not a {type(env).__name__}{hint}")
+
+
 def _as_policy(env: FiniteMDP, policy: Any) -> Policy | None:
     if policy is None:
         return None
@@ -164,7 +175,8 @@ def to_prism(
     ------
     InvalidModelError
         On transition labels (unless ``include_labels=False``) or propositions that are
-        not valid labels.
+        not valid labels, or when ``env`` is not a :class:`FiniteMDP` (for a ``SpecEnv``,
+        pass ``env.mdp``).
 
     Examples
     --------
@@ -188,6 +200,7 @@ def to_prism(
     endrewards
     <BLANKLINE>
     """
+    _require_mdp(env, "to_prism")
     if not _IDENTIFIER.match(module):
         raise InvalidModelError(f"module name {module!r} is not an identifier")
     pi = _as_policy(env, policy)
@@ -303,6 +316,7 @@ def to_drn(
             1 : 1
     <BLANKLINE>
     """
+    _require_mdp(env, "to_drn")
     pi = _as_policy(env, policy)
     labels = _check_label_names(env, include_labels)
     reward_table = _reward_table(env, rewards, pi)

@@ -34,6 +34,7 @@ _SUBMODULES = {
     "environments",
     "hasse",
     "orders",
+    "expressions",
     "cli",
 }
 

@@ -131,6 +131,20 @@ def test_persistence_of_nested_safety_is_small() -> None:
     assert aut.n_states == 8 and str(aut.acceptance) == "Fin(0)"
 
 
+def test_response_with_nested_cosafety_is_small() -> None:
+    # G (a -> F (p0 & F (p1 & ...))): one breakpoint monitor instead of the master
+    # theorem's product of a monitor per F (80 states at depth 5, minutes at depth 8)
+    f = parse_formula(f"G (a -> F ({_nested(8, '&', 'F')}))")
+    aut = translate(f, max_states=2_000)
+    assert aut.n_states <= 40 and str(aut.acceptance) == "Inf(0)"
+    letters = [frozenset({f"p{i}"}) for i in range(8)]
+    request = frozenset({"a"})
+    assert aut.accepts_lasso([], [request] + letters)
+    assert not aut.accepts_lasso([request], [frozenset()])
+    assert not aut.accepts_lasso([], [request] + letters[:5] + letters[6:])
+    assert aut.accepts_lasso([request] + letters, [frozenset()])
+
+
 ATOMS = ("a", "b", "c")
 LETTERS = [frozenset(x) for r in range(4) for x in itertools.combinations(ATOMS, r)]
 
@@ -160,6 +174,11 @@ WORDS = _words()
         "G F (a & F b) | F G (c | G a)",
         "G (a -> F (b & F c))",
         "G (a -> F (b & F (c & F a)))",
+        "G (a -> F (b | X X c))",
+        "G (a -> (F b & F c))",
+        "G (!a | X X F b)",
+        "G ((a U b) | X (c M b))",
+        "G (a -> F (b & F c)) & G F (a & F (c & X b))",
         "X X G F (a & F (b & X c))",
     ],
 )
@@ -207,3 +226,15 @@ def test_other_limits_are_translation_limit_errors() -> None:
         deep = f"(({deep}) U {ATOMS[i % 3]}) R {ATOMS[(i + 1) % 3]}"
     with pytest.raises(TranslationLimitError, match="fixpoint subformulas.*ltl2tgba"):
         translate(deep, ATOMS)
+
+
+def test_the_ltl_objective_passes_its_budget_to_the_translator() -> None:
+    from objspec.formalisms.temporal_logic import LTL
+    from objspec.mdp.model import FiniteMDP
+
+    transitions = np.zeros((2, 1, 2))
+    transitions[:, 0, 1] = 1.0
+    env = FiniteMDP(transitions, [1.0, 0.0], labels={1: ["a", "b"]})
+    with pytest.raises(TranslationLimitError, match="max_states"):
+        LTL("G (a -> X X X X X b)", max_states=3).compile(env)
+    assert LTL("G (a -> X X X X X b)").compile(env).automaton.n_states > 3

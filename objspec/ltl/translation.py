@@ -42,7 +42,9 @@ is used if smaller. A part ``G F psi`` with ``psi`` co-safety (or ``F G psi`` wi
 safety) gets one monitor instead: the ``af`` automaton of ``F psi`` restarted whenever it
 reaches ``true`` (``G psi`` restarted at ``false``), see :func:`_monitor_automaton`; the
 master theorem would multiply one monitor per nested ``F`` (about 20 times more states per
-nesting level for ``G F (p0 & F (p1 & F ...))``). Every automaton is minimised by partition refinement (states with equal
+nesting level for ``G F (p0 & F (p1 & F ...))``). A part ``G chi`` with ``chi`` co-safety
+gets the breakpoint construction of :func:`_invariance_automaton`. Every automaton is
+minimised by partition refinement (states with equal
 marks and equivalent successors merge) after clearing marks that cannot matter (off cycles,
 or of sets no satisfiable disjunct of the component mentions), acceptance sets marking the
 same transitions are merged, and the result is cached per formula.
@@ -1344,6 +1346,8 @@ def _translate_own(
     monitored = _recurrence_or_persistence(phi)
     if monitored is not None:
         return _monitor_automaton(phi, own, *monitored)
+    if isinstance(phi, s.Globally) and not _fixpoint_subformulas(phi.operand, False)[1]:
+        return _invariance_automaton(phi, own, phi.operand)
     if not complement:
         return _general(phi, own)
     return _general_or_complement(phi, own)
@@ -1362,6 +1366,63 @@ def _recurrence_or_persistence(phi: s.Formula) -> tuple[str, s.Formula] | None:
         if not _fixpoint_subformulas(psi, ordered=False)[0]:
             return "persistence", psi
     return None
+
+
+def _invariance_automaton(
+    phi: s.Formula, propositions: tuple[str, ...], chi: s.Formula
+) -> DeterministicAutomaton:
+    """The automaton of ``G chi`` for a co-safety ``chi``, by a breakpoint construction.
+
+    A state is a pair ``(P, W)`` of DNFs: ``P`` the conjunction of the pending obligations
+    (``af(chi, w_t..w_i)`` for every ``t <= i``, the ones already met being ``true``) and
+    ``W`` those of them watched since the last breakpoint. On a letter, ``P`` becomes
+    ``af(P) & af(chi)`` and ``W`` becomes ``af(W)``; when ``W`` reaches ``true`` (all
+    watched obligations met) the transition is marked and ``W`` restarts as the new ``P``;
+    ``P = false`` (an obligation failed) has no successor. Acceptance ``Inf(0)``: every
+    obligation is watched from the first breakpoint after it, so all are met iff there
+    are infinitely many breakpoints (a co-safety ``af`` reaches ``true`` exactly on a good
+    prefix, as the co-safety automata here assume). Unlike the master theorem, which takes
+    the product of a monitor per nested ``F`` (``G (a -> F (b & F (c & ...)))`` grew by
+    about the nesting depth per level), this has at most ``|P|^2`` states.
+    """
+    after = _After(propositions)
+    n_letters = 1 << len(propositions)
+    chi_dnf = _to_dnf(chi)
+    start = (TT, TT)
+    index = {start: 0}
+    states = [start]
+    succ_rows: list[list[int]] = []
+    mark_rows: list[list[list[int]]] = []
+    i = 0
+    while i < len(states):
+        if i % 64 == 0:
+            _check_time(phi)
+        pending, watched = states[i]
+        srow: list[int] = []
+        mrow: list[list[int]] = []
+        for letter in range(n_letters):
+            new_pending = _dnf_and(after.dnf(pending, letter), after.dnf(chi_dnf, letter))
+            if new_pending == FF:
+                srow.append(-1)
+                mrow.append([])
+                continue
+            new_watched = after.dnf(watched, letter)
+            fired = new_watched == TT
+            key = (new_pending, new_pending if fired else new_watched)
+            j = index.get(key)
+            if j is None:
+                j = len(states)
+                if j >= _STATE_BUDGET.get():
+                    raise _too_many_states(phi)
+                index[key] = j
+                states.append(key)
+            srow.append(j)
+            mrow.append([0] if fired else [])
+        succ_rows.append(srow)
+        mark_rows.append(mrow)
+        i += 1
+    succ = np.array(succ_rows, dtype=np.int64)
+    return _finish(phi, propositions, succ, _mark_table(mark_rows, 1), AcceptanceAtom(True, 0), 0)
 
 
 def _monitor_automaton(

@@ -69,16 +69,12 @@ class Formula:
     _size: int
 
     def __post_init__(self) -> None:
-        kids = self.children()
-        for k in kids:
-            if not isinstance(k, Formula):
-                raise TypeError(
-                    f"an operand of {type(self).__name__} must be a Formula; got {k!r}"
-                )
-        key = self._leaf_key() if not kids else tuple(k._hash for k in kids)
-        object.__setattr__(self, "_hash", hash((type(self).__name__, key)))
-        object.__setattr__(self, "_depth", 1 + max((k._depth for k in kids), default=0))
-        object.__setattr__(self, "_size", (1 + sum(k._size for k in kids)) if kids else 0)
+        # leaves; UnaryOperator and BinaryOperator have their own (written into __dict__:
+        # the dataclasses are frozen)
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, self._leaf_key()))
+        d["_depth"] = 1
+        d["_size"] = 0
 
     def _leaf_key(self) -> object:
         return None
@@ -92,6 +88,8 @@ class Formula:
             return True
         if not isinstance(other, Formula):
             return NotImplemented
+        if type(self) is not type(other) or self._hash != other._hash:
+            return False
         stack: list[tuple[Formula, Formula]] = [(self, other)]
         while stack:
             a, b = stack.pop()
@@ -275,6 +273,15 @@ class UnaryOperator(Formula):
     temporal: ClassVar[bool] = False
     precedence: ClassVar[int] = 90
 
+    def __post_init__(self) -> None:
+        op = self.operand
+        if not isinstance(op, Formula):
+            raise TypeError(f"the operand of {type(self).__name__} must be a Formula; got {op!r}")
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, op._hash))
+        d["_depth"] = op._depth + 1
+        d["_size"] = op._size + 1
+
     def children(self) -> tuple[Formula, ...]:
         return (self.operand,)
 
@@ -299,6 +306,16 @@ class BinaryOperator(Formula):
     symbol: ClassVar[str] = "?"
     temporal: ClassVar[bool] = False
     right_associative: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        left, right = self.left, self.right
+        if not (isinstance(left, Formula) and isinstance(right, Formula)):
+            bad = right if isinstance(left, Formula) else left
+            raise TypeError(f"an operand of {type(self).__name__} must be a Formula; got {bad!r}")
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, left._hash, right._hash))
+        d["_depth"] = max(left._depth, right._depth) + 1
+        d["_size"] = left._size + right._size + 1
 
     def children(self) -> tuple[Formula, ...]:
         return (self.left, self.right)

@@ -20,6 +20,7 @@ __all__ = [
     "ResetNeededError",
     "InvalidSpecificationError",
     "LTLSyntaxError",
+    "TranslationLimitError",
     "NotExpressibleError",
     "CertificateError",
 ]
@@ -68,6 +69,14 @@ class LTLSyntaxError(InvalidSpecificationError):
             caret = " " * position + "^"
             message = f"{message} at position {position}:\n  {text}\n  {caret}"
         super().__init__(message)
+
+
+class TranslationLimitError(InvalidSpecificationError):
+    """An LTL formula is beyond the built-in translator's limits (size, states or time).
+
+    The message names the limit that was hit and how to supply the automaton instead (a
+    deterministic automaton in HOA format, e.g. from Spot's ``ltl2tgba``).
+    """
 
 
 class NotExpressibleError(ObjspecError):

@@ -19,7 +19,7 @@ from objspec.ltl.product import (
     satisfaction_probabilities,
 )
 from objspec.ltl.syntax import Formula
-from objspec.ltl.translation import translate
+from objspec.ltl.translation import MAX_STATES, TIME_LIMIT, translate
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
@@ -57,6 +57,9 @@ class LinearTemporalLogic(Specification):
     ----------
     formula : str, Formula or DeterministicAutomaton
         The objective, in Spot's syntax (``"G (request -> F grant)"``), or an automaton.
+    max_states, time_limit : int, float or None, keyword-only
+        The translation budget, passed to :func:`objspec.ltl.translation.translate`
+        (defaults 200,000 states and 60 s).
 
     Raises
     ------
@@ -64,6 +67,9 @@ class LinearTemporalLogic(Specification):
         If the formula does not parse (with the position).
     InvalidSpecificationError
         At ``compile`` time, if the formula mentions a proposition the environment lacks.
+    TranslationLimitError
+        At ``compile`` time, if the formula is beyond the translator's budget or limits
+        (the message says how to give a HOA automaton instead).
 
     Examples
     --------
@@ -82,7 +88,15 @@ class LinearTemporalLogic(Specification):
 
     acronym = "LTL"
 
-    def __init__(self, formula: str | Formula | DeterministicAutomaton) -> None:
+    def __init__(
+        self,
+        formula: str | Formula | DeterministicAutomaton,
+        *,
+        max_states: int = MAX_STATES,
+        time_limit: float | None = TIME_LIMIT,
+    ) -> None:
+        self.max_states = max_states
+        self.time_limit = time_limit
         self.automaton: DeterministicAutomaton | None
         self.formula: Formula | None
         if isinstance(formula, DeterministicAutomaton):
@@ -113,7 +127,8 @@ class LinearTemporalLogic(Specification):
             return self.automaton
         assert self.formula is not None
         check_propositions(self.formula, env.propositions, f"the LTL formula {str(self.formula)!r}")
-        return translate(self.formula, sorted(self.formula.atoms()))
+        return translate(self.formula, sorted(self.formula.atoms()),
+                         max_states=self.max_states, time_limit=self.time_limit)
 
     def compile(
         self, env: FiniteMDP, *, exact: bool | None = None
@@ -127,7 +142,8 @@ class LinearTemporalLogic(Specification):
         return LinearTemporalLogicEvaluator(self, env, exact=exact)
 
     def _repr_svg_(self) -> str:
-        aut = self.automaton if self.automaton is not None else translate(self.formula or "true")
+        aut = self.automaton if self.automaton is not None else translate(
+            self.formula or "true", max_states=self.max_states, time_limit=self.time_limit)
         return aut._repr_svg_()
 
     def __repr__(self) -> str:

@@ -1,5 +1,8 @@
 """A lark parser for LTL in Spot's syntax, and for propositional guards.
 
+Parsing is iterative (LALR, formulas built at each reduction), so there is no limit on the
+nesting depth or the number of operands beyond memory.
+
 Grammar (loosest first, as in Spot): ``->`` and ``<->`` (right-associative), ``|``, ``xor``,
 ``&`` (left-associative), the binary temporal operators ``U R W M`` (right-associative), then the
 prefix operators ``! X F G``, which bind tighter than every binary operator. Atoms are
@@ -154,7 +157,11 @@ class _Builder(Transformer[Token, s.Formula]):
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False)
+    # The LALR parser calls the builder at each reduction (lark's inline transformer), so
+    # formulas are built bottom-up with the parser's explicit stack: no parse tree, and no
+    # recursive tree walk, whatever the nesting depth.
+    return Lark(_GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False,
+                transformer=_Builder())
 
 
 def _describe(token: Token) -> str:
@@ -169,7 +176,7 @@ def _parse_cached(text: str) -> s.Formula:
         # LTLSyntaxError appends "at position ..." only for non-empty text
         raise LTLSyntaxError("empty formula" if text else "empty formula at position 0", text, 0)
     try:
-        tree = _parser().parse(text)
+        result = _parser().parse(text)
     except UnexpectedEOF:
         raise LTLSyntaxError("unexpected end of formula", text, len(text)) from None
     except UnexpectedToken as exc:
@@ -184,7 +191,6 @@ def _parse_cached(text: str) -> s.Formula:
     except UnexpectedInput as exc:  # any other lark error carries a position too
         pos = getattr(exc, "pos_in_stream", 0) or 0
         raise LTLSyntaxError(f"cannot parse: {exc}", text, pos) from None
-    result = _Builder().transform(tree)
     assert isinstance(result, s.Formula)
     return result
 

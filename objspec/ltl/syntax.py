@@ -1,7 +1,10 @@
 """Immutable abstract syntax trees of LTL formulas, with Spot and Storm printers.
 
-A formula is a tree of frozen dataclasses: structural equality, hashing and immutability come
-for free. Operators follow Spot's vocabulary (``X F G U R W M`` and the boolean connectives).
+A formula is a tree of frozen dataclasses, compared structurally. Every node stores its hash
+and nesting depth when it is built (from its children's, in constant time), and equality,
+printing and ``repr`` walk the tree with an explicit stack, so formulas of any depth (a
+thousand nested ``X``, a conjunction of thousands of operands) are handled without Python
+recursion. Operators follow Spot's vocabulary (``X F G U R W M`` and the boolean connectives).
 
 Semantics (infinite words ``w = w_0 w_1 ...`` over ``2^AP``, ``w_i`` the suffix from ``i``):
 ``a`` holds iff ``a in w_0``; ``X p`` iff ``w_1 |= p``; ``p U q`` iff some ``j`` has
@@ -60,6 +63,66 @@ class Formula:
 
     #: Binding strength for the Spot printer: higher binds tighter.
     precedence: ClassVar[int] = 100
+    # Set by __post_init__ (object.__setattr__, the dataclasses are frozen).
+    _hash: int
+    _depth: int
+    _size: int
+
+    def __post_init__(self) -> None:
+        # leaves; UnaryOperator and BinaryOperator have their own (written into __dict__:
+        # the dataclasses are frozen)
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, self._leaf_key()))
+        d["_depth"] = 1
+        d["_size"] = 0
+
+    def _leaf_key(self) -> object:
+        return None
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        """Structural equality, by an explicit-stack walk (no recursion)."""
+        if self is other:
+            return True
+        if not isinstance(other, Formula):
+            return NotImplemented
+        if type(self) is not type(other) or self._hash != other._hash:
+            return False
+        stack: list[tuple[Formula, Formula]] = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if type(a) is not type(b) or a._hash != b._hash:
+                return False
+            kids_a, kids_b = a.children(), b.children()
+            if not kids_a:
+                if a._leaf_key() != b._leaf_key():
+                    return False
+                continue
+            stack.extend(zip(kids_a, kids_b, strict=True))
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # rebuilt through the constructor, which recomputes the (per-process) hash
+        kids = self.children()
+        return (type(self), kids if kids else (self._leaf_key(),))
+
+    def depth(self) -> int:
+        """Nesting depth: 1 for atoms and constants, 1 + the deepest operand otherwise.
+
+        Examples
+        --------
+        >>> Next(Next(Atom("a"))).depth()
+        3
+        """
+        return self._depth
 
     def children(self) -> tuple[Formula, ...]:
         """The direct subformulas."""
@@ -94,15 +157,19 @@ class Formula:
                    for f in self.subformulas())
 
     def size(self) -> int:
-        """Number of operators (nodes that are not atoms or constants)."""
-        return sum(1 for f in _walk(self) if f.children())
+        """Number of operators (nodes that are not atoms or constants), counted in the tree
+        (a subformula occurring twice counts twice)."""
+        return self._size
 
     def __str__(self) -> str:
         return self.to_spot()
 
+    def __repr__(self) -> str:
+        return _emit(self, "_repr_parts")
+
     def to_spot(self) -> str:
         """Spot syntax, with parentheses only where Spot's precedence needs them."""
-        raise TypeError(f"{type(self).__name__} is abstract")
+        return _emit(self, "_spot_parts")
 
     def to_storm(self) -> str:
         """Storm/PRISM path-formula syntax.
@@ -111,6 +178,17 @@ class Formula:
         ``->``, ``<->``, ``xor``, ``R``, ``W``, ``M`` are rewritten into ``!``, ``&``, ``|``,
         ``X``, ``U``, ``F``, ``G``, which Storm's grammar accepts inside path formulas.
         """
+        return _emit(self, "_storm_parts")
+
+    # Printing: each node gives its text as a list of strings and child formulas, which
+    # _emit expands with an explicit stack.
+    def _spot_parts(self) -> list[str | Formula]:
+        raise TypeError(f"{type(self).__name__} is abstract")
+
+    def _storm_parts(self) -> list[str | Formula]:
+        raise TypeError(f"{type(self).__name__} is abstract")
+
+    def _repr_parts(self) -> list[str | Formula]:
         raise TypeError(f"{type(self).__name__} is abstract")
 
     # Operator overloading for building formulas in Python.
@@ -124,37 +202,43 @@ class Formula:
         return Not(self)
 
 
-def _walk(f: Formula) -> list[Formula]:
-    out: list[Formula] = []
-    stack = [f]
+def _emit(f: Formula, method: str) -> str:
+    """Concatenate the parts ``getattr(node, method)()`` of every node, depth first."""
+    out: list[str] = []
+    stack: list[str | Formula] = [f]
     while stack:
-        g = stack.pop()
-        out.append(g)
-        stack.extend(g.children())
-    return out
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            stack.extend(reversed(getattr(item, method)()))
+    return "".join(out)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Constant(Formula):
     """``true`` or ``false``."""
 
     value: bool
 
-    def to_spot(self) -> str:
-        return "true" if self.value else "false"
+    def _leaf_key(self) -> object:
+        return self.value
 
-    def to_storm(self) -> str:
-        return "(true)" if self.value else "(false)"
+    def _spot_parts(self) -> list[str | Formula]:
+        return ["true" if self.value else "false"]
 
-    def __repr__(self) -> str:
-        return "TRUE" if self.value else "FALSE"
+    def _storm_parts(self) -> list[str | Formula]:
+        return ["(true)" if self.value else "(false)"]
+
+    def _repr_parts(self) -> list[str | Formula]:
+        return ["TRUE" if self.value else "FALSE"]
 
 
 TRUE = Constant(True)
 FALSE = Constant(False)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Atom(Formula):
     """An atomic proposition, true at a position whose letter contains ``name``."""
 
@@ -163,20 +247,24 @@ class Atom(Formula):
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or '"' in self.name:
             raise TypeError(f"an atom name must be a non-empty string without '\"': {self.name!r}")
+        super().__post_init__()
 
-    def to_spot(self) -> str:
+    def _leaf_key(self) -> object:
+        return self.name
+
+    def _spot_parts(self) -> list[str | Formula]:
         if _PLAIN_ATOM.match(self.name) and self.name not in _KEYWORDS:
-            return self.name
-        return f'"{self.name}"'
+            return [self.name]
+        return [f'"{self.name}"']
 
-    def to_storm(self) -> str:
-        return f'("{self.name}")'
+    def _storm_parts(self) -> list[str | Formula]:
+        return [f'("{self.name}")']
 
-    def __repr__(self) -> str:
-        return f"Atom({self.name!r})"
+    def _repr_parts(self) -> list[str | Formula]:
+        return [f"Atom({self.name!r})"]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class UnaryOperator(Formula):
     """A unary operator applied to ``operand``."""
 
@@ -185,24 +273,31 @@ class UnaryOperator(Formula):
     temporal: ClassVar[bool] = False
     precedence: ClassVar[int] = 90
 
+    def __post_init__(self) -> None:
+        op = self.operand
+        if not isinstance(op, Formula):
+            raise TypeError(f"the operand of {type(self).__name__} must be a Formula; got {op!r}")
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, op._hash))
+        d["_depth"] = op._depth + 1
+        d["_size"] = op._size + 1
+
     def children(self) -> tuple[Formula, ...]:
         return (self.operand,)
 
-    def to_spot(self) -> str:
-        inner = self.operand.to_spot()
+    def _spot_parts(self) -> list[str | Formula]:
         if self.operand.precedence < self.precedence:
-            inner = f"({inner})"
-        sep = "" if self.symbol == "!" else ""
-        return f"{self.symbol}{sep}{inner}"
+            return [self.symbol, "(", self.operand, ")"]
+        return [self.symbol, self.operand]
 
-    def to_storm(self) -> str:
-        return f"({self.symbol} {self.operand.to_storm()})"
+    def _storm_parts(self) -> list[str | Formula]:
+        return [f"({self.symbol} ", self.operand, ")"]
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.operand!r})"
+    def _repr_parts(self) -> list[str | Formula]:
+        return [f"{type(self).__name__}(", self.operand, ")"]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class BinaryOperator(Formula):
     """A binary operator ``left op right``."""
 
@@ -212,28 +307,39 @@ class BinaryOperator(Formula):
     temporal: ClassVar[bool] = False
     right_associative: ClassVar[bool] = False
 
+    def __post_init__(self) -> None:
+        left, right = self.left, self.right
+        if not (isinstance(left, Formula) and isinstance(right, Formula)):
+            bad = right if isinstance(left, Formula) else left
+            raise TypeError(f"an operand of {type(self).__name__} must be a Formula; got {bad!r}")
+        d = self.__dict__
+        d["_hash"] = hash((type(self).__name__, left._hash, right._hash))
+        d["_depth"] = max(left._depth, right._depth) + 1
+        d["_size"] = left._size + right._size + 1
+
     def children(self) -> tuple[Formula, ...]:
         return (self.left, self.right)
 
-    def to_spot(self) -> str:
-        left, right = self.left.to_spot(), self.right.to_spot()
+    def _spot_parts(self) -> list[str | Formula]:
         lp, rp = self.left.precedence, self.right.precedence
         # Equal precedence: parenthesise the side that associativity does not cover.
+        left: list[str | Formula] = [self.left]
+        right: list[str | Formula] = [self.right]
         if lp < self.precedence or (lp == self.precedence and self.right_associative):
-            left = f"({left})"
+            left = ["(", self.left, ")"]
         if rp < self.precedence or (rp == self.precedence and not self.right_associative):
-            right = f"({right})"
-        return f"{left} {self.symbol} {right}"
+            right = ["(", self.right, ")"]
+        return [*left, f" {self.symbol} ", *right]
 
-    def to_storm(self) -> str:
-        return f"({self.left.to_storm()} {self.symbol} {self.right.to_storm()})"
+    def _storm_parts(self) -> list[str | Formula]:
+        return ["(", self.left, f" {self.symbol} ", self.right, ")"]
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.left!r}, {self.right!r})"
+    def _repr_parts(self) -> list[str | Formula]:
+        return [f"{type(self).__name__}(", self.left, ", ", self.right, ")"]
 
 
 # Spot's precedence, loosest first: -> <->, |, xor, &, U R W M, F G, X, !.
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Not(UnaryOperator):
     """Negation ``!p``."""
 
@@ -241,7 +347,7 @@ class Not(UnaryOperator):
     precedence: ClassVar[int] = 90
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Next(UnaryOperator):
     """``X p``: ``p`` holds at the next position."""
 
@@ -250,7 +356,7 @@ class Next(UnaryOperator):
     precedence: ClassVar[int] = 90
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Finally(UnaryOperator):
     """``F p``: ``p`` holds at some position."""
 
@@ -259,7 +365,7 @@ class Finally(UnaryOperator):
     precedence: ClassVar[int] = 90
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Globally(UnaryOperator):
     """``G p``: ``p`` holds at every position."""
 
@@ -268,7 +374,7 @@ class Globally(UnaryOperator):
     precedence: ClassVar[int] = 90
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class And(BinaryOperator):
     """Conjunction ``p & q``."""
 
@@ -276,7 +382,7 @@ class And(BinaryOperator):
     precedence: ClassVar[int] = 40
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Or(BinaryOperator):
     """Disjunction ``p | q``."""
 
@@ -284,19 +390,19 @@ class Or(BinaryOperator):
     precedence: ClassVar[int] = 20
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Xor(BinaryOperator):
     """Exclusive or ``p xor q``."""
 
     symbol: ClassVar[str] = "xor"
     precedence: ClassVar[int] = 30
 
-    def to_storm(self) -> str:
+    def _storm_parts(self) -> list[str | Formula]:
         a, b = self.left, self.right
-        return Or(And(a, Not(b)), And(Not(a), b)).to_storm()
+        return Or(And(a, Not(b)), And(Not(a), b))._storm_parts()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Implies(BinaryOperator):
     """Implication ``p -> q`` (right-associative, as in Spot)."""
 
@@ -304,11 +410,11 @@ class Implies(BinaryOperator):
     precedence: ClassVar[int] = 10
     right_associative: ClassVar[bool] = True
 
-    def to_storm(self) -> str:
-        return Or(Not(self.left), self.right).to_storm()
+    def _storm_parts(self) -> list[str | Formula]:
+        return Or(Not(self.left), self.right)._storm_parts()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Equivalent(BinaryOperator):
     """Equivalence ``p <-> q`` (right-associative, as in Spot)."""
 
@@ -316,12 +422,12 @@ class Equivalent(BinaryOperator):
     precedence: ClassVar[int] = 10
     right_associative: ClassVar[bool] = True
 
-    def to_storm(self) -> str:
+    def _storm_parts(self) -> list[str | Formula]:
         a, b = self.left, self.right
-        return Or(And(a, b), And(Not(a), Not(b))).to_storm()
+        return Or(And(a, b), And(Not(a), Not(b)))._storm_parts()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Until(BinaryOperator):
     """Strong until ``p U q``."""
 
@@ -331,7 +437,7 @@ class Until(BinaryOperator):
     right_associative: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Release(BinaryOperator):
     """Weak release ``p R q = !(!p U !q)``."""
 
@@ -340,11 +446,11 @@ class Release(BinaryOperator):
     precedence: ClassVar[int] = 60
     right_associative: ClassVar[bool] = True
 
-    def to_storm(self) -> str:
-        return Not(Until(Not(self.left), Not(self.right))).to_storm()
+    def _storm_parts(self) -> list[str | Formula]:
+        return Not(Until(Not(self.left), Not(self.right)))._storm_parts()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class WeakUntil(BinaryOperator):
     """Weak until ``p W q = (p U q) | G p``."""
 
@@ -353,11 +459,11 @@ class WeakUntil(BinaryOperator):
     precedence: ClassVar[int] = 60
     right_associative: ClassVar[bool] = True
 
-    def to_storm(self) -> str:
-        return Or(Until(self.left, self.right), Globally(self.left)).to_storm()
+    def _storm_parts(self) -> list[str | Formula]:
+        return Or(Until(self.left, self.right), Globally(self.left))._storm_parts()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class StrongRelease(BinaryOperator):
     """Strong release ``p M q = q U (p & q)``."""
 
@@ -366,5 +472,5 @@ class StrongRelease(BinaryOperator):
     precedence: ClassVar[int] = 60
     right_associative: ClassVar[bool] = True
 
-    def to_storm(self) -> str:
-        return Until(self.right, And(self.left, self.right)).to_storm()
+    def _storm_parts(self) -> list[str | Formula]:
+        return Until(self.right, And(self.left, self.right))._storm_parts()

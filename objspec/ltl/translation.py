@@ -38,10 +38,22 @@ bounds each part that is translated by the master theorem, not the whole formula
 part tries only guesses ``(X, Y)`` closed under syntactic implication (the canonical guess
 of the theorem's proof is), and when its automaton has more than a few states the negation
 is translated too and the complement of that automaton (complete, negate the condition)
-is used if smaller. Every automaton is minimised by partition refinement (states with equal
+is used if smaller. A part ``G F psi`` with ``psi`` co-safety (or ``F G psi`` with ``psi``
+safety) gets one monitor instead: the ``af`` automaton of ``F psi`` restarted whenever it
+reaches ``true`` (``G psi`` restarted at ``false``), see :func:`_monitor_automaton`; the
+master theorem would multiply one monitor per nested ``F`` (about 20 times more states per
+nesting level for ``G F (p0 & F (p1 & F ...))``). A part ``G chi`` with ``chi`` co-safety
+gets the breakpoint construction of :func:`_invariance_automaton`. Every automaton is
+minimised by partition refinement (states with equal
 marks and equivalent successors merge) after clearing marks that cannot matter (off cycles,
 or of sets no satisfiable disjunct of the component mentions), acceptance sets marking the
 same transitions are merged, and the result is cached per formula.
+
+Formulas of any depth are handled without Python recursion (explicit stacks in the
+parser, printers, simplifier, ``af`` and the decomposition). The budget of a translation,
+``max_states`` and ``time_limit`` of :func:`translate`, and the limits above raise
+:class:`~objspec.errors.TranslationLimitError`, whose message says how to supply a
+deterministic automaton in HOA format instead.
 
 Examples
 --------
@@ -55,7 +67,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from functools import lru_cache
 
@@ -63,7 +76,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, TranslationLimitError
 from objspec.ltl import syntax as s
 from objspec.ltl.automaton import (
     AcceptanceAnd,
@@ -75,6 +88,7 @@ from objspec.ltl.automaton import (
 )
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import (
+    _postorder,
     is_eventual,
     is_universal,
     make_and,
@@ -90,15 +104,45 @@ from objspec.ltl.simplify import (
     simplify,
 )
 
-__all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES"]
+__all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES", "TIME_LIMIT", "HOA_ADVICE"]
 
 #: Largest ``|mu(psi)| + |nu(psi)|`` of one part ``psi`` translated by the master theorem
 #: (the acceptance has up to 2**this disjuncts); conjunctions and disjunctions are split.
 MAX_FIXPOINT_SUBFORMULAS = 14
-#: Largest number of automaton states built before giving up.
+#: Default of :func:`translate`'s ``max_states``: the largest number of automaton states (of
+#: one part, one product or one master-theorem product before minimisation) built before
+#: giving up.
 MAX_STATES = 200_000
+#: Default of :func:`translate`'s ``time_limit``, in seconds.
+TIME_LIMIT = 60.0
+#: How to get an automaton the translator cannot build, quoted in its limit errors.
+HOA_ADVICE = (
+    "translate it with an external tool instead, e.g. Spot's `ltl2tgba -D -G -H 'FORMULA'` "
+    "(a deterministic automaton in HOA format), and give the automaton to the objective: "
+    "LinearTemporalLogic(DeterministicAutomaton.from_hoa(text)) "
+    "(objspec.ltl.automaton, objspec.ltl.hoa)"
+)
 #: The state limit in force (lower while trying the complement of a negation).
 _STATE_BUDGET: ContextVar[int] = ContextVar("_STATE_BUDGET", default=MAX_STATES)
+#: The ``time.monotonic()`` deadline in force and the time limit it came from, or None.
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("_DEADLINE", default=None)
+
+
+def _too_many_states(phi: s.Formula) -> TranslationLimitError:
+    return TranslationLimitError(
+        f"the automaton of {phi} exceeds {_STATE_BUDGET.get()} states (max_states); the "
+        f"formula is too large for the built-in translator: {HOA_ADVICE}"
+    )
+
+
+def _check_time(phi: s.Formula) -> None:
+    """Raise :class:`TranslationLimitError` once the deadline in force has passed."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline[0]:
+        raise TranslationLimitError(
+            f"translating {phi} took more than {deadline[1]:g} s (time_limit); the formula "
+            f"is too large for the built-in translator: {HOA_ADVICE}"
+        )
 #: General parts with more states than this also try the complement of their negation.
 _TRY_COMPLEMENT_ABOVE = 4
 
@@ -122,9 +166,15 @@ def _implies(x: s.Formula, y: s.Formula) -> bool:
     ``p W q -> y`` if ``p -> y`` and ``q -> y``; ``F z -> e`` for eventual ``e`` and
     ``x -> G z`` for universal ``x`` (``e = F e``, ``x = G x``); ``X p -> X q`` if ``p -> q``;
     conjunctions and disjunctions as usual.
+
+    Each recursive call is on a shallower pair, so the recursion depth is at most
+    ``x.depth() + y.depth()``; beyond :data:`_IMPLIES_DEPTH` the test answers ``False``
+    (sound, as for any implication it cannot see).
     """
     if x == y or y == s.TRUE or x == s.FALSE:
         return True
+    if x.depth() + y.depth() > _IMPLIES_DEPTH:
+        return False
     if isinstance(y, s.And):
         return _implies(x, y.left) and _implies(x, y.right)
     if isinstance(x, s.Or):
@@ -152,12 +202,44 @@ def _implies(x: s.Formula, y: s.Formula) -> bool:
     return False
 
 
+#: Pairs deeper than this (summed nesting depths) are not compared by :func:`_implies`,
+#: which bounds its recursion.
+_IMPLIES_DEPTH = 200
+
 _IDS: dict[s.Formula, int] = {}
 _FORMULAS: list[s.Formula] = []
-#: A canonical order of the interned atoms, independent of the order they were interned
-#: in: ties between equivalent atoms or clauses are broken by it, so that the automaton
-#: built for a formula does not depend on what was translated before in the process.
-_KEYS: list[tuple[int, str]] = []
+
+
+class _Text:
+    """A formula's Spot text, computed on the first comparison that needs it (a sort key
+    for :data:`_KEYS`: most comparisons are settled by the size)."""
+
+    __slots__ = ("formula", "_text")
+
+    def __init__(self, formula: s.Formula) -> None:
+        self.formula = formula
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = str(self.formula)
+        return self._text
+
+    def __lt__(self, other: _Text) -> bool:
+        return self.text < other.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Text) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+#: A canonical order of the interned atoms (size, then text), independent of the order
+#: they were interned in: ties between equivalent atoms or clauses are broken by it, so
+#: that the automaton built for a formula does not depend on what was translated before.
+_KEYS: list[tuple[int, _Text]] = []
 
 
 _INTERN_LOCK = threading.Lock()
@@ -171,7 +253,7 @@ def _intern(f: s.Formula) -> int:
             i = _IDS.get(f)
             if i is None:
                 _FORMULAS.append(f)
-                _KEYS.append((f.size(), str(f)))
+                _KEYS.append((f.size(), _Text(f)))
                 i = _IDS[f] = len(_FORMULAS) - 1
     return i
 
@@ -237,13 +319,41 @@ def _dnf_and(a: DNF, b: DNF) -> DNF:
 
 @lru_cache(maxsize=100_000)
 def _to_dnf(f: s.Formula) -> DNF:
+    """The DNF of ``f`` over its maximal subformulas that are not ``&``, ``|`` or constants
+    (an explicit-stack walk: chains of ``&``/``|`` of any length or depth)."""
     if isinstance(f, s.Constant):
         return TT if f.value else FF
-    if isinstance(f, s.And):
-        return _dnf_and(_to_dnf(f.left), _to_dnf(f.right))
-    if isinstance(f, s.Or):
-        return _dnf_or(_to_dnf(f.left), _to_dnf(f.right))
-    return frozenset({frozenset({_intern(f)})})
+    if not isinstance(f, s.And | s.Or):
+        return frozenset({frozenset({_intern(f)})})
+
+    def leaf(g: s.Formula) -> DNF | None:
+        if isinstance(g, s.Constant):
+            return TT if g.value else FF
+        if not isinstance(g, s.And | s.Or):
+            return frozenset({frozenset({_intern(g)})})
+        return None
+
+    done: dict[int, DNF] = {}
+    stack: list[tuple[s.Formula, list[s.Formula] | None]] = [(f, None)]
+    while stack:
+        g, parts = stack[-1]
+        if parts is None:
+            parts = operands(g, type(g))
+            stack[-1] = (g, parts)
+            for h in parts:
+                value = leaf(h)
+                if value is None:
+                    stack.append((h, None))
+                else:
+                    done[id(h)] = value
+            continue
+        stack.pop()
+        combine = _dnf_and if isinstance(g, s.And) else _dnf_or
+        acc = done[id(parts[0])]
+        for h in parts[1:]:
+            acc = combine(acc, done[id(h)])
+        done[id(g)] = acc
+    return done[id(f)]
 
 
 def _from_dnf(d: DNF) -> s.Formula:
@@ -279,10 +389,37 @@ class _After:
         return self.dnf(_to_dnf(f), letter)
 
     def atom(self, atom: int, letter: int) -> DNF:
-        key = (atom, letter)
-        hit = self.atom_cache.get(key)
+        hit = self.atom_cache.get((atom, letter))
         if hit is not None:
             return hit
+        # af(f) needs af of the DNF atoms of f's operands: compute those first, deepest
+        # first, with an explicit stack, so that _atom never recurses into itself.
+        stack = [atom]
+        while stack:
+            top = stack[-1]
+            if (top, letter) in self.atom_cache:
+                stack.pop()
+                continue
+            missing = [a for a in self._needs(top) if (a, letter) not in self.atom_cache]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            self._atom(top, letter)
+        return self.atom_cache[(atom, letter)]
+
+    def _needs(self, atom: int) -> list[int]:
+        f = _FORMULAS[atom]
+        if isinstance(f, s.Finally | s.Globally):
+            subs = [f.operand]
+        elif isinstance(f, s.BinaryOperator):
+            subs = [f.left, f.right]
+        else:
+            return []
+        return [a for g in subs for clause in _to_dnf(g) for a in clause]
+
+    def _atom(self, atom: int, letter: int) -> DNF:
+        key = (atom, letter)
         f = _FORMULAS[atom]
         if isinstance(f, s.Atom):
             out = TT if (letter >> self.index[f.name]) & 1 else FF
@@ -329,62 +466,73 @@ class _After:
         return out
 
 
+def _substitute_fixpoints(
+    f: s.Formula,
+    rule: Callable[[s.Formula, list[s.Formula]], s.Formula | None],
+) -> s.Formula:
+    """Rebuild ``f`` (in negation normal form) bottom-up with the smart constructors,
+    ``rule(g, operand_results)`` deciding the fixpoint nodes it returns a formula for
+    (an explicit-stack walk, :func:`objspec.ltl.simplify._postorder`)."""
+    rebuild: dict[type, Callable[..., s.Formula]] = {
+        s.And: make_and, s.Or: make_or, s.Next: make_next, s.Finally: make_finally,
+        s.Globally: make_globally, s.Until: make_until, s.Release: make_release,
+        s.WeakUntil: make_weak_until, s.StrongRelease: make_strong_release,
+    }
+
+    def leaf(g: s.Formula) -> s.Formula | None:
+        if isinstance(g, s.Constant | s.Atom | s.Not):
+            return g
+        if type(g) not in rebuild:
+            raise TypeError(f"not in negation normal form: {g!r}")
+        return None
+
+    def expand(g: s.Formula) -> list[s.Formula]:
+        return list(g.children())
+
+    def combine(g: s.Formula, r: list[s.Formula]) -> s.Formula:
+        out = rule(g, r)
+        return rebuild[type(g)](*r) if out is None else out
+
+    return _postorder(f, id, leaf, expand, combine)
+
+
 def _weaken(f: s.Formula, chosen: frozenset[s.Formula]) -> s.Formula:
     """``f[X]_nu``: mu-subformulas in X become their nu versions, others ``false``."""
-    w = _weaken
-    if isinstance(f, s.Constant | s.Atom | s.Not):
-        return f
-    if isinstance(f, s.And):
-        return make_and(w(f.left, chosen), w(f.right, chosen))
-    if isinstance(f, s.Or):
-        return make_or(w(f.left, chosen), w(f.right, chosen))
-    if isinstance(f, s.Next):
-        return make_next(w(f.operand, chosen))
-    if isinstance(f, s.Globally):
-        return make_globally(w(f.operand, chosen))
-    if isinstance(f, s.Finally):
-        return s.TRUE if f in chosen else s.FALSE
-    if isinstance(f, s.Until):
-        return make_weak_until(w(f.left, chosen), w(f.right, chosen)) if f in chosen else s.FALSE
-    if isinstance(f, s.StrongRelease):
-        return make_release(w(f.left, chosen), w(f.right, chosen)) if f in chosen else s.FALSE
-    if isinstance(f, s.Release):
-        return make_release(w(f.left, chosen), w(f.right, chosen))
-    if isinstance(f, s.WeakUntil):
-        return make_weak_until(w(f.left, chosen), w(f.right, chosen))
-    raise TypeError(f"not in negation normal form: {f!r}")
+
+    def rule(g: s.Formula, r: list[s.Formula]) -> s.Formula | None:
+        if isinstance(g, s.Finally):
+            return s.TRUE if g in chosen else s.FALSE
+        if isinstance(g, s.Until):
+            return make_weak_until(*r) if g in chosen else s.FALSE
+        if isinstance(g, s.StrongRelease):
+            return make_release(*r) if g in chosen else s.FALSE
+        return None
+
+    return _substitute_fixpoints(f, rule)
 
 
 def _strengthen(f: s.Formula, chosen: frozenset[s.Formula]) -> s.Formula:
     """``f[Y]_mu``: nu-subformulas in Y become ``true``, others their mu versions (G: false)."""
-    g = _strengthen
-    if isinstance(f, s.Constant | s.Atom | s.Not):
-        return f
-    if isinstance(f, s.And):
-        return make_and(g(f.left, chosen), g(f.right, chosen))
-    if isinstance(f, s.Or):
-        return make_or(g(f.left, chosen), g(f.right, chosen))
-    if isinstance(f, s.Next):
-        return make_next(g(f.operand, chosen))
-    if isinstance(f, s.Finally):
-        return make_finally(g(f.operand, chosen))
-    if isinstance(f, s.Until):
-        return make_until(g(f.left, chosen), g(f.right, chosen))
-    if isinstance(f, s.StrongRelease):
-        return make_strong_release(g(f.left, chosen), g(f.right, chosen))
-    if isinstance(f, s.Globally):
-        return s.TRUE if f in chosen else s.FALSE
-    if isinstance(f, s.WeakUntil):
-        return s.TRUE if f in chosen else make_until(g(f.left, chosen), g(f.right, chosen))
-    if isinstance(f, s.Release):
-        return s.TRUE if f in chosen else make_strong_release(g(f.left, chosen), g(f.right, chosen))
-    raise TypeError(f"not in negation normal form: {f!r}")
+
+    def rule(g: s.Formula, r: list[s.Formula]) -> s.Formula | None:
+        if isinstance(g, s.Globally):
+            return s.TRUE if g in chosen else s.FALSE
+        if isinstance(g, s.WeakUntil):
+            return s.TRUE if g in chosen else make_until(*r)
+        if isinstance(g, s.Release):
+            return s.TRUE if g in chosen else make_strong_release(*r)
+        return None
+
+    return _substitute_fixpoints(f, rule)
 
 
 def _eventually_implies(x: s.Formula, m: s.Formula) -> bool:
-    """A sound syntactic test of ``x -> F m`` (so ``G F x -> G F m``)."""
+    """A sound syntactic test of ``x -> F m`` (so ``G F x -> G F m``); recursion bounded
+    as in :func:`_implies`."""
     if _implies(x, m):
         return True
+    if x.depth() + m.depth() > _IMPLIES_DEPTH:
+        return False
     if isinstance(x, s.Finally):
         return _eventually_implies(x.operand, m)
     if isinstance(x, s.Until):
@@ -483,10 +631,17 @@ class _Monitor:
         return nxt, False
 
 
-def _fixpoint_subformulas(phi: s.Formula) -> tuple[list[s.Formula], list[s.Formula]]:
+def _fixpoint_subformulas(
+    phi: s.Formula, ordered: bool = True
+) -> tuple[list[s.Formula], list[s.Formula]]:
+    """``mu(phi)`` and ``nu(phi)``, sorted by their text if ``ordered`` (a canonical order,
+    costly for many deep subformulas: the callers that only test emptiness skip it)."""
     subs = phi.subformulas()
-    mu: list[s.Formula] = sorted((f for f in subs if isinstance(f, _MU)), key=str)
-    nu: list[s.Formula] = sorted((f for f in subs if isinstance(f, _NU)), key=str)
+    mu: list[s.Formula] = [f for f in subs if isinstance(f, _MU)]
+    nu: list[s.Formula] = [f for f in subs if isinstance(f, _NU)]
+    if ordered:
+        mu.sort(key=str)
+        nu.sort(key=str)
     return mu, nu
 
 
@@ -494,10 +649,13 @@ def _explore(
     phi: s.Formula,
     propositions: tuple[str, ...],
     monitors: list[_Monitor],
+    track: bool = True,
 ) -> tuple[np.ndarray, list[list[list[int]]], list[tuple[DNF, ...]]]:
+    """Build the product of the ``af`` tracker of ``phi`` (a constant ``false`` component
+    if not ``track``) and the monitors, breadth first from the initial state."""
     after = _After(propositions)
     n_letters = 1 << len(propositions)
-    main0 = _to_dnf(phi)
+    main0 = _to_dnf(phi) if track else FF
     start = (main0, *(m.start(main0) for m in monitors))
     index = {start: 0}
     states = [start]
@@ -505,6 +663,8 @@ def _explore(
     mark_rows: list[list[list[int]]] = []
     i = 0
     while i < len(states):
+        if i % 64 == 0:
+            _check_time(phi)
         state = states[i]
         srow, mrow = [], []
         for letter in range(n_letters):
@@ -521,10 +681,7 @@ def _explore(
             if j is None:
                 j = len(states)
                 if j >= _STATE_BUDGET.get():
-                    raise InvalidSpecificationError(
-                        f"the automaton of {phi} exceeds {MAX_STATES} states; simplify the "
-                        "formula or supply a deterministic automaton in HOA format"
-                    )
+                    raise _too_many_states(phi)
                 index[key] = j
                 states.append(key)
             srow.append(j)
@@ -633,13 +790,15 @@ def _safety_or_cosafety(
 
 
 def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAutomaton:
-    mu, nu = _fixpoint_subformulas(phi)
-    if len(mu) + len(nu) > MAX_FIXPOINT_SUBFORMULAS:
-        raise InvalidSpecificationError(
+    mu, nu = _fixpoint_subformulas(phi, ordered=False)
+    if len(mu) + len(nu) <= MAX_FIXPOINT_SUBFORMULAS:
+        mu, nu = _fixpoint_subformulas(phi)
+    else:
+        raise TranslationLimitError(
             f"{phi} has {len(mu) + len(nu)} fixpoint subformulas (F, G, U, R, W, M) in one "
             f"component that cannot be split at a top-level & or |; the translator handles "
-            f"at most {MAX_FIXPOINT_SUBFORMULAS}. Supply a deterministic automaton in HOA "
-            "format instead"
+            f"at most {MAX_FIXPOINT_SUBFORMULAS}, so the formula is too large for the "
+            f"built-in translator: {HOA_ADVICE}"
         )
     monitors: list[_Monitor] = []
     monitor_index: dict[tuple[str, object], int] = {}
@@ -837,10 +996,10 @@ def _merge_equal_sets(
         elif i in mentioned:
             atom_value[i] = dense.setdefault(int(inverse[i]), len(dense))
     if len(dense) > MAX_ACCEPTANCE_SETS:
-        raise InvalidSpecificationError(
+        raise TranslationLimitError(
             f"the automaton of {phi} needs {len(dense)} acceptance sets; at most "
-            f"{MAX_ACCEPTANCE_SETS} are supported. Supply a deterministic automaton in HOA "
-            "format instead"
+            f"{MAX_ACCEPTANCE_SETS} are supported, so the formula is too large for the "
+            f"built-in translator: {HOA_ADVICE}"
         )
     new_condition = _substitute(condition, atom_value)
     marks = np.zeros(table.shape[0], dtype=np.int64)
@@ -997,7 +1156,7 @@ def _components(phi: s.Formula) -> tuple[bool, list[s.Formula]]:
     kind: type = s.And if conj else s.Or
     finite, cosafety, safety, general = [], [], [], []
     for g in operands(phi, kind):
-        mu, nu = _fixpoint_subformulas(g)
+        mu, nu = _fixpoint_subformulas(g, ordered=False)
         if not mu and not nu:
             finite.append(g)
         elif not nu:
@@ -1096,10 +1255,8 @@ def _pair_product(
         new = nxt[~np.isin(nxt, visited)]
         visited = np.concatenate([visited, new])
         if visited.size > _STATE_BUDGET.get():
-            raise InvalidSpecificationError(
-                f"the automaton of {phi} exceeds {MAX_STATES} states; simplify the "
-                "formula or supply a deterministic automaton in HOA format"
-            )
+            raise _too_many_states(phi)
+        _check_time(phi)
         frontier = new
     order = np.argsort(visited, kind="stable")
     ordered_codes = visited[order]
@@ -1120,14 +1277,18 @@ def _pair_product(
     return _finish(phi, a.propositions, succ, table, condition, 0)
 
 
-def _delayed(phi: s.Formula, inner: DeterministicAutomaton) -> DeterministicAutomaton:
-    """The automaton of ``X psi`` from that of ``psi``: one new initial state that moves to
-    ``psi``'s initial state on every letter (so the decomposition also applies under
-    ``X``)."""
+def _delayed(
+    phi: s.Formula, inner: DeterministicAutomaton, steps: int = 1
+) -> DeterministicAutomaton:
+    """The automaton of ``X^steps psi`` from that of ``psi``: a chain of ``steps`` new
+    states, the first initial, each moving to the next on every letter and the last to
+    ``psi``'s initial state (so the decomposition also applies under ``X``)."""
     n_letters = inner.successors.shape[1]
-    succ = np.vstack([np.full((1, n_letters), inner.initial + 1),
-                      np.where(inner.successors >= 0, inner.successors + 1, -1)])
-    marks = np.vstack([np.zeros((1, n_letters), dtype=np.int64), inner.marks]).reshape(-1)
+    chain = np.repeat(np.arange(1, steps + 1, dtype=np.int64)[:, None], n_letters, axis=1)
+    chain[-1] = inner.initial + steps
+    succ = np.vstack([chain, np.where(inner.successors >= 0, inner.successors + steps, -1)])
+    marks = np.vstack([np.zeros((steps, n_letters), dtype=np.int64),
+                       inner.marks]).reshape(-1)
     table = ((marks[:, None] >> np.arange(inner.n_sets)) & 1).astype(bool)
     return _finish(phi, inner.propositions, succ, table, inner.acceptance, 0)
 
@@ -1165,7 +1326,7 @@ def _translate_own(
     own = tuple(sorted(phi.atoms()))
     if isinstance(phi, s.Constant):
         return _constant_automaton(phi.value, own, str(phi))
-    mu, nu = _fixpoint_subformulas(phi)
+    mu, nu = _fixpoint_subformulas(phi, ordered=False)
     parts: list[s.Formula] = []
     if decompose and mu and nu and isinstance(phi, s.And | s.Or):
         conj, parts = _components(phi)
@@ -1173,16 +1334,118 @@ def _translate_own(
         auts = [_translate_nnf(p, own, memo, True, complement=complement) for p in parts]
         return _product(phi, auts, conj)
     if decompose and mu and nu and isinstance(phi, s.Next):
-        return _delayed(
-            phi, _translate_nnf(phi.operand, own, memo, part, complement=complement)
-        )
+        levels = [phi]  # X^k psi: translate psi once, then delay it k times (no recursion)
+        while isinstance(levels[-1].operand, s.Next):
+            levels.append(levels[-1].operand)
+        inner = _translate_nnf(levels[-1].operand, own, memo, part, complement=complement)
+        return _delayed(phi, inner, len(levels))
     if not nu:
         return _safety_or_cosafety(phi, own, cosafety=True)
     if not mu:
         return _safety_or_cosafety(phi, own, cosafety=False, partial=part)
+    monitored = _recurrence_or_persistence(phi)
+    if monitored is not None:
+        return _monitor_automaton(phi, own, *monitored)
+    if isinstance(phi, s.Globally) and not _fixpoint_subformulas(phi.operand, False)[1]:
+        return _invariance_automaton(phi, own, phi.operand)
     if not complement:
         return _general(phi, own)
     return _general_or_complement(phi, own)
+
+
+def _recurrence_or_persistence(phi: s.Formula) -> tuple[str, s.Formula] | None:
+    """``("recurrence", psi)`` if ``phi = G F psi`` with ``psi`` co-safety (no ``G R W``),
+    ``("persistence", psi)`` if ``phi = F G psi`` with ``psi`` safety (no ``F U M``), else
+    None: these parts get :func:`_monitor_automaton` instead of the master theorem."""
+    if isinstance(phi, s.Globally) and isinstance(phi.operand, s.Finally):
+        psi = phi.operand.operand
+        if not _fixpoint_subformulas(psi, ordered=False)[1]:
+            return "recurrence", psi
+    if isinstance(phi, s.Finally) and isinstance(phi.operand, s.Globally):
+        psi = phi.operand.operand
+        if not _fixpoint_subformulas(psi, ordered=False)[0]:
+            return "persistence", psi
+    return None
+
+
+def _invariance_automaton(
+    phi: s.Formula, propositions: tuple[str, ...], chi: s.Formula
+) -> DeterministicAutomaton:
+    """The automaton of ``G chi`` for a co-safety ``chi``, by a breakpoint construction.
+
+    A state is a pair ``(P, W)`` of DNFs: ``P`` the conjunction of the pending obligations
+    (``af(chi, w_t..w_i)`` for every ``t <= i``, the ones already met being ``true``) and
+    ``W`` those of them watched since the last breakpoint. On a letter, ``P`` becomes
+    ``af(P) & af(chi)`` and ``W`` becomes ``af(W)``; when ``W`` reaches ``true`` (all
+    watched obligations met) the transition is marked and ``W`` restarts as the new ``P``;
+    ``P = false`` (an obligation failed) has no successor. Acceptance ``Inf(0)``: every
+    obligation is watched from the first breakpoint after it, so all are met iff there
+    are infinitely many breakpoints (a co-safety ``af`` reaches ``true`` exactly on a good
+    prefix, as the co-safety automata here assume). Unlike the master theorem, which takes
+    the product of a monitor per nested ``F`` (``G (a -> F (b & F (c & ...)))`` grew by
+    about the nesting depth per level), this has at most ``|P|^2`` states.
+    """
+    after = _After(propositions)
+    n_letters = 1 << len(propositions)
+    chi_dnf = _to_dnf(chi)
+    start = (TT, TT)
+    index = {start: 0}
+    states = [start]
+    succ_rows: list[list[int]] = []
+    mark_rows: list[list[list[int]]] = []
+    i = 0
+    while i < len(states):
+        if i % 64 == 0:
+            _check_time(phi)
+        pending, watched = states[i]
+        srow: list[int] = []
+        mrow: list[list[int]] = []
+        for letter in range(n_letters):
+            new_pending = _dnf_and(after.dnf(pending, letter), after.dnf(chi_dnf, letter))
+            if new_pending == FF:
+                srow.append(-1)
+                mrow.append([])
+                continue
+            new_watched = after.dnf(watched, letter)
+            fired = new_watched == TT
+            key = (new_pending, new_pending if fired else new_watched)
+            j = index.get(key)
+            if j is None:
+                j = len(states)
+                if j >= _STATE_BUDGET.get():
+                    raise _too_many_states(phi)
+                index[key] = j
+                states.append(key)
+            srow.append(j)
+            mrow.append([0] if fired else [])
+        succ_rows.append(srow)
+        mark_rows.append(mrow)
+        i += 1
+    succ = np.array(succ_rows, dtype=np.int64)
+    return _finish(phi, propositions, succ, _mark_table(mark_rows, 1), AcceptanceAtom(True, 0), 0)
+
+
+def _monitor_automaton(
+    phi: s.Formula, propositions: tuple[str, ...], kind: str, psi: s.Formula
+) -> DeterministicAutomaton:
+    """The automaton of ``G F psi`` (``kind == "recurrence"``, ``psi`` co-safety) or of
+    ``F G psi`` (``"persistence"``, ``psi`` safety): one monitor, no ``af`` tracker.
+
+    ``G F psi``: the ``af`` automaton of ``F psi``, restarted each time it reaches ``true``
+    (a good prefix of ``F psi`` was read), with ``Inf`` on the restarts. A word with
+    infinitely many restarts has a witness of ``psi`` in each block, so infinitely many
+    (blocks are disjoint and a witness starts in its block); a word with infinitely many
+    positions satisfying ``psi`` completes every block, as each position after a restart
+    has a later witness whose good prefix the restarted monitor reads. ``F G psi`` is the
+    dual: ``G psi`` restarted at ``false``, with ``Fin``. The master theorem would build a
+    monitor for every ``F``/``U``/``M`` subformula of ``psi`` and their product, which for
+    nested co-safety (``G F (a & F (b & F c))``) grows by about the nesting depth per level.
+    """
+    monitor = _Monitor(kind, psi, frozenset())
+    succ, mark_rows, _ = _explore(phi, propositions, [monitor], track=False)
+    table = _mark_table(mark_rows, 1)
+    condition = AcceptanceAtom(kind == "recurrence", 0)
+    return _finish(phi, propositions, succ, table, condition, 0)
 
 
 def _general_or_complement(phi: s.Formula, own: tuple[str, ...]) -> DeterministicAutomaton:
@@ -1202,7 +1465,9 @@ def _general_or_complement(phi: s.Formula, own: tuple[str, ...]) -> Deterministi
         aut, error = None, exc
     if aut is not None and aut.n_states <= _TRY_COMPLEMENT_ABOVE:
         return aut
-    budget = MAX_STATES if aut is None else max(2_000, min(20 * aut.n_states, 20_000))
+    budget = _STATE_BUDGET.get()
+    if aut is not None:
+        budget = min(budget, max(2_000, min(20 * aut.n_states, 20_000)))
     token = _STATE_BUDGET.set(budget)
     try:
         negation = _translate_own(simplify(s.Not(phi)), {}, False, True, complement=False)
@@ -1266,7 +1531,11 @@ def _translate_cached(phi: s.Formula, propositions: tuple[str, ...]) -> Determin
 
 
 def translate(
-    formula: str | s.Formula, propositions: Iterable[str] | None = None
+    formula: str | s.Formula,
+    propositions: Iterable[str] | None = None,
+    *,
+    max_states: int = MAX_STATES,
+    time_limit: float | None = TIME_LIMIT,
 ) -> DeterministicAutomaton:
     """Translate an LTL formula into an equivalent deterministic Emerson-Lei automaton.
 
@@ -1277,6 +1546,13 @@ def translate(
     propositions : iterable of str, optional
         The automaton's alphabet; defaults to the formula's atoms (sorted). Extra propositions
         are allowed (the automaton ignores them); missing ones are an error.
+    max_states : int, default :data:`MAX_STATES` (200,000)
+        The most states any intermediate automaton (one part, one product of parts, one
+        master-theorem product before minimisation) may have.
+    time_limit : float or None, default :data:`TIME_LIMIT` (60 s)
+        Wall-clock seconds the translation may take (checked while states are explored);
+        ``None`` for no limit. An automaton already in the cache is returned whatever the
+        budget.
 
     Returns
     -------
@@ -1289,11 +1565,14 @@ def translate(
     LTLSyntaxError
         If ``formula`` does not parse.
     InvalidSpecificationError
-        If ``propositions`` lacks an atom of the formula, or the formula is beyond the
-        translator's size limits: a part that cannot be split at a top-level ``&``/``|``
-        with more than :data:`MAX_FIXPOINT_SUBFORMULAS` fixpoint subformulas, an automaton
-        (or product) beyond :data:`MAX_STATES` states or needing more than
-        ``MAX_ACCEPTANCE_SETS`` (62) acceptance sets.
+        If ``propositions`` lacks an atom of the formula or has more than 16 propositions.
+    TranslationLimitError
+        (an :class:`~objspec.errors.InvalidSpecificationError`) If the formula is beyond the
+        translator's limits: a part that cannot be split at a top-level ``&``/``|`` with
+        more than :data:`MAX_FIXPOINT_SUBFORMULAS` fixpoint subformulas, an automaton beyond
+        ``max_states`` states, one needing more than ``MAX_ACCEPTANCE_SETS`` (62) acceptance
+        sets, or a translation longer than ``time_limit``. The message says how to supply
+        the automaton in HOA format instead (:data:`HOA_ADVICE`).
 
     Notes
     -----
@@ -1308,7 +1587,20 @@ def translate(
     (2, 'Inf(0)')
     >>> aut.accepts_lasso([{"a"}, {"a"}, {"b"}], [set()]), aut.accepts_lasso([], [{"a"}])
     (True, False)
+    >>> translate("G (a -> X X X b)", max_states=5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    objspec.errors.TranslationLimitError: the automaton of ... exceeds 5 states (max_states); ...
     """
+    if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
+        raise InvalidSpecificationError(f"max_states must be a positive int; got {max_states!r}")
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
+        or not time_limit > 0
+    ):
+        raise InvalidSpecificationError(
+            f"time_limit must be a positive number of seconds or None; got {time_limit!r}"
+        )
     phi = parse_formula(formula)
     atoms = phi.atoms()
     if propositions is None:
@@ -1325,4 +1617,11 @@ def translate(
         raise InvalidSpecificationError(
             f"{len(props)} propositions give 2**{len(props)} letters; at most 16 are supported"
         )
-    return _translate_cached(phi, props)
+    deadline = None if time_limit is None else (time.monotonic() + time_limit, time_limit)
+    budget_token = _STATE_BUDGET.set(max_states)
+    deadline_token = _DEADLINE.set(deadline)
+    try:
+        return _translate_cached(phi, props)
+    finally:
+        _DEADLINE.reset(deadline_token)
+        _STATE_BUDGET.reset(budget_token)

@@ -115,7 +115,7 @@ def _chain(env: FiniteMDP, policy: Policy) -> sp.csr_matrix:
 def _as_policy(env: FiniteMDP, policy: Any) -> Policy | None:
     if policy is None:
         return None
-    batch, single = as_policy_batch(policy, env.n_states, env.n_actions)
+    batch, single = as_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     if not single:
         raise InvalidModelError("export takes one policy, not a batch")
     return policy if isinstance(policy, Policy) else Policy(batch[0])
@@ -351,46 +351,92 @@ def save_drn(env: FiniteMDP, path: str | os.PathLike[str], **kwargs: Any) -> Non
         handle.write(to_drn(env, **kwargs))
 
 
-def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, int, int]:
-    """Storm's transition matrix as CSR ``(S*A, S)`` plus ``S, A``; every state needs A choices."""
+def _storm_number(value: Any) -> float | Fraction:
+    """A Storm matrix or reward entry: a float, or a Fraction for exact (Rational) models."""
+    if isinstance(value, int | float):
+        return float(value)
+    numerator = getattr(value, "numerator", None)
+    denominator = getattr(value, "denominator", None)
+    if numerator is not None and denominator is not None:
+        # gmp/cln integers print as decimal digits; int() of digits evaluates nothing
+        return Fraction(int(str(numerator)), int(str(denominator)))
+    return float(value)
+
+
+def _row_groups(model: Any) -> tuple[np.ndarray, int, int]:
+    """Storm's row-group starts ``[S + 1]`` (state ``s`` owns rows ``starts[s]:starts[s+1]``),
+    ``S`` and ``A`` = the largest number of choices of a state."""
     n_states = int(model.nr_states)
     matrix = model.transition_matrix
-    groups = [int(matrix.get_row_group_start(s)) for s in range(n_states)]
-    groups.append(int(matrix.get_row_group_end(n_states - 1)))
-    sizes = np.diff(groups)
-    if np.any(sizes != sizes[0]):
-        s = int(np.argmax(sizes != sizes[0]))
-        raise InvalidModelError(
-            f"state {s} of the Storm model has {sizes[s]} choices but state 0 has {sizes[0]}; "
-            "a FiniteMDP has the same actions in every state"
-        )
-    n_actions = int(sizes[0])
+    starts = np.array(
+        [int(matrix.get_row_group_start(s)) for s in range(n_states)]
+        + [int(matrix.get_row_group_end(n_states - 1))],
+        dtype=np.int64,
+    )
+    sizes = np.diff(starts)
+    if np.any(sizes < 1):
+        s = int(np.argmax(sizes < 1))
+        raise InvalidModelError(f"state {s} of the Storm model has no choice (a deadlock)")
+    return starts, n_states, int(sizes.max())
+
+
+def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, np.ndarray, int, int, Any]:
+    """Storm's transition matrix in objspec's layout.
+
+    Storm stores the choices of state ``s`` as the rows of its *row group*; choice ``j`` of
+    ``s`` becomes action ``j`` of ``s``, with ``A`` the largest number of choices, and the
+    pairs ``(s, j)`` with ``j >=`` the number of choices of ``s`` are disabled (zero rows).
+
+    Returns the CSR ``(S*A, S)`` float matrix, the ``[S, A]`` enabled mask, ``S``, ``A``
+    and, for an exact (Rational) model, the entries as ``(rows, cols, Fractions)``.
+    """
+    starts, n_states, n_actions = _row_groups(model)
+    matrix = model.transition_matrix
+    sizes = np.diff(starts)
+    enabled = np.arange(n_actions)[None, :] < sizes[:, None]
+    state_of_row = np.repeat(np.arange(n_states), sizes)
+    target_row = state_of_row * n_actions + (np.arange(int(starts[-1])) - starts[state_of_row])
     rows: list[int] = []
     cols: list[int] = []
-    vals: list[float] = []
-    for r in range(n_states * n_actions):
+    vals: list[float | Fraction] = []
+    for r in range(int(starts[-1])):
+        out_row = int(target_row[r])
         for entry in matrix.get_row(r):
-            rows.append(r)
+            rows.append(out_row)
             cols.append(int(entry.column))
-            vals.append(float(entry.value))
-    csr = sp.csr_matrix((vals, (rows, cols)), shape=(n_states * n_actions, n_states))
-    return csr, n_states, n_actions
+            vals.append(_storm_number(entry.value))
+    exact = None
+    if vals and isinstance(vals[0], Fraction):
+        exact = (rows, cols, vals)
+    csr = sp.csr_matrix(
+        (np.array([float(v) for v in vals]), (rows, cols)),
+        shape=(n_states * n_actions, n_states),
+    )
+    return csr, enabled, n_states, n_actions, exact
+
+
+#: Exact (Rational) Storm models up to this many ``S * A * S`` entries are imported with
+#: Fraction probabilities (exact evaluation needs the dense layout); larger ones as floats.
+EXACT_IMPORT_MAX_ENTRIES = 250_000
 
 
 def from_storm(model: Any) -> FiniteMDP:
     """A sparse stormpy DTMC or MDP as a :class:`FiniteMDP`.
 
-    A DTMC becomes an MDP with one action. Every MDP state must have the same number of
-    choices. State labels other than ``init`` and ``deadlock`` become propositions; the
-    initial distribution is uniform over Storm's initial states; states are named by their
-    variable valuations (e.g. ``"[s=3]"``) when Storm built them. Use :func:`storm_rewards`
-    for the reward models.
+    A DTMC becomes an MDP with one action. An MDP's states may have different numbers of
+    choices (Storm's *row groups*): choice ``j`` of state ``s`` becomes action ``j``,
+    ``n_actions`` is the largest number of choices, and the missing actions of a state are
+    disabled (:attr:`FiniteMDP.enabled`). State labels other than ``init`` and
+    ``deadlock`` become propositions; the initial distribution is uniform over Storm's
+    initial states; states are named by their variable valuations (e.g. ``"[s=3]"``) when
+    Storm built them. An exact model (``stormpy.build_model[stormpy.Rational]``) of at
+    most :data:`EXACT_IMPORT_MAX_ENTRIES` dense entries keeps its probabilities as exact
+    Fractions. Use :func:`storm_rewards` for the reward models.
 
     Raises
     ------
     InvalidModelError
-        If the model is not a sparse DTMC or MDP, or its states have different numbers of
-        choices.
+        If the model is not a sparse DTMC or MDP, or has a state without a choice.
 
     Examples
     --------
@@ -407,12 +453,12 @@ def from_storm(model: Any) -> FiniteMDP:
     kind = str(getattr(model, "model_type", type(model).__name__)).rsplit(".", 1)[-1]
     if kind not in ("DTMC", "MDP") or not getattr(model, "is_sparse_model", False):
         raise InvalidModelError(f"from_storm reads sparse DTMCs and MDPs; got {kind}")
-    matrix, n_states, n_actions = _storm_matrix(model)
+    matrix, enabled, n_states, n_actions, exact = _storm_matrix(model)
     initial = np.zeros(n_states)
     initial[[int(s) for s in model.initial_states]] = 1.0
     if initial.sum() == 0:
         raise InvalidModelError("the Storm model has no initial state")
-    initial /= initial.sum()
+    n_initial = int(initial.sum())
     labelling = model.labeling
     labels: dict[int, list[str]] = {}
     for name in sorted(labelling.get_labels()):
@@ -421,7 +467,16 @@ def from_storm(model: Any) -> FiniteMDP:
         for s in labelling.get_states(name):
             labels.setdefault(int(s), []).append(name)
     transitions: Any = matrix
-    if n_states * n_actions * n_states <= 4_000_000:
+    initial_arg: Any = initial / n_initial
+    size = n_states * n_actions * n_states
+    if exact is not None and size <= EXACT_IMPORT_MAX_ENTRIES:
+        table = np.full((n_states * n_actions, n_states), Fraction(0), dtype=object)
+        rows, cols, vals = exact
+        for r, c, v in zip(rows, cols, vals, strict=True):
+            table[r, c] += v
+        transitions = table.reshape(n_states, n_actions, n_states)
+        initial_arg = [Fraction(int(x), n_initial) for x in initial]
+    elif size <= 4_000_000:
         transitions = matrix.toarray().reshape(n_states, n_actions, n_states)
     names = None
     if getattr(model, "has_state_valuations", lambda: False)():
@@ -429,16 +484,23 @@ def from_storm(model: Any) -> FiniteMDP:
         names = [valuations.to_string(s) for s in range(n_states)]
         if len(set(names)) != n_states:
             names = None
-    return FiniteMDP(transitions, initial, labels=labels or None, state_names=names)
+    return FiniteMDP(
+        transitions, initial_arg, labels=labels or None, state_names=names,
+        enabled=None if enabled.all() else enabled,
+    )
 
 
 def storm_rewards(model: Any) -> dict[str, np.ndarray]:
     """The reward models of a sparse stormpy model, as ``[S, A]`` arrays (state reward
-    plus state-action reward of each choice).
+    plus state-action reward of each choice; zero on disabled actions, see
+    :func:`from_storm`).
 
     Transition rewards are not read (:class:`InvalidModelError` if present).
     """
-    _, n_states, n_actions = _storm_matrix(model)
+    starts, n_states, n_actions = _row_groups(model)
+    sizes = np.diff(starts)
+    state_of_row = np.repeat(np.arange(n_states), sizes)
+    local = np.arange(int(starts[-1])) - starts[state_of_row]
     out: dict[str, np.ndarray] = {}
     for name, reward_model in model.reward_models.items():
         if reward_model.has_transition_rewards:
@@ -447,11 +509,13 @@ def storm_rewards(model: Any) -> dict[str, np.ndarray]:
             )
         r = np.zeros((n_states, n_actions))
         if reward_model.has_state_rewards:
-            r += np.asarray(list(reward_model.state_rewards), dtype=float)[:, None]
+            state = np.array([float(_storm_number(x)) for x in reward_model.state_rewards])
+            r += (state[:, None] * (np.arange(n_actions)[None, :] < sizes[:, None]))
         if reward_model.has_state_action_rewards:
-            r += np.asarray(list(reward_model.state_action_rewards), dtype=float).reshape(
-                n_states, n_actions
+            per_choice = np.array(
+                [float(_storm_number(x)) for x in reward_model.state_action_rewards]
             )
+            r[state_of_row, local] += per_choice
         out[name or "r"] = r
     return out
 

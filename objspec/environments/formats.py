@@ -26,7 +26,14 @@ Conventions, both ways:
   every expected (discounted or average) return. Under a policy the chain gets the state
   reward ``r_pi(s) = sum_a pi(a|s) r(s, a)``;
 * probabilities of exact (Fraction) models are written as exact fractions in PRISM, and as
-  doubles in DRN.
+  doubles in DRN;
+* actions: states may have different sets of enabled actions (:attr:`FiniteMDP.enabled`).
+  Export writes a command (PRISM) or an ``action`` block (DRN) for the enabled actions
+  only. Import numbers the choices of each state ``0, 1, ...`` in Storm's order (Storm's
+  row groups), so ``n_actions`` is the largest number of choices and state ``s`` enables
+  actions ``0 .. k_s - 1``. Storm keeps no action identity across states, so exporting an
+  environment whose enabled sets are not of that form and importing it again renumbers
+  the actions of a state (the model, and every value, stays the same).
 """
 
 from __future__ import annotations
@@ -213,7 +220,7 @@ def to_prism(
         actions = _action_identifiers(env)
         matrix = env.transition_matrix
         for s in range(S):
-            for a in range(A):
+            for a in env.enabled_actions(s).tolist():  # disabled actions have no command
                 row = matrix[s * A + a]
                 if exact_P is not None:
                     probs = [_fraction(exact_P[s, a, t]) for t in row.indices]
@@ -247,7 +254,7 @@ def to_prism(
         if pi is None:
             actions = _action_identifiers(env)
             for s in range(S):
-                for a in range(A):
+                for a in env.enabled_actions(s).tolist():
                     if r[s, a] != 0:
                         lines.append(f"  [{actions[a]}] s={s} : {_number(r[s, a])};")
         else:
@@ -310,7 +317,8 @@ def to_drn(
     S, A = env.n_states, env.n_actions
     lines = ["// exported by objspec", f"@type: {'DTMC' if pi is not None else 'MDP'}"]
     lines += ["@parameters", "", "@reward_models", " ".join(names)]
-    lines += ["@nr_states", str(S), "@nr_choices", str(S if pi is not None else S * A), "@model"]
+    n_choices = S if pi is not None else int(env.n_enabled.sum())
+    lines += ["@nr_states", str(S), "@nr_choices", str(n_choices), "@model"]
     actions = _action_identifiers(env)
     matrix = _chain(env, pi) if pi is not None else env.transition_matrix
     for s in range(S):
@@ -324,8 +332,10 @@ def to_drn(
         if pi is not None:
             choices = [(s, "0")]
         else:
-            choices = [(s * A + a, actions[a]) for a in range(A)]
-        for a, (row_index, action_name) in enumerate(choices):
+            # Storm's row group of s: its enabled actions only
+            choices = [(s * A + a, actions[a]) for a in env.enabled_actions(s).tolist()]
+        for row_index, action_name in choices:
+            a = row_index - s * A
             action_line = f"\taction {action_name}"
             if pi is None and names:
                 action_line += " [" + ", ".join(
@@ -417,7 +427,7 @@ def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, np.ndarray, int, int, Any]
 
 #: Exact (Rational) Storm models up to this many ``S * A * S`` entries are imported with
 #: Fraction probabilities (exact evaluation needs the dense layout); larger ones as floats.
-EXACT_IMPORT_MAX_ENTRIES = 250_000
+EXACT_IMPORT_MAX_ENTRIES = 20_000
 
 
 def from_storm(model: Any) -> FiniteMDP:

@@ -62,7 +62,8 @@ def check_enabled_support(batch: np.ndarray, enabled: np.ndarray | None, what: s
     >>> from objspec.mdp.policy import check_enabled_support
     >>> mask = np.array([[True, True], [True, False]])
     >>> check_enabled_support(np.array([[0.5, 0.5], [1.0, 0.0]]), mask, "policy")
-    >>> check_enabled_support(np.array([[0.5, 0.5], [0.5, 0.5]]), mask, "policy")  # doctest: +ELLIPSIS
+    >>> uniform = np.full((2, 2), 0.5)
+    >>> check_enabled_support(uniform, mask, "policy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     objspec.errors.InvalidPolicyError: policy puts probability 0.5 on action 1 in state 1, ...

@@ -375,7 +375,7 @@ def exact_policy_batch(
         items = list(policies)
         if items and not isinstance(items[0], Policy) and np.ndim(items[0]) != 2:
             items = [np.asarray(items, dtype=object)]
-    out = []
+    out: list[np.ndarray] = []
     for p in items:
         pol = p if isinstance(p, Policy) else Policy(p)
         if pol.probabilities.shape != (n_states, n_actions):

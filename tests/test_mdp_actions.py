@@ -285,3 +285,36 @@ def test_every_formalism_on_masked_environments(name: str, data: st.DataObject) 
         bad[s] = 1.0 / env.n_actions
         with pytest.raises(InvalidPolicyError, match="where it is disabled"):
             ev.compare(bad, batch[0])
+
+
+# ------------------------------------------------------------------ gymnasium
+
+
+@pytest.mark.parametrize("spec", ["MR", "LTL", "RM"])
+def test_spec_env_exposes_the_mask_and_refuses_disabled_actions(spec: str) -> None:
+    from objspec.environments.gym_adapter import SpecEnv
+    from objspec.formalisms import MarkovReward, RewardMachine
+
+    env = _env(labels={2: ["goal"]})
+    objective: object = {
+        "MR": MarkovReward(np.arange(6.0).reshape(3, 2), 0.9),
+        "LTL": "F goal",
+        "RM": RewardMachine([(0, 1, "goal", 1.0), (0, 0, "!goal", 0.0),
+                             (1, 1, "true", 0.0)], 0, 0.9),
+    }[spec]
+    gym_env = SpecEnv(env, objective, max_episode_steps=8)
+    rng = np.random.default_rng(0)
+    for episode in range(20):
+        _, info = gym_env.reset(seed=episode)
+        done = False
+        while not done:
+            s = info["state"]
+            assert info["action_mask"].tolist() == env.enabled[s].astype(int).tolist()
+            assert gym_env.action_masks().tolist() == env.enabled[s].tolist()
+            disabled = np.flatnonzero(~env.enabled[s])
+            if disabled.size:
+                with pytest.raises(InvalidPolicyError, match=f"disabled in state {s}"):
+                    gym_env.step(int(disabled[0]))
+            action = int(rng.choice(np.flatnonzero(gym_env.action_masks())))
+            _, _, terminated, truncated, info = gym_env.step(action)
+            done = terminated or truncated

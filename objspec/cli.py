@@ -22,7 +22,8 @@ Evaluate file format (JSON; every number may also be a string ``"p/q"``, read ex
         "transitions": [[[...]]],        # [S][A][S] probabilities
         "initial": [...],                # [S]
         "labels": {"0": ["p"], ...},     # optional state labels (state index -> names)
-        "state_names": [...], "action_names": [...]     # optional
+        "state_names": [...], "action_names": [...],    # optional
+        "enabled": [[true, false], ...]  # optional [S][A] mask of the enabled actions
       },
       "specification": {"formalism": "MR", "reward": ..., "gamma": 0.9},
       "policies": [[[...]], ...]         # one or more [S][A] policies
@@ -239,9 +240,17 @@ def load_problem(path: str | Path) -> tuple[Any, Any, list[Any]]:
     labels = e.get("labels")
     if labels is not None:
         labels = {int(k): v for k, v in labels.items()}
+    enabled = e.get("enabled")
+    if enabled is not None and not (
+        isinstance(enabled, list)
+        and all(isinstance(row, list) and all(isinstance(x, bool) for x in row)
+                for row in enabled)
+    ):
+        raise InvalidModelError("environment.enabled: expected an [S][A] list of true/false")
     env = FiniteMDP(_array(e["transitions"], "environment.transitions"),
                     _array(e["initial"], "environment.initial"), labels=labels,
-                    state_names=e.get("state_names"), action_names=e.get("action_names"))
+                    state_names=e.get("state_names"), action_names=e.get("action_names"),
+                    enabled=enabled)
     spec = spec_from_json(data["specification"], env.n_actions)
     raw = data["policies"]
     if not isinstance(raw, list) or not raw:

@@ -318,3 +318,31 @@ def test_spec_env_exposes_the_mask_and_refuses_disabled_actions(spec: str) -> No
             action = int(rng.choice(np.flatnonzero(gym_env.action_masks())))
             _, _, terminated, truncated, info = gym_env.step(action)
             done = terminated or truncated
+
+
+# ------------------------------------------------------------------ command line
+
+
+def test_cli_reads_an_enabled_mask(tmp_path, capsys) -> None:
+    import json
+
+    from objspec.cli import main
+
+    environment = {"transitions": [[[0, 1], [1, 0]], [[0, 1], [0, 0]]], "initial": [1, 0],
+                   "enabled": [[True, True], [True, False]]}
+    spec = {"formalism": "MR", "reward": [[1, 0], [0, 0]], "gamma": "1/2"}
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps({"environment": environment, "specification": spec,
+                                "policies": [[[1, 0], [1, 0]], [[0, 1], [1, 0]]]}))
+    assert main(["evaluate", str(path), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "policy 0: rank 0, value 1" in out and "policy 1: rank 1, value 0" in out
+    path.write_text(json.dumps({"environment": environment, "specification": spec,
+                                "policies": [[[1, 0], [0, 1]]]}))
+    assert main(["evaluate", str(path)]) == 2
+    assert "where it is disabled" in capsys.readouterr().err
+    environment["enabled"] = [[1, 1], [1, 0]]
+    path.write_text(json.dumps({"environment": environment, "specification": spec,
+                                "policies": [[[1, 0], [1, 0]]]}))
+    assert main(["evaluate", str(path)]) == 2
+    assert "list of true/false" in capsys.readouterr().err

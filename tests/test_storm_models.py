@@ -324,3 +324,18 @@ def test_export_round_trips_through_storm(path: str, fmt: str) -> None:
     np.testing.assert_allclose(back.transitions, want, atol=1e-15)
     np.testing.assert_allclose(storm_rewards(back_model)["r"], rewards["r"][order])
     assert (S, A) == (back.n_states, back.n_actions)
+
+
+def test_load_prism_builds_masked_models_and_reports_storm_errors() -> None:
+    from objspec.environments.formats import load_prism
+    from objspec.errors import InvalidModelError
+
+    env = load_prism(os.path.join(FILES, "mdp/coin2.nm"), "K=2", exact=True)
+    reference = _imported("mdp/coin2-2.nm", None)
+    assert (env.n_states, env.n_actions) == (reference.n_states, reference.n_actions)
+    assert env.n_enabled.tolist() == reference.n_enabled.tolist()
+    assert env.state_names[0].startswith("[")  # named by the variable valuations
+    with pytest.raises(InvalidModelError, match="Storm cannot build"):
+        load_prism(os.path.join(FILES, "mdp/coin2.nm"))  # K undefined
+    with pytest.raises(InvalidModelError, match="Storm cannot build"):
+        load_prism(os.path.join(FILES, "mdp/coin2-2-illegalSynchronizingWrite.nm"))

@@ -10,7 +10,8 @@ Export (no dependency):
 Import (needs ``stormpy``):
 
 * :func:`from_storm` reads a sparse stormpy DTMC or MDP into a :class:`FiniteMDP`;
-  :func:`storm_rewards` reads its reward models; :func:`load_drn` reads a DRN file.
+  :func:`storm_rewards` reads its reward models; :func:`load_drn` reads a DRN file and
+  :func:`load_prism` a PRISM program.
 
 Conventions, both ways:
 
@@ -60,6 +61,7 @@ __all__ = [
     "from_storm",
     "storm_rewards",
     "load_drn",
+    "load_prism",
 ]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -541,3 +543,51 @@ def load_drn(path: str | os.PathLike[str]) -> FiniteMDP:
     import stormpy
 
     return from_storm(stormpy.build_model_from_drn(os.fspath(path)))
+
+
+def load_prism(
+    path: str | os.PathLike[str], constants: str | None = None, *, exact: bool = False
+) -> FiniteMDP:
+    """Build a PRISM program (DTMC or MDP) with Storm and read it (see :func:`from_storm`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PRISM file.
+    constants : str, optional
+        Values of undefined constants, e.g. ``"N=16,MAX=2"``.
+    exact : bool
+        Build with exact rational numbers (``stormpy.build_model[stormpy.Rational]``).
+
+    States are named by their variable valuations; states with fewer choices than others
+    have disabled actions (:attr:`FiniteMDP.enabled`). For the reward models build the
+    model with stormpy and use :func:`storm_rewards`.
+
+    Raises
+    ------
+    ImportError
+        If stormpy is not installed.
+    InvalidModelError
+        If Storm cannot build the program (the message is Storm's), or it is not a DTMC/MDP.
+
+    Examples
+    --------
+    >>> import pytest; stormpy = pytest.importorskip("stormpy")  # needs stormpy
+    >>> import stormpy.examples.files as files
+    >>> env = load_prism(files.prism_mdp_maze)
+    >>> env.n_states, env.n_actions, int(env.n_enabled.sum())
+    (15, 4, 54)
+    """
+    import stormpy
+
+    try:
+        program = stormpy.parse_prism_program(os.fspath(path))
+        if constants:
+            program, _ = stormpy.instantiate_constants(program, constants)
+        options = stormpy.BuilderOptions()
+        options.set_build_state_valuations()
+        builder = stormpy.build_model[stormpy.Rational] if exact else stormpy.build_model
+        model = builder(program, options=options)
+    except (RuntimeError, stormpy.exceptions.StormError) as exc:
+        raise InvalidModelError(f"Storm cannot build {os.fspath(path)!r}: {exc}") from None
+    return from_storm(model)

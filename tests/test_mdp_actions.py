@@ -26,6 +26,7 @@ from objspec.mdp import (
     sample_trajectories,
     state_action_occupancy,
 )
+from objspec.mdp.backends import available_backends, use_backend
 from objspec.mdp.exact import exact_values
 from objspec.mdp.reachability import canonical_policies
 
@@ -154,13 +155,17 @@ def test_sampling_and_occupancy_stay_on_enabled_pairs() -> None:
 # ------------------------------------------------------------------ control
 
 
-def test_control_ignores_disabled_actions_even_when_their_zero_row_would_win() -> None:
+@pytest.mark.parametrize("backend", available_backends())
+def test_control_ignores_disabled_actions_even_when_their_zero_row_would_win(
+    backend: str,
+) -> None:
     # every real action costs; a disabled pair's zero row would look free (value 0)
     env = _env()
     R = np.full((3, 2), -1.0)
     R[~env.enabled] = 5.0  # rewards on disabled pairs are ignored too
     for method in ("value_iteration", "policy_iteration", "auto"):
-        sol = optimal_values(env, R, 0.9, method=method)
+        with use_backend(backend):
+            sol = optimal_values(env, R, 0.9, method=method)
         assert env.enabled[np.arange(3), sol.policies].all()
         np.testing.assert_allclose(sol.values, -10.0, atol=1e-7)
         assert not np.isnan(sol.values).any()

@@ -94,8 +94,9 @@ class FiniteMDP:
         Either an array shaped ``[S, A, S]`` with ``transitions[s, a, t]`` the probability of
         moving to ``t`` after action ``a`` in ``s``, or a sparse matrix shaped ``(S*A, S)``
         whose row ``s*A + a`` is ``transitions[s, a]`` (Storm's layout; use it for large S).
-        Every row must be a probability distribution: finite, non-negative entries summing
-        to 1 within ``1e-9``. Entries given as :class:`fractions.Fraction` (or sympy
+        Every row of an enabled action must be a probability distribution: finite,
+        non-negative entries summing to 1 within ``1e-9`` (rows of disabled actions are
+        zero, see ``enabled``). Entries given as :class:`fractions.Fraction` (or sympy
         rationals) are kept exactly for exact-arithmetic evaluation.
     initial : array_like
         The initial state distribution ``mu0``, shaped ``[S]``.
@@ -457,7 +458,8 @@ class FiniteMDP:
 
     @property
     def transitions(self) -> np.ndarray:
-        """Read-only dense transition tensor ``[S, A, S]`` (built on demand for sparse input)."""
+        """Read-only dense transition tensor ``[S, A, S]`` (built on demand for sparse input;
+        zero rows for disabled actions)."""
         if self._dense is None:
             dense = self._matrix.toarray().reshape(self._n_states, self._n_actions, self._n_states)
             dense.flags.writeable = False

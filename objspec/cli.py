@@ -31,7 +31,8 @@ read exactly)::
         "transitions": [[[...]]],        # [S][A][S] probabilities
         "initial": [...],                # [S]
         "labels": {"0": ["p"], ...},     # optional: state index or name -> propositions
-        "state_names": [...], "action_names": [...]     # optional
+        "state_names": [...], "action_names": [...],    # optional
+        "enabled": [[true, false], ...]  # optional [S][A] mask of the enabled actions
       },
       "specification": {"formalism": "MR", "reward": ..., "gamma": 0.9},
       "policies": [[[...]], ...]         # one or more [S][A] policies, or
@@ -392,7 +393,7 @@ def _environment(e: Any, exact: bool) -> Any:
 
     if not isinstance(e, dict):
         raise InvalidModelError(f"environment: expected an object, got {_show(e)}")
-    allowed = ("transitions", "initial", "labels", "state_names", "action_names")
+    allowed = ("transitions", "initial", "labels", "state_names", "action_names", "enabled")
     unknown = sorted(set(e) - set(allowed))
     if unknown:
         raise InvalidModelError(
@@ -407,12 +408,19 @@ def _environment(e: Any, exact: bool) -> Any:
     labels = e.get("labels")
     if labels is not None:
         labels = _labels(labels, transitions.shape[0], e.get("state_names"))
+    enabled = e.get("enabled")
+    if enabled is not None and not (
+        isinstance(enabled, list)
+        and all(isinstance(row, list) and all(isinstance(x, bool) for x in row)
+                for row in enabled)
+    ):
+        raise InvalidModelError("environment.enabled: expected an [S][A] list of true/false")
     with _field("environment"):
         for key in ("state_names", "action_names"):
             if key in e and not isinstance(e[key], list):
                 raise InvalidModelError(f"{key}: expected a list of names, got {_show(e[key])}")
         return FiniteMDP(transitions, initial, labels=labels, state_names=e.get("state_names"),
-                         action_names=e.get("action_names"))
+                         action_names=e.get("action_names"), enabled=enabled)
 
 
 def _policies(raw: Any, env: Any, exact: bool) -> tuple[list[Any], list[str]]:

@@ -280,7 +280,7 @@ def _policy_array(env: FiniteMDP, policy: Any) -> np.ndarray | None:
         return None
     from objspec.mdp.policy import as_policy_batch
 
-    batch, single = as_policy_batch(policy, env.n_states, env.n_actions)
+    batch, single = as_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     if not single:
         raise InvalidPolicyError("draw one policy at a time, not a batch")
     return batch[0]

@@ -10,7 +10,8 @@ Export (no dependency):
 Import (needs ``stormpy``):
 
 * :func:`from_storm` reads a sparse stormpy DTMC or MDP into a :class:`FiniteMDP`;
-  :func:`storm_rewards` reads its reward models; :func:`load_drn` reads a DRN file.
+  :func:`storm_rewards` reads its reward models; :func:`load_drn` reads a DRN file and
+  :func:`load_prism` a PRISM program.
 
 Conventions, both ways:
 
@@ -26,7 +27,14 @@ Conventions, both ways:
   every expected (discounted or average) return. Under a policy the chain gets the state
   reward ``r_pi(s) = sum_a pi(a|s) r(s, a)``;
 * probabilities of exact (Fraction) models are written as exact fractions in PRISM, and as
-  doubles in DRN.
+  doubles in DRN;
+* actions: states may have different sets of enabled actions (:attr:`FiniteMDP.enabled`).
+  Export writes a command (PRISM) or an ``action`` block (DRN) for the enabled actions
+  only. Import numbers the choices of each state ``0, 1, ...`` in Storm's order (Storm's
+  row groups), so ``n_actions`` is the largest number of choices and state ``s`` enables
+  actions ``0 .. k_s - 1``. Storm keeps no action identity across states, so exporting an
+  environment whose enabled sets are not of that form and importing it again renumbers
+  the actions of a state (the model, and every value, stays the same).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ __all__ = [
     "from_storm",
     "storm_rewards",
     "load_drn",
+    "load_prism",
 ]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -126,7 +135,7 @@ def _require_mdp(env: Any, function: str) -> None:
 def _as_policy(env: FiniteMDP, policy: Any) -> Policy | None:
     if policy is None:
         return None
-    batch, single = as_policy_batch(policy, env.n_states, env.n_actions)
+    batch, single = as_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     if not single:
         raise InvalidModelError("export takes one policy, not a batch")
     return policy if isinstance(policy, Policy) else Policy(batch[0])
@@ -226,7 +235,7 @@ def to_prism(
         actions = _action_identifiers(env)
         matrix = env.transition_matrix
         for s in range(S):
-            for a in range(A):
+            for a in env.enabled_actions(s).tolist():  # disabled actions have no command
                 row = matrix[s * A + a]
                 if exact_P is not None:
                     probs = [_fraction(exact_P[s, a, t]) for t in row.indices]
@@ -260,7 +269,7 @@ def to_prism(
         if pi is None:
             actions = _action_identifiers(env)
             for s in range(S):
-                for a in range(A):
+                for a in env.enabled_actions(s).tolist():
                     if r[s, a] != 0:
                         lines.append(f"  [{actions[a]}] s={s} : {_number(r[s, a])};")
         else:
@@ -324,7 +333,8 @@ def to_drn(
     S, A = env.n_states, env.n_actions
     lines = ["// exported by objspec", f"@type: {'DTMC' if pi is not None else 'MDP'}"]
     lines += ["@parameters", "", "@reward_models", " ".join(names)]
-    lines += ["@nr_states", str(S), "@nr_choices", str(S if pi is not None else S * A), "@model"]
+    n_choices = S if pi is not None else int(env.n_enabled.sum())
+    lines += ["@nr_states", str(S), "@nr_choices", str(n_choices), "@model"]
     actions = _action_identifiers(env)
     matrix = _chain(env, pi) if pi is not None else env.transition_matrix
     for s in range(S):
@@ -338,8 +348,10 @@ def to_drn(
         if pi is not None:
             choices = [(s, "0")]
         else:
-            choices = [(s * A + a, actions[a]) for a in range(A)]
-        for a, (row_index, action_name) in enumerate(choices):
+            # Storm's row group of s: its enabled actions only
+            choices = [(s * A + a, actions[a]) for a in env.enabled_actions(s).tolist()]
+        for row_index, action_name in choices:
+            a = row_index - s * A
             action_line = f"\taction {action_name}"
             if pi is None and names:
                 action_line += " [" + ", ".join(
@@ -365,46 +377,92 @@ def save_drn(env: FiniteMDP, path: str | os.PathLike[str], **kwargs: Any) -> Non
         handle.write(to_drn(env, **kwargs))
 
 
-def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, int, int]:
-    """Storm's transition matrix as CSR ``(S*A, S)`` plus ``S, A``; every state needs A choices."""
+def _storm_number(value: Any) -> float | Fraction:
+    """A Storm matrix or reward entry: a float, or a Fraction for exact (Rational) models."""
+    if isinstance(value, int | float):
+        return float(value)
+    numerator = getattr(value, "numerator", None)
+    denominator = getattr(value, "denominator", None)
+    if numerator is not None and denominator is not None:
+        # gmp/cln integers print as decimal digits; int() of digits evaluates nothing
+        return Fraction(int(str(numerator)), int(str(denominator)))
+    return float(value)
+
+
+def _row_groups(model: Any) -> tuple[np.ndarray, int, int]:
+    """Storm's row-group starts ``[S + 1]`` (state ``s`` owns rows ``starts[s]:starts[s+1]``),
+    ``S`` and ``A`` = the largest number of choices of a state."""
     n_states = int(model.nr_states)
     matrix = model.transition_matrix
-    groups = [int(matrix.get_row_group_start(s)) for s in range(n_states)]
-    groups.append(int(matrix.get_row_group_end(n_states - 1)))
-    sizes = np.diff(groups)
-    if np.any(sizes != sizes[0]):
-        s = int(np.argmax(sizes != sizes[0]))
-        raise InvalidModelError(
-            f"state {s} of the Storm model has {sizes[s]} choices but state 0 has {sizes[0]}; "
-            "a FiniteMDP has the same actions in every state"
-        )
-    n_actions = int(sizes[0])
+    starts = np.array(
+        [int(matrix.get_row_group_start(s)) for s in range(n_states)]
+        + [int(matrix.get_row_group_end(n_states - 1))],
+        dtype=np.int64,
+    )
+    sizes = np.diff(starts)
+    if np.any(sizes < 1):
+        s = int(np.argmax(sizes < 1))
+        raise InvalidModelError(f"state {s} of the Storm model has no choice (a deadlock)")
+    return starts, n_states, int(sizes.max())
+
+
+def _storm_matrix(model: Any) -> tuple[sp.csr_matrix, np.ndarray, int, int, Any]:
+    """Storm's transition matrix in objspec's layout.
+
+    Storm stores the choices of state ``s`` as the rows of its *row group*; choice ``j`` of
+    ``s`` becomes action ``j`` of ``s``, with ``A`` the largest number of choices, and the
+    pairs ``(s, j)`` with ``j >=`` the number of choices of ``s`` are disabled (zero rows).
+
+    Returns the CSR ``(S*A, S)`` float matrix, the ``[S, A]`` enabled mask, ``S``, ``A``
+    and, for an exact (Rational) model, the entries as ``(rows, cols, Fractions)``.
+    """
+    starts, n_states, n_actions = _row_groups(model)
+    matrix = model.transition_matrix
+    sizes = np.diff(starts)
+    enabled = np.arange(n_actions)[None, :] < sizes[:, None]
+    state_of_row = np.repeat(np.arange(n_states), sizes)
+    target_row = state_of_row * n_actions + (np.arange(int(starts[-1])) - starts[state_of_row])
     rows: list[int] = []
     cols: list[int] = []
-    vals: list[float] = []
-    for r in range(n_states * n_actions):
+    vals: list[float | Fraction] = []
+    for r in range(int(starts[-1])):
+        out_row = int(target_row[r])
         for entry in matrix.get_row(r):
-            rows.append(r)
+            rows.append(out_row)
             cols.append(int(entry.column))
-            vals.append(float(entry.value))
-    csr = sp.csr_matrix((vals, (rows, cols)), shape=(n_states * n_actions, n_states))
-    return csr, n_states, n_actions
+            vals.append(_storm_number(entry.value))
+    exact = None
+    if vals and isinstance(vals[0], Fraction):
+        exact = (rows, cols, vals)
+    csr = sp.csr_matrix(
+        (np.array([float(v) for v in vals]), (rows, cols)),
+        shape=(n_states * n_actions, n_states),
+    )
+    return csr, enabled, n_states, n_actions, exact
+
+
+#: Exact (Rational) Storm models up to this many ``S * A * S`` entries are imported with
+#: Fraction probabilities (exact evaluation needs the dense layout); larger ones as floats.
+EXACT_IMPORT_MAX_ENTRIES = 20_000
 
 
 def from_storm(model: Any) -> FiniteMDP:
     """A sparse stormpy DTMC or MDP as a :class:`FiniteMDP`.
 
-    A DTMC becomes an MDP with one action. Every MDP state must have the same number of
-    choices. State labels other than ``init`` and ``deadlock`` become propositions; the
-    initial distribution is uniform over Storm's initial states; states are named by their
-    variable valuations (e.g. ``"[s=3]"``) when Storm built them. Use :func:`storm_rewards`
-    for the reward models.
+    A DTMC becomes an MDP with one action. An MDP's states may have different numbers of
+    choices (Storm's *row groups*): choice ``j`` of state ``s`` becomes action ``j``,
+    ``n_actions`` is the largest number of choices, and the missing actions of a state are
+    disabled (:attr:`FiniteMDP.enabled`). State labels other than ``init`` and
+    ``deadlock`` become propositions; the initial distribution is uniform over Storm's
+    initial states; states are named by their variable valuations (e.g. ``"[s=3]"``) when
+    Storm built them. An exact model (``stormpy.build_model[stormpy.Rational]``) of at
+    most :data:`EXACT_IMPORT_MAX_ENTRIES` dense entries keeps its probabilities as exact
+    Fractions. Use :func:`storm_rewards` for the reward models.
 
     Raises
     ------
     InvalidModelError
-        If the model is not a sparse DTMC or MDP, or its states have different numbers of
-        choices.
+        If the model is not a sparse DTMC or MDP, or has a state without a choice.
 
     Examples
     --------
@@ -421,12 +479,12 @@ def from_storm(model: Any) -> FiniteMDP:
     kind = str(getattr(model, "model_type", type(model).__name__)).rsplit(".", 1)[-1]
     if kind not in ("DTMC", "MDP") or not getattr(model, "is_sparse_model", False):
         raise InvalidModelError(f"from_storm reads sparse DTMCs and MDPs; got {kind}")
-    matrix, n_states, n_actions = _storm_matrix(model)
+    matrix, enabled, n_states, n_actions, exact = _storm_matrix(model)
     initial = np.zeros(n_states)
     initial[[int(s) for s in model.initial_states]] = 1.0
     if initial.sum() == 0:
         raise InvalidModelError("the Storm model has no initial state")
-    initial /= initial.sum()
+    n_initial = int(initial.sum())
     labelling = model.labeling
     labels: dict[int, list[str]] = {}
     for name in sorted(labelling.get_labels()):
@@ -435,7 +493,16 @@ def from_storm(model: Any) -> FiniteMDP:
         for s in labelling.get_states(name):
             labels.setdefault(int(s), []).append(name)
     transitions: Any = matrix
-    if n_states * n_actions * n_states <= 4_000_000:
+    initial_arg: Any = initial / n_initial
+    size = n_states * n_actions * n_states
+    if exact is not None and size <= EXACT_IMPORT_MAX_ENTRIES:
+        table = np.full((n_states * n_actions, n_states), Fraction(0), dtype=object)
+        rows, cols, vals = exact
+        for r, c, v in zip(rows, cols, vals, strict=True):
+            table[r, c] += v
+        transitions = table.reshape(n_states, n_actions, n_states)
+        initial_arg = [Fraction(int(x), n_initial) for x in initial]
+    elif size <= 4_000_000:
         transitions = matrix.toarray().reshape(n_states, n_actions, n_states)
     names = None
     if getattr(model, "has_state_valuations", lambda: False)():
@@ -443,16 +510,23 @@ def from_storm(model: Any) -> FiniteMDP:
         names = [valuations.to_string(s) for s in range(n_states)]
         if len(set(names)) != n_states:
             names = None
-    return FiniteMDP(transitions, initial, labels=labels or None, state_names=names)
+    return FiniteMDP(
+        transitions, initial_arg, labels=labels or None, state_names=names,
+        enabled=None if enabled.all() else enabled,
+    )
 
 
 def storm_rewards(model: Any) -> dict[str, np.ndarray]:
     """The reward models of a sparse stormpy model, as ``[S, A]`` arrays (state reward
-    plus state-action reward of each choice).
+    plus state-action reward of each choice; zero on disabled actions, see
+    :func:`from_storm`).
 
     Transition rewards are not read (:class:`InvalidModelError` if present).
     """
-    _, n_states, n_actions = _storm_matrix(model)
+    starts, n_states, n_actions = _row_groups(model)
+    sizes = np.diff(starts)
+    state_of_row = np.repeat(np.arange(n_states), sizes)
+    local = np.arange(int(starts[-1])) - starts[state_of_row]
     out: dict[str, np.ndarray] = {}
     for name, reward_model in model.reward_models.items():
         if reward_model.has_transition_rewards:
@@ -461,11 +535,13 @@ def storm_rewards(model: Any) -> dict[str, np.ndarray]:
             )
         r = np.zeros((n_states, n_actions))
         if reward_model.has_state_rewards:
-            r += np.asarray(list(reward_model.state_rewards), dtype=float)[:, None]
+            state = np.array([float(_storm_number(x)) for x in reward_model.state_rewards])
+            r += (state[:, None] * (np.arange(n_actions)[None, :] < sizes[:, None]))
         if reward_model.has_state_action_rewards:
-            r += np.asarray(list(reward_model.state_action_rewards), dtype=float).reshape(
-                n_states, n_actions
+            per_choice = np.array(
+                [float(_storm_number(x)) for x in reward_model.state_action_rewards]
             )
+            r[state_of_row, local] += per_choice
         out[name or "r"] = r
     return out
 
@@ -481,3 +557,51 @@ def load_drn(path: str | os.PathLike[str]) -> FiniteMDP:
     import stormpy
 
     return from_storm(stormpy.build_model_from_drn(os.fspath(path)))
+
+
+def load_prism(
+    path: str | os.PathLike[str], constants: str | None = None, *, exact: bool = False
+) -> FiniteMDP:
+    """Build a PRISM program (DTMC or MDP) with Storm and read it (see :func:`from_storm`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PRISM file.
+    constants : str, optional
+        Values of undefined constants, e.g. ``"N=16,MAX=2"``.
+    exact : bool
+        Build with exact rational numbers (``stormpy.build_model[stormpy.Rational]``).
+
+    States are named by their variable valuations; states with fewer choices than others
+    have disabled actions (:attr:`FiniteMDP.enabled`). For the reward models build the
+    model with stormpy and use :func:`storm_rewards`.
+
+    Raises
+    ------
+    ImportError
+        If stormpy is not installed.
+    InvalidModelError
+        If Storm cannot build the program (the message is Storm's), or it is not a DTMC/MDP.
+
+    Examples
+    --------
+    >>> import pytest; stormpy = pytest.importorskip("stormpy")  # needs stormpy
+    >>> import stormpy.examples.files as files
+    >>> env = load_prism(files.prism_mdp_maze)
+    >>> env.n_states, env.n_actions, int(env.n_enabled.sum())
+    (15, 4, 54)
+    """
+    import stormpy
+
+    try:
+        program = stormpy.parse_prism_program(os.fspath(path))
+        if constants:
+            program, _ = stormpy.instantiate_constants(program, constants)
+        options = stormpy.BuilderOptions()
+        options.set_build_state_valuations()
+        builder = stormpy.build_model[stormpy.Rational] if exact else stormpy.build_model
+        model = builder(program, options=options)
+    except (RuntimeError, stormpy.exceptions.StormError) as exc:
+        raise InvalidModelError(f"Storm cannot build {os.fspath(path)!r}: {exc}") from None
+    return from_storm(model)

@@ -99,6 +99,8 @@ def random_policies(
 ) -> np.ndarray:
     """``n`` random policies ``[n, S, A]``: Dirichlet(1) rows, a fraction of them deterministic.
 
+    Only enabled actions (:attr:`FiniteMDP.enabled`) get probability.
+
     Examples
     --------
     >>> from objspec.environments import E3
@@ -111,4 +113,18 @@ def random_policies(
     if n_det:
         acts = rng.integers(env.n_actions, size=(n_det, env.n_states))
         pi[:n_det] = np.eye(env.n_actions)[acts]
+    if not env.all_enabled:
+        # Dirichlet(1) over the enabled actions: the flat Dirichlet restricted and
+        # renormalised is again flat; a deterministic row picks a uniform enabled action
+        pi = pi * env.enabled[None]
+        sums = pi.sum(axis=2, keepdims=True)
+        dead = sums[..., 0] == 0  # (deterministic rows that drew a disabled action)
+        if dead.any():
+            pol, s = np.nonzero(dead)
+            choice = (rng.random(pol.size) * env.n_enabled[s]).astype(np.int64)
+            acts = np.array([env.enabled_actions(int(t))[c] for t, c in zip(s, choice,
+                                                                             strict=True)])
+            pi[pol, s, acts] = 1.0
+            sums = pi.sum(axis=2, keepdims=True)
+        pi = pi / sums
     return pi

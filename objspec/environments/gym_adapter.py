@@ -32,6 +32,12 @@ into a ``gymnasium.Env``:
   orderings are over stationary policies on ``S``), which no per-step reward can do in
   general.
 
+**Per-state action sets.** When the MDP has disabled actions (:attr:`FiniteMDP.enabled`),
+the action space is still ``Discrete(n_actions)``, ``info["action_mask"]`` (int8 ``[A]``,
+gymnasium's convention) and :meth:`SpecEnv.action_masks` give the enabled actions of the
+current state, and stepping with a disabled action raises
+:class:`~objspec.errors.InvalidPolicyError`.
+
 Episodes are truncated after ``max_episode_steps`` steps when it is given. Seeding follows
 gymnasium: ``reset(seed=...)`` reseeds ``self.np_random``, which draws the initial state and
 every transition; the same seed gives the same episode for the same actions.
@@ -380,8 +386,9 @@ class SpecEnv(gym.Env):
         return np.array([s, q], dtype=np.int64)
 
     def _info(self) -> dict[str, Any]:
-        """``state``, ``machine_state`` and ``labels``: the current state's labels (state
-        labels) or those of the transition just taken (transition labels; none after reset)."""
+        """``state``, ``machine_state``, ``labels``: the current state's labels (state
+        labels) or those of the transition just taken (transition labels; none after reset),
+        and ``action_mask``: int8 ``[A]``, 1 for the actions enabled in the current state."""
         table = self.table
         s = int(table.env_state[self._state])
         labels = self.mdp.state_labels
@@ -389,7 +396,29 @@ class SpecEnv(gym.Env):
             "state": s,
             "machine_state": int(table.machine_state[self._state]),
             "labels": sorted(labels[s]) if labels is not None else list(self._last_labels),
+            "action_mask": self.mdp.enabled[s].astype(np.int8),
         }
+
+    def action_masks(self) -> np.ndarray:
+        """Bool ``[A]``: the actions enabled in the current state (every action unless the
+        MDP has an :attr:`~objspec.FiniteMDP.enabled` mask).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> P = np.zeros((2, 2, 2)); P[0, 0, 1] = P[0, 1, 0] = P[1, 0, 1] = 1.0
+        >>> mdp = FiniteMDP(P, [0.0, 1.0], enabled=[[True, True], [True, False]])
+        >>> env = SpecEnv(mdp, np.zeros(2))
+        >>> _, info = env.reset(seed=0)
+        >>> env.action_masks().tolist(), info["action_mask"].tolist()
+        ([True, False], [1, 0])
+        >>> env.step(1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        objspec.errors.InvalidPolicyError: action 1 is disabled in state 1 (enabled actions ...
+        """
+        return self.mdp.enabled[int(self.table.env_state[self._state])].copy()
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -416,6 +445,12 @@ class SpecEnv(gym.Env):
                 f"action {action!r} is not in the action space {self.action_space}"
             )
         table = self.table
+        s_now = int(table.env_state[self._state])
+        if not self.mdp.enabled[s_now, int(action)]:
+            raise InvalidPolicyError(
+                f"action {int(action)} is disabled in state {s_now} (enabled actions there: "
+                f"{self.mdp.enabled_actions(s_now).tolist()})"
+            )
         row = self._state * table.n_actions + int(action)
         lo, hi = int(table.pointer[row]), int(table.pointer[row + 1])
         probs = table.probability[lo:hi]

@@ -124,6 +124,7 @@ def mdps(
     initial: Literal["any", "first", "uniform"] = "any",
     exact: bool = False,
     sparse: bool = False,
+    masked: bool = False,
 ) -> FiniteMDP:
     """Random finite MDPs.
 
@@ -146,6 +147,9 @@ def mdps(
         Build the MDP from :class:`fractions.Fraction` entries (exact evaluation).
     sparse : bool
         Pass the transitions as a scipy.sparse ``(S*A, S)`` matrix.
+    masked : bool
+        Draw a random :attr:`FiniteMDP.enabled` mask too (every state keeps at least one
+        action; states with fewer actions are common), as in PRISM/Storm models.
 
     Examples
     --------
@@ -155,6 +159,11 @@ def mdps(
     ... def check(env):
     ...     assert env.is_exact and env.n_states <= 3
     >>> check()
+    >>> @settings(max_examples=5, database=None)
+    ... @given(mdps(max_states=3, masked=True))
+    ... def check_masked(env):
+    ...     assert (env.n_enabled >= 1).all()
+    >>> check_masked()
     """
     S = draw(st.integers(min_states, max_states))
     A = draw(st.integers(min_actions, max_actions))
@@ -177,15 +186,27 @@ def mdps(
         init = [Fraction(1, S)] * S if exact else np.full(S, 1.0 / S)
     else:
         init = _distribution(draw, S, zeros=True, exact=exact)
+    enabled: np.ndarray | None = None
+    if masked:
+        enabled = np.array(
+            draw(st.lists(st.booleans(), min_size=S * A, max_size=S * A)), dtype=bool
+        ).reshape(S, A)
+        for s in np.flatnonzero(~enabled.any(axis=1)).tolist():
+            enabled[s, draw(st.integers(0, A - 1))] = True
+        for s, a in np.argwhere(~enabled).tolist():
+            rows[s * A + a] = [Fraction(0)] * S if exact else np.zeros(S)
     if exact:
         transitions: Any = np.array(rows, dtype=object).reshape(S, A, S)
-        return FiniteMDP(transitions, np.array(init, dtype=object))
+        return FiniteMDP(transitions, np.array(init, dtype=object), enabled=enabled)
     dense = np.array(rows, dtype=float).reshape(S, A, S)
     if sparse:
         import scipy.sparse as sp
 
-        return FiniteMDP(sp.csr_matrix(dense.reshape(S * A, S)), np.asarray(init, dtype=float))
-    return FiniteMDP(dense, np.asarray(init, dtype=float))
+        return FiniteMDP(
+            sp.csr_matrix(dense.reshape(S * A, S)), np.asarray(init, dtype=float),
+            enabled=enabled,
+        )
+    return FiniteMDP(dense, np.asarray(init, dtype=float), enabled=enabled)
 
 
 @st.composite
@@ -215,9 +236,10 @@ def labelled_mdps(
     transitions: Any = base.exact_transitions() if base.is_exact else base.transitions
     init: Any = base.exact_initial() if base.is_exact else base.initial
     subsets = st.lists(st.sampled_from(props), unique=True) if props else st.just([])
+    enabled = None if base.all_enabled else base.enabled
     if not transition_labels:
         labels = {s: draw(subsets) for s in range(base.n_states)}
-        return FiniteMDP(transitions, init, labels=labels)
+        return FiniteMDP(transitions, init, labels=labels, enabled=enabled)
     table = {
         (s, a, t): frozenset(draw(subsets))
         for s in range(base.n_states)
@@ -228,7 +250,7 @@ def labelled_mdps(
     def label(s: int, a: int, t: int) -> frozenset[str]:
         return table[(s, a, t)]
 
-    return FiniteMDP(transitions, init, labels=label)
+    return FiniteMDP(transitions, init, labels=label, enabled=enabled)
 
 
 # ---------------------------------------------------------------- policies
@@ -253,7 +275,9 @@ def policies(
 
     ``kind``: ``"deterministic"``; ``"boundary"`` (every row has a zero when ``A > 1``:
     the faces of the simplex); ``"interior"`` (full support); ``"any"`` mixes all three,
-    row by row. ``exact=True`` gives Fraction probabilities.
+    row by row. ``exact=True`` gives Fraction probabilities. For an environment with
+    disabled actions (:attr:`FiniteMDP.enabled`) every row is drawn over the enabled
+    actions of its state only ("interior" then means full support on them).
 
     Examples
     --------
@@ -265,21 +289,27 @@ def policies(
     >>> check()
     """
     S, A = _shape(env_or_shape)
+    mask = env_or_shape.enabled if isinstance(env_or_shape, FiniteMDP) else None
     rows = []
-    for _ in range(S):
+    for s in range(S):
         row_kind = kind if kind != "any" else draw(
             st.sampled_from(["deterministic", "boundary", "interior"])
         )
-        if row_kind == "deterministic" or A == 1:
-            row: Any = [Fraction(0)] * A if exact else np.zeros(A)
-            row[draw(st.integers(0, A - 1))] = Fraction(1) if exact else 1.0
+        on = list(range(A)) if mask is None else np.flatnonzero(mask[s]).tolist()
+        k = len(on)
+        if row_kind == "deterministic" or k == 1:
+            sub: Any = [Fraction(0)] * k if exact else np.zeros(k)
+            sub[draw(st.integers(0, k - 1))] = Fraction(1) if exact else 1.0
         elif row_kind == "boundary":
-            zero = draw(st.integers(0, A - 1))
-            inner = _distribution(draw, A - 1, zeros=True, exact=exact)
-            row = list(inner[:zero]) + [Fraction(0) if exact else 0.0] + list(inner[zero:])
+            zero = draw(st.integers(0, k - 1))
+            inner = _distribution(draw, k - 1, zeros=True, exact=exact)
+            sub = list(inner[:zero]) + [Fraction(0) if exact else 0.0] + list(inner[zero:])
         else:
-            row = _distribution(draw, A, zeros=False, exact=exact)
-        rows.append(list(row))
+            sub = _distribution(draw, k, zeros=False, exact=exact)
+        row: list[Any] = [Fraction(0) if exact else 0.0] * A
+        for a, p in zip(on, sub, strict=True):
+            row[a] = p
+        rows.append(row)
     return Policy(np.array(rows, dtype=object) if exact else np.array(rows, dtype=float))
 
 

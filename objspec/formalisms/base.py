@@ -67,7 +67,8 @@ class Evaluator(abc.ABC):
     def _batch(self, policies: Any) -> np.ndarray:
         """Validated ``[N, S, A]`` batch; canonical off the reached states unless the
         specification is policy-level (see :attr:`Specification.policy_level`)."""
-        pi, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
+        env = self.env
+        pi, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
         if not getattr(self.spec, "policy_level", False):
             pi = canonical_policies(self.env, pi)
         return pi
@@ -180,7 +181,10 @@ class RealValuedEvaluator(Evaluator):
             pp, qq = self._policy_list([p, q])
             vp, vq = self.exact_value(pp), self.exact_value(qq)
             return int(vp > vq) - int(vp < vq)
-        pair, _ = as_policy_batch([Policy(p), Policy(q)], self.env.n_states, self.env.n_actions)
+        pair, _ = as_policy_batch(
+            [Policy(p), Policy(q)], self.env.n_states, self.env.n_actions,
+            enabled=self.env.enabled,
+        )
         vp, vq = self.values(pair)  # values() makes the pair canonical once
         if abs(vp - vq) <= self.tie_tolerance:
             return 0

@@ -119,13 +119,16 @@ class TrajectoryLottery:
         self.exact = exact
         self.reachable: np.ndarray = reachable_states(env, probs[None])[0]
         self.reachable.flags.writeable = False
+        # unreachable states: uniform over the enabled actions (all, unless masked)
+        counts = env.n_enabled
         if exact:
             rows = pol.exact_probabilities().copy()
-            uniform = Fraction(1, env.n_actions)
-            rows[~self.reachable] = uniform
+            for s in np.flatnonzero(~self.reachable).tolist():
+                share = Fraction(1, int(counts[s]))
+                rows[s] = [share if on else Fraction(0) for on in env.enabled[s]]
         else:
             rows = probs.copy()
-            rows[~self.reachable] = 1.0 / env.n_actions
+            rows[~self.reachable] = (env.enabled / counts[:, None])[~self.reachable]
         self.policy = Policy(rows)
         self._key: tuple[Any, ...] = (
             self.reachable.tobytes(),

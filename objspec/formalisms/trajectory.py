@@ -412,7 +412,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         self._mc_cache: dict[Any, tuple[float, float]] = {}
         finite = False
         if spec.method != "monte carlo":
-            uniform = np.full((env.n_states, env.n_actions), 1.0 / env.n_actions)
+            uniform = env.enabled / env.n_enabled[:, None]
             finite = return_distribution(
                 env, uniform, self._rewards, self._gamma,
                 max_atoms=spec.max_atoms, max_steps=spec.max_steps,

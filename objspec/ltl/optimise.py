@@ -193,8 +193,9 @@ def accepting_end_components(
     src, act, dst = sk.entry_source, sk.entry_action, sk.entry_target
     target = np.zeros(K, dtype=bool)
     stay = np.zeros((K, A), dtype=bool)
+    enabled = sk.env.enabled[sk.env_state]  # [K, A]: disabled actions have no entries
     for conj in automaton.acceptance.disjunctive_normal_form():
-        allowed = np.ones((K, A), dtype=bool)
+        allowed = enabled.copy()
         allowed[sk.dead] = False
         for atom in conj:
             if not atom.infinitely:
@@ -286,10 +287,11 @@ def maximal_satisfaction(
             raise InvalidSpecificationError(f"the Pmax linear program failed: {res.message}")
         x[idx] = np.clip(res.x, 0.0, 1.0)
     # Optimal actions: maximal Q value, then progress towards the target (attractor layers).
+    enabled = env.enabled[sk.env_state]  # [K, A]
     q_values = np.bincount(rows, weights=prob * x[dst], minlength=K * A).reshape(K, A)
-    optimal = q_values >= x[:, None] - 1e-9
+    optimal = (q_values >= x[:, None] - 1e-9) & enabled
     layer = np.where(target, 0, -1)
-    choice = np.zeros(K, dtype=np.int64)
+    choice = np.argmax(enabled, axis=1)  # the first enabled action until a better one
     current = 0
     while True:
         reached = layer >= 0
@@ -317,6 +319,7 @@ def maximal_satisfaction(
         per_product = weights(choice)
         values = product_state_probabilities(sk, automaton, per_product[None])[:, 0]
         q_values = np.bincount(rows, weights=prob * values[dst], minlength=K * A).reshape(K, A)
+        q_values[~enabled] = -np.inf  # the maximiser is always an enabled action
         better = (q_values.max(axis=1) > values + 1e-12) & ~in_mec
         if not better.any():
             break
@@ -325,7 +328,9 @@ def maximal_satisfaction(
     lp_probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
     x = values
     Q1 = automaton.n_states + 1
-    table = np.full((env.n_states, Q1, A), 1.0 / A)
+    # uniform over the enabled actions where the product state is never reached
+    uniform = env.enabled / env.enabled.sum(axis=1, keepdims=True)
+    table = np.repeat(uniform[:, None, :], Q1, axis=1)
     table[sk.env_state, sk.machine_state] = per_product
     state_values = x[sk.initial_states]
     probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))

@@ -394,7 +394,7 @@ def satisfaction_probabilities(
     array([0.5])
     """
     _check_automaton(env, automaton)
-    batch, _ = as_policy_batch(policies, env.n_states, env.n_actions)
+    batch, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     threads = worker_count(workers)
     sk = skeleton if skeleton is not None else ProductSkeleton(env, automaton)
     out = in_chunks(batch.shape[0], sk.entry_env.size, threads,
@@ -983,7 +983,7 @@ def exact_satisfaction_probabilities(
                         strict=True)
     ]
     results: list[Fraction] = []
-    for pi in exact_policy_batch(policies, env.n_states, env.n_actions):
+    for pi in exact_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled):
         w = [pi[s, a] for s, a in zip(sk.env_state[sk.entry_source].tolist(),
                                        sk.entry_action.tolist(), strict=True)]
         ent = np.array([e for e, x in enumerate(w) if x > 0], dtype=np.int64)

@@ -340,7 +340,8 @@ class CompiledRewardMachine:
         threads, as in :func:`objspec.ltl.product.satisfaction_probabilities`; the values do
         not depend on ``workers``.
         """
-        batch, _ = as_policy_batch(policies, self.env.n_states, self.env.n_actions)
+        env = self.env
+        batch, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
         out = in_chunks(batch.shape[0], self.skeleton.entry_env.size, worker_count(workers),
                         lambda lo, hi: self._solve_block(batch[lo:hi]))
         if not np.all(np.isfinite(out)):
@@ -454,7 +455,7 @@ class CompiledRewardMachine:
             entry_p.append(tau[sa, aa, ta])
         out = []
         init_s = np.flatnonzero(env.initial > 0)
-        for pi in exact_policy_batch(policies, env.n_states, env.n_actions):
+        for pi in exact_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled):
             w = [pi[int(s_), int(a_)] for s_, a_ in
                  zip(sk.env_state[sk.entry_source], sk.entry_action, strict=True)]
             ent = [j for j in range(len(w)) if w[j] > 0]
@@ -503,6 +504,10 @@ class CompiledRewardMachine:
         step = sp.csr_matrix((sk.entry_probability, (rows, sk.entry_target)), shape=(K * A, K))
         r_sa = np.bincount(rows, weights=sk.entry_probability * self.entry_reward,
                            minlength=K * A)
+        # disabled actions (zero rows) get -inf: never a maximiser, and -inf is only added
+        # to finite numbers, so no nan arises
+        blocked = ~env.enabled[sk.env_state]  # [K, A]
+        r_sa = np.where(blocked.ravel(), -np.inf, r_sa)
         v = np.zeros(K)
         bound = np.inf
         for _ in range(max_iterations):
@@ -533,7 +538,8 @@ class CompiledRewardMachine:
         v_pol = spsolve(matrix.tocsc(), rhs)
         U = len(self.states)
         values = np.zeros((env.n_states, U))
-        policy = np.zeros((env.n_states, U), dtype=np.int64)
+        # unreached (state, machine state) pairs play the first enabled action
+        policy = np.repeat(np.argmax(env.enabled, axis=1)[:, None], U, axis=1)
         live = sk.machine_state < U
         values[sk.env_state[live], sk.machine_state[live]] = v[live]
         policy[sk.env_state[live], sk.machine_state[live]] = greedy[live]

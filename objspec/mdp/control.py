@@ -94,6 +94,20 @@ class ControlSolution:
     method: str
 
 
+def _mask_disabled(env: FiniteMDP, r: np.ndarray) -> np.ndarray:
+    """``r`` ``[S, A, K]`` with ``-inf`` on the disabled pairs of ``env``.
+
+    Disabled pairs have zero transition rows, so their Q-value is ``r + gamma * 0 = -inf``:
+    never a maximiser (every state has an enabled action, whose Q-value is finite), and
+    no ``nan`` can arise (``-inf`` is only ever added to finite numbers or compared).
+    """
+    if env.all_enabled:
+        return r
+    out = r.copy()
+    out[~env.enabled] = -np.inf
+    return out
+
+
 def _rounding_margin(env: FiniteMDP, V: np.ndarray, TV: np.ndarray, gamma: float) -> np.ndarray:
     """Bound on the effect of floating-point rounding on the MacQueen interval, per column.
 
@@ -130,7 +144,7 @@ def bellman_optimality_bounds(
     ----------
     env : FiniteMDP
     r : numpy.ndarray
-        ``[S, A, K]`` expected one-step rewards.
+        ``[S, A, K]`` expected one-step rewards (entries of disabled actions are ignored).
     V : numpy.ndarray
         ``[S, K]`` any value estimate.
     gamma : float
@@ -155,7 +169,7 @@ def bellman_optimality_bounds(
     >>> mid, bound < 1e-12, actions
     (array([[6.]]), array([ True]), array([[1]]))
     """
-    mid, span, margin, actions = _macqueen(env, r, V, gamma)
+    mid, span, margin, actions = _macqueen(env, _mask_disabled(env, r), V, gamma)
     return mid, span + margin, actions
 
 
@@ -324,6 +338,7 @@ def optimal_values(
         )
     arr, kind, single = normalize_rewards(env, rewards)
     r = np.ascontiguousarray(expected_rewards(env, arr, kind).transpose(1, 2, 0))  # [S, A, K]
+    r = _mask_disabled(env, r)
     S, A, K = r.shape
     V0 = np.zeros((S, K))
     used: list[str] = []

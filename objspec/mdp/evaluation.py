@@ -58,7 +58,7 @@ def induced_chain(env: FiniteMDP, policies: Any) -> np.ndarray:
     array([[0.25, 0.75],
            [0.  , 1.  ]])
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     chains = induced_chain_dense(env, pi)
     return chains[0] if single else chains
 
@@ -77,7 +77,7 @@ def policy_rewards(env: FiniteMDP, policies: Any, rewards: Any) -> np.ndarray:
     >>> policy_rewards(env, Policy([[0.25, 0.75]]), [[4.0, 0.0]])
     array([1.])
     """
-    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     arr, kind, single_r = normalize_rewards(env, rewards)
     r = expected_rewards(env, arr, kind)
     out = np.einsum("nsa,ksa->nks", pi, r)
@@ -157,7 +157,7 @@ def evaluate(
     (1.0, True)
     """
     gamma = check_discount(gamma)
-    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     arr, kind, single_r = normalize_rewards(env, rewards)
     r = expected_rewards(env, arr, kind)
     rhs = np.einsum("nsa,ksa->nsk", pi, r)
@@ -226,7 +226,7 @@ def state_visitation(
     array([1., 1.])
     """
     gamma = check_discount(gamma)
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     rhs = env.initial[None, :, None]
     sol = solve_policy_systems(env, pi, rhs, gamma, transpose=True, tol=tol, method=method)
     d = np.clip(sol.x[:, :, 0], 0.0, None)  # visitation is non-negative; clip rounding only
@@ -247,7 +247,7 @@ def state_action_occupancy(
     >>> state_action_occupancy(env, Policy([[0.25, 0.75]]), 0.5)
     array([[0.5, 1.5]])
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     d = state_visitation(env, pi, gamma, **kwargs)
     out = d[:, :, None] * pi
     return out[0] if single else out
@@ -273,7 +273,7 @@ def occupancy_measure(env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any
     >>> occupancy_measure(env, Policy([[0.25, 0.75]]), 0.5)[0, :, 0]
     array([0.5, 1.5])
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     sa = state_action_occupancy(env, pi, gamma, **kwargs)
     if env.n_states * env.n_actions * env.n_states * pi.shape[0] > 5e8:
         raise InvalidSpecificationError(

@@ -106,7 +106,7 @@ def solve_rational(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 def exact_induced_chain(env: FiniteMDP, policy: Any) -> np.ndarray:
     """``P_pi`` as an ``[S, S]`` Fraction array for one policy."""
-    (pi,) = exact_policy_batch(policy, env.n_states, env.n_actions)
+    (pi,) = exact_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     tau = env.exact_transitions()
     S, A = env.n_states, env.n_actions
     out = np.empty((S, S), dtype=object)
@@ -122,7 +122,7 @@ def _policies(env: FiniteMDP, policies: Any) -> tuple[list[np.ndarray], bool]:
     single = isinstance(policies, Policy) or (
         not isinstance(policies, Policy) and np.ndim(np.asarray(policies, dtype=object)) == 2
     )
-    return exact_policy_batch(policies, env.n_states, env.n_actions), single
+    return exact_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled), single
 
 
 def _chain_of(env: FiniteMDP, pi: np.ndarray) -> np.ndarray:

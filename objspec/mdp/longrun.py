@@ -346,7 +346,7 @@ def _gains(env: FiniteMDP, policies: Any, rewards: Any) -> tuple[np.ndarray, boo
     from objspec.mdp.linear import induced_chain_sparse
     from objspec.mdp.rewards import expected_rewards, normalize_rewards
 
-    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     arr, kind, single_r = normalize_rewards(env, rewards)
     r = expected_rewards(env, arr, kind)
     r_pi = np.einsum("nsa,ksa->nks", pi, r)
@@ -473,7 +473,7 @@ def _exact_policy_rewards(env: FiniteMDP, policy: Any, reward: Any) -> np.ndarra
     from objspec.mdp.exact import exact_rewards
     from objspec.mdp.policy import exact_policy_batch
 
-    (pi,) = exact_policy_batch(policy, env.n_states, env.n_actions)
+    (pi,) = exact_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     R = exact_rewards(env, reward)
     r_sa = (env.exact_transitions() * R).sum(axis=2)
     return (pi * r_sa).sum(axis=1)

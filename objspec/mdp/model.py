@@ -91,8 +91,9 @@ class FiniteMDP:
         Either an array shaped ``[S, A, S]`` with ``transitions[s, a, t]`` the probability of
         moving to ``t`` after action ``a`` in ``s``, or a sparse matrix shaped ``(S*A, S)``
         whose row ``s*A + a`` is ``transitions[s, a]`` (Storm's layout; use it for large S).
-        Every row must be a probability distribution: finite, non-negative entries summing
-        to 1 within ``1e-9``. Entries given as :class:`fractions.Fraction` (or sympy
+        Every row of an enabled action must be a probability distribution: finite,
+        non-negative entries summing to 1 within ``1e-9`` (rows of disabled actions are
+        zero, see ``enabled``). Entries given as :class:`fractions.Fraction` (or sympy
         rationals) are kept exactly for exact-arithmetic evaluation.
     initial : array_like
         The initial state distribution ``mu0``, shaped ``[S]``.
@@ -104,6 +105,14 @@ class FiniteMDP:
         ``s_t``, so a trajectory's label word is ``L(s_0) L(s_1) ...`` as in PRISM/Storm.
     state_names, action_names : sequence of str, optional
         Distinct names, used in messages, drawings and exports.
+    enabled : array_like of bool, optional
+        ``[S, A]`` mask of the enabled actions (real models, e.g. PRISM/Storm MDPs, have a
+        different set of choices per state). ``None`` (default) enables every action. Every
+        state needs at least one enabled action. The row of a disabled pair ``(s, a)`` must
+        be all zero: disabled pairs are stored as *zero rows* of the transition matrix
+        (in the sparse layout they take no space), never as self-loops. Policies must put
+        probability only on enabled actions, and every optimiser maximises only over them,
+        so a zero row is never used. With ``enabled=None`` a zero row is an error.
 
     Raises
     ------
@@ -123,6 +132,13 @@ class FiniteMDP:
     Traceback (most recent call last):
     ...
     objspec.errors.InvalidModelError: transitions[s=0, a=0] sums to 0.5, not 1 (tolerance 1e-09)
+
+    A state may lack an action: pass the ``enabled`` mask and leave the row zero.
+
+    >>> Q = np.zeros((2, 2, 2)); Q[0, 0, 1] = Q[0, 1, 0] = Q[1, 0, 1] = 1.0
+    >>> masked = FiniteMDP(Q, [1.0, 0.0], enabled=[[True, True], [True, False]])
+    >>> masked.n_enabled.tolist(), masked.enabled_actions(1).tolist()
+    ([2, 1], [0])
     """
 
     def __init__(
@@ -132,9 +148,11 @@ class FiniteMDP:
         labels: Mapping[Any, Iterable[str]] | TransitionLabelFunction | None = None,
         state_names: Sequence[str] | None = None,
         action_names: Sequence[str] | None = None,
+        enabled: Any = None,
     ) -> None:
         self._exact_transitions: np.ndarray | None = None
         self._dense: np.ndarray | None = None
+        mask: np.ndarray | None = None
         if sp.issparse(transitions):
             coo = sp.coo_matrix(transitions)
             bad = np.flatnonzero(np.imag(coo.data)) if np.iscomplexobj(coo.data) else np.empty(0)
@@ -154,7 +172,8 @@ class FiniteMDP:
             n_actions = n_rows // n_states
             matrix.sum_duplicates()
             matrix.eliminate_zeros()
-            self._check_sparse(matrix, n_states, n_actions)
+            mask = self._check_enabled(enabled, n_states, n_actions)
+            self._check_sparse(matrix, n_states, n_actions, mask)
         else:
             exact = rational_array(transitions)
             dense = _float_array(transitions, "transitions", InvalidModelError)
@@ -163,9 +182,10 @@ class FiniteMDP:
                     f"transitions must be shaped [S, A, S] with S, A >= 1; got {dense.shape}"
                 )
             n_states, n_actions = dense.shape[0], dense.shape[1]
-            self._check_dense(dense)
+            mask = self._check_enabled(enabled, n_states, n_actions)
+            self._check_dense(dense, mask)
             if exact is not None:
-                self._check_exact_rows(exact)
+                self._check_exact_rows(exact, mask)
                 self._exact_transitions = exact
                 self._exact_transitions.flags.writeable = False
             dense.flags.writeable = False
@@ -174,6 +194,11 @@ class FiniteMDP:
         self._matrix: sp.csr_matrix = matrix
         self._n_states = n_states
         self._n_actions = n_actions
+        self._all_enabled = mask is None
+        if mask is None:
+            mask = np.ones((n_states, n_actions), dtype=bool)
+        mask.flags.writeable = False
+        self._enabled: np.ndarray = mask
 
         exact_init = rational_array(initial)
         init = _float_array(initial, "initial", InvalidModelError)
@@ -206,7 +231,59 @@ class FiniteMDP:
         return text
 
     @staticmethod
-    def _check_dense(dense: np.ndarray) -> None:
+    def _check_enabled(enabled: Any, n_states: int, n_actions: int) -> np.ndarray | None:
+        """Validate the ``[S, A]`` mask; ``None`` when every action is enabled."""
+        if enabled is None:
+            return None
+        raw = np.asarray(enabled)
+        if raw.shape != (n_states, n_actions):
+            raise InvalidModelError(
+                f"enabled must be shaped [S, A] = [{n_states}, {n_actions}]; got {raw.shape}"
+            )
+        if raw.dtype != bool:
+            if raw.dtype.kind not in "iu" or not np.isin(raw, (0, 1)).all():
+                raise InvalidModelError(
+                    f"enabled must be a boolean [S, A] mask; got dtype {raw.dtype}"
+                )
+        mask = np.array(raw, dtype=bool)
+        empty = ~mask.any(axis=1)
+        if empty.any():
+            s = int(np.argmax(empty))
+            raise InvalidModelError(
+                f"state {s} has no enabled action (enabled[{s}] is all False); every state "
+                "needs at least one"
+            )
+        if mask.all():
+            return None
+        return mask
+
+    @staticmethod
+    def _row_sum_error(s: int, a: int, total: float, mask: np.ndarray | None) -> InvalidModelError:
+        if mask is not None and not mask[s, a]:
+            return InvalidModelError(
+                f"transitions[s={s}, a={a}] has total probability {total:.12g}, but action {a} "
+                f"is disabled in state {s} (enabled[{s}, {a}] is False): the row of a disabled "
+                "action must be zero"
+            )
+        hint = ""
+        if total == 0 and mask is None:
+            hint = "; if the action does not exist in that state, pass an enabled= mask"
+        return InvalidModelError(
+            f"transitions[s={s}, a={a}] sums to {total:.12g}, not 1 "
+            f"(tolerance {ROW_TOLERANCE:g}){hint}"
+        )
+
+    @staticmethod
+    def _row_sums_wrong(sums: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Bool array (shape of ``sums``): rows that are neither a distribution (enabled)
+        nor zero (disabled)."""
+        off = np.abs(sums - 1.0) > ROW_TOLERANCE
+        if mask is not None:
+            off = np.where(mask.reshape(sums.shape), off, sums != 0)
+        return off
+
+    @staticmethod
+    def _check_dense(dense: np.ndarray, mask: np.ndarray | None = None) -> None:
         bad = ~np.isfinite(dense)
         if bad.any():
             s, a, t = (int(i) for i in np.argwhere(bad)[0])
@@ -220,38 +297,36 @@ class FiniteMDP:
                 f"transitions[{s}, {a}, {t}] = {dense[s, a, t]} is negative"
             )
         sums = dense.sum(axis=2)
-        off = np.abs(sums - 1.0) > ROW_TOLERANCE
+        off = FiniteMDP._row_sums_wrong(sums, mask)
         if off.any():
             s, a = (int(i) for i in np.argwhere(off)[0])
-            raise InvalidModelError(
-                f"transitions[s={s}, a={a}] sums to {sums[s, a]:.12g}, not 1 "
-                f"(tolerance {ROW_TOLERANCE:g})"
-            )
+            raise FiniteMDP._row_sum_error(s, a, float(sums[s, a]), mask)
 
     @staticmethod
-    def _check_sparse(matrix: sp.csr_matrix, n_states: int, n_actions: int) -> None:
+    def _check_sparse(
+        matrix: sp.csr_matrix, n_states: int, n_actions: int, mask: np.ndarray | None = None
+    ) -> None:
         data = matrix.data
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-        for mask, what in ((~np.isfinite(data), "is not finite"), (data < 0, "is negative")):
-            if mask.any():
-                k = int(np.argmax(mask))
+        for wrong, what in ((~np.isfinite(data), "is not finite"), (data < 0, "is negative")):
+            if wrong.any():
+                k = int(np.argmax(wrong))
                 r, t = int(rows[k]), int(matrix.indices[k])
                 raise InvalidModelError(
                     f"transitions[{r // n_actions}, {r % n_actions}, {t}] = {data[k]} {what}"
                 )
         sums = np.asarray(matrix.sum(axis=1)).ravel()
-        off = np.abs(sums - 1.0) > ROW_TOLERANCE
+        off = FiniteMDP._row_sums_wrong(sums, mask)
         if off.any():
             r = int(np.argmax(off))
-            raise InvalidModelError(
-                f"transitions[s={r // n_actions}, a={r % n_actions}] sums to "
-                f"{sums[r]:.12g}, not 1 (tolerance {ROW_TOLERANCE:g})"
-            )
+            raise FiniteMDP._row_sum_error(r // n_actions, r % n_actions, float(sums[r]), mask)
 
     @staticmethod
-    def _check_exact_rows(exact: np.ndarray) -> None:
+    def _check_exact_rows(exact: np.ndarray, mask: np.ndarray | None = None) -> None:
         for s in range(exact.shape[0]):
             for a in range(exact.shape[1]):
+                if mask is not None and not mask[s, a]:
+                    continue  # a zero row (checked in floating point, where 0 is exact)
                 total = sum(exact[s, a])
                 if total != 1:
                     raise InvalidModelError(
@@ -361,12 +436,36 @@ class FiniteMDP:
 
     @property
     def n_actions(self) -> int:
-        """Number of actions ``|A|`` (the same in every state)."""
+        """Number of actions ``|A|``: the largest number of actions of a state.
+
+        Arrays over actions (policies, ``[S, A]`` rewards) have this many columns in every
+        state; :attr:`enabled` says which of them exist in which state.
+        """
         return self._n_actions
 
     @property
+    def enabled(self) -> np.ndarray:
+        """Read-only ``[S, A]`` bool mask: ``enabled[s, a]`` iff action ``a`` exists in ``s``."""
+        return self._enabled
+
+    @property
+    def all_enabled(self) -> bool:
+        """True when every action is enabled in every state (no mask)."""
+        return self._all_enabled
+
+    @property
+    def n_enabled(self) -> np.ndarray:
+        """``[S]`` ints: the number of enabled actions of every state (each ``>= 1``)."""
+        return self._enabled.sum(axis=1)
+
+    def enabled_actions(self, s: int) -> np.ndarray:
+        """The enabled actions of state ``s``, ascending."""
+        return np.flatnonzero(self._enabled[s])
+
+    @property
     def transitions(self) -> np.ndarray:
-        """Read-only dense transition tensor ``[S, A, S]`` (built on demand for sparse input)."""
+        """Read-only dense transition tensor ``[S, A, S]`` (built on demand for sparse input;
+        zero rows for disabled actions)."""
         if self._dense is None:
             dense = self._matrix.toarray().reshape(self._n_states, self._n_actions, self._n_states)
             dense.flags.writeable = False
@@ -440,7 +539,7 @@ class FiniteMDP:
         out = np.empty(dense.shape, dtype=object)
         out.ravel()[:] = [Fraction(float(x)) for x in dense.ravel()]
         try:
-            self._check_exact_rows(out)
+            self._check_exact_rows(out, None if self._all_enabled else self._enabled)
         except InvalidModelError as exc:
             raise InvalidModelError(
                 f"{exc}; exact evaluation needs rational probabilities: build the FiniteMDP "
@@ -481,7 +580,12 @@ class FiniteMDP:
 
     def __repr__(self) -> str:
         props = f", propositions={list(self._propositions)}" if self._propositions else ""
-        return f"FiniteMDP(n_states={self._n_states}, n_actions={self._n_actions}{props})"
+        masked = ""
+        if not self._all_enabled:
+            masked = f", enabled={int(self._enabled.sum())}/{self._enabled.size} pairs"
+        return (
+            f"FiniteMDP(n_states={self._n_states}, n_actions={self._n_actions}{masked}{props})"
+        )
 
     def _repr_svg_(self) -> str | None:
         """Jupyter: the state graph (:func:`objspec.display.mdp_svg`); None when too large."""

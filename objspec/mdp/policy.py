@@ -26,6 +26,7 @@ __all__ = [
     "Policy",
     "PolicyLike",
     "as_policy_batch",
+    "check_enabled_support",
     "deterministic_policies",
     "exact_policy_batch",
 ]
@@ -48,6 +49,40 @@ def _check_rows(probs: np.ndarray, where: str) -> None:
             f"{where}: {head}the action distribution of state {idx[-1]} sums to "
             f"{sums[idx]:.12g}, not 1 (tolerance {ROW_TOLERANCE:g})"
         )
+
+
+def check_enabled_support(batch: np.ndarray, enabled: np.ndarray | None, what: str) -> None:
+    """Raise unless every policy of ``batch`` (``[N, S, A]`` or ``[S, A]``; floats or
+    Fractions) puts probability only on actions ``enabled`` (``[S, A]`` bool) in each state.
+
+    The test is exact: any non-zero probability on a disabled action is an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.mdp.policy import check_enabled_support
+    >>> mask = np.array([[True, True], [True, False]])
+    >>> check_enabled_support(np.array([[0.5, 0.5], [1.0, 0.0]]), mask, "policy")
+    >>> uniform = np.full((2, 2), 0.5)
+    >>> check_enabled_support(uniform, mask, "policy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    objspec.errors.InvalidPolicyError: policy puts probability 0.5 on action 1 in state 1, ...
+    """
+    if enabled is None or enabled.all():
+        return
+    arr = batch if batch.ndim == 3 else batch[None]
+    bad = (arr != 0) & ~enabled[None]
+    if not bad.any():
+        return
+    n, s, a = (int(i) for i in np.argwhere(bad)[0])
+    head = f"{what} {n} of the batch" if arr.shape[0] > 1 else what
+    value = arr[n, s, a]
+    shown = f"{float(value):.12g}" if not isinstance(value, Fraction) else str(value)
+    raise InvalidPolicyError(
+        f"{head} puts probability {shown} on action {a} in state {s}, where it is disabled "
+        f"(enabled actions there: {np.flatnonzero(enabled[s]).tolist()})"
+    )
 
 
 def _index(idx: tuple[int, ...]) -> str:
@@ -127,8 +162,34 @@ class Policy:
         return cls(probs)
 
     @classmethod
+    def uniform_over(cls, env: FiniteMDP) -> Policy:
+        """The policy that picks each *enabled* action of ``env`` uniformly (exact Fractions).
+
+        Equal to :meth:`uniform` when every action is enabled.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP, Policy
+        >>> P = np.zeros((2, 3, 2)); P[:, :, 0] = 1.0; P[1, 2] = 0.0
+        >>> env = FiniteMDP(P, [1.0, 0.0], enabled=[[1, 1, 1], [1, 1, 0]])
+        >>> Policy.uniform_over(env).probabilities.round(3).tolist()
+        [[0.333, 0.333, 0.333], [0.5, 0.5, 0.0]]
+        """
+        mask = env.enabled
+        counts = mask.sum(axis=1)
+        exact = np.empty(mask.shape, dtype=object)
+        for s in range(mask.shape[0]):
+            share = Fraction(1, int(counts[s]))
+            exact[s] = [share if on else Fraction(0) for on in mask[s]]
+        return cls(exact)
+
+    @classmethod
     def uniform(cls, n_states: int, n_actions: int) -> Policy:
-        """The policy that picks every action with probability ``1 / n_actions``."""
+        """The policy that picks every action with probability ``1 / n_actions``.
+
+        For an environment with disabled actions use :meth:`uniform_over`.
+        """
         if n_states < 1 or n_actions < 1:
             raise InvalidPolicyError(f"need n_states, n_actions >= 1; got {n_states}, {n_actions}")
         exact = np.full((n_states, n_actions), Fraction(1, n_actions), dtype=object)
@@ -204,7 +265,12 @@ PolicyLike = Policy | np.ndarray | Sequence[Any]
 
 
 def as_policy_batch(
-    policies: Any, n_states: int, n_actions: int, *, what: str = "policy"
+    policies: Any,
+    n_states: int,
+    n_actions: int,
+    *,
+    what: str = "policy",
+    enabled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Validate policies and stack them as a float64 ``[N, S, A]`` array.
 
@@ -214,6 +280,9 @@ def as_policy_batch(
         One policy (``Policy`` or ``[S, A]``) or a batch (sequence of those, or ``[N, S, A]``).
     n_states, n_actions : int
         The environment's size.
+    enabled : numpy.ndarray, optional
+        The environment's ``[S, A]`` mask of enabled actions (:attr:`FiniteMDP.enabled`);
+        a policy that puts probability on a disabled action is then refused.
 
     Returns
     -------
@@ -225,7 +294,8 @@ def as_policy_batch(
     Raises
     ------
     InvalidPolicyError
-        Wrong shape, or a row that is not a distribution; names the policy index and state.
+        Wrong shape, a row that is not a distribution, or probability on a disabled action;
+        names the policy index, state and action.
 
     Examples
     --------
@@ -287,10 +357,13 @@ def as_policy_batch(
             f"{what} is shaped [S, A] = {list(batch.shape[1:])}, but the environment has "
             f"{n_states} states and {n_actions} actions"
         )
+    check_enabled_support(batch, enabled, what)
     return batch, single
 
 
-def exact_policy_batch(policies: Any, n_states: int, n_actions: int) -> list[np.ndarray]:
+def exact_policy_batch(
+    policies: Any, n_states: int, n_actions: int, *, enabled: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Like :func:`as_policy_batch` but returns Fraction arrays ``[S, A]``, one per policy."""
     if isinstance(policies, Policy):
         items: list[Any] = [policies]
@@ -300,7 +373,7 @@ def exact_policy_batch(policies: Any, n_states: int, n_actions: int) -> list[np.
         items = list(policies)
         if items and not isinstance(items[0], Policy) and np.ndim(items[0]) != 2:
             items = [np.asarray(items, dtype=object)]
-    out = []
+    out: list[np.ndarray] = []
     for p in items:
         pol = p if isinstance(p, Policy) else Policy(p)
         if pol.probabilities.shape != (n_states, n_actions):
@@ -308,12 +381,17 @@ def exact_policy_batch(policies: Any, n_states: int, n_actions: int) -> list[np.
                 f"policy is shaped {list(pol.probabilities.shape)}, but the environment has "
                 f"{n_states} states and {n_actions} actions"
             )
+        check_enabled_support(
+            pol.probabilities, enabled, "policy" if len(items) == 1 else f"policy {len(out)}"
+        )
         out.append(pol.exact_probabilities())
     return out
 
 
 def deterministic_policies(env: FiniteMDP) -> Iterator[Policy]:
-    """Iterate over all ``|A|^|S|`` deterministic policies of ``env``.
+    """Iterate over all deterministic policies of ``env``: ``|A|^|S|`` of them, or the
+    product of the numbers of enabled actions when some are disabled (only enabled
+    actions are chosen).
 
     Examples
     --------
@@ -324,5 +402,6 @@ def deterministic_policies(env: FiniteMDP) -> Iterator[Policy]:
     >>> sum(1 for _ in deterministic_policies(env))
     9
     """
-    for actions in itertools.product(range(env.n_actions), repeat=env.n_states):
+    choices = [env.enabled_actions(s).tolist() for s in range(env.n_states)]
+    for actions in itertools.product(*choices):
         yield Policy.deterministic(np.array(actions, dtype=np.int64), env.n_actions)

@@ -42,7 +42,7 @@ def reachable_states(env: FiniteMDP, policies: Any) -> np.ndarray:
     ...                         Policy.deterministic([0, 1, 0], 2)]).tolist()
     [[True, True, False], [True, True, True]]
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     reach = reachable_from_supports(env, pi > 0)
     return reach[0] if single else reach
 
@@ -70,7 +70,8 @@ def reachable_from_supports(env: FiniteMDP, enabled: np.ndarray) -> np.ndarray:
 
 
 def canonical_policies(env: FiniteMDP, policies: Any) -> np.ndarray:
-    """Policies with the uniform distribution on every state they do not reach.
+    """Policies with the uniform distribution (over the enabled actions) on every state
+    they do not reach.
 
     Returns ``[S, A]`` for one policy or ``[N, S, A]`` for a batch. Two policies that agree
     on the states they reach (and so have the same trajectory lottery) map to the same
@@ -83,7 +84,10 @@ def canonical_policies(env: FiniteMDP, policies: Any) -> np.ndarray:
     >>> canonical_policies(E2(), Policy([[1.0, 0.0], [0.0, 1.0]])).tolist()
     [[1.0, 0.0], [0.5, 0.5]]
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     reach = reachable_states(env, pi)
-    out = np.where(reach[:, :, None], pi, 1.0 / env.n_actions)
+    # uniform over the enabled actions (all of them unless the environment has a mask)
+    mask = env.enabled
+    uniform = mask / mask.sum(axis=1, keepdims=True)
+    out = np.where(reach[:, :, None], pi, uniform[None])
     return out[0] if single else out

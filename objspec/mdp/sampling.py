@@ -116,7 +116,7 @@ def sample_trajectories(
     >>> states[1, 0].tolist(), actions[1, 0].tolist()
     ([0, 1, 1], [1, 1])
     """
-    pi, single = as_policy_batch(policies, env.n_states, env.n_actions)
+    pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     M = _check_count(n_trajectories, "n_trajectories", 1)
     H = _check_count(horizon, "horizon", 0)
     mu0 = env.initial if initial is None else _initial(env, initial)

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -156,13 +157,20 @@ def rational_policies(env: FiniteMDP, n_random: int, seed: int | np.random.Gener
     """
     rng = _rng(seed)
     S, A = env.n_states, env.n_actions
+    choices = [env.enabled_actions(s).tolist() for s in range(S)]  # all, unless masked
     out: list[Policy] = []
-    if A**S <= max_deterministic:
-        for acts in itertools.product(range(A), repeat=S):
+    if math.prod(len(c) for c in choices) <= max_deterministic:
+        for acts in itertools.product(*choices):
             out.append(Policy(np.array([[F(int(a == b)) for b in range(A)] for a in acts],
                                        dtype=object)))
     for k in range(n_random):
-        rows = [_simplex(rng, A, 4, zeros=(k % 2 == 0)) for _ in range(S)]
+        rows = []
+        for s in range(S):
+            row = [F(0)] * A
+            for a, p in zip(choices[s], _simplex(rng, len(choices[s]), 4, zeros=(k % 2 == 0)),
+                            strict=True):
+                row[a] = p
+            rows.append(row)
         out.append(Policy(np.array(rows, dtype=object)))
     return out
 

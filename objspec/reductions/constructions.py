@@ -78,9 +78,12 @@ def inner_product(reward: np.ndarray, m: np.ndarray) -> Any:
     return total if m.dtype == object else float(total)
 
 
-def recover_policy(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def recover_policy(
+    m: np.ndarray, enabled: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(d, pi)`` from an occupancy measure: ``d(s) = sum_{a,s'} m(s,a,s')`` and
-    ``pi(a|s) = sum_{s'} m(s,a,s') / d(s)`` where ``d(s) > 0`` (uniform elsewhere).
+    ``pi(a|s) = sum_{s'} m(s,a,s') / d(s)`` where ``d(s) > 0`` (uniform elsewhere: over
+    the actions ``enabled`` ``[S, A]`` marks, if given, else over all actions).
 
     Exact when ``m`` holds Fractions (the policy-recovery step of paper-notes 4.3).
 
@@ -101,7 +104,10 @@ def recover_policy(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if d[s] > 0:
             pi[s] = [x / d[s] for x in sa[s]]
         else:
-            pi[s] = [Fraction(1, A) if exact else 1.0 / A] * A
+            on = [True] * A if enabled is None else [bool(x) for x in enabled[s]]
+            k = sum(on)
+            share = Fraction(1, k) if exact else 1.0 / k
+            pi[s] = [share if x else (Fraction(0) if exact else 0.0) for x in on]
     return d, pi
 
 
@@ -612,7 +618,7 @@ def _lottery_of_occupancy(env: FiniteMDP, m: Any) -> Any:
     from objspec.formalisms.lottery import TrajectoryLottery
 
     m = np.asarray(m)
-    _, pi = recover_policy(m)
+    _, pi = recover_policy(m, env.enabled)
     exact = m.dtype == object
     return TrajectoryLottery(env, Policy(pi), exact=exact)
 

@@ -279,17 +279,17 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return pi / total if total > 0 else np.full(x.size, 1.0 / x.size)
 
 
-def _solve_transient(system: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+def _solve_transient(system: sp.csr_matrix, rhs: np.ndarray, *, direct: bool) -> np.ndarray:
     """Solve ``(I - P_TT) X = B`` on transient states, checking the true residual.
 
-    ``I - P_TT`` is a nonsingular M-matrix. Small systems are solved densely; large ones by
-    batched BiCGSTAB (all columns at once), with a sparse LU for columns it leaves
-    unsolved (structured chains, where LU does not fill in, are exactly those on which
-    the Krylov method is slow).
+    ``I - P_TT`` is a nonsingular M-matrix. Small systems, and ``direct`` ones (whose
+    strongly connected components are all small, so that the system is nearly
+    triangular and LU does not fill in), are solved directly; others by batched BiCGSTAB
+    (all columns at once), with a sparse LU for columns it leaves unsolved.
     """
     n = system.shape[0]
     scale = np.maximum(np.abs(rhs).sum(axis=0), 1e-300)
-    if n <= DENSE_BLOCK:
+    if n <= DENSE_BLOCK or direct:
         x = _solve_dense_or_lu(system, rhs)
     else:
         x = _krylov(lambda v: np.asarray(system @ v), rhs, system.diagonal(),
@@ -315,9 +315,11 @@ def _single_class(
 ) -> np.ndarray:
     """``[S]``: the only recurrent class state ``s`` can reach, or -1 if it reaches several.
 
-    Computed on the condensation (a DAG) in reverse topological order, carrying for each
-    component the smallest and largest class index it reaches: O(edges + depth) and no
-    ``[S, n_classes]`` table.
+    Read from the support graph, never from computed probabilities: one pass over the
+    condensation DAG, sinks first, carrying the smallest and largest class index each
+    component reaches (``O(edges)``; no ``[S, n_classes]`` table). scipy numbers strong
+    components so that every edge of the condensation goes to a smaller label; this is
+    checked, and without it the components are processed level by level instead.
     """
     coo = graph.tocoo()
     cu, cv = comp[coo.row], comp[coo.col]
@@ -328,17 +330,43 @@ def _single_class(
     hi = np.full(n_comp, -1, dtype=np.int64)
     for c, members in enumerate(classes):
         lo[comp[members[0]]] = hi[comp[members[0]]] = c
-    remaining = np.bincount(src, minlength=n_comp)
-    order = np.argsort(dst, kind="stable")
-    rev_src = src[order]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n_comp))])
+    if np.all(src > dst):
+        _sweep(lo, hi, src, dst, n_comp)
+    else:
+        _levels(lo, hi, src, dst, n_comp)
+    single = np.where(lo == hi, lo, -1)
+    return single[comp]
+
+
+def _sweep(lo: np.ndarray, hi: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int) -> None:
+    """Fill ``lo``/``hi`` in increasing label order (every edge goes to a smaller label)."""
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).tolist()
+    succ = dst.tolist()
+    low, high = lo.tolist(), hi.tolist()
+    for u in np.flatnonzero(np.diff(ptr)).tolist():
+        a, b = ptr[u], ptr[u + 1]
+        if b - a == 1:
+            v = succ[a]
+            low[u], high[u] = low[v], high[v]
+        else:
+            low[u] = min([low[v] for v in succ[a:b]])
+            high[u] = max([high[v] for v in succ[a:b]])
+    lo[:] = low
+    hi[:] = high
+
+
+def _levels(lo: np.ndarray, hi: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int) -> None:
+    """Fill ``lo``/``hi`` in reverse topological levels (one numpy round per level)."""
+    remaining = np.bincount(src, minlength=n)
+    rev_src = src[np.argsort(dst, kind="stable")]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n))])
     frontier = np.flatnonzero(remaining == 0)
     while frontier.size:
         counts = indptr[frontier + 1] - indptr[frontier]
-        if not counts.sum():
+        total = int(counts.sum())
+        if not total:
             break
-        starts = np.repeat(indptr[frontier] - np.cumsum(counts) + counts, counts)
-        idx = starts + np.arange(int(counts.sum()))
+        idx = np.repeat(indptr[frontier] - np.cumsum(counts) + counts, counts) + np.arange(total)
         heads = np.repeat(frontier, counts)
         tails = rev_src[idx]
         np.minimum.at(lo, tails, lo[heads])
@@ -346,8 +374,6 @@ def _single_class(
         np.subtract.at(remaining, tails, 1)
         tails = np.unique(tails)
         frontier = tails[remaining[tails] == 0]
-    single = np.where(lo == hi, lo, -1)
-    return single[comp]
 
 
 def _chain_gains(m: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
@@ -383,7 +409,8 @@ def _chain_gains(m: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
         rows = m[rest]
         system = (sp.identity(rest.size, format="csr") - rows[:, rest]).tocsr()
         rhs = np.asarray(rows[:, np.flatnonzero(known)] @ g[known])
-        g[rest] = _solve_transient(system, rhs)
+        largest = int(np.bincount(comp[rest]).max())
+        g[rest] = _solve_transient(system, rhs, direct=largest <= DENSE_BLOCK)
     return g
 
 
@@ -409,7 +436,8 @@ def _structure(
     """Classes, stationary rows ``[n_classes, S]`` and absorption ``[S, n_classes]``."""
     S = m.shape[0]
     graph = _support_graph(m)
-    classes = _classes_of(graph)
+    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    classes = _bottom_classes(graph, n_comp, comp)
     n = len(classes)
     stationary = np.zeros((n, S))
     for c, members in enumerate(classes):
@@ -431,7 +459,8 @@ def _structure(
         rows = m[transient]
         system = (sp.identity(transient.size, format="csr") - rows[:, transient]).tocsr()
         rhs = np.asarray(rows @ to_class)
-        b = np.clip(_solve_transient(system, rhs), 0.0, 1.0)
+        direct = int(np.bincount(comp[transient]).max()) <= DENSE_BLOCK
+        b = np.clip(_solve_transient(system, rhs, direct=direct), 0.0, 1.0)
         b[~reach] = 0.0
         only = reach.sum(axis=1) == 1
         b[only] = reach[only].astype(np.float64)

@@ -91,8 +91,8 @@ class GymnasiumImport:
         """
         if "expected" not in self._cache:
             P = self.mdp.transition_matrix
-            r = np.asarray(P.multiply(self.transition_reward).sum(axis=1)).ravel()
-            r = r.reshape(self.mdp.n_states, self.mdp.n_actions)
+            flat = np.asarray(P.multiply(self.transition_reward).sum(axis=1)).ravel()
+            r = flat.reshape(self.mdp.n_states, self.mdp.n_actions)
             r.flags.writeable = False
             self._cache["expected"] = r
         return self._cache["expected"]

@@ -301,3 +301,34 @@ def test_imported_reward_forms_agree(slippery: bool) -> None:
     a = evaluate(model.mdp, pols, dense, 0.9).returns
     b = evaluate(model.mdp, pols, model.expected_reward, 0.9).returns
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_inner_formalisms_use_monte_carlo_in_o_nonzeros_memory_on_large_models() -> None:
+    from objspec.formalisms import InnerMORL, InnerNonlinearMarkovReward
+
+    S, A = 5000, 2
+    env = random_mdp(S, A, 3, seed=16)
+    r = np.random.default_rng(17).random(S)
+    pols = np.full((2, S, A), 1.0 / A)
+    for spec in (InnerNonlinearMarkovReward(r, lambda x: x * x, 0.5, n_samples=200),
+                 InnerMORL(np.stack([r, -r]), lambda v: v[0] * v[1], 0.5, n_samples=200)):
+        peak, vals = peak_bytes(lambda spec=spec: spec.compile(env).values(pols))
+        assert peak < 8 * S * A * S / 10
+        assert np.all(np.isfinite(vals))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_monte_carlo_returns_match_the_dense_reward_lookup(seed: int) -> None:
+    from objspec.formalisms import InnerMORL
+    from objspec.formalisms.lottery import sample_return_vectors
+
+    rng = np.random.default_rng(seed)
+    S, A = 6, 2
+    env = random_mdp(S, A, 3, seed=rng)
+    R = rng.normal(size=(2, S, A, S))
+    spec = InnerMORL(R, lambda v: float(v[0] - v[1]), 0.9, method="monte carlo",
+                     n_samples=50, seed=seed)
+    ev = spec.compile(env)
+    pi = rng.dirichlet(np.ones(A), size=S)
+    G = sample_return_vectors(env, pi, R, 0.9, 50, ev.horizon, seed)
+    np.testing.assert_allclose(ev.values(pi[None]), [np.mean(G[:, 0] - G[:, 1])], rtol=1e-12)

@@ -37,6 +37,8 @@ __all__ = [
     "expected_reward_batch",
     "reward_scale",
     "expected_return_vectors",
+    "transition_reward_values",
+    "rewards_at",
     "user_real",
     "exact_real",
     "reachable_states",
@@ -141,6 +143,44 @@ def expected_reward_batch(env: FiniteMDP, rewards: np.ndarray, what: str = "rewa
     """``[k, S, A]``: :func:`expected_reward` of ``k`` rewards stacked on a leading axis."""
     arr, kind, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
     return expected_rewards(env, arr, kind)
+
+
+def transition_reward_values(env: FiniteMDP, rewards: np.ndarray, what: str = "rewards"
+                             ) -> np.ndarray:
+    """``[k, nnz]``: ``k`` stacked rewards at the non-zeros of ``env.transition_matrix``.
+
+    Column ``j`` is the transition ``(s, a, t)`` of the ``j``-th stored entry (CSR order).
+    Rewards on transitions of probability 0 never occur on a trajectory, so these values
+    determine every return; ``[S, A, S]`` rewards are only read there. See
+    :func:`rewards_at` for the look-up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> transition_reward_values(E3(), np.array([[1.0, 0.0]]))
+    array([[1., 1., 0., 0.]])
+    """
+    arr, kind, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    pair = np.repeat(np.arange(S * A), np.diff(P.indptr))
+    if kind == 1:
+        return arr[:, pair // A]
+    if kind == 2:
+        return arr.reshape(-1, S * A)[:, pair]
+    return arr.reshape(-1, S * A, S)[:, pair, P.indices]
+
+
+def rewards_at(env: FiniteMDP, values: np.ndarray, s: np.ndarray, a: np.ndarray,
+               t: np.ndarray) -> np.ndarray:
+    """``[k, *shape]``: the rewards of :func:`transition_reward_values` at transitions
+    ``(s, a, t)`` of positive probability (arrays of one shape), by binary search."""
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    keys = np.repeat(np.arange(S * A, dtype=np.int64), np.diff(P.indptr)) * S + P.indices
+    wanted = (np.asarray(s, dtype=np.int64) * A + a) * S + t
+    return values[:, np.searchsorted(keys, wanted)]
 
 
 def reward_scale(reward: np.ndarray) -> float:

@@ -231,17 +231,17 @@ def test_long_run_average_on_a_large_sparse_mdp_agrees_with_its_own_dense_route(
 
 def test_a_failed_solve_raises_instead_of_returning_nan(monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
-    rng = np.random.default_rng(12)
-    chain = _multiclass_chain(rng, n_classes=2, size=4, n_transient=6)
-    S = chain.shape[0]
-    env = FiniteMDP(chain, np.full(S, 1.0 / S))
+    P = np.zeros((3, 1, 3))
+    P[0, 0] = [0.5, 0.25, 0.25]  # state 0 reaches both absorbing states: a transient solve
+    P[1, 0, 1] = P[2, 0, 2] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0, 0.0])
 
     def broken(matrix: Any, rhs: np.ndarray) -> np.ndarray:
         return np.full(np.shape(rhs), np.nan)
 
     monkeypatch.setattr(longrun, "_solve_dense_or_lu", broken)
     with pytest.raises(ObjspecError, match="not (found|solved) to tolerance"):
-        long_run_average(env, np.ones((S, 1)), rng.random(S))
+        long_run_average(env, np.ones((3, 1)), [0.0, 1.0, 2.0])
 
 
 def test_large_long_run_average_is_computed_in_o_nonzeros_memory() -> None:
@@ -335,3 +335,16 @@ def test_monte_carlo_returns_match_the_dense_reward_lookup(seed: int) -> None:
     pi = rng.dirichlet(np.ones(A), size=S)
     G = sample_return_vectors(env, pi, R, 0.9, 50, ev.horizon, seed)
     np.testing.assert_allclose(ev.values(pi[None]), [np.mean(G[:, 0] - G[:, 1])], rtol=1e-12)
+
+
+def test_a_slowly_mixing_large_class_falls_back_to_the_renewal_solve() -> None:
+    # a 2,000-cycle with one lazy state: BiCGSTAB stalls, the sparse renewal LU does not
+    n = 2000
+    rows = np.arange(n)
+    chain = sp.lil_matrix(sp.csr_matrix((np.ones(n), (rows, (rows + 1) % n)), shape=(n, n)))
+    chain[0, 1] = 0.5
+    chain[0, 0] = 0.5
+    (pi,) = longrun.stationary_distributions(sp.csr_matrix(chain))
+    expected = np.full(n, 1.0 / (n + 1))
+    expected[0] = 2.0 / (n + 1)
+    np.testing.assert_allclose(pi, expected, rtol=1e-10)

@@ -236,8 +236,9 @@ def _stationary_on(m: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
     Up to ``DENSE_BLOCK`` states: one dense solve of ``pi (I - P) = 0`` with one equation
     replaced by ``pi 1 = 1``. Larger classes: BiCGSTAB on the nonsingular rank-one update
     ``(I - P^T + w 1^T) pi = w``, ``w = 1/k`` (it has the same solution, and its spectrum is
-    that of ``I - P^T`` with the eigenvalue 0 moved to 1), with a sparse LU of the bordered
-    system as the fallback. The residual ``||pi (I - P)||_1`` is checked either way.
+    that of ``I - P^T`` with the eigenvalue 0 moved to 1), with a sparse LU of the renewal
+    system (expected visits between returns to one state, Kemeny and Snell 1960) as the
+    fallback. The residual ``||pi (I - P)||_1`` is checked either way.
     """
     k = members.size
     if k == 1:
@@ -256,12 +257,19 @@ def _stationary_on(m: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
         pi = _normalised(x)
         if not _stationary_residual(block, pi) <= STATIONARY_TOLERANCE:
             pi = None
-    if pi is None:
-        lower = (sp.identity(k, format="csr") - block).T.tocsr()[: k - 1]
-        ones = sp.csr_matrix(np.ones((1, k)))
+    if pi is None and k <= DENSE_BLOCK:
+        system = np.eye(k) - block.toarray().T
+        system[k - 1, :] = 1.0
         rhs = np.zeros(k)
         rhs[-1] = 1.0
-        pi = _normalised(_solve_dense_or_lu(sp.vstack([lower, ones], format="csr"), rhs))
+        pi = _normalised(np.linalg.solve(system, rhs))
+    elif pi is None:
+        # renewal: x_j = expected visits to j between two visits to state 0 of the class,
+        # (I - Q^T) x = P[0, rest]^T with Q = P without state 0; sparse, no dense row to fill
+        rest = block[1:]
+        system = (sp.identity(k - 1, format="csr") - rest[:, 1:]).T.tocsr()
+        rhs = np.asarray(block[0, 1:].toarray()).ravel()
+        pi = _normalised(np.concatenate([[1.0], _solve_dense_or_lu(system, rhs)]))
     residual = _stationary_residual(block, pi)
     if not residual <= STATIONARY_TOLERANCE:
         raise ObjspecError(
@@ -297,11 +305,11 @@ def _solve_transient(system: sp.csr_matrix, rhs: np.ndarray, *, direct: bool) ->
         bad = ~(np.abs(rhs - system @ x).sum(axis=0) <= TRANSIENT_TOLERANCE * scale)
         if bad.any():
             x[:, bad] = _solve_dense_or_lu(system, rhs[:, bad])
-    residual = np.abs(rhs - system @ x).sum(axis=0) / scale
+    residual = np.nan_to_num(np.abs(rhs - system @ x).sum(axis=0) / scale, nan=np.inf)
     if not np.all(residual <= TRANSIENT_TOLERANCE):
         raise ObjspecError(
             f"the linear system on {n} transient states was not solved to tolerance: relative "
-            f"residual {float(np.nanmax(residual)):.3g} > {TRANSIENT_TOLERANCE:g}"
+            f"residual {float(residual.max()):.3g} > {TRANSIENT_TOLERANCE:g}"
         )
     return x
 

@@ -15,8 +15,12 @@ Method (no discount close to 1 is used anywhere, so ties stay ties):
    thresholded) and decomposed with :func:`scipy.sparse.csgraph.connected_components`.
 2. **Stationary distributions**: on each recurrent class ``C`` the restricted chain
    ``P_CC`` is stochastic and irreducible, so ``pi_C (I - P_CC) = 0, pi_C 1 = 1`` has a unique
-   solution; it is solved directly (one equation of the singular system replaced by the
-   normalisation) with a dense or sparse LU factorisation.
+   solution. Up to ``DENSE_BLOCK`` states it is solved densely (one equation of the
+   singular system replaced by the normalisation); larger classes by BiCGSTAB on the
+   nonsingular ``(I - P_CC^T + w 1^T) pi = w`` (``w`` uniform), falling back to a sparse LU
+   of the renewal system (visits between returns to one state). The residual
+   ``||pi (I - P_CC)||_1 <= STATIONARY_TOLERANCE`` is checked; a failure raises
+   :class:`~objspec.errors.ObjspecError`, never returns NaN.
 3. **Absorption probabilities** ``B[s, c] = P(reach class c | s_0 = s)`` solve
    ``(I - P_TT) B_T = P_TC`` on the transient states ``T``. Entries are set to exactly 0
    where the support graph shows that ``c`` is unreachable from ``s``, and to exactly 1
@@ -24,6 +28,15 @@ Method (no discount close to 1 is used anywhere, so ties stay ties):
 4. ``P^* = B Pi`` where row ``c`` of ``Pi`` is the stationary distribution of class ``c``
    (Kemeny and Snell, *Finite Markov Chains*, 1960; Puterman, *Markov Decision
    Processes*, 1994, section A.4).
+
+Gains of policies (:func:`long_run_average`, :func:`long_run_average_values`) form neither
+``B`` nor ``P*``: recurrent states get their class's gain ``pi_c . r``, a transient state
+that can reach only one class gets that gain exactly (from the support graph), and the
+other transient states solve ``(I - P) g = 0`` with those values as boundary, one
+right-hand side per reward. Memory is ``O(non-zeros)``; transient systems are solved
+densely when small, by sparse LU when their strong components are small (nearly
+triangular systems, such as protocol models), else by batched BiCGSTAB with an LU
+fallback, each with a checked residual.
 
 The ``exact_*`` functions run the same steps in rational arithmetic
 (:func:`objspec.mdp.exact.solve_rational`) and return :class:`fractions.Fraction` objects.

@@ -17,7 +17,7 @@ from objspec.mdp.arrays import real_array
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
 from objspec.mdp.reachability import reachable_from_supports
-from objspec.mdp.rewards import normalize_rewards
+from objspec.mdp.rewards import expected_rewards, normalize_rewards
 from objspec.orders import (
     Comparator,
     Order,
@@ -36,6 +36,12 @@ __all__ = [
     "as_rewards",
     "fit_reward",
     "fit_rewards",
+    "expected_reward",
+    "expected_reward_batch",
+    "reward_scale",
+    "expected_return_vectors",
+    "transition_reward_values",
+    "rewards_at",
     "user_real",
     "exact_real",
     "reachable_states",
@@ -87,13 +93,17 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
 
 
 def fit_reward(env: FiniteMDP, reward: np.ndarray, what: str = "reward") -> np.ndarray:
-    """The reward as a float ``[S, A, S]`` array for ``env``; raises if the sizes differ."""
+    """The reward as a float ``[S, A, S]`` array for ``env``; raises if the sizes differ.
+
+    Dense by design: only for the trajectory-lottery engines, which work on small models.
+    Formalisms that need only expectations use :func:`expected_reward`.
+    """
     arr, _, _ = normalize_rewards(env, reward.astype(np.float64), batched=False, what=what)
     return _broadcast(env, arr)[0]
 
 
 def fit_rewards(env: FiniteMDP, rewards: np.ndarray, what: str = "rewards") -> np.ndarray:
-    """``k`` rewards as a float ``[k, S, A, S]`` array for ``env``."""
+    """``k`` rewards as a float ``[k, S, A, S]`` array for ``env`` (dense, see fit_reward)."""
     arr, _, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
     return _broadcast(env, arr)
 
@@ -107,11 +117,97 @@ def _broadcast(env: FiniteMDP, arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def expected_reward(env: FiniteMDP, reward: np.ndarray, what: str = "reward") -> np.ndarray:
+    """``[S, A]``: the expected one-step reward ``r(s, a) = sum_t tau(t|s, a) R(s, a, t)``.
+
+    Checks the shape against ``env`` (raising :class:`InvalidSpecificationError`). Every
+    expectation of a Markov reward (discounted return, gain, occupancy inner product)
+    depends on ``R`` only through ``r``; ``[S, A, S]`` rewards are read at the non-zeros of
+    the transition matrix only, and nothing of size ``[S, A, S]`` is built.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> expected_reward(E3(), np.array([1.0, 0.0]))
+    array([[1., 1.],
+           [0., 0.]])
+    """
+    return expected_reward_batch(env, reward[None], what)[0]
+
+
+def expected_reward_batch(env: FiniteMDP, rewards: np.ndarray, what: str = "rewards"
+                          ) -> np.ndarray:
+    """``[k, S, A]``: :func:`expected_reward` of ``k`` rewards stacked on a leading axis."""
+    arr, kind, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
+    return expected_rewards(env, arr, kind)
+
+
+def transition_reward_values(env: FiniteMDP, rewards: np.ndarray, what: str = "rewards"
+                             ) -> np.ndarray:
+    """``[k, nnz]``: ``k`` stacked rewards at the non-zeros of ``env.transition_matrix``.
+
+    Column ``j`` is the transition ``(s, a, t)`` of the ``j``-th stored entry (CSR order).
+    Rewards on transitions of probability 0 never occur on a trajectory, so these values
+    determine every return; ``[S, A, S]`` rewards are only read there. See
+    :func:`rewards_at` for the look-up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> transition_reward_values(E3(), np.array([[1.0, 0.0]]))
+    array([[1., 1., 0., 0.]])
+    """
+    arr, kind, _ = normalize_rewards(env, rewards.astype(np.float64), batched=True, what=what)
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    pair = np.repeat(np.arange(S * A), np.diff(P.indptr))
+    if kind == 1:
+        return arr[:, pair // A]
+    if kind == 2:
+        return arr.reshape(-1, S * A)[:, pair]
+    return arr.reshape(-1, S * A, S)[:, pair, P.indices]
+
+
+def rewards_at(env: FiniteMDP, values: np.ndarray, s: np.ndarray, a: np.ndarray,
+               t: np.ndarray) -> np.ndarray:
+    """``[k, *shape]``: the rewards of :func:`transition_reward_values` at transitions
+    ``(s, a, t)`` of positive probability (arrays of one shape), by binary search."""
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    keys = np.repeat(np.arange(S * A, dtype=np.int64), np.diff(P.indptr)) * S + P.indices
+    wanted = (np.asarray(s, dtype=np.int64) * A + a) * S + t
+    return values[:, np.searchsorted(keys, wanted)]
+
+
+def reward_scale(reward: np.ndarray) -> float:
+    """``max |R|`` over the given entries (0 for an empty array), as a float."""
+    return float(np.abs(reward.astype(np.float64)).max(initial=0.0))
+
+
+def expected_return_vectors(
+    env: FiniteMDP, policies: np.ndarray, r_sa: np.ndarray, gamma: Any
+) -> np.ndarray:
+    """``[N, k]`` expected discounted returns of ``N`` policies for ``k`` rewards ``[k, S, A]``.
+
+    One batched solve of ``(I - gamma P_pi) V = r_pi`` with ``k`` right-hand sides
+    (:func:`objspec.mdp.linear.solve_policy_systems`, certified about ``1e-12``
+    relative). Takes expected rewards, so no reward shape needs guessing.
+    """
+    from objspec.mdp.linear import solve_policy_systems
+    from objspec.mdp.rewards import check_discount
+
+    rhs = np.einsum("nsa,ksa->nsk", policies, r_sa)
+    sol = solve_policy_systems(env, policies, rhs, check_discount(float(gamma)))
+    return np.einsum("nsk,s->nk", sol.x, env.initial)
+
+
 def exact_reward_tensor(env: FiniteMDP, reward: np.ndarray) -> np.ndarray:
     """One reward as a Fraction ``[S, A, S]`` array (floats converted exactly)."""
     from objspec.mdp.exact import exact_rewards
 
-    fit_reward(env, reward)  # shape check with the library's message
+    expected_reward(env, reward)  # shape check with the library's message
     return exact_rewards(env, reward)
 
 

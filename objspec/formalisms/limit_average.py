@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from objspec.formalisms._support import as_reward, fit_reward
+from objspec.formalisms._support import as_reward, expected_reward, reward_scale
 from objspec.formalisms.base import RealValuedEvaluator, Specification
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
 from objspec.mdp.model import FiniteMDP
@@ -76,10 +76,10 @@ class LimitAverageEvaluator(RealValuedEvaluator):
     def __init__(self, spec: LimitAverageReward, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env)
         self._spec = spec
-        self._reward = fit_reward(env, spec.reward)
+        self._reward = expected_reward(env, spec.reward)  # [S, A]: gains need no more
         self.exact = exact
         self.method = "exact rational long-run" if exact else "long-run (recurrent classes)"
-        self.tie_tolerance = 1e-9 * max(1.0, float(np.abs(self._reward).max(initial=0.0)))
+        self.tie_tolerance = 1e-9 * max(1.0, reward_scale(spec.reward))
 
     def values(self, policies: Any) -> np.ndarray:
         pi = self._batch(policies)

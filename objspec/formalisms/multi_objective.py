@@ -24,11 +24,11 @@ from objspec.formalisms._support import (
     as_rewards,
     check_callable,
     describe_callable,
-    fit_rewards,
+    expected_return_vectors,
+    expected_reward_batch,
 )
 from objspec.formalisms.base import Specification
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
-from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
@@ -36,14 +36,6 @@ from objspec.mdp.rewards import check_discount
 from objspec.orders import Order, as_order
 
 __all__ = ["OuterMORL", "OMORL", "GeneralisedOuterMORL", "GOMORL", "InnerMORL", "IMORL"]
-
-
-def _expected_return_vectors(
-    env: FiniteMDP, policies: np.ndarray, rewards: np.ndarray, gamma: Any
-) -> np.ndarray:
-    """``[N, k]`` expected returns, one batched solve with ``k`` right-hand sides."""
-    ev = evaluate(env, policies, rewards, float(gamma))
-    return np.asarray(ev.returns).reshape(policies.shape[0], rewards.shape[0])
 
 
 def _exact_return_vector(env: FiniteMDP, policy: Policy, rewards: np.ndarray, gamma: Any
@@ -121,11 +113,11 @@ class OuterMORLEvaluator(StatisticEvaluator):
 
     def __init__(self, spec: OuterMORL, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
-        self._rewards = fit_rewards(env, spec.rewards)
+        self._rewards = expected_reward_batch(env, spec.rewards)  # [k, S, A]
         self._spec = spec
 
     def statistics(self, policies: np.ndarray) -> list[Any]:
-        return list(_expected_return_vectors(self.env, policies, self._rewards, self._spec.gamma))
+        return list(expected_return_vectors(self.env, policies, self._rewards, self._spec.gamma))
 
     def exact_statistic(self, policy: Policy) -> np.ndarray:
         return _exact_return_vector(self.env, policy, self._spec.rewards, self._spec.gamma)
@@ -201,15 +193,15 @@ class GeneralisedOuterMORLEvaluator(OrderEvaluator):
 
     def __init__(self, spec: GeneralisedOuterMORL, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env, spec.order, exact=exact)
-        self._rewards = fit_rewards(env, spec.rewards)
+        self._rewards = expected_reward_batch(env, spec.rewards)  # [k, S, A]
         self._spec = spec
         self.method = "exact rational" if exact else "linear solve"
 
     def objects(self, policies: Any) -> list[Any]:
         """The expected-return vector ``[k]`` of every policy."""
         return list(
-            _expected_return_vectors(self.env, self._batch(policies), self._rewards,
-                                     self._spec.gamma)
+            expected_return_vectors(self.env, self._batch(policies), self._rewards,
+                                    self._spec.gamma)
         )
 
     def exact_objects(self, policies: list[Policy]) -> list[Any]:

@@ -22,7 +22,7 @@ from objspec.formalisms._support import (
     as_reward,
     check_callable,
     describe_callable,
-    fit_reward,
+    expected_reward,
 )
 from objspec.formalisms.base import Specification
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
@@ -111,7 +111,7 @@ class OuterNonlinearEvaluator(StatisticEvaluator):
 
     def __init__(self, spec: OuterNonlinearMarkovReward, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
-        self._reward = fit_reward(env, spec.reward)
+        self._reward = expected_reward(env, spec.reward)  # [S, A]: E[G] needs no more
         self._spec = spec
 
     def statistics(self, policies: np.ndarray) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
-from objspec.formalisms._support import as_reward, fit_reward, reachable_states
+from objspec.formalisms._support import as_reward, expected_reward, reachable_states
 from objspec.formalisms.base import RealValuedEvaluator, Specification
 from objspec.formalisms.regularisers import Regulariser, as_regulariser
 from objspec.mdp.evaluation import evaluate, state_visitation
@@ -99,7 +99,7 @@ class RegularisedEvaluator(RealValuedEvaluator):
     def __init__(self, spec: RegularisedRL, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env)
         self._spec = spec
-        self._reward = fit_reward(env, spec.reward)
+        self._reward = expected_reward(env, spec.reward)  # [S, A]
         spec.regulariser.check_environment(env.n_states, env.n_actions)
         if exact and not spec.regulariser.rational:
             raise InvalidSpecificationError(

@@ -22,6 +22,9 @@ from objspec.formalisms._support import (
     describe_callable,
     exact_real,
     fit_rewards,
+    reward_scale,
+    rewards_at,
+    transition_reward_values,
     user_real,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification
@@ -33,7 +36,6 @@ from objspec.formalisms.lottery import (
     exact_prefix_probabilities,
     prefix_probabilities,
     return_distribution,
-    sample_return_vectors,
     truncation_bound,
     truncation_horizon,
 )
@@ -60,6 +62,11 @@ __all__ = [
 
 Method = Literal["auto", "exact", "monte carlo"]
 _METHODS = ("auto", "exact", "monte carlo")
+
+#: ``method="auto"`` looks for a finite return distribution only while ``S * A * S`` is at
+#: most this: that engine works on dense ``[S, A, S]`` arrays. Larger models use Monte
+#: Carlo, whose sampling and reward look-ups are O(non-zeros).
+RETURN_DISTRIBUTION_MAX = 4_000_000
 
 #: Specifications whose value is the expectation of a function of the trajectory
 #: (paper-notes section 4.1: RM -> FTR, LTL -> FTR, LAR -> FTR, MR -> FTR, INMR/IMORL -> FTR).
@@ -388,7 +395,10 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
       rounding, or exactly in rationals with ``exact=True``. ``f`` is called once per
       distinct return value.
     * ``"monte carlo"``: ``n_samples`` trajectories per policy (common random numbers),
-      cut at the horizon ``H`` where ``gamma^H max|R| / (1 - gamma) <= truncation``;
+      cut at the horizon ``H`` where ``gamma^H max|R| / (1 - gamma) <= truncation``; the
+      only method ``"auto"`` tries when ``S * A * S > RETURN_DISTRIBUTION_MAX`` (the
+      distribution engine is dense), and O(non-zeros) in memory: rewards are kept at the
+      transitions' non-zeros (:func:`~objspec.formalisms._support.transition_reward_values`);
       ``error_bound = 4 * max standard error + lipschitz * truncation bound`` (the
       truncation term bounds the error of ``f`` when ``f`` is ``lipschitz``-Lipschitz).
     """
@@ -404,14 +414,19 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         super().__init__(spec, env)
         self._spec = spec
         self._scalar = scalar
-        self._rewards = fit_rewards(env, spec.rewards_stacked)
+        # the rewards at the transitions' non-zeros serve Monte Carlo; the dense [k, S, A, S]
+        # form only the return-distribution engine, which is meant for small models
+        self._values = transition_reward_values(env, spec.rewards_stacked)
+        self._rewards: np.ndarray | None = None
         self._gamma = float(spec.gamma)
         self.exact = exact
         self.standard_errors: np.ndarray | None = None
         self._cache: dict[Any, Any] = {}
         self._mc_cache: dict[Any, tuple[float, float]] = {}
         finite = False
-        if spec.method != "monte carlo":
+        small = env.n_states**2 * env.n_actions <= RETURN_DISTRIBUTION_MAX
+        if spec.method == "exact" or exact or (spec.method == "auto" and small):
+            self._rewards = fit_rewards(env, spec.rewards_stacked)
             uniform = env.enabled / env.n_enabled[:, None]
             finite = return_distribution(
                 env, uniform, self._rewards, self._gamma,
@@ -423,7 +438,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
                     f"within max_atoms = {spec.max_atoms} and max_steps = {spec.max_steps}; "
                     "exact evaluation is not available (use Monte Carlo)"
                 )
-        rmax = float(np.abs(self._rewards).max(initial=0.0))
+        rmax = reward_scale(spec.rewards_stacked)
         if finite:
             self.method = "exact rational return distribution" if exact else "return distribution"
             self.error_bound = 0.0
@@ -452,6 +467,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
             return self._checked(self._monte_carlo(pi))
         vals = np.empty(pi.shape[0])
         for n in range(pi.shape[0]):
+            assert self._rewards is not None  # set whenever the distribution is finite
             dist = return_distribution(self.env, pi[n], self._rewards, self._gamma,
                                        max_atoms=self._spec.max_atoms,
                                        max_steps=self._spec.max_steps)
@@ -467,8 +483,11 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         for n in range(pi.shape[0]):  # same seed per policy: common random numbers
             key = TrajectoryLottery(self.env, pi[n]).key
             if key not in self._mc_cache:  # the estimate is a function of the lottery
-                G = sample_return_vectors(self.env, pi[n], self._rewards, self._gamma,
-                                          spec.n_samples, self.horizon, spec.seed)
+                states, actions = sample_trajectories(self.env, pi[n], spec.n_samples,
+                                                      self.horizon, seed=spec.seed)
+                steps = rewards_at(self.env, self._values, states[:, :-1], actions,
+                                   states[:, 1:])  # [k, M, H]
+                G = (steps @ self._gamma ** np.arange(self.horizon, dtype=np.float64)).T
                 raw = np.array([
                     user_real(call_user(spec.f, g[0] if self._scalar else g,
                                         what=f"{self._what()} (sample {m})"),

@@ -15,8 +15,12 @@ Method (no discount close to 1 is used anywhere, so ties stay ties):
    thresholded) and decomposed with :func:`scipy.sparse.csgraph.connected_components`.
 2. **Stationary distributions**: on each recurrent class ``C`` the restricted chain
    ``P_CC`` is stochastic and irreducible, so ``pi_C (I - P_CC) = 0, pi_C 1 = 1`` has a unique
-   solution; it is solved directly (one equation of the singular system replaced by the
-   normalisation) with a dense or sparse LU factorisation.
+   solution. Up to ``DENSE_BLOCK`` states it is solved densely (one equation of the
+   singular system replaced by the normalisation); larger classes by BiCGSTAB on the
+   nonsingular ``(I - P_CC^T + w 1^T) pi = w`` (``w`` uniform), falling back to a sparse LU
+   of the renewal system (visits between returns to one state). The residual
+   ``||pi (I - P_CC)||_1 <= STATIONARY_TOLERANCE`` is checked; a failure raises
+   :class:`~objspec.errors.ObjspecError`, never returns NaN.
 3. **Absorption probabilities** ``B[s, c] = P(reach class c | s_0 = s)`` solve
    ``(I - P_TT) B_T = P_TC`` on the transient states ``T``. Entries are set to exactly 0
    where the support graph shows that ``c`` is unreachable from ``s``, and to exactly 1
@@ -24,6 +28,15 @@ Method (no discount close to 1 is used anywhere, so ties stay ties):
 4. ``P^* = B Pi`` where row ``c`` of ``Pi`` is the stationary distribution of class ``c``
    (Kemeny and Snell, *Finite Markov Chains*, 1960; Puterman, *Markov Decision
    Processes*, 1994, section A.4).
+
+Gains of policies (:func:`long_run_average`, :func:`long_run_average_values`) form neither
+``B`` nor ``P*``: recurrent states get their class's gain ``pi_c . r``, a transient state
+that can reach only one class gets that gain exactly (from the support graph), and the
+other transient states solve ``(I - P) g = 0`` with those values as boundary, one
+right-hand side per reward. Memory is ``O(non-zeros)``; transient systems are solved
+densely when small, by sparse LU when their strong components are small (nearly
+triangular systems, such as protocol models), else by batched BiCGSTAB with an LU
+fallback, each with a checked residual.
 
 The ``exact_*`` functions run the same steps in rational arithmetic
 (:func:`objspec.mdp.exact.solve_rational`) and return :class:`fractions.Fraction` objects.
@@ -52,7 +65,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from objspec.errors import InvalidModelError
+from objspec.errors import InvalidModelError, ObjspecError
 from objspec.mdp.model import ROW_TOLERANCE, FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
@@ -68,9 +81,22 @@ __all__ = [
     "exact_long_run_average_values",
 ]
 
-#: Blocks of at most this many states are factorised densely (LAPACK), larger ones with
-#: sparse LU (which fills in badly on well-mixing chains, so dense wins up to here).
-DENSE_BLOCK = 3000
+#: Systems of at most this many states are solved densely (LAPACK). Larger ones go to
+#: batched BiCGSTAB (fast on well-mixing chains, where sparse LU fills in badly), with a
+#: sparse LU as the fallback (fast on structured chains, where Krylov methods are slow).
+DENSE_BLOCK = 500
+
+#: BiCGSTAB iterations before falling back to sparse LU.
+KRYLOV_ITERATIONS = 400
+
+#: Relative 1-norm residual that BiCGSTAB aims at.
+RESIDUAL_TARGET = 1e-14
+
+#: Largest accepted ``||pi (I - P)||_1`` of a computed stationary distribution.
+STATIONARY_TOLERANCE = 1e-10
+
+#: Largest accepted relative 1-norm residual of a transient (absorption or gain) solve.
+TRANSIENT_TOLERANCE = 1e-10
 
 
 # ---------------------------------------------------------------------------- structure
@@ -146,13 +172,7 @@ def _support(chain: Any) -> sp.csr_matrix:
 
 def _classes_of(graph: sp.csr_matrix) -> list[np.ndarray]:
     n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
-    coo = graph.tocoo()
-    leaving = comp[coo.row] != comp[coo.col]
-    not_bottom = np.zeros(n_comp, dtype=bool)
-    not_bottom[comp[coo.row[leaving]]] = True
-    classes = [np.flatnonzero(comp == c) for c in range(n_comp) if not not_bottom[c]]
-    classes.sort(key=lambda members: int(members[0]))
-    return classes
+    return _bottom_classes(graph, n_comp, comp)
 
 
 def recurrent_classes(chain: Any) -> list[np.ndarray]:
@@ -201,34 +221,234 @@ def _reachers(graph: sp.csr_matrix, classes: list[np.ndarray]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- float solves
-def _solve(matrix: sp.spmatrix | np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    if isinstance(matrix, np.ndarray):
-        return np.linalg.solve(matrix, rhs)
+def _solve_dense_or_lu(matrix: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
     if matrix.shape[0] <= DENSE_BLOCK:
-        return np.linalg.solve(matrix.toarray(), rhs)
+        return np.asarray(np.linalg.solve(matrix.toarray(), rhs))
     lu = spla.splu(sp.csc_matrix(matrix))
     return np.asarray(lu.solve(np.ascontiguousarray(rhs)))
 
 
+def _krylov(
+    apply: Any, rhs: np.ndarray, diagonal: np.ndarray, x0: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    from objspec.mdp.linear import batched_bicgstab
+
+    return batched_bicgstab(
+        apply, rhs, target, lambda r: np.abs(r).sum(axis=0), KRYLOV_ITERATIONS,
+        x0=x0, diagonal=diagonal[:, None],
+    )
+
+
+def _stationary_residual(block: sp.csr_matrix, pi: np.ndarray) -> float:
+    return float(np.abs(pi - block.T @ pi).sum())
+
+
 def _stationary_on(m: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
-    """Stationary distribution of the irreducible chain restricted to ``members``."""
+    """Stationary distribution of the irreducible chain restricted to ``members``.
+
+    Up to ``DENSE_BLOCK`` states: one dense solve of ``pi (I - P) = 0`` with one equation
+    replaced by ``pi 1 = 1``. Larger classes: BiCGSTAB on the nonsingular rank-one update
+    ``(I - P^T + w 1^T) pi = w``, ``w = 1/k`` (it has the same solution, and its spectrum is
+    that of ``I - P^T`` with the eigenvalue 0 moved to 1), with a sparse LU of the renewal
+    system (expected visits between returns to one state, Kemeny and Snell 1960) as the
+    fallback. The residual ``||pi (I - P)||_1`` is checked either way.
+    """
     k = members.size
     if k == 1:
         return np.ones(1)
-    block = m[members][:, members]
-    rhs = np.zeros(k)
-    rhs[-1] = 1.0
-    if k <= DENSE_BLOCK:
+    block = m[members][:, members].tocsr()
+    pi: np.ndarray | None = None
+    if k > DENSE_BLOCK:
+        transposed = block.T.tocsr()
+        w = np.full((k, 1), 1.0 / k)
+
+        def apply(x: np.ndarray) -> np.ndarray:
+            return np.asarray(x - transposed @ x + w * x.sum(axis=0))
+
+        x = _krylov(apply, w, 1.0 - block.diagonal() + 1.0 / k, w.copy(),
+                    np.array([RESIDUAL_TARGET]))[:, 0]
+        pi = _normalised(x)
+        if not _stationary_residual(block, pi) <= STATIONARY_TOLERANCE:
+            pi = None
+    if pi is None and k <= DENSE_BLOCK:
         system = np.eye(k) - block.toarray().T
         system[k - 1, :] = 1.0
-        pi = _solve(system, rhs)
-    else:
-        lower = (sp.identity(k, format="csr") - block).T.tocsr()[: k - 1]
-        ones = sp.csr_matrix(np.ones((1, k)))
-        pi = _solve(sp.vstack([lower, ones], format="csc"), rhs)
+        rhs = np.zeros(k)
+        rhs[-1] = 1.0
+        pi = _normalised(np.linalg.solve(system, rhs))
+    elif pi is None:
+        # renewal: x_j = expected visits to j between two visits to state 0 of the class,
+        # (I - Q^T) x = P[0, rest]^T with Q = P without state 0; sparse, no dense row to fill
+        rest = block[1:]
+        system = (sp.identity(k - 1, format="csr") - rest[:, 1:]).T.tocsr()
+        rhs = np.asarray(block[0, 1:].toarray()).ravel()
+        pi = _normalised(np.concatenate([[1.0], _solve_dense_or_lu(system, rhs)]))
+    residual = _stationary_residual(block, pi)
+    if not residual <= STATIONARY_TOLERANCE:
+        raise ObjspecError(
+            f"the stationary distribution of a recurrent class of {k} states (first state "
+            f"{int(members[0])}) was not found to tolerance: residual {residual:.3g} > "
+            f"{STATIONARY_TOLERANCE:g}"
+        )
+    return pi
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
     # stationary probabilities of a recurrent class are positive; clip rounding only
-    pi = np.clip(pi, 0.0, None)
-    return pi / pi.sum()
+    pi = np.clip(np.nan_to_num(x, nan=0.0), 0.0, None)
+    total = pi.sum()
+    return pi / total if total > 0 else np.full(x.size, 1.0 / x.size)
+
+
+def _solve_transient(system: sp.csr_matrix, rhs: np.ndarray, *, direct: bool) -> np.ndarray:
+    """Solve ``(I - P_TT) X = B`` on transient states, checking the true residual.
+
+    ``I - P_TT`` is a nonsingular M-matrix. Small systems, and ``direct`` ones (whose
+    strongly connected components are all small, so that the system is nearly
+    triangular and LU does not fill in), are solved directly; others by batched BiCGSTAB
+    (all columns at once), with a sparse LU for columns it leaves unsolved.
+    """
+    n = system.shape[0]
+    scale = np.maximum(np.abs(rhs).sum(axis=0), 1e-300)
+    if n <= DENSE_BLOCK or direct:
+        x = _solve_dense_or_lu(system, rhs)
+    else:
+        x = _krylov(lambda v: np.asarray(system @ v), rhs, system.diagonal(),
+                    np.zeros_like(rhs), RESIDUAL_TARGET * scale)
+        bad = ~(np.abs(rhs - system @ x).sum(axis=0) <= TRANSIENT_TOLERANCE * scale)
+        if bad.any():
+            x[:, bad] = _solve_dense_or_lu(system, rhs[:, bad])
+    residual = np.nan_to_num(np.abs(rhs - system @ x).sum(axis=0) / scale, nan=np.inf)
+    if not np.all(residual <= TRANSIENT_TOLERANCE):
+        raise ObjspecError(
+            f"the linear system on {n} transient states was not solved to tolerance: relative "
+            f"residual {float(residual.max()):.3g} > {TRANSIENT_TOLERANCE:g}"
+        )
+    return x
+
+
+def _support_graph(m: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.csr_matrix((np.ones_like(m.data, dtype=np.int8), m.indices, m.indptr), m.shape)
+
+
+def _single_class(
+    graph: sp.csr_matrix, comp: np.ndarray, n_comp: int, classes: list[np.ndarray]
+) -> np.ndarray:
+    """``[S]``: the only recurrent class state ``s`` can reach, or -1 if it reaches several.
+
+    Read from the support graph, never from computed probabilities: one pass over the
+    condensation DAG, sinks first, carrying the smallest and largest class index each
+    component reaches (``O(edges)``; no ``[S, n_classes]`` table). scipy numbers strong
+    components so that every edge of the condensation goes to a smaller label; this is
+    checked, and without it the components are processed level by level instead.
+    """
+    coo = graph.tocoo()
+    cu, cv = comp[coo.row], comp[coo.col]
+    leaving = cu != cv
+    pairs = np.unique(cu[leaving].astype(np.int64) * n_comp + cv[leaving])
+    src, dst = pairs // n_comp, pairs % n_comp
+    lo = np.full(n_comp, len(classes), dtype=np.int64)
+    hi = np.full(n_comp, -1, dtype=np.int64)
+    for c, members in enumerate(classes):
+        lo[comp[members[0]]] = hi[comp[members[0]]] = c
+    if np.all(src > dst):
+        _sweep(lo, hi, src, dst, n_comp)
+    else:
+        _levels(lo, hi, src, dst, n_comp)
+    single = np.where(lo == hi, lo, -1)
+    return single[comp]
+
+
+def _sweep(lo: np.ndarray, hi: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int) -> None:
+    """Fill ``lo``/``hi`` in increasing label order (every edge goes to a smaller label)."""
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).tolist()
+    succ = dst.tolist()
+    low, high = lo.tolist(), hi.tolist()
+    for u in np.flatnonzero(np.diff(ptr)).tolist():
+        a, b = ptr[u], ptr[u + 1]
+        if b - a == 1:
+            v = succ[a]
+            low[u], high[u] = low[v], high[v]
+        else:
+            low[u] = min([low[v] for v in succ[a:b]])
+            high[u] = max([high[v] for v in succ[a:b]])
+    lo[:] = low
+    hi[:] = high
+
+
+def _levels(lo: np.ndarray, hi: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int) -> None:
+    """Fill ``lo``/``hi`` in reverse topological levels (one numpy round per level)."""
+    remaining = np.bincount(src, minlength=n)
+    rev_src = src[np.argsort(dst, kind="stable")]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n))])
+    frontier = np.flatnonzero(remaining == 0)
+    while frontier.size:
+        counts = indptr[frontier + 1] - indptr[frontier]
+        total = int(counts.sum())
+        if not total:
+            break
+        idx = np.repeat(indptr[frontier] - np.cumsum(counts) + counts, counts) + np.arange(total)
+        heads = np.repeat(frontier, counts)
+        tails = rev_src[idx]
+        np.minimum.at(lo, tails, lo[heads])
+        np.maximum.at(hi, tails, hi[heads])
+        np.subtract.at(remaining, tails, 1)
+        tails = np.unique(tails)
+        frontier = tails[remaining[tails] == 0]
+
+
+def _chain_gains(m: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
+    """``[S, K]`` gains ``P* r`` of a chain for ``K`` one-step reward vectors ``r [S, K]``.
+
+    Recurrent states get their class's gain ``pi_c . r``; a transient state that can reach
+    only one class gets that class's gain exactly (read from the support graph); the
+    remaining transient states solve ``(I - P_RR) g_R = P_R,rest g_rest``, since the gain
+    is harmonic (``g = P g``). Nothing of size ``[S, n_classes]`` or ``[S, S]`` is formed.
+    """
+    S = m.shape[0]
+    graph = _support_graph(m)
+    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    classes = _bottom_classes(graph, n_comp, comp)
+    g = np.zeros((S, r.shape[1]))
+    known = np.zeros(S, dtype=bool)
+    class_gain = np.empty((len(classes), r.shape[1]))
+    for c, members in enumerate(classes):
+        class_gain[c] = _stationary_on(m, members) @ r[members]
+        g[members] = class_gain[c]
+        known[members] = True
+    if known.all():
+        return g
+    if len(classes) == 1:
+        g[~known] = class_gain[0]
+        return g
+    single = _single_class(graph, comp, n_comp, classes)
+    snap = ~known & (single >= 0)
+    g[snap] = class_gain[single[snap]]
+    known |= snap
+    rest = np.flatnonzero(~known)
+    if rest.size:
+        rows = m[rest]
+        system = (sp.identity(rest.size, format="csr") - rows[:, rest]).tocsr()
+        rhs = np.asarray(rows[:, np.flatnonzero(known)] @ g[known])
+        largest = int(np.bincount(comp[rest]).max())
+        g[rest] = _solve_transient(system, rhs, direct=largest <= DENSE_BLOCK)
+    return g
+
+
+def _bottom_classes(graph: sp.csr_matrix, n_comp: int, comp: np.ndarray) -> list[np.ndarray]:
+    coo = graph.tocoo()
+    leaving = comp[coo.row] != comp[coo.col]
+    not_bottom = np.zeros(n_comp, dtype=bool)
+    not_bottom[comp[coo.row[leaving]]] = True
+    bottom = np.flatnonzero(~not_bottom)
+    is_bottom = np.zeros(n_comp, dtype=bool)
+    is_bottom[bottom] = True
+    states = np.flatnonzero(is_bottom[comp])
+    labels = comp[states]
+    order = np.argsort(labels, kind="stable")
+    groups = np.split(states[order], np.flatnonzero(np.diff(labels[order])) + 1)
+    groups.sort(key=lambda members: int(members[0]))
+    return groups
 
 
 def _structure(
@@ -236,8 +456,9 @@ def _structure(
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Classes, stationary rows ``[n_classes, S]`` and absorption ``[S, n_classes]``."""
     S = m.shape[0]
-    graph = sp.csr_matrix((np.ones_like(m.data, dtype=np.int8), m.indices, m.indptr), m.shape)
-    classes = _classes_of(graph)
+    graph = _support_graph(m)
+    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    classes = _bottom_classes(graph, n_comp, comp)
     n = len(classes)
     stationary = np.zeros((n, S))
     for c, members in enumerate(classes):
@@ -257,9 +478,10 @@ def _structure(
         for c, members in enumerate(classes):
             to_class[members, c] = 1.0
         rows = m[transient]
-        system = sp.identity(transient.size, format="csr") - rows[:, transient]
+        system = (sp.identity(transient.size, format="csr") - rows[:, transient]).tocsr()
         rhs = np.asarray(rows @ to_class)
-        b = np.clip(_solve(system.tocsr(), rhs), 0.0, 1.0)
+        direct = int(np.bincount(comp[transient]).max()) <= DENSE_BLOCK
+        b = np.clip(_solve_transient(system, rhs, direct=direct), 0.0, 1.0)
         b[~reach] = 0.0
         only = reach.sum(axis=1) == 1
         b[only] = reach[only].astype(np.float64)
@@ -354,10 +576,7 @@ def _gains(env: FiniteMDP, policies: Any, rewards: Any) -> tuple[np.ndarray, boo
     # The class structure differs between policies, so this loop is inherent: each policy's
     # support graph is decomposed on its own (all K rewards share the decomposition).
     for n in range(pi.shape[0]):
-        chain = induced_chain_sparse(env, pi[n])
-        _, stationary, absorb = _structure(chain)
-        class_gain = stationary @ r_pi[n].T  # [n_classes, K]
-        out[n] = (absorb @ class_gain).T
+        out[n] = _chain_gains(induced_chain_sparse(env, pi[n]), r_pi[n].T).T
     return out, single_pi, single_r
 
 

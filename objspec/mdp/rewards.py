@@ -109,6 +109,20 @@ def expected_rewards(env: FiniteMDP, rewards: np.ndarray, kind: int) -> np.ndarr
     """Expected immediate reward ``r[k, s, a] = sum_t tau(t|s,a) R_k(s, a, t)``.
 
     ``rewards`` is the output of :func:`normalize_rewards`; the result is ``[K, S, A]``.
+    For ``[S, A, S]`` rewards only the entries at the non-zeros of the transition matrix
+    are read (``O(K * nnz)`` work, no ``[S, A, S]`` intermediate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.mdp.rewards import expected_rewards, normalize_rewards
+    >>> P = np.zeros((1, 1, 2)); P[0, 0] = [0.25, 0.75]
+    >>> env = FiniteMDP(np.concatenate([P, P]), [1.0, 0.0])
+    >>> R = np.zeros((2, 1, 2)); R[0, 0, 1] = 4.0
+    >>> expected_rewards(env, *normalize_rewards(env, R)[:2])[0]
+    array([[3.],
+           [0.]])
     """
     K = rewards.shape[0]
     S, A = env.n_states, env.n_actions
@@ -117,7 +131,9 @@ def expected_rewards(env: FiniteMDP, rewards: np.ndarray, kind: int) -> np.ndarr
     if kind == 2:
         return rewards.copy()
     P: sp.csr_matrix = env.transition_matrix
+    rows = np.repeat(np.arange(S * A), np.diff(P.indptr))
+    flat = rewards.reshape(K, S * A, S)
     out = np.empty((K, S * A))
     for k in range(K):
-        out[k] = np.asarray(P.multiply(rewards[k].reshape(S * A, S)).sum(axis=1)).ravel()
+        out[k] = np.bincount(rows, weights=P.data * flat[k, rows, P.indices], minlength=S * A)
     return out.reshape(K, S, A)

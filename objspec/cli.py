@@ -301,6 +301,12 @@ def _verify(args: argparse.Namespace) -> int:
         except ObjspecError as exc:
             failures += 1
             print(f"  FAIL {w.name:<12} {w.a:>6} cannot express {w.b:<6} {exc}")
+    from objspec.reductions import five_way_lines
+
+    lines, five_failed = five_way_lines()
+    failures += five_failed
+    print("== five-way claim (abstract): one witness per formalism, none of the other four")
+    print("\n".join(lines))
     print("== expressivity preorder (row A, column B: Y = A can express every B ordering)")
     print(format_table())
     if not args.quiet:

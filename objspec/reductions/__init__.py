@@ -20,8 +20,14 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from objspec.errors import InvalidModelError, InvalidSpecificationError, NotExpressibleError
+from objspec.errors import (
+    InvalidModelError,
+    InvalidSpecificationError,
+    NotExpressibleError,
+    ObjspecError,
+)
 from objspec.reductions import constructions as _constructions_module  # noqa: F401
+from objspec.reductions.fiveway import FiveWayWitness, five_way_witnesses
 from objspec.reductions.registry import (
     FORMALISMS,
     Construction,
@@ -49,6 +55,9 @@ __all__ = [
     "separations",
     "conversion_chain",
     "convert",
+    "FiveWayWitness",
+    "five_way_witnesses",
+    "five_way_lines",
 ]
 
 
@@ -74,6 +83,42 @@ def separations() -> tuple[Witness, ...]:
     ['FPR', 'GOMORL', 'LAR']
     """
     return registered_separations()
+
+
+def five_way_lines() -> tuple[list[str], int]:
+    """Check the five-way witnesses (:mod:`objspec.reductions.fiveway`) and report them
+    as lines for ``objspec verify``; returns ``(lines, number of failed checks)``.
+
+    A part that is not established by a checked witness is reported as such (it is not a
+    failed check: nothing was claimed). A checked part that fails is a failed check.
+
+    Examples
+    --------
+    >>> lines, failed = five_way_lines()  # doctest: +SKIP
+    >>> failed
+    0
+    """
+    lines: list[str] = []
+    failed, complete = 0, 0
+    missing: list[str] = []
+    for w in five_way_witnesses():
+        try:
+            rep = w.check()
+        except ObjspecError as exc:
+            failed += 1
+            lines.append(f"  FAIL {w.formalism:<5} {w.name:<4} {exc}")
+            continue
+        complete += rep.complete
+        parts = ", ".join(f"{p.against} {p.status}" for p in w.parts)
+        lines.append(f"  {'ok  ' if rep.complete else 'part'} {w.formalism:<5} {w.name:<4} "
+                     f"({w.description}): {parts}")
+        missing += [f"{p.against} cannot express {w.name} ({w.formalism}): {p.status}, "
+                    f"{p.note}" for p in w.parts
+                    if p.status not in ("certificate", "refuter", "analytic")]
+    lines.append(f"  {complete} of 5 single witnesses checked against all four others"
+                 + (f"; {failed} FAILED" if failed else ""))
+    lines += [f"  not established: {m}" for m in missing]
+    return lines, failed
 
 
 def conversion_chain(source: Any, target: Any, *, env_free: bool = False) -> list[Construction]:

@@ -263,3 +263,13 @@ def test_lottery_recovery_refuses_a_non_occupancy() -> None:
     m[1, 0, 2] = 0.0
     with pytest.raises(InvalidSpecificationError, match="not an occupancy measure"):
         lottery_of_occupancy(m, F(1, 2), E4())
+
+
+def test_float_digit_decoding_survives_a_return_just_below_a_digit() -> None:
+    """A float return can undershoot a tail of exactly 0 (Monte Carlo of FTR -> INMR on a
+    float environment): the digit must not drop to the previous one."""
+    from objspec.reductions.constructions import decode_prefix
+
+    exact = F(3) + F(4, 9)  # digits 3 = (s0, b, s1), 4 = (s1, a, s0), then a zero tail
+    assert decode_prefix(E3(), exact, 2) == ([0, 1, 0], [1, 0])
+    assert decode_prefix(E3(), float(exact) - 1e-12, 2) == ([0, 1, 0], [1, 0])

@@ -1075,9 +1075,10 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
     """The first ``horizon`` transitions of the trajectory whose digit-encoded return is
     ``value`` (paper-notes 4.2): ``idx(x_0) = floor(G)``, then ``G <- (G - idx(x_0)) (n + 1)``.
 
-    Exact for Fraction input. For a float the first digits are exact as long as the float
-    resolves them (each tail is at most ``(n - 1)/n`` of a digit, at least ``1/n`` away from
-    the next digit, so rounding errors below that do not change a digit).
+    Each tail is in ``[0, (n - 1)/n]`` of a digit, at least ``1/n`` below the next digit,
+    so the digit is ``floor(y + 1/(2n))``: exact for Fraction input, and for a float robust
+    to rounding errors below ``1/(2n)`` in either direction (a tail of exactly 0, which a
+    float return can undershoot, no longer drops to the previous digit).
 
     Examples
     --------
@@ -1094,8 +1095,9 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
     y = value
     states: list[int] = []
     actions: list[int] = []
+    half = Fraction(1, 2 * n) if isinstance(y, Fraction) else 0.5 / n
     for t in range(horizon):
-        d = math.floor(y)
+        d = math.floor(y + half)
         if not 0 <= d < n:
             raise InvalidSpecificationError(
                 f"{value!r} is not a digit-encoded return (digit {d} at step {t})")

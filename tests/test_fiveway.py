@@ -25,7 +25,11 @@ from objspec.reductions.fiveway import (
     five_way_witnesses,
 )
 from objspec.reductions.lemmas import L3_PARTIAL, ancestors
-from objspec.reductions.separations import FiniteWitness, quadratic_regulariser
+from objspec.reductions.separations import (
+    AnalyticWitness,
+    FiniteWitness,
+    quadratic_regulariser,
+)
 
 
 def _witness(formalism: str) -> FiveWayWitness:
@@ -85,7 +89,9 @@ def test_a_tampered_certificate_fails() -> None:
 
 def test_a_part_about_another_ordering_is_refused() -> None:
     w = _witness("LTL")
-    other = dataclasses.replace(_part(w, "LAR").witness, name="N12-LTL-moved",
+    lar = _part(w, "LAR").witness
+    assert lar is not None
+    other = dataclasses.replace(lar, name="N12-LTL-moved",
                                 specification=lambda: w.specification())
     with pytest.raises(CertificateError, match="not a single witness"):
         _with_part(w, FiveWayPart("LAR", "certificate", other, "moved")).check()
@@ -104,7 +110,7 @@ def test_a_part_with_too_few_policies_has_no_certificate() -> None:
 def test_a_wrong_refuter_fails() -> None:
     w = _witness("LTL")
     part = _part(w, "ONMR")
-    assert part.witness is not None
+    assert isinstance(part.witness, AnalyticWitness)
 
     def lazy(params: Any) -> tuple[Policy, Policy]:
         from objspec.reductions.separations import _e6_pq
@@ -137,7 +143,7 @@ def test_the_n9_onmr_refuter_defeats_random_onmr_specs(rewards: list[int], gamma
     full[:, :, 0] = F(0)
     w = _witness("LTL")
     part = _part(w, "ONMR")
-    assert part.witness is not None
+    assert isinstance(part.witness, AnalyticWitness)
     p1, p2, why = part.witness.refute((full, gamma))
     assert "ell =" in why
     assert _n9_onmr_refuter((full, gamma)) == (p1, p2)

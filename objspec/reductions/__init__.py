@@ -4,7 +4,10 @@
   needs the environment, reference; the proof is the function's docstring);
 * :func:`convert` turns a specification into one of another formalism that induces the same
   ordering, following the shortest chain of constructions;
-* :func:`separations` lists every separation witness; ``witness.check()`` re-checks it.
+* :func:`separations` lists every separation witness; ``witness.check()`` re-checks it;
+* :func:`five_way_witnesses` gives the abstract's five-way claim as one witness per
+  formalism (RRL, ONMR, RM, LTL, LAR), each checked against the other four
+  (:mod:`objspec.reductions.fiveway`).
 
 Examples
 --------

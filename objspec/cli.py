@@ -560,6 +560,14 @@ def _verify(args: argparse.Namespace) -> int:
             if text:
                 print(f"  FAIL {w.name:<12} {w.a:>6} cannot express {w.b:<6} {_one_line(exc)}")
         out["witnesses"].append(entry)
+    from objspec.reductions import five_way_lines
+
+    lines, five_failed = five_way_lines()
+    failures += five_failed
+    out["five_way"] = {"lines": lines, "failed": five_failed}
+    if text:
+        print("== five-way claim (abstract): one witness per formalism, none of the other four")
+        print("\n".join(lines))
     v = verdicts()
     if text:
         print("== expressivity preorder (row A, column B: Y = A can express every B ordering)")

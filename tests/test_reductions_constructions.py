@@ -18,8 +18,10 @@ from objspec.reductions.checking import (
     ACYCLIC_SOURCES,
     check_instance,
     check_same_ordering,
+    needs_acyclic,
     random_rational_mdp,
     random_spec,
+    random_spec_for,
     rational_policies,
     verify_construction,
 )
@@ -43,10 +45,10 @@ def test_construction_preserves_ordering_random(
     c: Construction, seed: int, n_states: int, n_actions: int
 ) -> None:
     rng = np.random.default_rng(seed)
-    acyclic = c.source in ACYCLIC_SOURCES
+    acyclic = needs_acyclic(c)
     env = random_rational_mdp(n_states + acyclic, n_actions, rng, acyclic=acyclic)
     pols = rational_policies(env, 3, rng)
-    spec = random_spec(c.source, env, rng)
+    spec = random_spec_for(c, env, rng)
     check_instance(c, spec, c(spec, env), env, pols, seed)
 
 
@@ -171,12 +173,12 @@ def test_checker_rejects_the_conversion_of_a_different_spec(c: Construction) -> 
     """Feeding the check the converted output of *another* random spec must fail on some
     instance: the checker can tell orderings apart for every construction."""
     rng = np.random.default_rng(99)
-    acyclic = c.source in ACYCLIC_SOURCES
+    acyclic = needs_acyclic(c)
     caught = 0
     for k in range(6):
         env = random_rational_mdp(2 + acyclic + k % 2, 2, rng, acyclic=acyclic)
         pols = rational_policies(env, 4, rng)
-        spec, other = random_spec(c.source, env, rng), random_spec(c.source, env, rng)
+        spec, other = random_spec_for(c, env, rng), random_spec_for(c, env, rng)
         try:
             check_instance(c, spec, c(other, env), env, pols, k)
         except CertificateError:

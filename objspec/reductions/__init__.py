@@ -4,7 +4,10 @@
   needs the environment, reference; the proof is the function's docstring);
 * :func:`convert` turns a specification into one of another formalism that induces the same
   ordering, following the shortest chain of constructions;
-* :func:`separations` lists every separation witness; ``witness.check()`` re-checks it.
+* :func:`separations` lists every separation witness; ``witness.check()`` re-checks it;
+* :func:`five_way_witnesses` gives the abstract's five-way claim as one witness per
+  formalism (RRL, ONMR, RM, LTL, LAR), each checked against the other four
+  (:mod:`objspec.reductions.fiveway`).
 
 Examples
 --------
@@ -20,8 +23,14 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from objspec.errors import NotExpressibleError
+from objspec.errors import (
+    InvalidModelError,
+    InvalidSpecificationError,
+    NotExpressibleError,
+    ObjspecError,
+)
 from objspec.reductions import constructions as _constructions_module  # noqa: F401
+from objspec.reductions.fiveway import FiveWayWitness, five_way_witnesses
 from objspec.reductions.registry import (
     FORMALISMS,
     Construction,
@@ -49,6 +58,9 @@ __all__ = [
     "separations",
     "conversion_chain",
     "convert",
+    "FiveWayWitness",
+    "five_way_witnesses",
+    "five_way_lines",
 ]
 
 
@@ -74,6 +86,44 @@ def separations() -> tuple[Witness, ...]:
     ['FPR', 'GOMORL', 'LAR']
     """
     return registered_separations()
+
+
+def five_way_lines() -> tuple[list[str], int]:
+    """Check the five-way witnesses (:mod:`objspec.reductions.fiveway`) and report them
+    as lines for ``objspec verify``; returns ``(lines, number of failed checks)``.
+
+    A part that is not established by a checked witness is reported as such (it is not a
+    failed check: nothing was claimed). A checked part that fails is a failed check.
+
+    Examples
+    --------
+    ``objspec verify`` prints the lines; checking all five takes a few seconds.
+
+    >>> lines, failed = five_way_lines()  # doctest: +SKIP
+    >>> failed, lines[-3]  # doctest: +SKIP
+    (0, '  3 of 5 single witnesses checked against all four others')
+    """
+    lines: list[str] = []
+    failed, complete = 0, 0
+    missing: list[str] = []
+    for w in five_way_witnesses():
+        try:
+            rep = w.check()
+        except ObjspecError as exc:
+            failed += 1
+            lines.append(f"  FAIL {w.formalism:<5} {w.name:<4} {exc}")
+            continue
+        complete += rep.complete
+        parts = ", ".join(f"{p.against} {p.status}" for p in w.parts)
+        lines.append(f"  {'ok  ' if rep.complete else 'part'} {w.formalism:<5} {w.name:<4} "
+                     f"({w.description}): {parts}")
+        missing += [f"{p.against} cannot express {w.name} ({w.formalism}): {p.status}, "
+                    f"{p.note}" for p in w.parts
+                    if p.status not in ("certificate", "refuter", "analytic")]
+    lines.append(f"  {complete} of 5 single witnesses checked against all four others"
+                 + (f"; {failed} FAILED" if failed else ""))
+    lines += [f"  not established: {m}" for m in missing]
+    return lines, failed
 
 
 def conversion_chain(source: Any, target: Any, *, env_free: bool = False) -> list[Construction]:
@@ -125,7 +175,9 @@ def convert(spec: Any, to: Any, env: Any = None) -> Any:
     """A specification of formalism ``to`` inducing the same ordering as ``spec``.
 
     Follows the shortest chain of registered constructions (only environment-free ones when
-    ``env`` is None, if such a chain exists).
+    ``env`` is None, if such a chain exists). Exact specifications (rational data and
+    discount) on exact environments convert to specifications evaluated exactly; float ones
+    are converted and evaluated in floats.
 
     Parameters
     ----------
@@ -134,7 +186,8 @@ def convert(spec: Any, to: Any, env: Any = None) -> Any:
     to : str or type
         Target formalism: an acronym such as ``"FOMR"`` or a formalism class.
     env : FiniteMDP, optional
-        Needed when every chain uses a construction that depends on the dynamics.
+        Needed when every chain uses a construction that depends on the environment (its
+        dynamics, or only its size and labels). It is checked up front: ``spec`` must fit it.
 
     Raises
     ------
@@ -143,6 +196,12 @@ def convert(spec: Any, to: Any, env: Any = None) -> Any:
         message) or no chain is registered.
     EnvironmentRequiredError
         If every chain needs the environment and ``env`` is None.
+    InvalidModelError
+        If ``env`` is not a :class:`~objspec.FiniteMDP`.
+    InvalidSpecificationError
+        If ``spec`` does not fit ``env`` (the message names both sizes), or objspec cannot
+        build the target specification although it exists (INMR and IMORL from LTL, RM,
+        LAR and multi-objective IMORL: the message says why and what to use instead).
 
     Examples
     --------
@@ -151,21 +210,62 @@ def convert(spec: Any, to: Any, env: Any = None) -> Any:
     >>> from objspec.reductions import convert
     >>> convert(MarkovReward(np.ones((1, 2)), 0.5), "OMO").acronym
     'OMO'
+    >>> convert(MarkovReward(np.ones((1, 2)), 0.5), "IMORL").acronym
+    'IMORL'
     """
     src, dst = acronym_of(spec), acronym_of(to)
+    if getattr(spec, "acronym", None) != src:
+        raise InvalidSpecificationError(
+            f"convert: {spec!r} is not a specification (give an instance of a formalism class)")
+    if env is not None:
+        _check_fits(spec, env, src, dst)
     if env is None:
         try:
             chain = conversion_chain(src, dst, env_free=True)
         except NotExpressibleError:
             chain = conversion_chain(src, dst)
             needs = next(c for c in chain if c.requires_env)
+            what = "dynamics" if needs.needs_env else "size (S, A) and labels, not its dynamics"
+            path = " -> ".join([src, *(c.target for c in chain)])
             raise EnvironmentRequiredError(
-                f"converting {src} to {dst} needs the environment (step {needs.name}: "
-                f"{needs.source} -> {needs.target}); pass env=FiniteMDP(...)"
+                f"converting {src} to {dst} needs the environment's {what} (chain {path}, "
+                f"step {needs.source} -> {needs.target}: {needs.name}); pass env=FiniteMDP(...)"
             ) from None
     else:
         chain = conversion_chain(src, dst)
+    _check_buildable(spec, src, dst, chain)
     out = spec
     for c in chain:
         out = c(out, env)
     return out
+
+
+def _check_fits(spec: Any, env: Any, src: str, dst: str) -> None:
+    """Raise up front if ``env`` is not an environment ``spec`` can be evaluated in."""
+    from objspec.mdp.model import FiniteMDP
+
+    if not isinstance(env, FiniteMDP):
+        raise InvalidModelError(
+            f"convert({src} -> {dst}): env must be a FiniteMDP; got {type(env).__name__}")
+    try:
+        spec.compile(env)
+    except InvalidSpecificationError as exc:
+        raise type(exc)(
+            f"convert({src} -> {dst}): the {src} specification does not fit the environment "
+            f"({env.n_states} states, {env.n_actions} actions): {exc}"
+        ) from None
+
+
+def _check_buildable(spec: Any, src: str, dst: str, chain: list[Construction]) -> None:
+    """Refuse, naming the user's formalisms, chains that objspec can prove but not build."""
+    from objspec.reductions.constructions import not_digit_encodable
+
+    if not any(c.name == "trajectory_function_to_inner_nonlinear" for c in chain):
+        return
+    inner = spec if src != "FTR" else getattr(spec, "inner", None)
+    acr = getattr(inner, "acronym", None)
+    if acr in ("LTL", "RM", "LAR") or (
+        acr == "IMORL" and len(getattr(inner, "rewards", ())) > 1
+    ):
+        raise InvalidSpecificationError(
+            f"convert({src} -> {dst}): {not_digit_encodable(acr, dst)}")

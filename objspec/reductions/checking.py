@@ -44,6 +44,8 @@ __all__ = [
     "random_spec",
     "check_instance",
     "SPEC_SAMPLERS",
+    "needs_acyclic",
+    "random_spec_for",
     "verify_construction",
 ]
 
@@ -372,11 +374,29 @@ SPEC_SAMPLERS: dict[str, Callable[[FiniteMDP, np.random.Generator], Any]] = {
 ACYCLIC_SOURCES = frozenset({"INMR", "IMORL"})
 
 
+def needs_acyclic(c: Construction) -> bool:
+    """Whether ``c`` is checked on acyclic environments: its source or its target is an
+    inner-nonlinear formalism, whose exact evaluator needs finitely many return values."""
+    return c.source in ACYCLIC_SOURCES or c.target in ACYCLIC_SOURCES
+
+
 def random_spec(acronym: str, env: FiniteMDP, seed: int | np.random.Generator = 0) -> Any:
     """A random specification of ``acronym`` for ``env`` (rational data where possible)."""
     if acronym not in SPEC_SAMPLERS:
         raise CertificateError(f"no random-specification sampler for {acronym}")
     return SPEC_SAMPLERS[acronym](env, _rng(seed))
+
+
+def random_spec_for(c: Construction, env: FiniteMDP,
+                    seed: int | np.random.Generator = 0) -> Any:
+    """A random source specification for checking ``c``: :func:`random_spec`, with zero
+    reward on absorbing self-loops when the target is inner-nonlinear (its exact
+    evaluator needs every trajectory to stop collecting reward)."""
+    spec = random_spec(c.source, env, seed)
+    if c.source == "MR" and c.target in ACYCLIC_SOURCES:
+        reward = np.array(spec.reward, dtype=object)
+        spec = formalism_class("MR")(_absorbing_zero(env, reward), spec.gamma)
+    return spec
 
 
 def _digit_check(source: Any, target: Any, env: FiniteMDP, seed: int) -> int:
@@ -431,12 +451,12 @@ def verify_construction(
     rng = np.random.default_rng(seed)
     try:
         for k in range(n_envs):
-            acyclic = c.source in ACYCLIC_SOURCES
+            acyclic = needs_acyclic(c)
             env = random_rational_mdp(1 + k % 3 + acyclic, 2 + int(rng.integers(2)), rng,
                                       acyclic=acyclic)
             pols = rational_policies(env, n_random, rng)
             for _ in range(n_specs):
-                spec = random_spec(c.source, env, rng)
+                spec = random_spec_for(c, env, rng)
                 out = c(spec, env)
                 rep.instances += 1
                 chk = check_instance(c, spec, out, env, pols, int(rng.integers(2**31)))

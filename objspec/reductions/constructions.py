@@ -26,15 +26,20 @@ from typing import Any
 
 import numpy as np
 
+from objspec.errors import InvalidModelError, InvalidPolicyError
+from objspec.formalisms._support import OrderEvaluator, StatisticEvaluator
+from objspec.formalisms.policy_level import PolicyFunction, PolicyOrdering
 from objspec.mdp.evaluation import occupancy_measure
 from objspec.mdp.exact import exact_occupancy_measure
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
+from objspec.mdp.reachability import canonical_policies
 from objspec.reductions.registry import construction, formalism_class
 
 __all__ = [
     "markov_reward_to_outer_nonlinear",
     "markov_reward_to_regularised",
+    "markov_reward_to_inner_nonlinear",
     "outer_nonlinear_to_outer_morl",
     "outer_morl_to_occupancy_function",
     "occupancy_function_to_outer_morl",
@@ -46,8 +51,17 @@ __all__ = [
     "occupancy_function_to_policy_function",
     "occupancy_ordering_to_policy_ordering",
     "policy_function_to_policy_ordering",
+    "trajectory_lottery_function_to_occupancy_function",
+    "lottery_ordering_to_occupancy_ordering",
     "inner_product",
     "recover_policy",
+    "policy_occupancy",
+    "lottery_of_occupancy",
+    "is_exact_number",
+    "exact_mode",
+    "OccupancyPolicyFunction",
+    "OccupancyPolicyOrdering",
+    "not_digit_encodable",
     "zero_regulariser",
 ]
 
@@ -129,14 +143,84 @@ def _on_first_component(f: Any) -> Any:
     return first
 
 
+def _as_one_vector(f: Any) -> Any:
+    """``x -> f([x])``: a function of a 1-vector as a function of a scalar (k = 1)."""
+
+    def of_scalar(x: Any) -> Any:
+        return f(np.array([x], dtype=object if isinstance(x, Fraction) else np.float64))
+
+    return of_scalar
+
+
+def not_digit_encodable(acronym: str, target: str = "INMR") -> str:
+    """Why objspec builds no ``target`` (INMR or IMORL) specification from a ``acronym``
+    one: the message of ``convert`` for LTL, RM, LAR and IMORL with ``k > 1``.
+
+    Examples
+    --------
+    >>> not_digit_encodable("LTL").split(",")[0]
+    'INMR can express every LTL ordering (INMR = FTR >= LTL)'
+    """
+    what = "a multi-objective IMORL" if acronym == "IMORL" else f"a {acronym}"
+    return (
+        f"{target} can express every {acronym} ordering ({target} = FTR >= {acronym}), but "
+        "objspec cannot build the specification: it encodes a whole trajectory in one "
+        "discounted return (paper-notes 4.2) and decodes a finite prefix, while the value of "
+        f"{what} specification depends on the whole infinite trajectory; convert to 'FTR' "
+        f"instead (the same ordering, in {target}'s equivalence class)"
+    )
+
+
 def _gamma_of(spec: Any) -> Any:
     return spec.gamma
 
 
-def _exact_policy_occupancy(env: FiniteMDP, policy: Policy, gamma: Any) -> np.ndarray:
-    if env.n_states * env.n_actions <= 64:
-        return np.asarray(exact_occupancy_measure(env, policy, gamma))
-    return np.asarray(occupancy_measure(env, policy, float(gamma)))
+#: Above this many state-action pairs the policy-level constructions compute occupancy
+#: measures in floating point even for exact specifications (rational solves grow too fast).
+EXACT_SIZE_LIMIT = 64
+
+
+def is_exact_number(x: Any) -> bool:
+    """Whether ``x`` is an exact rational (an ``int`` or a :class:`~fractions.Fraction`, not a
+    ``bool`` or a float): the test for "exact specification" used by the constructions.
+
+    Examples
+    --------
+    >>> is_exact_number(Fraction(1, 2)), is_exact_number(0.5), is_exact_number(1)
+    (True, False, True)
+    """
+    return isinstance(x, int | np.integer | Fraction) and not isinstance(x, bool | np.bool_)
+
+
+def policy_occupancy(env: FiniteMDP, policy: Any, gamma: Any) -> np.ndarray:
+    """``m_gamma^pi`` in ``env``: exact for exact specifications, else in floats.
+
+    Exact rational arithmetic (an object array of Fractions) is used when ``gamma`` is an
+    exact rational (:func:`is_exact_number`), ``S * A <= EXACT_SIZE_LIMIT`` and both the
+    environment and the policy have an exact rational meaning (every float is a dyadic
+    rational; a row such as ``[0.1, 0.9]`` does not sum to exactly 1 and has none).
+    Otherwise the float solver of :func:`objspec.mdp.occupancy_measure` is used on the
+    canonical policy (uniform on unreached states, so two policies with the same
+    trajectory lottery give bit-identical measures, lemma L7). A float specification on a
+    float environment is therefore evaluated in floats, an exact one on an exact
+    environment exactly.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> policy_occupancy(E3(), [[0.25, 0.75], [1.0, 0.0]], 0.5)[0, :, 1].tolist()
+    [0.25, 0.75]
+    >>> policy_occupancy(E3(), [[0.25, 0.75], [1.0, 0.0]], Fraction(1, 2))[0, 0, 1]
+    Fraction(1, 4)
+    """
+    pi = policy if isinstance(policy, Policy) else Policy(policy)
+    if is_exact_number(gamma) and env.n_states * env.n_actions <= EXACT_SIZE_LIMIT:
+        try:
+            return np.asarray(exact_occupancy_measure(env, pi, gamma))
+        except (InvalidModelError, InvalidPolicyError):
+            pass  # no exact meaning: evaluate in floats, as the source's float evaluator does
+    batch = canonical_policies(env, pi.probabilities[None])
+    return np.asarray(occupancy_measure(env, batch, float(gamma)))[0]
 
 
 def _indicator_rewards(env: FiniteMDP) -> np.ndarray:
@@ -147,6 +231,138 @@ def _indicator_rewards(env: FiniteMDP) -> np.ndarray:
     for i in range(n):
         rewards.reshape(n, n)[i, i] = Fraction(1)
     return rewards
+
+
+def exact_mode(env: FiniteMDP, gamma: Any) -> bool:
+    """Whether a policy-level construction's output is evaluated exactly in ``env``: the
+    specification is exact (``gamma`` rational), ``S * A <= EXACT_SIZE_LIMIT`` and the
+    environment has an exact rational meaning.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> exact_mode(E3(), Fraction(1, 2)), exact_mode(E3(), 0.5)
+    (True, False)
+    """
+    if not is_exact_number(gamma) or env.n_states * env.n_actions > EXACT_SIZE_LIMIT:
+        return False
+    try:
+        env.exact_transitions()
+        env.exact_initial()
+    except InvalidModelError:
+        return False
+    return True
+
+
+def _batched_occupancies(env: FiniteMDP, policies: np.ndarray, gamma: Any) -> list[np.ndarray]:
+    """Float occupancy measures of a batch of canonical policies, one batched solve (the
+    computation of the FOMR and OMO float evaluators, so the values agree to the bit)."""
+    pis = canonical_policies(env, policies)
+    m = np.asarray(occupancy_measure(env, pis, float(gamma)))
+    return list(m.reshape(pis.shape[0], *m.shape[-3:]))
+
+
+class OccupancyPolicyFunction(PolicyFunction):
+    """The FPR specification ``f'(pi) = f(m_gamma^pi)`` (in the environment ``env``) that
+    :func:`occupancy_function_to_policy_function` builds.
+
+    An ordinary :class:`~objspec.formalisms.PolicyFunction` (``f`` is a function of the
+    policy), whose evaluator follows the source: for an exact specification on an exact
+    environment (:func:`exact_mode`) values are exact rationals and ties exact; otherwise
+    the occupancy measures come from the same batched float solve as the FOMR evaluator
+    and values closer than ``1e-9 * max(1, max |J|)`` are tied, as FOMR's float evaluator
+    does (``compile(env, exact=False)`` forces this).
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> fpr = OccupancyPolicyFunction(np.sum, 0.5, E3())
+    >>> fpr.compile(E3()).exact, fpr.compile(E3()).values([[[1, 0], [1, 0]]]).tolist()
+    (False, [2.0])
+    """
+
+    def __init__(self, f: Any, gamma: Any, env: FiniteMDP) -> None:
+        self.occupancy_function = f
+        self.gamma = gamma
+        self.env = env
+        super().__init__(self._of_policy)
+
+    def _of_policy(self, pi: Policy) -> Any:
+        return self.occupancy_function(policy_occupancy(self.env, pi, self.gamma))
+
+    def compile(self, env: FiniteMDP, *, exact: bool = True) -> Any:
+        """Exact evaluator for an exact specification on an exact environment, else float."""
+        if exact and exact_mode(self.env, self.gamma):
+            return super().compile(env)
+        return _OccupancyFunctionFloatEvaluator(self, env)
+
+
+class _OccupancyFunctionFloatEvaluator(StatisticEvaluator):
+    """Float evaluator of :class:`OccupancyPolicyFunction` (FOMR's tie tolerance)."""
+
+    def __init__(self, spec: OccupancyPolicyFunction, env: FiniteMDP) -> None:
+        super().__init__(spec, env, spec.occupancy_function, exact=False, method="linear solve")
+        self._spec = spec
+
+    def statistics(self, policies: np.ndarray) -> list[Any]:
+        return _batched_occupancies(self._spec.env, policies, self._spec.gamma)
+
+    def exact_statistic(self, policy: Policy) -> Any:
+        raise InvalidModelError("this FPR specification was compiled for float evaluation")
+
+
+class OccupancyPolicyOrdering(PolicyOrdering):
+    """The PO specification ``pi >= pi'`` iff ``m^pi >=_M m^pi'`` (in ``env``) that
+    :func:`occupancy_ordering_to_policy_ordering` builds.
+
+    An ordinary :class:`~objspec.formalisms.PolicyOrdering` (the order is pulled back
+    through ``pi -> m_gamma^pi``), whose evaluator follows the source: exact occupancy
+    measures for an exact specification on an exact environment (:func:`exact_mode`),
+    otherwise the same batched float solve as the OMO evaluator, so the two compare the
+    same float arrays (``compile(env, exact=False)`` forces this).
+
+    Examples
+    --------
+    >>> from objspec import orders
+    >>> from objspec.environments import E3
+    >>> po = OccupancyPolicyOrdering(orders.by_key(lambda m: float(m[0, 0].sum())), 0.5, E3())
+    >>> po.compile(E3()).rank([[[0.25, 0.75], [1, 0]], [[1, 0], [1, 0]]]).tolist()
+    [1, 0]
+    """
+
+    def __init__(self, order: Any, gamma: Any, env: FiniteMDP) -> None:
+        from objspec import orders
+
+        self.occupancy_order = order
+        self.gamma = gamma
+        self.env = env
+
+        def occupancy(pi: Policy) -> Any:
+            return policy_occupancy(env, pi, gamma)
+
+        super().__init__(orders.pullback(order, occupancy))
+
+    def compile(self, env: FiniteMDP, *, exact: bool = True) -> Any:
+        """Exact evaluator for an exact specification on an exact environment, else float."""
+        if exact and exact_mode(self.env, self.gamma):
+            return super().compile(env)
+        return _OccupancyOrderFloatEvaluator(self, env)
+
+
+class _OccupancyOrderFloatEvaluator(OrderEvaluator):
+    """Float evaluator of :class:`OccupancyPolicyOrdering` (OMO's float objects)."""
+
+    method = "linear solve"
+
+    def __init__(self, spec: OccupancyPolicyOrdering, env: FiniteMDP) -> None:
+        super().__init__(spec, env, spec.occupancy_order, exact=False)
+        self._spec = spec
+
+    def objects(self, policies: Any) -> list[Any]:
+        return _batched_occupancies(self._spec.env, self._batch(policies), self._spec.gamma)
+
+    def exact_objects(self, policies: list[Policy]) -> list[Any]:
+        raise InvalidModelError("this PO specification was compiled for float evaluation")
 
 
 # ---------------------------------------------------------------- 4.1 embeddings
@@ -181,6 +397,28 @@ def markov_reward_to_regularised(spec: Any) -> Any:
     0
     """
     return formalism_class("RRL")(spec.reward, zero_regulariser, 0, spec.gamma)
+
+
+@construction("MR", "INMR", reference="paper-notes 4.1 (MR -> INMR)")
+def markov_reward_to_inner_nonlinear(spec: Any) -> Any:
+    """MR as INMR with the identity as inner function.
+
+    Proof: ``J_INMR = E[f(G_R(xi))] = E[G_R(xi)] = <R, m> = J_MR`` for ``f = id`` and the
+    same ``R, gamma`` (expectation is linear), in every environment.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import MarkovReward
+    >>> mr = MarkovReward([[1, 0], [0, 0]], F(1, 2))
+    >>> inmr = markov_reward_to_inner_nonlinear(mr)
+    >>> pi = Policy([[F(1, 3), F(2, 3)], [1, 0]])
+    >>> inmr.compile(E3(), exact=True).exact_value(pi)
+    Fraction(1, 3)
+    """
+    return formalism_class("INMR")(spec.reward, _identity, spec.gamma)
 
 
 @construction("ONMR", "OMORL", reference="paper-notes 4.1 (ONMR -> OMORL, k = 1)")
@@ -407,8 +645,11 @@ def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     """A function of the occupancy measure as a function of the policy (in ``env``).
 
     Proof: ``f'(pi) = f(m_gamma^pi)`` with ``m`` computed in ``env``; trivially equal values.
-    The occupancy is computed exactly (Fractions) for environments with ``S * A <= 64``,
-    else with the batched float solver.
+    The result is an :class:`OccupancyPolicyFunction`: exact (Fraction measures, exact
+    ties) for an exact specification (rational ``gamma``) on an exact environment with
+    ``S * A <= 64``; otherwise in floats, with the FOMR float evaluator's batched solve and
+    tie tolerance (a float specification on a float environment converts and evaluates in
+    floats; ``f`` then receives float arrays).
 
     Examples
     --------
@@ -418,12 +659,7 @@ def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     >>> fpr.compile(E3()).value([[1.0, 0.0], [1.0, 0.0]])
     2.0
     """
-    f, gamma = spec.f, spec.gamma
-
-    def of_policy(pi: Policy) -> Any:
-        return f(_exact_policy_occupancy(env, pi, gamma))
-
-    return formalism_class("FPR")(of_policy)
+    return OccupancyPolicyFunction(spec.f, spec.gamma, env)
 
 
 @construction("OMO", "PO", needs_env=True, reference="paper-notes 4.5 (OMO -> PO)")
@@ -431,7 +667,9 @@ def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     """An ordering of occupancy measures as an ordering of policies (in ``env``).
 
     Proof: ``pi >= pi'`` iff ``m_gamma^pi >=_M m_gamma^pi'``: the pull-back of a total
-    preorder, equal to the OMO ordering by definition.
+    preorder, equal to the OMO ordering by definition. The result is an
+    :class:`OccupancyPolicyOrdering`: exact measures for an exact specification on an
+    exact environment, otherwise the OMO float evaluator's batched float measures.
 
     Examples
     --------
@@ -443,14 +681,7 @@ def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     >>> po.acronym
     'PO'
     """
-    from objspec import orders
-
-    gamma = spec.gamma
-
-    def occupancy(pi: Policy) -> Any:
-        return _exact_policy_occupancy(env, pi, gamma)
-
-    return formalism_class("PO")(orders.pullback(spec.order, occupancy))
+    return OccupancyPolicyOrdering(spec.order, spec.gamma, env)
 
 
 @construction("FPR", "PO", reference="paper-notes 4.5 (FPR -> PO)")
@@ -614,27 +845,116 @@ def occupancy_function_to_lottery_function(spec: Any) -> Any:
     return formalism_class("FTLR")(of_lottery)
 
 
-def _lottery_of_occupancy(env: FiniteMDP, m: Any) -> Any:
+def _labels_of(env: FiniteMDP) -> Any:
+    """``env``'s labelling in a form :class:`FiniteMDP` accepts (state or transition labels)."""
+    if not env.propositions:
+        return None
+    if env.has_state_labels:
+        labels = env.state_labels
+        assert labels is not None
+        return {s: sorted(labels[s]) for s in range(env.n_states)}
+    return env.label
+
+
+def lottery_of_occupancy(m: Any, gamma: Any, like: FiniteMDP) -> Any:
+    """The trajectory lottery whose occupancy measure (discount ``gamma > 0``) is ``m``.
+
+    Reconstructs, from ``m`` and ``gamma`` alone, everything the lottery depends on:
+
+    * ``d(s) = sum_{a,s'} m(s, a, s')`` and, where ``d(s) > 0``,
+      ``pi(a|s) = sum_{s'} m(s, a, s') / d(s)`` (uniform where ``d(s) = 0``);
+    * ``tau(s'|s, a) = m(s, a, s') / sum_{s''} m(s, a, s'')`` on every pair with
+      ``m(s, a, .) > 0``, i.e. every state-action pair the policy ever uses (pairs never
+      used do not enter the lottery: an unused action moves like a used one of its state,
+      and a state never reached loops);
+    * ``mu0(s') = d(s') - gamma sum_{s,a} m(s, a, s')`` (the flow equation
+      ``d = mu0 + gamma P_pi^T d``).
+
+    The trajectory law is built from ``mu0``, ``pi`` on reached states and ``tau`` on used
+    pairs only, so the lottery of ``pi`` in the reconstructed environment equals ``L_pi`` in
+    the original one: the occupancy measure determines the lottery, without the dynamics.
+    ``like`` supplies only ``(S, A)``, the labels (objspec keeps the paper's labelling
+    function in the environment) and the names. Exact (Fractions) when ``m`` is; in floats,
+    entries of ``mu0`` within ``1e-10`` (relative to the total mass) of 0 are rounding and
+    set to 0. If the recovered ``mu0`` is not a distribution, ``m`` is not an occupancy
+    measure for ``gamma`` and :class:`InvalidSpecificationError` is raised.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.mdp.exact import exact_occupancy_measure
+    >>> pi = Policy([[Fraction(1, 4), Fraction(3, 4)], [1, 0]])
+    >>> m = exact_occupancy_measure(E3(), pi, Fraction(1, 2))
+    >>> L = lottery_of_occupancy(m, Fraction(1, 2), E3())
+    >>> L.prefix_probability([0, 1], [0])
+    Fraction(1, 4)
+    """
+    from objspec.errors import InvalidSpecificationError
     from objspec.formalisms.lottery import TrajectoryLottery
 
     m = np.asarray(m)
-    _, pi = recover_policy(m, env.enabled)
+    S, A = like.n_states, like.n_actions
+    if m.shape != (S, A, S):
+        raise InvalidSpecificationError(
+            f"occupancy measure has shape {m.shape}; the environment has {S} states, {A} actions"
+        )
     exact = m.dtype == object
+    g = Fraction(gamma) if exact else float(gamma)
+    zero: Any = Fraction(0) if exact else 0.0
+    one: Any = Fraction(1) if exact else 1.0
+    d, pi = recover_policy(m, like.enabled)
+    sa = m.sum(axis=2)
+    tau = np.empty((S, A, S), dtype=object if exact else np.float64)
+    for s in range(S):
+        used = [a for a in range(A) if sa[s, a] > 0]
+        for a in range(A):
+            b = a if a in used else (used[0] if used else None)
+            if not like.enabled[s, a]:  # a disabled pair keeps its all-zero row
+                tau[s, a] = [zero] * S
+            elif b is None:  # a state never reached: any row will do
+                tau[s, a] = [one if t == s else zero for t in range(S)]
+            else:  # an unused action moves like a used one (no new cycles)
+                tau[s, a] = [x / sa[s, b] for x in m[s, b]]
+    inflow = m.sum(axis=(0, 1))
+    mu0 = np.array([d[t] - g * inflow[t] for t in range(S)], dtype=object if exact else float)
+    if not exact:
+        tol = 1e-10 * max(1.0, float(np.sum(d)))
+        if np.any(mu0 < -tol):
+            t = int(np.argmin(mu0))
+            raise InvalidSpecificationError(
+                f"not an occupancy measure for gamma = {gamma}: the initial mass of state {t} "
+                f"would be {mu0[t]}"
+            )
+        mu0 = np.where(np.abs(mu0) <= tol, 0.0, mu0)
+    total = sum(mu0, zero)
+    if any(x < 0 for x in mu0) or (total != 1 if exact else abs(total - 1) > 1e-9):
+        raise InvalidSpecificationError(
+            f"not an occupancy measure for gamma = {gamma}: the initial masses "
+            f"d - gamma * inflow = {[str(x) if exact else float(x) for x in mu0]} are not a "
+            "distribution"
+        )
+    env = FiniteMDP(tau, mu0, labels=_labels_of(like), state_names=like.state_names,
+                    action_names=like.action_names,
+                    enabled=None if like.all_enabled else like.enabled)
     return TrajectoryLottery(env, Policy(pi), exact=exact)
 
 
-@construction("FTLR", "FOMR", needs_env=True,
-              reference="paper-notes 4.3 (FTLR -> FOMR, policy recovery)")
+@construction("FTLR", "FOMR", needs_size=True,
+              reference="paper-notes 4.3 (FTLR -> FOMR, lottery recovery)")
 def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP) -> Any:
-    """A function of the trajectory lottery as a function of the occupancy measure (in ``env``).
+    """A function of the trajectory lottery as a function of the occupancy measure.
 
-    Proof: given ``m = m_gamma^pi`` (any fixed ``gamma``, here ``1/2``), recover
-    ``d(s) = sum m(s, ., .)`` and ``pi(a|s) = sum_{s'} m(s, a, s') / d(s)`` where ``d(s) > 0``.
-    The states with ``d(s) = 0`` are exactly those never reached, and by L7 ``L_pi`` does not
-    depend on ``pi`` there; so ``Phi_E(m) = L_{pi_hat}`` for the recovered ``pi_hat`` (uniform
-    on unreached states) is ``L_pi``, and ``f'(m) = F(Phi_E(m)) = J_FTLR(pi)``. Off the
-    achievable set ``f'`` is whatever this formula gives (irrelevant to the ordering).
-    Exact (Fractions) when ``m`` is.
+    Proof: fix ``gamma = 1/2`` (any ``gamma > 0`` works). :func:`lottery_of_occupancy`
+    recovers, from ``m = m_gamma^pi`` alone, the policy on the reached states
+    (``pi(a|s) = sum_{s'} m(s, a, s') / d(s)``), the transition probabilities of every
+    state-action pair the policy uses (``m(s, a, s') / m(s, a)``) and the initial
+    distribution (``mu0 = d - gamma sum_{s,a} m(s, a, .)``). The trajectory law is a
+    product of exactly these numbers, so the recovered lottery is ``L_pi`` (states never
+    reached do not matter, L7) and ``f'(m) = F(lottery_of_occupancy(m)) = J_FTLR(pi)``.
+    No dynamics are read from ``env``: only its size and its labels (objspec keeps the
+    paper's labelling function, part of LTL and RM specifications, in the environment).
+    Off the achievable set ``f'`` is whatever this formula gives (irrelevant to the
+    ordering). Exact (Fractions) when ``m`` is.
 
     Examples
     --------
@@ -646,11 +966,12 @@ def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP)
     0.25
     """
     F = spec.f
+    gamma = Fraction(1, 2)
 
     def of_m(m: Any) -> Any:
-        return F(_lottery_of_occupancy(env, m))
+        return F(lottery_of_occupancy(m, gamma, env))
 
-    return formalism_class("FOMR")(of_m, Fraction(1, 2))
+    return formalism_class("FOMR")(of_m, gamma)
 
 
 @construction("FTLR", "TLO", reference="paper-notes 4.1 (FTLR -> TLO)")
@@ -700,15 +1021,18 @@ def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
     return formalism_class("TLO")(orders.pullback(spec.order, occupancy))
 
 
-@construction("TLO", "OMO", needs_env=True,
-              reference="paper-notes 4.4 (TLO -> OMO, policy recovery)")
+@construction("TLO", "OMO", needs_size=True,
+              reference="paper-notes 4.4 (TLO -> OMO, lottery recovery)")
 def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
-    """An ordering of lotteries as an ordering of occupancy measures (in ``env``).
+    """An ordering of lotteries as an ordering of occupancy measures.
 
-    Proof: ``m >=_M m'`` iff ``Phi_E(m) >=_L Phi_E(m')`` with the policy-recovery map
-    ``Phi_E`` of :func:`trajectory_lottery_function_to_occupancy_function` (``gamma = 1/2``).
-    A pull-back of a total preorder through a map is a total preorder on all of
-    ``R^{S x A x S}``, and on achievable ``m = m^pi`` it compares ``L_pi``.
+    Proof: ``m >=_M m'`` iff ``Phi(m) >=_L Phi(m')`` with the lottery-recovery map
+    ``Phi = lottery_of_occupancy(., 1/2)`` of
+    :func:`trajectory_lottery_function_to_occupancy_function` (``gamma = 1/2``; the
+    occupancy measure determines the lottery, no dynamics needed). A pull-back of a total
+    preorder through a map is a total preorder on all of ``R^{S x A x S}``, and on
+    achievable ``m = m^pi`` it compares ``L_pi``. Only the size and labels of ``env`` are
+    read.
 
     Examples
     --------
@@ -722,10 +1046,12 @@ def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
     """
     from objspec import orders
 
-    def lottery(m: Any) -> Any:
-        return _lottery_of_occupancy(env, m)
+    gamma = Fraction(1, 2)
 
-    return formalism_class("OMO")(orders.pullback(spec.order, lottery), Fraction(1, 2))
+    def lottery(m: Any) -> Any:
+        return lottery_of_occupancy(m, gamma, env)
+
+    return formalism_class("OMO")(orders.pullback(spec.order, lottery), gamma)
 
 
 # ---------------------------------------------------------------- 4.2 digit encoding
@@ -758,9 +1084,10 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
     """The first ``horizon`` transitions of the trajectory whose digit-encoded return is
     ``value`` (paper-notes 4.2): ``idx(x_0) = floor(G)``, then ``G <- (G - idx(x_0)) (n + 1)``.
 
-    Exact for Fraction input. For a float the first digits are exact as long as the float
-    resolves them (each tail is at most ``(n - 1)/n`` of a digit, at least ``1/n`` away from
-    the next digit, so rounding errors below that do not change a digit).
+    Each tail is in ``[0, (n - 1)/n]`` of a digit, at least ``1/n`` below the next digit,
+    so the digit is ``floor(y + 1/(2n))``: exact for Fraction input, and for a float robust
+    to rounding errors below ``1/(2n)`` in either direction (a tail of exactly 0, which a
+    float return can undershoot, no longer drops to the previous digit).
 
     Examples
     --------
@@ -777,8 +1104,9 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
     y = value
     states: list[int] = []
     actions: list[int] = []
+    half = Fraction(1, 2 * n) if isinstance(y, Fraction) else 0.5 / n
     for t in range(horizon):
-        d = math.floor(y)
+        d = math.floor(y + half)
         if not 0 <= d < n:
             raise InvalidSpecificationError(
                 f"{value!r} is not a digit-encoded return (digit {d} at step {t})")
@@ -814,8 +1142,9 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
     specifications given as ``TrajectoryFunction.of(MR)`` become ``INMR(R, id, gamma)``
     and ``TrajectoryFunction.of(INMR)`` the INMR itself (both exact and cheaper); for
     ``.of(LTL | RM | LAR | IMORL)`` the per-trajectory function is not available as a
-    prefix function and an :class:`InvalidSpecificationError` is raised (convert those
-    through their own constructions).
+    prefix function and an :class:`InvalidSpecificationError` is raised saying so
+    (:func:`not_digit_encodable`; ``.of(IMORL)`` with ``k = 1`` becomes the INMR with the
+    same reward).
 
     The INMR return then takes infinitely many values, so INMR's evaluator uses Monte
     Carlo on it; the construction is checked exactly by :func:`check_digit_encoding`.
@@ -840,10 +1169,10 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
             return formalism_class("INMR")(inner.reward, _identity, inner.gamma)
         if inner.acronym == "INMR":
             return inner
-        raise InvalidSpecificationError(
-            f"{spec!r} has no prefix function to encode; convert the {inner.acronym} "
-            "specification with its own constructions"
-        )
+        if inner.acronym == "IMORL" and np.asarray(inner.rewards).shape[0] == 1:
+            return formalism_class("INMR")(np.asarray(inner.rewards)[0],
+                                           _as_one_vector(inner.f), inner.gamma)
+        raise InvalidSpecificationError(not_digit_encodable(inner.acronym))
     S, A = env.n_states, env.n_actions
     n = S * A * S
     reward = np.empty((S, A, S), dtype=object)

@@ -11,6 +11,8 @@ is* ``J(pi) = <phi(pi), c>`` *for some coefficient vector* ``c``. ``phi`` is com
   INMR, IMORL, RM, LTL, LAR and MR specification.
 * ``L3`` (additive separability when actions do not move the state): every RRL
   specification, hence every MR specification.
+* ``L3-partial`` (separability of inert states whose visitation no policy changes): every
+  RRL specification, hence every MR specification.
 * ``L-LAR`` (transient, action-inert states are invisible to limit averages): LAR.
 * ``L7`` (only behaviour on reachable states matters): every trajectory-lottery-level
   formalism (TLO and everything below it).
@@ -45,6 +47,8 @@ __all__ = [
     "L3",
     "L_LAR",
     "L7",
+    "L3_PARTIAL",
+    "ancestors",
     "LEMMAS",
     "once_visited_states",
     "action_inert_states",
@@ -219,6 +223,50 @@ def _l7_features(env: FiniteMDP, policies: Sequence[Policy],
     return _one_hot(keys)
 
 
+def ancestors(env: FiniteMDP, s: int) -> tuple[int, ...]:
+    """States from which ``s`` can be reached in one or more steps (support graph, any
+    action); ``s`` itself is included only if it lies on a cycle.
+
+    Examples
+    --------
+    >>> from objspec.environments import E6
+    >>> ancestors(E6(), 2), ancestors(E6(), 0)
+    ((0, 1, 2), ())
+    """
+    graph = _support_graph(env)
+    seen: set[int] = set()
+    stack = [int(t) for t in np.flatnonzero(graph[:, s])]
+    while stack:
+        t = stack.pop()
+        if t not in seen:
+            seen.add(t)
+            stack.extend(int(u) for u in np.flatnonzero(graph[:, t]))
+    return tuple(sorted(seen))
+
+
+def _l3p_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:
+    inert = set(action_inert_states(env))
+    if not states:
+        raise CertificateError("L3-partial: no states given")
+    for s in states:
+        if s not in inert:
+            raise CertificateError(f"L3-partial: actions change the successors of state {s}")
+        bad = [t for t in ancestors(env, s) if t not in inert]
+        if bad:
+            raise CertificateError(
+                f"L3-partial: state {bad[0]} leads to state {s} and its actions change the "
+                f"successors, so the visitation of state {s} may depend on the policy"
+            )
+
+
+def _l3p_features(env: FiniteMDP, policies: Sequence[Policy],
+                  states: tuple[int, ...]) -> list[list[Fraction]]:
+    others = [s for s in range(env.n_states) if s not in states]
+    blocks = [_one_hot([_rows(p, [s]) for p in policies]) for s in states]
+    blocks.append(_one_hot([_rows(p, others) for p in policies]))
+    return [sum((b[i] for b in blocks), []) for i in range(len(policies))]
+
+
 L1 = Lemma(
     "L1",
     ("FTR", "INMR", "IMORL", "RM", "LTL", "LAR", "MR"),
@@ -271,4 +319,20 @@ L7 = Lemma(
     _l7_features,
 )
 
-LEMMAS: dict[str, Lemma] = {lem.name: lem for lem in (L1, L3, L_LAR, L7)}
+L3_PARTIAL = Lemma(
+    "L3-partial",
+    ("RRL", "MR"),
+    "If every state of D is action-inert (all actions have the same successor distribution) "
+    "and so is every state from which a state of D can be reached, then J_RRL(pi) = "
+    "sum_{s in D} g_s(pi(.|s)) + H(pi restricted to the states outside D). Proof: "
+    "J_RRL = sum_s d(s) G_s(pi(.|s)) with G_s(row) = sum_a row(a) rbar(s,a) - alpha F(row). "
+    "The transition matrix P_pi has rows sum_a pi(a|s) tau(.|s,a), which at an inert state "
+    "is tau(.|s,0) whatever pi(.|s) is: so the state process, hence every d(s), depends only "
+    "on pi outside D; and d(s) for s in D depends only on the rows of the states leading to s, "
+    "all inert, so it is a constant. On a finite set: one-hot features per (state of D, row) "
+    "and of the joint rows outside D.",
+    _l3p_check,
+    _l3p_features,
+)
+
+LEMMAS: dict[str, Lemma] = {lem.name: lem for lem in (L1, L3, L_LAR, L7, L3_PARTIAL)}

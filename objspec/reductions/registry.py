@@ -65,8 +65,9 @@ class Construction:
         ``function(spec)``.
     needs_size : bool
         The output depends on ``(S, A)`` only (for instance one indicator reward per
-        transition), so an environment must be passed to read its size, but not its
-        dynamics.
+        transition), or also on the labels (which objspec keeps in the environment, while
+        the paper puts the labelling in LTL and RM specifications), so an environment must
+        be passed to read them, but not its dynamics ``tau, mu0``.
     """
 
     name: str
@@ -91,7 +92,7 @@ class Construction:
             )
         if self.requires_env:
             if env is None:
-                what = "dynamics" if self.needs_env else "size (S, A)"
+                what = "dynamics" if self.needs_env else "size (S, A) and labels"
                 raise EnvironmentRequiredError(
                     f"{self.name} ({self.source} -> {self.target}) depends on the environment's "
                     f"{what}; pass env=FiniteMDP(...)"

@@ -905,7 +905,10 @@ def _direct_fallback(
         system = (eye - gamma * (chain.T if transpose else chain)).tocsc()
         lu = spla.splu(system)
         solved = lu.solve(rhs[n])[None]
-        xn, bn = certify(env, pi[n : n + 1], rhs[n : n + 1], solved, gamma, transpose)
+        # an LU solution is accurate entry by entry: keep it (no midpoint shift)
+        xn, bn, _ = _certify(
+            env, pi[n : n + 1], rhs[n : n + 1], solved, gamma, transpose, keep=np.ones(1, bool)
+        )
         x[n], bound[n] = xn[0], bn[0]
     return x, bound
 
@@ -991,9 +994,10 @@ def solve_relative(
         row_nnz = int(np.diff(op.indptr).max(initial=1))
         nu = _unit_roundoff(row_nnz)
         if det[n]:
-            succ_n, weight_n = succ[n], weight[n]
 
-            def solve(y: np.ndarray) -> np.ndarray:
+            def solve(
+                y: np.ndarray, succ_n: np.ndarray = succ[n], weight_n: np.ndarray = weight[n]
+            ) -> np.ndarray:
                 return power_series_solve(succ_n, weight_n, gamma, y, transpose)
 
         else:
@@ -1001,10 +1005,10 @@ def solve_relative(
                 (eye - gamma * op).tocsc(), permc_spec="COLAMD", diag_pivot_thresh=0.0
             )
 
-            def solve(y: np.ndarray) -> np.ndarray:
+            def solve(y: np.ndarray, lu: spla.SuperLU = lu) -> np.ndarray:
                 return np.asarray(lu.solve(np.ascontiguousarray(y))).reshape(y.shape)
 
-        def apply(v: np.ndarray) -> np.ndarray:
+        def apply(v: np.ndarray, op: sp.csr_matrix = op) -> np.ndarray:
             return v - gamma * np.asarray(op @ v)
 
         b = rhs[n]

@@ -51,7 +51,7 @@ def ring(S: int, shortcut: bool = False) -> FiniteMDP:
 
 
 def ring_values(S: int, target: int, gamma: float) -> np.ndarray:
-    """Closed form: reward 1 in ``target``; ``V(s) = gamma^((target - s) mod S) / (1 - gamma^S)``."""
+    """Closed form, reward 1 in ``target``: ``gamma^((target - s) mod S) / (1 - gamma^S)``."""
     steps = (target - np.arange(S)) % S
     return gamma**steps / -np.expm1(S * np.log(gamma)) if gamma > 0 else (steps == 0) * 1.0
 

@@ -919,6 +919,32 @@ def _unit_roundoff(row_nnz: int) -> float:
     return 2.0 * (row_nnz + 4) * float(np.finfo(np.float64).eps)
 
 
+def _system_solver(
+    op: sp.csr_matrix,
+    gamma: float,
+    transpose: bool,
+    succ: np.ndarray | None,
+    weight: np.ndarray,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``y -> (I - gamma op)^{-1} y``: the power series when the chain is deterministic
+    (``succ`` given), else sparse LU with diagonal pivots (``I - gamma op`` is a diagonally
+    dominant M-matrix, so no pivoting is needed and elimination is componentwise stable)."""
+    if succ is not None:
+        succ_n = succ
+
+        def power(y: np.ndarray) -> np.ndarray:
+            return power_series_solve(succ_n, weight, gamma, y, transpose)
+
+        return power
+    system = (sp.identity(op.shape[0], format="csr") - gamma * op).tocsc()
+    lu = spla.splu(system, permc_spec="COLAMD", diag_pivot_thresh=0.0)
+
+    def direct(y: np.ndarray) -> np.ndarray:
+        return np.asarray(lu.solve(np.ascontiguousarray(y))).reshape(y.shape)
+
+    return direct
+
+
 def solve_relative(
     env: FiniteMDP,
     pi: np.ndarray,
@@ -981,7 +1007,6 @@ def solve_relative(
     True
     """
     N, S, M = rhs.shape
-    eye = sp.identity(S, format="csr")
     det, succ, weight = deterministic_chains(env, pi)
     xs = np.empty((N, S, M))
     bounds = np.empty((N, M))
@@ -993,20 +1018,7 @@ def solve_relative(
         op = chain.T.tocsr() if transpose else chain
         row_nnz = int(np.diff(op.indptr).max(initial=1))
         nu = _unit_roundoff(row_nnz)
-        if det[n]:
-
-            def solve(
-                y: np.ndarray, succ_n: np.ndarray = succ[n], weight_n: np.ndarray = weight[n]
-            ) -> np.ndarray:
-                return power_series_solve(succ_n, weight_n, gamma, y, transpose)
-
-        else:
-            lu = spla.splu(
-                (eye - gamma * op).tocsc(), permc_spec="COLAMD", diag_pivot_thresh=0.0
-            )
-
-            def solve(y: np.ndarray, lu: spla.SuperLU = lu) -> np.ndarray:
-                return np.asarray(lu.solve(np.ascontiguousarray(y))).reshape(y.shape)
+        solve = _system_solver(op, gamma, transpose, succ[n] if det[n] else None, weight[n])
 
         def apply(v: np.ndarray, op: sp.csr_matrix = op) -> np.ndarray:
             return v - gamma * np.asarray(op @ v)

@@ -434,8 +434,11 @@ def test_rtol_certificate_holds_on_structured_chains(chain: tuple[sp.csr_matrix,
     env = sparse_chain_env(P)
     r = np.zeros(S)
     r[S - 1] = 1.0  # one rewarding state: values span many orders of magnitude
-    ev = evaluate(env, np.ones((S, 1)), r, gamma, rtol=1e-8)
+    # the componentwise condition number grows like 1 / (1 - gamma), so does what float64
+    # can certify
+    rtol = max(1e-9, 1e-11 / (1 - gamma))
+    ev = evaluate(env, np.ones((S, 1)), r, gamma, rtol=rtol)
     ref = lu_values(P, r, gamma)
-    assert ev.relative_error_bound is not None and ev.relative_error_bound <= 1e-8
-    # the LU reference is itself only accurate to ~1e-13 relative
-    assert (np.abs(ev.values - ref) <= (1e-8 + 1e-11) * np.abs(ref)).all()
+    assert ev.relative_error_bound is not None and ev.relative_error_bound <= rtol
+    # the LU reference is itself only accurate to about eps / (1 - gamma) relative
+    assert (np.abs(ev.values - ref) <= (rtol + 1e-12 / (1 - gamma)) * np.abs(ref)).all()

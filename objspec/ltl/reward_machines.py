@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl import product
@@ -44,6 +43,7 @@ from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,
     _reachable,
+    finite_spsolve,
     in_chunks,
     solve_block_diagonal,
     worker_count,
@@ -374,7 +374,7 @@ class CompiledRewardMachine:
         rhs = np.bincount(pos[src[keep]], weights=prob[keep] * self.entry_reward[ent[keep]],
                           minlength=m)
         v = np.zeros(n)
-        v[idx] = spsolve(matrix.tocsc(), rhs)
+        v[idx] = finite_spsolve(matrix.tocsc(), rhs)
         return v[roots].reshape(N, -1) @ sk.initial_weights
 
     def _solve_iteratively(self, w: np.ndarray) -> np.ndarray:
@@ -413,7 +413,7 @@ class CompiledRewardMachine:
             r = np.bincount(sk.entry_source[sel], minlength=K,
                             weights=sk.entry_probability[sel] * w[j, sel]
                             * self.entry_reward[sel])
-            v[j] = spsolve(matrix.tocsc(), r)
+            v[j] = finite_spsolve(matrix.tocsc(), r)
         return v[:, sk.initial_states] @ sk.initial_weights
 
     def exact_values(self, policies: Any) -> list[Fraction]:
@@ -530,7 +530,7 @@ class CompiledRewardMachine:
         )
         rhs = np.bincount(sk.entry_source[sel],
                           weights=sk.entry_probability[sel] * self.entry_reward[sel], minlength=K)
-        v_pol = spsolve(matrix.tocsc(), rhs)
+        v_pol = finite_spsolve(matrix.tocsc(), rhs)
         U = len(self.states)
         values = np.zeros((env.n_states, U))
         policy = np.zeros((env.n_states, U), dtype=np.int64)

@@ -986,8 +986,8 @@ def solve_relative(
     is about ``eps`` times the componentwise condition number of the system, which does not
     depend on the size of the values (``a`` scales with ``x``), so values of ``1e-60`` come
     back with the same relative accuracy as values of 1; it grows like ``1 / (1 - gamma)``
-    (at ``gamma = 0.999999`` about ``1e-8`` can be certified). True values that cancel to zero (rewards of both
-    signs) cannot be certified relatively: give a ``tol > 0`` for them.
+    (at ``gamma = 0.999999`` about ``1e-8`` can be certified). True values that cancel to
+    zero (rewards of both signs) cannot be certified relatively: give a ``tol > 0`` for them.
 
     Returns
     -------

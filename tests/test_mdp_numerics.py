@@ -442,3 +442,38 @@ def test_rtol_certificate_holds_on_structured_chains(chain: tuple[sp.csr_matrix,
     assert ev.relative_error_bound is not None and ev.relative_error_bound <= rtol
     # the LU reference is itself only accurate to about eps / (1 - gamma) relative
     assert (np.abs(ev.values - ref) <= (rtol + 1e-12 / (1 - gamma)) * np.abs(ref)).all()
+
+
+def test_formalisms_on_a_ring_do_not_blame_the_specification() -> None:
+    from objspec.formalisms import FOMR, MR, OMORL, ONMR, RRL
+    from objspec.formalisms.regularisers import negative_entropy
+
+    S, gamma = 1400, 0.9
+    env = ring(S)
+    r = np.zeros(S)
+    r[S // 2] = 1.0
+    pis = np.ones((2, S, 1))
+    exact = ring_values(S, S // 2, gamma)[0]
+    specs = [
+        MR(r, gamma),
+        ONMR(r, lambda v: 2.0 * v, gamma),
+        OMORL(np.stack([r, -r]), lambda v: float(v[0] - v[1]), gamma),
+        RRL(r, negative_entropy, 0.1, gamma),
+        FOMR(lambda m: float(m[S // 2].sum()), gamma),
+    ]
+    values = [spec.compile(env).values(pis) for spec in specs]
+    for v in values:
+        assert np.isfinite(v).all()
+    assert abs(values[0][0] - exact) <= 1e-12
+    assert abs(values[1][0] - 2 * exact) <= 1e-12
+    assert abs(values[2][0] - 2 * exact) <= 1e-12
+    assert abs(values[4][0] - ring_visitation(S, gamma)[S // 2]) <= 1e-12
+
+
+def test_overflowing_values_raise_solver_error() -> None:
+    S = 50
+    s = np.arange(S)
+    P = sp.csr_matrix((np.full(2 * S, 0.5), (np.r_[s, s], np.r_[(s + 1) % S, s])), shape=(S, S))
+    env = FiniteMDP(P, np.eye(S)[0])
+    with pytest.raises(SolverError, match="overflow"):
+        evaluate(env, np.ones((S, 1)), np.full(S, 1e308), 0.999999)

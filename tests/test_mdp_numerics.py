@@ -289,6 +289,10 @@ def test_invalid_tolerances_are_named_errors(bad: object) -> None:
         optimal_values(env, np.ones(5), 0.9, tol=bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidSpecificationError, match="rtol"):
         evaluate(env, pi, np.ones(5), 0.9, rtol=0.0)
+    from objspec.formalisms.reward_machine import RM
+
+    with pytest.raises(InvalidSpecificationError, match="tol"):
+        RM([(0, 0, "a", 1.0)], 0, 0.9).compile(env).optimise(tol=bad)  # type: ignore[arg-type]
 
 
 def rare_event_mdp(S: int, leak: Fraction) -> FiniteMDP:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.ltl import product
 from objspec.ltl import syntax as s
 from objspec.ltl.parser import check_propositions, parse_guard
@@ -49,6 +49,7 @@ from objspec.ltl.product import (
     worker_count,
 )
 from objspec.mdp.exact import solve_rational
+from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import as_policy_batch, exact_policy_batch
 from objspec.mdp.rewards import check_discount, normalize_rewards
@@ -495,8 +496,12 @@ class CompiledRewardMachine:
         Raises
         ------
         InvalidSpecificationError
-            If ``max_iterations`` is reached before the bound (the message gives the bound).
+            If ``max_iterations`` is reached before the bound (the message gives the bound),
+            or ``tol`` is not a finite positive number.
+        SolverError
+            If the values overflow float64.
         """
+        tol, _ = check_tolerances(tol, None)
         sk, env = self.skeleton, self.env
         K, A, g = sk.n_states, env.n_actions, self._gamma
         rows = sk.entry_source * A + sk.entry_action
@@ -513,6 +518,11 @@ class CompiledRewardMachine:
             bound = g / (1.0 - g) * delta if g > 0 else 0.0
             if bound <= tol:
                 break
+            if not np.isfinite(bound):  # NaN would never pass "<= tol": stop at once
+                raise SolverError(
+                    "value iteration on the reward-machine product produced non-finite "
+                    "values (they overflow float64: rescale the rewards)"
+                )
         else:
             raise InvalidSpecificationError(
                 f"value iteration stopped after {max_iterations} iterations with error bound "

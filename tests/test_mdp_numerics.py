@@ -465,7 +465,7 @@ def test_formalisms_on_a_ring_do_not_blame_the_specification() -> None:
         RRL(r, negative_entropy, 0.1, gamma),
         FOMR(lambda m: float(m[S // 2].sum()), gamma),
     ]
-    values = [spec.compile(env).values(pis) for spec in specs]
+    values = [spec.compile(env).values(pis) for spec in specs]  # type: ignore[attr-defined]
     for v in values:
         assert np.isfinite(v).all()
     assert abs(values[0][0] - exact) <= 1e-12
@@ -481,3 +481,18 @@ def test_overflowing_values_raise_solver_error() -> None:
     env = FiniteMDP(P, np.eye(S)[0])
     with pytest.raises(SolverError, match="overflow"):
         evaluate(env, np.ones((S, 1)), np.full(S, 1e308), 0.999999)
+
+
+def test_rtol_on_a_ring_whose_values_underflow() -> None:
+    S, gamma = 20_000, 0.9  # 0.9^k underflows float64 for k > 6700: certified absolutely
+    env = ring(S, shortcut=True)
+    pi = np.zeros((S, 2))
+    pi[:, 0] = 1.0
+    r = np.zeros(S)
+    r[S // 2] = 1.0
+    ev = evaluate(env, pi, r, gamma, rtol=1e-9)
+    exact = ring_values(S, S // 2, gamma)
+    big = exact > 1e-280
+    assert ev.relative_error_bound is not None and ev.relative_error_bound <= 1e-9
+    assert (np.abs(ev.values[big] - exact[big]) <= 1e-9 * exact[big]).all()
+    assert (np.abs(ev.values[~big] - exact[~big]) <= 1e-280).all()

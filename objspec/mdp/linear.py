@@ -937,6 +937,12 @@ def _direct_fallback(
     return x, bound
 
 
+#: With ``rtol``, entries whose magnitude is at most this are certified absolutely, to
+#: within this value: near float64's underflow threshold (``2.2e-308``) relative precision
+#: is lost, and true values far below it are not even representable.
+UNDERFLOW_FLOOR = 1e-290
+
+
 #: Rounding of one residual entry ``b - (x - gamma P x)``: a sum of ``n`` products plus three
 #: operations, each within ``eps``; doubled for the rounding of the magnitudes themselves.
 def _unit_roundoff(row_nnz: int) -> float:
@@ -985,9 +991,11 @@ def solve_relative(
     or, for deterministic chains, by :func:`power_series_solve`; two steps of iterative
     refinement follow. Then, with ``A^{-1} >= 0`` entrywise:
 
-    1. the computed residual ``d`` of ``x`` and its rounding give ``g = |d| + nu h >=
-       |b - A x|`` entrywise, where ``h = |b| + |x| + gamma P |x|`` and ``nu`` bounds the
-       rounding (:func:`_unit_roundoff`); let ``beta = max g / h``;
+    1. the computed residual ``d`` of ``x`` and its rounding give ``g = |d| + nu h + eta >=
+       |b - A x|`` entrywise, where ``h = |b| + |x| + gamma P |x| + f`` (``f`` =
+       :data:`UNDERFLOW_FLOOR`), ``nu`` bounds the relative rounding
+       (:func:`_unit_roundoff`) and ``eta`` the absolute rounding of subnormal results; let
+       ``beta = max g / h``;
     2. ``w ~ A^{-1} h`` is computed and *checked*: the smallest ``c`` with
        ``A (c w) >= h`` entrywise, evaluated with a rounding margin, makes ``c w`` a
        supersolution, hence ``c w >= A^{-1} h`` (the check fails, and nothing is
@@ -997,7 +1005,9 @@ def solve_relative(
     What is certified, for every state ``s`` and column: ``|x_s - x_true_s| <= a_s``, hence
     ``|x_s - x_true_s| <= a_s / (|x_s| - a_s) |x_true_s|`` where ``a_s < |x_s|``. The
     result is accepted when ``a_s <= tol * max(1, ||b||) / (1 - gamma) + rtol * (|x_s| -
-    a_s)`` for every ``s``; otherwise :class:`~objspec.errors.SolverError` is raised. ``a``
+    a_s) + f`` for every ``s``; otherwise :class:`~objspec.errors.SolverError` is raised.
+    The floor ``f = 1e-290`` only matters for entries near or below float64's underflow
+    threshold (e.g. ``0.9^10000``), which are thus certified absolutely to within ``f``. ``a``
     is about ``eps`` times the componentwise condition number of the system, which does not
     depend on the size of the values (``a`` scales with ``x``), so values of ``1e-60`` come
     back with the same relative accuracy as values of 1; it grows like ``1 / (1 - gamma)``
@@ -1008,8 +1018,9 @@ def solve_relative(
     -------
     LinearSolution
         ``error_bound`` is ``max_s a_s`` and ``relative_error_bound`` is
-        ``max_s a_s / (|x_s| - a_s)`` (``0`` where ``a_s = x_s = 0``, ``inf`` where
-        ``a_s >= |x_s| > 0``).
+        ``max_s a_s / (|x_s| - a_s)`` over the entries with ``|x_s| > f`` (``inf`` where
+        ``a_s >= |x_s|``); an entry with ``|x_s| <= f`` counts ``0`` if ``a_s <= f`` (it is
+        certified absolutely) and ``inf`` otherwise.
 
     Examples
     --------
@@ -1043,6 +1054,7 @@ def solve_relative(
         op = chain.T.tocsr() if transpose else chain
         row_nnz = int(np.diff(op.indptr).max(initial=1))
         nu = _unit_roundoff(row_nnz)
+        eta = 4.0 * (row_nnz + 4) * float(np.finfo(np.float64).smallest_subnormal)
         solve = _system_solver(op, gamma, transpose, succ[n] if det[n] else None, weight[n])
 
         def apply(v: np.ndarray, op: sp.csr_matrix = op) -> np.ndarray:
@@ -1054,29 +1066,34 @@ def solve_relative(
             for _ in range(2):  # iterative refinement (componentwise backward stability)
                 x = x + solve(b - apply(x))
             d = b - apply(x)
-            h = np.abs(b) + np.abs(x) + gamma * np.asarray(op @ np.abs(x))
-            g = np.abs(d) + nu * h
-            pos = h > 0.0
-            beta = np.where(pos, g / np.where(pos, h, 1.0), 0.0).max(axis=0)
-            beta_ok = ~(g > 0.0) | pos  # g = 0 wherever h = 0 (all terms vanish)
+            # h > 0 everywhere (UNDERFLOW_FLOOR added), so w = A^{-1} h stays clear of the
+            # subnormal range; eta covers the absolute rounding of subnormal results
+            h = np.abs(b) + np.abs(x) + gamma * np.asarray(op @ np.abs(x)) + UNDERFLOW_FLOOR
+            g = np.abs(d) + nu * h + eta
+            beta = (g / h).max(axis=0)
             a = np.full((S, M), np.inf)
-            certified = np.isfinite(x).all(axis=0) & beta_ok.all(axis=0)
+            certified = np.isfinite(x).all(axis=0)
             w = np.maximum(solve(h), 0.0)
             for _ in range(2):
                 q = apply(w)
-                q_lo = q - nu * (w + gamma * np.asarray(op @ w))
-                need = np.where(pos, q_lo > 0.0, q_lo >= 0.0)
+                q_lo = q - nu * (w + gamma * np.asarray(op @ w)) - eta
+                need = q_lo > 0.0
                 if need.all():
                     break
                 w = np.maximum(w + solve(h - q), 0.0)  # one refinement, then check again
-            c = np.where(pos, h / np.where(need & pos, q_lo, 1.0), 0.0).max(axis=0)
+            c = (h / np.where(need, q_lo, 1.0)).max(axis=0)
             certified &= need.all(axis=0) & np.isfinite(c) & np.isfinite(beta)
             a[:, certified] = (beta * c)[certified] * w[:, certified] * (1.0 + 16 * np.finfo(
                 np.float64).eps)
             mag = np.abs(x) - a
-            rel = np.where(a == 0.0, 0.0, np.where(mag > 0.0, a / np.where(mag > 0, mag, 1.0),
-                                                    np.inf))
-            accept = a <= tol * scale[n][None, :] + rtol * np.maximum(mag, 0.0)
+            tiny = np.abs(x) <= UNDERFLOW_FLOOR
+            rel = np.where(
+                tiny,
+                np.where(a <= UNDERFLOW_FLOOR, 0.0, np.inf),
+                np.where(mag > 0.0, a / np.where(mag > 0, mag, 1.0), np.inf),
+            )
+            rel = np.where(a == 0.0, 0.0, rel)
+            accept = a <= tol * scale[n][None, :] + rtol * np.maximum(mag, 0.0) + UNDERFLOW_FLOOR
         if not (certified.all() and accept.all()):
             col = int(np.flatnonzero(~(certified & accept.all(axis=0)))[0])
             if not certified[col]:

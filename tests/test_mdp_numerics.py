@@ -65,7 +65,9 @@ def line(S: int) -> FiniteMDP:
     """``0 -> 1 -> ... -> S-1 -> S-1``."""
     s = np.arange(S)
     P = sp.csr_matrix((np.ones(S), (s, np.minimum(s + 1, S - 1))), shape=(S, S))
-    return FiniteMDP(P, np.eye(S)[0])
+    initial = np.zeros(S)
+    initial[0] = 1.0
+    return FiniteMDP(P, initial)
 
 
 def sparse_chain_env(P: sp.csr_matrix) -> FiniteMDP:
@@ -496,3 +498,34 @@ def test_rtol_on_a_ring_whose_values_underflow() -> None:
     assert ev.relative_error_bound is not None and ev.relative_error_bound <= 1e-9
     assert (np.abs(ev.values[big] - exact[big]) <= 1e-9 * exact[big]).all()
     assert (np.abs(ev.values[~big] - exact[~big]) <= 1e-280).all()
+
+
+def test_long_path_at_gamma_near_one() -> None:
+    S, gamma = 100_000, 0.999999
+    env = line(S)
+    r = np.zeros(S)
+    r[-1] = 1.0
+    ev = evaluate(env, np.ones((S, 1)), r, gamma)
+    exact = np.exp((S - 1 - np.arange(S)) * np.log(gamma)) / (1 - gamma)
+    assert np.abs(ev.values - exact).max() <= ev.error_bound + 1e-9 * exact.max()
+    d = state_visitation(env, np.ones((S, 1)), gamma)
+    dexact = np.exp(np.arange(S) * np.log(gamma))
+    dexact[-1] = dexact[-1] / (1 - gamma)
+    assert np.abs(d - dexact).sum() <= 1e-6 / (1 - gamma)
+
+
+@pytest.mark.skipif("torch" not in __import__("objspec.mdp.backends").mdp.backends
+                    .available_backends(), reason="torch is not installed")
+def test_torch_backend_on_a_ring() -> None:
+    from objspec.mdp.backends import use_backend
+
+    S, gamma = 1400, 0.9
+    env = ring(S, shortcut=True)
+    pi = np.full((S, 2), 0.5)
+    r = np.zeros(S)
+    r[S // 2] = 1.0
+    ref = lu_values(linear.induced_chain_sparse(env, pi), r, gamma)
+    with use_backend("torch"):
+        ev = evaluate(env, pi, r, gamma, method="krylov")
+    assert np.isfinite(ev.error_bound)
+    assert np.abs(ev.values - ref).max() <= ev.error_bound + 1e-13

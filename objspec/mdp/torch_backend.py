@@ -119,8 +119,8 @@ class TorchBackend:
 
         A system stops at a breakdown or a non-finite iterate (and non-finite columns are
         returned as zeros); :func:`objspec.mdp.linear.solve_policy_systems` certifies the
-        result and solves such systems again by sparse LU. Deterministic chains never get
-        here (they are summed exactly by the power series).
+        result and solves such systems again by sparse LU. With ``method="auto"``,
+        deterministic chains never get here (they are summed exactly by the power series).
         """
         from objspec.mdp.linear import _jacobi_diagonal
 

@@ -23,6 +23,7 @@ __all__ = [
     "TranslationLimitError",
     "NotExpressibleError",
     "CertificateError",
+    "SolverError",
 ]
 
 
@@ -85,3 +86,13 @@ class NotExpressibleError(ObjspecError):
 
 class CertificateError(ObjspecError):
     """A separation certificate or construction check failed when re-checked."""
+
+
+class SolverError(ObjspecError):
+    """A numerical solve failed on a valid input: no method reached a finite, certified
+    result (every iterative method broke down and the direct fallback failed too), or a
+    requested tolerance (``tol``/``rtol``) cannot be certified in float64 arithmetic.
+
+    It is not an :class:`InvalidSpecificationError`: the model and the specification are
+    fine, the numerics are not.
+    """

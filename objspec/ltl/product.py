@@ -43,7 +43,12 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
-from objspec.errors import InvalidModelError, InvalidSpecificationError, ObjspecError
+from objspec.errors import (
+    InvalidModelError,
+    InvalidSpecificationError,
+    ObjspecError,
+    SolverError,
+)
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.linear import batched_bicgstab
@@ -547,6 +552,26 @@ def _bicgstab_to_tolerance(
                             MAX_ITERATIONS, diagonal=diagonal, systems_axis=systems_axis)
 
 
+def finite_spsolve(matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
+    """``scipy.sparse.linalg.spsolve``, raising :class:`~objspec.errors.SolverError` instead
+    of returning a non-finite solution (every product system objspec builds is nonsingular,
+    so that would be a numerical failure, never a property of the specification).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> finite_spsolve(sp.csc_matrix(np.array([[2.0, 0.0], [0.0, 4.0]])), np.ones(2)).tolist()
+    [0.5, 0.25]
+    """
+    out = np.atleast_1d(spsolve(sp.csc_matrix(matrix), rhs))
+    if not np.isfinite(out).all():
+        raise SolverError(
+            f"a sparse LU solve of a product system ({matrix.shape[0]} unknowns) returned a "
+            "non-finite solution; please report this model"
+        )
+    return out
+
+
 def _support_groups(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the first policy of each distinct support, and each policy's group."""
     index: dict[bytes, int] = {}
@@ -711,7 +736,7 @@ def _solve_unknowns(
     if K <= DIRECT_MAX_UNKNOWNS:
         q = sp.csr_matrix((ps, cs, indptr.astype(index_type)), shape=(size, size))
         matrix = (sp.diags(diagonal, format="csr") - q).tocsc()
-        return np.atleast_1d(spsolve(matrix, rhs))[slot]
+        return finite_spsolve(matrix, rhs)[slot]
     inverse = None
     if loop.any():
         # Jacobi preconditioning folded into the matrix: solve (I - Q) D^-1 y = b, whose
@@ -913,7 +938,7 @@ def _solve_sparse_policies(
     b = (q @ target_flat).reshape(n, K)
     if direct:
         matrix = (sp.identity(size, format="csr") - q).tocsc()
-        solution = np.atleast_1d(spsolve(matrix, b.ravel())).reshape(n, K)
+        solution = finite_spsolve(matrix, b.ravel()).reshape(n, K)
         return solution.T, np.ones(n, dtype=bool)
     loops = block_rows == cols
     diagonal = 1.0 - np.bincount(block_rows[loops], weights=prob[loops],
@@ -940,7 +965,7 @@ def _direct_column(
     rhs = np.bincount(pos[sk.entry_source[ent][to_target]], weights=prob[to_target],
                       minlength=m)
     out = np.zeros(sk.n_states)
-    out[idx] = np.atleast_1d(spsolve((sp.identity(m, format="csr") - q).tocsc(), rhs))
+    out[idx] = finite_spsolve((sp.identity(m, format="csr") - q).tocsc(), rhs)
     return out
 
 

@@ -35,20 +35,21 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.ltl import product
 from objspec.ltl import syntax as s
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,
     _reachable,
+    finite_spsolve,
     in_chunks,
     solve_block_diagonal,
     worker_count,
 )
 from objspec.mdp.exact import solve_rational
+from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import as_policy_batch, exact_policy_batch
 from objspec.mdp.rewards import check_discount, normalize_rewards
@@ -375,7 +376,7 @@ class CompiledRewardMachine:
         rhs = np.bincount(pos[src[keep]], weights=prob[keep] * self.entry_reward[ent[keep]],
                           minlength=m)
         v = np.zeros(n)
-        v[idx] = spsolve(matrix.tocsc(), rhs)
+        v[idx] = finite_spsolve(matrix.tocsc(), rhs)
         return v[roots].reshape(N, -1) @ sk.initial_weights
 
     def _solve_iteratively(self, w: np.ndarray) -> np.ndarray:
@@ -414,7 +415,7 @@ class CompiledRewardMachine:
             r = np.bincount(sk.entry_source[sel], minlength=K,
                             weights=sk.entry_probability[sel] * w[j, sel]
                             * self.entry_reward[sel])
-            v[j] = spsolve(matrix.tocsc(), r)
+            v[j] = finite_spsolve(matrix.tocsc(), r)
         return v[:, sk.initial_states] @ sk.initial_weights
 
     def exact_values(self, policies: Any) -> list[Fraction]:
@@ -496,8 +497,12 @@ class CompiledRewardMachine:
         Raises
         ------
         InvalidSpecificationError
-            If ``max_iterations`` is reached before the bound (the message gives the bound).
+            If ``max_iterations`` is reached before the bound (the message gives the bound),
+            or ``tol`` is not a finite positive number.
+        SolverError
+            If the values overflow float64.
         """
+        tol, _ = check_tolerances(tol, None)
         sk, env = self.skeleton, self.env
         K, A, g = sk.n_states, env.n_actions, self._gamma
         rows = sk.entry_source * A + sk.entry_action
@@ -518,6 +523,11 @@ class CompiledRewardMachine:
             bound = g / (1.0 - g) * delta if g > 0 else 0.0
             if bound <= tol:
                 break
+            if not np.isfinite(bound):  # NaN would never pass "<= tol": stop at once
+                raise SolverError(
+                    "value iteration on the reward-machine product produced non-finite "
+                    "values (they overflow float64: rescale the rewards)"
+                )
         else:
             raise InvalidSpecificationError(
                 f"value iteration stopped after {max_iterations} iterations with error bound "
@@ -535,7 +545,7 @@ class CompiledRewardMachine:
         )
         rhs = np.bincount(sk.entry_source[sel],
                           weights=sk.entry_probability[sel] * self.entry_reward[sel], minlength=K)
-        v_pol = spsolve(matrix.tocsc(), rhs)
+        v_pol = finite_spsolve(matrix.tocsc(), rhs)
         U = len(self.states)
         values = np.zeros((env.n_states, U))
         # unreached (state, machine state) pairs play the first enabled action

@@ -44,8 +44,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.mdp.backends import get_backend
+from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import check_discount, expected_rewards, normalize_rewards
 
@@ -198,6 +199,12 @@ def _value_iteration(
         mid, span, margin, act = _macqueen(env, r_act, V_act, gamma)
         b = span + margin
         sweeps += 1
+        if not (np.isfinite(b).all() and np.isfinite(mid).all()):
+            k = int(active[np.flatnonzero(~np.isfinite(b) | ~np.isfinite(mid).all(axis=0))[0]])
+            raise SolverError(
+                f"value iteration produced a non-finite value for reward {k} (the values "
+                "overflow float64: rescale the reward)"
+            )
         done = (b <= tol) | (span <= margin)
         stuck_now = (b > tol) & (span <= margin)
         if done.all() or sweeps == max_sweeps:
@@ -318,6 +325,9 @@ def optimal_values(
     InvalidSpecificationError
         On a malformed reward, a discount outside ``[0, 1)``, a non-positive ``tol``, or
         if the bound ``tol`` was not reached within ``max_iter``.
+    SolverError
+        If the values overflow float64 (rewards near ``1e308 * (1 - gamma)``) or a policy
+        evaluation cannot be solved to a finite result; a NaN is never returned.
 
     Examples
     --------
@@ -330,8 +340,7 @@ def optimal_values(
     (array([1., 2.]), array([1, 0]), True)
     """
     gamma = check_discount(gamma)
-    if not (isinstance(tol, int | float) and np.isfinite(tol) and tol > 0):
-        raise InvalidSpecificationError(f"tol = {tol!r} must be a positive number")
+    tol, _ = check_tolerances(tol, None)  # finite and positive, else a named error
     if method not in ("auto", "value_iteration", "policy_iteration"):
         raise InvalidSpecificationError(
             f"method = {method!r}; choose 'auto', 'value_iteration' or 'policy_iteration'"
@@ -355,7 +364,7 @@ def optimal_values(
         V, bound, actions, sweeps, stuck = _value_iteration(env, r, V0, gamma, tol, budget)
         iterations += sweeps
         used.append("value_iteration")
-        todo = np.flatnonzero(bound > tol)
+        todo = np.flatnonzero(~(bound <= tol))  # NaN-safe: a NaN bound is never certified
         if todo.size and method == "auto":
             r_todo = np.ascontiguousarray(r[:, :, todo])
             V_pi, evaluations = _policy_iteration(
@@ -368,7 +377,7 @@ def optimal_values(
             )
             iterations += sweeps
             V[:, todo], bound[todo], actions[:, todo], stuck[todo] = V_t, b_t, a_t, s_t
-    if (bound > tol).any():
+    if not (bound <= tol).all():
         k = int(np.argmax(bound))
         if stuck[k]:
             raise InvalidSpecificationError(

@@ -104,15 +104,24 @@ class Evaluation:
         Expected returns from the initial distribution, ``(N?, K?)``.
     error_bound : float
         Certified sup-norm bound on the error of every entry of ``values`` (and so of
-        ``returns``).
+        ``returns``). Always finite.
     method : str
-        ``"direct"`` or ``"krylov"``.
+        What solved the systems, ``"+"``-joined: ``"direct"`` (dense LU), ``"power"``
+        (power series on deterministic chains), ``"krylov"`` and ``"sparse_lu"`` (sparse
+        LU: the fallback, and the ``rtol`` path).
+    relative_error_bound : float or None
+        Only when ``rtol`` was given: every entry of ``values`` is certified to satisfy
+        ``|values - V| <= relative_error_bound * |V|`` (``inf`` when some true value may be
+        0 and only ``tol`` covered it). Where every value of a column has the same sign
+        (e.g. non-negative rewards), the corresponding ``returns`` satisfy the same bound
+        up to the rounding of the final dot product with the initial distribution.
     """
 
     values: np.ndarray
     returns: np.ndarray
     error_bound: float
     method: str
+    relative_error_bound: float | None = None
 
 
 def evaluate(
@@ -121,7 +130,8 @@ def evaluate(
     rewards: Any,
     gamma: float,
     *,
-    tol: float = 1e-12,
+    tol: float | None = None,
+    rtol: float | None = None,
     method: Method = "auto",
 ) -> Evaluation:
     """Discounted values of ``N`` policies for ``K`` rewards, solved together.
@@ -137,14 +147,29 @@ def evaluate(
         ``[S]``, ``[S, A]``, ``[S, A, S]`` or a batch of those (see :mod:`objspec.mdp.rewards`).
     gamma : float
         Discount in ``[0, 1)``.
-    tol : float
-        Relative accuracy target; the certified bound is at most about
-        ``tol * max(1, max|r|) / (1 - gamma)``.
+    tol : float, optional
+        Scaled absolute target: the certified bound is at most about
+        ``tol * max(1, max|r|) / (1 - gamma)`` (default ``1e-12``; ``0`` when ``rtol`` is
+        given).
+    rtol : float, optional
+        Entrywise relative target, for values far below ``max|r|`` (rare events): every
+        entry is certified to satisfy ``|values - V| <= tol * max(1, max|r|) / (1 - gamma)
+        + rtol * |V|`` (see :func:`objspec.mdp.linear.solve_relative` for the proof). Uses
+        a sparse LU factorisation per policy.
     method : {"auto", "direct", "krylov"}
 
     Returns
     -------
     Evaluation
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On a malformed reward, a discount outside ``[0, 1)``, or an invalid ``tol``/``rtol``
+        (negative, NaN, infinite).
+    SolverError
+        If ``rtol`` cannot be certified (e.g. a true value of 0 from rewards of both signs
+        with ``tol = 0``). A NaN is never returned.
 
     Examples
     --------
@@ -155,20 +180,36 @@ def evaluate(
     >>> result = evaluate(env, Policy([[0.5, 0.5]]), [[1.0, 0.0]], 0.5)
     >>> float(result.returns), result.error_bound < 1e-12
     (1.0, True)
+
+    A rare event: reward 1 only at the end of a chain of 60 states with ``gamma = 0.1``.
+    The value in state 0 is ``0.1^59 / 0.9``; ``rtol`` certifies it to 10 digits, where the
+    absolute default would accept anything below ``1e-11``:
+
+    >>> import scipy.sparse as sp
+    >>> S = 60
+    >>> P = sp.csr_matrix((np.ones(S), (np.arange(S), np.minimum(np.arange(S) + 1, S - 1))))
+    >>> chain = FiniteMDP(P, np.eye(S)[0])
+    >>> result = evaluate(chain, np.ones((S, 1)), np.eye(S)[-1], 0.1, rtol=1e-10)
+    >>> bool(abs(result.returns / (0.1 ** 59 / 0.9) - 1) < 1e-10)
+    True
+    >>> result.relative_error_bound < 1e-10
+    True
     """
     gamma = check_discount(gamma)
     pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     arr, kind, single_r = normalize_rewards(env, rewards)
     r = expected_rewards(env, arr, kind)
     rhs = np.einsum("nsa,ksa->nsk", pi, r)
-    sol = solve_policy_systems(env, pi, rhs, gamma, tol=tol, method=method)
+    sol = solve_policy_systems(env, pi, rhs, gamma, tol=tol, rtol=rtol, method=method)
     values = sol.x.transpose(0, 2, 1)  # [N, K, S]
     returns = values @ env.initial
+    rel = sol.relative_error_bound
     return Evaluation(
         values=_squeeze(values, single_pi, single_r),
         returns=_squeeze(returns, single_pi, single_r),
         error_bound=float(sol.error_bound.max()),
         method=sol.method,
+        relative_error_bound=None if rel is None else float(rel.max()),
     )
 
 
@@ -210,11 +251,23 @@ def expected_return(
 
 
 def state_visitation(
-    env: FiniteMDP, policies: Any, gamma: float, *, tol: float = 1e-12, method: Method = "auto"
+    env: FiniteMDP,
+    policies: Any,
+    gamma: float,
+    *,
+    tol: float | None = None,
+    rtol: float | None = None,
+    method: Method = "auto",
 ) -> np.ndarray:
     """Discounted state visitation ``d(s) = sum_t gamma^t P(s_t = s)``, shape ``(N?, S)``.
 
     Solves ``(I - gamma P_pi)^T d = mu0``; ``sum_s d(s) = 1 / (1 - gamma)``.
+
+    ``tol`` (default ``1e-12``, or ``0`` with ``rtol``) bounds the certified 1-norm error by
+    about ``tol / (1 - gamma)``; with ``rtol``, every entry is certified to satisfy
+    ``|d - d_true| <= tol / (1 - gamma) + rtol * d_true`` (rarely visited states keep their
+    relative accuracy); see :func:`evaluate`. Raises
+    :class:`~objspec.errors.SolverError` if that cannot be certified; never returns NaN.
 
     Examples
     --------
@@ -228,7 +281,9 @@ def state_visitation(
     gamma = check_discount(gamma)
     pi, single = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
     rhs = env.initial[None, :, None]
-    sol = solve_policy_systems(env, pi, rhs, gamma, transpose=True, tol=tol, method=method)
+    sol = solve_policy_systems(
+        env, pi, rhs, gamma, transpose=True, tol=tol, rtol=rtol, method=method
+    )
     d = np.clip(sol.x[:, :, 0], 0.0, None)  # visitation is non-negative; clip rounding only
     return d[0] if single else d
 
@@ -237,6 +292,8 @@ def state_action_occupancy(
     env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any
 ) -> np.ndarray:
     """``m(s, a) = d(s) pi(a|s)``, shape ``(N?, S, A)``.
+
+    Keywords (``tol``, ``rtol``, ``method``) are those of :func:`state_visitation`.
 
     Examples
     --------
@@ -257,7 +314,8 @@ def occupancy_measure(env: FiniteMDP, policies: Any, gamma: float, **kwargs: Any
     """The discounted occupancy measure ``m(s, a, s') = d(s) pi(a|s) tau(s'|s, a)``.
 
     Shape ``[S, A, S]`` for one policy or ``[N, S, A, S]`` for a batch. For every reward,
-    ``<R, m> = J_R(pi)``.
+    ``<R, m> = J_R(pi)``. Keywords (``tol``, ``rtol``, ``method``) are those of
+    :func:`state_visitation`.
 
     Raises
     ------

@@ -1,21 +1,31 @@
 """Batched linear solves ``(I - gamma P_pi) X = B`` for many policies at once.
 
-Two methods, chosen by :func:`solve_policy_systems` (``method="auto"``):
+Methods, chosen by :func:`solve_policy_systems` (``method="auto"``):
 
 * ``"direct"``: dense batched LU (``numpy.linalg.solve`` over an ``[N, S, S]`` stack); used
   for small state spaces, where it is exact to rounding.
+* ``"power"``: for policies whose chain is deterministic (one successor per state: cycles,
+  paths, permutations), the Neumann series summed by doubling
+  (:func:`power_series_solve`), exact to rounding in about 60 ``O(S)`` steps whatever
+  ``gamma`` is. Krylov methods cannot beat ``gamma`` per iteration on a long cycle, and
+  BiCGSTAB breaks down on one.
 * ``"krylov"``: iterative, on all ``N * M`` systems at once, whose only heavy step is one
   sparse product ``P @ X`` with ``X`` holding every column (no Python loop over policies):
   extrapolated Richardson (value iteration with MacQueen midpoints) for value systems,
   handing slowly mixing columns to a batched, Jacobi-preconditioned BiCGSTAB (per-column
-  scalars), which also solves the transposed systems. Columns that do not reach the
-  target fall back to a sparse LU solve.
+  scalars, restarts on breakdown, recovery from non-finite iterates, early stop on
+  stagnation: :func:`batched_bicgstab`), which also solves the transposed systems.
+* ``"sparse_lu"``: the fallback. Every result above is certified from its true residual;
+  columns whose bound misses the target -- NaN included: every acceptance test is written
+  so that NaN fails it -- are solved again by sparse LU and certified again. A result that
+  is still not finite raises :class:`~objspec.errors.SolverError`; NaN is never returned.
 
-Both return a **certified** error bound from the true residual ``R = B - (I - gamma P_pi) X``
+The certified error bound comes from the true residual ``R = B - (I - gamma P_pi) X``
 (see :func:`certify`): for value systems the MacQueen/Porteus interval, whose width is
-``gamma * span(R) / (1 - gamma)`` (the solution is moved to its midpoint); for the
-transposed system (state visitation) ``||R||_1 / (1 - gamma)`` in the 1-norm. Both include a
-margin for the rounding of ``R``.
+``gamma * span(R) / (1 - gamma)`` (the solution is moved to its midpoint, except for exact
+methods); for the transposed system (state visitation) ``||R||_1 / (1 - gamma)`` in the
+1-norm. Both include a margin for the rounding of ``R``. With ``rtol``,
+:func:`solve_relative` certifies every entry relatively instead (rare events).
 """
 
 from __future__ import annotations
@@ -28,12 +38,17 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.mdp.model import FiniteMDP
 
 __all__ = [
     "LinearSolution",
     "certify",
+    "check_tolerances",
+    "deterministic_chains",
+    "power_series_solve",
     "solve_policy_systems",
+    "solve_relative",
     "induced_chain_dense",
     "induced_chain_sparse",
 ]
@@ -59,12 +74,19 @@ class LinearSolution:
         ``[N, M]`` certified bounds on the solution error (sup norm for the value system,
         1-norm for the transposed system).
     method : str
-        ``"direct"`` or ``"krylov"``.
+        What was used, ``"+"``-joined: ``"direct"`` (dense LU), ``"power"`` (power series on
+        deterministic chains), ``"krylov"``, ``"sparse_lu"`` (direct fallback or the
+        ``rtol`` path).
+    relative_error_bound : numpy.ndarray or None
+        ``[N, M]``, only when ``rtol`` was asked: ``max_s |x - x_true| / |x_true|`` is at
+        most this, state by state (``inf`` where a true value may be zero and only the
+        absolute part of the target was certified); see :func:`solve_relative`.
     """
 
     x: np.ndarray
     error_bound: np.ndarray
     method: str
+    relative_error_bound: np.ndarray | None = None
 
 
 def induced_chain_dense(env: FiniteMDP, pi: np.ndarray) -> np.ndarray:
@@ -116,6 +138,139 @@ def _residual_norm(res: np.ndarray, transpose: bool) -> np.ndarray:
     return np.abs(res).sum(axis=1) if transpose else np.abs(res).max(axis=1)
 
 
+def check_tolerances(tol: object, rtol: object) -> tuple[float, float | None]:
+    """Validate ``tol`` and ``rtol``; returns ``(tol, rtol)`` with ``tol`` defaulted.
+
+    ``tol`` defaults to ``1e-12`` without ``rtol`` and to ``0`` with it (the target is then
+    purely relative). ``tol`` must be a finite number, positive without ``rtol`` and
+    non-negative with it; ``rtol`` (when given) a finite positive number.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On a negative, zero (where not allowed), NaN, infinite or non-numeric value.
+
+    Examples
+    --------
+    >>> from objspec.mdp.linear import check_tolerances
+    >>> check_tolerances(None, None), check_tolerances(None, 1e-6)
+    ((1e-12, None), (0.0, 1e-06))
+    >>> check_tolerances(float("nan"), None)
+    Traceback (most recent call last):
+    ...
+    objspec.errors.InvalidSpecificationError: tol = nan must be a finite positive number
+    """
+
+    def number(value: object, name: str, zero_ok: bool) -> float:
+        what = "non-negative" if zero_ok else "positive"
+        message = f"{name} = {value!r} must be a finite {what} number"
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise InvalidSpecificationError(message)
+        v = float(value)
+        if not np.isfinite(v) or v < 0.0 or (v == 0.0 and not zero_ok):
+            raise InvalidSpecificationError(message)
+        return v
+
+    r = None if rtol is None else number(rtol, "rtol", zero_ok=False)
+    if tol is None:
+        return (1e-12 if r is None else 0.0), r
+    return number(tol, "tol", zero_ok=r is not None), r
+
+
+def deterministic_chains(
+    env: FiniteMDP, pi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which policies induce a *deterministic* chain (one successor per state), and which.
+
+    A chain ``P_pi`` is deterministic when every action the policy uses in ``s`` (``pi > 0``)
+    leads to one and the same state ``succ[s]`` (permutations, cycles, chains, and trees
+    hanging off cycles). Its row ``s`` is then ``weight[s]`` (``= sum_a pi(a|s)``, one up to
+    the rounding of ``pi``) at column ``succ[s]``.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        ``[N]`` bools.
+    succ : numpy.ndarray
+        ``[N, S]`` successors (meaningful where ``mask``).
+    weight : numpy.ndarray
+        ``[N, S]`` row weights (meaningful where ``mask``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.mdp.linear import deterministic_chains
+    >>> P = np.zeros((3, 2, 3)); P[:, 0, :] = np.roll(np.eye(3), 1, axis=1); P[:, 1, :] = 1 / 3
+    >>> env = FiniteMDP(P, [1.0, 0.0, 0.0])
+    >>> ring, uniform = np.eye(2)[[0, 0, 0]], np.full((3, 2), 0.5)
+    >>> mask, succ, weight = deterministic_chains(env, np.stack([ring, uniform]))
+    >>> mask.tolist(), succ[0].tolist(), weight[0].tolist()
+    ([True, False], [1, 2, 0], [1.0, 1.0, 1.0])
+    """
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    indptr = P.indptr
+    nnz = (indptr[1:] - indptr[:-1]).reshape(S, A)
+    head = np.minimum(indptr[:-1], max(P.nnz - 1, 0))
+    first = P.indices[head].reshape(S, A)
+    value = P.data[head].reshape(S, A)
+    used = pi > 0.0
+    single = np.all(~used | (nnz == 1)[None], axis=2)
+    hi = np.where(used, first[None], -1).max(axis=2)
+    lo = np.where(used, first[None], S).min(axis=2)
+    mask = (single & (hi == lo)).all(axis=1)
+    weight = np.einsum("nsa,sa->ns", pi, value)
+    return mask, np.clip(hi, 0, S - 1), weight
+
+
+def power_series_solve(
+    succ: np.ndarray, weight: np.ndarray, gamma: float, b: np.ndarray, transpose: bool
+) -> np.ndarray:
+    """Solve ``(I - gamma C) x = b`` (or the transpose) for a deterministic chain ``C``.
+
+    ``C[s, succ[s]] = weight[s]``. The Neumann series ``x = sum_t (gamma C)^t b`` is summed
+    by doubling: ``(gamma C)^(2^k)`` is again one successor per state (``succ`` composed
+    with itself ``2^k`` times) with a weight (the product along the path), so after ``k``
+    steps ``2^k`` terms are summed with ``O(S M)`` work each. The loop stops when every
+    weight has underflowed to zero (``gamma^(2^k) < 1e-323``: at most about 60 steps even for
+    ``gamma = 1 - 2^-53``), so the truncation is below the smallest float. Cycles of any
+    length, trees feeding into them and long paths are all handled the same way; no Krylov
+    iteration (which cannot beat ``gamma`` per step on a cycle) is involved.
+
+    For ``b >= 0`` every term is non-negative, so each entry is computed to a *relative*
+    accuracy of about ``4 k eps`` however small it is (rare events).
+
+    Examples
+    --------
+    A ring of 4 states with reward 1 in state 0 and ``gamma = 1/2``:
+    ``x[0] = 1 / (1 - 1/16) = 16/15`` and ``x[s] = 2^(s - 4) x[0] = 2^s / 15`` for ``s >= 1``
+    (state ``s`` reaches state 0 after ``4 - s`` steps).
+
+    >>> import numpy as np
+    >>> from objspec.mdp.linear import power_series_solve
+    >>> succ, weight = np.array([1, 2, 3, 0]), np.ones(4)
+    >>> x = power_series_solve(succ, weight, 0.5, np.array([[1.0], [0.0], [0.0], [0.0]]), False)
+    >>> (x[:, 0] * 15).tolist()
+    [16.0, 2.0, 4.0, 8.0]
+    """
+    S = succ.shape[0]
+    x = np.array(b, dtype=np.float64, copy=True)
+    g = gamma * np.asarray(weight, dtype=np.float64)
+    cur = np.asarray(succ, dtype=np.int64).copy()
+    for _ in range(80):
+        if not g.any():
+            break
+        if transpose:  # x += ((gamma C)^(2^k))^T x: mass of s moves to cur[s]
+            for m in range(x.shape[1]):
+                x[:, m] += np.bincount(cur, weights=g * x[:, m], minlength=S)
+        else:
+            x = x + g[:, None] * x[cur]
+        g = g * g[cur]
+        cur = cur[cur]
+    return x
+
+
 def solve_policy_systems(
     env: FiniteMDP,
     pi: np.ndarray,
@@ -123,7 +278,8 @@ def solve_policy_systems(
     gamma: float,
     *,
     transpose: bool = False,
-    tol: float = 1e-12,
+    tol: float | None = None,
+    rtol: float | None = None,
     method: Method = "auto",
     max_iter: int = 1000,
 ) -> LinearSolution:
@@ -140,14 +296,40 @@ def solve_policy_systems(
         Discount in ``[0, 1)``.
     transpose : bool
         Solve ``(I - gamma P_pi)^T X = B`` (state visitation) instead.
-    tol : float
-        Relative target: the certified error bound is driven below
-        ``tol * max(1, ||B||) / (1 - gamma)`` for every column.
+    tol : float, optional
+        Scaled absolute target: the certified error bound is driven below
+        ``tol * max(1, ||B||) / (1 - gamma)`` for every column (sup norm for value systems,
+        1-norm for transposed ones). Default ``1e-12``, or ``0`` when ``rtol`` is given.
+    rtol : float, optional
+        Elementwise relative target (see :func:`solve_relative`): when given, every entry
+        is certified to satisfy ``|X - X_true| <= tol * max(1, ||B||) / (1 - gamma) + rtol
+        * |X_true|``, and :class:`~objspec.errors.SolverError` is raised when that cannot be
+        certified.
     method : {"auto", "direct", "krylov"}
+        ``"auto"``: dense LU for small models; else the power series for policies whose
+        chain is deterministic (:func:`power_series_solve`, exact on cycles) and the
+        Krylov solver (:func:`krylov_numpy`) for the others.
 
     Returns
     -------
     LinearSolution
+        ``method`` names what was used, ``"+"``-joined (``"sparse_lu"`` when the direct
+        fallback was needed).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        On an invalid ``tol``/``rtol``.
+    SolverError
+        When no method produced a finite solution (never observed; a NaN is never
+        returned), or ``rtol`` could not be certified.
+
+    Notes
+    -----
+    Every result, whichever method produced it, is certified from its true residual
+    (:func:`certify`). Columns whose bound is not below the target -- including every
+    column with a NaN or infinite entry, since the tests are written so that NaN fails
+    them -- are solved again by sparse LU and certified again.
 
     Examples
     --------
@@ -159,26 +341,62 @@ def solve_policy_systems(
     >>> float(sol.x[0, 0, 0]), sol.method, bool(sol.error_bound[0, 0] < 1e-13)
     (2.0, 'direct', True)
     """
+    tol_value, rtol_value = check_tolerances(tol, rtol)
+    if method not in ("auto", "direct", "krylov"):
+        raise InvalidSpecificationError(
+            f"method = {method!r}; choose 'auto', 'direct' or 'krylov'"
+        )
     N = pi.shape[0]
     S = env.n_states
     rhs = np.broadcast_to(rhs, (N, S, rhs.shape[2])).astype(np.float64)
-    if method == "auto":
-        method = "direct" if _use_direct(env, N) else "krylov"
+    if not np.isfinite(rhs).all():
+        raise InvalidSpecificationError("the right-hand side has NaN or infinite entries")
+    if rtol_value is not None:
+        return solve_relative(env, pi, rhs, gamma, transpose, tol_value, rtol_value)
     from objspec.mdp.backends import get_backend
 
     backend = get_backend()
-    if method == "direct":
-        x = backend.dense_policy_solve(env, pi, rhs, gamma, transpose)
-    else:
-        x = backend.krylov_policy_solve(env, pi, rhs, gamma, transpose, tol, max_iter)
-    x = np.asarray(x, dtype=np.float64)
-    x, bound, margin = _certify(env, pi, rhs, x, gamma, transpose)
-    scale = np.maximum(1.0, _residual_norm(rhs, transpose)) / (1.0 - gamma)
-    # only the part of the bound a better solve could remove counts: rounding stays anyway
-    bad = bound - margin > tol * scale * 10.0
-    if bad.any():
-        x, bound = _direct_fallback(env, pi, rhs, gamma, transpose, x, bound, bad)
-    return LinearSolution(x=x, error_bound=bound, method=method)
+    used: list[str] = []
+    det = np.zeros(N, dtype=bool)
+    with np.errstate(all="ignore"):  # non-finite results are caught below
+        if method == "direct" or (method == "auto" and _use_direct(env, N)):
+            x = np.asarray(backend.dense_policy_solve(env, pi, rhs, gamma, transpose))
+            used.append("direct")
+        else:
+            x = np.empty(rhs.shape)
+            if method == "auto":
+                det, succ, weight = deterministic_chains(env, pi)
+                for n in np.flatnonzero(det).tolist():
+                    x[n] = power_series_solve(succ[n], weight[n], gamma, rhs[n], transpose)
+                if det.any():
+                    used.append("power")
+            if not det.all():
+                rest = np.flatnonzero(~det)
+                x[rest] = backend.krylov_policy_solve(
+                    env, pi[rest], rhs[rest], gamma, transpose, tol_value, max_iter
+                )
+                used.append("krylov")
+        x = np.asarray(x, dtype=np.float64)
+        x, bound, margin = _certify(env, pi, rhs, x, gamma, transpose, keep=det)
+        scale = np.maximum(1.0, _residual_norm(rhs, transpose)) / (1.0 - gamma)
+        # only the part of the bound a better solve could remove counts: rounding stays
+        # anyway, and a residual at the rounding level of its own computation cannot be
+        # improved on. Written so that NaN fails the test: a NaN bound takes the fallback.
+        bad = ~(bound - margin <= np.maximum(tol_value * scale * 10.0, margin))
+        if bad.any():
+            x, bound = _direct_fallback(env, pi, rhs, gamma, transpose, x, bound, bad)
+            used.append("sparse_lu")
+    if not (np.isfinite(x).all() and np.isfinite(bound).all()):
+        if float(np.abs(rhs).max(initial=0.0)) / (1.0 - gamma) > 1e300:
+            raise SolverError(
+                "the solution overflows float64 (max |B| / (1 - gamma) > 1e300): rescale "
+                "the rewards"
+            )
+        raise SolverError(
+            "the policy systems could not be solved to a finite, certified result by any "
+            f"method ({'+'.join(used)}); please report this model"
+        )
+    return LinearSolution(x=x, error_bound=bound, method="+".join(used))
 
 
 def _rounding_margin(
@@ -250,8 +468,17 @@ def _certify(
     x: np.ndarray,
     gamma: float,
     transpose: bool,
+    keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`certify`, also returning the rounding margin included in the bound."""
+    """:func:`certify`, also returning the rounding margin included in the bound.
+
+    For the policies where ``keep`` (``[N]`` bools) holds, value-system solutions are not
+    moved to the midpoint (the shift by a constant would spoil the relative accuracy of
+    tiny entries of an accurate solution, e.g. one from :func:`power_series_solve`); their
+    bound is ``max_s max(|d_s + gamma lo / (1 - gamma)|, |d_s + gamma hi / (1 - gamma)|)``,
+    from the same MacQueen interval ``x_true - x in [d + gamma lo/(1-gamma), d + gamma
+    hi/(1-gamma)]``.
+    """
     res = rhs - apply_policy_operator(env, pi, x, gamma, transpose)
     margin = _rounding_margin(env, rhs, x, gamma, transpose)
     if transpose:
@@ -259,7 +486,13 @@ def _certify(
     lo, hi = res.min(axis=1), res.max(axis=1)  # [N, M]
     k = gamma / (1.0 - gamma)
     mid = x + res + (k * (lo + hi) / 2.0)[:, None, :]
-    return mid, k * (hi - lo) / 2.0 + margin, margin
+    bound = k * (hi - lo) / 2.0 + margin
+    if keep is not None and keep.any():
+        low = np.abs(res + (k * lo)[:, None, :]).max(axis=1)
+        high = np.abs(res + (k * hi)[:, None, :]).max(axis=1)
+        mid = np.where(keep[:, None, None], x, mid)
+        bound = np.where(keep[:, None], np.maximum(low, high) + margin, bound)
+    return mid, bound, margin
 
 
 def apply_policy_operator(
@@ -411,6 +644,23 @@ def _extrapolated_richardson(
     return x, np.sort(rest)
 
 
+#: BiCGSTAB declares a breakdown when ``|<r_hat, r>|`` or ``|<r_hat, A p>|`` falls below this
+#: fraction of the product of the norms of its two vectors (the method's scalars then lose
+#: every correct digit), and restarts with the current residual as the shadow vector.
+BREAKDOWN_RATIO = 1e-20
+
+#: Restarts allowed per system (after a breakdown or a non-finite iterate) before the system
+#: is given up and left to the caller's fallback.
+MAX_RESTARTS = 4
+
+#: Every this many iterations BiCGSTAB projects, from the reduction of its best residual over
+#: the window, how many iterations a system still needs; a system that cannot reach its target
+#: within ``max_iter`` at that rate (or did not improve at all) stops early and is left to the
+#: caller's fallback, instead of spending the whole budget (e.g. on a long cycle, where no
+#: Krylov method beats ``gamma`` per iteration).
+STAGNATION_WINDOW = 50
+
+
 def batched_bicgstab(
     apply: Callable[[np.ndarray], np.ndarray],
     b: np.ndarray,
@@ -430,8 +680,22 @@ def batched_bicgstab(
     ``apply`` for all of them. Jacobi-preconditioned by ``diagonal`` (broadcastable to
     ``b``) when given; started from ``x0`` (default 0). ``norm`` maps a residual array to one
     value per system; a system stops once its residual, or the half-step residual ``s``,
-    is at most its ``target``, or at a breakdown (a denominator below ``1e-300``): callers
-    check the true residual of what is returned and fall back to a direct solve.
+    is at most its ``target``.
+
+    Robustness (per system, the others are not disturbed):
+
+    * a *breakdown* (``<r_hat, r>`` or ``<r_hat, A p>`` below :data:`BREAKDOWN_RATIO` times
+      the norms, or zero) restarts the system with its current residual as the new shadow
+      vector;
+    * a *non-finite* scalar or residual restores the best iterate seen so far, recomputes its
+      residual and restarts;
+    * after :data:`MAX_RESTARTS` restarts, or when the residual stagnates (see
+      :data:`STAGNATION_WINDOW`), the system stops.
+
+    Every comparison is written so that NaN fails it (``not (norm <= target)``), and the
+    returned array is always finite: for every system the iterate with the smallest
+    (recursive) residual seen. Callers must still check the *true* residual of what is
+    returned (it may be above ``target``) and fall back to another method.
 
     Examples
     --------
@@ -442,59 +706,143 @@ def batched_bicgstab(
     ...                      lambda r: np.abs(r).max(axis=0), 100)
     >>> bool(np.allclose(A @ x, b, atol=1e-13, rtol=0))
     True
+
+    A cyclic shift breaks plain BiCGSTAB down at once (the shadow vector stays orthogonal
+    to every Krylov vector); the restarts recover:
+
+    >>> S = 6
+    >>> A = np.eye(S) - 0.5 * np.roll(np.eye(S), 1, axis=1)
+    >>> b = np.zeros((S, 1)); b[0] = 1.0
+    >>> x = batched_bicgstab(lambda v: A @ v, b, np.full(1, 1e-14),
+    ...                      lambda r: np.abs(r).max(axis=0), 100)
+    >>> bool(np.isfinite(x).all() and np.abs(A @ x - b).max() < 1e-12)
+    True
     """
-    spec = "ij,ij->j" if systems_axis == 1 else "ij,ij->i"
+    axis = systems_axis
+    spec = "ij,ij->j" if axis == 1 else "ij,ij->i"
+    other = 1 - axis
 
     def per(c: np.ndarray) -> np.ndarray:  # one value per system, broadcast over b
-        return c if systems_axis == 1 else c[:, None]
+        return c if axis == 1 else c[:, None]
 
-    C = b.shape[systems_axis]
-    x = np.zeros_like(b) if x0 is None else x0.copy()
+    def dot(u: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.einsum(spec, u, w)
+
+    def two_norm(u: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.einsum(spec, u, u))
+
+    C = b.shape[axis]
+    x = np.zeros_like(b) if x0 is None else np.array(x0, dtype=np.float64, copy=True)
     r = b - apply(x) if x0 is not None else b.copy()
+    with np.errstate(all="ignore"):
+        r_norm = norm(r)
+    finite = np.isfinite(r_norm) & np.isfinite(x).all(axis=other)
+    if not finite.all():  # a non-finite start: start from 0 instead
+        x[...] = np.where(per(finite), x, 0.0)
+        r = np.where(per(finite), r, b)
+        r_norm = norm(r)
+    # a finite iterate to fall back on (refreshed at every stagnation check): best_x
+    best_x = x.copy()
+    best = r_norm.copy()
     r_hat = r.copy()
+    rhat_norm = two_norm(r_hat)
     rho = np.ones(C)
     alpha = np.ones(C)
     omega = np.ones(C)
     v = np.zeros_like(x)
     p = np.zeros_like(x)
     scratch = np.empty_like(x)
-    done = norm(r) <= target
-    tiny = 1e-300
-    for _ in range(max_iter):
+    done = r_norm <= target
+    restarts = np.zeros(C, dtype=np.int64)
+    window_best = best.copy()
+    pending = np.zeros(C, dtype=bool)  # <r_hat, A p> vanished last iteration: restart
+    for it in range(max_iter):
         if done.all():
             break
         live = ~done
-        rho_new = np.einsum(spec, r_hat, r)
-        safe = live & (np.abs(rho) > tiny) & (np.abs(omega) > tiny)
-        beta = np.where(
-            safe, (rho_new / np.where(safe, rho, 1.0)) * (alpha / np.where(safe, omega, 1.0)), 0.0
-        )
-        # p = r + beta (p - omega v), in place (the same operations, so the same rounding)
-        np.multiply(v, per(omega), out=scratch)
-        p -= scratch
-        p *= per(beta)
-        p += r
-        phat = p if diagonal is None else p / diagonal
-        v = apply(phat)
-        denom = np.einsum(spec, r_hat, v)
-        ok = live & (np.abs(denom) > tiny)
-        alpha = np.where(ok, rho_new / np.where(ok, denom, 1.0), 0.0)
-        s = r - per(alpha) * v
-        np.multiply(phat, per(alpha), out=scratch)
-        x += scratch
-        half_done = norm(s) <= target
-        shat = s if diagonal is None else s / diagonal
-        t = apply(shat)
-        tt = np.einsum(spec, t, t)
-        ok2 = ok & ~half_done & (tt > tiny)
-        omega = np.where(ok2, np.einsum(spec, t, s) / np.where(ok2, tt, 1.0), 0.0)
-        np.multiply(shat, per(omega), out=scratch)
-        x += scratch
-        r = np.where(per(ok2), s - per(omega) * t, s)
-        rho = rho_new
-        # a stalled system (ok False) stops here and is left to the caller's fallback
-        done = done | half_done | (norm(r) <= target) | ~ok
-    return x
+        with np.errstate(all="ignore"):
+            rho_new = dot(r_hat, r)
+            # a breakdown: restart with the current residual as the shadow vector
+            brk = live & (
+                pending | ~(np.abs(rho_new) > BREAKDOWN_RATIO * rhat_norm * two_norm(r))
+            )
+            if brk.any():
+                restarts += brk
+                r_hat = np.where(per(brk), r, r_hat)
+                rhat_norm = two_norm(r_hat)
+                p[...] = np.where(per(brk), 0.0, p)
+                v[...] = np.where(per(brk), 0.0, v)
+                rho = np.where(brk, 1.0, rho)
+                alpha = np.where(brk, 1.0, alpha)
+                omega = np.where(brk, 1.0, omega)
+                rho_new = np.where(brk, dot(r, r), rho_new)
+                done = done | (restarts > MAX_RESTARTS) | ~(rho_new > 0.0) & brk
+                live = ~done
+            beta = np.where(live, (rho_new / rho) * (alpha / omega), 0.0)
+            beta = np.where(np.isfinite(beta), beta, 0.0)
+            # p = r + beta (p - omega v), in place
+            np.multiply(v, per(omega), out=scratch)
+            p -= scratch
+            p *= per(beta)
+            p += r
+            phat = p if diagonal is None else p / diagonal
+            v = apply(phat)
+            denom = dot(r_hat, v)
+            # alpha = rho / <r_hat, A p> beyond 1 / BREAKDOWN_RATIO: a (near) breakdown
+            ok = live & (np.abs(denom) * (1.0 / BREAKDOWN_RATIO) > np.abs(rho_new))
+            alpha = np.where(ok, rho_new / np.where(ok, denom, 1.0), 0.0)
+            s = r - per(alpha) * v
+            np.multiply(phat, per(alpha), out=scratch)
+            if not ok.all():  # finished or broken systems: no update (0 * NaN would be NaN)
+                s = np.where(per(ok), s, r)
+                np.copyto(scratch, 0.0, where=per(~ok))
+            x += scratch
+            s_norm = norm(s)
+            half_done = ok & (s_norm <= target)
+            shat = s if diagonal is None else s / diagonal
+            t = apply(shat)
+            tt = dot(t, t)
+            ok2 = ok & ~half_done & (tt > 0.0) & np.isfinite(tt)
+            omega = np.where(ok2, dot(t, s) / np.where(ok2, tt, 1.0), 0.0)
+            np.multiply(shat, per(omega), out=scratch)
+            if not ok2.all():
+                np.copyto(scratch, 0.0, where=per(~ok2))
+            x += scratch
+            r = np.where(per(ok2), s - per(omega) * t, s)
+            rho = rho_new
+            r_norm = norm(r)
+        # non-finite anywhere in a system: back to its best iterate, then restart
+        sane = np.isfinite(r_norm) & np.isfinite(alpha) & np.isfinite(omega)
+        broken = live & ~sane
+        if broken.any():
+            x[...] = np.where(per(broken), best_x, x)
+            r = np.where(per(broken), b - apply(x), r)
+            r_norm = np.where(broken, norm(r), r_norm)
+            restarts += broken
+            r_hat = np.where(per(broken), r, r_hat)
+            rhat_norm = two_norm(r_hat)
+            p[...] = np.where(per(broken), 0.0, p)
+            v[...] = np.where(per(broken), 0.0, v)
+            rho = np.where(broken, 1.0, rho)
+            alpha = np.where(broken, 1.0, alpha)
+            omega = np.where(broken, 1.0, omega)
+            done = done | (restarts > MAX_RESTARTS)
+        pending = live & ~ok
+        done = done | half_done | (r_norm <= target)
+        if (it + 1) % STAGNATION_WINDOW == 0:
+            improved = live & (r_norm < best)
+            np.copyto(best_x, x, where=per(improved))
+            best = np.where(improved, r_norm, best)
+            with np.errstate(all="ignore"):
+                rate = best / window_best  # reduction of the best residual over the window
+                needed = np.log(np.maximum(target, 1e-300) / best) / np.log(rate)
+            left = (max_iter - it - 1) / STAGNATION_WINDOW
+            hopeless = ~(rate < 1.0) | ~(needed <= left)
+            done = done | (hopeless & ~(best <= target))
+            window_best = best.copy()
+    # return, per system, the best iterate (the last one when it is as good)
+    final_better = (r_norm <= best) & np.isfinite(x).all(axis=other)
+    return np.where(per(final_better), x, best_x)
 
 
 def krylov_numpy(
@@ -581,6 +929,186 @@ def _direct_fallback(
         system = (eye - gamma * (chain.T if transpose else chain)).tocsc()
         lu = spla.splu(system)
         solved = lu.solve(rhs[n])[None]
-        xn, bn = certify(env, pi[n : n + 1], rhs[n : n + 1], solved, gamma, transpose)
+        # an LU solution is accurate entry by entry: keep it (no midpoint shift)
+        xn, bn, _ = _certify(
+            env, pi[n : n + 1], rhs[n : n + 1], solved, gamma, transpose, keep=np.ones(1, bool)
+        )
         x[n], bound[n] = xn[0], bn[0]
     return x, bound
+
+
+#: With ``rtol``, entries whose magnitude is at most this are certified absolutely, to
+#: within this value: near float64's underflow threshold (``2.2e-308``) relative precision
+#: is lost, and true values far below it are not even representable.
+UNDERFLOW_FLOOR = 1e-290
+
+
+#: Rounding of one residual entry ``b - (x - gamma P x)``: a sum of ``n`` products plus three
+#: operations, each within ``eps``; doubled for the rounding of the magnitudes themselves.
+def _unit_roundoff(row_nnz: int) -> float:
+    return 2.0 * (row_nnz + 4) * float(np.finfo(np.float64).eps)
+
+
+def _system_solver(
+    op: sp.csr_matrix,
+    gamma: float,
+    transpose: bool,
+    succ: np.ndarray | None,
+    weight: np.ndarray,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``y -> (I - gamma op)^{-1} y``: the power series when the chain is deterministic
+    (``succ`` given), else sparse LU with diagonal pivots (``I - gamma op`` is a diagonally
+    dominant M-matrix, so no pivoting is needed and elimination is componentwise stable)."""
+    if succ is not None:
+        succ_n = succ
+
+        def power(y: np.ndarray) -> np.ndarray:
+            return power_series_solve(succ_n, weight, gamma, y, transpose)
+
+        return power
+    system = (sp.identity(op.shape[0], format="csr") - gamma * op).tocsc()
+    lu = spla.splu(system, permc_spec="COLAMD", diag_pivot_thresh=0.0)
+
+    def direct(y: np.ndarray) -> np.ndarray:
+        return np.asarray(lu.solve(np.ascontiguousarray(y))).reshape(y.shape)
+
+    return direct
+
+
+def solve_relative(
+    env: FiniteMDP,
+    pi: np.ndarray,
+    rhs: np.ndarray,
+    gamma: float,
+    transpose: bool,
+    tol: float,
+    rtol: float,
+) -> LinearSolution:
+    """Solve the policy systems with an *elementwise* relative certificate.
+
+    For each policy, ``A = I - gamma P_pi`` (or ``A^T``) is solved by sparse LU (diagonal
+    pivots: ``A`` is a diagonally dominant M-matrix, so elimination is componentwise stable)
+    or, for deterministic chains, by :func:`power_series_solve`; two steps of iterative
+    refinement follow. Then, with ``A^{-1} >= 0`` entrywise:
+
+    1. the computed residual ``d`` of ``x`` and its rounding give ``g = |d| + nu h + eta >=
+       |b - A x|`` entrywise, where ``h = |b| + |x| + gamma P |x| + f`` (``f`` =
+       :data:`UNDERFLOW_FLOOR`), ``nu`` bounds the relative rounding
+       (:func:`_unit_roundoff`) and ``eta`` the absolute rounding of subnormal results; let
+       ``beta = max g / h``;
+    2. ``w ~ A^{-1} h`` is computed and *checked*: the smallest ``c`` with
+       ``A (c w) >= h`` entrywise, evaluated with a rounding margin, makes ``c w`` a
+       supersolution, hence ``c w >= A^{-1} h`` (the check fails, and nothing is
+       certified, if ``A w`` is not positive where needed);
+    3. so ``|x - x_true| = |A^{-1}(b - A x)| <= A^{-1} g <= beta c w =: a``, entrywise.
+
+    What is certified, for every state ``s`` and column: ``|x_s - x_true_s| <= a_s``, hence
+    ``|x_s - x_true_s| <= a_s / (|x_s| - a_s) |x_true_s|`` where ``a_s < |x_s|``. The
+    result is accepted when ``a_s <= tol * max(1, ||b||) / (1 - gamma) + rtol * (|x_s| -
+    a_s) + f`` for every ``s``; otherwise :class:`~objspec.errors.SolverError` is raised.
+    The floor ``f = 1e-290`` only matters for entries near or below float64's underflow
+    threshold (e.g. ``0.9^10000``), which are thus certified absolutely to within ``f``. ``a``
+    is about ``eps`` times the componentwise condition number of the system, which does not
+    depend on the size of the values (``a`` scales with ``x``), so values of ``1e-60`` come
+    back with the same relative accuracy as values of 1; it grows like ``1 / (1 - gamma)``
+    (at ``gamma = 0.999999`` about ``1e-8`` can be certified). True values that cancel to
+    zero (rewards of both signs) cannot be certified relatively: give a ``tol > 0`` for them.
+
+    Returns
+    -------
+    LinearSolution
+        ``error_bound`` is ``max_s a_s`` and ``relative_error_bound`` is
+        ``max_s a_s / (|x_s| - a_s)`` over the entries with ``|x_s| > f`` (``inf`` where
+        ``a_s >= |x_s|``); an entry with ``|x_s| <= f`` counts ``0`` if ``a_s <= f`` (it is
+        certified absolutely) and ``inf`` otherwise.
+
+    Examples
+    --------
+    A chain ``0 -> 1 -> ... -> 99 -> 99`` with reward 1 in state 99 only and
+    ``gamma = 0.25``: ``x_0 = 0.25^99 * 4/3`` (about ``2.4e-60``) comes back to full
+    relative accuracy (an absolute ``1e-12`` would allow any value below it):
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from objspec import FiniteMDP
+    >>> from objspec.mdp.linear import solve_relative
+    >>> S = 100
+    >>> P = sp.csr_matrix((np.ones(S), (np.arange(S), np.minimum(np.arange(S) + 1, S - 1))))
+    >>> env = FiniteMDP(P, np.eye(S)[0])
+    >>> b = np.zeros((1, S, 1)); b[0, -1, 0] = 1.0
+    >>> sol = solve_relative(env, np.ones((1, S, 1)), b, 0.25, False, 0.0, 1e-10)
+    >>> exact = 0.25 ** 99 * 4 / 3
+    >>> bool(abs(sol.x[0, 0, 0] - exact) <= 1e-13 * exact)
+    True
+    >>> bool(sol.relative_error_bound[0, 0] < 1e-12)
+    True
+    """
+    N, S, M = rhs.shape
+    det, succ, weight = deterministic_chains(env, pi)
+    xs = np.empty((N, S, M))
+    bounds = np.empty((N, M))
+    rels = np.empty((N, M))
+    scale = np.maximum(1.0, _residual_norm(rhs, transpose)) / (1.0 - gamma)  # [N, M]
+    used = "power" if det.all() else ("sparse_lu" if not det.any() else "power+sparse_lu")
+    for n in range(N):
+        chain = induced_chain_sparse(env, pi[n])
+        op = chain.T.tocsr() if transpose else chain
+        row_nnz = int(np.diff(op.indptr).max(initial=1))
+        nu = _unit_roundoff(row_nnz)
+        eta = 4.0 * (row_nnz + 4) * float(np.finfo(np.float64).smallest_subnormal)
+        solve = _system_solver(op, gamma, transpose, succ[n] if det[n] else None, weight[n])
+
+        def apply(v: np.ndarray, op: sp.csr_matrix = op) -> np.ndarray:
+            return v - gamma * np.asarray(op @ v)
+
+        b = rhs[n]
+        with np.errstate(all="ignore"):
+            x = solve(b)
+            for _ in range(2):  # iterative refinement (componentwise backward stability)
+                x = x + solve(b - apply(x))
+            d = b - apply(x)
+            # h > 0 everywhere (UNDERFLOW_FLOOR added), so w = A^{-1} h stays clear of the
+            # subnormal range; eta covers the absolute rounding of subnormal results
+            h = np.abs(b) + np.abs(x) + gamma * np.asarray(op @ np.abs(x)) + UNDERFLOW_FLOOR
+            g = np.abs(d) + nu * h + eta
+            beta = (g / h).max(axis=0)
+            a = np.full((S, M), np.inf)
+            certified = np.isfinite(x).all(axis=0)
+            w = np.maximum(solve(h), 0.0)
+            for _ in range(2):
+                q = apply(w)
+                q_lo = q - nu * (w + gamma * np.asarray(op @ w)) - eta
+                need = q_lo > 0.0
+                if need.all():
+                    break
+                w = np.maximum(w + solve(h - q), 0.0)  # one refinement, then check again
+            c = (h / np.where(need, q_lo, 1.0)).max(axis=0)
+            certified &= need.all(axis=0) & np.isfinite(c) & np.isfinite(beta)
+            a[:, certified] = (beta * c)[certified] * w[:, certified] * (1.0 + 16 * np.finfo(
+                np.float64).eps)
+            mag = np.abs(x) - a
+            tiny = np.abs(x) <= UNDERFLOW_FLOOR
+            rel = np.where(
+                tiny,
+                np.where(a <= UNDERFLOW_FLOOR, 0.0, np.inf),
+                np.where(mag > 0.0, a / np.where(mag > 0, mag, 1.0), np.inf),
+            )
+            rel = np.where(a == 0.0, 0.0, rel)
+            accept = a <= tol * scale[n][None, :] + rtol * np.maximum(mag, 0.0) + UNDERFLOW_FLOOR
+        if not (certified.all() and accept.all()):
+            col = int(np.flatnonzero(~(certified & accept.all(axis=0)))[0])
+            if not certified[col]:
+                raise SolverError(
+                    f"rtol = {rtol:g} could not be certified for policy {n}, column {col}: "
+                    "the entrywise error bound check failed (the system is too badly "
+                    "conditioned for float64); use tol instead of rtol"
+                )
+            s_bad = int(np.flatnonzero(~accept[:, col])[0])
+            raise SolverError(
+                f"rtol = {rtol:g} could not be certified for policy {n}, column {col}: at "
+                f"state {s_bad} the value {x[s_bad, col]:.6g} is only certified to within "
+                f"{a[s_bad, col]:.3g}"
+                + (" (a true value of 0 cannot be certified relatively; give tol > 0)"
+                   if not mag[s_bad, col] > 0 else "")
+            )
+        xs[n], bounds[n], rels[n] = x, a.max(axis=0), rel.max(axis=0)
+    return LinearSolution(x=xs, error_bound=bounds, method=used, relative_error_bound=rels)

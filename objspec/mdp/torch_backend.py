@@ -115,7 +115,13 @@ class TorchBackend:
         tol: float,
         max_iter: int,
     ) -> np.ndarray:
-        """Batched Jacobi-preconditioned BiCGSTAB, as :func:`objspec.mdp.linear.krylov_numpy`."""
+        """Batched Jacobi-preconditioned BiCGSTAB, as :func:`objspec.mdp.linear.krylov_numpy`.
+
+        A system stops at a breakdown or a non-finite iterate (and non-finite columns are
+        returned as zeros); :func:`objspec.mdp.linear.solve_policy_systems` certifies the
+        result and solves such systems again by sparse LU. With ``method="auto"``,
+        deterministic chains never get here (they are summed exactly by the power series).
+        """
         from objspec.mdp.linear import _jacobi_diagonal
 
         N, S, M = rhs.shape
@@ -164,7 +170,7 @@ class TorchBackend:
             phat = p / diag
             v = op(phat)
             denom = dot(r_hat, v)
-            ok = live & (denom.abs() > tiny)
+            ok = live & (denom.abs() > tiny) & torch.isfinite(denom)
             alpha = torch.where(ok, rho_new / torch.where(ok, denom, ones), zeros)
             s = r - alpha * v
             x = x + alpha * phat
@@ -177,7 +183,13 @@ class TorchBackend:
             x = x + omega * shat
             r = torch.where(ok2, s - omega * t, s)
             rho = rho_new
-            done = done | half_done | (norm(r) <= target) | ~ok
+            # NaN fails every "<=": a non-finite system is stopped explicitly, and so is a
+            # breakdown (~ok); both are left to the certified fallback on the numpy side
+            r_norm = norm(r)
+            finite = torch.isfinite(r_norm) & torch.isfinite(alpha) & torch.isfinite(omega)
+            done = done | half_done | (r_norm <= target) | ~ok | ~finite
+        # never hand back a non-finite iterate: such systems restart from 0 in the fallback
+        x = torch.where(torch.isfinite(x).all(dim=0), x, torch.zeros_like(x))
         out = x.cpu().numpy().reshape(S, N, M).transpose(1, 0, 2)
         return np.ascontiguousarray(out)
 

@@ -32,7 +32,8 @@ read exactly)::
         "initial": [...],                # [S]
         "labels": {"0": ["p"], ...},     # optional: state index or name -> propositions
         "state_names": [...], "action_names": [...],    # optional
-        "enabled": [[true, false], ...]  # optional [S][A] mask of the enabled actions
+        "enabled": [[true, false], ...], # optional [S][A] mask of the enabled actions
+        "propositions": ["p", "hazard"]  # optional alphabet (a superset of the labels)
       },
       "specification": {"formalism": "MR", "reward": ..., "gamma": 0.9},
       "policies": [[[...]], ...]         # one or more [S][A] policies, or
@@ -393,7 +394,8 @@ def _environment(e: Any, exact: bool) -> Any:
 
     if not isinstance(e, dict):
         raise InvalidModelError(f"environment: expected an object, got {_show(e)}")
-    allowed = ("transitions", "initial", "labels", "state_names", "action_names", "enabled")
+    allowed = ("transitions", "initial", "labels", "state_names", "action_names", "enabled",
+               "propositions")
     unknown = sorted(set(e) - set(allowed))
     if unknown:
         raise InvalidModelError(
@@ -419,8 +421,13 @@ def _environment(e: Any, exact: bool) -> Any:
         for key in ("state_names", "action_names"):
             if key in e and not isinstance(e[key], list):
                 raise InvalidModelError(f"{key}: expected a list of names, got {_show(e[key])}")
+        props = e.get("propositions")
+        if props is not None and not (isinstance(props, list)
+                                      and all(isinstance(x, str) for x in props)):
+            raise InvalidModelError(f"propositions: expected a list of names, got {_show(props)}")
         return FiniteMDP(transitions, initial, labels=labels, state_names=e.get("state_names"),
-                         action_names=e.get("action_names"), enabled=enabled)
+                         action_names=e.get("action_names"), enabled=enabled,
+                         propositions=props)
 
 
 def _policies(raw: Any, env: Any, exact: bool) -> tuple[list[Any], list[str]]:

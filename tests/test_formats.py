@@ -237,3 +237,48 @@ def test_batch_of_policies_is_refused() -> None:
 def test_from_storm_rejects_other_models() -> None:
     with pytest.raises(InvalidModelError, match="sparse DTMCs and MDPs"):
         from_storm(object())
+
+
+_NEVER_PRISM = """mdp
+module m
+  s : [0..2] init 0;
+  [a] s=0 -> 0.5 : (s'=1) + 0.5 : (s'=2);
+  [b] s=0 -> 1 : (s'=2);
+  [a] s>0 -> 1 : (s'=s);
+  [b] s>0 -> 1 : (s'=s);
+endmodule
+label "goal" = s=1;
+label "never" = s>2;
+"""
+
+
+def test_from_storm_keeps_labels_that_hold_nowhere(tmp_path: Path) -> None:
+    from objspec.formalisms.temporal_logic import LTL
+
+    path = tmp_path / "never.prism"
+    path.write_text(_NEVER_PRISM)
+    program = stormpy.parse_prism_program(str(path))
+    model = stormpy.build_model(program)
+    assert list(model.labeling.get_states("never")) == []
+    env = from_storm(model)
+    assert env.propositions == ("goal", "never")
+    pi = Policy.deterministic([0, 0, 0], 2)
+    for formula, storm in [('F "never"', 'Pmax=? [F "never"]'),
+                           ('G !"never"', 'Pmin=? [G !"never"]'),
+                           ('F "goal" & G !"never"', 'Pmax=? [F "goal"]')]:
+        expected = _values(model, storm, program)[0]
+        ev = LTL(formula).compile(env)
+        assert ev.value(pi) == pytest.approx(expected, abs=1e-12)
+        assert ev.maximal_satisfaction().probability == pytest.approx(
+            _values(model, storm.replace("Pmin", "Pmax"), program)[0], abs=1e-9)
+    assert LTL('F "never"').compile(env).value(pi) == 0.0
+    assert LTL('G !"never"').compile(env).value(pi) == 1.0
+
+
+def test_a_declared_label_that_holds_nowhere_exports_as_false(tmp_path: Path) -> None:
+    env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.0, 1.0]]]), [1.0, 0.0], labels={1: ["goal"]},
+                    propositions=["goal", "never"])
+    assert 'label "never" = false;' in to_prism(env)
+    model, program, _ = _prism_model(env, tmp_path / "m.prism")
+    assert _values(model, 'Pmax=? [F "never"]', program).max() == 0.0
+    assert from_storm(model).propositions == ("goal", "never")

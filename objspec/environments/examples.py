@@ -318,10 +318,13 @@ _OFFICE_DESCRIPTIONS = {
 
 
 def _eventually_in_order(events: list[str]) -> str:
-    """``!n U (e1 & !n & (!n U (e2 & !n & ...)))``: the events in order, no decoration before."""
-    formula = f"{events[-1]} & !n"
-    for event in reversed(events[:-1]):
-        formula = f"{event} & !n & (!n U ({formula}))"
+    """``!n U (e1 & !n & X (!n U (e2 & ... & X F (ek | n))))``: the events in order, no
+    decoration before the last stage. In the last stage the project's machine pays on its
+    event and also on a decoration: no guard matches there, and an unmatched label pays the
+    reward of the edge into the terminal state (``RewardMachine.from_text``)."""
+    formula = f"X F ({events[-1]} | n)"
+    for i, event in enumerate(reversed(events[:-1])):
+        formula = f"{event} & !n & ({formula if i == 0 else f'X (!n U ({formula}))'})"
     return f"!n U ({formula})"
 
 
@@ -340,8 +343,10 @@ def office_tasks(gamma: float = 0.9, *, slip: float = 0.0) -> dict[str, ExampleT
 
     Each spec is ``RewardMachine.from_text`` of the project's machine (kept in
     :data:`objspec.environments.OFFICE_RM_TEXTS`), so the project's semantics hold:
-    touching a decoration, or reaching the terminal state, leads to an absorbing state that
-    pays 0. The environment is :func:`office_world` (labels seen on entering a cell).
+    reaching the terminal state, or touching a decoration, ends the episode (an absorbing
+    state that pays 0 from then on). Touching a decoration pays 0 before the last stage and,
+    as the project's code does, the task's reward in the last stage. The environment is
+    :func:`office_world` (labels seen on entering a cell).
 
     Each task's ``alternatives["LTL"]`` is the LTL formula (:data:`OFFICE_LTL`) satisfied by
     exactly the label words on which the machine pays its reward. It is not the same

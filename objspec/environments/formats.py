@@ -261,7 +261,9 @@ def to_prism(
     if include_labels:
         for name in env.propositions:
             states = [s for s in range(S) if name in labels[s]]
-            lines.append(f'label "{name}" = ' + " | ".join(f"s={s}" for s in states) + ";")
+            # a declared proposition that holds nowhere is the label false
+            lines.append(f'label "{name}" = '
+                         + (" | ".join(f"s={s}" for s in states) or "false") + ";")
         if env.propositions:
             lines.append("")
     for name, r in reward_table.items():
@@ -453,10 +455,12 @@ def from_storm(model: Any) -> FiniteMDP:
     choices (Storm's *row groups*): choice ``j`` of state ``s`` becomes action ``j``,
     ``n_actions`` is the largest number of choices, and the missing actions of a state are
     disabled (:attr:`FiniteMDP.enabled`). State labels other than ``init`` and
-    ``deadlock`` become propositions; the initial distribution is uniform over Storm's
-    initial states; states are named by their variable valuations (e.g. ``"[s=3]"``) when
-    Storm built them. An exact model (``stormpy.build_model[stormpy.Rational]``) of at
-    most :data:`EXACT_IMPORT_MAX_ENTRIES` dense entries keeps its probabilities as exact
+    ``deadlock`` become propositions, all of them, including labels that hold in no state
+    (so ``F "never"`` has value 0 and ``G !"never"`` value 1, as in Storm, instead of an
+    unknown-proposition error); the initial distribution is uniform over Storm's initial
+    states; states are named by their variable valuations (e.g. ``"[s=3]"``) when Storm
+    built them. An exact model (``stormpy.build_model[stormpy.Rational]``) of at most
+    :data:`EXACT_IMPORT_MAX_ENTRIES` dense entries keeps its probabilities as exact
     Fractions. Use :func:`storm_rewards` for the reward models.
 
     Raises
@@ -487,9 +491,8 @@ def from_storm(model: Any) -> FiniteMDP:
     n_initial = int(initial.sum())
     labelling = model.labeling
     labels: dict[int, list[str]] = {}
-    for name in sorted(labelling.get_labels()):
-        if name in ("init", "deadlock"):
-            continue
+    declared = sorted(set(labelling.get_labels()) - {"init", "deadlock"})
+    for name in declared:
         for s in labelling.get_states(name):
             labels.setdefault(int(s), []).append(name)
     transitions: Any = matrix
@@ -512,7 +515,7 @@ def from_storm(model: Any) -> FiniteMDP:
             names = None
     return FiniteMDP(
         transitions, initial_arg, labels=labels or None, state_names=names,
-        enabled=None if enabled.all() else enabled,
+        enabled=None if enabled.all() else enabled, propositions=declared,
     )
 
 

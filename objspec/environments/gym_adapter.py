@@ -313,6 +313,9 @@ class SpecEnv(gym.Env):
         bad = [s for s in terminals if not 0 <= s < mdp.n_states]
         if bad:
             raise InvalidSpecificationError(f"terminal_states {bad} are not states of the MDP")
+        if getattr(spec, "labelling", None) is not None:
+            # an LTL or RM specification with its own labelling reads the MDP through it
+            mdp = spec.environment_for(mdp)
         self.mdp = mdp
         self.objective = spec
         self.kind, self.table, self.gamma = self._build(mdp, spec, terminals)
@@ -355,7 +358,7 @@ class SpecEnv(gym.Env):
             elif acronym == "LTL":
                 automaton = spec.automaton_for(mdp)
             else:
-                automaton = translate(spec, mdp.propositions)
+                automaton = translate(spec)  # over its atoms; checked against the MDP below
             table = _ltl_table(mdp, automaton)
             if terminals:
                 table.terminal |= np.isin(table.env_state, sorted(terminals))

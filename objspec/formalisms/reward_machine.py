@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
 from collections.abc import Hashable, Iterable
 from fractions import Fraction
 from typing import Any
@@ -11,14 +13,17 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.temporal_logic import Labelling, check_labelling, labelled_environment
 from objspec.ltl import syntax as s
-from objspec.ltl.parser import parse_guard
+from objspec.ltl.hoa import _cubes
 from objspec.ltl.rendering import DrawnGraph, graph_to_dot, graph_to_svg
 from objspec.ltl.reward_machines import (
     MAX_EXACT_STATES,
     CompiledRewardMachine,
     MachineEdge,
     RewardMachineSolution,
+    _check_reward,
+    guard_letters,
     machine_tables,
     parse_edges,
 )
@@ -51,7 +56,16 @@ class RewardMachine(Specification):
     ``"true"``), ``reward`` a number or an array ``[S]`` (a function of ``s_t``), ``[S, A]`` or
     ``[S, A, S]``. Parallel edges with different guards are allowed. A label that no guard of
     ``u`` matches leaves the machine in ``u`` with reward 0; two guards of one state that can
-    hold together are an error. With state labels, ``L(x_t) = L(s_t)``.
+    hold together are an error. With state labels, ``L(x_t) = L(s_t)``. (Machines read by
+    :meth:`from_text` follow the reward_machines project instead: first matching line,
+    unmatched labels end the episode; see there.)
+
+    **Labelling.** The propositions and labelling ``(P, L)`` belong to the specification
+    (paper-notes section 1.5): ``labelling=`` gives the machine its own, in the forms
+    ``FiniteMDP(labels=...)`` accepts, and ``propositions=`` its alphabet; by default the
+    environment's are used. Guards may mention any proposition of the alphabet, including
+    ones that hold nowhere (they are false on every step); a name outside the alphabet is
+    an error.
 
     **Evaluation.** Exact up to float64 rounding: the product chain on ``S x U`` reachable
     from ``mu0`` is built once per environment, and each policy's values solve
@@ -63,16 +77,23 @@ class RewardMachine(Specification):
     ----------
     edges : iterable of ``(u, u_next, guard, reward)``
     initial : hashable
-        The initial machine state ``u0``.
+        The initial machine state ``u0``; it must have an outgoing edge.
     gamma : float or Fraction
         Discount in ``[0, 1)``.
+    labelling : mapping or callable, optional
+        The specification's own labelling; default: the environment's.
+    propositions : iterable of str, optional
+        The alphabet of ``labelling`` (default: the propositions it uses). Only with
+        ``labelling``.
 
     Raises
     ------
     InvalidSpecificationError
         On malformed edges, overlapping guards of one state, temporal operators in a guard
-        (:class:`~objspec.errors.LTLSyntaxError`), non-finite rewards or a bad discount; at
-        ``compile`` time on propositions the environment lacks or reward shapes that do not fit.
+        (:class:`~objspec.errors.LTLSyntaxError`), non-finite rewards, a bad discount, an
+        unhashable initial state or one without outgoing edges (every policy would be worth
+        0); at ``compile`` time on propositions outside the alphabet or reward shapes that do
+        not fit.
 
     Examples
     --------
@@ -93,23 +114,82 @@ class RewardMachine(Specification):
 
     acronym = "RM"
 
-    def __init__(self, edges: Iterable[Any], initial: Hashable, gamma: Any) -> None:
+    def __init__(
+        self,
+        edges: Iterable[Any],
+        initial: Hashable,
+        gamma: Any,
+        *,
+        labelling: Labelling | None = None,
+        propositions: Iterable[str] | None = None,
+    ) -> None:
         self.edges: list[MachineEdge] = parse_edges(edges)
         self.initial = initial
         check_discount(gamma)
         self.gamma = gamma
+        self.labelling, self.label_propositions = check_labelling(
+            labelling, propositions, "the reward machine"
+        )
         self.states, self.propositions, _, _ = machine_tables(self.edges, initial)
 
+    def environment_for(self, env: FiniteMDP) -> FiniteMDP:
+        """``env`` as this machine reads it: with its own labelling, if it has one."""
+        return labelled_environment(
+            env, self.labelling, self.label_propositions, f"the reward machine {self!r}"
+        )
+
     @classmethod
-    def from_text(cls, text: str, gamma: Any) -> RewardMachine:
+    def from_text(
+        cls,
+        text: str,
+        gamma: Any,
+        *,
+        labelling: Labelling | None = None,
+        propositions: Iterable[str] | None = None,
+    ) -> RewardMachine:
         """Read the plain-text format of the reward_machines project (Toro Icarte et al.).
 
         The first line is the initial state, the second the list of terminal states, then one
-        ``(u, u_next, 'guard', ConstantRewardFunction(r))`` per line; guards use ``&``, ``|``,
-        ``!`` and ``True``. That project's semantics are kept: edges out of terminal states are
-        ignored, and both entering a terminal state and a label that no guard of ``u`` matches
-        lead to an absorbing state (``-1``, as in the project) that pays 0. Edges into a
-        terminal state pay their reward.
+        ``(u, u_next, 'guard', ConstantRewardFunction(r))`` per line. Guards are that
+        project's DNF: ``|`` splits first, then ``&``, then leading ``!``; the literals are
+        proposition names and ``True``/``False`` (no spaces, no parentheses).
+
+        The machine follows the semantics of that project's ``RewardMachine`` class:
+
+        * edges out of terminal states are ignored; every terminal state is one absorbing
+          state ``-1`` (:data:`TERMINAL`) that pays 0 from then on (the episode is over);
+        * a later line for the same pair ``(u, u_next)`` replaces the guard and reward of the
+          earlier one, which keeps its place in the order (lines from ``u`` into two
+          different terminal states are the same pair ``(u, -1)``);
+        * **first match**: from ``u`` the machine takes the first line (in that order) whose
+          guard holds, so guards may overlap;
+        * **no match**: a label set that no guard of ``u`` matches moves the machine to
+          ``-1`` and pays the reward of ``u``'s line into a terminal state if it has one
+          (0 otherwise). In the office world's coffee task, touching a decoration after the
+          coffee therefore pays 1, as in the original.
+
+        The result is a deterministic machine with disjoint guards (each line's guard minus
+        the earlier ones, and the unmatched labels as an edge into ``-1``), so everything
+        else (evaluation, products, optimisation) treats it like any machine. Propositions
+        are compared as names: the project's worlds pass their events as a string of
+        one-character names, for which its substring test is the same membership test.
+
+        Parameters
+        ----------
+        text : str
+            The machine file's contents.
+        gamma : float or Fraction
+            Discount in ``[0, 1)``.
+        labelling, propositions : optional
+            The specification's own labelling, as for :class:`RewardMachine`.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            On lines that are not in the format, guards outside its DNF syntax, rewards other
+            than ``ConstantRewardFunction(r)``, an initial state that is terminal or has no
+            lines, or a reachable non-terminal state without lines (the original class fails
+            with ``KeyError`` there).
 
         Examples
         --------
@@ -122,6 +202,8 @@ class RewardMachine(Specification):
         ... ''', gamma=0.9)
         >>> sorted(map(str, rm.states))
         ['-1', '0', '1']
+        >>> [(e.source, e.target, str(e.guard)) for e in rm.edges if e.source == 0]
+        [(0, 1, '!a & b'), (0, 0, '!a & !b'), (0, -1, 'a')]
         """
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if len(lines) < 2:
@@ -130,37 +212,75 @@ class RewardMachine(Specification):
             )
         initial = _literal(lines[0], 1)
         terminal = _literal(lines[1], 2)
-        if not isinstance(terminal, list | tuple | set):
+        if not isinstance(terminal, list | tuple | set | frozenset):
             raise InvalidSpecificationError(
                 f"line 2 must be the list of terminal states; got {lines[1]!r}"
             )
+        for node in terminal:
+            _check_hashable(node, f"terminal state {node!r} (line 2)")
         terminals = set(terminal)
-        edges: list[tuple[Any, Any, s.Formula, Any]] = []
-        guards: dict[Any, list[s.Formula]] = {}
+        _check_hashable(initial, "the initial state (line 1)")
+        if initial in terminals or initial == TERMINAL:
+            raise InvalidSpecificationError(
+                f"the initial state {initial!r} is terminal; the reward_machines project "
+                "cannot start an episode there"
+            )
+        # u -> {u_next: (guard, reward, line)}, in the project's dict order
+        delta: dict[Any, dict[Any, tuple[s.Formula, Any, int]]] = {}
         for number, line in enumerate(lines[2:], start=3):
             u, v, guard_text, reward = _parse_edge_line(line, number)
-            if u in terminals:
+            _check_hashable(u, f"line {number}: machine state {u!r}")
+            _check_hashable(v, f"line {number}: machine state {v!r}")
+            if u in terminals or u == TERMINAL:
                 continue
-            try:
-                guard = parse_guard(guard_text)
-            except InvalidSpecificationError as exc:
-                raise type(exc)(f"line {number}: {exc}") from None
-            edges.append((u, TERMINAL if v in terminals else v, guard, reward))
-            guards.setdefault(u, []).append(guard)
-        if not edges:
-            raise InvalidSpecificationError("reward-machine text has no edges")
-        if initial in terminals:
-            initial = TERMINAL
-        for u in [initial] + [e[1] for e in edges]:
-            if u != TERMINAL:
-                guards.setdefault(u, [])
-        for u, gs in guards.items():
-            unmatched: s.Formula = s.TRUE
-            for g in gs:
-                unmatched = s.And(unmatched, s.Not(g))
-            edges.append((u, TERMINAL, unmatched, 0))
-        edges.append((TERMINAL, TERMINAL, s.TRUE, 0))
-        return cls(_drop_unsatisfiable(edges), initial, gamma)
+            guard = _dnf_guard(guard_text, f"line {number}")
+            _check_reward(reward, f"line {number}")
+            target = TERMINAL if v in terminals else v
+            delta.setdefault(u, {})[target] = (guard, reward, number)
+        if initial not in delta:
+            raise InvalidSpecificationError(
+                f"the initial state {initial!r} has no lines (edges); the reward_machines "
+                "project fails on its first step"
+            )
+        props = tuple(sorted(set().union(*(g.atoms() for d in delta.values()
+                                           for g, _, _ in d.values()))))
+        if len(props) > 16:
+            raise InvalidSpecificationError(
+                f"the guards mention {len(props)} propositions; at most 16 are supported"
+            )
+        edges: list[tuple[Any, Any, s.Formula, Any]] = []
+        successors: dict[Any, set[Any]] = {}
+        for u, out in delta.items():
+            taken = np.zeros(1 << len(props), dtype=bool)
+            kept: dict[Any, tuple[np.ndarray, Any]] = {}
+            for v, (guard, reward, _) in out.items():
+                letters = guard_letters(guard, props) & ~taken
+                taken |= letters
+                kept[v] = (letters, reward)
+            if not taken.all():
+                letters, reward = kept.get(TERMINAL, (np.zeros_like(taken), 0))
+                kept[TERMINAL] = (letters | ~taken, reward)
+            successors[u] = {v for v, (letters, _) in kept.items() if letters.any()}
+            for v, (letters, reward) in kept.items():
+                if letters.any():
+                    edges.append((u, v, _letters_formula(letters, props), reward))
+        reached, frontier = {initial}, [initial]
+        while frontier:
+            u = frontier.pop()
+            for v in successors.get(u, ()):
+                if v == TERMINAL or v in reached:
+                    continue
+                if v not in delta:
+                    entered = next(n for w, (_, _, n) in delta[u].items() if w == v)
+                    raise InvalidSpecificationError(
+                        f"machine state {v!r} (entered on line {entered}) is not terminal and has "
+                        "no lines; the reward_machines project fails with KeyError there"
+                    )
+                reached.add(v)
+                frontier.append(v)
+        if any(e[1] == TERMINAL for e in edges):
+            edges.append((TERMINAL, TERMINAL, s.TRUE, 0))
+        return cls(edges, initial, gamma, labelling=labelling, propositions=propositions)
 
     def compile(self, env: FiniteMDP, *, exact: bool | None = None) -> RewardMachineEvaluator:
         """Evaluator in ``env``.
@@ -195,9 +315,10 @@ class RewardMachine(Specification):
         return graph_to_svg(self.drawn_graph())
 
     def __repr__(self) -> str:
+        own = ", labelling=<own>" if self.labelling is not None else ""
         return (
             f"RewardMachine({len(self.states)} states, {len(self.edges)} edges, "
-            f"initial={self.initial!r}, gamma={self.gamma})"
+            f"initial={self.initial!r}, gamma={self.gamma}{own})"
         )
 
 
@@ -248,17 +369,59 @@ def _parse_edge_line(line: str, number: int) -> tuple[Any, Any, str, Any]:
     return u, v, guard, reward
 
 
-def _drop_unsatisfiable(
-    edges: list[tuple[Any, Any, s.Formula, Any]]
-) -> list[tuple[Any, Any, s.Formula, Any]]:
-    from objspec.ltl.reward_machines import guard_letters
+_DNF_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-    out = []
-    for e in edges:
-        props = sorted(e[2].atoms())
-        if guard_letters(e[2], props).any():
-            out.append(e)
-    return out
+
+def _dnf_guard(text: str, where: str) -> s.Formula:
+    """A guard in the reward_machines DNF (its ``evaluate_dnf``): split on ``|``, then on
+    ``&``, then strip leading ``!``; literals are names, ``True`` and ``False``."""
+    if "|" in text:
+        parts = [_dnf_guard(part, where) for part in text.split("|")]
+        return functools.reduce(s.Or, parts)
+    if "&" in text:
+        parts = [_dnf_guard(part, where) for part in text.split("&")]
+        return functools.reduce(s.And, parts)
+    if text.startswith("!"):
+        return s.Not(_dnf_guard(text[1:], where))
+    if text == "True":
+        return s.TRUE
+    if text == "False":
+        return s.FALSE
+    if not _DNF_NAME.match(text) or text in ("true", "false"):
+        raise InvalidSpecificationError(
+            f"{where}: {text!r} is not a proposition name; reward_machines guards are "
+            "disjunctions (|) of conjunctions (&) of names, !names, True and False, without "
+            "spaces or parentheses"
+        )
+    return s.Atom(text)
+
+
+def _letters_formula(letters: np.ndarray, props: tuple[str, ...]) -> s.Formula:
+    """A small propositional formula true exactly on ``letters`` (bitmasks over ``props``)."""
+    if letters.all():
+        return s.TRUE
+    chosen = np.flatnonzero(letters).tolist()
+    if len(props) > 10:  # the prime-cube cover is quadratic in the letters: list them
+        cubes = [((1 << len(props)) - 1, m) for m in chosen]
+    else:
+        cubes = _cubes(chosen, len(props))
+    terms: list[s.Formula] = []
+    for care, value in cubes:
+        lits: list[s.Formula] = [
+            s.Atom(p) if value >> i & 1 else s.Not(s.Atom(p))
+            for i, p in enumerate(props) if care >> i & 1
+        ]
+        terms.append(functools.reduce(s.And, lits) if lits else s.TRUE)
+    return functools.reduce(s.Or, terms)
+
+
+def _check_hashable(node: Any, what: str) -> None:
+    try:
+        hash(node)
+    except TypeError:
+        raise InvalidSpecificationError(
+            f"{what} must be hashable (a machine state); got {node!r}"
+        ) from None
 
 
 class RewardMachineEvaluator(RealValuedEvaluator):
@@ -266,7 +429,10 @@ class RewardMachineEvaluator(RealValuedEvaluator):
 
     def __init__(self, spec: RewardMachine, env: FiniteMDP, *, exact: bool | None = None) -> None:
         super().__init__(spec, env)
-        self.machine = CompiledRewardMachine(spec.edges, spec.initial, spec.gamma, env)
+        #: The environment read through the machine's labelling (``env`` by default).
+        self.labelled_env = spec.environment_for(env)
+        self.machine = CompiledRewardMachine(spec.edges, spec.initial, spec.gamma,
+                                             self.labelled_env)
         if exact is None:
             exact = env.is_exact and self.machine.skeleton.n_states <= MAX_EXACT_STATES
         self.exact = exact

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.optimise import MaximalSatisfaction, maximal_satisfaction
@@ -23,7 +24,57 @@ from objspec.ltl.translation import MAX_STATES, TIME_LIMIT, translate
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
-__all__ = ["LinearTemporalLogic", "LTL"]
+__all__ = ["LinearTemporalLogic", "LTL", "Labelling"]
+
+#: A specification's own labelling: ``{state: names}`` (state labels) or a callable
+#: ``(s, a, s_next) -> names`` (transition labels), as ``FiniteMDP(labels=...)`` takes.
+Labelling = Mapping[Any, Iterable[str]] | Callable[[int, int, int], Iterable[str]]
+
+
+def check_labelling(
+    labelling: Labelling | None, propositions: Iterable[str] | None, what: str
+) -> tuple[Labelling | None, tuple[str, ...] | None]:
+    """Validate the form of a specification's labelling and alphabet (contents are checked
+    against the environment at ``compile`` time)."""
+    if labelling is not None and not (isinstance(labelling, Mapping) or callable(labelling)):
+        raise InvalidSpecificationError(
+            f"the labelling of {what} must be None (the environment's), a mapping "
+            f"{{state: names}} or a callable (s, a, s_next) -> names; "
+            f"got {type(labelling).__name__}"
+        )
+    if propositions is None:
+        return labelling, None
+    if labelling is None:
+        raise InvalidSpecificationError(
+            f"{what}: propositions= declares the alphabet of the specification's own "
+            "labelling; without labelling= the environment's alphabet is used "
+            "(declare it with FiniteMDP(..., propositions=[...]))"
+        )
+    if isinstance(propositions, str):
+        raise InvalidSpecificationError(
+            f"{what}: propositions must be an iterable of names, not one string"
+        )
+    try:
+        props = tuple(propositions)
+    except TypeError:
+        raise InvalidSpecificationError(
+            f"{what}: propositions must be an iterable of names; got {propositions!r}"
+        ) from None
+    return labelling, props
+
+
+def labelled_environment(
+    env: FiniteMDP, labelling: Labelling | None, propositions: tuple[str, ...] | None,
+    what: str,
+) -> FiniteMDP:
+    """``env`` itself, or ``env`` read through the specification's own labelling
+    (:meth:`FiniteMDP.with_labels`: transitions shared, labels replaced)."""
+    if labelling is None:
+        return env
+    try:
+        return env.with_labels(labelling, propositions=propositions)
+    except InvalidModelError as exc:
+        raise InvalidSpecificationError(f"the labelling of {what}: {exc}") from None
 
 
 class LinearTemporalLogic(Specification):
@@ -53,6 +104,15 @@ class LinearTemporalLogic(Specification):
     Values are exact up to float64 rounding of the linear solve; with
     ``compile(env, exact=True)`` they are exact rationals, and ties are decided exactly.
 
+    **Labelling.** The labelling ``L`` belongs to the specification ``(AP, L, phi)``
+    (paper-notes section 1.5): ``labelling=`` gives it, in the forms ``FiniteMDP(labels=...)``
+    accepts (``{state: names}`` for state labels, a callable ``(s, a, s_next) -> names`` for
+    transition labels), and ``propositions=`` its alphabet ``AP`` when it is larger than what
+    the labelling uses. By default (``labelling=None``) the environment's labels and alphabet
+    are used. A proposition of the alphabet that holds nowhere is false on every step (so
+    ``F p`` has value 0 and ``G !p`` value 1); a proposition outside the alphabet is an
+    error, which catches misspelt names.
+
     Parameters
     ----------
     formula : str, Formula or DeterministicAutomaton
@@ -60,13 +120,19 @@ class LinearTemporalLogic(Specification):
     max_states, time_limit : int, float or None, keyword-only
         The translation budget, passed to :func:`objspec.ltl.translation.translate`
         (defaults 200,000 states and 60 s).
+    labelling : mapping or callable, optional
+        The specification's own labelling; default: the environment's.
+    propositions : iterable of str, optional
+        The alphabet of ``labelling`` (default: the propositions it uses). Only with
+        ``labelling``.
 
     Raises
     ------
     LTLSyntaxError
         If the formula does not parse (with the position).
     InvalidSpecificationError
-        At ``compile`` time, if the formula mentions a proposition the environment lacks.
+        If ``labelling`` has the wrong form; at ``compile`` time, if the formula mentions a
+        proposition outside the alphabet, or the labelling does not fit the environment.
     TranslationLimitError
         At ``compile`` time, if the formula is beyond the translator's budget or limits
         (the message says how to give a HOA automaton instead).
@@ -84,6 +150,8 @@ class LinearTemporalLogic(Specification):
     array([0.5, 0.9])
     >>> round(ev.maximal_satisfaction().probability, 9)
     0.9
+    >>> LTL("F hit", labelling={2: ["hit"]}).compile(env).value(Policy.deterministic([1, 0, 0], 2))
+    0.1
     """
 
     acronym = "LTL"
@@ -92,9 +160,14 @@ class LinearTemporalLogic(Specification):
         self,
         formula: str | Formula | DeterministicAutomaton,
         *,
+        labelling: Labelling | None = None,
+        propositions: Iterable[str] | None = None,
         max_states: int = MAX_STATES,
         time_limit: float | None = TIME_LIMIT,
     ) -> None:
+        self.labelling, self.label_propositions = check_labelling(
+            labelling, propositions, "the LTL specification"
+        )
         self.max_states = max_states
         self.time_limit = time_limit
         self.automaton: DeterministicAutomaton | None
@@ -114,8 +187,18 @@ class LinearTemporalLogic(Specification):
         assert self.automaton is not None
         return repr(self.automaton)
 
+    def environment_for(self, env: FiniteMDP) -> FiniteMDP:
+        """``env`` as this specification reads it: with its own labelling, if it has one."""
+        return labelled_environment(
+            env, self.labelling, self.label_propositions, f"the specification {self!r}"
+        )
+
     def automaton_for(self, env: FiniteMDP) -> DeterministicAutomaton:
-        """The deterministic automaton used in ``env`` (translated once and cached)."""
+        """The deterministic automaton used in ``env`` (translated once and cached).
+
+        ``env`` is the labelled environment (:meth:`environment_for`); its alphabet is
+        checked.
+        """
         if self.automaton is not None:
             missing = sorted(set(self.automaton.propositions) - set(env.propositions))
             if missing:
@@ -147,9 +230,10 @@ class LinearTemporalLogic(Specification):
         return aut._repr_svg_()
 
     def __repr__(self) -> str:
-        if self.formula is not None:
-            return f"LinearTemporalLogic({str(self.formula)!r})"
-        return f"LinearTemporalLogic({self.automaton!r})"
+        what = repr(str(self.formula)) if self.formula is not None else repr(self.automaton)
+        if self.labelling is not None:
+            what += ", labelling=<own>"
+        return f"LinearTemporalLogic({what})"
 
 
 class LinearTemporalLogicEvaluator(RealValuedEvaluator):
@@ -159,8 +243,10 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator):
         self, spec: LinearTemporalLogic, env: FiniteMDP, *, exact: bool | None = None
     ) -> None:
         super().__init__(spec, env)
-        self.automaton = spec.automaton_for(env)
-        self.skeleton = ProductSkeleton(env, self.automaton)
+        #: The environment read through the specification's labelling (``env`` by default).
+        self.labelled_env = spec.environment_for(env)
+        self.automaton = spec.automaton_for(self.labelled_env)
+        self.skeleton = ProductSkeleton(self.labelled_env, self.automaton)
         if exact is None:
             exact = env.is_exact and self.skeleton.n_states <= MAX_EXACT_STATES
         self.exact = exact
@@ -170,21 +256,21 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator):
     def values(self, policies: Any) -> np.ndarray:
         """Satisfaction probabilities of a batch of policies, float64 ``[N]``."""
         vals = satisfaction_probabilities(
-            self.env, self.automaton, self._batch(policies), skeleton=self.skeleton
+            self.labelled_env, self.automaton, self._batch(policies), skeleton=self.skeleton
         )
         return self._checked(vals)
 
     def exact_value(self, policy: Policy) -> Fraction:
         """The satisfaction probability as an exact Fraction."""
         (value,) = exact_satisfaction_probabilities(
-            self.env, self.automaton, policy, skeleton=self.skeleton
+            self.labelled_env, self.automaton, policy, skeleton=self.skeleton
         )
         return value
 
     def maximal_satisfaction(self) -> MaximalSatisfaction:
         """``Pmax`` over all (finite-memory) policies and an optimal policy; see
         :func:`objspec.ltl.optimise.maximal_satisfaction`."""
-        return maximal_satisfaction(self.env, self.automaton)
+        return maximal_satisfaction(self.labelled_env, self.automaton)
 
 
 LTL = LinearTemporalLogic

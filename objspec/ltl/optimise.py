@@ -40,6 +40,7 @@ from scipy.sparse import csgraph
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
+from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
     ProductSkeleton,
     _check_automaton,
@@ -254,7 +255,11 @@ def maximal_satisfaction(
     if isinstance(objective, DeterministicAutomaton):
         automaton = objective
     else:
-        automaton = translate(objective, env.propositions)
+        formula = parse_formula(objective) if isinstance(objective, str) else objective
+        check_propositions(formula, env.propositions, f"the LTL formula {str(formula)!r}")
+        # the formula's own atoms: the environment may declare many more (up to 2**16
+        # letters are enumerated), which the automaton would only ignore
+        automaton = translate(formula, sorted(formula.atoms()))
     _check_automaton(env, automaton)
     sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions

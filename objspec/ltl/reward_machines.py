@@ -7,7 +7,9 @@ machine reads the label ``L(x_t)`` of the transition ``x_t = (s_t, a_t, s_{t+1})
 labels, ``L(s_t)``), takes the edge of ``u_t`` whose guard holds, moves to
 ``u_{t+1} = u'`` and pays ``reward(x_t)``, discounted by ``gamma^t``. If no guard holds the
 machine stays in ``u_t`` and pays 0. Two guards of one state that can hold together are an
-error, so the machine is deterministic; parallel edges with different guards are fine.
+error, so the machine is deterministic; parallel edges with different guards are fine. (The
+reward_machines project's first-match semantics are compiled into such disjoint guards by
+:meth:`objspec.formalisms.RewardMachine.from_text`.)
 
 The value of a policy is ``mu0 . V(., u0)`` where ``V`` solves the linear system of the product
 chain on ``S x U``: ``V(s, u) = sum_a pi(a|s) sum_s' tau(s'|s, a) [r_e(s, a, s') +
@@ -197,8 +199,23 @@ def machine_tables(
     ------
     InvalidSpecificationError
         If two guards of one state can hold together (naming both edges and a letter), or the
-        initial state has no edge and appears nowhere.
+        initial state is not hashable or has no outgoing edge (the machine would wait there
+        forever, worth 0 under every policy).
     """
+    try:
+        hash(initial)
+    except TypeError:
+        raise InvalidSpecificationError(
+            f"the initial machine state {initial!r} is not hashable; machine states are "
+            "hashable values such as 0 or 'u0' (not a list)"
+        ) from None
+    if not any(e.source == initial for e in edges):
+        sources = sorted({repr(e.source) for e in edges})
+        raise InvalidSpecificationError(
+            f"the initial machine state {initial!r} has no outgoing edge (edges leave "
+            f"{', '.join(sources)}); the machine would never move and every policy would be "
+            "worth 0"
+        )
     states: list[Hashable] = [initial]
     index: dict[Hashable, int] = {initial: 0}
     for e in edges:

@@ -9,6 +9,7 @@ formulas and reward machines.
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
@@ -113,6 +114,12 @@ class FiniteMDP:
         (in the sparse layout they take no space), never as self-loops. Policies must put
         probability only on enabled actions, and every optimiser maximises only over them,
         so a zero row is never used. With ``enabled=None`` a zero row is an error.
+    propositions : iterable of str, optional
+        The alphabet ``AP`` of atomic propositions, declared explicitly. It must contain every
+        proposition the labels use and may contain more: a proposition that holds nowhere
+        (a hazard absent from this map, a PRISM label that no state satisfies) is still a
+        proposition of the environment, so LTL formulas and reward-machine guards may mention
+        it (it is false on every transition). Default: the propositions the labels use.
 
     Raises
     ------
@@ -128,6 +135,8 @@ class FiniteMDP:
     >>> env = FiniteMDP(P, [1.0, 0.0], labels={1: ["goal"]})
     >>> env.n_states, env.n_actions, env.propositions
     (2, 2, ('goal',))
+    >>> FiniteMDP(P, [1.0, 0.0], labels={1: ["goal"]}, propositions=["goal", "lava"]).propositions
+    ('goal', 'lava')
     >>> FiniteMDP(P * 0.5, [1.0, 0.0])
     Traceback (most recent call last):
     ...
@@ -149,6 +158,8 @@ class FiniteMDP:
         state_names: Sequence[str] | None = None,
         action_names: Sequence[str] | None = None,
         enabled: Any = None,
+        *,
+        propositions: Iterable[str] | None = None,
     ) -> None:
         self._exact_transitions: np.ndarray | None = None
         self._dense: np.ndarray | None = None
@@ -219,8 +230,13 @@ class FiniteMDP:
         self._label_function: TransitionLabelFunction | None = None
         self._transition_labels: dict[tuple[int, int, int], frozenset[str]] | None = None
         self._propositions: tuple[str, ...] = ()
+        self._declared: frozenset[str] | None = None
+        if propositions is not None:
+            self._declared = self._check_alphabet(propositions)
         if labels is not None:
             self._set_labels(labels)
+        elif self._declared is not None:
+            self._propositions = tuple(sorted(self._declared))
 
     # ------------------------------------------------------------------ validation
     def _where(self, s: int, a: int | None = None) -> str:
@@ -384,6 +400,31 @@ class FiniteMDP:
                 raise InvalidModelError(f"label {item!r} of {where} is not a valid proposition")
         return frozenset(items)
 
+    @classmethod
+    def _check_alphabet(cls, propositions: Any) -> frozenset[str]:
+        if isinstance(propositions, str):
+            raise InvalidModelError(
+                "propositions must be an iterable of names, not one string "
+                f"(write [{propositions!r}])"
+            )
+        try:
+            names = list(propositions)
+        except TypeError:
+            raise InvalidModelError(
+                f"propositions must be an iterable of strings; got {propositions!r}"
+            ) from None
+        return cls._check_label_set(names, "the declared propositions")
+
+    def _check_declared(self, used: frozenset[str], where: str) -> None:
+        if self._declared is None or used <= self._declared:
+            return
+        extra = sorted(used - self._declared)
+        raise InvalidModelError(
+            f"the labels of {where} use {', '.join(map(repr, extra))}, which "
+            f"{'is' if len(extra) == 1 else 'are'} not among the declared propositions "
+            f"({', '.join(map(repr, sorted(self._declared))) or 'none'})"
+        )
+
     def _state_index(self, key: Any) -> int:
         if isinstance(key, str):
             if self._state_names is None or key not in self._state_names:
@@ -403,7 +444,9 @@ class FiniteMDP:
             per_state: list[frozenset[str]] = [frozenset()] * self._n_states
             for key, names in labels.items():
                 s = self._state_index(key)
-                per_state[s] = per_state[s] | self._check_label_set(names, f"state {key!r}")
+                names_s = self._check_label_set(names, f"state {key!r}")
+                self._check_declared(names_s, f"state {key!r}")
+                per_state[s] = per_state[s] | names_s
             self._state_labels = tuple(per_state)
             for ls in per_state:
                 props |= ls
@@ -419,6 +462,7 @@ class FiniteMDP:
                 except Exception as exc:
                     raise InvalidModelError(f"label function failed on {where}: {exc}") from exc
                 table[(s, a, t)] = self._check_label_set(result, where)
+                self._check_declared(table[(s, a, t)], where)
                 props |= table[(s, a, t)]
             self._transition_labels = table
         else:
@@ -426,7 +470,7 @@ class FiniteMDP:
                 "labels must be None, a mapping {state: names} or a callable (s, a, s') -> names; "
                 f"got {type(labels).__name__}"
             )
-        self._propositions = tuple(sorted(props))
+        self._propositions = tuple(sorted(props if self._declared is None else self._declared))
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -499,8 +543,48 @@ class FiniteMDP:
 
     @property
     def propositions(self) -> tuple[str, ...]:
-        """Sorted tuple of the atomic propositions that occur in the labels."""
+        """Sorted tuple of the atomic propositions: the declared alphabet (``propositions=``),
+        else those that occur in the labels."""
         return self._propositions
+
+    def with_labels(
+        self,
+        labels: Mapping[Any, Iterable[str]] | TransitionLabelFunction | None,
+        *,
+        propositions: Iterable[str] | None = None,
+    ) -> FiniteMDP:
+        """The same environment with another labelling (and alphabet).
+
+        Transitions, initial distribution, names and everything else are shared, not copied
+        (nothing is densified); only the labels are replaced. ``labels`` and
+        ``propositions`` are read as by the constructor. LTL and reward-machine
+        specifications that carry their own labelling are evaluated in this view.
+
+        Raises
+        ------
+        InvalidModelError
+            On malformed labels, as the constructor.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> env = FiniteMDP(np.ones((2, 1, 2)) / 2, [1.0, 0.0], labels={1: ["goal"]})
+        >>> other = env.with_labels({0: ["home"]}, propositions=["home", "lava"])
+        >>> other.propositions, other.state_labels, env.propositions
+        (('home', 'lava'), (frozenset({'home'}), frozenset()), ('goal',))
+        """
+        out = copy.copy(self)
+        out._state_labels = None
+        out._label_function = None
+        out._transition_labels = None
+        out._propositions = ()
+        out._declared = None if propositions is None else self._check_alphabet(propositions)
+        if labels is not None:
+            out._set_labels(labels)
+        elif out._declared is not None:
+            out._propositions = tuple(sorted(out._declared))
+        return out
 
     @property
     def has_state_labels(self) -> bool:
@@ -523,7 +607,9 @@ class FiniteMDP:
         assert self._transition_labels is not None
         key = (s, a, s_next)
         if key not in self._transition_labels:
-            return self._check_label_set(self._label_function(s, a, s_next), f"transition {key}")
+            names = self._check_label_set(self._label_function(s, a, s_next), f"transition {key}")
+            self._check_declared(names, f"transition {key}")
+            return names
         return self._transition_labels[key]
 
     def exact_transitions(self) -> np.ndarray:

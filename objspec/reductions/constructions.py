@@ -935,7 +935,8 @@ def lottery_of_occupancy(m: Any, gamma: Any, like: FiniteMDP) -> Any:
         )
     env = FiniteMDP(tau, mu0, labels=_labels_of(like), state_names=like.state_names,
                     action_names=like.action_names,
-                    enabled=None if like.all_enabled else like.enabled)
+                    enabled=None if like.all_enabled else like.enabled,
+                    propositions=like.propositions)
     return TrajectoryLottery(env, Policy(pi), exact=exact)
 
 

@@ -529,3 +529,28 @@ def test_torch_backend_on_a_ring() -> None:
         ev = evaluate(env, pi, r, gamma, method="krylov")
     assert np.isfinite(ev.error_bound)
     assert np.abs(ev.values - ref).max() <= ev.error_bound + 1e-13
+
+
+@pytest.mark.parametrize("formula", ["G F a", "(a U b) | F G !a", "F (b & X X a)"])
+def test_deep_products_switch_to_one_graph_search_with_the_same_states(
+    formula: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import objspec.ltl.product as product
+    from objspec.formalisms import LTL
+    from objspec.ltl.translation import translate
+
+    S = 3_000  # a ring: 3,000 breadth-first layers, past LAYERED_SEARCH_MAX
+    rows = np.arange(S)
+    P = sp.csr_matrix((np.ones(S), (rows, (rows + 1) % S)), shape=(S, S))
+    env = FiniteMDP(P, np.eye(S)[0], labels={0: ["a"], 7: ["b"], 8: ["a"]})
+    automaton = translate(formula, ("a", "b"))
+    deep = product.ProductSkeleton(env, automaton)
+    fast_values = LTL(formula).compile(env).values(np.ones((1, S, 1)))
+    monkeypatch.setattr(product, "LAYERED_SEARCH_MAX", 10**9)
+    layered = product.ProductSkeleton(env, automaton)
+    assert deep.n_states == layered.n_states
+    pairs = {(int(s), int(q)) for s, q in zip(deep.env_state, deep.machine_state, strict=True)}
+    assert pairs == {(int(s), int(q)) for s, q in
+                     zip(layered.env_state, layered.machine_state, strict=True)}
+    assert np.array_equal(deep.initial_states, layered.initial_states)
+    assert np.allclose(fast_values, LTL(formula).compile(env).values(np.ones((1, S, 1))))

@@ -111,6 +111,13 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
     return out
 
 
+#: Breadth-first layers explored one vectorised step at a time before the product search
+#: switches to a single graph search (deep products: long chains and rings).
+LAYERED_SEARCH_MAX = 256
+#: The switch is taken when the candidate product ``S * (Q + 1)`` has at most this many states.
+WHOLE_PRODUCT_MAX_STATES = 20_000_000
+
+
 class ProductSkeleton:
     """The policy-independent product of ``env`` with a deterministic ``machine``.
 
@@ -156,6 +163,14 @@ class ProductSkeleton:
         frontier = codes
         n_known = codes.size
         while frontier.size:
+            if len(order) > LAYERED_SEARCH_MAX and S * Q1 <= WHOLE_PRODUCT_MAX_STATES:
+                # a deep product (a long chain or ring): one breadth-first search over the
+                # whole candidate product instead of one vectorised step per layer
+                rest = self._rest_in_bfs_order(frontier, succ_ext, index_of, S, A, Q1)
+                index_of[rest] = np.arange(n_known, n_known + rest.size)
+                n_known += rest.size
+                order.append(rest)
+                break
             entries, row = _expand(frontier // Q1, A, indptr)
             q = (frontier % Q1)[row // A]
             nxt = indices[entries] * Q1 + succ_ext[q, self.letters[entries]]
@@ -184,6 +199,32 @@ class ProductSkeleton:
         self.initial_weights = env.initial[init_s]
         self.dead = self.machine_state == n_machine
         self._rows: sp.csr_matrix | None = None
+
+    def _rest_in_bfs_order(
+        self, frontier: np.ndarray, succ_ext: np.ndarray, index_of: np.ndarray,
+        S: int, A: int, Q1: int,
+    ) -> np.ndarray:
+        """Codes ``s * Q1 + q`` reachable from ``frontier`` and not yet numbered, in BFS order.
+
+        The search runs on the graph of every candidate pair ``(s, q)`` (``S * Q1`` nodes,
+        ``Q1`` edges per entry of the transition matrix) with a super-source joined to the
+        frontier, so its cost does not grow with the number of layers.
+        """
+        matrix = self.env.transition_matrix
+        n_rows = matrix.shape[0]
+        row_of_entry = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
+        source_state = row_of_entry // A
+        letters = self.letters
+        q = np.arange(Q1)
+        src = (source_state[None, :] * Q1 + q[:, None]).ravel()
+        dst = (matrix.indices[None, :] * Q1 + succ_ext[:, letters]).ravel()
+        n = S * Q1
+        graph = _graph(n + 1, np.concatenate([src, np.full(frontier.size, n)]),
+                       np.concatenate([dst, frontier]))
+        visited = csgraph.breadth_first_order(graph, n, directed=True,
+                                              return_predecessors=False)
+        visited = visited[visited != n]
+        return visited[index_of[visited] < 0]
 
     def transition_rows(self) -> sp.csr_matrix:
         """The entries as a CSR matrix ``(K*A, K)``; row ``k*A + a`` is ``tau`` from product

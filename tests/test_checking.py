@@ -327,3 +327,46 @@ def test_check_instance_compares_orderings_otherwise() -> None:
     other = MarkovReward([[3, 2, 1]], F(1, 2))
     with pytest.raises(CertificateError, match=f"^{c.name}: orderings differ"):
         check_instance(c, spec, c(other, env), env, pols)
+
+
+def _recording(source: str, seen: list[Any]) -> Construction:
+    """The identity construction on ``source``, recording every instance it is given."""
+
+    def identity(spec: Any, env: Any) -> Any:
+        seen.append((env.n_states, env.n_actions, env.exact_transitions().tolist(),
+                     env.exact_initial().tolist(), repr(getattr(spec, "reward", None))))
+        return spec
+
+    return Construction(f"identity_{source}", source, source, True, "test", identity)
+
+
+@pytest.mark.parametrize(("source", "fingerprint", "policies"), [
+    ("MR", "95c7827da7ed63f7", 62), ("INMR", "b5c28baa0275ba88", 48)])
+def test_verify_construction_draws_the_documented_instances(source: str, fingerprint: str,
+                                                           policies: int) -> None:
+    """Defaults: 3 environments of 1 to 3 states (one more for acyclic sources, which get
+    acyclic environments) and 2 or 3 actions, 2 specs each, every deterministic policy (up
+    to 64) plus 4 random ones; the seeded draw is pinned by a fingerprint."""
+    seen: list[Any] = []
+    rep = verify_construction(_recording(source, seen), seed=11)
+    assert rep.ok and rep.instances == 6 and len(seen) == 6
+    sizes = [(n, a) for n, a, *_ in seen]
+    acyclic = source in ACYCLIC_SOURCES
+    assert [n for n, _ in sizes] == [1 + k // 2 % 3 + acyclic for k in range(6)]
+    assert all(a in (2, 3) for _, a in sizes)
+    if acyclic:
+        assert all(tau[n - 1][0][n - 1] == 1 and tau[0][0][0] == 0 for n, _, tau, *_ in seen)
+    assert rep.policies == policies == sum(2 * (a**n * (a**n <= 64) + 4) for n, a in sizes[::2])
+    assert _digest(seen) == fingerprint
+
+
+def test_the_digit_check_passes_its_seed_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from objspec.reductions import checking
+
+    cons = sys.modules["objspec.reductions.constructions"]  # the package's name is a function
+    calls: list[Any] = []
+    monkeypatch.setattr(cons, "check_digit_encoding", lambda *args: calls.append(args) or 5)
+    assert checking._digit_check("s", "t", "env", 7) == 5  # type: ignore[arg-type]
+    assert calls == [("s", "t", "env", 7)]

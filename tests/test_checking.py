@@ -370,3 +370,57 @@ def test_the_digit_check_passes_its_seed_on(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(cons, "check_digit_encoding", lambda *args: calls.append(args) or 5)
     assert checking._digit_check("s", "t", "env", 7) == 5  # type: ignore[arg-type]
     assert calls == [("s", "t", "env", 7)]
+
+
+def test_check_instance_passes_the_seed_to_semantic_checks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "trajectory_function_to_inner_nonlinear"
+    calls: list[Any] = []
+    monkeypatch.setitem(SEMANTIC_CHECKS, name, lambda *args: calls.append(args) or 1)
+    c = BY_NAME[name]
+    assert check_instance(c, "s", "t", "env", []) is None  # type: ignore[arg-type]
+    assert check_instance(c, "s", "t", "env", [], seed=9) is None  # type: ignore[arg-type]
+    assert calls == [("s", "t", "env", 0), ("s", "t", "env", 9)]
+
+
+SCALAR_FORMS = {
+    "concave": lambda x, c: -((x - c) ** 2),
+    "cubic": lambda x, c: x * x * x - 2 * x,
+    "step": lambda x, c: 1 if x > c else 0,
+    "kink": lambda x, c: -abs(x - c),
+}
+VECTOR_FORMS = {
+    "product": lambda v, c: v[0] * v[1],
+    "trade-off": lambda v, c: v[0] - (v[1] - c) ** 2,
+    "max": lambda v, c: max(v[0], v[1]),
+    "threshold": lambda v, c: (1 if v[0] > c else 0) * 100 + v[1],
+}
+
+
+def _identify(fn: Any, forms: dict[str, Any], points: list[Any], cs: list[F]) -> set[tuple]:
+    return {(name, c) for name, form in forms.items() for c in cs
+            if all(fn(p) == form(p, c) for p in points)}
+
+
+def test_random_outer_and_vector_functions_come_from_the_documented_menus() -> None:
+    """Every drawn function is one of the four forms with a centre ``c`` in the documented
+    range (halves in [-3/2, 3/2], resp. [-1, 1]), and every form is drawn."""
+    from objspec.reductions.checking import _scalar_fn, _vector_fn
+
+    rng = np.random.default_rng(0)
+    xs = [F(k, 4) for k in range(-9, 10)]
+    scalar_cs = [F(k, 2) for k in range(-3, 4)]
+    seen = set()
+    for _ in range(80):
+        found = _identify(_scalar_fn(rng), SCALAR_FORMS, xs, scalar_cs)
+        assert found, "a drawn outer function matches no documented form"
+        seen |= {name for name, _ in found}
+    assert seen == set(SCALAR_FORMS)
+    vs = [(a, b) for a in xs[::3] for b in xs[1::4]]
+    vector_cs = [F(k, 2) for k in range(-2, 3)]
+    seen = set()
+    for _ in range(80):
+        found = _identify(_vector_fn(rng), VECTOR_FORMS, vs, vector_cs)
+        assert found, "a drawn vector function matches no documented form"
+        seen |= {name for name, _ in found}
+    assert seen == set(VECTOR_FORMS)

@@ -210,8 +210,9 @@ def test_once_visited_and_inert_states_match_the_oracle() -> None:
 def test_L3_needs_every_state_action_inert() -> None:
     env = E6()  # at s1, "stay" loops and the other action leaves
     assert not inert(env, 1)
-    with pytest.raises(CertificateError, match="L3: actions change the successor "
-                                               "distribution in state 1"):
+    with pytest.raises(CertificateError, match="^L3: actions change the successor "
+                                               "distribution in state 1, so visitation "
+                                               "may depend on the policy$"):
         L3.check_precondition(env, [_pol([[1, 0]] * 3)], ())
     L3.check_precondition(E4(), [_pol([[1, 0]] * 3)], ())
 
@@ -271,6 +272,14 @@ def test_reachable_states_match_the_oracle() -> None:
     for acts in itertools.product(range(env.n_actions), repeat=env.n_states):
         p = Policy.deterministic(list(acts), env.n_actions)
         assert reachable_states(env, p) == tuple(sorted(reached(env, p)))
+
+
+def test_reachable_states_follow_only_the_actions_taken() -> None:
+    env = E6()  # at s1, "stay" loops and "go" leads to s2
+    stay = _pol([[1, 0], [1, 0], [1, 0]])
+    go = _pol([[1, 0], [F(1, 2), F(1, 2)], [1, 0]])
+    assert reachable_states(env, stay) == (0, 1) == tuple(sorted(reached(env, stay)))
+    assert reachable_states(env, go) == (0, 1, 2) == tuple(sorted(reached(env, go)))
 
 
 def test_L7_ties_only_policies_equal_on_their_reachable_states() -> None:

@@ -141,8 +141,18 @@ def farkas_certificate(
     FarkasCertificate or None
         A verified certificate, or ``None`` when the LP finds the system feasible (then
         some linear ``c`` realises the ordering: no certificate exists).
+
+    Raises
+    ------
+    CertificateError
+        If the feature vectors do not all have one length.
     """
     feats = tuple(tuple(Fraction(x) for x in row) for row in features)
+    for i, row in enumerate(feats):
+        if len(row) != len(feats[0]):
+            raise CertificateError(
+                f"certificate: feature vector {i} has length {len(row)}, policy 0's "
+                f"{len(feats[0])}")
     if not strict:
         return None
     cols = [[fi - fj for fi, fj in zip(feats[i], feats[j], strict=True)] for i, j in strict]

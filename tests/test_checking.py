@@ -424,3 +424,25 @@ def test_random_outer_and_vector_functions_come_from_the_documented_menus() -> N
         assert found, "a drawn vector function matches no documented form"
         seen |= {name for name, _ in found}
     assert seen == set(VECTOR_FORMS)
+
+
+def test_verify_construction_defaults_and_more_environments() -> None:
+    """The default seed is 0; environment k has 1 + k % 3 states (plus one if acyclic)."""
+    seen0: list[Any] = []
+    seen_default: list[Any] = []
+    verify_construction(_recording("MR", seen0), seed=0)
+    verify_construction(_recording("MR", seen_default))
+    assert seen0 == seen_default
+    seen: list[Any] = []
+    rep = verify_construction(_recording("MR", seen), seed=3, n_envs=5, n_specs=1, n_random=1)
+    assert rep.instances == 5 and [n for n, *_ in seen] == [1, 2, 3, 1, 2]
+
+
+def test_semantic_checks_get_fresh_seeds_below_two_to_the_31(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds: list[int] = []
+    c = _recording("MR", [])
+    monkeypatch.setitem(SEMANTIC_CHECKS, c.name, lambda s, t, env, seed: seeds.append(seed) or 1)
+    rep = verify_construction(c, seed=4)
+    assert rep.ok and len(seeds) == 6 and all(0 <= x < 2**31 for x in seeds)
+    assert _digest(seeds) == "104be19be9093f7d"

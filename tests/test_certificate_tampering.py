@@ -249,6 +249,27 @@ def test_farkas_certificate_agrees_with_the_exact_lp(
         cert.verify()
 
 
+@pytest.mark.parametrize(("ties", "z", "y"), [
+    ((), (10**7, 1), ()),
+    (((0, 1),), (10**7,), (-1,)),
+])
+def test_a_float_solution_too_small_to_rationalise(ties: tuple, z: tuple, y: tuple) -> None:
+    """Differences -1/K and (+-)1 with K = 10^7: the float multipliers rationalise to 0, and
+    the exact null-space vector (scaled by +1 or -1, whichever makes z >= 0) is used."""
+    k = 10**7
+    phi = [[F(0)], [F(1)], [F(-1, k) if ties else F(1, k)]]
+    strict = [(2, 0)] if ties else [(0, 2), (1, 0)]
+    cert = farkas_certificate(phi, strict, list(ties))
+    assert cert is not None and oracle(cert)
+    assert (cert.strict_multipliers, cert.tie_multipliers) == (z, y)
+
+
+def test_multipliers_are_the_rationalised_lp_solution() -> None:
+    """The LP's multipliers sum to 1; they are rationalised finely enough to keep it."""
+    cert = farkas_certificate([[F(0)], [F(1)], [F(1, 99)]], [(0, 2), (1, 0)], [])
+    assert cert is not None and cert.strict_multipliers == (F(99, 100), F(1, 100))
+
+
 def test_phase_one_oracle_on_known_systems() -> None:
     """The oracle itself: a feasible and an infeasible standard-form system."""
     assert phase_one([[F(1), F(1)]], [F(1)]) is not None

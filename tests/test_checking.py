@@ -184,6 +184,19 @@ def test_random_spec_value_ranges() -> None:
     assert rewards == {F(v) for v in range(-2, 3)}
 
 
+def test_generator_defaults() -> None:
+    env = random_rational_mdp(3, 2)
+    assert env.exact_transitions().tolist() == random_rational_mdp(
+        3, 2, 0, acyclic=False).exact_transitions().tolist()
+    pols = [p.exact_probabilities().tolist() for p in rational_policies(env, 2)]
+    assert pols == [p.exact_probabilities().tolist() for p in rational_policies(env, 2, 0)]
+    assert repr(random_spec("MR", env).reward) == repr(random_spec("MR", env, 0).reward)
+    four = random_rational_mdp(2, 8)  # 64 deterministic policies: still enumerated
+    assert len(rational_policies(four, 0)) == 64
+    big = random_rational_mdp(1, 65)
+    assert len(rational_policies(big, 1)) == 1
+
+
 def test_random_spec_rejects_unknown_acronyms() -> None:
     with pytest.raises(CertificateError, match="no random-specification sampler for PO"):
         random_spec("PO", E3())
@@ -270,6 +283,16 @@ def test_induced_ranks_say_whether_ties_are_exact() -> None:
                 raise TypeError("no exact mode")
             return self.inner.compile(env)
 
+    class Bare:
+        """An evaluator that only ranks (no ``exact`` attribute): not exact."""
+
+        def compile(self, env: Any, **kw: Any) -> Any:
+            if kw.get("exact"):
+                raise TypeError("no exact mode")
+            ev = MarkovReward([[3, 1, 3]], 0.5).compile(env)
+            return type("Ranker", (), {"rank": staticmethod(ev.rank)})()
+
+    assert induced_ranks(Bare(), E1(), pols)[1] is False
     ranks, exact = induced_ranks(FloatOnly(), E1(), pols)
     assert not exact and ranks.tolist() == [0, 1, 0]
     chk = check_same_ordering(FloatOnly(), MarkovReward([[3, 1, 3]], F(1, 2)), E1(), pols)
@@ -416,7 +439,7 @@ def test_random_outer_and_vector_functions_come_from_the_documented_menus() -> N
         assert found, "a drawn outer function matches no documented form"
         seen |= {name for name, _ in found}
     assert seen == set(SCALAR_FORMS)
-    vs = [(a, b) for a in xs[::3] for b in xs[1::4]]
+    vs = [(a, b) for a in xs for b in xs[1::6]]
     vector_cs = [F(k, 2) for k in range(-2, 3)]
     seen = set()
     for _ in range(80):
@@ -436,6 +459,30 @@ def test_verify_construction_defaults_and_more_environments() -> None:
     seen: list[Any] = []
     rep = verify_construction(_recording("MR", seen), seed=3, n_envs=5, n_specs=1, n_random=1)
     assert rep.instances == 5 and [n for n, *_ in seen] == [1, 2, 3, 1, 2]
+
+
+def test_one_inexact_instance_makes_the_report_inexact() -> None:
+    class FloatTarget:
+        acronym = "MR"
+
+        def __init__(self, spec: Any) -> None:
+            self.spec = spec
+
+        def compile(self, env: Any, **kw: Any) -> Any:
+            if kw.get("exact"):
+                raise TypeError("no exact mode")
+            return self.spec.compile(env)
+
+    calls: list[int] = []
+
+    def sometimes_float(spec: Any, env: Any) -> Any:
+        calls.append(1)
+        return FloatTarget(spec) if len(calls) == 2 else spec
+
+    c = Construction("float_once", "MR", "MR", True, "test", sometimes_float)
+    rep = verify_construction(c, seed=0, n_envs=2, n_specs=1)
+    assert rep.ok and rep.instances == 2 and rep.exact is False
+    assert verify_construction(_recording("MR", []), seed=0).exact is True
 
 
 def test_semantic_checks_get_fresh_seeds_below_two_to_the_31(

@@ -167,7 +167,8 @@ def test_L1_policies_must_agree_off_the_lemma_states() -> None:
     same = [_pol([[0, 1], [1, 0]]), _pol([[1, 0], [1, 0]])]
     L1.check_precondition(env, same, (0,))
     differ = [same[0], _pol([[1, 0], [0, 1]])]
-    with pytest.raises(CertificateError, match="policy 1 differs from policy 0 outside"):
+    with pytest.raises(CertificateError, match=r"^L1: policy 1 differs from policy 0 outside "
+                                               r"the states \[0\]$"):
         L1.check_precondition(env, differ, (0,))
     with pytest.raises(CertificateError, match="outside"):
         L1.feature_matrix(env, differ, (0,))
@@ -205,6 +206,14 @@ def test_once_visited_and_inert_states_match_the_oracle() -> None:
             s for s in range(env.n_states) if not on_a_cycle(env, s))
         assert action_inert_states(env) == tuple(
             s for s in range(env.n_states) if inert(env, s))
+
+
+def test_a_single_action_makes_every_state_action_inert() -> None:
+    tau = np.zeros((2, 1, 2), dtype=object)
+    tau[0, 0, 1] = tau[1, 0, 1] = F(1)
+    env = FiniteMDP(tau, np.array([F(1), F(0)], dtype=object))
+    assert action_inert_states(env) == (0, 1)
+    L3.check_precondition(env, [_pol([[1], [1]])], ())
 
 
 def test_L3_needs_every_state_action_inert() -> None:

@@ -46,3 +46,29 @@ def test_equivalence_classes_are_largest_first_then_by_name() -> None:
     assert [sorted(c) for c in classes] == [
         ["FOMR", "FTLR", "OMORL"], ["FTR", "IMORL", "INMR"], ["GOMORL", "OMO", "TLO"],
         ["FPR"], ["LAR"], ["LTL"], ["MR"], ["ONMR"], ["PO"], ["RM"], ["RRL"]]
+
+
+def test_graphs_carry_their_evidence() -> None:
+    from objspec.reductions import constructions
+    from objspec.reductions.registry import FORMALISMS
+
+    _fresh()
+    g = preorder.construction_graph()
+    first: dict[tuple[str, str], object] = {}
+    for c in constructions():
+        first.setdefault((c.source, c.target), c)
+    assert set(g.edges) == set(first)
+    for (u, v), c in first.items():
+        assert g.edges[u, v]["construction"] == c.name  # type: ignore[attr-defined]
+        assert g.edges[u, v]["needs_env"] is c.needs_env  # type: ignore[attr-defined]
+    e = hasse.expressivity_graph()
+    verdicts = e.graph["verdicts"]
+    for u, v in e.edges:
+        assert e.edges[u, v]["evidence"] == verdicts[u, v].evidence
+        assert e.edges[u, v]["chain"] == verdicts[u, v].chain
+    members = frozenset({"OMO", "TLO", "GOMORL"})
+    assert hasse.class_name(members) == " = ".join(m for m in FORMALISMS if m in members)
+    assert hasse.class_name(frozenset({"MR"})) == "MR"
+    h = hasse.hasse_diagram()
+    for name, data in h.nodes(data=True):
+        assert hasse.class_name(data["members"]) == name

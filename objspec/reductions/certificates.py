@@ -69,16 +69,32 @@ class FarkasCertificate:
     tie_multipliers: tuple[Fraction, ...]
 
     def verify(self) -> None:
-        """Check the multipliers exactly; raise :class:`CertificateError` if they fail."""
+        """Check the multipliers exactly; raise :class:`CertificateError` if they fail.
+
+        Checked in exact rational arithmetic: one multiplier per constraint, feature vectors
+        of one length, every pair naming a policy, ``z >= 0``, ``z != 0`` and cancellation
+        of the weighted differences in every feature.
+        """
         if len(self.strict_multipliers) != len(self.strict) or len(self.tie_multipliers) != len(
             self.ties
         ):
             raise CertificateError("certificate: one multiplier per constraint is required")
+        n = len(self.features)
+        if n == 0:
+            raise CertificateError("certificate: no policies (the feature list is empty)")
+        dim = len(self.features[0])
+        for i, row in enumerate(self.features):
+            if len(row) != dim:
+                raise CertificateError(
+                    f"certificate: feature vector {i} has length {len(row)}, policy 0's {dim}")
+        for i, j in self.strict + self.ties:
+            if not (0 <= i < n and 0 <= j < n):
+                raise CertificateError(
+                    f"certificate: pair ({i}, {j}) names no policy (there are {n})")
         if any(z < 0 for z in self.strict_multipliers):
             raise CertificateError("certificate: a strict multiplier is negative")
         if sum(self.strict_multipliers) <= 0:
             raise CertificateError("certificate: the strict multipliers are all zero")
-        dim = len(self.features[0]) if self.features else 0
         total = [Fraction(0)] * dim
         rows = list(zip(self.strict, self.strict_multipliers, strict=True)) + list(
             zip(self.ties, self.tie_multipliers, strict=True)
@@ -125,8 +141,18 @@ def farkas_certificate(
     FarkasCertificate or None
         A verified certificate, or ``None`` when the LP finds the system feasible (then
         some linear ``c`` realises the ordering: no certificate exists).
+
+    Raises
+    ------
+    CertificateError
+        If the feature vectors do not all have one length.
     """
     feats = tuple(tuple(Fraction(x) for x in row) for row in features)
+    for i, row in enumerate(feats):
+        if len(row) != len(feats[0]):
+            raise CertificateError(
+                f"certificate: feature vector {i} has length {len(row)}, policy 0's "
+                f"{len(feats[0])}")
     if not strict:
         return None
     cols = [[fi - fj for fi, fj in zip(feats[i], feats[j], strict=True)] for i, j in strict]

@@ -69,6 +69,25 @@ def inert(env: FiniteMDP, s: int) -> bool:
     return all(list(tau[s, a]) == list(tau[s, 0]) for a in range(env.n_actions))
 
 
+def leads_to(env: FiniteMDP, s: int) -> set[int]:
+    """States from which ``s`` can be reached in one or more steps (any actions)."""
+    succ = _successors(env)
+    return {t for t in range(env.n_states)
+            if s in succ[t] or any(on_path(succ, u, s) for u in succ[t])}
+
+
+def on_path(succ: dict[int, set[int]], start: int, goal: int) -> bool:
+    seen, stack = set(), [start]
+    while stack:
+        t = stack.pop()
+        if t == goal:
+            return True
+        if t not in seen:
+            seen.add(t)
+            stack.extend(succ[t])
+    return False
+
+
 def reached(env: FiniteMDP, policy: Policy) -> frozenset[int]:
     tau, pi, mu = env.exact_transitions(), policy.exact_probabilities(), env.exact_initial()
     seen = {s for s in range(env.n_states) if mu[s] != 0}
@@ -99,6 +118,9 @@ def premises_hold(lemma: str, env: FiniteMDP, pols: list[Policy], states: tuple[
         return all(inert(env, s) for s in range(env.n_states))
     if lemma == "L-LAR":
         return all(not on_a_cycle(env, s) and inert(env, s) for s in states)
+    if lemma == "L3-partial":
+        return bool(states) and all(inert(env, s) and all(inert(env, t) for t in leads_to(env, s))
+                                    for s in states)
     assert lemma == "L7"
     return True
 
@@ -119,6 +141,11 @@ def features(lemma: str, env: FiniteMDP, pols: list[Policy],
     if lemma == "L-LAR":
         off = [s for s in range(env.n_states) if s not in states]
         return one_hot([rows(p, off) for p in pols])
+    if lemma == "L3-partial":
+        off = [s for s in range(env.n_states) if s not in states]
+        blocks = [one_hot([rows(p, [s]) for p in pols]) for s in states]
+        blocks.append(one_hot([rows(p, off) for p in pols]))
+        return [[x for b in blocks for x in b[i]] for i in range(len(pols))]
     keys = []
     for p in pols:
         r = reached(env, p)
@@ -300,7 +327,7 @@ def test_L7_ties_only_policies_equal_on_their_reachable_states() -> None:
 
 
 def test_the_lemma_table() -> None:
-    assert set(LEMMAS) == {"L1", "L3", "L-LAR", "L7"}
+    assert set(LEMMAS) == {"L1", "L3", "L3-partial", "L-LAR", "L7"}
     assert all(LEMMAS[k].name == k for k in LEMMAS)
     assert "FTR" in L1.formalisms and "LAR" in L_LAR.formalisms and "RRL" in L3.formalisms
     assert "FPR" not in L7.formalisms and "TLO" in L7.formalisms
@@ -357,3 +384,23 @@ def _edit(name: str, i: int, s: int, row: list[Any]) -> FiniteWitness:
 @example(replace(FINITE["N10-LAR"], states=(0,)))
 def test_tampered_witness_is_refused_unless_still_valid(w: FiniteWitness) -> None:
     assert_witness_verdict(w)
+
+
+def test_L3_partial_premises_and_features_match_the_oracle() -> None:
+    lemma = LEMMAS["L3-partial"]
+    pols = [_pol([[1, 0], [1, 0], [1, 0]]), _pol([[0, 1], [1, 0], [F(1, 2), F(1, 2)]]),
+            _pol([[0, 1], [0, 1], [1, 0]])]
+    env = E6()  # s1 is not action-inert and leads to s2
+    assert not premises_hold("L3-partial", env, pols, (2,))
+    with pytest.raises(CertificateError, match="^L3-partial: state 1 leads to state 2"):
+        lemma.check_precondition(env, pols, (2,))
+    with pytest.raises(CertificateError, match="actions change the successors of state 1"):
+        lemma.check_precondition(env, pols, (1,))
+    with pytest.raises(CertificateError, match="no states given"):
+        lemma.check_precondition(env, pols, ())
+    assert premises_hold("L3-partial", env, pols, (0,))
+    lemma.check_precondition(env, pols, (0,))
+    for states in [(0,), (0, 2), (1, 2)]:
+        assert premises_hold("L3-partial", E4(), pols, states)
+        assert lemma.feature_matrix(E4(), pols, states) == features(
+            "L3-partial", E4(), pols, states)

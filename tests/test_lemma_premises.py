@@ -53,15 +53,7 @@ def _successors(env: FiniteMDP) -> dict[int, set[int]]:
 def on_a_cycle(env: FiniteMDP, s: int) -> bool:
     """``s`` can be reached from itself in one or more steps (any actions)."""
     succ = _successors(env)
-    seen, stack = set(), list(succ[s])
-    while stack:
-        t = stack.pop()
-        if t == s:
-            return True
-        if t not in seen:
-            seen.add(t)
-            stack.extend(succ[t])
-    return False
+    return any(on_path(succ, u, s) for u in succ[s])
 
 
 def inert(env: FiniteMDP, s: int) -> bool:
@@ -72,11 +64,11 @@ def inert(env: FiniteMDP, s: int) -> bool:
 def leads_to(env: FiniteMDP, s: int) -> set[int]:
     """States from which ``s`` can be reached in one or more steps (any actions)."""
     succ = _successors(env)
-    return {t for t in range(env.n_states)
-            if s in succ[t] or any(on_path(succ, u, s) for u in succ[t])}
+    return {t for t in range(env.n_states) if any(on_path(succ, u, s) for u in succ[t])}
 
 
 def on_path(succ: dict[int, set[int]], start: int, goal: int) -> bool:
+    """``goal`` can be reached from ``start`` in zero or more steps."""
     seen, stack = set(), [start]
     while stack:
         t = stack.pop()

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objspec.errors import InvalidPolicyError, ObjspecError
+from objspec.mdp.policy import Policy, as_policy_batch
 
 if TYPE_CHECKING:
     from objspec.mdp.model import FiniteMDP
-    from objspec.mdp.policy import Policy
 
 __all__ = [
     "Table",
@@ -278,8 +278,6 @@ def _grid_cells(env: FiniteMDP) -> list[tuple[int, int]] | None:
 def _policy_array(env: FiniteMDP, policy: Any) -> np.ndarray | None:
     if policy is None:
         return None
-    from objspec.mdp.policy import as_policy_batch
-
     batch, single = as_policy_batch(policy, env.n_states, env.n_actions, enabled=env.enabled)
     if not single:
         raise InvalidPolicyError("draw one policy at a time, not a batch")
@@ -466,9 +464,7 @@ def policy_html(
     >>> "<table" in text and "left" in text and "0.75" in text
     True
     """
-    from objspec.mdp.policy import Policy as _Policy
-
-    probs = (policy if isinstance(policy, _Policy) else _Policy(policy)).probabilities
+    probs = (policy if isinstance(policy, Policy) else Policy(policy)).probabilities
     S, A = probs.shape
     states = list(state_names) if state_names is not None else [f"s{i}" for i in range(S)]
     acts = list(action_names) if action_names is not None else [f"a{i}" for i in range(A)]

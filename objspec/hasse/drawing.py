@@ -13,14 +13,10 @@ from typing import Any
 
 import networkx as nx
 
+from objspec.errors import ObjspecError
+from objspec.hasse.preorder import HasseDiagram, hasse_diagram
+
 __all__ = ["HasseDiagram", "draw", "to_svg", "layered_positions"]
-
-
-class HasseDiagram(nx.DiGraph):
-    """A networkx DiGraph of classes with cover edges, rendering itself as SVG in Jupyter."""
-
-    def _repr_svg_(self) -> str:
-        return to_svg(self)
 
 
 def layered_positions(diagram: nx.DiGraph) -> dict[Any, tuple[float, float]]:
@@ -92,9 +88,6 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
     if ax is None:
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from objspec.errors import ObjspecError
-    from objspec.hasse.preorder import hasse_diagram
 
     h = hasse_diagram() if diagram is None else diagram
     pos = layered_positions(h)

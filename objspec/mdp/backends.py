@@ -41,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from objspec.errors import ObjspecError
+from objspec.mdp.kernels import dense_numpy, krylov_numpy
 from objspec.mdp.model import FiniteMDP
 
 __all__ = [
@@ -94,8 +95,6 @@ class NumpyBackend:
     def dense_policy_solve(
         self, env: FiniteMDP, pi: np.ndarray, rhs: np.ndarray, gamma: float, transpose: bool
     ) -> np.ndarray:
-        from objspec.mdp.linear import dense_numpy
-
         return dense_numpy(env, pi, rhs, gamma, transpose)
 
     def krylov_policy_solve(
@@ -108,8 +107,6 @@ class NumpyBackend:
         tol: float,
         max_iter: int,
     ) -> np.ndarray:
-        from objspec.mdp.linear import krylov_numpy
-
         return krylov_numpy(env, pi, rhs, gamma, transpose, tol, max_iter)
 
     def bellman_max(

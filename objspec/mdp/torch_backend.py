@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from objspec.mdp.kernels import _jacobi_diagonal
 from objspec.mdp.model import FiniteMDP
 
 __all__ = ["TorchBackend"]
@@ -122,8 +123,6 @@ class TorchBackend:
         result and solves such systems again by sparse LU. With ``method="auto"``,
         deterministic chains never get here (they are summed exactly by the power series).
         """
-        from objspec.mdp.linear import _jacobi_diagonal
-
         N, S, M = rhs.shape
         w = self._tensor(np.repeat(pi.transpose(1, 2, 0), M, axis=2))
         diag = self._tensor(_jacobi_diagonal(env, pi, gamma).T.repeat(M, axis=1))

@@ -45,6 +45,7 @@ from objspec.reductions.separations import (
     WitnessReport,
     registered_separations,
 )
+from objspec.reductions.verdicts import decide as _decide
 
 __all__ = [
     "FORMALISMS",
@@ -160,9 +161,7 @@ def conversion_chain(source: Any, target: Any, *, env_free: bool = False) -> lis
 
 
 def _why_not(src: str, dst: str, env_free: bool) -> str:
-    from objspec.hasse import decide
-
-    verdict = decide(dst, src)
+    verdict = _decide(dst, src)
     if verdict.holds is False:
         return f"{dst} cannot express {src}: {verdict.evidence}"
     if verdict.holds and env_free:

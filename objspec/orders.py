@@ -1,6 +1,6 @@
 """Total preorders for the ordering formalisms (GOMORL, OMO, TLO, PO).
 
-The ordering formalisms of the paper (paper-notes section 2.2, items 9, 14, 15 and 17)
+The ordering formalisms of the paper (docs/theory.md#definitions)
 are specified by a *total preorder* on some set: vectors of expected returns (GOMORL),
 occupancy measures (OMO), trajectory lotteries (TLO) or policies (PO). A total preorder
 ``>=`` is complete (``x >= y`` or ``y >= x``) and transitive; ties are allowed.
@@ -15,8 +15,9 @@ return orders that are total preorders *by construction*:
 * :func:`constrained`: feasible before infeasible; feasible ones by the objective,
   infeasible ones by their total violation, then by the objective (constrained MDPs);
 * :func:`by_key`: compare ``key(x)``, a real or a tuple of reals (lexicographically);
-* :func:`pullback`: compare ``fn(x)`` under another order (the conversions of paper-notes
-  section 4.4 are pull-backs, and a pull-back of a total preorder is a total preorder).
+* :func:`pullback`: compare ``fn(x)`` under another order (the conversions of
+  docs/theory.md#ordering-class are pull-backs, and a pull-back of a total preorder is a
+  total preorder).
 
 An order built from a user comparator (:func:`from_comparator`) is not checked at
 construction; :func:`check_total_preorder` tests one on samples and raises

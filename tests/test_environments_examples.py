@@ -1,4 +1,4 @@
-"""The example tasks of paper-notes section 5 and the office-world tasks."""
+"""The example tasks of docs/theory.md#examples and the office-world tasks."""
 
 from __future__ import annotations
 

@@ -237,7 +237,7 @@ def test_ftlr_variance_e3():
     ev = spec.compile(E3(), exact=True)
     for p in (F(0), F(1, 3), F(1, 2), F(1)):
         assert ev.exact_value(fr([p, 1 - p], [1, 0])) == p * (1 - p)
-    # p = 1/2 strictly best, p = 0 ~ p = 1 (not expressible in FTR, paper-notes L1)
+    # p = 1/2 strictly best, p = 0 ~ p = 1 (not expressible in FTR, docs/theory.md#l1)
     assert ev.rank([fr([0, 1], [1, 0]), fr([F(1, 2), F(1, 2)], [1, 0]), fr([1, 0], [0, 1])]
                    ).tolist() == [1, 0, 1]
     floats = spec.compile(E3()).values([[[0.25, 0.75], [1, 0]]])

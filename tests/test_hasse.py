@@ -1,4 +1,4 @@
-"""The preorder is computed from the registries; compare with paper-notes section 3.3."""
+"""The preorder is computed from the registries; compare with docs/theory.md#diagram."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from objspec.hasse import preorder
 from objspec.reductions import registry, separations
 from objspec.reductions.registry import FORMALISMS
 
-#: paper-notes section 3.3, machine-readable form.
+#: docs/theory.md#diagram, machine-readable form.
 EXPECTED = {
     "classes": {"PO": ["PO"], "FPR": ["FPR"], "GOM": ["GOMORL", "OMO", "TLO"],
                 "OM": ["OMORL", "FOMR", "FTLR"], "FTRc": ["INMR", "IMORL", "FTR"],

@@ -1,5 +1,5 @@
 """Labels belong to the specification: declared alphabets, spec-level labellings, and the
-initial state of a reward machine (paper-notes 1.5: ``(AP, L, phi)`` and
+initial state of a reward machine (docs/theory.md#labelling: ``(AP, L, phi)`` and
 ``(P, L, U, u0, delta_U, delta_R, gamma)``)."""
 
 from __future__ import annotations

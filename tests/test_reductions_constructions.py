@@ -55,7 +55,7 @@ def test_construction_preserves_ordering_random(
 def test_every_construction_documents_its_proof() -> None:
     for c in ALL:
         assert "Proof" in c.doc and "Examples" in c.doc, c.name
-        assert c.reference.startswith("paper-notes"), c.name
+        assert c.reference.startswith("docs/theory.md#"), c.name
 
 
 def test_a_wrong_construction_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

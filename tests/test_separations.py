@@ -35,7 +35,7 @@ def test_every_witness_checks(w: object) -> None:
 
 def test_every_witness_has_a_proof_and_reference() -> None:
     for w in WITNESSES:
-        assert len(w.proof) > 40 and w.reference.startswith("paper-notes"), w.name
+        assert len(w.proof) > 40 and w.reference.startswith("docs/theory.md#"), w.name
 
 
 def test_tampered_certificate_is_rejected() -> None:

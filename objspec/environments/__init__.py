@@ -1,6 +1,6 @@
 """Environments: witness MDPs, gridworlds, example tasks, imports, exports and adapters.
 
-* :mod:`~objspec.environments.witnesses`: E1-E7 of paper-notes section 3.4;
+* :mod:`~objspec.environments.witnesses`: E1-E7 of docs/theory.md#separations;
 * :mod:`~objspec.environments.gridworld`: text-layout gridworlds and the office world;
 * :mod:`~objspec.environments.examples`: example tasks (environment + specification);
 * :mod:`~objspec.environments.generators`: seeded random MDPs and policies;

@@ -1,6 +1,6 @@
 """Ready-made example tasks: an environment, a specification and what the paper says about it.
 
-The tasks of paper-notes section 5 ("Examples"), each as an :class:`ExampleTask`:
+The tasks of docs/theory.md#examples ("Examples"), each as an :class:`ExampleTask`:
 
 ========================  ===========  ==================================================
 name                      formalism    task
@@ -69,8 +69,8 @@ class ExampleTask:
         Formalisms (acronyms) that can express the task in general (every formalism above
         these in the Hasse diagram can too).
     not_expressible_in : tuple of str
-        Formalisms that cannot express it in general (paper-notes witness in
-        ``reference``).
+        Formalisms that cannot express it in general (the docs/theory.md
+        witness in ``reference``).
     reference : str
         Where the notes discuss it.
     """
@@ -82,7 +82,7 @@ class ExampleTask:
     alternatives: Mapping[str, Any] = field(default_factory=dict)
     expressible_in: tuple[str, ...] = ()
     not_expressible_in: tuple[str, ...] = ()
-    reference: str = "paper-notes section 5"
+    reference: str = "docs/theory.md#examples"
 
     @property
     def formalism(self) -> str:
@@ -169,7 +169,7 @@ def _return_near_c(c: Fraction = Fraction(1, 2)) -> ExampleTask:
         ),
         expressible_in=("ONMR",),
         not_expressible_in=("FTR", "RM", "LTL", "LAR", "MR"),
-        reference="paper-notes section 5 and witness N3",
+        reference="docs/theory.md#examples and docs/theory.md#n3",
     )
 
 
@@ -213,7 +213,7 @@ def _same_action_twice(gamma: Fraction = Fraction(1, 2)) -> ExampleTask:
         alternatives={"RM": machine, "FTR": TrajectoryFunction(same, 2)},
         expressible_in=("LTL", "RM", "FTR"),
         not_expressible_in=("ONMR", "RRL", "LAR", "MR"),
-        reference="paper-notes section 5 and witness N6",
+        reference="docs/theory.md#examples and docs/theory.md#n6",
     )
 
 
@@ -246,7 +246,7 @@ def _safety_then_goal(gamma: float = 0.9) -> ExampleTask:
         ),
         expressible_in=("GOMORL", "OMO", "TLO"),
         not_expressible_in=("FPR", "FTLR", "FOMR", "OMORL", "FTR", "ONMR", "RRL", "MR"),
-        reference="paper-notes section 5 and witness N1",
+        reference="docs/theory.md#examples and docs/theory.md#n1",
     )
 
 
@@ -268,7 +268,8 @@ def _maximum_entropy(gamma: float = 0.5) -> ExampleTask:
         ),
         expressible_in=("RRL",),
         not_expressible_in=("FTR", "ONMR", "RM", "LTL", "LAR", "MR"),
-        reference="paper-notes section 5 and witnesses N4, N5, N8",
+        reference=("docs/theory.md#examples and docs/theory.md#n4, docs/theory.md#n5, "
+                   "docs/theory.md#n8"),
     )
 
 
@@ -283,7 +284,7 @@ _BUILDERS = {
 
 
 def example_tasks() -> dict[str, ExampleTask]:
-    """All example tasks of paper-notes section 5, by name (built afresh on each call)."""
+    """All example tasks of docs/theory.md#examples, by name (built afresh on each call)."""
     return {name: build() for name, build in _BUILDERS.items()}
 
 

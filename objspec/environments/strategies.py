@@ -29,7 +29,7 @@ Overview
 
 Boundary policies (some actions with probability exactly 0) and deterministic ones are
 drawn often on purpose: several separations of the paper live on the boundary of the
-policy simplex (paper-notes section 6.3).
+policy simplex (docs/theory.md#testing).
 
 Examples
 --------

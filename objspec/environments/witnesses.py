@@ -1,4 +1,4 @@
-"""The witness environments E1-E7 of paper-notes section 3.4.
+"""The witness environments E1-E7 of docs/theory.md#separations.
 
 Small reward-free MDPs on which the separation witnesses live. All probabilities are 0 or
 1 (E1-E7 are deterministic), so every evaluation on them can run in exact arithmetic.

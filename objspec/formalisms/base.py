@@ -1,7 +1,7 @@
 """The specification and evaluator protocol shared by all 17 formalisms.
 
 A :class:`Specification` is one objective written in some formalism. In an environment
-``E`` it induces a total preorder over stationary policies (paper-notes section 1.3);
+``E`` it induces a total preorder over stationary policies (docs/theory.md#orderings);
 ``spec.compile(env)`` returns an :class:`Evaluator` for that preorder with
 
 * ``compare(p, q) -> int``: ``1`` if ``p`` is strictly preferred, ``-1`` if ``q`` is, ``0``
@@ -41,7 +41,7 @@ class Specification(abc.ABC):
     #: True for formalisms that see the policy itself (FPR, PO). False for those that see
     #: only the trajectory lottery: their evaluators evaluate
     #: :func:`objspec.mdp.reachability.canonical_policies`, so that policies agreeing on
-    #: the states they reach (paper-notes lemma L7) get bit-identical values.
+    #: the states they reach (docs/theory.md#l7) get bit-identical values.
     policy_level: ClassVar[bool] = False
 
     @abc.abstractmethod

@@ -19,7 +19,7 @@ __all__ = ["LimitAverageReward", "LAR"]
 class LimitAverageReward(Specification):
     r"""Limit-average reward (LAR): the long-run average of a reward, undiscounted.
 
-    **Definition** (paper-notes section 2.2, item 2; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-lar; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is a reward ``R: S x A x S -> R``:
 
     .. math:: J(\pi) = \lim_{N \to \infty} \frac{1}{N}

@@ -2,10 +2,11 @@
 
 Running a stationary policy ``pi`` in ``E`` gives a probability measure ``L_pi`` on
 infinite trajectories ``xi = (s_0, a_0, s_1, a_1, ...)``: the *trajectory lottery*
-(paper-notes section 1.2). :class:`TrajectoryLottery` represents it canonically as the
+(docs/theory.md#policies). :class:`TrajectoryLottery` represents it canonically as the
 environment plus the policy restricted to the states it reaches with positive
 probability: two policies give the same lottery iff they agree on those states
-(paper-notes L7 and section 6.2), and equality and hashing follow that rule.
+(docs/theory.md#l7 and docs/theory.md#lottery-representation), and equality and hashing
+follow that rule.
 
 Engines (used by FTR, INMR, IMORL, FTLR and TLO):
 

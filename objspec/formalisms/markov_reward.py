@@ -21,7 +21,7 @@ __all__ = ["MarkovReward", "MR"]
 class MarkovReward(Specification):
     r"""Markov reward (MR): a reward function with a discount.
 
-    **Definition** (paper-notes section 2.2, item 1; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-mr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(R, gamma)`` with ``R: S x A x S -> R`` and
     ``gamma`` in ``[0, 1)``. A policy's value is
 

@@ -1,7 +1,7 @@
 """Multi-objective RL: outer (OMORL), generalised outer (GOMORL) and inner (IMORL).
 
 A multi-objective specification has ``k`` rewards ``R_1, ..., R_k`` stacked on a leading
-axis and one discount (paper-notes section 2.2, items 7-9). Write
+axis and one discount (docs/theory.md#definitions). Write
 ``J_i(pi) = <R_i, m_gamma^pi>`` and ``G_i(xi) = sum_t gamma^t R_i(x_t)``.
 
 * OMORL, :class:`OuterMORL`: ``J(pi) = f(J_1(pi), ..., J_k(pi))``;
@@ -49,7 +49,7 @@ def _exact_return_vector(env: FiniteMDP, policy: Policy, rewards: np.ndarray, ga
 class OuterMORL(Specification):
     r"""Outer multi-objective RL (OMORL): a function of the vector of expected returns.
 
-    **Definition** (paper-notes section 2.2, item 8; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-omorl; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(k, Rvec, f, gamma)`` with
     ``Rvec: S x A x S -> R^k`` and any ``f: R^k -> R``:
 
@@ -126,7 +126,7 @@ class OuterMORLEvaluator(StatisticEvaluator):
 class GeneralisedOuterMORL(Specification):
     r"""Generalised outer multi-objective RL (GOMORL): a total preorder on return vectors.
 
-    **Definition** (paper-notes section 2.2, item 9; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-gomorl; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(k, Rvec, gamma, >=_k)`` with ``>=_k`` any
     total preorder on ``R^k``:
 
@@ -222,14 +222,14 @@ GOMORL = GeneralisedOuterMORL
 class InnerMORL(ReturnFunctionOptions, Specification):
     r"""Inner multi-objective RL (IMORL): the expected utility of the vector of returns.
 
-    **Definition** (paper-notes section 2.2, item 7; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-imorl; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(k, Rvec, f, gamma)`` with
     ``f: R^k -> R``:
 
     .. math:: J(\pi) = E_{\xi \sim L_\pi}\big[f(G_{R_1}^\gamma(\xi), \dots,
               G_{R_k}^\gamma(\xi))\big].
 
-    As expressive as INMR and FTR (paper-notes section 4.2).
+    As expressive as INMR and FTR (docs/theory.md#c-ftr-to-inmr).
 
     **Evaluation** (:class:`~objspec.formalisms.trajectory.ReturnFunctionEvaluator`):
     exact when the return vector takes finitely many values (dynamic programming over

@@ -1,7 +1,7 @@
 """Nonlinear Markov rewards: outer (ONMR) and inner (INMR).
 
 Both apply a function ``f: R -> R`` to a discounted return; they differ in *where*
-(paper-notes section 2.2, items 5 and 6):
+(docs/theory.md#definitions):
 
 * ONMR, :class:`OuterNonlinearMarkovReward`: outside the expectation,
   ``J(pi) = f(E[G]) = f(<R, m_gamma^pi>)``;
@@ -38,7 +38,7 @@ __all__ = ["OuterNonlinearMarkovReward", "ONMR", "InnerNonlinearMarkovReward", "
 class OuterNonlinearMarkovReward(Specification):
     r"""Outer nonlinear Markov reward (ONMR): a function of the expected return.
 
-    **Definition** (paper-notes section 2.2, item 6; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-onmr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(R, f, gamma)`` with a reward
     ``R: S x A x S -> R``, any ``f: R -> R`` and ``gamma`` in ``[0, 1)``:
 
@@ -130,14 +130,14 @@ ONMR = OuterNonlinearMarkovReward
 class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
     r"""Inner nonlinear Markov reward (INMR): the expected utility of the return.
 
-    **Definition** (paper-notes section 2.2, item 5; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-inmr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(R, f, gamma)`` with any ``f: R -> R``:
 
     .. math:: J(\pi) = E_{\xi \sim L_\pi}\big[f(G_R^\gamma(\xi))\big],
               \qquad G_R^\gamma(\xi) = \sum_t \gamma^t R(x_t).
 
     The nonlinearity acts on each trajectory's return (risk-sensitive / expected-utility
-    RL). INMR is as expressive as IMORL and FTR (paper-notes section 4.2).
+    RL). INMR is as expressive as IMORL and FTR (docs/theory.md#c-ftr-to-inmr).
 
     **Evaluation** (:class:`~objspec.formalisms.trajectory.ReturnFunctionEvaluator`):
     exact when the return takes finitely many values (every trajectory stops collecting
@@ -164,7 +164,7 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
     Examples
     --------
     E3 with ``R = 1[(s0, a, s1)]``: the return is Bernoulli(p), so ``E[f(G)]`` is affine in
-    ``p`` (paper-notes L1) although ``f`` is not.
+    ``p`` (docs/theory.md#l1) although ``f`` is not.
 
     >>> import numpy as np
     >>> from objspec.environments import E3

@@ -2,7 +2,7 @@
 
 The discounted occupancy measure of a policy is
 ``m(s, a, s') = sum_t gamma^t P(x_t = (s, a, s')) = d(s) pi(a|s) tau(s'|s, a)``
-(paper-notes section 1.2), an ``[S, A, S]`` array.
+(docs/theory.md#policies), an ``[S, A, S]`` array.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _occupancies(env: FiniteMDP, policies: np.ndarray, gamma: Any) -> list[np.nd
 class OccupancyMeasureFunction(Specification):
     r"""Functions from occupancy measures to reals (FOMR).
 
-    **Definition** (paper-notes section 2.2, item 13; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-fomr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(f, gamma)`` with any
     ``f: R^{S x A x S} -> R`` (only its values on achievable measures matter):
 
@@ -106,7 +106,7 @@ class OccupancyFunctionEvaluator(StatisticEvaluator):
 class OccupancyMeasureOrdering(Specification):
     r"""Occupancy measure orderings (OMO): a total preorder on occupancy measures.
 
-    **Definition** (paper-notes section 2.2, item 15; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-omo; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(>=_M, gamma)`` with ``>=_M`` a total preorder
     on ``R^{S x A x S}``:
 

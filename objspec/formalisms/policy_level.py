@@ -1,7 +1,7 @@
 """Policy-level formalisms: functions of policies (FPR) and policy orderings (PO).
 
 These are the only formalisms that see what a policy does in states it never reaches
-(paper-notes N2): they act on the policy itself, not on its trajectory lottery.
+(docs/theory.md#n2): they act on the policy itself, not on its trajectory lottery.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["PolicyFunction", "FPR", "PolicyOrdering", "PO"]
 class PolicyFunction(Specification):
     r"""Functions from policies to reals (FPR).
 
-    **Definition** (paper-notes section 2.2, item 16; the name is reconstructed, [R]).
+    **Definition** (docs/theory.md#def-fpr; the name is reconstructed, [R]).
     A specification is any ``f: Pi -> R``; ``J(pi) = f(pi)``. Unlike every formalism
     below it, FPR can distinguish policies that differ only at unreachable states.
 
@@ -100,7 +100,7 @@ class PolicyFunctionEvaluator(RealValuedEvaluator):
 class PolicyOrdering(Specification):
     r"""Policy orderings (PO): any total preorder on policies, the most expressive formalism.
 
-    **Definition** (paper-notes section 2.2, item 17; Reviewer 3 of the paper: "a complete
+    **Definition** (docs/theory.md#def-po; Reviewer 3 of the paper: "a complete
     ordering over all possible policies ... is the most expressive"). A specification is a
     total preorder ``>=`` on ``Pi``; ``pi1`` is preferred to ``pi2`` iff ``pi1 >= pi2``.
 

@@ -23,7 +23,7 @@ __all__ = ["RegularisedRL", "RRL"]
 class RegularisedRL(Specification):
     r"""Regularised RL (RRL): reward minus ``alpha`` times a regulariser of the policy.
 
-    **Definition** (paper-notes section 2.2, item 10; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-rrl; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is ``(R, F, alpha, gamma)`` with a regulariser
     ``F: Delta(A) -> R`` (e.g. negative entropy, KL to a reference) and a weight
     ``alpha`` in ``R``:

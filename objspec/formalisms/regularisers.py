@@ -2,7 +2,7 @@
 
 A regulariser maps one action distribution ``pi(. | s)`` (a 1-D array over actions) to a
 real number; RRL subtracts ``alpha F(pi(. | s_t))`` from the reward at every step
-(paper-notes section 2.2, item 10). Built in:
+(docs/theory.md#def-rrl). Built in:
 
 * :data:`negative_entropy`: ``F(p) = sum_a p_a log p_a`` (with ``0 log 0 = 0``), so
   ``-alpha F`` is an entropy bonus;
@@ -17,7 +17,7 @@ per (policy, reachable state). Every value must be finite: a regulariser that re
 ``inf`` or ``nan`` (KL to a reference that gives probability 0 to an action taken) raises
 :class:`~objspec.errors.InvalidSpecificationError` naming the policy and state. Values at
 states the policy never reaches are not computed: they are multiplied by a visitation of
-exactly 0 (paper-notes section 4.3).
+exactly 0 (docs/theory.md#occupancy-class).
 
 Examples
 --------

@@ -40,7 +40,7 @@ TERMINAL = -1
 class RewardMachine(Specification):
     r"""Reward machine (RM): a finite automaton over labels that emits Markov rewards.
 
-    **Definition** (paper-notes section 2.2, item 4; Toro Icarte et al. style; Subramani et
+    **Definition** (docs/theory.md#def-rm; Toro Icarte et al. style; Subramani et
     al., "On the Expressivity of Objective-Specification Formalisms in Reinforcement
     Learning", ICLR 2024, arXiv 2310.11840). A specification is
     ``(U, u0, delta_U, delta_R, gamma)`` over the environment's propositions and labelling
@@ -61,7 +61,7 @@ class RewardMachine(Specification):
     unmatched labels end the episode; see there.)
 
     **Labelling.** The propositions and labelling ``(P, L)`` belong to the specification
-    (paper-notes section 1.5): ``labelling=`` gives the machine its own, in the forms
+    (docs/theory.md#labelling): ``labelling=`` gives the machine its own, in the forms
     ``FiniteMDP(labels=...)`` accepts, and ``propositions=`` its alphabet; by default the
     environment's are used. Guards may mention any proposition of the alphabet, including
     ones that hold nowhere (they are false on every step); a name outside the alphabet is

@@ -80,7 +80,7 @@ def labelled_environment(
 class LinearTemporalLogic(Specification):
     r"""Linear temporal logic (LTL): maximise the probability of satisfying a formula.
 
-    **Definition** (paper-notes section 2.2, item 3; Subramani et al., "On the Expressivity of
+    **Definition** (docs/theory.md#def-ltl; Subramani et al., "On the Expressivity of
     Objective-Specification Formalisms in Reinforcement Learning", ICLR 2024,
     arXiv 2310.11840). A specification is an LTL formula ``phi`` over atomic propositions
     ``AP``, read through the environment's labelling ``L``. A policy's value is
@@ -105,7 +105,7 @@ class LinearTemporalLogic(Specification):
     ``compile(env, exact=True)`` they are exact rationals, and ties are decided exactly.
 
     **Labelling.** The labelling ``L`` belongs to the specification ``(AP, L, phi)``
-    (paper-notes section 1.5): ``labelling=`` gives it, in the forms ``FiniteMDP(labels=...)``
+    (docs/theory.md#labelling): ``labelling=`` gives it, in the forms ``FiniteMDP(labels=...)``
     accepts (``{state: names}`` for state labels, a callable ``(s, a, s_next) -> names`` for
     transition labels), and ``propositions=`` its alphabet ``AP`` when it is larger than what
     the labelling uses. By default (``labelling=None``) the environment's labels and alphabet

@@ -69,7 +69,7 @@ _METHODS = ("auto", "exact", "monte carlo")
 RETURN_DISTRIBUTION_MAX = 4_000_000
 
 #: Specifications whose value is the expectation of a function of the trajectory
-#: (paper-notes section 4.1: RM -> FTR, LTL -> FTR, LAR -> FTR, MR -> FTR, INMR/IMORL -> FTR).
+#: (docs/theory.md#embeddings: RM -> FTR, LTL -> FTR, LAR -> FTR, MR -> FTR, INMR/IMORL -> FTR).
 _EXPECTATION_FORMALISMS = frozenset({"MR", "LAR", "LTL", "RM", "FTR", "INMR", "IMORL"})
 
 
@@ -91,7 +91,7 @@ CONFIDENCE_Z = 4.0
 class TrajectoryFunction(Specification):
     r"""Functions from trajectories to reals (FTR): ``J(pi) = E[f(xi)]``.
 
-    **Definition** (paper-notes section 2.2, item 11; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-ftr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is a (bounded, measurable) ``f: Xi -> R`` on
     infinite trajectories ``xi = (s_0, a_0, s_1, ...)``:
 
@@ -109,7 +109,7 @@ class TrajectoryFunction(Specification):
       discounted sum); it is added to the stated error.
     * ``TrajectoryFunction.of(spec)``: ``f`` given by another trajectory-level
       specification whose value is an expectation over trajectories (MR, LAR, LTL, RM,
-      INMR, IMORL: paper-notes section 4.1), e.g. a reward machine's discounted return or
+      INMR, IMORL: docs/theory.md#embeddings), e.g. a reward machine's discounted return or
       the indicator that the label word satisfies an LTL formula. Evaluation is that
       specification's own exact engine (the product chain for automata and reward
       machines).
@@ -543,7 +543,7 @@ class ReturnFunctionOptions:
 class TrajectoryLotteryFunction(Specification):
     r"""Functions from trajectory lotteries to reals (FTLR): ``J(pi) = F(L_pi)``.
 
-    **Definition** (paper-notes section 2.2, item 12; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-ftlr; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is any ``F: Delta(Xi) -> R``, for example the
     variance of the return. As expressive as OMORL and FOMR.
 
@@ -628,7 +628,7 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
 class TrajectoryLotteryOrdering(Specification):
     r"""Trajectory lottery orderings (TLO): a total preorder on trajectory lotteries.
 
-    **Definition** (paper-notes section 2.2, item 14; Subramani et al., ICLR 2024,
+    **Definition** (docs/theory.md#def-tlo; Subramani et al., ICLR 2024,
     arXiv 2310.11840). A specification is a total preorder ``>=_L`` on ``Delta(Xi)``;
     ``pi1`` is preferred to ``pi2`` iff ``L_pi1 >=_L L_pi2``. As expressive as GOMORL
     and OMO.

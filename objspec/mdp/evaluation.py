@@ -10,7 +10,7 @@ Shapes follow the inputs: a single policy drops the leading ``N`` axis and a sin
 drops the ``K`` axis, so ``discounted_values(env, pi, R, gamma)`` is ``[S]`` and
 ``discounted_values(env, [pi1, pi2], [R1, R2, R3], gamma)`` is ``[2, 3, S]``.
 
-Definitions (paper-notes section 1.2): with ``x_t = (s_t, a_t, s_{t+1})``,
+Definitions (docs/theory.md#policies): with ``x_t = (s_t, a_t, s_{t+1})``,
 ``m(s, a, s') = sum_t gamma^t P(x_t = (s, a, s'))`` is the occupancy measure,
 ``d(s) = sum_{a, s'} m(s, a, s')`` the state visitation, and
 ``J_R(pi) = E[sum_t gamma^t R(x_t)] = <R, m>``.

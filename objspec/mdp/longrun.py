@@ -6,7 +6,7 @@ For a Markov chain ``P`` on ``S`` states the Cesaro limit
 
 always exists (also for periodic chains) and the long-run average reward (the *gain*) of a
 policy ``pi`` with expected one-step reward ``r_pi`` is ``g(s) = (P^*_pi r_pi)(s)``, or
-``mu0 . P^*_pi r_pi`` from the initial distribution (paper-notes section 1.2, LAR).
+``mu0 . P^*_pi r_pi`` from the initial distribution (docs/theory.md#policies, LAR).
 
 Method (no discount close to 1 is used anywhere, so ties stay ties):
 

@@ -1,6 +1,6 @@
 """The finite, reward-free environment :class:`FiniteMDP`.
 
-An environment is ``E = (S, A, tau, mu0)`` (paper-notes section 1.1): finite states and
+An environment is ``E = (S, A, tau, mu0)`` (docs/theory.md#environment): finite states and
 actions, a transition kernel ``tau: S x A -> Delta(S)`` and an initial distribution
 ``mu0``. It carries no reward and no discount: those belong to the objective
 specification. Optionally it carries a labelling with atomic propositions, used by LTL

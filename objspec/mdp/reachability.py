@@ -6,7 +6,7 @@ reachable ``s`` through an action with ``pi(a | s) > 0``. Supports are read exac
 entry counts iff it is non-zero; nothing is thresholded).
 
 The trajectory lottery of ``pi`` does not depend on ``pi`` at unreachable states
-(paper-notes lemma L7), so every lottery-level quantity (occupancy measures, expected
+(docs/theory.md#l7), so every lottery-level quantity (occupancy measures, expected
 returns, satisfaction probabilities, long-run averages) is the same for ``pi`` and for
 :func:`canonical_policies` of ``pi``, which puts the uniform distribution on every
 unreachable state. Evaluating the canonical policies makes that invariance hold bit for

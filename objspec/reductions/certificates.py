@@ -2,8 +2,8 @@
 
 A *finite* separation certificate says: on a finite set of policies ``pi_0, ..., pi_{N-1}``
 of an environment, the B-specification strictly prefers ``pi_i`` to ``pi_j`` for every
-pair in ``strict`` and ties every pair in ``ties``; and a structural lemma (paper-notes
-section 3.4) says that every A-specification's value is linear in known features,
+pair in ``strict`` and ties every pair in ``ties``; and a structural lemma
+(docs/theory.md#lemmas) says that every A-specification's value is linear in known features,
 ``J_A(pi) = <phi(pi), c>`` for some unknown coefficient vector ``c``. Then no A-spec
 induces the B-ordering if the linear system
 

@@ -1,4 +1,4 @@
-"""The constructions of paper-notes section 4: one function per edge, proof in the docstring.
+"""The constructions of docs/theory.md#constructions: one function per edge, proof in the docstring.
 
 Every function maps a specification of the weaker formalism (and, where registered with
 ``needs_env``, the environment) to a specification of the stronger one that induces the same
@@ -99,7 +99,7 @@ def recover_policy(
     ``pi(a|s) = sum_{s'} m(s,a,s') / d(s)`` where ``d(s) > 0`` (uniform elsewhere: over
     the actions ``enabled`` ``[S, A]`` marks, if given, else over all actions).
 
-    Exact when ``m`` holds Fractions (the policy-recovery step of paper-notes 4.3).
+    Exact when ``m`` holds Fractions (the policy-recovery step of docs/theory.md#occupancy-class).
 
     Examples
     --------
@@ -165,7 +165,8 @@ def not_digit_encodable(acronym: str, target: str = "INMR") -> str:
     return (
         f"{target} can express every {acronym} ordering ({target} = FTR >= {acronym}), but "
         "objspec cannot build the specification: it encodes a whole trajectory in one "
-        "discounted return (paper-notes 4.2) and decodes a finite prefix, while the value of "
+        "discounted return (docs/theory.md#c-ftr-to-inmr) and decodes a finite prefix, while "
+        "the value of "
         f"{what} specification depends on the whole infinite trajectory; convert to 'FTR' "
         f"instead (the same ordering, in {target}'s equivalence class)"
     )
@@ -368,7 +369,7 @@ class _OccupancyOrderFloatEvaluator(OrderEvaluator):
 # ---------------------------------------------------------------- 4.1 embeddings
 
 
-@construction("MR", "ONMR", reference="paper-notes 4.1 (MR -> ONMR)")
+@construction("MR", "ONMR", reference="docs/theory.md#c-mr-to-onmr")
 def markov_reward_to_outer_nonlinear(spec: Any) -> Any:
     """MR as ONMR with the identity as outer function.
 
@@ -384,7 +385,7 @@ def markov_reward_to_outer_nonlinear(spec: Any) -> Any:
     return formalism_class("ONMR")(spec.reward, _identity, spec.gamma)
 
 
-@construction("MR", "RRL", reference="paper-notes 4.1 (MR -> RRL)")
+@construction("MR", "RRL", reference="docs/theory.md#c-mr-to-rrl")
 def markov_reward_to_regularised(spec: Any) -> Any:
     """MR as RRL with ``alpha = 0`` and ``F = 0``.
 
@@ -399,7 +400,7 @@ def markov_reward_to_regularised(spec: Any) -> Any:
     return formalism_class("RRL")(spec.reward, zero_regulariser, 0, spec.gamma)
 
 
-@construction("MR", "INMR", reference="paper-notes 4.1 (MR -> INMR)")
+@construction("MR", "INMR", reference="docs/theory.md#c-mr-to-inmr")
 def markov_reward_to_inner_nonlinear(spec: Any) -> Any:
     """MR as INMR with the identity as inner function.
 
@@ -421,7 +422,7 @@ def markov_reward_to_inner_nonlinear(spec: Any) -> Any:
     return formalism_class("INMR")(spec.reward, _identity, spec.gamma)
 
 
-@construction("ONMR", "OMORL", reference="paper-notes 4.1 (ONMR -> OMORL, k = 1)")
+@construction("ONMR", "OMORL", reference="docs/theory.md#c-onmr-to-omorl")
 def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
     """ONMR as OMORL with ``k = 1``.
 
@@ -442,7 +443,7 @@ def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
 # ---------------------------------------------------------------- 4.3 OMORL = FOMR
 
 
-@construction("OMORL", "FOMR", reference="paper-notes 4.3 (OMORL -> FOMR)")
+@construction("OMORL", "FOMR", reference="docs/theory.md#c-omorl-to-fomr")
 def outer_morl_to_occupancy_function(spec: Any) -> Any:
     """OMORL as a function of the occupancy measure.
 
@@ -470,7 +471,7 @@ def outer_morl_to_occupancy_function(spec: Any) -> Any:
     return formalism_class("FOMR")(of_m, spec.gamma)
 
 
-@construction("FOMR", "OMORL", needs_size=True, reference="paper-notes 4.3 (FOMR -> OMORL)")
+@construction("FOMR", "OMORL", needs_size=True, reference="docs/theory.md#c-fomr-to-omorl")
 def occupancy_function_to_outer_morl(spec: Any, env: FiniteMDP) -> Any:
     """A function of the occupancy measure as OMORL with one indicator reward per transition.
 
@@ -496,7 +497,7 @@ def occupancy_function_to_outer_morl(spec: Any, env: FiniteMDP) -> Any:
     return formalism_class("OMORL")(_indicator_rewards(env), of_vector, spec.gamma)
 
 
-@construction("RRL", "FOMR", reference="paper-notes 4.3 (RRL -> FOMR)")
+@construction("RRL", "FOMR", reference="docs/theory.md#c-rrl-to-fomr")
 def regularised_to_occupancy_function(spec: Any) -> Any:
     """Regularised RL as a function of the occupancy measure (OM >= RRL).
 
@@ -543,7 +544,7 @@ def regularised_to_occupancy_function(spec: Any) -> Any:
 # ---------------------------------------------------------------- 4.4 orders
 
 
-@construction("OMORL", "GOMORL", reference="paper-notes 4.1 (OMORL -> GOMORL)")
+@construction("OMORL", "GOMORL", reference="docs/theory.md#c-omorl-to-gomorl")
 def outer_morl_to_generalised(spec: Any) -> Any:
     """OMORL as GOMORL: order return vectors by ``f``.
 
@@ -562,7 +563,7 @@ def outer_morl_to_generalised(spec: Any) -> Any:
     return formalism_class("GOMORL")(spec.rewards, orders.by_key(spec.f), spec.gamma)
 
 
-@construction("GOMORL", "OMO", reference="paper-notes 4.4 (GOMORL -> OMO)")
+@construction("GOMORL", "OMO", reference="docs/theory.md#c-gomorl-to-omo")
 def generalised_to_occupancy_ordering(spec: Any) -> Any:
     """GOMORL as an ordering of occupancy measures (pull-back through the returns).
 
@@ -589,7 +590,7 @@ def generalised_to_occupancy_ordering(spec: Any) -> Any:
     return formalism_class("OMO")(orders.pullback(spec.order, returns), spec.gamma)
 
 
-@construction("OMO", "GOMORL", needs_size=True, reference="paper-notes 4.4 (OMO -> GOMORL)")
+@construction("OMO", "GOMORL", needs_size=True, reference="docs/theory.md#c-omo-to-gomorl")
 def occupancy_ordering_to_generalised(spec: Any, env: FiniteMDP) -> Any:
     """An ordering of occupancy measures as GOMORL with indicator rewards.
 
@@ -619,7 +620,7 @@ def occupancy_ordering_to_generalised(spec: Any, env: FiniteMDP) -> Any:
     )
 
 
-@construction("FOMR", "OMO", reference="paper-notes 4.1 (FOMR -> OMO)")
+@construction("FOMR", "OMO", reference="docs/theory.md#c-fomr-to-omo")
 def occupancy_function_to_occupancy_ordering(spec: Any) -> Any:
     """A function of the occupancy measure as an ordering: compare by ``f``.
 
@@ -640,7 +641,7 @@ def occupancy_function_to_occupancy_ordering(spec: Any) -> Any:
 # ---------------------------------------------------------------- 4.5 upper part
 
 
-@construction("FOMR", "FPR", needs_env=True, reference="paper-notes 4.5 (OM -> FPR)")
+@construction("FOMR", "FPR", needs_env=True, reference="docs/theory.md#c-fomr-to-fpr")
 def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     """A function of the occupancy measure as a function of the policy (in ``env``).
 
@@ -662,7 +663,7 @@ def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     return OccupancyPolicyFunction(spec.f, spec.gamma, env)
 
 
-@construction("OMO", "PO", needs_env=True, reference="paper-notes 4.5 (OMO -> PO)")
+@construction("OMO", "PO", needs_env=True, reference="docs/theory.md#c-omo-to-po")
 def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     """An ordering of occupancy measures as an ordering of policies (in ``env``).
 
@@ -684,7 +685,7 @@ def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     return OccupancyPolicyOrdering(spec.order, spec.gamma, env)
 
 
-@construction("FPR", "PO", reference="paper-notes 4.5 (FPR -> PO)")
+@construction("FPR", "PO", reference="docs/theory.md#c-fpr-to-po")
 def policy_function_to_policy_ordering(spec: Any) -> Any:
     """A function of policies as an ordering: compare by ``f``.
 
@@ -709,7 +710,7 @@ def _ftr_of(spec: Any) -> Any:
     return formalism_class("FTR").of(spec)  # type: ignore[attr-defined]
 
 
-@construction("LAR", "FTR", reference="paper-notes 4.1 (LAR -> FTR)")
+@construction("LAR", "FTR", reference="docs/theory.md#c-lar-to-ftr")
 def limit_average_to_trajectory_function(spec: Any) -> Any:
     """LAR as the expectation of a trajectory function.
 
@@ -717,7 +718,8 @@ def limit_average_to_trajectory_function(spec: Any) -> Any:
     MDP the pathwise average converges almost surely (to the recurrent class's average) and
     is bounded by ``max |R|``, so by dominated convergence ``E[f] = lim_N (1/N) E[sum_{t<N}
     R(x_t)] = J_LAR``. The FTR object evaluates ``E[f]`` with LAR's exact long-run engine
-    (``TrajectoryFunction.of``), as paper-notes 6.1 advises (never from a finite prefix).
+    (``TrajectoryFunction.of``), as docs/theory.md#exact-evaluation advises (never from a
+    finite prefix).
 
     Examples
     --------
@@ -728,7 +730,7 @@ def limit_average_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("LTL", "FTR", reference="paper-notes 4.1 (LTL -> FTR)")
+@construction("LTL", "FTR", reference="docs/theory.md#c-ltl-to-ftr")
 def ltl_to_trajectory_function(spec: Any) -> Any:
     """LTL as the expectation of the indicator ``f(xi) = 1[L(xi) |= phi]``.
 
@@ -749,7 +751,7 @@ def ltl_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("RM", "FTR", reference="paper-notes 4.1 (RM -> FTR)")
+@construction("RM", "FTR", reference="docs/theory.md#c-rm-to-ftr")
 def reward_machine_to_trajectory_function(spec: Any) -> Any:
     """A reward machine as the expectation of its discounted return.
 
@@ -770,7 +772,7 @@ def reward_machine_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("MR", "RM", reference="paper-notes 4.1 (MR -> RM)")
+@construction("MR", "RM", reference="docs/theory.md#c-mr-to-rm")
 def markov_reward_to_reward_machine(spec: Any) -> Any:
     """MR as a one-state reward machine.
 
@@ -793,7 +795,7 @@ def markov_reward_to_reward_machine(spec: Any) -> Any:
     return formalism_class("RM")([(0, 0, "true", spec.reward)], 0, spec.gamma)
 
 
-@construction("FTR", "FTLR", reference="paper-notes 4.1 (FTR -> FTLR)")
+@construction("FTR", "FTLR", reference="docs/theory.md#c-ftr-to-ftlr")
 def trajectory_function_to_lottery_function(spec: Any) -> Any:
     """FTR as a function of the trajectory lottery: ``F(L) = E_{xi ~ L}[f(xi)]``.
 
@@ -821,7 +823,7 @@ def trajectory_function_to_lottery_function(spec: Any) -> Any:
     return formalism_class("FTLR")(of_lottery)
 
 
-@construction("FOMR", "FTLR", reference="paper-notes 4.3 (FOMR -> FTLR)")
+@construction("FOMR", "FTLR", reference="docs/theory.md#c-fomr-to-ftlr")
 def occupancy_function_to_lottery_function(spec: Any) -> Any:
     """A function of the occupancy measure as a function of the lottery.
 
@@ -941,7 +943,7 @@ def lottery_of_occupancy(m: Any, gamma: Any, like: FiniteMDP) -> Any:
 
 
 @construction("FTLR", "FOMR", needs_size=True,
-              reference="paper-notes 4.3 (FTLR -> FOMR, lottery recovery)")
+              reference="docs/theory.md#c-ftlr-to-fomr")
 def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP) -> Any:
     """A function of the trajectory lottery as a function of the occupancy measure.
 
@@ -975,7 +977,7 @@ def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP)
     return formalism_class("FOMR")(of_m, gamma)
 
 
-@construction("FTLR", "TLO", reference="paper-notes 4.1 (FTLR -> TLO)")
+@construction("FTLR", "TLO", reference="docs/theory.md#c-ftlr-to-tlo")
 def lottery_function_to_lottery_ordering(spec: Any) -> Any:
     """A function of lotteries as an ordering of lotteries: compare by ``F``.
 
@@ -995,7 +997,7 @@ def lottery_function_to_lottery_ordering(spec: Any) -> Any:
     return formalism_class("TLO")(orders.by_key(spec.f))
 
 
-@construction("OMO", "TLO", reference="paper-notes 4.4 (OMO -> TLO)")
+@construction("OMO", "TLO", reference="docs/theory.md#c-omo-to-tlo")
 def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
     """An ordering of occupancy measures as an ordering of lotteries.
 
@@ -1023,7 +1025,7 @@ def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
 
 
 @construction("TLO", "OMO", needs_size=True,
-              reference="paper-notes 4.4 (TLO -> OMO, lottery recovery)")
+              reference="docs/theory.md#c-tlo-to-omo")
 def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
     """An ordering of lotteries as an ordering of occupancy measures.
 
@@ -1083,7 +1085,8 @@ def encode_prefix(env: FiniteMDP, states: Any, actions: Any) -> Fraction:
 
 def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], list[int]]:
     """The first ``horizon`` transitions of the trajectory whose digit-encoded return is
-    ``value`` (paper-notes 4.2): ``idx(x_0) = floor(G)``, then ``G <- (G - idx(x_0)) (n + 1)``.
+    ``value`` (docs/theory.md#c-ftr-to-inmr): ``idx(x_0) = floor(G)``, then
+    ``G <- (G - idx(x_0)) (n + 1)``.
 
     Each tail is in ``[0, (n - 1)/n]`` of a digit, at least ``1/n`` below the next digit,
     so the digit is ``floor(y + 1/(2n))``: exact for Fraction input, and for a float robust
@@ -1128,11 +1131,11 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
 
 
 @construction("FTR", "INMR", needs_size=True,
-              reference="paper-notes 4.2 (FTR -> INMR, digit encoding)")
+              reference="docs/theory.md#c-ftr-to-inmr")
 def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
     """FTR as INMR by encoding the whole trajectory in one discounted return.
 
-    Proof (paper-notes 4.2): with ``n = |S x A x S|``, ``R(x) = idx(x)`` and
+    Proof (docs/theory.md#c-ftr-to-inmr): with ``n = |S x A x S|``, ``R(x) = idx(x)`` and
     ``gamma = 1/(n+1)``, ``G(xi) = sum_t gamma^t idx(x_t)`` is a base-``(n+1)`` expansion with
     digits in ``0..n-1``; the tail after digit ``t`` is at most ``(n-1)/n`` of one unit of
     that digit, so ``idx(x_0) = floor(G)`` and recursively every digit is recovered: ``G`` is
@@ -1242,7 +1245,7 @@ def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0
     return count
 
 
-@construction("INMR", "IMORL", reference="paper-notes 4.1 (INMR -> IMORL, k = 1)")
+@construction("INMR", "IMORL", reference="docs/theory.md#c-inmr-to-imorl")
 def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
     """INMR as IMORL with ``k = 1``.
 
@@ -1259,7 +1262,7 @@ def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
     return formalism_class("IMORL")(rewards, _on_first_component(spec.f), spec.gamma)
 
 
-@construction("IMORL", "FTR", reference="paper-notes 4.1 (IMORL -> FTR)")
+@construction("IMORL", "FTR", reference="docs/theory.md#c-imorl-to-ftr")
 def inner_morl_to_trajectory_function(spec: Any) -> Any:
     """IMORL as FTR: ``f'(xi) = f(G_vec(xi))``.
 
@@ -1276,7 +1279,7 @@ def inner_morl_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("FTLR", "FPR", needs_env=True, reference="paper-notes 4.5 (FTLR -> FPR)")
+@construction("FTLR", "FPR", needs_env=True, reference="docs/theory.md#c-ftlr-to-fpr")
 def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     """A function of lotteries as a function of policies (in ``env``): ``f(pi) = F(L_pi)``.
 
@@ -1302,7 +1305,7 @@ def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     return formalism_class("FPR")(of_policy)
 
 
-@construction("TLO", "PO", needs_env=True, reference="paper-notes 4.1 (TLO -> PO)")
+@construction("TLO", "PO", needs_env=True, reference="docs/theory.md#c-tlo-to-po")
 def lottery_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     """An ordering of lotteries as an ordering of policies (in ``env``): pull back through
     ``pi -> L_pi``.

@@ -253,12 +253,12 @@ both its actions lead to s1, so by L-LAR the limit average does not depend on p;
 does (p at q = 1; finite certificate)."""
 
 RM_LTL_NOTE = (
-    "the proof (paper-notes N10, via N11's algebraic argument) needs the weight sqrt 2 to be "
+    "the proof (docs/theory.md#n10, via N11's algebraic argument) needs the weight sqrt 2 to be "
     "irrational, but objspec's RewardMachine holds the nearest double, a rational, so no "
     "checked witness covers this specification; LTL cannot express MR (N11, analytic) is the "
     "pairwise fact")
 LAR_LTL_NOTE = (
-    "no witness that LTL cannot express this LAR ordering (paper-notes N13 could not build "
+    "no witness that LTL cannot express this LAR ordering (docs/theory.md#n13 could not build "
     "one); LTL cannot express LAR holds for another ordering (N11-LAR, analytic)")
 
 
@@ -268,7 +268,7 @@ def _build() -> list[FiveWayWitness]:
         FiveWayPart("ONMR", "refuter", _registered("N8-ONMR"),
                     "ell is affine in pi(.|s0): a zero-sum direction keeps it fixed (L2)"),
         *[FiveWayPart(a, "certificate", FiniteWitness(
-            f"N8-{a}", a, "RRL", "paper-notes 3.4 N8", e5, _n8_spec, _n8_policies,
+            f"N8-{a}", a, "RRL", "docs/theory.md#n8", e5, _n8_spec, _n8_policies,
             N8_FTR_PROOF, lemma=L1, states=(0,)), "L1: affine at the once-visited s0")
           for a in ("RM", "LTL", "LAR")],
     ]
@@ -276,7 +276,7 @@ def _build() -> list[FiveWayWitness]:
         FiveWayPart("RRL", "certificate", _registered("N7"),
                     "L3: additively separable, but the best q depends on p"),
         *[FiveWayPart(a, "certificate", FiniteWitness(
-            f"N7-{a}", a, "ONMR", "paper-notes 3.4 N7", e4, _n7_spec, _n7_policies,
+            f"N7-{a}", a, "ONMR", "docs/theory.md#n7", e4, _n7_spec, _n7_policies,
             N7_FTR_PROOF, lemma=L1, states=(0, 1)), "L1: bilinear in (p, q), never peaked "
             "on p + q = 1") for a in ("RM", "LTL", "LAR")],
     ]
@@ -294,17 +294,17 @@ def _build() -> list[FiveWayWitness]:
         FiveWayPart("RM", "refuter", _registered("N9"),
                     "continuity (L4) at q = 0"),
         FiveWayPart("LAR", "certificate", FiniteWitness(
-            "N9-LAR", "LAR", "LTL", "paper-notes 3.4 N9", n9_env, n9_spec,
+            "N9-LAR", "LAR", "LTL", "docs/theory.md#n9", n9_env, n9_spec,
             _n9_pq([(0, 1), (1, 1)]), N9_LAR_PROOF, lemma=L_LAR, states=(0,)),
             "L-LAR: the limit average ignores the once-visited s0"),
         FiveWayPart("ONMR", "refuter", AnalyticWitness(
-            "N9-ONMR", "ONMR", "LTL", "paper-notes 3.4 N9", n9_env, n9_spec,
+            "N9-ONMR", "ONMR", "LTL", "docs/theory.md#n9", n9_env, n9_spec,
             _n9_pq([(0, 0), (1, 0)]), N9_ONMR_PROOF, refuter=_n9_onmr_refuter,
             refuter_check=_onmr_check_factory("N9-ONMR", n9_env, n9_spec),
             samples=_sample_rewards((3, 2, 3), [np.zeros((3, 2, 3), dtype=object)])),
             "ell(p, q) = c p + g(q) with g continuous: equal ell, different LTL value"),
         FiveWayPart("RRL", "certificate", FiniteWitness(
-            "N9-RRL", "RRL", "LTL", "paper-notes 3.4 N9", n9_env, n9_spec,
+            "N9-RRL", "RRL", "LTL", "docs/theory.md#n9", n9_env, n9_spec,
             _n9_pq([(0, 0), (1, 0), (0, 1), (1, 1)]), N9_RRL_PROOF, lemma=L3_PARTIAL,
             states=(0,)), "L3-partial: the ranking at s0 cannot depend on q"),
     ]
@@ -318,15 +318,15 @@ def _build() -> list[FiveWayWitness]:
         FiveWayPart("LTL", "open", None, LAR_LTL_NOTE),
     ]
     return [
-        FiveWayWitness("RRL", "N8", "paper-notes 3.4 N8", e5, _n8_spec, tuple(rrl_parts),
+        FiveWayWitness("RRL", "N8", "docs/theory.md#n8", e5, _n8_spec, tuple(rrl_parts),
                        "E5: a strictly convex regulariser at a once-visited 3-action state"),
-        FiveWayWitness("ONMR", "N7", "paper-notes 3.4 N7", e4, _n7_spec, tuple(onmr_parts),
+        FiveWayWitness("ONMR", "N7", "docs/theory.md#n7", e4, _n7_spec, tuple(onmr_parts),
                        "E4: expected return p + q as close as possible to 1"),
-        FiveWayWitness("RM", "N10", "paper-notes 3.4 N10", _n10_env, _n10_spec,
+        FiveWayWitness("RM", "N10", "docs/theory.md#n10", _n10_env, _n10_spec,
                        tuple(rm_parts), "E4': the same action twice, weights 1 and sqrt 2"),
-        FiveWayWitness("LTL", "N9", "paper-notes 3.4 N9", n9_env, n9_spec, tuple(ltl_parts),
+        FiveWayWitness("LTL", "N9", "docs/theory.md#n9", n9_env, n9_spec, tuple(ltl_parts),
                        "E6: alpha (first action a) iff eventually beta (leave s1)"),
-        FiveWayWitness("LAR", "N13", "paper-notes 3.4 N13", e7, _n13_spec,
+        FiveWayWitness("LAR", "N13", "docs/theory.md#n13", e7, _n13_spec,
                        tuple(lar_parts), "E7: the long-run fraction of time in s1"),
     ]
 

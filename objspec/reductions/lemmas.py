@@ -1,4 +1,4 @@
-"""The structural lemmas of paper-notes section 3.4 as exact linear feature maps.
+"""The structural lemmas of docs/theory.md#separations as exact linear feature maps.
 
 Each :class:`Lemma` states a property that every specification of some formalisms has in
 environments meeting a structural precondition, in the form used by finite certificates:

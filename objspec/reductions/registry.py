@@ -33,7 +33,7 @@ __all__ = [
     "acronym_of",
 ]
 
-#: The paper's 17 formalisms, bottom-ish first (paper-notes section 2.1).
+#: The paper's 17 formalisms, bottom-ish first (docs/theory.md#formalisms).
 FORMALISMS: tuple[str, ...] = (
     "MR", "LAR", "LTL", "RM", "INMR", "ONMR", "IMORL", "OMORL", "GOMORL", "RRL", "FTR",
     "FTLR", "FOMR", "TLO", "OMO", "FPR", "PO",
@@ -58,7 +58,7 @@ class Construction:
         Whether the output depends on the environment (``tau``, ``mu0``), not only on its
         size.
     reference : str
-        Where the proof is (paper-notes section); the proof itself is the function's
+        Where the proof is (an anchor of ``docs/theory.md``); the proof itself is the function's
         docstring.
     function : callable
         ``function(spec, env)`` when ``needs_env`` or ``needs_size``, else

@@ -1,6 +1,6 @@
 """Separation witnesses: orderings a formalism B expresses and a formalism A cannot.
 
-Each witness (paper-notes section 3.4, N1-N13, some split by the pair they prove) holds an
+Each witness (docs/theory.md#separations, N1-N13, some split by the pair they prove) holds an
 environment, a B-specification, the formalism A, the policies involved and a certificate;
 ``witness.check()`` re-checks it and raises :class:`objspec.errors.CertificateError` if
 anything fails.
@@ -812,110 +812,110 @@ def _build() -> list[Witness]:
     onmr_e4 = _sample_rewards((3, 2, 3), [np.zeros((3, 2, 3), dtype=object)])
     return [
         AnalyticWitness(
-            "N1", "FPR", "GOMORL", "paper-notes 3.4 N1", environments.E1, _n1_spec,
+            "N1", "FPR", "GOMORL", "docs/theory.md#n1", environments.E1, _n1_spec,
             lambda: [_pol([[F(1, 4), F(1, 4), F(1, 2)]]), _pol([[F(1, 4), F(0), F(3, 4)]])],
             N1_PROOF, premises=_n1_premises,
         ),
         FiniteWitness(
-            "N2", "TLO", "FPR", "paper-notes 3.4 N2", environments.E2, _n2_spec,
+            "N2", "TLO", "FPR", "docs/theory.md#n2", environments.E2, _n2_spec,
             lambda: [_det([0, 0], 2), _det([0, 1], 2)],
             "N2 (TLO cannot express FPR). E2: s1 is unreachable. FPR f(pi) = pi(a|s1) ranks two "
             "policies differing only at s1 strictly; by L7 every lottery-level formalism ties "
             "them.", lemma=L7,
         ),
         FiniteWitness(
-            "N3", "FTR", "ONMR", "paper-notes 3.4 N3", e3, _n3_spec, _e3_p([0, F(1, 2), 1]),
+            "N3", "FTR", "ONMR", "docs/theory.md#n3", e3, _n3_spec, _e3_p([0, F(1, 2), 1]),
             "N3 (FTR cannot express ONMR). E3, R = 1[(s0, a, s1)], f(x) = -(x - 1/2)^2: "
             "J = -(p - 1/2)^2 ranks p = 1/2 strictly above p = 0 and p = 1. By L1 J_FTR is "
             "affine in p (s0 is visited once), and an affine function is at most the larger of "
             "its end values at the midpoint.", lemma=L1, states=(0,),
         ),
         FiniteWitness(
-            "N4", "FTR", "RRL", "paper-notes 3.4 N4", e3, _n4_spec, _e3_p([0, F(1, 2), 1]),
+            "N4", "FTR", "RRL", "docs/theory.md#n4", e3, _n4_spec, _e3_p([0, F(1, 2), 1]),
             "N4 (FTR cannot express RRL). E3, R = 0, alpha = 1, F(pi) = sum pi^2 - 1: for fixed "
             "q, J is strictly concave in p with its maximum at p = 1/2; J_FTR is affine in p "
             "(L1).", lemma=L1, states=(0,),
         ),
         AnalyticWitness(
-            "N5", "ONMR", "RRL", "paper-notes 3.4 N5", environments.E1, _n5_spec,
+            "N5", "ONMR", "RRL", "docs/theory.md#n5", environments.E1, _n5_spec,
             lambda: [_pol([[F(1, 3)] * 3])], N5_PROOF, refuter=_n5_refuter,
             refuter_check=_onmr_check_factory("N5", environments.E1, _n5_spec),
             samples=_sample_rewards((1, 3, 1), [np.zeros((1, 3, 1), dtype=object),
                                                 np.ones((1, 3, 1), dtype=object)]),
         ),
         FiniteWitness(
-            "N8-FTR", "FTR", "RRL", "paper-notes 3.4 N8", environments.E5, _n8_spec,
+            "N8-FTR", "FTR", "RRL", "docs/theory.md#n8", environments.E5, _n8_spec,
             _n8_policies, N8_PROOF, lemma=L1, states=(0,),
         ),
         AnalyticWitness(
-            "N8-ONMR", "ONMR", "RRL", "paper-notes 3.4 N8", environments.E5, _n8_spec,
+            "N8-ONMR", "ONMR", "RRL", "docs/theory.md#n8", environments.E5, _n8_spec,
             _n8_policies, N8_PROOF, refuter=_n8_refuter,
             refuter_check=_onmr_check_factory("N8-ONMR", environments.E5, _n8_spec),
             samples=_sample_rewards((2, 3, 2), [np.zeros((2, 3, 2), dtype=object)]),
         ),
         AnalyticWitness(
-            "N6-ONMR-LTL", "ONMR", "LTL", "paper-notes 3.4 N6", _e4_labelled, _n6_ltl, xor,
+            "N6-ONMR-LTL", "ONMR", "LTL", "docs/theory.md#n6", _e4_labelled, _n6_ltl, xor,
             N6_PROOF, refuter=_n6_refuter,
             refuter_check=_onmr_check_factory("N6-ONMR-LTL", _e4_labelled, _n6_ltl),
             samples=onmr_e4,
         ),
         AnalyticWitness(
-            "N6-ONMR-RM", "ONMR", "RM", "paper-notes 3.4 N6", _e4_labelled, _n6_rm, xor,
+            "N6-ONMR-RM", "ONMR", "RM", "docs/theory.md#n6", _e4_labelled, _n6_rm, xor,
             N6_PROOF, refuter=_n6_refuter,
             refuter_check=_onmr_check_factory("N6-ONMR-RM", _e4_labelled, _n6_rm),
             samples=onmr_e4,
         ),
-        FiniteWitness("N6-RRL-LTL", "RRL", "LTL", "paper-notes 3.4 N6", _e4_labelled, _n6_ltl,
+        FiniteWitness("N6-RRL-LTL", "RRL", "LTL", "docs/theory.md#n6", _e4_labelled, _n6_ltl,
                       xor, N6_PROOF, lemma=L3),
-        FiniteWitness("N6-RRL-RM", "RRL", "RM", "paper-notes 3.4 N6", _e4_labelled, _n6_rm,
+        FiniteWitness("N6-RRL-RM", "RRL", "RM", "docs/theory.md#n6", _e4_labelled, _n6_rm,
                       xor, N6_PROOF, lemma=L3),
         FiniteWitness(
-            "N7", "RRL", "ONMR", "paper-notes 3.4 N7", e4, _n7_spec, xor,
+            "N7", "RRL", "ONMR", "docs/theory.md#n7", e4, _n7_spec, xor,
             "N7 (RRL cannot express ONMR). E4, R = 1[a at s0] + (1/gamma) 1[a at s1] so "
             "ell = p + q, f(x) = -(x - 1)^2: at p = 0 q = 1 is best, at p = 1 q = 0 is best, "
             "contradicting additive separability (L3).", lemma=L3,
         ),
         FiniteWitness(
-            "N10-LAR", "LAR", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec, _n10_policies,
+            "N10-LAR", "LAR", "RM", "docs/theory.md#n10", _n10_env, _n10_spec, _n10_policies,
             N10_PROOF, lemma=L_LAR, states=(0, 1),
         ),
         FiniteWitness(
-            "N10-RRL", "RRL", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec, _n10_policies,
+            "N10-RRL", "RRL", "RM", "docs/theory.md#n10", _n10_env, _n10_spec, _n10_policies,
             N10_PROOF, lemma=L3,
         ),
         AnalyticWitness(
-            "N10-ONMR", "ONMR", "RM", "paper-notes 3.4 N10", _n10_env, _n10_spec,
+            "N10-ONMR", "ONMR", "RM", "docs/theory.md#n10", _n10_env, _n10_spec,
             _n10_policies, N10_PROOF, refuter=_n10_refuter,
             refuter_check=_onmr_check_factory("N10-ONMR", _n10_env, _n10_spec),
             samples=_sample_rewards((3, 3, 3), [np.zeros((3, 3, 3), dtype=object)]),
         ),
         AnalyticWitness(
-            "N9", "RM", "LTL", "paper-notes 3.4 N9", _n9_env, _n9_spec,
+            "N9", "RM", "LTL", "docs/theory.md#n9", _n9_env, _n9_spec,
             lambda: [_e6_pq(0, 0), _e6_pq(1, 0)], N9_PROOF, premises=_n9_premises,
             refuter=_n9_refuter, refuter_check=_disagreement_check("N9", _n9_env, _n9_spec),
             samples=continuous_samples(_n9_env),
         ),
         AnalyticWitness(
-            "N11", "LTL", "MR", "paper-notes 3.4 N11", environments.E1, _n11_spec(False),
+            "N11", "LTL", "MR", "docs/theory.md#n11", environments.E1, _n11_spec(False),
             lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(False),
         ),
         AnalyticWitness(
-            "N11-LAR", "LTL", "LAR", "paper-notes 3.4 N11", environments.E1, _n11_spec(True),
+            "N11-LAR", "LTL", "LAR", "docs/theory.md#n11", environments.E1, _n11_spec(True),
             lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(True),
         ),
         FiniteWitness(
-            "N12", "LAR", "MR", "paper-notes 3.4 N12", e3, _n12_mr, _e3_p([0, 1]),
+            "N12", "LAR", "MR", "docs/theory.md#n12", e3, _n12_mr, _e3_p([0, 1]),
             "N12 (LAR cannot express MR). E3, R = 1[(s0, a, s1)]: J increases with p; LAR "
             "ignores the once-visited, action-inert s0 (L-LAR).", lemma=L_LAR, states=(0,),
         ),
         FiniteWitness(
-            "N12-LTL", "LAR", "LTL", "paper-notes 3.4 N12", lambda: environments.E3(
+            "N12-LTL", "LAR", "LTL", "docs/theory.md#n12", lambda: environments.E3(
                 labels=_e3_alpha), lambda: formalism_class("LTL")("alpha"), _e3_p([0, 1]),
             "N12 (LAR cannot express LTL). E3 with alpha on (s0, a): P(alpha) = p; LAR ignores "
             "s0 (L-LAR).", lemma=L_LAR, states=(0,),
         ),
         AnalyticWitness(
-            "N13-RM", "RM", "LAR", "paper-notes 3.4 N13", environments.E7, _n13_spec,
+            "N13-RM", "RM", "LAR", "docs/theory.md#n13", environments.E7, _n13_spec,
             lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
             premises=_n13_premises, refuter=_n13_refuter,
             refuter_check=_disagreement_check("N13-RM", environments.E7, _n13_spec),
@@ -923,7 +923,7 @@ def _build() -> list[Witness]:
         ),
         *[
             AnalyticWitness(
-                f"N13-{a}", a, "LAR", "paper-notes 3.4 N13", environments.E7, _n13_spec,
+                f"N13-{a}", a, "LAR", "docs/theory.md#n13", environments.E7, _n13_spec,
                 lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
                 premises=_n13_premises,
             )

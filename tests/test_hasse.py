@@ -37,7 +37,7 @@ def test_every_pair_is_decided_consistently() -> None:
     assert hasse.undecided_pairs() == []
 
 
-def test_classes_match_paper_notes() -> None:
+def test_classes_match_docs_theory() -> None:
     _fresh()
     want = {frozenset(m) for m in EXPECTED["classes"].values()}
     assert set(hasse.equivalence_classes()) == want

@@ -43,7 +43,7 @@ def test_classes_match_docs_theory() -> None:
     assert set(hasse.equivalence_classes()) == want
 
 
-def test_cover_edges_match_paper_notes() -> None:
+def test_cover_edges_match_docs_theory() -> None:
     _fresh()
     h = hasse.hasse_diagram()
     name = {k: hasse.class_name(frozenset(m)) for k, m in EXPECTED["classes"].items()}

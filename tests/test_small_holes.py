@@ -140,3 +140,20 @@ def test_doctests_collect_without_the_torch_extra(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "torch_backend" not in done.stdout
+
+
+def test_the_comparator_sample_respects_disabled_actions() -> None:
+    P = np.zeros((3, 3, 3))
+    for a in range(3):
+        P[:, a, a] = 1.0
+    P[0, 0] = 0.0  # action 0 is disabled in state 0
+    enabled = np.ones((3, 3), dtype=bool)
+    enabled[0, 0] = False
+    env = FiniteMDP(P, [1.0, 0.0, 0.0], enabled=enabled)
+    rewards = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    ev = GOMORL(rewards, from_comparator(lambda x, y: np.sign(x[0] - y[0])), 0.9).compile(env)
+    assert ev.compare(Policy.deterministic([1, 1, 1], 3), Policy.deterministic([2, 0, 0], 3)) == 1
+    cyclic = from_comparator(lambda x, y: [0, 1, -1][(int(np.argmax(x)) - int(np.argmax(y))) % 3])
+    bad = GOMORL(np.eye(3), cyclic, 0.9).compile(env)  # each state's visits; argmax cycles
+    with pytest.raises(InvalidSpecificationError, match="not transitive"):
+        bad.rank([Policy.deterministic([1, 1, 1], 3)] * 70)  # a batch past CHECK_LIMIT

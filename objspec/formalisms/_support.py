@@ -369,8 +369,7 @@ class OrderEvaluator(Evaluator):
         on the compared objects, so a violation raises instead of giving arbitrary ranks.
         """
         objects = self._all(policies)
-        if len(objects) <= CHECK_LIMIT:
-            self._check_comparator(objects)
+        self._check_comparator(objects if len(objects) <= CHECK_LIMIT else [])
         return ranks_by_compare(objects, self.checked_order().compare)
 
     def check(self, policies: Any) -> None:
@@ -381,13 +380,17 @@ class OrderEvaluator(Evaluator):
 
 
 def _policy_sample(env: FiniteMDP) -> list[Policy]:
-    """Deterministic policies: each action everywhere, then seeded random choices."""
-    S, A = env.n_states, env.n_actions
+    """Deterministic policies on enabled actions: the ``k``-th enabled action of every state
+    for each ``k``, then seeded random choices."""
     rng = np.random.default_rng(0)
-    rows = [np.full(S, a) for a in range(min(A, SAMPLE_CHECK_POLICIES))]
-    rows += [rng.integers(A, size=S) for _ in range(SAMPLE_CHECK_POLICIES - len(rows))]
-    unique = {tuple(int(a) for a in row) for row in rows}
-    return [Policy.deterministic(list(row), A) for row in sorted(unique)]
+    choices = [np.flatnonzero(env.enabled[s]) for s in range(env.n_states)]
+    widest = max(c.size for c in choices)
+    rows = [[int(c[k % c.size]) for c in choices]
+            for k in range(min(widest, SAMPLE_CHECK_POLICIES))]
+    rows += [[int(rng.choice(c)) for c in choices]
+             for _ in range(SAMPLE_CHECK_POLICIES - len(rows))]
+    unique = {tuple(row) for row in rows}
+    return [Policy.deterministic(list(row), env.n_actions) for row in sorted(unique)]
 
 
 def _as_policy(p: Any) -> Policy:

@@ -388,7 +388,7 @@ def test_the_digit_check_passes_its_seed_on(monkeypatch: pytest.MonkeyPatch) -> 
 
     from objspec.reductions import checking
 
-    cons = sys.modules["objspec.reductions.constructions"]  # the package's name is a function
+    cons = sys.modules["objspec.reductions.construction_catalogue"]
     calls: list[Any] = []
     monkeypatch.setattr(cons, "check_digit_encoding", lambda *args: calls.append(args) or 5)
     assert checking._digit_check("s", "t", "env", 7) == 5  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from objspec.reductions.fiveway import (
     five_way_witnesses,
 )
 from objspec.reductions.lemmas import L3_PARTIAL, ancestors
-from objspec.reductions.separations import (
+from objspec.reductions.separation_catalogue import (
     AnalyticWitness,
     FiniteWitness,
     quadratic_regulariser,
@@ -113,7 +113,7 @@ def test_a_wrong_refuter_fails() -> None:
     assert isinstance(part.witness, AnalyticWitness)
 
     def lazy(params: Any) -> tuple[Policy, Policy]:
-        from objspec.reductions.separations import _e6_pq
+        from objspec.reductions.separation_catalogue import _e6_pq
 
         return _e6_pq(0, 1), _e6_pq(1, 1)  # LTL strict, but ell differs for most rewards
 

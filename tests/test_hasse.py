@@ -85,7 +85,7 @@ def test_removing_evidence_leaves_pairs_undecided(monkeypatch: pytest.MonkeyPatc
 
 
 def test_removing_a_witness_leaves_pairs_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
-    sep = sys.modules["objspec.reductions.separations"]
+    sep = sys.modules["objspec.reductions.separation_catalogue"]
 
     ws = [w for w in sep.registered_separations() if w.name != "N7"]
     monkeypatch.setattr(sep, "_WITNESSES", ws)

@@ -19,7 +19,7 @@ def _fresh() -> None:
 def test_a_witness_against_a_chain_is_a_contradiction(monkeypatch: pytest.MonkeyPatch) -> None:
     """A (false) witness "ONMR cannot express MR" contradicts the MR -> ONMR construction:
     the pair is reported, undecided, with both pieces of evidence named."""
-    sep = sys.modules["objspec.reductions.separations"]
+    sep = sys.modules["objspec.reductions.separation_catalogue"]
     n7 = next(w for w in sep.registered_separations() if w.name == "N7")
     bogus = replace(n7, name="BOGUS", a="ONMR", b="MR")
     monkeypatch.setattr(sep, "_WITNESSES", [*sep.registered_separations(), bogus])

@@ -25,7 +25,7 @@ from objspec.reductions.checking import (
     rational_policies,
     verify_construction,
 )
-from objspec.reductions.constructions import inner_product, recover_policy
+from objspec.reductions.construction_catalogue import inner_product, recover_policy
 from objspec.reductions.registry import Construction
 
 ALL = constructions()
@@ -148,7 +148,7 @@ def test_policy_recovery_is_exact() -> None:
 def test_digit_encoding_round_trip_and_a_wrong_discount_is_caught() -> None:
     from objspec.environments import E4
     from objspec.formalisms import InnerNonlinearMarkovReward, TrajectoryFunction
-    from objspec.reductions.constructions import (
+    from objspec.reductions.construction_catalogue import (
         check_digit_encoding,
         decode_prefix,
         encode_prefix,

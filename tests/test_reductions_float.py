@@ -234,7 +234,7 @@ def test_lottery_recovery_keeps_labels() -> None:
 
 def test_lottery_recovery_in_floats() -> None:
     from objspec.mdp import occupancy_measure
-    from objspec.reductions.constructions import lottery_of_occupancy
+    from objspec.reductions.construction_catalogue import lottery_of_occupancy
 
     rng = np.random.default_rng(2)
     tau = rng.random((3, 2, 3))
@@ -252,7 +252,7 @@ def test_lottery_recovery_in_floats() -> None:
 
 
 def test_lottery_recovery_refuses_a_non_occupancy() -> None:
-    from objspec.reductions.constructions import lottery_of_occupancy
+    from objspec.reductions.construction_catalogue import lottery_of_occupancy
 
     m = np.zeros((3, 2, 3))
     m[0, 0, 1] = 1.0
@@ -268,7 +268,7 @@ def test_lottery_recovery_refuses_a_non_occupancy() -> None:
 def test_float_digit_decoding_survives_a_return_just_below_a_digit() -> None:
     """A float return can undershoot a tail of exactly 0 (Monte Carlo of FTR -> INMR on a
     float environment): the digit must not drop to the previous one."""
-    from objspec.reductions.constructions import decode_prefix
+    from objspec.reductions.construction_catalogue import decode_prefix
 
     exact = F(3) + F(4, 9)  # digits 3 = (s0, b, s1), 4 = (s1, a, s0), then a zero tail
     assert decode_prefix(E3(), exact, 2) == ([0, 1, 0], [1, 0])

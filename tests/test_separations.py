@@ -237,7 +237,7 @@ def continuous_specs(draw: st.DrawFn, n_states: int, n_actions: int) -> object:
 
 def _as(kind: str, spec: object) -> object:
     if kind == "RM":
-        from objspec.reductions.constructions import markov_reward_to_reward_machine
+        from objspec.reductions.construction_catalogue import markov_reward_to_reward_machine
 
         return markov_reward_to_reward_machine(spec)
     return spec
@@ -315,3 +315,18 @@ def test_N10_refuter_defeats_every_onmr_spec(params: tuple[np.ndarray, F]) -> No
     w = BY_NAME["N10-ONMR"]
     assert isinstance(w, AnalyticWitness)
     w.refute(params)
+
+
+def test_the_accessor_functions_do_not_shadow_modules() -> None:
+    import importlib
+    import types
+
+    import objspec.reductions as reductions
+
+    assert callable(reductions.constructions) and callable(reductions.separations)
+    for name in ("construction_catalogue", "separation_catalogue"):
+        module = importlib.import_module(f"objspec.reductions.{name}")
+        assert isinstance(module, types.ModuleType)
+    for name in ("constructions", "separations"):  # the functions' names are no modules
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"objspec.reductions.{name}")

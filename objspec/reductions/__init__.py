@@ -29,7 +29,7 @@ from objspec.errors import (
     NotExpressibleError,
     ObjspecError,
 )
-from objspec.reductions import constructions as _constructions_module  # noqa: F401
+from objspec.reductions import construction_catalogue as _construction_catalogue  # noqa: F401
 from objspec.reductions.fiveway import FiveWayWitness, five_way_witnesses
 from objspec.reductions.registry import (
     FORMALISMS,
@@ -38,7 +38,7 @@ from objspec.reductions.registry import (
     acronym_of,
     registered_constructions,
 )
-from objspec.reductions.separations import (
+from objspec.reductions.separation_catalogue import (
     AnalyticWitness,
     FiniteWitness,
     Witness,
@@ -257,7 +257,7 @@ def _check_fits(spec: Any, env: Any, src: str, dst: str) -> None:
 
 def _check_buildable(spec: Any, src: str, dst: str, chain: list[Construction]) -> None:
     """Refuse, naming the user's formalisms, chains that objspec can prove but not build."""
-    from objspec.reductions.constructions import not_digit_encodable
+    from objspec.reductions.construction_catalogue import not_digit_encodable
 
     if not any(c.name == "trajectory_function_to_inner_nonlinear" for c in chain):
         return

@@ -400,7 +400,7 @@ def random_spec_for(c: Construction, env: FiniteMDP,
 
 
 def _digit_check(source: Any, target: Any, env: FiniteMDP, seed: int) -> int:
-    from objspec.reductions.constructions import check_digit_encoding
+    from objspec.reductions.construction_catalogue import check_digit_encoding
 
     return check_digit_encoding(source, target, env, seed)
 

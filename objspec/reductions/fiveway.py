@@ -3,15 +3,15 @@
 The paper's abstract (arXiv 2310.11840) states that each of Regularised RL, (Outer)
 Nonlinear Markov Rewards, Reward Machines, Linear Temporal Logic and Limit Average Rewards
 can express a task that none of the other four can. The pairwise witnesses of
-:mod:`objspec.reductions.separations` prove the twenty facts "X cannot express some
+:mod:`objspec.reductions.separation_catalogue` prove the twenty facts "X cannot express some
 Y-ordering", but with different orderings. Here each formalism Y gets **one**
 specification, on one environment, and for each of the other four formalisms X a checked
 reason why X cannot express *that* ordering:
 
-* ``certificate``: a :class:`~objspec.reductions.separations.FiniteWitness`: exact
+* ``certificate``: a :class:`~objspec.reductions.separation_catalogue.FiniteWitness`: exact
   Motzkin multipliers against a structural lemma of X
   (:mod:`objspec.reductions.lemmas`), verified in rational arithmetic;
-* ``refuter``: an :class:`~objspec.reductions.separations.AnalyticWitness` whose
+* ``refuter``: an :class:`~objspec.reductions.separation_catalogue.AnalyticWitness` whose
   constructive proof is run on seeded X-specifications (exact), with the premises of the
   analytic step checked exactly;
 * ``analytic``: an analytic witness whose premises are checked exactly but whose
@@ -43,7 +43,7 @@ from objspec.errors import CertificateError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.reductions.lemmas import L1, L3_PARTIAL, L_LAR
-from objspec.reductions.separations import (
+from objspec.reductions.separation_catalogue import (
     CONTINUITY_STEPS,
     AnalyticWitness,
     FiniteWitness,

@@ -3,7 +3,7 @@
 A :class:`Construction` turns a specification of a weaker formalism ``source`` (and, where
 ``needs_env``, the environment) into a specification of ``target`` that induces the same
 total preorder on policies; registering it is evidence for ``target >= source``. A
-separation witness (:class:`objspec.reductions.separations.Witness`) is evidence that
+separation witness (:class:`objspec.reductions.separation_catalogue.Witness`) is evidence that
 ``a`` cannot express some ordering of ``b``. The expressivity preorder
 (:mod:`objspec.hasse`) is computed from these two registries and nothing else.
 

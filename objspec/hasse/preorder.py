@@ -1,15 +1,8 @@
 """The expressivity preorder, computed from the registered evidence only.
 
-``A >= B`` (A can express every ordering B can, in every environment) is decided for each
-of the 17 x 17 ordered pairs:
-
-* **holds** if ``A == B`` or there is a chain of registered constructions from B to A
-  (reachability in the construction graph);
-* **fails** if some registered separation witness (A0 cannot express a B0-ordering) has
-  ``A0 >= A`` and ``B >= B0`` (both by construction chains): anything A can express, A0 can,
-  and B can express the witness ordering;
-* **undecided** otherwise (and a pair with both kinds of evidence is reported as
-  contradictory). Nothing is filled in by hand.
+The verdict of each of the 17 x 17 ordered pairs (holds by a chain of constructions, fails
+by a separation witness, or undecided) is computed in :mod:`objspec.reductions.verdicts`
+and re-exported here; this module adds the equivalence classes and the Hasse diagram.
 
 Examples
 --------

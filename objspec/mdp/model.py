@@ -79,10 +79,6 @@ def rational_array(values: Any) -> np.ndarray | None:
     return out
 
 
-def _float_array(values: Any, what: str, error: type[Exception]) -> np.ndarray:
-    return real_array(values, what, error)
-
-
 class FiniteMDP:
     """A finite, reward-free Markov decision process ``(S, A, tau, mu0)`` with labels.
 
@@ -187,7 +183,7 @@ class FiniteMDP:
             self._check_sparse(matrix, n_states, n_actions, mask)
         else:
             exact = rational_array(transitions)
-            dense = _float_array(transitions, "transitions", InvalidModelError)
+            dense = real_array(transitions, "transitions", InvalidModelError)
             if dense.ndim != 3 or dense.shape[0] != dense.shape[2] or 0 in dense.shape:
                 raise InvalidModelError(
                     f"transitions must be shaped [S, A, S] with S, A >= 1; got {dense.shape}"
@@ -212,7 +208,7 @@ class FiniteMDP:
         self._enabled: np.ndarray = mask
 
         exact_init = rational_array(initial)
-        init = _float_array(initial, "initial", InvalidModelError)
+        init = real_array(initial, "initial", InvalidModelError)
         if init.shape != (n_states,):
             raise InvalidModelError(
                 f"initial must be shaped [S] = [{n_states}]; got {init.shape}"

@@ -48,6 +48,8 @@ __all__ = [
     "OrderEvaluator",
     "StatisticEvaluator",
     "call_user",
+    "exact_result",
+    "real_result",
     "describe_callable",
 ]
 
@@ -285,6 +287,17 @@ def call_user(fn: Callable[..., Any], *args: Any, what: str) -> Any:
         ) from exc
 
 
+def real_result(fn: Callable[..., Any], *args: Any, what: str) -> float:
+    """:func:`call_user`, then :func:`user_real` on the result: a finite float, or a named
+    error naming ``what``."""
+    return user_real(call_user(fn, *args, what=what), what)
+
+
+def exact_result(fn: Callable[..., Any], *args: Any, what: str) -> Fraction:
+    """:func:`call_user`, then :func:`exact_real` on the result: an exact Fraction."""
+    return exact_real(call_user(fn, *args, what=what), what)
+
+
 def describe_callable(fn: Any) -> str:
     """A short name for messages and reprs."""
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
@@ -439,12 +452,11 @@ class StatisticEvaluator(RealValuedEvaluator):
         stats = self.statistics(self._batch(policies))
         what = self._what()
         vals = np.array(
-            [user_real(call_user(self.fn, x, what=f"{what} (policy {i})"), f"{what} (policy {i})")
-             for i, x in enumerate(stats)]
+            [real_result(self.fn, x, what=f"{what} (policy {i})") for i, x in enumerate(stats)]
         )
         self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
         return self._checked(vals)
 
     def exact_value(self, policy: Policy) -> Fraction:
         what = self._what()
-        return exact_real(call_user(self.fn, self.exact_statistic(policy), what=what), what)
+        return exact_result(self.fn, self.exact_statistic(policy), what=what)

@@ -14,11 +14,10 @@ import numpy as np
 
 from objspec.formalisms._support import (
     OrderEvaluator,
-    call_user,
     check_callable,
     describe_callable,
-    exact_real,
-    user_real,
+    exact_result,
+    real_result,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification
 from objspec.mdp.model import FiniteMDP
@@ -88,13 +87,13 @@ class PolicyFunctionEvaluator(RealValuedEvaluator):
         items = self._policy_list(policies)
         what = f"FPR function {describe_callable(self._f)}"
         return self._checked(
-            np.array([user_real(call_user(self._f, p, what=f"{what} (policy {i})"),
-                                f"{what} (policy {i})") for i, p in enumerate(items)])
+            np.array([real_result(self._f, p, what=f"{what} (policy {i})")
+                      for i, p in enumerate(items)])
         )
 
     def exact_value(self, policy: Policy) -> Fraction:
         what = f"FPR function {describe_callable(self._f)}"
-        return exact_real(call_user(self._f, policy, what=what), what)
+        return exact_result(self._f, policy, what=what)
 
 
 class PolicyOrdering(Specification):

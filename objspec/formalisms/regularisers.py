@@ -39,7 +39,11 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
-from objspec.formalisms._support import call_user, describe_callable, exact_real, user_real
+from objspec.formalisms._support import (
+    describe_callable,
+    exact_result,
+    real_result,
+)
 
 __all__ = [
     "Regulariser",
@@ -185,12 +189,12 @@ class CallableRegulariser(Regulariser):
         for i in range(probs.shape[0]):
             row = probs[i, 0].copy()
             what = f"regulariser {self!r} at state {int(states[i])}"
-            out[i, 0] = user_real(call_user(self.fn, row, what=what), what)
+            out[i, 0] = real_result(self.fn, row, what=what)
         return out
 
     def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
         what = f"regulariser {self!r} at state {state}"
-        return exact_real(call_user(self.fn, distribution, what=what), what)
+        return exact_result(self.fn, distribution, what=what)
 
     def __repr__(self) -> str:
         return describe_callable(self.fn)

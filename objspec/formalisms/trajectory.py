@@ -21,7 +21,9 @@ from objspec.formalisms._support import (
     check_callable,
     describe_callable,
     exact_real,
+    exact_result,
     fit_rewards,
+    real_result,
     reward_scale,
     rewards_at,
     transition_reward_values,
@@ -334,9 +336,8 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
                     user_real(raw[i], f"{self._what()} on sampled trajectory {i}")
             else:
                 raw = np.array([
-                    user_real(call_user(self._fn, states[m], actions[m],
-                                        what=f"{self._what()} on sampled trajectory {m}"),
-                              f"{self._what()} on sampled trajectory {m}")
+                    real_result(self._fn, states[m], actions[m],
+                                what=f"{self._what()} on sampled trajectory {m}")
                     for m in range(spec.n_samples)
                 ])
             means[n] = raw.mean()
@@ -489,9 +490,8 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
                                    states[:, 1:])  # [k, M, H]
                 G = (steps @ self._gamma ** np.arange(self.horizon, dtype=np.float64)).T
                 raw = np.array([
-                    user_real(call_user(spec.f, g[0] if self._scalar else g,
-                                        what=f"{self._what()} (sample {m})"),
-                              f"{self._what()} (sample {m})")
+                    real_result(spec.f, g[0] if self._scalar else g,
+                                what=f"{self._what()} (sample {m})")
                     for m, g in enumerate(G)
                 ])
                 self._mc_cache[key] = (raw.mean(), raw.std(ddof=1) / np.sqrt(spec.n_samples))
@@ -612,8 +612,7 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
         vals = []
         for i, lot in enumerate(pols):
             if lot not in cache:
-                cache[lot] = user_real(call_user(self._f, lot, what=f"{what} (policy {i})"),
-                                       f"{what} (policy {i})")
+                cache[lot] = real_result(self._f, lot, what=f"{what} (policy {i})")
             vals.append(cache[lot])
         out = np.array(vals)
         self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(out).max(initial=1.0)))
@@ -622,7 +621,7 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
     def exact_value(self, policy: Policy) -> Fraction:
         lot = TrajectoryLottery(self.env, policy, exact=True)
         what = f"FTLR function {describe_callable(self._f)}"
-        return exact_real(call_user(self._f, lot, what=what), what)
+        return exact_result(self._f, lot, what=what)
 
 
 class TrajectoryLotteryOrdering(Specification):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from objspec.environments import E6, E7
 from objspec.errors import CertificateError
 from objspec.formalisms import RegularisedRL
+from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.reductions import five_way_lines
 from objspec.reductions.fiveway import (
@@ -24,11 +25,19 @@ from objspec.reductions.fiveway import (
     check_five_way,
     five_way_witnesses,
 )
-from objspec.reductions.lemmas import L3_PARTIAL, ancestors
+from objspec.reductions.lemmas import (
+    L3_PARTIAL,
+    L_LTL_DET,
+    ancestors,
+    deterministic_environment,
+    deterministic_policy,
+)
 from objspec.reductions.separation_catalogue import (
     AnalyticWitness,
+    ChainWitness,
     FiniteWitness,
     quadratic_regulariser,
+    strict_chain,
 )
 
 
@@ -58,11 +67,10 @@ def test_one_witness_per_formalism_covering_the_other_four() -> None:
 
 def test_the_five_witnesses_check_and_the_gaps_are_reported() -> None:
     reports = check_five_way()
-    assert {r.formalism: r.complete for r in reports} == {
-        "RRL": True, "ONMR": True, "RM": False, "LTL": True, "LAR": False}
+    assert {r.formalism: r.complete for r in reports} == dict.fromkeys(FIVE, True)
     missing = {(w.formalism, p.against, p.status) for w in five_way_witnesses()
                for p in w.parts if p.status not in ("certificate", "refuter", "analytic")}
-    assert missing == {("RM", "LTL", "not checked"), ("LAR", "LTL", "open")}
+    assert missing == set()
     certs = [rep.certificate for r in reports for rep in r.reports if rep.certificate]
     assert len(certs) == 11  # RRL 3, ONMR 4, RM 2, LTL 2
     for cert in certs:
@@ -73,8 +81,8 @@ def test_verify_lines_report_the_five() -> None:
     lines, failed = five_way_lines()
     assert failed == 0
     text = "\n".join(lines)
-    assert "3 of 5 single witnesses" in text
-    assert text.count("not established") == 2
+    assert "5 of 5 single witnesses" in text
+    assert "not established" not in text
 
 
 def test_a_tampered_certificate_fails() -> None:
@@ -176,3 +184,79 @@ def test_l3_partial_is_sound_on_e6(rewards: list[int], alpha: int, p: F, q: F) -
                                               dtype=object)))
 
     assert J(p, q) - J(F(1, 2), q) == J(p, F(1, 2)) - J(F(1, 2), F(1, 2))
+
+
+# ---------------------------------------------------------------- lemma L-LTL-det
+
+
+def test_the_ltl_parts_use_the_counting_lemma() -> None:
+    for formalism in ("RM", "LAR"):
+        part = _part(_witness(formalism), "LTL")
+        assert part.status == "certificate"
+        assert isinstance(part.witness, ChainWitness)
+        rep = part.witness.check()
+        assert rep.exact and rep.kind == "finite"
+        assert "strictly decreasing" in rep.facts[1]
+
+
+def test_l_ltl_det_precondition() -> None:
+    assert deterministic_environment(E7())
+    assert deterministic_policy(Policy([[1, 0], [0, 1]]))
+    assert not deterministic_policy(Policy([[F(1, 2), F(1, 2)], [0, 1]]))
+    L_LTL_DET.check_precondition(E7(), [Policy([[1, 0], [0, 1]])])
+    with pytest.raises(CertificateError, match="policy 1 is not deterministic"):
+        L_LTL_DET.check_precondition(E7(), [Policy([[1, 0], [0, 1]]),
+                                            Policy([[F(1, 2), F(1, 2)], [0, 1]])])
+    tau = np.zeros((2, 2, 2))
+    tau[:, :, 0] = 1
+    tau[0, 1] = [0.5, 0.5]
+    noisy = FiniteMDP(tau, [1.0, 0.0])
+    assert not deterministic_environment(noisy)
+    with pytest.raises(CertificateError, match="not deterministic"):
+        L_LTL_DET.check_precondition(noisy, [])
+    assert not deterministic_environment(FiniteMDP(np.ones((2, 1, 2)) / 2, [0.5, 0.5]))
+
+
+def test_a_chain_witness_with_a_tie_or_a_random_policy_fails() -> None:
+    part = _part(_witness("LAR"), "LTL")
+    assert isinstance(part.witness, ChainWitness)
+    pols = part.witness.policies
+    two = dataclasses.replace(part.witness, policy_list=lambda: [pols[0], pols[0], pols[2]])
+    with pytest.raises(CertificateError, match="no strict chain of 3"):
+        two.check()
+    mixed = dataclasses.replace(
+        part.witness, policy_list=lambda: [*pols, Policy([[F(1, 2), F(1, 2)], [0, 1]])])
+    with pytest.raises(CertificateError, match="not deterministic"):
+        mixed.check()
+    wrong = dataclasses.replace(part.witness, a="RM")
+    with pytest.raises(CertificateError, match="not proved for RM"):
+        wrong.check()
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=7))
+def test_strict_chain_is_sound_and_finds_the_longest(values: list[int]) -> None:
+    comp = np.sign(np.subtract.outer(values, values))
+    classes = len(set(values))
+    chain = strict_chain(comp, classes)
+    assert chain is not None
+    assert all(values[a] > values[b] for a, b in zip(chain, chain[1:], strict=False))
+    assert strict_chain(comp, classes + 1) is None
+
+
+@settings(max_examples=25)
+@given(formula=st.sampled_from(["F a", "G a", "a U b", "G F b", "X X a", "F G !a", "a",
+                                "b -> X a", "(a U b) | G a"]),
+       labels=st.lists(st.sets(st.sampled_from(["a", "b"])), min_size=4, max_size=4))
+def test_ltl_is_two_valued_on_deterministic_runs(formula: str, labels: list[set[str]]) -> None:
+    """The lemma itself: every LTL value of a deterministic policy on E7 is 0 or 1."""
+    from objspec.environments import E7 as e7
+    from objspec.formalisms import LinearTemporalLogic
+
+    spec = LinearTemporalLogic(formula, labelling=lambda s, a, t: labels[2 * s + a],
+                               propositions=("a", "b"))
+    ev = spec.compile(e7(), exact=True)
+    for q1 in (0, 1):
+        for q2 in (0, 1):
+            pol = Policy([[1 - q1, q1], [1 - q2, q2]])
+            assert ev.exact_value(pol) in (0, 1)

@@ -16,7 +16,7 @@ import pytest
 
 from objspec.environments import example_tasks
 from objspec.reductions import constructions, five_way_witnesses, separations
-from objspec.reductions.lemmas import LEMMAS
+from objspec.reductions.lemmas import CLASS_BOUND_LEMMAS, LEMMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "docs" / "theory.md"
@@ -91,7 +91,8 @@ def test_five_way_witnesses_resolve() -> None:
 
 def test_lemmas_have_anchors() -> None:
     assert set(LEMMAS) == {"L1", "L3", "L3-partial", "L-LAR", "L7"}
-    for name in LEMMAS:
+    assert set(CLASS_BOUND_LEMMAS) == {"L-LTL-det"}
+    for name in [*LEMMAS, *CLASS_BOUND_LEMMAS]:
         assert name.lower() in ANCHORS, name
 
 

@@ -102,7 +102,7 @@ def five_way_lines() -> tuple[list[str], int]:
 
     >>> lines, failed = five_way_lines()  # doctest: +SKIP
     >>> failed, lines[-3]  # doctest: +SKIP
-    (0, '  3 of 5 single witnesses checked against all four others')
+    (0, '  5 of 5 single witnesses checked against all four others')
     """
     lines: list[str] = []
     failed, complete = 0, 0

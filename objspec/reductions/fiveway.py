@@ -10,7 +10,9 @@ reason why X cannot express *that* ordering:
 
 * ``certificate``: a :class:`~objspec.reductions.separation_catalogue.FiniteWitness`: exact
   Motzkin multipliers against a structural lemma of X
-  (:mod:`objspec.reductions.lemmas`), verified in rational arithmetic;
+  (:mod:`objspec.reductions.lemmas`), verified in rational arithmetic; or a
+  :class:`~objspec.reductions.separation_catalogue.ChainWitness`: a class-counting lemma of
+  X whose precondition is decided exactly, and a strict chain longer than its bound;
 * ``refuter``: an :class:`~objspec.reductions.separation_catalogue.AnalyticWitness` whose
   constructive proof is run on seeded X-specifications (exact), with the premises of the
   analytic step checked exactly;
@@ -42,15 +44,17 @@ from objspec import environments
 from objspec.errors import CertificateError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
-from objspec.reductions.lemmas import L1, L3_PARTIAL, L_LAR
+from objspec.reductions.lemmas import L1, L3_PARTIAL, L_LAR, L_LTL_DET
 from objspec.reductions.separation_catalogue import (
     CONTINUITY_STEPS,
     AnalyticWitness,
+    ChainWitness,
     FiniteWitness,
     Witness,
     WitnessReport,
     _e4_pqr,
     _e6_pq,
+    _e7_q,
     _ell,
     _n7_spec,
     _n8_policies,
@@ -58,6 +62,7 @@ from objspec.reductions.separation_catalogue import (
     _n9_env,
     _n9_spec,
     _n10_env,
+    _n10_policies,
     _n10_spec,
     _n13_spec,
     _onmr_check_factory,
@@ -167,7 +172,7 @@ class FiveWayWitness:
                     f"five-way {self.formalism}: witness {w.name} proves {w.a} cannot express "
                     f"{w.b}, not {part.against} cannot express {self.formalism}")
             kind = "finite" if part.status == "certificate" else "analytic"
-            if (isinstance(w, FiniteWitness)) != (kind == "finite") or (
+            if (isinstance(w, (FiniteWitness, ChainWitness))) != (kind == "finite") or (
                     part.status == "refuter" and getattr(w, "refuter", None) is None):
                 raise CertificateError(
                     f"five-way {self.formalism}: witness {w.name} is not a {part.status}")
@@ -252,14 +257,20 @@ N9_LAR_PROOF = """N9 (LAR cannot express "alpha iff eventually beta"). s0 of E6 
 both its actions lead to s1, so by L-LAR the limit average does not depend on p; the LTL value
 does (p at q = 1; finite certificate)."""
 
-RM_LTL_NOTE = (
-    "the proof (docs/theory.md#n10, via N11's algebraic argument) needs the weight sqrt 2 to be "
-    "irrational, but objspec's RewardMachine holds the nearest double, a rational, so no "
-    "checked witness covers this specification; LTL cannot express MR (N11, analytic) is the "
-    "pairwise fact")
-LAR_LTL_NOTE = (
-    "no witness that LTL cannot express this LAR ordering (docs/theory.md#n13 could not build "
-    "one); LTL cannot express LAR holds for another ordering (N11-LAR, analytic)")
+N10_LTL_PROOF = """N10 (LTL cannot express the RM ordering on E4'). E4' is deterministic, so each
+deterministic policy has LTL value 0 or 1 (L-LTL-det): an LTL ordering has at most two
+classes on deterministic policies. The reward machine pays gamma w (b twice), gamma (a
+twice) and 0 (a then b): three strictly ordered deterministic policies, for every weight
+w > 1 (the double nearest sqrt 2 included). Exact rational comparison."""
+
+N13_LTL_PROOF = """N13 (LTL cannot express the long-run fraction of time in s1 on E7). E7 is
+deterministic, so each deterministic policy has LTL value 0 or 1 (L-LTL-det). The fraction
+is 1 (never switch), 1/2 (always switch) and 0 (switch to s2 and stay there): three
+strictly ordered deterministic policies. Exact rational comparison."""
+
+
+def _n13_deterministic() -> list[Policy]:
+    return [_e7_q(0, 0), _e7_q(1, 1), _e7_q(1, 0)]
 
 
 def _build() -> list[FiveWayWitness]:
@@ -287,7 +298,10 @@ def _build() -> list[FiveWayWitness]:
                     "L3: the best q depends on p"),
         FiveWayPart("ONMR", "refuter", _registered("N10-ONMR"),
                     "ell is affine in pi(.|s1): a zero-sum direction keeps it fixed (L2)"),
-        FiveWayPart("LTL", "not checked", None, RM_LTL_NOTE),
+        FiveWayPart("LTL", "certificate", ChainWitness(
+            "N10-LTL", "LTL", "RM", "docs/theory.md#n10", _n10_env, _n10_spec, _n10_policies,
+            N10_LTL_PROOF, lemma=L_LTL_DET), "L-LTL-det: three strictly ordered deterministic "
+            "policies on a deterministic environment"),
     ]
     n9_env, n9_spec = _n9_env, _n9_spec
     ltl_parts = [
@@ -315,7 +329,10 @@ def _build() -> list[FiveWayWitness]:
                     "continuity of ell: uncountably many rays share a closure point"),
         FiveWayPart("RRL", "analytic", _registered("N13-RRL"),
                     "ties on q2 = 0 force affine per-state terms; all rays share one limit"),
-        FiveWayPart("LTL", "open", None, LAR_LTL_NOTE),
+        FiveWayPart("LTL", "certificate", ChainWitness(
+            "N13-LTL", "LTL", "LAR", "docs/theory.md#n13", e7, _n13_spec, _n13_deterministic,
+            N13_LTL_PROOF, lemma=L_LTL_DET), "L-LTL-det: long-run fractions 1, 1/2 and 0 on "
+            "deterministic policies"),
     ]
     return [
         FiveWayWitness("RRL", "N8", "docs/theory.md#n8", e5, _n8_spec, tuple(rrl_parts),
@@ -356,6 +373,6 @@ def check_five_way() -> list[FiveWayReport]:
     Examples
     --------
     >>> [r.complete for r in check_five_way()]  # doctest: +SKIP
-    [True, True, False, True, False]
+    [True, True, True, True, True]
     """
     return [w.check() for w in five_way_witnesses()]

@@ -17,6 +17,12 @@ is* ``J(pi) = <phi(pi), c>`` *for some coefficient vector* ``c``. ``phi`` is com
 * ``L7`` (only behaviour on reachable states matters): every trajectory-lottery-level
   formalism (TLO and everything below it).
 
+One lemma is not linear and has its own form, :class:`ClassBoundLemma`: it bounds how many
+classes a formalism's ordering can have on a set of policies.
+
+* ``L-LTL-det`` (LTL is two-valued on deterministic runs): in a deterministic environment
+  every deterministic stationary policy has LTL value 0 or 1.
+
 Examples
 --------
 >>> from objspec.environments import E3
@@ -50,6 +56,11 @@ __all__ = [
     "L3_PARTIAL",
     "ancestors",
     "LEMMAS",
+    "ClassBoundLemma",
+    "L_LTL_DET",
+    "CLASS_BOUND_LEMMAS",
+    "deterministic_environment",
+    "deterministic_policy",
     "once_visited_states",
     "action_inert_states",
     "reachable_states",
@@ -336,3 +347,85 @@ L3_PARTIAL = Lemma(
 )
 
 LEMMAS: dict[str, Lemma] = {lem.name: lem for lem in (L1, L3, L_LAR, L7, L3_PARTIAL)}
+
+
+def deterministic_environment(env: FiniteMDP) -> bool:
+    """Whether ``env`` is deterministic: the initial distribution is a point mass and every
+    enabled action has one successor with probability exactly 1 (decided exactly).
+
+    Examples
+    --------
+    >>> from objspec.environments import E7
+    >>> deterministic_environment(E7())
+    True
+    """
+    mu0 = env.exact_initial()
+    if sum(1 for x in mu0 if x != 0) != 1:
+        return False
+    tau = env.exact_transitions()
+    enabled = env.enabled
+    return all([x for x in tau[s, a] if x != 0] == [1]
+               for s in range(env.n_states) for a in range(env.n_actions) if enabled[s, a])
+
+
+def deterministic_policy(policy: Policy) -> bool:
+    """Whether every row of ``policy`` puts probability exactly 1 on one action."""
+    pi = policy.exact_probabilities()
+    return all([x for x in row if x != 0] == [1] for row in pi)
+
+
+@dataclass(frozen=True)
+class ClassBoundLemma:
+    """A lemma bounding the number of classes of an ordering on a set of policies.
+
+    On policies meeting the precondition, every specification of ``formalisms`` takes at
+    most ``bound`` distinct values, so its ordering cannot contain a strict chain of
+    ``bound + 1`` of them. A witness needs only the precondition (decided exactly) and a
+    strict chain in the other ordering: the last step is counting.
+
+    Attributes
+    ----------
+    name : str
+        The lemma's name (an anchor of docs/theory.md#lemmas).
+    formalisms : tuple of str
+        The formalisms it is proved for.
+    bound : int
+        The most classes those formalisms' orderings have on such policies.
+    statement : str
+        The lemma in words, with its proof.
+    """
+
+    name: str
+    formalisms: tuple[str, ...]
+    bound: int
+    statement: str
+    _check: Callable[[FiniteMDP, Sequence[Policy]], None]
+
+    def check_precondition(self, env: FiniteMDP, policies: Sequence[Policy]) -> None:
+        """Raise :class:`CertificateError` if the lemma does not apply (decided exactly)."""
+        self._check(env, policies)
+
+
+def _ltl_det_check(env: FiniteMDP, policies: Sequence[Policy]) -> None:
+    if not deterministic_environment(env):
+        raise CertificateError(
+            "L-LTL-det: the environment is not deterministic (a random initial state or an "
+            "action with more than one successor)")
+    for i, pol in enumerate(policies):
+        if not deterministic_policy(pol):
+            raise CertificateError(f"L-LTL-det: policy {i} is not deterministic")
+
+
+L_LTL_DET = ClassBoundLemma(
+    "L-LTL-det",
+    ("LTL",),
+    2,
+    "In a deterministic environment (one initial state, every action has one successor "
+    "with probability 1) a deterministic stationary policy pi generates exactly one "
+    "trajectory xi_pi, hence one label word whatever the labelling function, so "
+    "J_LTL(pi) = P_pi(xi |= phi) = 1[xi_pi |= phi] is 0 or 1. An LTL ordering therefore has "
+    "at most two classes on deterministic policies: no three of them are strictly ordered.",
+    _ltl_det_check,
+)
+
+CLASS_BOUND_LEMMAS: dict[str, ClassBoundLemma] = {L_LTL_DET.name: L_LTL_DET}

@@ -46,13 +46,14 @@ from objspec.mdp.longrun import exact_long_run_average
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.reductions.certificates import FarkasCertificate, farkas_certificate
-from objspec.reductions.lemmas import L1, L3, L7, L_LAR, Lemma
+from objspec.reductions.lemmas import L1, L3, L7, L_LAR, L_LTL_DET, ClassBoundLemma, Lemma
 from objspec.reductions.registry import formalism_class
 
 __all__ = [
     "Witness",
     "FiniteWitness",
     "AnalyticWitness",
+    "ChainWitness",
     "WitnessReport",
     "quadratic_regulariser",
     "registered_separations",
@@ -212,6 +213,65 @@ class FiniteWitness(Witness):
             f"y = {[str(y) for y in cert.tie_multipliers if y]}",
         )
         return WitnessReport(self.name, self.a, self.b, "finite", exact, facts, cert)
+
+
+def strict_chain(comp: np.ndarray, length: int) -> list[int] | None:
+    """Indices ``i_1, ..., i_length`` with ``comp[i_k, i_(k+1)] > 0`` for every k (a strict
+    chain, best first), or None if the comparisons contain none that long.
+
+    Examples
+    --------
+    >>> strict_chain(np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]]), 3)
+    [0, 1, 2]
+    >>> strict_chain(np.array([[0, 0, 1], [0, 0, 1], [-1, -1, 0]]), 3) is None
+    True
+    """
+    n = len(comp)
+    # longest strict chain starting at i, by memoised search (the strict relation is acyclic)
+    best: dict[int, list[int]] = {}
+    order = sorted(range(n), key=lambda i: int((comp[i] > 0).sum()))
+    for i in order:
+        tails = [best[j] for j in range(n) if comp[i, j] > 0 and j in best]
+        best[i] = [i, *max(tails, key=len, default=[])]
+    chain = max(best.values(), key=len, default=[])
+    return chain[:length] if len(chain) >= length else None
+
+
+@dataclass
+class ChainWitness(Witness):
+    """A witness by a class-counting lemma (:class:`~objspec.reductions.lemmas.ClassBoundLemma`).
+
+    The lemma says every A-specification takes at most ``bound`` values on policies meeting
+    its precondition; ``check()`` decides the precondition exactly and finds a strict chain of
+    ``bound + 1`` of the policies in the B-ordering (exact rational comparisons, or float
+    comparisons whose strict pairs lie beyond the certified error). The last step is
+    counting: ``bound + 1`` strictly ordered policies need ``bound + 1`` values.
+    """
+
+    lemma: ClassBoundLemma = field(default=L_LTL_DET, repr=False)
+
+    def check(self) -> WitnessReport:
+        """Verify the lemma's precondition and a strict chain of ``bound + 1`` policies."""
+        if self.a not in self.lemma.formalisms:
+            raise CertificateError(
+                f"{self.name}: lemma {self.lemma.name} is not proved for {self.a}")
+        env, pols = self.env, self.policies
+        self.lemma.check_precondition(env, pols)
+        comp, exact = b_comparisons(self.spec, env, pols)
+        need = self.lemma.bound + 1
+        chain = strict_chain(comp, need)
+        if chain is None:
+            raise CertificateError(
+                f"{self.name}: the {self.b} ordering of the {len(pols)} policies has no strict "
+                f"chain of {need}; lemma {self.lemma.name} does not exclude {self.a}")
+        facts = (
+            f"lemma {self.lemma.name} applies (decided exactly): every {self.a} specification "
+            f"takes at most {self.lemma.bound} values on these {len(pols)} policies",
+            f"{self.b} ordering: policies {chain} are strictly decreasing "
+            f"({'exact rational' if exact else 'float, beyond the certified error'}), "
+            f"{need} values needed",
+        )
+        return WitnessReport(self.name, self.a, self.b, "finite", exact, facts)
 
 
 @dataclass

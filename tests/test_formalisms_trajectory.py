@@ -142,10 +142,13 @@ def test_ftr_monte_carlo_agrees_with_exact(seed):
 
     exact = FTR(f, horizon=3).compile(env).values(pis)
     mc_ev = FTR(f, horizon=3, method="monte carlo", n_samples=3000, seed=seed).compile(env)
-    mc = mc_ev.values(pis)
+    val = mc_ev.valuation(pis)
+    mc = val.values
     assert mc_ev.method == "monte carlo"
-    assert np.all(np.abs(mc - exact) <= 4 * mc_ev.standard_errors)
-    assert mc_ev.error_bound == pytest.approx(4 * mc_ev.standard_errors.max())
+    assert val.standard_errors is not None and val.error_bound is not None
+    assert np.all(np.abs(mc - exact) <= 4 * val.standard_errors)
+    assert val.error_bound == pytest.approx(4 * val.standard_errors.max())
+    assert mc_ev.error_bound == 0.0  # the evaluator is not changed by a batch
 
 
 # ----------------------------------------------------------------------------- INMR, IMORL
@@ -195,11 +198,13 @@ def test_inmr_monte_carlo_when_returns_are_infinite():
     ev = spec.compile(E1())
     assert ev.method == "monte carlo"
     pis = [[[0.2, 0.3, 0.5]], [[0.6, 0.2, 0.2]], [[1.0, 0.0, 0.0]]]
-    vals = ev.values(pis)
+    val = ev.valuation(pis)
+    vals = val.values
+    assert val.standard_errors is not None and val.error_bound is not None
     truth = [TrajectoryLottery(E1(), p).return_moments(R, gamma)[1] for p in pis]
-    slack = 4 * ev.standard_errors + 2 * 2.0 * ev.truncation_bound + 1e-12
+    slack = 4 * val.standard_errors + 2 * 2.0 * ev.truncation_bound + 1e-12
     assert np.all(np.abs(vals - truth) <= slack)
-    assert ev.error_bound >= 4 * ev.standard_errors.max()
+    assert val.error_bound >= 4 * val.standard_errors.max()
     assert vals[2] == pytest.approx(4.0)  # deterministic: G = 2 always, zero variance
     with pytest.raises(InvalidSpecificationError, match="finitely many"):
         spec.compile(E1(), exact=True)
@@ -212,10 +217,12 @@ def test_inmr_monte_carlo_agrees_with_exact_on_random_envs(seed):
     pis = random_policies(env, 3, seed=seed)
     ev = INMR(R, lambda x: x * x, 0.6, seed=seed, n_samples=3000).compile(env)
     assert ev.method == "monte carlo"
-    vals = ev.values(pis)
+    val = ev.valuation(pis)
     truth = [TrajectoryLottery(env, p).return_moments(R, 0.6)[1] for p in pis]
     rmax = np.abs(R).max() / 0.4
-    assert np.all(np.abs(vals - truth) <= 4 * ev.standard_errors + 2 * rmax * ev.truncation_bound)
+    assert val.standard_errors is not None
+    assert np.all(np.abs(val.values - truth)
+                  <= 4 * val.standard_errors + 2 * rmax * ev.truncation_bound)
 
 
 def test_return_distribution_gives_up_beyond_limits():

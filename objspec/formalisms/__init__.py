@@ -6,7 +6,7 @@ returns an evaluator with ``compare`` and ``rank``, and for real-valued formalis
 """
 
 from objspec.formalisms import regularisers
-from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
+from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification, Valuation
 from objspec.formalisms.limit_average import LAR, LimitAverageReward
 from objspec.formalisms.lottery import TrajectoryLottery
 from objspec.formalisms.markov_reward import MR, MarkovReward

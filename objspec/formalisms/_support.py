@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError, ObjspecError
-from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification
+from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification, Valuation
 from objspec.mdp.arrays import real_array
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
@@ -448,14 +448,13 @@ class StatisticEvaluator(RealValuedEvaluator):
     def _what(self) -> str:
         return f"{type(self.spec).__name__} function {describe_callable(self.fn)}"
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         stats = self.statistics(self._batch(policies))
         what = self._what()
         vals = np.array(
             [real_result(self.fn, x, what=f"{what} (policy {i})") for i, x in enumerate(stats)]
         )
-        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
-        return self._checked(vals)
+        return self._valued(vals, relative=1e-9)
 
     def exact_value(self, policy: Policy) -> Fraction:
         what = self._what()

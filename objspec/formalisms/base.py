@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import functools
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +27,7 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch
 from objspec.mdp.reachability import canonical_policies
 
-__all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "dense_ranks"]
+__all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "Valuation", "dense_ranks"]
 
 
 class Specification(abc.ABC):
@@ -139,6 +140,38 @@ def dense_ranks(values: np.ndarray, tolerance: float) -> np.ndarray:
     return ranks
 
 
+@dataclass(frozen=True)
+class Valuation:
+    """The values of one batch of policies and the tolerance that decides their ties.
+
+    Returned by :meth:`RealValuedEvaluator.valuation`. The tolerance belongs to the batch
+    (it covers the certified error of *these* values, which can grow with their magnitude),
+    so evaluating a batch never changes how a later batch is compared.
+
+    Attributes
+    ----------
+    values : ndarray
+        float64 ``[N]``, finite.
+    tie_tolerance : float
+        Values closer than this are reported as ties.
+    error_bound : float or None
+        The stated bound on ``|values - J|`` for this batch, where the evaluator states one
+        that depends on the batch (Monte Carlo); None otherwise (see the evaluator).
+    standard_errors : ndarray or None
+        Per-policy standard errors of a Monte Carlo estimate; None for other methods.
+
+    Examples
+    --------
+    >>> Valuation(np.array([1.0, 2.0]), 1e-9).values
+    array([1., 2.])
+    """
+
+    values: np.ndarray
+    tie_tolerance: float
+    error_bound: float | None = None
+    standard_errors: np.ndarray | None = None
+
+
 class RealValuedEvaluator(Evaluator):
     """An evaluator for a formalism with a policy evaluation function ``J``.
 
@@ -148,14 +181,20 @@ class RealValuedEvaluator(Evaluator):
     every comparison in rational arithmetic.
     """
 
-    #: Values within this distance are reported as ties (covers the certified error).
+    #: Values within this distance are reported as ties (covers the certified error); a
+    #: batch's :class:`Valuation` may widen it for that batch only.
     tie_tolerance: float = 1e-9
     #: How values are computed, e.g. ``"linear solve"``, ``"exact rational"``, ``"monte carlo"``.
     method: str = "exact"
 
     @abc.abstractmethod
+    def valuation(self, policies: Any) -> Valuation:
+        """``J`` of every policy of a batch (computed batched) with the tie tolerance that
+        covers their certified error. Does not change the evaluator."""
+
     def values(self, policies: Any) -> np.ndarray:
         """``J`` of every policy of a batch, computed batched; float64 ``[N]``."""
+        return self.valuation(policies).values
 
     def value(self, policy: Any) -> float:
         """``J(policy)`` as a float."""
@@ -166,6 +205,14 @@ class RealValuedEvaluator(Evaluator):
         raise InvalidSpecificationError(
             f"{type(self.spec).__name__} was not compiled for exact evaluation"
         )
+
+    def _valued(self, vals: Any, tolerance: float = 0.0, *, relative: float = 0.0) -> Valuation:
+        """A :class:`Valuation` of checked (finite) values whose tie tolerance is the
+        evaluator's, ``tolerance``, or ``relative * max(1, max |J|)``, whichever is largest."""
+        checked = self._checked(vals)
+        tol = max(self.tie_tolerance, tolerance,
+                  relative * float(np.abs(checked).max(initial=1.0)) if relative else 0.0)
+        return Valuation(checked, tol)
 
     def _checked(self, vals: np.ndarray) -> np.ndarray:
         vals = np.asarray(vals, dtype=np.float64)
@@ -185,8 +232,9 @@ class RealValuedEvaluator(Evaluator):
             [Policy(p), Policy(q)], self.env.n_states, self.env.n_actions,
             enabled=self.env.enabled,
         )
-        vp, vq = self.values(pair)  # values() makes the pair canonical once
-        if abs(vp - vq) <= self.tie_tolerance:
+        val = self.valuation(pair)  # makes the pair canonical once
+        vp, vq = val.values
+        if abs(vp - vq) <= val.tie_tolerance:
             return 0
         return 1 if vp > vq else -1
 
@@ -196,4 +244,5 @@ class RealValuedEvaluator(Evaluator):
             levels = sorted(set(exact_vals), reverse=True)
             index = {v: i for i, v in enumerate(levels)}
             return np.array([index[v] for v in exact_vals], dtype=np.int64)
-        return dense_ranks(self.values(self._batch(policies)), self.tie_tolerance)
+        val = self.valuation(self._batch(policies))
+        return dense_ranks(val.values, val.tie_tolerance)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from objspec.formalisms._support import as_reward, expected_reward, reward_scale
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
@@ -81,9 +81,9 @@ class LimitAverageEvaluator(RealValuedEvaluator):
         self.method = "exact rational long-run" if exact else "long-run (recurrent classes)"
         self.tie_tolerance = 1e-9 * max(1.0, reward_scale(spec.reward))
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         pi = self._batch(policies)
-        return self._checked(np.atleast_1d(long_run_average(self.env, pi, self._reward)))
+        return self._valued(np.atleast_1d(long_run_average(self.env, pi, self._reward)))
 
     def exact_value(self, policy: Policy) -> Fraction:
         return exact_long_run_average(self.env, policy, self._spec.reward)

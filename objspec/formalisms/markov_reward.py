@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.mdp.arrays import real_array
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
@@ -97,10 +97,9 @@ class MarkovRewardEvaluator(RealValuedEvaluator):
         scale = float(np.abs(self._reward).max(initial=0.0)) / (1.0 - self._gamma)
         self.tie_tolerance = 1e-10 * max(1.0, scale)
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         ev = evaluate(self.env, self._batch(policies), self._reward[0], self._gamma)
-        self.tie_tolerance = max(self.tie_tolerance, 2.0 * ev.error_bound)
-        return self._checked(np.atleast_1d(ev.returns))
+        return self._valued(np.atleast_1d(ev.returns), 2.0 * ev.error_bound)
 
     def exact_value(self, policy: Policy) -> Any:
         spec = self.spec

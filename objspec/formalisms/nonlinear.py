@@ -145,9 +145,10 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
     ``gamma = 0``): dynamic programming over ``(state, partial return)`` atoms, ``f`` called
     once per distinct return, and in rationals with ``compile(env, exact=True)``.
     Otherwise Monte Carlo with common random numbers, ``n_samples`` trajectories per policy
-    cut where ``gamma^H max|R| / (1 - gamma) <= truncation``; the evaluator's ``method``,
-    ``standard_errors`` and ``error_bound`` (``4`` standard errors plus ``lipschitz`` times
-    the truncation bound) say which and how accurate.
+    cut where ``gamma^H max|R| / (1 - gamma) <= truncation``; the evaluator's ``method``
+    says which, and ``evaluator.valuation(policies)`` gives the batch's ``standard_errors``
+    and ``error_bound`` (``4`` standard errors plus ``lipschitz`` times the truncation
+    bound).
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ from objspec.formalisms._support import (
     exact_result,
     real_result,
 )
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.orders import Order, as_order
@@ -83,10 +83,10 @@ class PolicyFunctionEvaluator(RealValuedEvaluator):
         super().__init__(spec, env)
         self._f = spec.f
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         items = self._policy_list(policies)
         what = f"FPR function {describe_callable(self._f)}"
-        return self._checked(
+        return self._valued(
             np.array([real_result(self._f, p, what=f"{what} (policy {i})")
                       for i, p in enumerate(items)])
         )

@@ -9,7 +9,7 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._support import as_reward, expected_reward, reachable_states
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.formalisms.regularisers import Regulariser, as_regulariser
 from objspec.mdp.evaluation import evaluate, state_visitation
 from objspec.mdp.exact import exact_expected_return, exact_state_visitation
@@ -110,7 +110,7 @@ class RegularisedEvaluator(RealValuedEvaluator):
         self.method = "exact rational" if exact else "linear solve"
         self.tie_tolerance = 1e-9
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         pi = self._batch(policies)
         gamma = float(self._spec.gamma)
         returns = np.atleast_1d(evaluate(self.env, pi, self._reward, gamma).returns)
@@ -118,8 +118,7 @@ class RegularisedEvaluator(RealValuedEvaluator):
         mask = reachable_states(self.env, pi)
         reg = self._spec.regulariser.values(pi, mask)
         vals = returns - float(self._spec.alpha) * (np.where(mask, d, 0.0) * reg).sum(axis=1)
-        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
-        return self._checked(vals)
+        return self._valued(vals, relative=1e-9)
 
     def exact_value(self, policy: Policy) -> Fraction:
         spec = self._spec

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.formalisms.temporal_logic import Labelling, check_labelling, labelled_environment
 from objspec.ltl import syntax as s
 from objspec.ltl.hoa import _cubes
@@ -443,9 +443,9 @@ class RewardMachineEvaluator(RealValuedEvaluator):
         ) / (1.0 - float(spec.gamma))
         self.tie_tolerance = 1e-9 * max(1.0, scale)
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         """Expected discounted machine reward of each policy, float64 ``[N]``."""
-        return self._checked(self.machine.values(self._batch(policies)))
+        return self._valued(self.machine.values(self._batch(policies)))
 
     def exact_value(self, policy: Policy) -> Fraction:
         """The value as an exact Fraction."""

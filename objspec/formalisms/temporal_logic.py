@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidModelError, InvalidSpecificationError
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.optimise import MaximalSatisfaction, maximal_satisfaction
 from objspec.ltl.parser import check_propositions, parse_formula
@@ -253,12 +253,12 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator):
         self.method = "exact rational" if exact else "product chain + sparse LU"
         self.tie_tolerance = 1e-9
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         """Satisfaction probabilities of a batch of policies, float64 ``[N]``."""
         vals = satisfaction_probabilities(
             self.labelled_env, self.automaton, self._batch(policies), skeleton=self.skeleton
         )
-        return self._checked(vals)
+        return self._valued(vals)
 
     def exact_value(self, policy: Policy) -> Fraction:
         """The satisfaction probability as an exact Fraction."""

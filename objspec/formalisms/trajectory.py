@@ -29,7 +29,7 @@ from objspec.formalisms._support import (
     transition_reward_values,
     user_real,
 )
-from objspec.formalisms.base import RealValuedEvaluator, Specification
+from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
 from objspec.formalisms.lottery import (
     MAX_PREFIXES,
     Prefixes,
@@ -122,10 +122,10 @@ class TrajectoryFunction(Specification):
     batched product over all policies): exact up to rounding, or in rationals with
     ``compile(env, exact=True)``; the stated error is ``tail_bound``. With too many
     prefixes (or ``method="monte carlo"``), it samples ``n_samples`` trajectories per
-    policy with common random numbers (``seed``); the evaluator's ``standard_errors``
-    hold each policy's standard error and ``error_bound`` is
-    ``4 * max standard error + tail_bound``. ``method`` and ``error_bound`` are
-    attributes of the compiled evaluator.
+    policy with common random numbers (``seed``); ``evaluator.valuation(policies)``
+    returns the values with each policy's ``standard_errors`` and the batch's
+    ``error_bound = 4 * max standard error + tail_bound``. ``method`` and (for
+    enumeration) ``error_bound`` are attributes of the compiled evaluator.
 
     Parameters
     ----------
@@ -247,10 +247,10 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
         ``"prefix enumeration"``, ``"exact rational prefix enumeration"`` or
         ``"monte carlo"``.
     error_bound : float
-        Stated bound on ``|value - J|``: ``tail_bound`` for enumeration; for Monte Carlo
-        ``4 * max standard error + tail_bound`` over the last batch evaluated.
-    standard_errors : numpy.ndarray or None
-        Per-policy standard errors of the last Monte Carlo batch.
+        Stated bound on ``|value - J|`` for enumeration (``tail_bound``). For Monte Carlo it
+        depends on the batch: the :class:`~objspec.formalisms.base.Valuation` returned by
+        :meth:`valuation` holds it (``4 * max standard error + tail_bound``) and the
+        per-policy ``standard_errors``; this attribute is then ``tail_bound`` only.
     """
 
     def __init__(self, spec: TrajectoryFunction, env: FiniteMDP, *, exact: bool) -> None:
@@ -266,7 +266,6 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
             )
         self.exact = exact
         self.error_bound = spec.tail_bound
-        self.standard_errors: np.ndarray | None = None
         self._mc_cache: dict[Any, tuple[float, float]] = {}
         self._prefixes: Prefixes | None = None
         self._fvals: list[Any] | None = None
@@ -300,17 +299,17 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
             )
         return self._fvals
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         pi = self._batch(policies)
         if self._prefixes is not None:
             fvals = np.array([float(v) for v in self._prefix_values()])
             vals = prefix_probabilities(pi, self._prefixes) @ fvals
-            self.tie_tolerance = max(self.tie_tolerance,
-                                     1e-9 * float(np.abs(vals).max(initial=1.0)))
-            return self._checked(vals)
-        return self._checked(self._monte_carlo(pi))
+            return self._valued(vals, relative=1e-9)
+        means, errors = self._monte_carlo(pi)
+        bound = CONFIDENCE_Z * float(errors.max(initial=0.0)) + self._spec.tail_bound
+        return Valuation(self._checked(means), self.tie_tolerance, bound, errors)
 
-    def _monte_carlo(self, pi: np.ndarray) -> np.ndarray:
+    def _monte_carlo(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spec = self._spec
         means = np.empty(pi.shape[0])
         errors = np.empty(pi.shape[0])
@@ -343,9 +342,7 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
             means[n] = raw.mean()
             errors[n] = raw.std(ddof=1) / np.sqrt(spec.n_samples)
             self._mc_cache[key] = (float(means[n]), float(errors[n]))
-        self.standard_errors = errors
-        self.error_bound = CONFIDENCE_Z * float(errors.max(initial=0.0)) + spec.tail_bound
-        return means
+        return means, errors
 
     def exact_value(self, policy: Policy) -> Fraction:
         assert self._prefixes is not None
@@ -367,11 +364,10 @@ class DelegatedTrajectoryEvaluator(RealValuedEvaluator):
         self.tie_tolerance = float(getattr(self.inner, "tie_tolerance", 1e-9))
         self.error_bound = float(getattr(self.inner, "error_bound", 0.0))
 
-    def values(self, policies: Any) -> np.ndarray:
-        vals = self._checked(self.inner.values(policies))
-        self.tie_tolerance = float(getattr(self.inner, "tie_tolerance", self.tie_tolerance))
-        self.error_bound = float(getattr(self.inner, "error_bound", self.error_bound))
-        return vals
+    def valuation(self, policies: Any) -> Valuation:
+        inner = self.inner.valuation(policies)
+        return Valuation(self._checked(inner.values), inner.tie_tolerance, inner.error_bound,
+                         inner.standard_errors)
 
     def exact_value(self, policy: Policy) -> Any:
         return self.inner.exact_value(policy)
@@ -400,8 +396,11 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
       only method ``"auto"`` tries when ``S * A * S > RETURN_DISTRIBUTION_MAX`` (the
       distribution engine is dense), and O(non-zeros) in memory: rewards are kept at the
       transitions' non-zeros (:func:`~objspec.formalisms._support.transition_reward_values`);
+      the batch's :class:`~objspec.formalisms.base.Valuation` states
       ``error_bound = 4 * max standard error + lipschitz * truncation bound`` (the
-      truncation term bounds the error of ``f`` when ``f`` is ``lipschitz``-Lipschitz).
+      truncation term bounds the error of ``f`` when ``f`` is ``lipschitz``-Lipschitz) and
+      the per-policy ``standard_errors``; the evaluator's ``error_bound`` attribute is the
+      truncation term alone.
     """
 
     def __init__(
@@ -421,7 +420,6 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
         self._rewards: np.ndarray | None = None
         self._gamma = float(spec.gamma)
         self.exact = exact
-        self.standard_errors: np.ndarray | None = None
         self._cache: dict[Any, Any] = {}
         self._mc_cache: dict[Any, tuple[float, float]] = {}
         finite = False
@@ -462,10 +460,13 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
             self._cache[key] = conv(call_user(self._spec.f, arg, what=self._what()), self._what())
         return self._cache[key]
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         pi = self._batch(policies)
         if self.method == "monte carlo":
-            return self._checked(self._monte_carlo(pi))
+            means, errors = self._monte_carlo(pi)
+            bound = (CONFIDENCE_Z * float(errors.max(initial=0.0))
+                     + self._spec.lipschitz * self.truncation_bound)
+            return Valuation(self._checked(means), self.tie_tolerance, bound, errors)
         vals = np.empty(pi.shape[0])
         for n in range(pi.shape[0]):
             assert self._rewards is not None  # set whenever the distribution is finite
@@ -474,10 +475,9 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
                                        max_steps=self._spec.max_steps)
             assert dist is not None  # its atoms are among the uniform policy's
             vals[n] = sum(p * self._f(G, False) for G, p in dist.items())
-        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(vals).max(initial=1.0)))
-        return self._checked(vals)
+        return self._valued(vals, relative=1e-9)
 
-    def _monte_carlo(self, pi: np.ndarray) -> np.ndarray:
+    def _monte_carlo(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spec = self._spec
         means = np.empty(pi.shape[0])
         errors = np.empty(pi.shape[0])
@@ -496,10 +496,7 @@ class ReturnFunctionEvaluator(RealValuedEvaluator):
                 ])
                 self._mc_cache[key] = (raw.mean(), raw.std(ddof=1) / np.sqrt(spec.n_samples))
             means[n], errors[n] = self._mc_cache[key]
-        self.standard_errors = errors
-        self.error_bound = (CONFIDENCE_Z * float(errors.max(initial=0.0))
-                            + spec.lipschitz * self.truncation_bound)
-        return means
+        return means, errors
 
     def exact_value(self, policy: Policy) -> Fraction:
         spec = self._spec
@@ -605,7 +602,7 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
         return [TrajectoryLottery(self.env, p, exact=self.exact)
                 for p in self._policy_list(policies)]
 
-    def values(self, policies: Any) -> np.ndarray:
+    def valuation(self, policies: Any) -> Valuation:
         pols = [TrajectoryLottery(self.env, p) for p in self._batch(policies)]
         what = f"FTLR function {describe_callable(self._f)}"
         cache: dict[TrajectoryLottery, float] = {}
@@ -614,9 +611,7 @@ class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
             if lot not in cache:
                 cache[lot] = real_result(self._f, lot, what=f"{what} (policy {i})")
             vals.append(cache[lot])
-        out = np.array(vals)
-        self.tie_tolerance = max(self.tie_tolerance, 1e-9 * float(np.abs(out).max(initial=1.0)))
-        return self._checked(out)
+        return self._valued(np.array(vals), relative=1e-9)
 
     def exact_value(self, policy: Policy) -> Fraction:
         lot = TrajectoryLottery(self.env, policy, exact=True)

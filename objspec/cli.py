@@ -70,12 +70,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
@@ -88,136 +85,27 @@ from objspec.errors import (
     InvalidSpecificationError,
     ObjspecError,
 )
+from objspec.formalisms.reading import field_errors as _field
+from objspec.formalisms.reading import one_line as _one_line
+from objspec.formalisms.reading import read_array as _array
+from objspec.formalisms.reading import read_number as _number
+from objspec.formalisms.reading import show as _show
 
 __all__ = ["main", "build_parser", "load_problem", "spec_from_json", "format_table", "Problem"]
 
 _DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf")
-_LARGEST = 10**300  # numbers of larger magnitude are refused (floats end near 1.8e308)
-_RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*/\s*(\d+)\s*$")
-_DECIMAL = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?\s*$")
 
 # ---------------------------------------------------------------------------- numbers
 
 
-def _number(x: Any, where: str, exact: bool = False) -> Any:
-    """A JSON number (int, float, ``"p/q"`` or decimal string) as int, float or Fraction.
-
-    With ``exact``, floats are accepted only when they are exactly the decimal written
-    (``0.5``, not ``0.1``), and returned as Fractions.
-    """
-    if isinstance(x, bool):
-        raise InvalidSpecificationError(f"{where}: expected a number, got {json.dumps(x)}")
-    if isinstance(x, int):
-        if abs(x) > _LARGEST:
-            raise InvalidSpecificationError(f"{where}: {_show(x)} is out of range")
-        return Fraction(x) if exact else x
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            raise InvalidSpecificationError(f"{where}: {x} is not a finite number")
-        if exact:
-            written = Fraction(repr(x))
-            if Fraction(x) != written:
-                raise InvalidSpecificationError(
-                    f'{where}: {x!r} is a binary float, not exactly {written}; with --exact '
-                    f'write it as the string "{written}"'
-                )
-            return written
-        return x
-    if isinstance(x, str):
-        m = _RATIONAL.match(x)
-        value: Fraction | None = None
-        if m and len(x) <= 200:
-            if int(m.group(2)) == 0:
-                raise InvalidSpecificationError(f"{where}: {x!r} divides by zero")
-            value = Fraction(int(m.group(1)), int(m.group(2)))
-        m = _DECIMAL.match(x)
-        if m and len(x) <= 200:
-            if m.group(1) is not None and abs(int(m.group(1))) > 400:
-                raise InvalidSpecificationError(f"{where}: {x!r} is out of range")
-            value = Fraction(x.strip())
-        if value is not None:
-            if abs(value) > _LARGEST or value and abs(value) < 1 / _LARGEST:
-                raise InvalidSpecificationError(
-                    f"{where}: {x!r} is out of range (magnitudes 1e-300..1e300)")
-            return value
-        raise InvalidSpecificationError(
-            f"{where}: {_show(x)} is not a number (write numbers as 0.5, \"1/2\" or \"0.5\")"
-        )
-    raise InvalidSpecificationError(f"{where}: expected a number, got {_show(x)}")
 
 
-def _show(x: Any, limit: int = 60) -> str:
-    """JSON text of a value, shortened for one-line messages."""
-    try:
-        text = json.dumps(x)
-    except (TypeError, ValueError):
-        text = repr(x)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _array(x: Any, where: str, exact: bool = False, ndims: Sequence[int] = (1, 2, 3, 4),
-           error: type[ObjspecError] = InvalidSpecificationError) -> np.ndarray:
-    """A rectangular nested list of numbers as a float64 array, or Fractions (object).
-
-    Fractions are used when ``exact`` or when some entry is a string; floats next to
-    strings are then read as the decimal written (``0.1`` as ``1/10``).
-    """
-    shape: list[int] = []
-    depth = 0
-    probe = x
-    while isinstance(probe, list):
-        if not probe:
-            raise error(f"{where}: empty list")
-        shape.append(len(probe))
-        probe = probe[0]
-        depth += 1
-    if depth not in ndims:
-        want = " or ".join(str(d) for d in ndims)
-        raise error(f"{where}: expected a list nested {want} deep, got {_show(x)}")
-    flat: list[Any] = []
-
-    def walk(v: Any, path: str, level: int) -> None:
-        if level == depth:
-            if isinstance(v, list):
-                raise error(f"{path}: expected a number, got a list")
-            flat.append(_number(v, path, exact))
-            return
-        if not isinstance(v, list):
-            raise error(f"{path}: expected a list of {shape[level]}, got {_show(v)}")
-        if len(v) != shape[level]:
-            raise error(f"{path}: expected {shape[level]} entries (like the first), got "
-                        f"{len(v)}")
-        for i, u in enumerate(v):
-            walk(u, f"{path}[{i}]", level + 1)
-
-    walk(x, where, 0)
-    if exact or any(isinstance(v, Fraction) for v in flat):
-        data = np.empty(len(flat), dtype=object)
-        data[:] = [v if isinstance(v, Fraction) else
-                   Fraction(repr(v)) if isinstance(v, float) else Fraction(v) for v in flat]
-        return data.reshape(shape)
-    return np.array(flat, dtype=np.float64).reshape(shape)
 
 
-@contextmanager
-def _field(prefix: str) -> Iterator[None]:
-    """Prefix the message of an objspec error raised inside with ``prefix``."""
-    try:
-        yield
-    except ObjspecError as exc:
-        message = _one_line(exc)
-        if not message.startswith(prefix):
-            message = f"{prefix}: {message}"
-        exc.args = (message,)
-        raise
 
 
-def _one_line(exc: BaseException) -> str:
-    """The message on one line; a caret display (``LTLSyntaxError``) becomes ``in "text"``."""
-    lines = str(exc).split("\n")
-    if len(lines) >= 3 and lines[-1].strip() == "^":
-        return f'{lines[0].rstrip(":")} in "{lines[-2].strip()}"'
-    return " ".join(str(exc).split())
 
 
 # ---------------------------------------------------------------------------- specifications

@@ -31,7 +31,9 @@ def _state(ev: Any) -> dict[str, Any]:
 
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), pair=mdp_and_specs(max_states=3, max_actions=2))
-def test_values_do_not_change_the_evaluator(data: st.DataObject, pair: tuple[FiniteMDP, Any]) -> None:
+def test_values_do_not_change_the_evaluator(
+    data: st.DataObject, pair: tuple[FiniteMDP, Any]
+) -> None:
     env, spec = pair
     ev = spec.compile(env)
     if not isinstance(ev, RealValuedEvaluator):

@@ -213,7 +213,7 @@ def test_ltl_formulas_parse(text: str) -> None:
 
 def test_specs_rejects_unknown_formalisms() -> None:
     env = FiniteMDP(np.ones((1, 1, 1)), [1.0])
-    with pytest.raises(InvalidSpecificationError, match="no strategy for \\['XYZ'\\]"):
+    with pytest.raises(InvalidSpecificationError, match="unknown formalism 'XYZ'"):
         ost.specs(env, ["XYZ"])
 
 

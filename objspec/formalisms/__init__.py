@@ -47,6 +47,7 @@ __all__ = [
     "Evaluator",
     "RealValuedEvaluator",
     "Specification",
+    "Valuation",
     "regularisers",
     "TrajectoryLottery",
     "MarkovReward",

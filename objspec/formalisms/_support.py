@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError, ObjspecError
-from objspec.formalisms.base import Evaluator, RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.base import Evaluator, RealValuedEvaluator, S, Valuation
 from objspec.mdp.arrays import real_array
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import Policy
@@ -319,7 +319,7 @@ def reachable_states(env: FiniteMDP, policies: np.ndarray) -> np.ndarray:
     return reachable_from_supports(env, enabled)
 
 
-class OrderEvaluator(Evaluator):
+class OrderEvaluator(Evaluator[S]):
     """Evaluator of an ordering formalism: a total preorder applied to per-policy objects.
 
     Subclasses implement :meth:`objects` (batched where possible) and, for exact mode,
@@ -328,7 +328,7 @@ class OrderEvaluator(Evaluator):
 
     method: str = "exact"
 
-    def __init__(self, spec: Specification, env: FiniteMDP, order: Order, *, exact: bool) -> None:
+    def __init__(self, spec: S, env: FiniteMDP, order: Order, *, exact: bool) -> None:
         super().__init__(spec, env)
         self.order = as_order(order)
         self.exact = exact
@@ -410,7 +410,7 @@ def _as_policy(p: Any) -> Policy:
     return p if isinstance(p, Policy) else Policy(p)
 
 
-class StatisticEvaluator(RealValuedEvaluator):
+class StatisticEvaluator(RealValuedEvaluator[S]):
     """``J(pi) = fn(stat(pi))``: a user function of a statistic computed batched.
 
     Subclasses implement :meth:`statistics` (floating point, one batched computation for
@@ -424,7 +424,7 @@ class StatisticEvaluator(RealValuedEvaluator):
 
     def __init__(
         self,
-        spec: Specification,
+        spec: S,
         env: FiniteMDP,
         fn: Callable[[Any], Any],
         *,

@@ -18,23 +18,24 @@ from __future__ import annotations
 import abc
 import functools
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch
 from objspec.mdp.reachability import canonical_policies
 
-__all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "Valuation", "dense_ranks"]
+__all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "Valuation", "S", "dense_ranks"]
 
 
 class Specification(abc.ABC):
     """An objective specification in one of the paper's formalisms.
 
-    Subclasses set ``acronym`` (the paper's abbreviation) and ``real_valued`` and
-    implement :meth:`compile`.
+    Subclasses are registered with :func:`objspec.formalisms.registry.formalism` (which
+    sets ``acronym``), set ``real_valued``, and implement :meth:`_evaluator`;
+    :meth:`compile` is the same for every formalism.
     """
 
     acronym: ClassVar[str]
@@ -45,9 +46,37 @@ class Specification(abc.ABC):
     #: the states they reach (docs/theory.md#l7) get bit-identical values.
     policy_level: ClassVar[bool] = False
 
+    def compile(self, env: FiniteMDP, *, exact: bool | None = None) -> Evaluator[Any]:
+        """Return an evaluator of the ordering this specification induces in ``env``.
+
+        Parameters
+        ----------
+        env : FiniteMDP
+            The environment (its size must match the specification's arrays).
+        exact : bool or None
+            ``True``: decide every comparison in rational arithmetic (``exact_value``);
+            ``False``: floats, ties within a certified tolerance; ``None``: the formalism's
+            default (floats for most; exact where it is cheap, see the class docstring).
+
+        Raises
+        ------
+        InvalidModelError
+            If ``env`` is not a :class:`~objspec.mdp.model.FiniteMDP`.
+        InvalidSpecificationError
+            If ``exact`` is not a bool or None, or the specification cannot be evaluated in
+            ``env`` (as asked).
+        """
+        if not isinstance(env, FiniteMDP):
+            raise InvalidModelError(
+                f"{type(self).__name__}.compile needs a FiniteMDP, got {type(env).__name__}")
+        if exact is not None and not isinstance(exact, (bool, np.bool_)):
+            raise InvalidSpecificationError(
+                f"exact must be True, False or None, got {exact!r}")
+        return self._evaluator(env, None if exact is None else bool(exact))
+
     @abc.abstractmethod
-    def compile(self, env: FiniteMDP) -> Evaluator:
-        """Return an evaluator of the ordering this specification induces in ``env``."""
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> Evaluator[Any]:
+        """The evaluator in ``env`` (``env`` and ``exact`` already validated)."""
 
     @property
     def formalism(self) -> str:
@@ -55,14 +84,21 @@ class Specification(abc.ABC):
         return self.acronym
 
 
-class Evaluator(abc.ABC):
-    """The total preorder a specification induces on the policies of one environment."""
+S = TypeVar("S", bound=Specification)
+
+
+class Evaluator(abc.ABC, Generic[S]):
+    """The total preorder a specification induces on the policies of one environment.
+
+    Generic in the specification type: ``Evaluator[MarkovReward]`` has ``spec`` typed as a
+    :class:`~objspec.formalisms.MarkovReward`.
+    """
 
     #: Whether ``compare`` decides ties exactly (rational arithmetic or a structural test).
     exact: bool = False
 
-    def __init__(self, spec: Specification, env: FiniteMDP) -> None:
-        self.spec = spec
+    def __init__(self, spec: S, env: FiniteMDP) -> None:
+        self.spec: S = spec
         self.env = env
 
     def _batch(self, policies: Any) -> np.ndarray:
@@ -172,7 +208,7 @@ class Valuation:
     standard_errors: np.ndarray | None = None
 
 
-class RealValuedEvaluator(Evaluator):
+class RealValuedEvaluator(Evaluator[S]):
     """An evaluator for a formalism with a policy evaluation function ``J``.
 
     ``pi1`` is preferred to ``pi2`` iff ``J(pi1) > J(pi2)``. Floating-point values are

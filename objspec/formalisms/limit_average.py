@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._sampling import random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reward_scale
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["LimitAverageReward", "LAR"]
 
@@ -57,20 +63,19 @@ class LimitAverageReward(Specification):
     Fraction(1, 1)
     """
 
-    acronym = "LAR"
 
     def __init__(self, reward: Any) -> None:
         self.reward = as_reward(reward)
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> LimitAverageEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> LimitAverageEvaluator:
         """Evaluator in ``env``; ``exact=True`` computes values and ties in rationals."""
-        return LimitAverageEvaluator(self, env, exact=exact)
+        return LimitAverageEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"LimitAverageReward(reward shape {list(self.reward.shape)})"
 
 
-class LimitAverageEvaluator(RealValuedEvaluator):
+class LimitAverageEvaluator(RealValuedEvaluator[LimitAverageReward]):
     """Evaluator of a :class:`LimitAverageReward`."""
 
     def __init__(self, spec: LimitAverageReward, env: FiniteMDP, *, exact: bool) -> None:
@@ -90,3 +95,46 @@ class LimitAverageEvaluator(RealValuedEvaluator):
 
 
 LAR = LimitAverageReward
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_lar(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.LimitAverageReward` specifications (integer rewards
+    are drawn half the time, so exact ties between long-run averages occur).
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.limit_average_rewards`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import rewards
+
+    @st.composite
+    def limit_average_rewards(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        return LimitAverageReward(draw(rewards(env, integers=draw(st.booleans()))))
+
+    return limit_average_rewards(env, **options)
+
+
+def _sample_lar(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return LimitAverageReward(random_reward(rng, env))
+
+
+def _read_lar(fields: SpecificationFields) -> LimitAverageReward:
+    return LimitAverageReward(fields.array("reward"))
+
+
+formalism(
+    "LAR",
+    name="limit-average rewards",
+    level="trajectory",
+    exact=True,
+    gymnasium=True,
+    expectation=True,
+    strategy=_strategy_lar,
+    sampler=_sample_lar,
+    reader=SpecificationReader(("reward",), _read_lar),
+)(LimitAverageReward)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.arrays import real_array
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP, rational_array
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount, normalize_rewards
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["MarkovReward", "MR"]
 
@@ -56,7 +62,6 @@ class MarkovReward(Specification):
     -1
     """
 
-    acronym = "MR"
 
     def __init__(self, reward: Any, gamma: Any) -> None:
         exact = rational_array(reward)
@@ -75,15 +80,15 @@ class MarkovReward(Specification):
         self.reward = arr
         self.gamma = gamma
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> MarkovRewardEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> MarkovRewardEvaluator:
         """Evaluator in ``env``; ``exact=True`` decides values and ties in rationals."""
-        return MarkovRewardEvaluator(self, env, exact=exact)
+        return MarkovRewardEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"MarkovReward(reward shape {list(self.reward.shape)}, gamma={self.gamma})"
 
 
-class MarkovRewardEvaluator(RealValuedEvaluator):
+class MarkovRewardEvaluator(RealValuedEvaluator[MarkovReward]):
     """Evaluator of a :class:`MarkovReward` in one environment."""
 
     def __init__(self, spec: MarkovReward, env: FiniteMDP, *, exact: bool = False) -> None:
@@ -108,3 +113,45 @@ class MarkovRewardEvaluator(RealValuedEvaluator):
 
 
 MR = MarkovReward
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_mr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.MarkovReward` specifications for ``env``.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.markov_rewards`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import discounts, rewards
+
+    @st.composite
+    def markov_rewards(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        return MarkovReward(draw(rewards(env)), draw(discounts()))
+
+    return markov_rewards(env, **options)
+
+
+def _sample_mr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return MarkovReward(random_reward(rng, env), random_discount(rng))
+
+
+def _read_mr(fields: SpecificationFields) -> MarkovReward:
+    return MarkovReward(fields.array("reward"), fields.number("gamma"))
+
+
+formalism(
+    "MR",
+    name="Markov rewards",
+    level="trajectory",
+    exact=True,
+    gymnasium=True,
+    expectation=True,
+    strategy=_strategy_mr,
+    sampler=_sample_mr,
+    reader=SpecificationReader(("reward", "gamma"), _read_mr),
+)(MarkovReward)

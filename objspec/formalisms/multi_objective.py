@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._sampling import (
+    absorbing_zero,
+    random_discount,
+    random_reward,
+    random_vector_function,
+)
 from objspec.formalisms._support import (
     OrderEvaluator,
     StatisticEvaluator,
@@ -28,12 +34,17 @@ from objspec.formalisms._support import (
     expected_reward_batch,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 from objspec.orders import Order, as_order
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["OuterMORL", "OMORL", "GeneralisedOuterMORL", "GOMORL", "InnerMORL", "IMORL"]
 
@@ -84,7 +95,6 @@ class OuterMORL(Specification):
     array([1., 0.])
     """
 
-    acronym = "OMORL"
 
     def __init__(self, rewards: Any, f: Callable[[Any], Any], gamma: Any) -> None:
         self.rewards = as_rewards(rewards)
@@ -97,9 +107,9 @@ class OuterMORL(Specification):
         """Number of objectives."""
         return int(self.rewards.shape[0])
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OuterMORLEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OuterMORLEvaluator:
         """Evaluator in ``env``; ``exact=True`` passes Fraction vectors to ``f``."""
-        return OuterMORLEvaluator(self, env, exact=exact)
+        return OuterMORLEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return (
@@ -108,7 +118,7 @@ class OuterMORL(Specification):
         )
 
 
-class OuterMORLEvaluator(StatisticEvaluator):
+class OuterMORLEvaluator(StatisticEvaluator[OuterMORL]):
     """Evaluator of an :class:`OuterMORL`; the statistic is the vector of expected returns."""
 
     def __init__(self, spec: OuterMORL, env: FiniteMDP, *, exact: bool) -> None:
@@ -162,7 +172,6 @@ class GeneralisedOuterMORL(Specification):
     array([1, 0, 2])
     """
 
-    acronym = "GOMORL"
     real_valued = False
 
     def __init__(self, rewards: Any, order: Order | Callable[[Any, Any], Any], gamma: Any
@@ -177,9 +186,9 @@ class GeneralisedOuterMORL(Specification):
         """Number of objectives."""
         return int(self.rewards.shape[0])
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> GeneralisedOuterMORLEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> GeneralisedOuterMORLEvaluator:
         """Evaluator in ``env``; ``exact=True`` compares Fraction return vectors."""
-        return GeneralisedOuterMORLEvaluator(self, env, exact=exact)
+        return GeneralisedOuterMORLEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return (
@@ -188,7 +197,7 @@ class GeneralisedOuterMORL(Specification):
         )
 
 
-class GeneralisedOuterMORLEvaluator(OrderEvaluator):
+class GeneralisedOuterMORLEvaluator(OrderEvaluator[GeneralisedOuterMORL]):
     """Evaluator of a :class:`GeneralisedOuterMORL`: the order on return vectors."""
 
     def __init__(self, spec: GeneralisedOuterMORL, env: FiniteMDP, *, exact: bool) -> None:
@@ -262,7 +271,6 @@ class InnerMORL(ReturnFunctionOptions, Specification):
     array([0.74])
     """
 
-    acronym = "IMORL"
 
     def __init__(
         self,
@@ -294,9 +302,9 @@ class InnerMORL(ReturnFunctionOptions, Specification):
         """The ``k`` rewards (leading axis)."""
         return self.rewards
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> ReturnFunctionEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> ReturnFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` needs finitely many return vectors."""
-        return ReturnFunctionEvaluator(self, env, exact=exact, scalar=False)
+        return ReturnFunctionEvaluator(self, env, exact=bool(exact), scalar=False)
 
     def __repr__(self) -> str:
         return (
@@ -306,3 +314,136 @@ class InnerMORL(ReturnFunctionOptions, Specification):
 
 
 IMORL = InnerMORL
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_imorl(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.InnerMORL` specifications with ``k`` in 1..3, exact on
+    ``env`` (``method="exact"``) for the reasons given in :func:`inner_nonlinear`; ``f``
+    is a weighted sum, a minimum or a distance to a target of the return vector (the
+    OMORL functions, here applied inside the expectation).
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.inner_morl`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import finite_return_setup, vector_functions
+
+    @st.composite
+    def inner_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        k = draw(st.integers(1, 3))
+        stacked, gamma = draw(finite_return_setup(env, k))
+        return InnerMORL(stacked, draw(vector_functions(k)), gamma, method="exact")
+
+    return inner_morl(env, **options)
+
+
+def _sample_imorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    rewards = np.stack([absorbing_zero(env, random_reward(rng, env)) for _ in range(2)])
+    return InnerMORL(rewards, random_vector_function(rng), random_discount(rng))
+
+
+formalism(
+    "IMORL",
+    name="inner multi-objective RL",
+    level="trajectory",
+    exact=True,
+    acyclic_sampler=True,
+    expectation=True,
+    strategy=_strategy_imorl,
+    sampler=_sample_imorl,
+)(InnerMORL)
+
+
+def _strategy_omorl(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.OuterMORL` specifications with ``k`` in 1..3.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.outer_morl`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import vector_functions
+    from objspec.mdp.strategies import discounts, reward_vectors
+
+    @st.composite
+    def outer_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        stacked = draw(reward_vectors(env))
+        return OuterMORL(stacked, draw(vector_functions(len(stacked))), draw(discounts()))
+
+    return outer_morl(env, **options)
+
+
+def _sample_omorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    rewards = np.stack([random_reward(rng, env), random_reward(rng, env)])
+    return OuterMORL(rewards, random_vector_function(rng), random_discount(rng))
+
+
+def _read_omorl(fields: SpecificationFields) -> OuterMORL:
+    from objspec import expressions
+
+    rewards = fields.array("rewards", ndims=(2, 3, 4))
+    f = expressions.vector_function(fields.raw("f"), rewards.shape[0], where=fields.path("f"))
+    return OuterMORL(rewards, f, fields.number("gamma"))
+
+
+formalism(
+    "OMORL",
+    name="outer multi-objective RL",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_omorl,
+    sampler=_sample_omorl,
+    reader=SpecificationReader(("rewards", "f", "gamma"), _read_omorl),
+)(OuterMORL)
+
+
+def _strategy_gomorl(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.GeneralisedOuterMORL` specifications: lexicographic
+    (with random signs), thresholded lexicographic, or a weighted key.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.generalised_outer_morl`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import vector_orders
+    from objspec.mdp.strategies import discounts, reward_vectors
+
+    @st.composite
+    def generalised_outer_morl(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        stacked = draw(reward_vectors(env))
+        return GeneralisedOuterMORL(stacked, draw(vector_orders(len(stacked))), draw(discounts()))
+
+    return generalised_outer_morl(env, **options)
+
+
+def _sample_gomorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    rewards = np.stack([random_reward(rng, env), random_reward(rng, env)])
+    return GeneralisedOuterMORL(rewards, orders.lexicographic(), random_discount(rng))
+
+
+def _read_gomorl(fields: SpecificationFields) -> GeneralisedOuterMORL:
+    from objspec import orders
+
+    return GeneralisedOuterMORL(fields.array("rewards", ndims=(2, 3, 4)), orders.lexicographic(),
+                                fields.number("gamma"))
+
+
+formalism(
+    "GOMORL",
+    name="generalised outer multi-objective RL",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_gomorl,
+    sampler=_sample_gomorl,
+    reader=SpecificationReader(("rewards", "gamma"), _read_gomorl),
+)(GeneralisedOuterMORL)

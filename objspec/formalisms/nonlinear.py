@@ -13,10 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._sampling import (
+    absorbing_zero,
+    random_discount,
+    random_reward,
+    random_scalar_function,
+)
 from objspec.formalisms._support import (
     StatisticEvaluator,
     as_reward,
@@ -25,12 +31,17 @@ from objspec.formalisms._support import (
     expected_reward,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
 from objspec.mdp.evaluation import evaluate
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["OuterNonlinearMarkovReward", "ONMR", "InnerNonlinearMarkovReward", "INMR"]
 
@@ -87,7 +98,6 @@ class OuterNonlinearMarkovReward(Specification):
     Fraction(-1, 16)
     """
 
-    acronym = "ONMR"
 
     def __init__(self, reward: Any, f: Callable[[Any], Any], gamma: Any) -> None:
         self.reward = as_reward(reward)
@@ -95,9 +105,9 @@ class OuterNonlinearMarkovReward(Specification):
         check_discount(gamma)
         self.gamma = gamma
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OuterNonlinearEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OuterNonlinearEvaluator:
         """Evaluator in ``env``; ``exact=True`` evaluates the return and ties in rationals."""
-        return OuterNonlinearEvaluator(self, env, exact=exact)
+        return OuterNonlinearEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return (
@@ -106,7 +116,7 @@ class OuterNonlinearMarkovReward(Specification):
         )
 
 
-class OuterNonlinearEvaluator(StatisticEvaluator):
+class OuterNonlinearEvaluator(StatisticEvaluator[OuterNonlinearMarkovReward]):
     """Evaluator of an :class:`OuterNonlinearMarkovReward`; the statistic is ``E[G]``."""
 
     def __init__(self, spec: OuterNonlinearMarkovReward, env: FiniteMDP, *, exact: bool) -> None:
@@ -177,7 +187,6 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
     'return distribution'
     """
 
-    acronym = "INMR"
 
     def __init__(
         self,
@@ -204,9 +213,9 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
         """The reward with a leading axis of length 1."""
         return self.reward[None]
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> ReturnFunctionEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> ReturnFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` needs finitely many return values."""
-        return ReturnFunctionEvaluator(self, env, exact=exact, scalar=True)
+        return ReturnFunctionEvaluator(self, env, exact=bool(exact), scalar=True)
 
     def __repr__(self) -> str:
         return (
@@ -216,3 +225,95 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
 
 
 INMR = InnerNonlinearMarkovReward
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_inmr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.InnerNonlinearMarkovReward` specifications whose
+    evaluation is exact (``method="exact"``, return distribution) on ``env``.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.inner_nonlinear`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import finite_return_setup, scalar_functions
+
+    @st.composite
+    def inner_nonlinear(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        reward, gamma = draw(finite_return_setup(env, None))
+        return InnerNonlinearMarkovReward(reward, draw(scalar_functions()), gamma, method="exact")
+
+    return inner_nonlinear(env, **options)
+
+
+def _sample_inmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return InnerNonlinearMarkovReward(absorbing_zero(env, random_reward(rng, env)),
+                                      random_scalar_function(rng), random_discount(rng))
+
+
+def _read_inmr(fields: SpecificationFields) -> InnerNonlinearMarkovReward:
+    from objspec import expressions
+
+    f = expressions.scalar_function(fields.raw("f"), where=fields.path("f"))
+    return InnerNonlinearMarkovReward(fields.array("reward"), f, fields.number("gamma"))
+
+
+formalism(
+    "INMR",
+    name="inner nonlinear Markov rewards",
+    level="trajectory",
+    exact=True,
+    acyclic_sampler=True,
+    expectation=True,
+    strategy=_strategy_inmr,
+    sampler=_sample_inmr,
+    reader=SpecificationReader(("reward", "f", "gamma"), _read_inmr),
+)(InnerNonlinearMarkovReward)
+
+
+def _strategy_onmr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.OuterNonlinearMarkovReward` specifications.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.outer_nonlinear`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import scalar_functions
+    from objspec.mdp.strategies import discounts, rewards
+
+    @st.composite
+    def outer_nonlinear(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        return OuterNonlinearMarkovReward(
+            draw(rewards(env)), draw(scalar_functions()), draw(discounts())
+        )
+
+    return outer_nonlinear(env, **options)
+
+
+def _sample_onmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    return OuterNonlinearMarkovReward(random_reward(rng, env), random_scalar_function(rng),
+                                      random_discount(rng))
+
+
+def _read_onmr(fields: SpecificationFields) -> OuterNonlinearMarkovReward:
+    from objspec import expressions
+
+    f = expressions.scalar_function(fields.raw("f"), where=fields.path("f"))
+    return OuterNonlinearMarkovReward(fields.array("reward"), f, fields.number("gamma"))
+
+
+formalism(
+    "ONMR",
+    name="outer nonlinear Markov rewards",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_onmr,
+    sampler=_sample_onmr,
+    reader=SpecificationReader(("reward", "f", "gamma"), _read_onmr),
+)(OuterNonlinearMarkovReward)

@@ -8,10 +8,12 @@ The discounted occupancy measure of a policy is
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._sampling import random_discount, random_weights
 from objspec.formalisms._support import (
     OrderEvaluator,
     StatisticEvaluator,
@@ -19,12 +21,16 @@ from objspec.formalisms._support import (
     describe_callable,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.registry import formalism
 from objspec.mdp.evaluation import occupancy_measure
 from objspec.mdp.exact import exact_occupancy_measure
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 from objspec.orders import Order, as_order
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = [
     "OccupancyMeasureFunction",
@@ -74,22 +80,21 @@ class OccupancyMeasureFunction(Specification):
     array([0.25, 0.  ])
     """
 
-    acronym = "FOMR"
 
     def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any) -> None:
         self.f = check_callable(f, "FOMR function f")
         check_discount(gamma)
         self.gamma = gamma
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OccupancyFunctionEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OccupancyFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` passes Fraction occupancy measures to ``f``."""
-        return OccupancyFunctionEvaluator(self, env, exact=exact)
+        return OccupancyFunctionEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"OccupancyMeasureFunction(f={describe_callable(self.f)}, gamma={self.gamma})"
 
 
-class OccupancyFunctionEvaluator(StatisticEvaluator):
+class OccupancyFunctionEvaluator(StatisticEvaluator[OccupancyMeasureFunction]):
     """Evaluator of an :class:`OccupancyMeasureFunction`; the statistic is ``m_gamma^pi``."""
 
     def __init__(self, spec: OccupancyMeasureFunction, env: FiniteMDP, *, exact: bool) -> None:
@@ -135,7 +140,6 @@ class OccupancyMeasureOrdering(Specification):
     1
     """
 
-    acronym = "OMO"
     real_valued = False
 
     def __init__(self, order: Order | Callable[[Any, Any], Any], gamma: Any) -> None:
@@ -143,15 +147,15 @@ class OccupancyMeasureOrdering(Specification):
         check_discount(gamma)
         self.gamma = gamma
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> OccupancyOrderingEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OccupancyOrderingEvaluator:
         """Evaluator in ``env``; ``exact=True`` compares Fraction occupancy measures."""
-        return OccupancyOrderingEvaluator(self, env, exact=exact)
+        return OccupancyOrderingEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"OccupancyMeasureOrdering(order={self.order!r}, gamma={self.gamma})"
 
 
-class OccupancyOrderingEvaluator(OrderEvaluator):
+class OccupancyOrderingEvaluator(OrderEvaluator[OccupancyMeasureOrdering]):
     """Evaluator of an :class:`OccupancyMeasureOrdering`."""
 
     def __init__(self, spec: OccupancyMeasureOrdering, env: FiniteMDP, *, exact: bool) -> None:
@@ -169,3 +173,113 @@ class OccupancyOrderingEvaluator(OrderEvaluator):
 
 FOMR = OccupancyMeasureFunction
 OMO = OccupancyMeasureOrdering
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_fomr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.OccupancyMeasureFunction` specifications: a linear
+    statistic ``<w, m>`` passed through a peak, or the negative squared distance of
+    ``m`` to a random target.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.occupancy_functions`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import discounts, rewards
+
+    @st.composite
+    def occupancy_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        w = draw(rewards(env, "transition"))
+        if draw(st.booleans()):
+            c = draw(st.floats(-2.0, 2.0, allow_nan=False))
+
+            def f(m: Any) -> float:
+                return -((float(np.sum(w * np.asarray(m, dtype=float))) - c) ** 2)
+        else:
+
+            def f(m: Any) -> float:
+                return -float(np.sum((np.asarray(m, dtype=float) - w) ** 2))
+
+        return OccupancyMeasureFunction(f, draw(discounts()))
+
+    return occupancy_functions(env, **options)
+
+
+def _sample_fomr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    w, u = random_weights(rng, (env.n_states, env.n_actions, env.n_states)), random_weights(
+        rng, (env.n_states, env.n_actions, env.n_states))
+
+    def f(m: Any) -> Any:
+        m = np.asarray(m)
+        lin = sum((a * b for a, b in zip(w.ravel(), m.ravel(), strict=True)), Fraction(0) * 0)
+        quad = sum((a * b for a, b in zip(u.ravel(), m.ravel(), strict=True)), Fraction(0) * 0)
+        return lin - quad * quad
+
+    return OccupancyMeasureFunction(f, random_discount(rng))
+
+
+formalism(
+    "FOMR",
+    name="functions from occupancy measures to reals",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_fomr,
+    sampler=_sample_fomr,
+)(OccupancyMeasureFunction)
+
+
+def _strategy_omo(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.OccupancyMeasureOrdering` specifications: the
+    lexicographic order of two linear statistics of the occupancy measure.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.occupancy_orderings`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import discounts, rewards
+
+    @st.composite
+    def occupancy_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+        from objspec import orders
+
+        w1 = draw(rewards(env, "transition"))
+        w2 = draw(rewards(env, "transition"))
+
+        def stats(m: Any) -> list[float]:
+            arr = np.asarray(m, dtype=float)
+            return [float(np.sum(w1 * arr)), float(np.sum(w2 * arr))]
+
+        return OccupancyMeasureOrdering(orders.pullback(orders.lexicographic(), stats),
+                                        draw(discounts()))
+
+    return occupancy_orderings(env, **options)
+
+
+def _sample_omo(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    w, u = random_weights(rng, (env.n_states, env.n_actions, env.n_states)), random_weights(
+        rng, (env.n_states, env.n_actions, env.n_states))
+
+    def key(m: Any) -> Any:
+        m = np.asarray(m).ravel()
+        return [sum((a * b for a, b in zip(w.ravel(), m, strict=True)), Fraction(0) * 0),
+                sum((a * b for a, b in zip(u.ravel(), m, strict=True)), Fraction(0) * 0)]
+
+    return OccupancyMeasureOrdering(orders.pullback(orders.lexicographic(), key),
+                                    random_discount(rng))
+
+
+formalism(
+    "OMO",
+    name="occupancy measure orderings",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_omo,
+    sampler=_sample_omo,
+)(OccupancyMeasureOrdering)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._sampling import random_weights
 from objspec.formalisms._support import (
     OrderEvaluator,
     check_callable,
@@ -20,9 +21,13 @@ from objspec.formalisms._support import (
     real_result,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.registry import formalism
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.orders import Order, as_order
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["PolicyFunction", "FPR", "PolicyOrdering", "PO"]
 
@@ -58,13 +63,11 @@ class PolicyFunction(Specification):
     -1
     """
 
-    acronym = "FPR"
-    policy_level = True
 
     def __init__(self, f: Callable[[Policy], Any]) -> None:
         self.f = check_callable(f, "FPR function f")
 
-    def compile(self, env: FiniteMDP, *, exact: bool = True) -> PolicyFunctionEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> PolicyFunctionEvaluator:
         """Evaluator in ``env`` (always exact: ``f`` is applied to the policies)."""
         return PolicyFunctionEvaluator(self, env)
 
@@ -72,7 +75,7 @@ class PolicyFunction(Specification):
         return f"PolicyFunction(f={describe_callable(self.f)})"
 
 
-class PolicyFunctionEvaluator(RealValuedEvaluator):
+class PolicyFunctionEvaluator(RealValuedEvaluator[PolicyFunction]):
     """Evaluator of a :class:`PolicyFunction`; ties are exact."""
 
     exact = True
@@ -121,14 +124,12 @@ class PolicyOrdering(Specification):
     array([1, 0, 2])
     """
 
-    acronym = "PO"
-    policy_level = True
     real_valued = False
 
     def __init__(self, order: Order | Callable[[Any, Any], Any]) -> None:
         self.order = as_order(order)
 
-    def compile(self, env: FiniteMDP, *, exact: bool = True) -> PolicyOrderingEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> PolicyOrderingEvaluator:
         """Evaluator in ``env`` (always exact)."""
         return PolicyOrderingEvaluator(self, env)
 
@@ -136,7 +137,7 @@ class PolicyOrdering(Specification):
         return f"PolicyOrdering(order={self.order!r})"
 
 
-class PolicyOrderingEvaluator(OrderEvaluator):
+class PolicyOrderingEvaluator(OrderEvaluator[PolicyOrdering]):
     """Evaluator of a :class:`PolicyOrdering`."""
 
     method = "direct"
@@ -154,3 +155,80 @@ class PolicyOrderingEvaluator(OrderEvaluator):
 
 FPR = PolicyFunction
 PO = PolicyOrdering
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_fpr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.PolicyFunction` specifications ``f(pi) = <W, pi>``
+    (they see unreachable states, unlike every lottery-level formalism).
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.policy_functions`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import rewards
+
+    @st.composite
+    def policy_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        W = draw(rewards(env, "state_action"))
+        return PolicyFunction(lambda pi: float(np.sum(W * pi.probabilities)))
+
+    return policy_functions(env, **options)
+
+
+def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    w = random_weights(rng, (env.n_states, env.n_actions))
+
+    def f(pi: Policy) -> Any:
+        p = pi.exact_probabilities()
+        lin = sum((a * b for a, b in zip(w.ravel(), p.ravel(), strict=True)), Fraction(0))
+        return lin * lin - lin
+
+    return PolicyFunction(f)
+
+
+formalism(
+    "FPR",
+    name="functions from policies to reals",
+    level="policy",
+    exact=True,
+    strategy=_strategy_fpr,
+    sampler=_sample_fpr,
+)(PolicyFunction)
+
+
+def _strategy_po(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.PolicyOrdering` specifications: lexicographic on the
+    action probabilities of the states, in a random state order.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.policy_orderings`.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def policy_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+        from objspec import orders
+
+        order = draw(st.permutations(list(range(env.n_states))))
+        return PolicyOrdering(
+            orders.pullback(
+                orders.lexicographic(),
+                lambda pi: [float(x) for s in order for x in pi.probabilities[s]],
+            )
+        )
+
+    return policy_orderings(env, **options)
+
+
+formalism(
+    "PO",
+    name="policy orderings",
+    level="policy",
+    exact=True,
+    strategy=_strategy_po,
+)(PolicyOrdering)

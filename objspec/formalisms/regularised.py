@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._sampling import quadratic, random_discount, random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reachable_states
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.regularisers import Regulariser, as_regulariser
 from objspec.mdp.evaluation import evaluate, state_visitation
 from objspec.mdp.exact import exact_expected_return, exact_state_visitation
 from objspec.mdp.model import FiniteMDP, to_fraction
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["RegularisedRL", "RRL"]
 
@@ -67,7 +73,6 @@ class RegularisedRL(Specification):
     True
     """
 
-    acronym = "RRL"
 
     def __init__(self, reward: Any, regulariser: Any, alpha: Any, gamma: Any) -> None:
         self.reward = as_reward(reward)
@@ -82,9 +87,9 @@ class RegularisedRL(Specification):
         self.alpha = alpha
         self.gamma = gamma
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> RegularisedEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> RegularisedEvaluator:
         """Evaluator in ``env``; ``exact=True`` needs a rational regulariser."""
-        return RegularisedEvaluator(self, env, exact=exact)
+        return RegularisedEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return (
@@ -93,7 +98,7 @@ class RegularisedRL(Specification):
         )
 
 
-class RegularisedEvaluator(RealValuedEvaluator):
+class RegularisedEvaluator(RealValuedEvaluator[RegularisedRL]):
     """Evaluator of a :class:`RegularisedRL`."""
 
     def __init__(self, spec: RegularisedRL, env: FiniteMDP, *, exact: bool) -> None:
@@ -133,3 +138,60 @@ class RegularisedEvaluator(RealValuedEvaluator):
 
 
 RRL = RegularisedRL
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_rrl(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.RegularisedRL` specifications: negative entropy or KL
+    to a random full-support reference policy, weight ``alpha`` in ``[-2, 2]``.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.regularised`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import discounts, policies, rewards
+
+    @st.composite
+    def regularised(draw: st.DrawFn, env: FiniteMDP) -> Any:
+        from objspec.formalisms import RegularisedRL, regularisers
+
+        if draw(st.booleans()):
+            reg: Any = regularisers.negative_entropy
+        else:
+            reference = draw(policies(env, "interior"))
+            reg = regularisers.kl_to(reference.probabilities)
+        alpha = draw(st.floats(-2.0, 2.0, allow_nan=False))
+        return RegularisedRL(draw(rewards(env)), reg, alpha, draw(discounts()))
+
+    return regularised(env, **options)
+
+
+def _sample_rrl(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    alpha = Fraction(int(rng.integers(-2, 3)), 2)
+    return RegularisedRL(random_reward(rng, env), quadratic, alpha, random_discount(rng))
+
+
+def _read_rrl(fields: SpecificationFields) -> RegularisedRL:
+    from objspec import expressions
+    from objspec.formalisms import regularisers
+
+    text = fields.raw("regulariser")
+    reg: Any = (regularisers.negative_entropy if text == "negative_entropy" else
+                expressions.distribution_function(text, fields.n_actions,
+                                                  where=fields.path("regulariser")))
+    return RegularisedRL(fields.array("reward"), reg, fields.number("alpha"),
+                         fields.number("gamma"))
+
+
+formalism(
+    "RRL",
+    name="regularised RL",
+    level="occupancy",
+    exact=True,
+    strategy=_strategy_rrl,
+    sampler=_sample_rrl,
+    reader=SpecificationReader(("reward", "regulariser", "alpha", "gamma"), _read_rrl),
+)(RegularisedRL)

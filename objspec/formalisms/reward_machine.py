@@ -7,12 +7,15 @@ import functools
 import re
 from collections.abc import Hashable, Iterable
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.reading import SpecificationFields, read_number, show
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.temporal_logic import Labelling, check_labelling, labelled_environment
 from objspec.ltl import syntax as s
 from objspec.ltl.hoa import _cubes
@@ -30,6 +33,9 @@ from objspec.ltl.reward_machines import (
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["RewardMachine", "RM"]
 
@@ -112,7 +118,6 @@ class RewardMachine(Specification):
     objspec.errors.InvalidSpecificationError: guards 'a' (edge 0) and 'a | b' (edge 1) ...
     """
 
-    acronym = "RM"
 
     def __init__(
         self,
@@ -282,7 +287,7 @@ class RewardMachine(Specification):
             edges.append((TERMINAL, TERMINAL, s.TRUE, 0))
         return cls(edges, initial, gamma, labelling=labelling, propositions=propositions)
 
-    def compile(self, env: FiniteMDP, *, exact: bool | None = None) -> RewardMachineEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> RewardMachineEvaluator:
         """Evaluator in ``env``.
 
         ``exact=True`` decides comparisons and ranks in rational arithmetic; ``None``
@@ -424,7 +429,7 @@ def _check_hashable(node: Any, what: str) -> None:
         ) from None
 
 
-class RewardMachineEvaluator(RealValuedEvaluator):
+class RewardMachineEvaluator(RealValuedEvaluator[RewardMachine]):
     """Evaluator of a :class:`RewardMachine` in one environment."""
 
     def __init__(self, spec: RewardMachine, env: FiniteMDP, *, exact: bool | None = None) -> None:
@@ -458,3 +463,103 @@ class RewardMachineEvaluator(RealValuedEvaluator):
 
 
 RM = RewardMachine
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_rm(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.RewardMachine` specifications over ``env``'s propositions.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.reward_machines`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import discounts
+
+    @st.composite
+    def reward_machines(
+        draw: st.DrawFn, env: FiniteMDP, max_machine_states: int = 3, *,
+        allow_unmatched: bool = True
+    ) -> Any:
+
+        n = draw(st.integers(1, max_machine_states))
+        props = list(env.propositions)
+        reward = st.floats(-1.0, 1.0, allow_nan=False, width=32)
+        edges = []
+        for u in range(n):
+            test = draw(st.sampled_from([None, *props])) if props else None
+            if test is None:
+                edges.append((u, draw(st.integers(0, n - 1)), "true", draw(reward)))
+                continue
+            edges.append((u, draw(st.integers(0, n - 1)), test, draw(reward)))
+            if not allow_unmatched or draw(st.booleans()):
+                edges.append((u, draw(st.integers(0, n - 1)), f"!{test}", draw(reward)))
+        return RewardMachine(edges, 0, draw(discounts()))
+
+    return reward_machines(env, **options)
+
+
+def _sample_rm(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    def pay() -> Any:
+        return Fraction(int(rng.integers(-2, 3)))
+
+    edges = [(0, 1, "p", pay()), (0, 0, "!p", pay()), (1, 1, "q", random_reward(rng, env)),
+             (1, 0, "!q", pay())]
+    return RewardMachine(edges, 0, random_discount(rng))
+
+
+def _json_machine_state(x: Any, where: str) -> int | str:
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, str) and x:
+        return int(x) if x.isdigit() else x
+    raise InvalidSpecificationError(
+        f"{where}: a machine state is an integer or a name, got {show(x)}")
+
+
+def _json_edges(raw: Any, where: str, exact: bool) -> list[tuple[Any, Any, str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidSpecificationError(
+            f"{where}: expected a non-empty list of [u, u_next, guard, reward], got {show(raw)}")
+    edges = []
+    for i, e in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(e, list) or len(e) != 4:
+            got = f"{len(e)} entries" if isinstance(e, list) else show(e)
+            raise InvalidSpecificationError(
+                f"{here}: expected [u, u_next, guard, reward], got {got}")
+        u, v, guard, reward = e
+        if not isinstance(guard, str):
+            raise InvalidSpecificationError(
+                f"{here}: the guard is a propositional formula string, got {show(guard)}")
+        edges.append((_json_machine_state(u, f"{here}[0]"), _json_machine_state(v, f"{here}[1]"),
+                      guard, read_number(reward, f"{here}[3]", exact)))
+    return edges
+
+
+def _read_rm(fields: SpecificationFields) -> RewardMachine:
+    edges = _json_edges(fields.raw("edges"), fields.path("edges"), fields.exact)
+    initial = _json_machine_state(fields.raw("initial", 0), fields.path("initial"))
+    states = list(dict.fromkeys(s for e in edges for s in e[:2]))
+    if initial not in states:
+        raise InvalidSpecificationError(
+            f"{fields.path('initial')}: {initial!r} is not a machine state of the edges "
+            f"({', '.join(repr(s) for s in states)})")
+    with fields.errors_at("edges"):
+        return RewardMachine(edges, initial, fields.number("gamma"))
+
+
+formalism(
+    "RM",
+    name="reward machines",
+    level="trajectory",
+    exact=True,
+    needs_propositions=True,
+    gymnasium=True,
+    expectation=True,
+    strategy=_strategy_rm,
+    sampler=_sample_rm,
+    reader=SpecificationReader(("edges", "initial", "gamma"), _read_rm, optional=("initial",)),
+)(RewardMachine)

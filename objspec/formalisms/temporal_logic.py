@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.optimise import MaximalSatisfaction, maximal_satisfaction
 from objspec.ltl.parser import check_propositions, parse_formula
@@ -23,6 +23,10 @@ from objspec.ltl.syntax import Formula
 from objspec.ltl.translation import MAX_STATES, TIME_LIMIT, translate
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+    from numpy.random import Generator
 
 __all__ = ["LinearTemporalLogic", "LTL", "Labelling"]
 
@@ -154,7 +158,6 @@ class LinearTemporalLogic(Specification):
     0.1
     """
 
-    acronym = "LTL"
 
     def __init__(
         self,
@@ -213,9 +216,7 @@ class LinearTemporalLogic(Specification):
         return translate(self.formula, sorted(self.formula.atoms()),
                          max_states=self.max_states, time_limit=self.time_limit)
 
-    def compile(
-        self, env: FiniteMDP, *, exact: bool | None = None
-    ) -> LinearTemporalLogicEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> LinearTemporalLogicEvaluator:
         """Evaluator in ``env``.
 
         ``exact=True`` decides comparisons and ranks in rational arithmetic (``exact_value``);
@@ -236,7 +237,7 @@ class LinearTemporalLogic(Specification):
         return f"LinearTemporalLogic({what})"
 
 
-class LinearTemporalLogicEvaluator(RealValuedEvaluator):
+class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
     """Evaluator of a :class:`LinearTemporalLogic` specification in one environment."""
 
     def __init__(
@@ -274,3 +275,54 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator):
 
 
 LTL = LinearTemporalLogic
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_ltl(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.LinearTemporalLogic` specifications over ``env``'s
+    propositions.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.ltl_specs`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import ltl_formulas
+
+    @st.composite
+    def ltl_specs(draw: st.DrawFn, env: FiniteMDP, max_leaves: int = 5) -> Any:
+
+        return LinearTemporalLogic(draw(ltl_formulas(env.propositions, max_leaves)))
+
+    return ltl_specs(env, **options)
+
+
+#: The formulas :func:`_sample_ltl` draws from (over the propositions ``p`` and ``q``).
+_SAMPLE_FORMULAS = ("F p", "G p", "p U q", "X (p | q)", "G F p", "F G !q",
+                    "(p & X p) | (!p & X !p)")
+
+
+def _sample_ltl(env: FiniteMDP, rng: Generator) -> Any:
+    return LinearTemporalLogic(_SAMPLE_FORMULAS[int(rng.integers(len(_SAMPLE_FORMULAS)))])
+
+
+def _read_ltl(fields: SpecificationFields) -> LinearTemporalLogic:
+    text = fields.text("formula", "an LTL formula")
+    with fields.errors_at("formula"):
+        return LinearTemporalLogic(text)
+
+
+formalism(
+    "LTL",
+    name="linear temporal logic",
+    level="trajectory",
+    exact=True,
+    needs_propositions=True,
+    gymnasium=True,
+    expectation=True,
+    strategy=_strategy_ltl,
+    sampler=_sample_ltl,
+    reader=SpecificationReader(("formula",), _read_ltl),
+)(LinearTemporalLogic)

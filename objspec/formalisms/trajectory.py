@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms._support import (
     OrderEvaluator,
     call_user,
@@ -41,6 +42,7 @@ from objspec.formalisms.lottery import (
     truncation_bound,
     truncation_horizon,
 )
+from objspec.formalisms.registry import formalism
 from objspec.mdp.exact import exact_discount, exact_rewards
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
@@ -50,6 +52,9 @@ from objspec.orders import (
     as_order,
     from_comparator,
 )
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = [
     "TrajectoryFunction",
@@ -159,7 +164,6 @@ class TrajectoryFunction(Specification):
     ('prefix enumeration', 0.0)
     """
 
-    acronym = "FTR"
 
     def __init__(
         self,
@@ -223,11 +227,11 @@ class TrajectoryFunction(Specification):
         out.inner = spec
         return out
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> RealValuedEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> RealValuedEvaluator:
         """Evaluator in ``env`` (see the class docstring for methods and exactness)."""
         if self.inner is not None:
-            return DelegatedTrajectoryEvaluator(self, env, exact=exact)
-        return TrajectoryFunctionEvaluator(self, env, exact=exact)
+            return DelegatedTrajectoryEvaluator(self, env, exact=bool(exact))
+        return TrajectoryFunctionEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         if self.inner is not None:
@@ -238,7 +242,7 @@ class TrajectoryFunction(Specification):
         )
 
 
-class TrajectoryFunctionEvaluator(RealValuedEvaluator):
+class TrajectoryFunctionEvaluator(RealValuedEvaluator[TrajectoryFunction]):
     """Evaluator of a prefix-function :class:`TrajectoryFunction`.
 
     Attributes
@@ -351,7 +355,7 @@ class TrajectoryFunctionEvaluator(RealValuedEvaluator):
                    Fraction(0))
 
 
-class DelegatedTrajectoryEvaluator(RealValuedEvaluator):
+class DelegatedTrajectoryEvaluator(RealValuedEvaluator[TrajectoryFunction]):
     """Evaluator of ``TrajectoryFunction.of(spec)``: ``spec``'s own evaluator."""
 
     def __init__(self, spec: TrajectoryFunction, env: FiniteMDP, *, exact: bool) -> None:
@@ -380,7 +384,7 @@ class DelegatedTrajectoryEvaluator(RealValuedEvaluator):
 
 
 # ---------------------------------------------------------------------- INMR / IMORL engine
-class ReturnFunctionEvaluator(RealValuedEvaluator):
+class ReturnFunctionEvaluator(RealValuedEvaluator[Any]):
     """``J(pi) = E[f(Gvec(xi))]`` for a vector of discounted returns (INMR, IMORL).
 
     Methods, chosen at compile time (``method="auto"``):
@@ -574,20 +578,19 @@ class TrajectoryLotteryFunction(Specification):
     array([0.25, 0.09])
     """
 
-    acronym = "FTLR"
 
     def __init__(self, f: Callable[[TrajectoryLottery], Any]) -> None:
         self.f = check_callable(f, "FTLR function f")
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> TrajectoryLotteryFunctionEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> TrajectoryLotteryFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` hands ``f`` exact lotteries."""
-        return TrajectoryLotteryFunctionEvaluator(self, env, exact=exact)
+        return TrajectoryLotteryFunctionEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"TrajectoryLotteryFunction(f={describe_callable(self.f)})"
 
 
-class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator):
+class TrajectoryLotteryFunctionEvaluator(RealValuedEvaluator[TrajectoryLotteryFunction]):
     """Evaluator of a :class:`TrajectoryLotteryFunction`."""
 
     def __init__(self, spec: TrajectoryLotteryFunction, env: FiniteMDP, *, exact: bool) -> None:
@@ -654,21 +657,20 @@ class TrajectoryLotteryOrdering(Specification):
     array([0, 0, 1])
     """
 
-    acronym = "TLO"
     real_valued = False
 
     def __init__(self, order: Order | Callable[[Any, Any], Any]) -> None:
         self.order = as_order(order)
 
-    def compile(self, env: FiniteMDP, *, exact: bool = False) -> TrajectoryLotteryOrderingEvaluator:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> TrajectoryLotteryOrderingEvaluator:
         """Evaluator in ``env``; ``exact=True`` hands the order exact lotteries."""
-        return TrajectoryLotteryOrderingEvaluator(self, env, exact=exact)
+        return TrajectoryLotteryOrderingEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
         return f"TrajectoryLotteryOrdering(order={self.order!r})"
 
 
-class TrajectoryLotteryOrderingEvaluator(OrderEvaluator):
+class TrajectoryLotteryOrderingEvaluator(OrderEvaluator[TrajectoryLotteryOrdering]):
     """Evaluator of a :class:`TrajectoryLotteryOrdering`."""
 
     def __init__(self, spec: TrajectoryLotteryOrdering, env: FiniteMDP, *, exact: bool) -> None:
@@ -693,3 +695,174 @@ class TrajectoryLotteryOrderingEvaluator(OrderEvaluator):
 FTR = TrajectoryFunction
 FTLR = TrajectoryLotteryFunction
 TLO = TrajectoryLotteryOrdering
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _strategy_ftr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.TrajectoryFunction` specifications of a short prefix
+    (horizon 1..``max_horizon``), evaluated exactly by prefix enumeration: a sum or a
+    product of per-step weights ``W[t, s_t, a_t]``, or "the same action at steps 0 and 1".
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.trajectory_functions`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.mdp.strategies import rewards
+
+    @st.composite
+    def trajectory_functions(draw: st.DrawFn, env: FiniteMDP, max_horizon: int = 3) -> Any:
+
+        horizon = draw(st.integers(1, max_horizon))
+        W = np.stack([draw(rewards(env, "state_action", integers=True, min_value=-2, max_value=2))
+                      for _ in range(horizon)])
+        kind = draw(st.sampled_from(["sum", "product", "same"] if horizon >= 2 else ["sum"]))
+        steps = np.arange(horizon)
+
+        def f(states: Any, actions: Any) -> float:
+            s = np.asarray(states, dtype=np.int64)[:horizon]
+            a = np.asarray(actions, dtype=np.int64)[:horizon]
+            if kind == "same":
+                return float(a[0] == a[1])
+            terms = W[steps, s, a]
+            return float(terms.sum() if kind == "sum" else terms.prod())
+
+        return TrajectoryFunction(f, horizon)
+
+    return trajectory_functions(env, **options)
+
+
+def _sample_ftr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    table = rng.integers(-3, 4, size=(env.n_actions, env.n_states, env.n_actions))
+
+    def f(states: Any, actions: Any) -> Any:
+        return Fraction(int(table[actions[0], states[1], actions[1]]))
+
+    return TrajectoryFunction(f, 2)
+
+
+formalism(
+    "FTR",
+    name="functions from trajectories to reals",
+    level="trajectory",
+    exact=True,
+    expectation=True,
+    strategy=_strategy_ftr,
+    sampler=_sample_ftr,
+)(TrajectoryFunction)
+
+
+def _strategy_ftlr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.TrajectoryLotteryFunction` specifications: nonlinear
+    functions of two lottery statistics (:class:`~objspec.formalisms.lottery.TrajectoryLottery`
+    occupancy measure or return moments): their product, a mean-variance trade-off
+    ``x - lam * y``, or a peak ``-(x - c)^2``. Exact with exact lotteries (Fractions in,
+    Fractions out).
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.lottery_functions`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import lottery_statistics
+
+    @st.composite
+    def lottery_functions(draw: st.DrawFn, env: FiniteMDP) -> Any:
+
+        stats = draw(lottery_statistics(env))
+        kind = draw(st.sampled_from(["product", "trade-off", "peak"]))
+        lam = Fraction(draw(st.integers(-4, 4)), 2)
+        c = Fraction(draw(st.integers(-4, 4)), 2)
+
+        def f(lottery: Any) -> Any:
+            x, y = stats(lottery)
+            if kind == "product":
+                return x * y
+            if kind == "trade-off":
+                return x - (lam if isinstance(y, Fraction) else float(lam)) * y
+            centre = c if isinstance(x, Fraction) else float(c)
+            return -((x - centre) ** 2)
+
+        return TrajectoryLotteryFunction(f)
+
+    return lottery_functions(env, **options)
+
+
+def _sample_ftlr(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    r1, r2, gamma = random_reward(rng, env), random_reward(rng, env), random_discount(rng)
+
+    def f(lottery: Any) -> Any:
+        mean = lottery.expected_return(r1, gamma)
+        return mean - lottery.expected_return(r2, gamma) ** 2
+
+    return TrajectoryLotteryFunction(f)
+
+
+formalism(
+    "FTLR",
+    name="functions from trajectory lotteries to reals",
+    level="lottery",
+    exact=True,
+    strategy=_strategy_ftlr,
+    sampler=_sample_ftlr,
+)(TrajectoryLotteryFunction)
+
+
+def _strategy_tlo(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
+    """:class:`~objspec.formalisms.TrajectoryLotteryOrdering` specifications: orders by key
+    (:func:`objspec.orders.by_key`) on two lottery statistics (occupancy-measure statistics,
+    or mean and variance of a return), lexicographic with random signs (e.g. mean first,
+    then lower variance) or by a weighted sum. Float statistics are rounded to 9 decimals
+    so that rounding noise does not decide the lexicographic tie-break; exact lotteries
+    give exact keys.
+
+    The hypothesis strategy this formalism registers (``options`` are passed to it); see
+    :func:`objspec.environments.strategies.lottery_orderings`.
+    """
+    from hypothesis import strategies as st
+
+    from objspec.formalisms._strategies import lottery_statistics
+
+    @st.composite
+    def lottery_orderings(draw: st.DrawFn, env: FiniteMDP) -> Any:
+        from objspec import orders
+
+        stats = draw(lottery_statistics(env))
+        signs = draw(st.lists(st.sampled_from([1, -1]), min_size=2, max_size=2))
+        lexicographic = draw(st.booleans())
+        weight = Fraction(draw(st.integers(-4, 4)), 2)
+
+        def key(lottery: Any) -> tuple[Any, ...]:
+            x, y = (v if isinstance(v, Fraction) else round(float(v), 9) for v in stats(lottery))
+            if lexicographic:
+                return (signs[0] * x, signs[1] * y)
+            w = weight if isinstance(y, Fraction) else float(weight)
+            total = x + w * y
+            return (total if isinstance(total, Fraction) else round(total, 9),)
+
+        return TrajectoryLotteryOrdering(orders.by_key(key))
+
+    return lottery_orderings(env, **options)
+
+
+def _sample_tlo(env: FiniteMDP, rng: np.random.Generator) -> Any:
+    from objspec import orders
+
+    r1, r2, gamma = random_reward(rng, env), random_reward(rng, env), random_discount(rng)
+
+    def key(lottery: Any) -> Any:
+        return [lottery.expected_return(r1, gamma), lottery.expected_return(r2, gamma)]
+
+    return TrajectoryLotteryOrdering(orders.pullback(orders.lexicographic(), key))
+
+
+formalism(
+    "TLO",
+    name="trajectory lottery orderings",
+    level="lottery",
+    exact=True,
+    strategy=_strategy_tlo,
+    sampler=_sample_tlo,
+)(TrajectoryLotteryOrdering)

@@ -291,14 +291,14 @@ class OccupancyPolicyFunction(PolicyFunction):
     def _of_policy(self, pi: Policy) -> Any:
         return self.occupancy_function(policy_occupancy(self.env, pi, self.gamma))
 
-    def compile(self, env: FiniteMDP, *, exact: bool = True) -> Any:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> Any:
         """Exact evaluator for an exact specification on an exact environment, else float."""
-        if exact and exact_mode(self.env, self.gamma):
-            return super().compile(env)
+        if exact is not False and exact_mode(self.env, self.gamma):
+            return super()._evaluator(env, exact)
         return _OccupancyFunctionFloatEvaluator(self, env)
 
 
-class _OccupancyFunctionFloatEvaluator(StatisticEvaluator):
+class _OccupancyFunctionFloatEvaluator(StatisticEvaluator[OccupancyPolicyFunction]):
     """Float evaluator of :class:`OccupancyPolicyFunction` (FOMR's tie tolerance)."""
 
     def __init__(self, spec: OccupancyPolicyFunction, env: FiniteMDP) -> None:
@@ -343,14 +343,14 @@ class OccupancyPolicyOrdering(PolicyOrdering):
 
         super().__init__(orders.pullback(order, occupancy))
 
-    def compile(self, env: FiniteMDP, *, exact: bool = True) -> Any:
+    def _evaluator(self, env: FiniteMDP, exact: bool | None) -> Any:
         """Exact evaluator for an exact specification on an exact environment, else float."""
-        if exact and exact_mode(self.env, self.gamma):
-            return super().compile(env)
+        if exact is not False and exact_mode(self.env, self.gamma):
+            return super()._evaluator(env, exact)
         return _OccupancyOrderFloatEvaluator(self, env)
 
 
-class _OccupancyOrderFloatEvaluator(OrderEvaluator):
+class _OccupancyOrderFloatEvaluator(OrderEvaluator[OccupancyPolicyOrdering]):
     """Float evaluator of :class:`OccupancyPolicyOrdering` (OMO's float objects)."""
 
     method = "linear solve"

@@ -88,7 +88,6 @@ from objspec.errors import (
 from objspec.formalisms.reading import field_errors as _field
 from objspec.formalisms.reading import one_line as _one_line
 from objspec.formalisms.reading import read_array as _array
-from objspec.formalisms.reading import read_number as _number
 from objspec.formalisms.reading import show as _show
 
 __all__ = ["main", "build_parser", "load_problem", "spec_from_json", "format_table", "Problem"]
@@ -110,53 +109,20 @@ _DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf")
 
 # ---------------------------------------------------------------------------- specifications
 
-_KEYS: dict[str, tuple[str, ...]] = {
-    "MR": ("reward", "gamma"),
-    "LAR": ("reward",),
-    "LTL": ("formula",),
-    "RM": ("edges", "initial", "gamma"),
-    "ONMR": ("reward", "f", "gamma"),
-    "INMR": ("reward", "f", "gamma"),
-    "RRL": ("reward", "regulariser", "alpha", "gamma"),
-    "OMORL": ("rewards", "f", "gamma"),
-    "GOMORL": ("rewards", "gamma"),
-}
-_OPTIONAL = {"RM": ("initial",)}
+def _readable() -> str:
+    """The formalisms ``objspec evaluate`` reads, as ``"MR, LAR, ... or GOMORL"``."""
+    from objspec.formalisms.registry import registered_formalisms
 
-
-def _machine_state(x: Any, where: str) -> int | str:
-    if isinstance(x, int) and not isinstance(x, bool):
-        return x
-    if isinstance(x, str) and x:
-        return int(x) if x.isdigit() else x
-    raise InvalidSpecificationError(
-        f"{where}: a machine state is an integer or a name, got {_show(x)}")
-
-
-def _edges(raw: Any, where: str, exact: bool) -> list[tuple[Any, Any, str, Any]]:
-    if not isinstance(raw, list) or not raw:
-        raise InvalidSpecificationError(
-            f"{where}: expected a non-empty list of [u, u_next, guard, reward], got {_show(raw)}")
-    edges = []
-    for i, e in enumerate(raw):
-        here = f"{where}[{i}]"
-        if not isinstance(e, list) or len(e) != 4:
-            got = f"{len(e)} entries" if isinstance(e, list) else _show(e)
-            raise InvalidSpecificationError(
-                f"{here}: expected [u, u_next, guard, reward], got {got}")
-        u, v, guard, reward = e
-        if not isinstance(guard, str):
-            raise InvalidSpecificationError(
-                f"{here}: the guard is a propositional formula string, got {_show(guard)}")
-        edges.append((_machine_state(u, f"{here}[0]"), _machine_state(v, f"{here}[1]"), guard,
-                      _number(reward, f"{here}[3]", exact)))
-    return edges
+    names = [i.acronym for i in registered_formalisms() if i.reader is not None]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def spec_from_json(data: Any, n_actions: int, *, exact: bool = False) -> Any:
     """A specification from the ``"specification"`` object of an evaluate file.
 
-    Formulas (``f``, ``regulariser``) are parsed by :mod:`objspec.expressions`, never
+    The formalism is named by acronym or name (``"MR"``, ``"MarkovReward"``); its
+    registered :class:`~objspec.formalisms.registry.SpecificationReader` reads the other
+    keys. Formulas (``f``, ``regulariser``) are parsed by :mod:`objspec.expressions`, never
     evaluated as code; with ``exact``, every number must be exact (``"1/10"``).
 
     Raises
@@ -164,78 +130,38 @@ def spec_from_json(data: Any, n_actions: int, *, exact: bool = False) -> Any:
     InvalidSpecificationError
         Naming the field, for any malformed entry.
     """
-    from objspec import expressions
-    from objspec.formalisms import regularisers
-    from objspec.reductions.registry import formalism_class
+    from objspec.formalisms.reading import SpecificationFields
+    from objspec.formalisms.registry import formalism_info
 
     if not isinstance(data, dict) or "formalism" not in data:
         raise InvalidSpecificationError(
-            "specification: expected an object with 'formalism' (MR, LAR, LTL, RM, ONMR, INMR, "
-            "RRL, OMORL or GOMORL)")
+            f"specification: expected an object with 'formalism' ({_readable()})")
     if not isinstance(data["formalism"], str):
         raise InvalidSpecificationError(
             f"specification.formalism: expected a name such as \"MR\", got "
             f"{_show(data['formalism'])}")
-    kind = data["formalism"].upper()
-    if kind not in _KEYS:
+    try:
+        info = formalism_info(data["formalism"])
+    except InvalidSpecificationError:
+        info = None
+    reader = info.reader if info is not None else None
+    if info is None or reader is None:
+        kind = info.acronym if info is not None else data["formalism"].upper()
         raise InvalidSpecificationError(
-            f"specification.formalism: {kind!r} is not supported by 'objspec evaluate' (use MR, "
-            "LAR, LTL, RM, ONMR, INMR, RRL, OMORL or GOMORL)")
+            f"specification.formalism: {kind!r} is not supported by 'objspec evaluate' (use "
+            f"{_readable()})")
+    kind = info.acronym
     where = f"specification ({kind})"
-    unknown = sorted(set(data) - set(_KEYS[kind]) - {"formalism"})
+    unknown = sorted(set(data) - set(reader.keys) - {"formalism"})
     if unknown:
         raise InvalidSpecificationError(
-            f"{where}: unknown key {unknown[0]!r}; {kind} takes {', '.join(_KEYS[kind])}")
-    for key in _KEYS[kind]:
-        if key not in data and key not in _OPTIONAL.get(kind, ()):
+            f"{where}: unknown key {unknown[0]!r}; {kind} takes {', '.join(reader.keys)}")
+    for key in reader.keys:
+        if key not in data and key not in reader.optional:
             raise InvalidSpecificationError(f"{where}: missing '{key}'")
-
-    def num(key: str) -> Any:
-        return _number(data[key], f"{where}.{key}", exact)
-
-    def arr(key: str) -> np.ndarray:
-        return _array(data[key], f"{where}.{key}", exact)
-
-    cls = formalism_class(kind)
+    fields = SpecificationFields(data, where, exact=exact, n_actions=n_actions)
     with _field(where):
-        if kind == "MR":
-            return cls(arr("reward"), num("gamma"))
-        if kind == "LAR":
-            return cls(arr("reward"))
-        if kind == "LTL":
-            if not isinstance(data["formula"], str):
-                raise InvalidSpecificationError(
-                    f"{where}.formula: expected an LTL formula string, got "
-                    f"{_show(data['formula'])}")
-            with _field(f"{where}.formula"):
-                return cls(data["formula"])
-        if kind == "RM":
-            edges = _edges(data["edges"], f"{where}.edges", exact)
-            initial = _machine_state(data.get("initial", 0), f"{where}.initial")
-            states = list(dict.fromkeys(s for e in edges for s in e[:2]))
-            if initial not in states:
-                raise InvalidSpecificationError(
-                    f"{where}.initial: {initial!r} is not a machine state of the edges "
-                    f"({', '.join(repr(s) for s in states)})")
-            with _field(f"{where}.edges"):
-                return cls(edges, initial, num("gamma"))
-        if kind in ("ONMR", "INMR"):
-            f = expressions.scalar_function(data["f"], where=f"{where}.f")
-            return cls(arr("reward"), f, num("gamma"))
-        if kind == "RRL":
-            text = data["regulariser"]
-            reg: Any = (regularisers.negative_entropy if text == "negative_entropy" else
-                        expressions.distribution_function(text, n_actions,
-                                                          where=f"{where}.regulariser"))
-            return cls(arr("reward"), reg, num("alpha"), num("gamma"))
-        if kind == "OMORL":
-            rewards = _array(data["rewards"], f"{where}.rewards", exact, ndims=(2, 3, 4))
-            f = expressions.vector_function(data["f"], rewards.shape[0], where=f"{where}.f")
-            return cls(rewards, f, num("gamma"))
-        from objspec import orders
-
-        return cls(_array(data["rewards"], f"{where}.rewards", exact, ndims=(2, 3, 4)),
-                   orders.lexicographic(), num("gamma"))
+        return reader.build(fields)
 
 
 # ---------------------------------------------------------------------------- problems

@@ -12,6 +12,7 @@ purpose, print ``spec_fingerprint(acronym)`` and update the table.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from fractions import Fraction as F
 from typing import Any
@@ -25,19 +26,17 @@ from objspec.errors import CertificateError
 from objspec.formalisms import MarkovReward, OuterNonlinearMarkovReward
 from objspec.reductions import Construction, constructions
 from objspec.reductions.checking import (
-    ACYCLIC_SOURCES,
-    SEMANTIC_CHECKS,
-    SPEC_SAMPLERS,
     ConstructionReport,
     OrderingCheck,
-    _quadratic,
     _simplex,
+    acyclic_sources,
     check_instance,
     check_same_ordering,
     induced_ranks,
     random_rational_mdp,
     random_spec,
     rational_policies,
+    spec_samplers,
     verify_construction,
 )
 
@@ -49,7 +48,7 @@ def _digest(obj: Any) -> str:
 
 
 def spec_fingerprint(acronym: str) -> str:
-    env = random_rational_mdp(3, 2, seed=5, acyclic=acronym in ACYCLIC_SOURCES)
+    env = random_rational_mdp(3, 2, seed=5, acyclic=acronym in acyclic_sources())
     pols = rational_policies(env, 3, seed=1)
     out = []
     for seed in range(3):
@@ -203,12 +202,14 @@ def test_random_spec_rejects_unknown_acronyms() -> None:
 
 
 def test_quadratic_regulariser() -> None:
+    from objspec.formalisms._sampling import quadratic as _quadratic
+
     assert _quadratic([F(1, 2), F(1, 2)]) == F(-1, 2)
     assert isinstance(_quadratic([F(1, 2), F(1, 2)]), F)
     assert _quadratic([0.25, 0.75]) == pytest.approx(-0.375)
 
 
-@pytest.mark.parametrize("acronym", sorted(SPEC_SAMPLERS))
+@pytest.mark.parametrize("acronym", sorted(spec_samplers()))
 def test_seeded_specification_streams_are_stable(acronym: str) -> None:
     assert spec_fingerprint(acronym) == SPEC_FINGERPRINTS[acronym]
 
@@ -331,7 +332,7 @@ def test_a_report_with_no_instance_is_not_ok() -> None:
 
 def test_semantic_checks_are_used_for_the_digit_encoding() -> None:
     name = "trajectory_function_to_inner_nonlinear"
-    assert set(SEMANTIC_CHECKS) == {name}
+    assert {c.name for c in BY_NAME.values() if c.semantic_check is not None} == {name}
     c = BY_NAME[name]
     env = random_rational_mdp(2, 2, 0, acyclic=True)
     spec = random_spec("FTR", env, 0)
@@ -374,7 +375,7 @@ def test_verify_construction_draws_the_documented_instances(source: str, fingerp
     rep = verify_construction(_recording(source, seen), seed=11)
     assert rep.ok and rep.instances == 6 and len(seen) == 6
     sizes = [(n, a) for n, a, *_ in seen]
-    acyclic = source in ACYCLIC_SOURCES
+    acyclic = source in acyclic_sources()
     assert [n for n, _ in sizes] == [1 + k // 2 % 3 + acyclic for k in range(6)]
     assert all(a in (2, 3) for _, a in sizes)
     if acyclic:
@@ -386,12 +387,11 @@ def test_verify_construction_draws_the_documented_instances(source: str, fingerp
 def test_the_digit_check_passes_its_seed_on(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from objspec.reductions import checking
-
     cons = sys.modules["objspec.reductions.construction_catalogue"]
     calls: list[Any] = []
     monkeypatch.setattr(cons, "check_digit_encoding", lambda *args: calls.append(args) or 5)
-    assert checking._digit_check("s", "t", "env", 7) == 5  # type: ignore[arg-type]
+    check = BY_NAME["trajectory_function_to_inner_nonlinear"].semantic_check
+    assert check is not None and check("s", "t", "env", 7) == 5
     assert calls == [("s", "t", "env", 7)]
 
 
@@ -399,8 +399,8 @@ def test_check_instance_passes_the_seed_to_semantic_checks(
         monkeypatch: pytest.MonkeyPatch) -> None:
     name = "trajectory_function_to_inner_nonlinear"
     calls: list[Any] = []
-    monkeypatch.setitem(SEMANTIC_CHECKS, name, lambda *args: calls.append(args) or 1)
-    c = BY_NAME[name]
+    c = dataclasses.replace(BY_NAME[name],
+                            semantic_check=lambda *args: calls.append(args) or 1)
     assert check_instance(c, "s", "t", "env", []) is None  # type: ignore[arg-type]
     assert check_instance(c, "s", "t", "env", [], seed=9) is None  # type: ignore[arg-type]
     assert calls == [("s", "t", "env", 0), ("s", "t", "env", 9)]
@@ -428,7 +428,8 @@ def _identify(fn: Any, forms: dict[str, Any], points: list[Any], cs: list[F]) ->
 def test_random_outer_and_vector_functions_come_from_the_documented_menus() -> None:
     """Every drawn function is one of the four forms with a centre ``c`` in the documented
     range (halves in [-3/2, 3/2], resp. [-1, 1]), and every form is drawn."""
-    from objspec.reductions.checking import _scalar_fn, _vector_fn
+    from objspec.formalisms._sampling import random_scalar_function as _scalar_fn
+    from objspec.formalisms._sampling import random_vector_function as _vector_fn
 
     rng = np.random.default_rng(0)
     xs = [F(k, 4) for k in range(-9, 10)]
@@ -488,8 +489,8 @@ def test_one_inexact_instance_makes_the_report_inexact() -> None:
 def test_semantic_checks_get_fresh_seeds_below_two_to_the_31(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seeds: list[int] = []
-    c = _recording("MR", [])
-    monkeypatch.setitem(SEMANTIC_CHECKS, c.name, lambda s, t, env, seed: seeds.append(seed) or 1)
+    c = dataclasses.replace(_recording("MR", []),
+                            semantic_check=lambda s, t, env, seed: seeds.append(seed) or 1)
     rep = verify_construction(c, seed=4)
     assert rep.ok and len(seeds) == 6 and all(0 <= x < 2**31 for x in seeds)
     assert _digest(seeds) == "104be19be9093f7d"

@@ -15,7 +15,7 @@ from objspec.errors import CertificateError, InvalidSpecificationError, NotExpre
 from objspec.formalisms import MarkovReward, OccupancyMeasureFunction
 from objspec.reductions import EnvironmentRequiredError, constructions, conversion_chain, convert
 from objspec.reductions.checking import (
-    ACYCLIC_SOURCES,
+    acyclic_sources,
     check_instance,
     check_same_ordering,
     needs_acyclic,
@@ -188,10 +188,10 @@ def test_checker_rejects_the_conversion_of_a_different_spec(c: Construction) -> 
 
 def _chain_pairs() -> list[tuple[str, str]]:
     from objspec.hasse import verdicts
-    from objspec.reductions.checking import SPEC_SAMPLERS
+    from objspec.reductions.checking import spec_samplers
 
     return [(a, b) for (b, a), v in sorted(verdicts().items())
-            if v.holds and a != b and a in SPEC_SAMPLERS
+            if v.holds and a != b and a in spec_samplers()
             and "trajectory_function_to_inner_nonlinear" not in v.chain]
 
 
@@ -201,7 +201,7 @@ def test_convert_chains_preserve_the_ordering(source: str, target: str) -> None:
     the shortest chain and compare orderings (chains through the digit encoding are checked
     construction by construction above)."""
     rng = np.random.default_rng(zlib.crc32(f"{source}->{target}".encode()))
-    acyclic = source in ACYCLIC_SOURCES
+    acyclic = source in acyclic_sources()
     env = random_rational_mdp(2 + acyclic, 2, rng, acyclic=acyclic)
     spec = random_spec(source, env, rng)
     out = convert(spec, target, env=env)

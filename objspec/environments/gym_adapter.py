@@ -364,9 +364,12 @@ class SpecEnv(gym.Env):
                 table.terminal |= np.isin(table.env_state, sorted(terminals))
             return "LTL", table, 1.0
         if acronym is not None:
+            from objspec.formalisms.registry import registered_formalisms
+
+            takes = [i.acronym for i in registered_formalisms() if i.gymnasium]
             raise InvalidSpecificationError(
                 f"{type(spec).__name__} ({acronym}) has no per-step reward to simulate; "
-                "SpecEnv takes MR, LAR, RM and LTL specifications or a reward array"
+                f"SpecEnv takes {', '.join(takes)} specifications or a reward array"
             )
         try:
             reward = _full_reward(mdp, spec, "the reward")

@@ -75,9 +75,14 @@ _METHODS = ("auto", "exact", "monte carlo")
 #: Carlo, whose sampling and reward look-ups are O(non-zeros).
 RETURN_DISTRIBUTION_MAX = 4_000_000
 
-#: Specifications whose value is the expectation of a function of the trajectory
-#: (docs/theory.md#embeddings: RM -> FTR, LTL -> FTR, LAR -> FTR, MR -> FTR, INMR/IMORL -> FTR).
-_EXPECTATION_FORMALISMS = frozenset({"MR", "LAR", "LTL", "RM", "FTR", "INMR", "IMORL"})
+
+
+def _expectation_formalisms() -> list[str]:
+    """Formalisms whose value is the expectation of a function of the trajectory (they
+    register ``expectation=True``; docs/theory.md#embeddings)."""
+    from objspec.formalisms.registry import registered_formalisms
+
+    return [i.acronym for i in registered_formalisms() if i.expectation]
 
 
 def _check_method(method: str) -> None:
@@ -210,10 +215,11 @@ class TrajectoryFunction(Specification):
         0.25
         """
         acronym = getattr(spec, "acronym", None)
-        if not isinstance(spec, Specification) or acronym not in _EXPECTATION_FORMALISMS:
+        allowed = _expectation_formalisms()
+        if not isinstance(spec, Specification) or acronym not in allowed:
             raise InvalidSpecificationError(
                 f"TrajectoryFunction.of needs a specification whose value is an expectation "
-                f"over trajectories ({sorted(_EXPECTATION_FORMALISMS)}); got {spec!r}"
+                f"over trajectories ({sorted(allowed)}); got {spec!r}"
             )
         out = cls.__new__(cls)
         out.f = None

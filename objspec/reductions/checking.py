@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import CertificateError, ObjspecError
+from objspec.formalisms._sampling import absorbing_zero
+from objspec.formalisms.registry import formalism_info, registered_formalisms
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.reductions.registry import Construction, formalism_class
@@ -43,7 +45,8 @@ __all__ = [
     "rational_policies",
     "random_spec",
     "check_instance",
-    "SPEC_SAMPLERS",
+    "spec_samplers",
+    "acyclic_sources",
     "needs_acyclic",
     "random_spec_for",
     "verify_construction",
@@ -177,214 +180,31 @@ def rational_policies(env: FiniteMDP, n_random: int, seed: int | np.random.Gener
     return out
 
 
-def _reward(rng: np.random.Generator, env: FiniteMDP) -> np.ndarray:
-    S, A = env.n_states, env.n_actions
-    r = rng.integers(-2, 3, size=(S, A, S))
-    return np.vectorize(F, otypes=[object])(r)
-
-
-def _gamma(rng: np.random.Generator) -> F:
-    return [F(1, 2), F(2, 3), F(9, 10), F(1, 3)][int(rng.integers(4))]
-
-
-def _scalar_fn(rng: np.random.Generator) -> Callable[[Any], Any]:
-    c = F(int(rng.integers(-3, 4)), 2)
-    menu: list[Callable[[Any], Any]] = [
-        lambda x: -((x - c) ** 2),
-        lambda x: x * x * x - 2 * x,
-        lambda x: 1 if x > c else 0,
-        lambda x: -abs(x - c),
-    ]
-    return menu[int(rng.integers(len(menu)))]
-
-
-def _vector_fn(rng: np.random.Generator) -> Callable[[Any], Any]:
-    c = F(int(rng.integers(-2, 3)), 2)
-    menu: list[Callable[[Any], Any]] = [
-        lambda v: v[0] * v[1],
-        lambda v: v[0] - (v[1] - c) ** 2,
-        lambda v: max(v[0], v[1]),
-        lambda v: (1 if v[0] > c else 0) * 100 + v[1],
-    ]
-    return menu[int(rng.integers(len(menu)))]
-
-
-def _quadratic(dist: Any) -> Any:
-    return sum((x * x for x in dist), F(0) if isinstance(dist[0], F) else 0.0) - 1
-
-
-def _weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return np.vectorize(F, otypes=[object])(rng.integers(-2, 3, size=shape))
-
-
-def _sample_mr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    return formalism_class("MR")(_reward(rng, env), _gamma(rng))
-
-
-def _sample_onmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    return formalism_class("ONMR")(_reward(rng, env), _scalar_fn(rng), _gamma(rng))
-
-
-def _sample_omorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    rewards = np.stack([_reward(rng, env), _reward(rng, env)])
-    return formalism_class("OMORL")(rewards, _vector_fn(rng), _gamma(rng))
-
-
-def _sample_gomorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    from objspec import orders
-
-    rewards = np.stack([_reward(rng, env), _reward(rng, env)])
-    return formalism_class("GOMORL")(rewards, orders.lexicographic(), _gamma(rng))
-
-
-def _sample_fomr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    w, u = _weights(rng, (env.n_states, env.n_actions, env.n_states)), _weights(
-        rng, (env.n_states, env.n_actions, env.n_states))
-
-    def f(m: Any) -> Any:
-        m = np.asarray(m)
-        lin = sum((a * b for a, b in zip(w.ravel(), m.ravel(), strict=True)), F(0) * 0)
-        quad = sum((a * b for a, b in zip(u.ravel(), m.ravel(), strict=True)), F(0) * 0)
-        return lin - quad * quad
-
-    return formalism_class("FOMR")(f, _gamma(rng))
-
-
-def _sample_omo(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    from objspec import orders
-
-    w, u = _weights(rng, (env.n_states, env.n_actions, env.n_states)), _weights(
-        rng, (env.n_states, env.n_actions, env.n_states))
-
-    def key(m: Any) -> Any:
-        m = np.asarray(m).ravel()
-        return [sum((a * b for a, b in zip(w.ravel(), m, strict=True)), F(0) * 0),
-                sum((a * b for a, b in zip(u.ravel(), m, strict=True)), F(0) * 0)]
-
-    return formalism_class("OMO")(orders.pullback(orders.lexicographic(), key), _gamma(rng))
-
-
-def _sample_rrl(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    alpha = F(int(rng.integers(-2, 3)), 2)
-    return formalism_class("RRL")(_reward(rng, env), _quadratic, alpha, _gamma(rng))
-
-
-def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    w = _weights(rng, (env.n_states, env.n_actions))
-
-    def f(pi: Policy) -> Any:
-        p = pi.exact_probabilities()
-        lin = sum((a * b for a, b in zip(w.ravel(), p.ravel(), strict=True)), F(0))
-        return lin * lin - lin
-
-    return formalism_class("FPR")(f)
-
-
-def _sample_lar(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    return formalism_class("LAR")(_reward(rng, env))
-
-
-def _sample_ftr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    table = rng.integers(-3, 4, size=(env.n_actions, env.n_states, env.n_actions))
-
-    def f(states: Any, actions: Any) -> Any:
-        return F(int(table[actions[0], states[1], actions[1]]))
-
-    return formalism_class("FTR")(f, 2)
-
-
-def _sample_ftlr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    r1, r2, gamma = _reward(rng, env), _reward(rng, env), _gamma(rng)
-
-    def f(lottery: Any) -> Any:
-        mean = lottery.expected_return(r1, gamma)
-        return mean - lottery.expected_return(r2, gamma) ** 2
-
-    return formalism_class("FTLR")(f)
-
-
-def _sample_tlo(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    from objspec import orders
-
-    r1, r2, gamma = _reward(rng, env), _reward(rng, env), _gamma(rng)
-
-    def key(lottery: Any) -> Any:
-        return [lottery.expected_return(r1, gamma), lottery.expected_return(r2, gamma)]
-
-    return formalism_class("TLO")(orders.pullback(orders.lexicographic(), key))
-
-
-_LTL_MENU = ("F p", "G p", "p U q", "X (p | q)", "G F p", "F G !q", "(p & X p) | (!p & X !p)")
-
-
-def _sample_ltl(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    return formalism_class("LTL")(_LTL_MENU[int(rng.integers(len(_LTL_MENU)))])
-
-
-def _sample_rm(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    def pay() -> Any:
-        return F(int(rng.integers(-2, 3)))
-
-    edges = [(0, 1, "p", pay()), (0, 0, "!p", pay()), (1, 1, "q", _reward(rng, env)),
-             (1, 0, "!q", pay())]
-    return formalism_class("RM")(edges, 0, _gamma(rng))
-
-
-def _absorbing_zero(env: FiniteMDP, reward: np.ndarray) -> np.ndarray:
-    """Zero reward on the self-loops of absorbing states (finite return distributions)."""
-    tau = env.exact_transitions()
-    for s in range(env.n_states):
-        for a in range(env.n_actions):
-            if tau[s, a, s] == 1:
-                reward[s, a, s] = F(0)
-    return reward
-
-
-def _sample_inmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    return formalism_class("INMR")(_absorbing_zero(env, _reward(rng, env)), _scalar_fn(rng),
-                                   _gamma(rng))
-
-
-def _sample_imorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
-    rewards = np.stack([_absorbing_zero(env, _reward(rng, env)) for _ in range(2)])
-    return formalism_class("IMORL")(rewards, _vector_fn(rng), _gamma(rng))
-
-
-#: Random-specification samplers per source formalism (rational, so checks are exact).
-SPEC_SAMPLERS: dict[str, Callable[[FiniteMDP, np.random.Generator], Any]] = {
-    "MR": _sample_mr,
-    "ONMR": _sample_onmr,
-    "OMORL": _sample_omorl,
-    "GOMORL": _sample_gomorl,
-    "FOMR": _sample_fomr,
-    "OMO": _sample_omo,
-    "RRL": _sample_rrl,
-    "FPR": _sample_fpr,
-    "LAR": _sample_lar,
-    "FTR": _sample_ftr,
-    "FTLR": _sample_ftlr,
-    "TLO": _sample_tlo,
-    "LTL": _sample_ltl,
-    "RM": _sample_rm,
-    "INMR": _sample_inmr,
-    "IMORL": _sample_imorl,
-}
-
-#: Sources whose random specs need acyclic environments (exact return distributions).
-ACYCLIC_SOURCES = frozenset({"INMR", "IMORL"})
+def spec_samplers() -> dict[str, Callable[[FiniteMDP, np.random.Generator], Any]]:
+    """Acronym -> seeded rational sampler of every registered formalism that has one
+    (:attr:`~objspec.formalisms.registry.FormalismInfo.sampler`)."""
+    return {i.acronym: i.sampler for i in registered_formalisms() if i.sampler is not None}
+
+
+def acyclic_sources() -> frozenset[str]:
+    """Formalisms whose sampled specifications are exact only on acyclic environments
+    (:attr:`~objspec.formalisms.registry.FormalismInfo.acyclic_sampler`)."""
+    return frozenset(i.acronym for i in registered_formalisms() if i.acyclic_sampler)
 
 
 def needs_acyclic(c: Construction) -> bool:
     """Whether ``c`` is checked on acyclic environments: its source or its target is an
     inner-nonlinear formalism, whose exact evaluator needs finitely many return values."""
-    return c.source in ACYCLIC_SOURCES or c.target in ACYCLIC_SOURCES
+    acyclic = acyclic_sources()
+    return c.source in acyclic or c.target in acyclic
 
 
 def random_spec(acronym: str, env: FiniteMDP, seed: int | np.random.Generator = 0) -> Any:
     """A random specification of ``acronym`` for ``env`` (rational data where possible)."""
-    if acronym not in SPEC_SAMPLERS:
+    sampler = formalism_info(acronym).sampler
+    if sampler is None:
         raise CertificateError(f"no random-specification sampler for {acronym}")
-    return SPEC_SAMPLERS[acronym](env, _rng(seed))
+    return sampler(env, _rng(seed))
 
 
 def random_spec_for(c: Construction, env: FiniteMDP,
@@ -393,31 +213,19 @@ def random_spec_for(c: Construction, env: FiniteMDP,
     reward on absorbing self-loops when the target is inner-nonlinear (its exact
     evaluator needs every trajectory to stop collecting reward)."""
     spec = random_spec(c.source, env, seed)
-    if c.source == "MR" and c.target in ACYCLIC_SOURCES:
+    if c.source == "MR" and c.target in acyclic_sources():
         reward = np.array(spec.reward, dtype=object)
-        spec = formalism_class("MR")(_absorbing_zero(env, reward), spec.gamma)
+        spec = formalism_class("MR")(absorbing_zero(env, reward), spec.gamma)
     return spec
-
-
-def _digit_check(source: Any, target: Any, env: FiniteMDP, seed: int) -> int:
-    from objspec.reductions.construction_catalogue import check_digit_encoding
-
-    return check_digit_encoding(source, target, env, seed)
-
-
-#: Constructions checked semantically instead of by comparing evaluated orderings (their
-#: targets can only be evaluated by Monte Carlo): name -> check(source, target, env, seed).
-SEMANTIC_CHECKS: dict[str, Callable[[Any, Any, FiniteMDP, int], int]] = {
-    "trajectory_function_to_inner_nonlinear": _digit_check,
-}
 
 
 def check_instance(c: Construction, spec: Any, out: Any, env: FiniteMDP,
                    policies: list[Policy], seed: int = 0) -> OrderingCheck | None:
-    """Check one converted instance: semantically (returns None) for constructions in
-    :data:`SEMANTIC_CHECKS`, else by comparing the induced orderings on ``policies``."""
-    if c.name in SEMANTIC_CHECKS:
-        SEMANTIC_CHECKS[c.name](spec, out, env, seed)
+    """Check one converted instance: semantically (returns None) for constructions that
+    carry a :attr:`~objspec.reductions.registry.Construction.semantic_check`, else by
+    comparing the induced orderings on ``policies``."""
+    if c.semantic_check is not None:
+        c.semantic_check(spec, out, env, seed)
         return None
     return check_same_ordering(spec, out, env, policies, what=c.name)
 

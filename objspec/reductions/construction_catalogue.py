@@ -27,14 +27,32 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidModelError, InvalidPolicyError
+from objspec.formalisms import (
+    GeneralisedOuterMORL,
+    InnerMORL,
+    InnerNonlinearMarkovReward,
+    LimitAverageReward,
+    LinearTemporalLogic,
+    MarkovReward,
+    OccupancyMeasureFunction,
+    OccupancyMeasureOrdering,
+    OuterMORL,
+    OuterNonlinearMarkovReward,
+    PolicyFunction,
+    PolicyOrdering,
+    RegularisedRL,
+    RewardMachine,
+    TrajectoryFunction,
+    TrajectoryLotteryFunction,
+    TrajectoryLotteryOrdering,
+)
 from objspec.formalisms._support import OrderEvaluator, StatisticEvaluator
-from objspec.formalisms.policy_level import PolicyFunction, PolicyOrdering
 from objspec.mdp.evaluation import occupancy_measure
 from objspec.mdp.exact import exact_occupancy_measure
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.reachability import canonical_policies
-from objspec.reductions.registry import construction, formalism_class
+from objspec.reductions.registry import construction
 
 __all__ = [
     "markov_reward_to_outer_nonlinear",
@@ -369,8 +387,8 @@ class _OccupancyOrderFloatEvaluator(OrderEvaluator[OccupancyPolicyOrdering]):
 # ---------------------------------------------------------------- 4.1 embeddings
 
 
-@construction("MR", "ONMR", reference="docs/theory.md#c-mr-to-onmr")
-def markov_reward_to_outer_nonlinear(spec: Any) -> Any:
+@construction(MarkovReward, OuterNonlinearMarkovReward, reference="docs/theory.md#c-mr-to-onmr")
+def markov_reward_to_outer_nonlinear(spec: MarkovReward) -> OuterNonlinearMarkovReward:
     """MR as ONMR with the identity as outer function.
 
     Proof: ``J_ONMR = f(<R, m>) = <R, m> = J_MR`` for ``f = id`` and the same ``R, gamma``,
@@ -382,11 +400,11 @@ def markov_reward_to_outer_nonlinear(spec: Any) -> Any:
     >>> markov_reward_to_outer_nonlinear(MarkovReward([1.0], 0.5)).acronym
     'ONMR'
     """
-    return formalism_class("ONMR")(spec.reward, _identity, spec.gamma)
+    return OuterNonlinearMarkovReward(spec.reward, _identity, spec.gamma)
 
 
-@construction("MR", "RRL", reference="docs/theory.md#c-mr-to-rrl")
-def markov_reward_to_regularised(spec: Any) -> Any:
+@construction(MarkovReward, RegularisedRL, reference="docs/theory.md#c-mr-to-rrl")
+def markov_reward_to_regularised(spec: MarkovReward) -> RegularisedRL:
     """MR as RRL with ``alpha = 0`` and ``F = 0``.
 
     Proof: ``J_RRL = <R, m> - 0 * sum_s d(s) F(pi(s)) = J_MR``.
@@ -397,11 +415,11 @@ def markov_reward_to_regularised(spec: Any) -> Any:
     >>> markov_reward_to_regularised(MarkovReward([1.0], 0.5)).alpha
     0
     """
-    return formalism_class("RRL")(spec.reward, zero_regulariser, 0, spec.gamma)
+    return RegularisedRL(spec.reward, zero_regulariser, 0, spec.gamma)
 
 
-@construction("MR", "INMR", reference="docs/theory.md#c-mr-to-inmr")
-def markov_reward_to_inner_nonlinear(spec: Any) -> Any:
+@construction(MarkovReward, InnerNonlinearMarkovReward, reference="docs/theory.md#c-mr-to-inmr")
+def markov_reward_to_inner_nonlinear(spec: MarkovReward) -> InnerNonlinearMarkovReward:
     """MR as INMR with the identity as inner function.
 
     Proof: ``J_INMR = E[f(G_R(xi))] = E[G_R(xi)] = <R, m> = J_MR`` for ``f = id`` and the
@@ -419,11 +437,11 @@ def markov_reward_to_inner_nonlinear(spec: Any) -> Any:
     >>> inmr.compile(E3(), exact=True).exact_value(pi)
     Fraction(1, 3)
     """
-    return formalism_class("INMR")(spec.reward, _identity, spec.gamma)
+    return InnerNonlinearMarkovReward(spec.reward, _identity, spec.gamma)
 
 
-@construction("ONMR", "OMORL", reference="docs/theory.md#c-onmr-to-omorl")
-def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
+@construction(OuterNonlinearMarkovReward, OuterMORL, reference="docs/theory.md#c-onmr-to-omorl")
+def outer_nonlinear_to_outer_morl(spec: OuterNonlinearMarkovReward) -> OuterMORL:
     """ONMR as OMORL with ``k = 1``.
 
     Proof: the OMORL statistic is the length-1 vector ``(<R, m>)``; with
@@ -437,14 +455,14 @@ def outer_nonlinear_to_outer_morl(spec: Any) -> Any:
     (1, 1)
     """
     rewards = np.asarray(spec.reward)[None]
-    return formalism_class("OMORL")(rewards, _on_first_component(spec.f), spec.gamma)
+    return OuterMORL(rewards, _on_first_component(spec.f), spec.gamma)
 
 
 # ---------------------------------------------------------------- 4.3 OMORL = FOMR
 
 
-@construction("OMORL", "FOMR", reference="docs/theory.md#c-omorl-to-fomr")
-def outer_morl_to_occupancy_function(spec: Any) -> Any:
+@construction(OuterMORL, OccupancyMeasureFunction, reference="docs/theory.md#c-omorl-to-fomr")
+def outer_morl_to_occupancy_function(spec: OuterMORL) -> OccupancyMeasureFunction:
     """OMORL as a function of the occupancy measure.
 
     Proof: ``J_{R_i}(pi) = <R_i, m_gamma^pi>``, so with the same ``gamma`` and
@@ -468,11 +486,12 @@ def outer_morl_to_occupancy_function(spec: Any) -> Any:
                        dtype=object if m.dtype == object else np.float64)
         return f(vec)
 
-    return formalism_class("FOMR")(of_m, spec.gamma)
+    return OccupancyMeasureFunction(of_m, spec.gamma)
 
 
-@construction("FOMR", "OMORL", needs_size=True, reference="docs/theory.md#c-fomr-to-omorl")
-def occupancy_function_to_outer_morl(spec: Any, env: FiniteMDP) -> Any:
+@construction(OccupancyMeasureFunction, OuterMORL,
+              needs_size=True, reference="docs/theory.md#c-fomr-to-omorl")
+def occupancy_function_to_outer_morl(spec: OccupancyMeasureFunction, env: FiniteMDP) -> OuterMORL:
     """A function of the occupancy measure as OMORL with one indicator reward per transition.
 
     Proof: take ``k = |S x A x S|`` rewards ``R_i = 1[x = x_i]`` and the same ``gamma``.
@@ -494,11 +513,11 @@ def occupancy_function_to_outer_morl(spec: Any, env: FiniteMDP) -> Any:
     def of_vector(v: Any) -> Any:
         return f(np.asarray(v).reshape(shape))
 
-    return formalism_class("OMORL")(_indicator_rewards(env), of_vector, spec.gamma)
+    return OuterMORL(_indicator_rewards(env), of_vector, spec.gamma)
 
 
-@construction("RRL", "FOMR", reference="docs/theory.md#c-rrl-to-fomr")
-def regularised_to_occupancy_function(spec: Any) -> Any:
+@construction(RegularisedRL, OccupancyMeasureFunction, reference="docs/theory.md#c-rrl-to-fomr")
+def regularised_to_occupancy_function(spec: RegularisedRL) -> OccupancyMeasureFunction:
     """Regularised RL as a function of the occupancy measure (OM >= RRL).
 
     Proof: ``J_RRL = <R, m> - alpha sum_s d(s) F(pi(.|s))`` with ``d(s) = sum_{a,s'} m(s,a,s')``
@@ -538,14 +557,14 @@ def regularised_to_occupancy_function(spec: Any) -> Any:
                 total = total - a * (d[s] if exact else float(d[s])) * F
         return total
 
-    return formalism_class("FOMR")(of_m, spec.gamma)
+    return OccupancyMeasureFunction(of_m, spec.gamma)
 
 
 # ---------------------------------------------------------------- 4.4 orders
 
 
-@construction("OMORL", "GOMORL", reference="docs/theory.md#c-omorl-to-gomorl")
-def outer_morl_to_generalised(spec: Any) -> Any:
+@construction(OuterMORL, GeneralisedOuterMORL, reference="docs/theory.md#c-omorl-to-gomorl")
+def outer_morl_to_generalised(spec: OuterMORL) -> GeneralisedOuterMORL:
     """OMORL as GOMORL: order return vectors by ``f``.
 
     Proof: ``v >=_k w iff f(v) >= f(w)`` is a total preorder on ``R^k`` (pulled back from
@@ -560,11 +579,12 @@ def outer_morl_to_generalised(spec: Any) -> Any:
     """
     from objspec import orders
 
-    return formalism_class("GOMORL")(spec.rewards, orders.by_key(spec.f), spec.gamma)
+    return GeneralisedOuterMORL(spec.rewards, orders.by_key(spec.f), spec.gamma)
 
 
-@construction("GOMORL", "OMO", reference="docs/theory.md#c-gomorl-to-omo")
-def generalised_to_occupancy_ordering(spec: Any) -> Any:
+@construction(GeneralisedOuterMORL, OccupancyMeasureOrdering,
+              reference="docs/theory.md#c-gomorl-to-omo")
+def generalised_to_occupancy_ordering(spec: GeneralisedOuterMORL) -> OccupancyMeasureOrdering:
     """GOMORL as an ordering of occupancy measures (pull-back through the returns).
 
     Proof: ``m >=_M m'`` iff ``(<R_i, m>)_i >=_k (<R_i, m'>)_i``. A pull-back of a total
@@ -587,11 +607,14 @@ def generalised_to_occupancy_ordering(spec: Any) -> Any:
     def returns(m: Any) -> list[Any]:
         return [inner_product(r, m) for r in rewards]
 
-    return formalism_class("OMO")(orders.pullback(spec.order, returns), spec.gamma)
+    return OccupancyMeasureOrdering(orders.pullback(spec.order, returns), spec.gamma)
 
 
-@construction("OMO", "GOMORL", needs_size=True, reference="docs/theory.md#c-omo-to-gomorl")
-def occupancy_ordering_to_generalised(spec: Any, env: FiniteMDP) -> Any:
+@construction(OccupancyMeasureOrdering, GeneralisedOuterMORL,
+              needs_size=True, reference="docs/theory.md#c-omo-to-gomorl")
+def occupancy_ordering_to_generalised(
+    spec: OccupancyMeasureOrdering, env: FiniteMDP
+) -> GeneralisedOuterMORL:
     """An ordering of occupancy measures as GOMORL with indicator rewards.
 
     Proof: with ``R_i = 1[x = x_i]`` for every transition ``x_i`` the expected-return vector
@@ -615,13 +638,16 @@ def occupancy_ordering_to_generalised(spec: Any, env: FiniteMDP) -> Any:
     def reshape(v: Any) -> Any:
         return np.asarray(v).reshape(shape)
 
-    return formalism_class("GOMORL")(
+    return GeneralisedOuterMORL(
         _indicator_rewards(env), orders.pullback(spec.order, reshape), spec.gamma
     )
 
 
-@construction("FOMR", "OMO", reference="docs/theory.md#c-fomr-to-omo")
-def occupancy_function_to_occupancy_ordering(spec: Any) -> Any:
+@construction(OccupancyMeasureFunction, OccupancyMeasureOrdering,
+              reference="docs/theory.md#c-fomr-to-omo")
+def occupancy_function_to_occupancy_ordering(
+    spec: OccupancyMeasureFunction
+) -> OccupancyMeasureOrdering:
     """A function of the occupancy measure as an ordering: compare by ``f``.
 
     Proof: ``m >=_M m'`` iff ``f(m) >= f(m')`` is a total preorder and induces exactly the
@@ -635,14 +661,17 @@ def occupancy_function_to_occupancy_ordering(spec: Any) -> Any:
     """
     from objspec import orders
 
-    return formalism_class("OMO")(orders.by_key(spec.f), spec.gamma)
+    return OccupancyMeasureOrdering(orders.by_key(spec.f), spec.gamma)
 
 
 # ---------------------------------------------------------------- 4.5 upper part
 
 
-@construction("FOMR", "FPR", needs_env=True, reference="docs/theory.md#c-fomr-to-fpr")
-def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
+@construction(OccupancyMeasureFunction, PolicyFunction,
+              needs_env=True, reference="docs/theory.md#c-fomr-to-fpr")
+def occupancy_function_to_policy_function(
+    spec: OccupancyMeasureFunction, env: FiniteMDP
+) -> PolicyFunction:
     """A function of the occupancy measure as a function of the policy (in ``env``).
 
     Proof: ``f'(pi) = f(m_gamma^pi)`` with ``m`` computed in ``env``; trivially equal values.
@@ -663,8 +692,11 @@ def occupancy_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     return OccupancyPolicyFunction(spec.f, spec.gamma, env)
 
 
-@construction("OMO", "PO", needs_env=True, reference="docs/theory.md#c-omo-to-po")
-def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
+@construction(OccupancyMeasureOrdering, PolicyOrdering,
+              needs_env=True, reference="docs/theory.md#c-omo-to-po")
+def occupancy_ordering_to_policy_ordering(
+    spec: OccupancyMeasureOrdering, env: FiniteMDP
+) -> PolicyOrdering:
     """An ordering of occupancy measures as an ordering of policies (in ``env``).
 
     Proof: ``pi >= pi'`` iff ``m_gamma^pi >=_M m_gamma^pi'``: the pull-back of a total
@@ -685,8 +717,8 @@ def occupancy_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     return OccupancyPolicyOrdering(spec.order, spec.gamma, env)
 
 
-@construction("FPR", "PO", reference="docs/theory.md#c-fpr-to-po")
-def policy_function_to_policy_ordering(spec: Any) -> Any:
+@construction(PolicyFunction, PolicyOrdering, reference="docs/theory.md#c-fpr-to-po")
+def policy_function_to_policy_ordering(spec: PolicyFunction) -> PolicyOrdering:
     """A function of policies as an ordering: compare by ``f``.
 
     Proof: ``pi >= pi'`` iff ``f(pi) >= f(pi')`` is a total preorder inducing the FPR
@@ -700,18 +732,18 @@ def policy_function_to_policy_ordering(spec: Any) -> Any:
     """
     from objspec import orders
 
-    return formalism_class("PO")(orders.by_key(spec.f))
+    return PolicyOrdering(orders.by_key(spec.f))
 
 
 # ---------------------------------------------------------------- trajectory level
 
 
 def _ftr_of(spec: Any) -> Any:
-    return formalism_class("FTR").of(spec)  # type: ignore[attr-defined]
+    return TrajectoryFunction.of(spec)
 
 
-@construction("LAR", "FTR", reference="docs/theory.md#c-lar-to-ftr")
-def limit_average_to_trajectory_function(spec: Any) -> Any:
+@construction(LimitAverageReward, TrajectoryFunction, reference="docs/theory.md#c-lar-to-ftr")
+def limit_average_to_trajectory_function(spec: LimitAverageReward) -> TrajectoryFunction:
     """LAR as the expectation of a trajectory function.
 
     Proof: ``f(xi) = liminf_N (1/N) sum_{t<N} R(x_t)``. For a stationary policy in a finite
@@ -730,8 +762,8 @@ def limit_average_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("LTL", "FTR", reference="docs/theory.md#c-ltl-to-ftr")
-def ltl_to_trajectory_function(spec: Any) -> Any:
+@construction(LinearTemporalLogic, TrajectoryFunction, reference="docs/theory.md#c-ltl-to-ftr")
+def ltl_to_trajectory_function(spec: LinearTemporalLogic) -> TrajectoryFunction:
     """LTL as the expectation of the indicator ``f(xi) = 1[L(xi) |= phi]``.
 
     Proof: ``J_LTL(pi) = P(L(xi) |= phi) = E[1[L(xi) |= phi]]``; the indicator is a
@@ -751,8 +783,8 @@ def ltl_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("RM", "FTR", reference="docs/theory.md#c-rm-to-ftr")
-def reward_machine_to_trajectory_function(spec: Any) -> Any:
+@construction(RewardMachine, TrajectoryFunction, reference="docs/theory.md#c-rm-to-ftr")
+def reward_machine_to_trajectory_function(spec: RewardMachine) -> TrajectoryFunction:
     """A reward machine as the expectation of its discounted return.
 
     Proof: the machine state ``u_t`` is a deterministic function of ``L(x_0) ... L(x_{t-1})``,
@@ -772,8 +804,8 @@ def reward_machine_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("MR", "RM", reference="docs/theory.md#c-mr-to-rm")
-def markov_reward_to_reward_machine(spec: Any) -> Any:
+@construction(MarkovReward, RewardMachine, reference="docs/theory.md#c-mr-to-rm")
+def markov_reward_to_reward_machine(spec: MarkovReward) -> RewardMachine:
     """MR as a one-state reward machine.
 
     Proof: one machine state ``u0`` with the edge ``u0 -> u0`` guarded by ``true`` paying
@@ -792,11 +824,12 @@ def markov_reward_to_reward_machine(spec: Any) -> Any:
     >>> rm.compile(E3(), exact=True).exact_value(pi) == mr.compile(E3(), exact=True).exact_value(pi)
     True
     """
-    return formalism_class("RM")([(0, 0, "true", spec.reward)], 0, spec.gamma)
+    return RewardMachine([(0, 0, "true", spec.reward)], 0, spec.gamma)
 
 
-@construction("FTR", "FTLR", reference="docs/theory.md#c-ftr-to-ftlr")
-def trajectory_function_to_lottery_function(spec: Any) -> Any:
+@construction(TrajectoryFunction, TrajectoryLotteryFunction,
+              reference="docs/theory.md#c-ftr-to-ftlr")
+def trajectory_function_to_lottery_function(spec: TrajectoryFunction) -> TrajectoryLotteryFunction:
     """FTR as a function of the trajectory lottery: ``F(L) = E_{xi ~ L}[f(xi)]``.
 
     Proof: ``J_FTR(pi) = E_{L_pi}[f]`` depends on ``pi`` only through ``L_pi``; ``F`` computes
@@ -815,16 +848,19 @@ def trajectory_function_to_lottery_function(spec: Any) -> Any:
     """
 
     def of_lottery(lottery: Any) -> Any:
-        ev = spec.compile(lottery.env, exact=lottery.exact)
+        ev: Any = spec.compile(lottery.env, exact=lottery.exact)
         if lottery.exact:
             return ev.exact_value(lottery.policy)
         return ev.value(lottery.policy)
 
-    return formalism_class("FTLR")(of_lottery)
+    return TrajectoryLotteryFunction(of_lottery)
 
 
-@construction("FOMR", "FTLR", reference="docs/theory.md#c-fomr-to-ftlr")
-def occupancy_function_to_lottery_function(spec: Any) -> Any:
+@construction(OccupancyMeasureFunction, TrajectoryLotteryFunction,
+              reference="docs/theory.md#c-fomr-to-ftlr")
+def occupancy_function_to_lottery_function(
+    spec: OccupancyMeasureFunction
+) -> TrajectoryLotteryFunction:
     """A function of the occupancy measure as a function of the lottery.
 
     Proof: ``m_gamma^pi(x) = E_{xi ~ L_pi}[sum_t gamma^t 1(x_t = x)]`` is a function of the
@@ -844,7 +880,7 @@ def occupancy_function_to_lottery_function(spec: Any) -> Any:
     def of_lottery(lottery: Any) -> Any:
         return f(lottery.occupancy_measure(gamma))
 
-    return formalism_class("FTLR")(of_lottery)
+    return TrajectoryLotteryFunction(of_lottery)
 
 
 def _labels_of(env: FiniteMDP) -> Any:
@@ -942,9 +978,11 @@ def lottery_of_occupancy(m: Any, gamma: Any, like: FiniteMDP) -> Any:
     return TrajectoryLottery(env, Policy(pi), exact=exact)
 
 
-@construction("FTLR", "FOMR", needs_size=True,
+@construction(TrajectoryLotteryFunction, OccupancyMeasureFunction, needs_size=True,
               reference="docs/theory.md#c-ftlr-to-fomr")
-def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP) -> Any:
+def trajectory_lottery_function_to_occupancy_function(
+    spec: TrajectoryLotteryFunction, env: FiniteMDP
+) -> OccupancyMeasureFunction:
     """A function of the trajectory lottery as a function of the occupancy measure.
 
     Proof: fix ``gamma = 1/2`` (any ``gamma > 0`` works). :func:`lottery_of_occupancy`
@@ -974,11 +1012,14 @@ def trajectory_lottery_function_to_occupancy_function(spec: Any, env: FiniteMDP)
     def of_m(m: Any) -> Any:
         return F(lottery_of_occupancy(m, gamma, env))
 
-    return formalism_class("FOMR")(of_m, gamma)
+    return OccupancyMeasureFunction(of_m, gamma)
 
 
-@construction("FTLR", "TLO", reference="docs/theory.md#c-ftlr-to-tlo")
-def lottery_function_to_lottery_ordering(spec: Any) -> Any:
+@construction(TrajectoryLotteryFunction, TrajectoryLotteryOrdering,
+              reference="docs/theory.md#c-ftlr-to-tlo")
+def lottery_function_to_lottery_ordering(
+    spec: TrajectoryLotteryFunction
+) -> TrajectoryLotteryOrdering:
     """A function of lotteries as an ordering of lotteries: compare by ``F``.
 
     Proof: ``L >=_L L'`` iff ``F(L) >= F(L')`` is a total preorder inducing the FTLR ordering.
@@ -994,11 +1035,14 @@ def lottery_function_to_lottery_ordering(spec: Any) -> Any:
     """
     from objspec import orders
 
-    return formalism_class("TLO")(orders.by_key(spec.f))
+    return TrajectoryLotteryOrdering(orders.by_key(spec.f))
 
 
-@construction("OMO", "TLO", reference="docs/theory.md#c-omo-to-tlo")
-def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
+@construction(OccupancyMeasureOrdering, TrajectoryLotteryOrdering,
+              reference="docs/theory.md#c-omo-to-tlo")
+def occupancy_ordering_to_lottery_ordering(
+    spec: OccupancyMeasureOrdering
+) -> TrajectoryLotteryOrdering:
     """An ordering of occupancy measures as an ordering of lotteries.
 
     Proof: ``L >=_L L'`` iff ``M_gamma(L) >=_M M_gamma(L')``: a pull-back of a total
@@ -1021,12 +1065,14 @@ def occupancy_ordering_to_lottery_ordering(spec: Any) -> Any:
     def occupancy(lottery: Any) -> Any:
         return lottery.occupancy_measure(gamma)
 
-    return formalism_class("TLO")(orders.pullback(spec.order, occupancy))
+    return TrajectoryLotteryOrdering(orders.pullback(spec.order, occupancy))
 
 
-@construction("TLO", "OMO", needs_size=True,
+@construction(TrajectoryLotteryOrdering, OccupancyMeasureOrdering, needs_size=True,
               reference="docs/theory.md#c-tlo-to-omo")
-def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
+def lottery_ordering_to_occupancy_ordering(
+    spec: TrajectoryLotteryOrdering, env: FiniteMDP
+) -> OccupancyMeasureOrdering:
     """An ordering of lotteries as an ordering of occupancy measures.
 
     Proof: ``m >=_M m'`` iff ``Phi(m) >=_L Phi(m')`` with the lottery-recovery map
@@ -1054,7 +1100,7 @@ def lottery_ordering_to_occupancy_ordering(spec: Any, env: FiniteMDP) -> Any:
     def lottery(m: Any) -> Any:
         return lottery_of_occupancy(m, gamma, env)
 
-    return formalism_class("OMO")(orders.pullback(spec.order, lottery), gamma)
+    return OccupancyMeasureOrdering(orders.pullback(spec.order, lottery), gamma)
 
 
 # ---------------------------------------------------------------- 4.2 digit encoding
@@ -1130,9 +1176,14 @@ def decode_prefix(env: FiniteMDP, value: Any, horizon: int) -> tuple[list[int], 
     return states, actions
 
 
-@construction("FTR", "INMR", needs_size=True,
-              reference="docs/theory.md#c-ftr-to-inmr")
-def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
+@construction(TrajectoryFunction, InnerNonlinearMarkovReward, needs_size=True,
+              reference="docs/theory.md#c-ftr-to-inmr",
+              # the target can only be evaluated by Monte Carlo: decode the digits instead
+              semantic_check=lambda src, out, env, seed: check_digit_encoding(src, out, env,
+                                                                               seed))
+def trajectory_function_to_inner_nonlinear(
+    spec: TrajectoryFunction, env: FiniteMDP
+) -> InnerNonlinearMarkovReward:
     """FTR as INMR by encoding the whole trajectory in one discounted return.
 
     Proof (docs/theory.md#c-ftr-to-inmr): with ``n = |S x A x S|``, ``R(x) = idx(x)`` and
@@ -1170,11 +1221,11 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
     inner = getattr(spec, "inner", None)
     if inner is not None:
         if inner.acronym == "MR":
-            return formalism_class("INMR")(inner.reward, _identity, inner.gamma)
+            return InnerNonlinearMarkovReward(inner.reward, _identity, inner.gamma)
         if inner.acronym == "INMR":
             return inner
         if inner.acronym == "IMORL" and np.asarray(inner.rewards).shape[0] == 1:
-            return formalism_class("INMR")(np.asarray(inner.rewards)[0],
+            return InnerNonlinearMarkovReward(np.asarray(inner.rewards)[0],
                                            _as_one_vector(inner.f), inner.gamma)
         raise InvalidSpecificationError(not_digit_encodable(inner.acronym))
     S, A = env.n_states, env.n_actions
@@ -1185,6 +1236,8 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
             for t in range(S):
                 reward[s, a, t] = Fraction(transition_index(env, s, a, t))
     horizon, f, vectorized = spec.horizon, spec.f, spec.vectorized
+    if f is None:  # checked above: a delegating FTR is converted through its inner spec
+        raise InvalidSpecificationError(f"{spec!r} has no trajectory function to encode")
 
     def g(y: Any) -> Any:
         states, actions = decode_prefix(env, y, horizon)
@@ -1193,7 +1246,7 @@ def trajectory_function_to_inner_nonlinear(spec: Any, env: FiniteMDP) -> Any:
             return np.asarray(f(st[None], ac[None])).reshape(-1)[0]
         return f(st, ac)
 
-    return formalism_class("INMR")(reward, g, Fraction(1, n + 1))
+    return InnerNonlinearMarkovReward(reward, g, Fraction(1, n + 1))
 
 
 def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0) -> int:
@@ -1245,8 +1298,8 @@ def check_digit_encoding(source: Any, target: Any, env: FiniteMDP, seed: int = 0
     return count
 
 
-@construction("INMR", "IMORL", reference="docs/theory.md#c-inmr-to-imorl")
-def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
+@construction(InnerNonlinearMarkovReward, InnerMORL, reference="docs/theory.md#c-inmr-to-imorl")
+def inner_nonlinear_to_inner_morl(spec: InnerNonlinearMarkovReward) -> InnerMORL:
     """INMR as IMORL with ``k = 1``.
 
     Proof: the IMORL return vector is ``(G_R(xi))``; ``f'(v) = f(v[0])`` gives
@@ -1259,11 +1312,11 @@ def inner_nonlinear_to_inner_morl(spec: Any) -> Any:
     'IMORL'
     """
     rewards = np.asarray(spec.reward)[None]
-    return formalism_class("IMORL")(rewards, _on_first_component(spec.f), spec.gamma)
+    return InnerMORL(rewards, _on_first_component(spec.f), spec.gamma)
 
 
-@construction("IMORL", "FTR", reference="docs/theory.md#c-imorl-to-ftr")
-def inner_morl_to_trajectory_function(spec: Any) -> Any:
+@construction(InnerMORL, TrajectoryFunction, reference="docs/theory.md#c-imorl-to-ftr")
+def inner_morl_to_trajectory_function(spec: InnerMORL) -> TrajectoryFunction:
     """IMORL as FTR: ``f'(xi) = f(G_vec(xi))``.
 
     Proof: ``G_vec`` is a (bounded, continuous) function of the trajectory, so
@@ -1279,8 +1332,11 @@ def inner_morl_to_trajectory_function(spec: Any) -> Any:
     return _ftr_of(spec)
 
 
-@construction("FTLR", "FPR", needs_env=True, reference="docs/theory.md#c-ftlr-to-fpr")
-def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
+@construction(TrajectoryLotteryFunction, PolicyFunction,
+              needs_env=True, reference="docs/theory.md#c-ftlr-to-fpr")
+def lottery_function_to_policy_function(
+    spec: TrajectoryLotteryFunction, env: FiniteMDP
+) -> PolicyFunction:
     """A function of lotteries as a function of policies (in ``env``): ``f(pi) = F(L_pi)``.
 
     Proof: equal values by definition; the lottery is built exactly for environments with
@@ -1302,11 +1358,14 @@ def lottery_function_to_policy_function(spec: Any, env: FiniteMDP) -> Any:
     def of_policy(pi: Policy) -> Any:
         return F(TrajectoryLottery(env, pi, exact=env.is_exact))
 
-    return formalism_class("FPR")(of_policy)
+    return PolicyFunction(of_policy)
 
 
-@construction("TLO", "PO", needs_env=True, reference="docs/theory.md#c-tlo-to-po")
-def lottery_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
+@construction(TrajectoryLotteryOrdering, PolicyOrdering,
+              needs_env=True, reference="docs/theory.md#c-tlo-to-po")
+def lottery_ordering_to_policy_ordering(
+    spec: TrajectoryLotteryOrdering, env: FiniteMDP
+) -> PolicyOrdering:
     """An ordering of lotteries as an ordering of policies (in ``env``): pull back through
     ``pi -> L_pi``.
 
@@ -1329,4 +1388,4 @@ def lottery_ordering_to_policy_ordering(spec: Any, env: FiniteMDP) -> Any:
     def lottery(pi: Policy) -> Any:
         return TrajectoryLottery(env, pi, exact=env.is_exact)
 
-    return formalism_class("PO")(orders.pullback(spec.order, lottery))
+    return PolicyOrdering(orders.pullback(spec.order, lottery))

@@ -56,6 +56,7 @@ __all__ = [
     "L3_PARTIAL",
     "ancestors",
     "LEMMAS",
+    "expressible_by",
     "ClassBoundLemma",
     "L_LTL_DET",
     "CLASS_BOUND_LEMMAS",
@@ -65,6 +66,32 @@ __all__ = [
     "action_inert_states",
     "reachable_states",
 ]
+
+
+def expressible_by(formalisms: Sequence[str]) -> tuple[str, ...]:
+    """``formalisms`` and every formalism they can express by a chain of registered
+    constructions (the construction graph's ancestors), in registry order.
+
+    Examples
+    --------
+    >>> expressible_by(("RRL",))
+    ('MR', 'RRL')
+    """
+    from objspec.formalisms.registry import formalism_names
+    from objspec.reductions import construction_catalogue  # noqa: F401  (registers them)
+    from objspec.reductions.registry import registered_constructions
+
+    below: dict[str, set[str]] = {}
+    for c in registered_constructions():
+        below.setdefault(c.target, set()).add(c.source)
+    seen = set(formalisms)
+    stack = list(formalisms)
+    while stack:
+        for b in below.get(stack.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                stack.append(b)
+    return tuple(a for a in formalism_names() if a in seen)
 
 
 def _support_graph(env: FiniteMDP) -> np.ndarray:
@@ -120,17 +147,26 @@ class Lemma:
     ----------
     name : str
         ``"L1"``, ``"L3"``, ``"L-LAR"`` or ``"L7"``.
-    formalisms : tuple of str
-        The formalisms it is proved for (the ones whose orderings it constrains).
+    proved_for : tuple of str
+        The formalisms its proof is about.
     statement : str
         The lemma in words, with its proof sketch.
+
+    The lemma constrains the orderings of :attr:`formalisms`: those it is proved for and
+    every formalism they can express (by registered constructions), since an ordering of
+    such a formalism is an ordering of one it is proved for.
     """
 
     name: str
-    formalisms: tuple[str, ...]
+    proved_for: tuple[str, ...]
     statement: str
     _check: Callable[[FiniteMDP, Sequence[Policy], tuple[int, ...]], None]
     _features: Callable[[FiniteMDP, Sequence[Policy], tuple[int, ...]], list[list[Fraction]]]
+
+    @property
+    def formalisms(self) -> tuple[str, ...]:
+        """The formalisms whose orderings the lemma constrains (see the class docstring)."""
+        return expressible_by(self.proved_for)
 
     def check_precondition(
         self, env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]
@@ -280,7 +316,7 @@ def _l3p_features(env: FiniteMDP, policies: Sequence[Policy],
 
 L1 = Lemma(
     "L1",
-    ("FTR", "INMR", "IMORL", "RM", "LTL", "LAR", "MR"),
+    ("FTR",),
     "If the states D are on no cycle of the environment's support graph and policies agree "
     "outside D, then J_FTR(pi) = sum over action tuples (a_s)_{s in D} of prod_s pi(a_s|s) "
     "* c_(a_s), with c independent of pi on D. Proof: each s in D is visited at most once, so "
@@ -294,7 +330,7 @@ L1 = Lemma(
 
 L3 = Lemma(
     "L3",
-    ("RRL", "MR"),
+    ("RRL",),
     "If in every state all actions have the same successor distribution, the state process "
     "and so d_gamma(s) do not depend on pi, and J_RRL(pi) = sum_s d(s) [sum_a pi(a|s) "
     "rbar(s,a) - alpha F(pi(.|s))] = sum_s g_s(pi(.|s)): additively separable across states. "
@@ -318,8 +354,7 @@ L_LAR = Lemma(
 
 L7 = Lemma(
     "L7",
-    ("TLO", "OMO", "GOMORL", "FTLR", "FOMR", "OMORL", "FTR", "INMR", "IMORL", "ONMR", "RRL",
-     "RM", "LTL", "LAR", "MR"),
+    ("TLO",),
     "L_pi (and m_gamma^pi) depend only on pi restricted to the states reachable under pi: "
     "the trajectory law is built from pi(.|s) only at visited states. So every formalism "
     "defined through the trajectory lottery ties policies with the same reachable set and "
@@ -332,7 +367,7 @@ L7 = Lemma(
 
 L3_PARTIAL = Lemma(
     "L3-partial",
-    ("RRL", "MR"),
+    ("RRL",),
     "If every state of D is action-inert (all actions have the same successor distribution) "
     "and so is every state from which a state of D can be reached, then J_RRL(pi) = "
     "sum_{s in D} g_s(pi(.|s)) + H(pi restricted to the states outside D). Proof: "
@@ -387,8 +422,9 @@ class ClassBoundLemma:
     ----------
     name : str
         The lemma's name (an anchor of docs/theory.md#lemmas).
-    formalisms : tuple of str
-        The formalisms it is proved for.
+    proved_for : tuple of str
+        The formalisms its proof is about (it constrains :attr:`formalisms`, as for
+        :class:`Lemma`).
     bound : int
         The most classes those formalisms' orderings have on such policies.
     statement : str
@@ -396,10 +432,15 @@ class ClassBoundLemma:
     """
 
     name: str
-    formalisms: tuple[str, ...]
+    proved_for: tuple[str, ...]
     bound: int
     statement: str
     _check: Callable[[FiniteMDP, Sequence[Policy]], None]
+
+    @property
+    def formalisms(self) -> tuple[str, ...]:
+        """The formalisms whose orderings the lemma constrains."""
+        return expressible_by(self.proved_for)
 
     def check_precondition(self, env: FiniteMDP, policies: Sequence[Policy]) -> None:
         """Raise :class:`CertificateError` if the lemma does not apply (decided exactly)."""

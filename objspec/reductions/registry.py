@@ -17,11 +17,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, overload
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms.registry import formalism_info, formalism_names
 
 __all__ = [
     "FORMALISMS",
@@ -33,11 +34,45 @@ __all__ = [
     "acronym_of",
 ]
 
-#: The paper's 17 formalisms, bottom-ish first (docs/theory.md#formalisms).
-FORMALISMS: tuple[str, ...] = (
-    "MR", "LAR", "LTL", "RM", "INMR", "ONMR", "IMORL", "OMORL", "GOMORL", "RRL", "FTR",
-    "FTLR", "FOMR", "TLO", "OMO", "FPR", "PO",
-)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Formalisms(Sequence[str]):
+    """The acronyms of every registered formalism (:mod:`objspec.formalisms.registry`), read
+    on every access: the paper's 17 in objspec's order, then any registered later."""
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        return formalism_names()[i]
+
+    def __len__(self) -> int:
+        return len(formalism_names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(formalism_names())
+
+    def __contains__(self, x: object) -> bool:
+        return x in formalism_names()
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(formalism_names())
+
+
+#: The acronyms of the registered formalisms, bottom-ish first (docs/theory.md#formalisms);
+#: a live view of :func:`objspec.formalisms.registry.formalism_names`.
+FORMALISMS: Sequence[str] = _Formalisms()
 
 
 class EnvironmentRequiredError(InvalidSpecificationError):
@@ -68,6 +103,11 @@ class Construction:
         transition), or also on the labels (which objspec keeps in the environment, while
         the paper puts the labelling in LTL and RM specifications), so an environment must
         be passed to read them, but not its dynamics ``tau, mu0``.
+    semantic_check : callable or None
+        An extra exact check beyond "same ordering": ``check(source_spec, target_spec, env,
+        seed) -> int`` (the number of checks made; raises
+        :class:`~objspec.errors.CertificateError` on a failure). For instance the digit
+        encoding of FTR -> INMR is decoded and compared trajectory by trajectory.
     """
 
     name: str
@@ -77,6 +117,18 @@ class Construction:
     reference: str
     function: Callable[..., Any] = field(repr=False, compare=False)
     needs_size: bool = False
+    semantic_check: Callable[[Any, Any, Any, int], int] | None = field(
+        default=None, repr=False, compare=False)
+
+    @property
+    def source_class(self) -> type:
+        """The class of the source formalism."""
+        return formalism_info(self.source).cls
+
+    @property
+    def target_class(self) -> type:
+        """The class of the target formalism."""
+        return formalism_info(self.target).cls
 
     @property
     def requires_env(self) -> bool:
@@ -110,21 +162,35 @@ _CONSTRUCTIONS: list[Construction] = []
 
 
 def construction(
-    source: str, target: str, *, needs_env: bool = False, needs_size: bool = False,
-    reference: str,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering a construction function ``source -> target``."""
-    for acr in (source, target):
-        if acr not in FORMALISMS:
-            raise InvalidSpecificationError(f"unknown formalism {acr!r}")
+    source: type | str, target: type | str, *, needs_env: bool = False,
+    needs_size: bool = False, reference: str,
+    semantic_check: Callable[[Any, Any, Any, int], int] | None = None,
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Decorator registering a construction function ``source -> target``.
 
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+    ``source`` and ``target`` are the formalism classes (or acronyms); annotate the function
+    ``(spec: Source[, env: FiniteMDP]) -> Target`` so that mypy checks it.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If ``source`` or ``target`` is not a registered formalism.
+    """
+    src, tgt = acronym_of(source), acronym_of(target)
+
+    def register(func: Callable[P, T]) -> Callable[P, T]:
         _CONSTRUCTIONS.append(
-            Construction(func.__name__, source, target, needs_env, reference, func, needs_size)
+            Construction(func.__name__, src, tgt, needs_env, reference, func, needs_size,
+                         semantic_check)
         )
         return func
 
     return register
+
+
+def unregister_construction(name: str) -> None:
+    """Remove the constructions named ``name`` (for throwaway constructions in tests)."""
+    _CONSTRUCTIONS[:] = [c for c in _CONSTRUCTIONS if c.name != name]
 
 
 def registered_constructions() -> tuple[Construction, ...]:
@@ -133,33 +199,11 @@ def registered_constructions() -> tuple[Construction, ...]:
 
 
 def formalism_class(acronym: str) -> type:
-    """The class implementing ``acronym`` (looked up in :mod:`objspec.formalisms`)."""
-    import objspec.formalisms as formalisms
-
-    if acronym not in FORMALISMS:
-        raise InvalidSpecificationError(
-            f"unknown formalism {acronym!r}; expected one of {', '.join(FORMALISMS)}"
-        )
-    cls = getattr(formalisms, acronym, None)
-    if cls is None:
-        raise InvalidSpecificationError(
-            f"formalism {acronym} is not implemented in objspec.formalisms"
-        )
-    return cls
+    """The class implementing ``acronym`` (or any name of the formalism; see
+    :func:`objspec.formalisms.registry.formalism_info`)."""
+    return formalism_info(acronym).cls
 
 
 def acronym_of(formalism: Any) -> str:
-    """The acronym of a formalism given as an acronym, a class or a specification."""
-    if isinstance(formalism, str):
-        key = formalism.upper()
-        if key not in FORMALISMS:
-            raise InvalidSpecificationError(
-                f"unknown formalism {formalism!r}; expected one of {', '.join(FORMALISMS)}"
-            )
-        return key
-    acr = getattr(formalism, "acronym", None)
-    if isinstance(acr, str) and acr in FORMALISMS:
-        return acr
-    raise InvalidSpecificationError(
-        f"{formalism!r} is not a formalism (give an acronym such as 'MR' or a formalism class)"
-    )
+    """The acronym of a formalism given as an acronym or name, a class or a specification."""
+    return formalism_info(formalism).acronym

@@ -78,7 +78,8 @@ class Verdict:
 def construction_graph() -> nx.DiGraph:
     """DiGraph on the 17 acronyms, edge ``source -> target`` per registered construction
     (the first registered one per pair is kept as ``construction``)."""
-    from objspec.reductions import constructions
+    from objspec.reductions import construction_catalogue  # noqa: F401  (registers them)
+    from objspec.reductions.registry import registered_constructions as constructions
 
     g = nx.DiGraph()
     g.add_nodes_from(FORMALISMS)
@@ -88,9 +89,20 @@ def construction_graph() -> nx.DiGraph:
     return g
 
 
-@functools.lru_cache(maxsize=1)
 def _compute() -> dict[tuple[str, str], Verdict]:
-    from objspec.reductions import separations
+    """The verdicts for the registries as they are now (cached per registry state)."""
+    from objspec.reductions import construction_catalogue  # noqa: F401  (registers them)
+    from objspec.reductions.registry import registered_constructions
+    from objspec.reductions.separation_catalogue import registered_separations
+
+    key = (tuple(FORMALISMS), tuple(c.name for c in registered_constructions()),
+           tuple(w.name for w in registered_separations()))
+    return _compute_for(key)
+
+
+@functools.lru_cache(maxsize=4)
+def _compute_for(key: tuple[tuple[str, ...], ...]) -> dict[tuple[str, str], Verdict]:
+    from objspec.reductions.separation_catalogue import registered_separations as separations
 
     cg = construction_graph()
     up = {x: nx.descendants(cg, x) | {x} for x in FORMALISMS}  # everything >= x
@@ -126,7 +138,7 @@ def _compute() -> dict[tuple[str, str], Verdict]:
 
 
 def verdicts() -> dict[tuple[str, str], Verdict]:
-    """The verdict of every ordered pair ``(a, b)``, 289 in all."""
+    """The verdict of every ordered pair ``(a, b)``: 289 for the paper's 17 formalisms."""
     return dict(_compute())
 
 
@@ -143,3 +155,7 @@ def undecided_pairs() -> list[tuple[str, str]]:
 def contradictions() -> list[Verdict]:
     """Pairs with both a construction chain and a separation witness (a bug somewhere)."""
     return [v for v in _compute().values() if v.evidence.startswith("CONTRADICTION")]
+
+
+#: Clearing the cache of :func:`_compute` clears the per-registry-state cache.
+_compute.cache_clear = _compute_for.cache_clear  # type: ignore[attr-defined]

@@ -31,8 +31,27 @@ def code_blocks(page: Path) -> list[tuple[str, str, int]]:
     ]
 
 
+@pytest.fixture
+def registries():  # type: ignore[no-untyped-def]
+    """Restore the formalism, construction and witness registries after a page (pages such
+    as docs/contributing.md register throwaway entries; a failing block must not leak)."""
+    from objspec.formalisms import registry as formalisms
+    from objspec.reductions import registry as constructions
+    from objspec.reductions import separation_catalogue as witnesses
+    from objspec.reductions import verdicts
+
+    saved = (dict(formalisms._REGISTRY), list(constructions._CONSTRUCTIONS),
+             list(witnesses._WITNESSES))
+    yield
+    formalisms._REGISTRY.clear()
+    formalisms._REGISTRY.update(saved[0])
+    constructions._CONSTRUCTIONS[:] = saved[1]
+    witnesses._WITNESSES[:] = saved[2]
+    verdicts._compute.cache_clear()
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_every_code_block_runs(page: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_every_code_block_runs(page: Path, tmp_path: Path, monkeypatch, registries) -> None:  # type: ignore[no-untyped-def]
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)  # blocks that write files write them here
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}

@@ -100,8 +100,8 @@ class FormalismInfo:
     name : str
         The formalism's name in words (``"Markov rewards"``).
     aliases : tuple of str
-        Other names accepted by :func:`formalism_info` (case-insensitive), the class name
-        among them.
+        Other names accepted by :func:`formalism_info` (case- and punctuation-insensitive),
+        besides the acronym, the class name and ``name``.
     level : {"trajectory", "lottery", "occupancy", "policy"}
         What the specification is a function or ordering of (:data:`Level`). Formalisms
         below ``"policy"`` see only the trajectory lottery (docs/theory.md#l7), so their
@@ -156,8 +156,8 @@ class FormalismInfo:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every name the formalism is known by: acronym, class name and aliases."""
-        return tuple(dict.fromkeys((self.acronym, self.cls.__name__, *self.aliases)))
+        """Every name the formalism is known by: acronym, class name, name and aliases."""
+        return tuple(dict.fromkeys((self.acronym, self.cls.__name__, self.name, *self.aliases)))
 
 
 _REGISTRY: dict[str, FormalismInfo] = {}

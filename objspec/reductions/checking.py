@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import CertificateError, ObjspecError
+from objspec.formalisms import MarkovReward
 from objspec.formalisms._sampling import absorbing_zero
 from objspec.formalisms.registry import formalism_info, registered_formalisms
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
-from objspec.reductions.registry import Construction, formalism_class
+from objspec.reductions.registry import Construction
 
 __all__ = [
     "OrderingCheck",
@@ -215,7 +216,7 @@ def random_spec_for(c: Construction, env: FiniteMDP,
     spec = random_spec(c.source, env, seed)
     if c.source == "MR" and c.target in acyclic_sources():
         reward = np.array(spec.reward, dtype=object)
-        spec = formalism_class("MR")(absorbing_zero(env, reward), spec.gamma)
+        spec = MarkovReward(absorbing_zero(env, reward), spec.gamma)
     return spec
 
 

@@ -40,14 +40,23 @@ import numpy as np
 import sympy
 
 from objspec import environments
-from objspec.errors import CertificateError, ObjspecError
+from objspec.errors import CertificateError, InvalidSpecificationError, ObjspecError
+from objspec.formalisms import (
+    GeneralisedOuterMORL,
+    LimitAverageReward,
+    LinearTemporalLogic,
+    MarkovReward,
+    OuterNonlinearMarkovReward,
+    PolicyFunction,
+    RegularisedRL,
+    RewardMachine,
+)
 from objspec.mdp.exact import exact_expected_return
 from objspec.mdp.longrun import exact_long_run_average
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.reductions.certificates import FarkasCertificate, farkas_certificate
 from objspec.reductions.lemmas import L1, L3, L7, L_LAR, L_LTL_DET, ClassBoundLemma, Lemma
-from objspec.reductions.registry import formalism_class
 
 __all__ = [
     "Witness",
@@ -350,7 +359,7 @@ def _n1_spec() -> Any:
     rewards = np.zeros((2, 1, 3, 1))
     rewards[0, 0, 0, 0] = 1.0
     rewards[1, 0, 1, 0] = 1.0
-    return formalism_class("GOMORL")(rewards, orders.lexicographic(), F(1, 2))
+    return GeneralisedOuterMORL(rewards, orders.lexicographic(), F(1, 2))
 
 
 def _n1_premises(w: Witness) -> list[str]:
@@ -384,7 +393,7 @@ Debreu). So no real-valued formalism (FPR and everything below it) expresses the
 
 
 def _n2_spec() -> Any:
-    return formalism_class("FPR")(lambda pi: pi.probabilities[1, 0])
+    return PolicyFunction(lambda pi: pi.probabilities[1, 0])
 
 
 # ---------------------------------------------------------------- ONMR refuters (L2)
@@ -433,11 +442,11 @@ def _n5_refuter(params: Any) -> tuple[Policy, Policy]:
 
 
 def _n5_spec() -> Any:
-    return formalism_class("RRL")(np.zeros((1, 3)), quadratic_regulariser, 1, F(1, 2))
+    return RegularisedRL(np.zeros((1, 3)), quadratic_regulariser, 1, F(1, 2))
 
 
 def _n8_spec() -> Any:
-    return formalism_class("RRL")(np.zeros((2, 3)), quadratic_regulariser, 1, F(1, 2))
+    return RegularisedRL(np.zeros((2, 3)), quadratic_regulariser, 1, F(1, 2))
 
 
 def _e5_s0(rows: Sequence[Sequence[Any]]) -> list[Policy]:
@@ -478,7 +487,7 @@ def _e4_labelled() -> FiniteMDP:
 
 
 def _n6_ltl() -> Any:
-    return formalism_class("LTL")("(alpha & X alpha) | (!alpha & X !alpha)")
+    return LinearTemporalLogic("(alpha & X alpha) | (!alpha & X !alpha)")
 
 
 def _n6_rm() -> Any:
@@ -488,7 +497,7 @@ def _n6_rm() -> Any:
         (2, 3, "!alpha", 1), (2, 3, "alpha", 0),
         (3, 3, "true", 0),
     ]
-    return formalism_class("RM")(edges, 0, F(1, 2))
+    return RewardMachine(edges, 0, F(1, 2))
 
 
 def _e4_pqr(p: Any, q: Any, r: Any) -> Policy:
@@ -556,7 +565,7 @@ def _n10_spec() -> Any:
         (2, 3, "b & !a", SQRT2_FLOAT), (2, 3, "!b | a", 0),
         (3, 3, "true", 0),
     ]
-    return formalism_class("RM")(edges, 0, F(1, 2))
+    return RewardMachine(edges, 0, F(1, 2))
 
 
 def _e4p(p0: Sequence[Any], p1: Sequence[Any]) -> Policy:
@@ -619,7 +628,7 @@ def _n9_env() -> FiniteMDP:
 
 
 def _n9_spec() -> Any:
-    return formalism_class("LTL")("alpha <-> F beta")
+    return LinearTemporalLogic("alpha <-> F beta")
 
 
 def _e6_pq(p: Any, q: Any) -> Policy:
@@ -705,14 +714,14 @@ def continuous_samples(env_f: Callable[[], FiniteMDP]) -> Callable[[], list[Any]
     def samples() -> list[Any]:
         env = env_f()
         rng = np.random.default_rng(7)
-        out: list[Any] = [formalism_class("MR")(np.zeros((env.n_states, env.n_actions)),
+        out: list[Any] = [MarkovReward(np.zeros((env.n_states, env.n_actions)),
                                                 F(1, 2))]
         for _ in range(5):
             r = rng.integers(-3, 4, size=(env.n_states, env.n_actions, env.n_states))
-            out.append(formalism_class("MR")(np.vectorize(F, otypes=[object])(r),
+            out.append(MarkovReward(np.vectorize(F, otypes=[object])(r),
                                              F(int(rng.integers(1, 10)), 10)))
         try:
-            rm = formalism_class("RM")
+            rm = RewardMachine
         except ObjspecError:
             return out
         out.append(rm([(0, 0, "true", out[1].reward)], 0, F(1, 2)))
@@ -777,8 +786,8 @@ def _n11_spec(lar: bool) -> Callable[[], Any]:
     def spec() -> Any:
         reward = [[0.0, 1.0, float(SQRT2)]]
         if lar:
-            return formalism_class("LAR")(reward)
-        return formalism_class("MR")(reward, F(1, 2))
+            return LimitAverageReward(reward)
+        return MarkovReward(reward, F(1, 2))
 
     return spec
 
@@ -790,7 +799,7 @@ def _e7_q(q1: Any, q2: Any) -> Policy:
 def _n13_spec() -> Any:
     reward = np.zeros((2, 2, 2), dtype=object)
     reward[0] = F(1)
-    return formalism_class("LAR")(reward)
+    return LimitAverageReward(reward)
 
 
 def _n13_premises(w: Witness) -> list[str]:
@@ -834,24 +843,24 @@ increasing in slope."""
 def _n3_spec() -> Any:
     reward = np.zeros((2, 2, 2), dtype=object)
     reward[0, 0, 1] = F(1)
-    return formalism_class("ONMR")(reward, lambda x: -((x - F(1, 2)) ** 2), F(1, 2))
+    return OuterNonlinearMarkovReward(reward, lambda x: -((x - F(1, 2)) ** 2), F(1, 2))
 
 
 def _n4_spec() -> Any:
-    return formalism_class("RRL")(np.zeros((2, 2)), quadratic_regulariser, 1, F(1, 2))
+    return RegularisedRL(np.zeros((2, 2)), quadratic_regulariser, 1, F(1, 2))
 
 
 def _n7_spec() -> Any:
     reward = np.zeros((3, 2, 3), dtype=object)
     reward[0, 0, :] = F(1)
     reward[1, 0, :] = F(2)
-    return formalism_class("ONMR")(reward, lambda x: -((x - 1) ** 2), F(1, 2))
+    return OuterNonlinearMarkovReward(reward, lambda x: -((x - 1) ** 2), F(1, 2))
 
 
 def _n12_mr() -> Any:
     reward = np.zeros((2, 2, 2), dtype=object)
     reward[0, 0, 1] = F(1)
-    return formalism_class("MR")(reward, F(1, 2))
+    return MarkovReward(reward, F(1, 2))
 
 
 def _e3_alpha(s: int, a: int, s_next: int) -> tuple[str, ...]:
@@ -866,138 +875,342 @@ def _e3_p(ps: Sequence[Any], q: Any = 1) -> Callable[[], list[Policy]]:
     return lambda: [_pol([[p, 1 - p], [q, 1 - q]]) for p in ps]
 
 
-def _build() -> list[Witness]:
-    e3, e4 = environments.E3, environments.E4
-    xor = _xor_policies
-    onmr_e4 = _sample_rewards((3, 2, 3), [np.zeros((3, 2, 3), dtype=object)])
-    return [
-        AnalyticWitness(
-            "N1", "FPR", "GOMORL", "docs/theory.md#n1", environments.E1, _n1_spec,
-            lambda: [_pol([[F(1, 4), F(1, 4), F(1, 2)]]), _pol([[F(1, 4), F(0), F(3, 4)]])],
-            N1_PROOF, premises=_n1_premises,
-        ),
-        FiniteWitness(
-            "N2", "TLO", "FPR", "docs/theory.md#n2", environments.E2, _n2_spec,
-            lambda: [_det([0, 0], 2), _det([0, 1], 2)],
-            "N2 (TLO cannot express FPR). E2: s1 is unreachable. FPR f(pi) = pi(a|s1) ranks two "
-            "policies differing only at s1 strictly; by L7 every lottery-level formalism ties "
-            "them.", lemma=L7,
-        ),
-        FiniteWitness(
-            "N3", "FTR", "ONMR", "docs/theory.md#n3", e3, _n3_spec, _e3_p([0, F(1, 2), 1]),
-            "N3 (FTR cannot express ONMR). E3, R = 1[(s0, a, s1)], f(x) = -(x - 1/2)^2: "
-            "J = -(p - 1/2)^2 ranks p = 1/2 strictly above p = 0 and p = 1. By L1 J_FTR is "
-            "affine in p (s0 is visited once), and an affine function is at most the larger of "
-            "its end values at the midpoint.", lemma=L1, states=(0,),
-        ),
-        FiniteWitness(
-            "N4", "FTR", "RRL", "docs/theory.md#n4", e3, _n4_spec, _e3_p([0, F(1, 2), 1]),
-            "N4 (FTR cannot express RRL). E3, R = 0, alpha = 1, F(pi) = sum pi^2 - 1: for fixed "
-            "q, J is strictly concave in p with its maximum at p = 1/2; J_FTR is affine in p "
-            "(L1).", lemma=L1, states=(0,),
-        ),
-        AnalyticWitness(
-            "N5", "ONMR", "RRL", "docs/theory.md#n5", environments.E1, _n5_spec,
-            lambda: [_pol([[F(1, 3)] * 3])], N5_PROOF, refuter=_n5_refuter,
-            refuter_check=_onmr_check_factory("N5", environments.E1, _n5_spec),
-            samples=_sample_rewards((1, 3, 1), [np.zeros((1, 3, 1), dtype=object),
-                                                np.ones((1, 3, 1), dtype=object)]),
-        ),
-        FiniteWitness(
-            "N8-FTR", "FTR", "RRL", "docs/theory.md#n8", environments.E5, _n8_spec,
-            _n8_policies, N8_PROOF, lemma=L1, states=(0,),
-        ),
-        AnalyticWitness(
-            "N8-ONMR", "ONMR", "RRL", "docs/theory.md#n8", environments.E5, _n8_spec,
-            _n8_policies, N8_PROOF, refuter=_n8_refuter,
-            refuter_check=_onmr_check_factory("N8-ONMR", environments.E5, _n8_spec),
-            samples=_sample_rewards((2, 3, 2), [np.zeros((2, 3, 2), dtype=object)]),
-        ),
-        AnalyticWitness(
-            "N6-ONMR-LTL", "ONMR", "LTL", "docs/theory.md#n6", _e4_labelled, _n6_ltl, xor,
-            N6_PROOF, refuter=_n6_refuter,
-            refuter_check=_onmr_check_factory("N6-ONMR-LTL", _e4_labelled, _n6_ltl),
-            samples=onmr_e4,
-        ),
-        AnalyticWitness(
-            "N6-ONMR-RM", "ONMR", "RM", "docs/theory.md#n6", _e4_labelled, _n6_rm, xor,
-            N6_PROOF, refuter=_n6_refuter,
-            refuter_check=_onmr_check_factory("N6-ONMR-RM", _e4_labelled, _n6_rm),
-            samples=onmr_e4,
-        ),
-        FiniteWitness("N6-RRL-LTL", "RRL", "LTL", "docs/theory.md#n6", _e4_labelled, _n6_ltl,
-                      xor, N6_PROOF, lemma=L3),
-        FiniteWitness("N6-RRL-RM", "RRL", "RM", "docs/theory.md#n6", _e4_labelled, _n6_rm,
-                      xor, N6_PROOF, lemma=L3),
-        FiniteWitness(
-            "N7", "RRL", "ONMR", "docs/theory.md#n7", e4, _n7_spec, xor,
-            "N7 (RRL cannot express ONMR). E4, R = 1[a at s0] + (1/gamma) 1[a at s1] so "
-            "ell = p + q, f(x) = -(x - 1)^2: at p = 0 q = 1 is best, at p = 1 q = 0 is best, "
-            "contradicting additive separability (L3).", lemma=L3,
-        ),
-        FiniteWitness(
-            "N10-LAR", "LAR", "RM", "docs/theory.md#n10", _n10_env, _n10_spec, _n10_policies,
-            N10_PROOF, lemma=L_LAR, states=(0, 1),
-        ),
-        FiniteWitness(
-            "N10-RRL", "RRL", "RM", "docs/theory.md#n10", _n10_env, _n10_spec, _n10_policies,
-            N10_PROOF, lemma=L3,
-        ),
-        AnalyticWitness(
-            "N10-ONMR", "ONMR", "RM", "docs/theory.md#n10", _n10_env, _n10_spec,
-            _n10_policies, N10_PROOF, refuter=_n10_refuter,
-            refuter_check=_onmr_check_factory("N10-ONMR", _n10_env, _n10_spec),
-            samples=_sample_rewards((3, 3, 3), [np.zeros((3, 3, 3), dtype=object)]),
-        ),
-        AnalyticWitness(
-            "N9", "RM", "LTL", "docs/theory.md#n9", _n9_env, _n9_spec,
-            lambda: [_e6_pq(0, 0), _e6_pq(1, 0)], N9_PROOF, premises=_n9_premises,
-            refuter=_n9_refuter, refuter_check=_disagreement_check("N9", _n9_env, _n9_spec),
-            samples=continuous_samples(_n9_env),
-        ),
-        AnalyticWitness(
-            "N11", "LTL", "MR", "docs/theory.md#n11", environments.E1, _n11_spec(False),
-            lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(False),
-        ),
-        AnalyticWitness(
-            "N11-LAR", "LTL", "LAR", "docs/theory.md#n11", environments.E1, _n11_spec(True),
-            lambda: [_det([a], 3) for a in range(3)], N11_PROOF, premises=_n11_premises(True),
-        ),
-        FiniteWitness(
-            "N12", "LAR", "MR", "docs/theory.md#n12", e3, _n12_mr, _e3_p([0, 1]),
-            "N12 (LAR cannot express MR). E3, R = 1[(s0, a, s1)]: J increases with p; LAR "
-            "ignores the once-visited, action-inert s0 (L-LAR).", lemma=L_LAR, states=(0,),
-        ),
-        FiniteWitness(
-            "N12-LTL", "LAR", "LTL", "docs/theory.md#n12", lambda: environments.E3(
-                labels=_e3_alpha), lambda: formalism_class("LTL")("alpha"), _e3_p([0, 1]),
-            "N12 (LAR cannot express LTL). E3 with alpha on (s0, a): P(alpha) = p; LAR ignores "
-            "s0 (L-LAR).", lemma=L_LAR, states=(0,),
-        ),
-        AnalyticWitness(
-            "N13-RM", "RM", "LAR", "docs/theory.md#n13", environments.E7, _n13_spec,
-            lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
-            premises=_n13_premises, refuter=_n13_refuter,
-            refuter_check=_disagreement_check("N13-RM", environments.E7, _n13_spec),
-            samples=continuous_samples(environments.E7),
-        ),
-        *[
-            AnalyticWitness(
-                f"N13-{a}", a, "LAR", "docs/theory.md#n13", environments.E7, _n13_spec,
-                lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))], N13_PROOF,
-                premises=_n13_premises,
-            )
-            for a in ("ONMR", "RRL")
-        ],
-    ]
+_WITNESSES: list[Witness] = []
 
 
-_WITNESSES: list[Witness] | None = None
+def separation(
+    *,
+    id: str,
+    a: type | str,
+    b: type | str,
+    environment: Callable[[], FiniteMDP],
+    policies: Callable[[], list[Policy]],
+    reference: str,
+    proof: str | None = None,
+    lemma: Lemma | ClassBoundLemma | None = None,
+    states: tuple[int, ...] = (),
+    premises: Callable[[Witness], list[str]] | None = None,
+    refuter: Callable[[Any], tuple[Policy, Policy]] | None = None,
+    refuter_check: Callable[[Any, Policy, Policy], str] | None = None,
+    samples: Callable[[], list[Any]] | None = None,
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Decorator registering a separation witness for the B-specification it decorates.
+
+    The decorated function builds the B-specification (``b``'s ordering that ``a`` cannot
+    express); the witness is ``a`` cannot express it on ``environment()``, shown on
+    ``policies()``. Its kind follows from the fields: with a :class:`~objspec.reductions.
+    lemmas.Lemma`, a :class:`FiniteWitness` (exact Motzkin certificate against the lemma on
+    ``states``); with a :class:`~objspec.reductions.lemmas.ClassBoundLemma`, a
+    :class:`ChainWitness`; without a lemma, an :class:`AnalyticWitness` (``premises``,
+    optionally a constructive ``refuter`` with its ``refuter_check`` run on ``samples``).
+    ``proof`` defaults to the function's docstring. The function is returned unchanged, so
+    several witnesses can share one specification.
+
+    Parameters
+    ----------
+    id : str
+        The witness's name (``"N3"``), unique; an anchor ``w-<id>`` of docs/theory.md.
+    a, b : type or str
+        The formalism that cannot express the ordering, and the specification's formalism
+        (classes or acronyms).
+    reference : str
+        Where the proof is: an anchor of docs/theory.md or the paper.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        For an unknown formalism, an id already registered, or analytic-only fields given
+        with a lemma.
+
+    Examples
+    --------
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms import MarkovReward
+    >>> @separation(id="DEMO", a="LAR", b=MarkovReward, environment=E3,
+    ...             policies=_e3_p([0, 1]), reference="docs/theory.md#n12", lemma=L_LAR,
+    ...             states=(0,), proof="L-LAR: the limit average ignores s0")
+    ... def demo_spec() -> MarkovReward:
+    ...     # LAR ignores the once-visited s0 of E3; this reward pays for action a there
+    ...     return MarkovReward([[[0, 1], [0, 0]], [[0, 0], [0, 0]]], F(1, 2))
+    >>> registered_separations()[-1].check().kind
+    'finite'
+    >>> unregister_separation("DEMO")
+    """
+    from objspec.reductions.registry import acronym_of
+
+    src, tgt = acronym_of(a), acronym_of(b)
+    if lemma is not None and (premises or refuter or refuter_check or samples):
+        raise InvalidSpecificationError(
+            f"witness {id}: premises, refuter and samples belong to analytic witnesses; a "
+            "witness with a lemma is checked by its certificate")
+
+    def register(spec: Callable[[], Any]) -> Callable[[], Any]:
+        if any(w.name == id for w in _WITNESSES):
+            raise InvalidSpecificationError(f"a separation witness named {id!r} is registered")
+        text = proof if proof is not None else (spec.__doc__ or "")
+        w: Witness
+        if isinstance(lemma, ClassBoundLemma):
+            w = ChainWitness(id, src, tgt, reference, environment, spec, policies, text,
+                             lemma=lemma)
+        elif lemma is not None:
+            w = FiniteWitness(id, src, tgt, reference, environment, spec, policies, text,
+                              lemma=lemma, states=states)
+        else:
+            w = AnalyticWitness(id, src, tgt, reference, environment, spec, policies, text,
+                                premises=premises or (lambda w: []), refuter=refuter,
+                                refuter_check=refuter_check, samples=samples or (lambda: []))
+        _WITNESSES.append(w)
+        return spec
+
+    return register
+
+
+def unregister_separation(id: str) -> None:
+    """Remove a registered witness (for throwaway witnesses in tests and examples)."""
+    _WITNESSES[:] = [w for w in _WITNESSES if w.name != id]
 
 
 def registered_separations() -> tuple[Witness, ...]:
-    """Every registered separation witness."""
-    global _WITNESSES
-    if _WITNESSES is None:
-        _WITNESSES = _build()
+    """Every registered separation witness, in registration order."""
     return tuple(_WITNESSES)
+
+
+# ---------------------------------------------------------------- the catalogue
+# One declaration per witness, in the order objspec reports them.
+
+_ONMR_E4_SAMPLES = _sample_rewards((3, 2, 3), [np.zeros((3, 2, 3), dtype=object)])
+
+
+separation(id="N1",
+           a="FPR",
+           b="GOMORL",
+           environment=environments.E1,
+           policies=lambda: [_pol([[F(1, 4), F(1, 4), F(1, 2)]]), _pol([[F(1, 4), F(0), F(3, 4)]])],
+           reference="docs/theory.md#n1",
+           proof=N1_PROOF,
+           premises=_n1_premises)(_n1_spec)
+
+separation(id="N2",
+           a="TLO",
+           b="FPR",
+           environment=environments.E2,
+           policies=lambda: [_det([0, 0], 2), _det([0, 1], 2)],
+           reference="docs/theory.md#n2",
+           proof="N2 (TLO cannot express FPR). E2: s1 is unreachable. FPR f(pi) = pi(a|s1) "
+                 "ranks two policies differing only at s1 strictly; by L7 every lottery-level "
+                 "formalism ties them.",
+           lemma=L7)(_n2_spec)
+
+separation(id="N3",
+           a="FTR",
+           b="ONMR",
+           environment=environments.E3,
+           policies=_e3_p([0, F(1, 2), 1]),
+           reference="docs/theory.md#n3",
+           proof="N3 (FTR cannot express ONMR). E3, R = 1[(s0, a, s1)], f(x) = -(x - 1/2)^2: "
+                 "J = -(p - 1/2)^2 ranks p = 1/2 strictly above p = 0 and p = 1. By L1 J_FTR is "
+                 "affine in p (s0 is visited once), and an affine function is at most the "
+                 "larger of its end values at the midpoint.",
+           lemma=L1,
+           states=(0,))(_n3_spec)
+
+separation(id="N4",
+           a="FTR",
+           b="RRL",
+           environment=environments.E3,
+           policies=_e3_p([0, F(1, 2), 1]),
+           reference="docs/theory.md#n4",
+           proof="N4 (FTR cannot express RRL). E3, R = 0, alpha = 1, F(pi) = sum pi^2 - 1: "
+                 "for fixed q, J is strictly concave in p with its maximum at p = 1/2; J_FTR is "
+                 "affine in p (L1).",
+           lemma=L1,
+           states=(0,))(_n4_spec)
+
+separation(id="N5",
+           a="ONMR",
+           b="RRL",
+           environment=environments.E1,
+           policies=lambda: [_pol([[F(1, 3)] * 3])],
+           reference="docs/theory.md#n5",
+           proof=N5_PROOF,
+           refuter=_n5_refuter,
+           refuter_check=_onmr_check_factory("N5", environments.E1, _n5_spec),
+           samples=_sample_rewards((1, 3, 1), [np.zeros((1, 3, 1), dtype=object),
+                                               np.ones((1, 3, 1), dtype=object)]))(_n5_spec)
+
+separation(id="N8-FTR",
+           a="FTR",
+           b="RRL",
+           environment=environments.E5,
+           policies=_n8_policies,
+           reference="docs/theory.md#n8",
+           proof=N8_PROOF,
+           lemma=L1,
+           states=(0,))(_n8_spec)
+
+separation(id="N8-ONMR",
+           a="ONMR",
+           b="RRL",
+           environment=environments.E5,
+           policies=_n8_policies,
+           reference="docs/theory.md#n8",
+           proof=N8_PROOF,
+           refuter=_n8_refuter,
+           refuter_check=_onmr_check_factory("N8-ONMR", environments.E5, _n8_spec),
+           samples=_sample_rewards((2, 3, 2), [np.zeros((2, 3, 2), dtype=object)]))(_n8_spec)
+
+separation(id="N6-ONMR-LTL",
+           a="ONMR",
+           b="LTL",
+           environment=_e4_labelled,
+           policies=_xor_policies,
+           reference="docs/theory.md#n6",
+           proof=N6_PROOF,
+           refuter=_n6_refuter,
+           refuter_check=_onmr_check_factory("N6-ONMR-LTL", _e4_labelled, _n6_ltl),
+           samples=_ONMR_E4_SAMPLES)(_n6_ltl)
+
+separation(id="N6-ONMR-RM",
+           a="ONMR",
+           b="RM",
+           environment=_e4_labelled,
+           policies=_xor_policies,
+           reference="docs/theory.md#n6",
+           proof=N6_PROOF,
+           refuter=_n6_refuter,
+           refuter_check=_onmr_check_factory("N6-ONMR-RM", _e4_labelled, _n6_rm),
+           samples=_ONMR_E4_SAMPLES)(_n6_rm)
+
+separation(id="N6-RRL-LTL",
+           a="RRL",
+           b="LTL",
+           environment=_e4_labelled,
+           policies=_xor_policies,
+           reference="docs/theory.md#n6",
+           proof=N6_PROOF,
+           lemma=L3)(_n6_ltl)
+
+separation(id="N6-RRL-RM",
+           a="RRL",
+           b="RM",
+           environment=_e4_labelled,
+           policies=_xor_policies,
+           reference="docs/theory.md#n6",
+           proof=N6_PROOF,
+           lemma=L3)(_n6_rm)
+
+separation(id="N7",
+           a="RRL",
+           b="ONMR",
+           environment=environments.E4,
+           policies=_xor_policies,
+           reference="docs/theory.md#n7",
+           proof="N7 (RRL cannot express ONMR). E4, R = 1[a at s0] + (1/gamma) 1[a at s1] so "
+                 "ell = p + q, f(x) = -(x - 1)^2: at p = 0 q = 1 is best, at p = 1 q = 0 is best, "
+                 "contradicting additive separability (L3).",
+           lemma=L3)(_n7_spec)
+
+separation(id="N10-LAR",
+           a="LAR",
+           b="RM",
+           environment=_n10_env,
+           policies=_n10_policies,
+           reference="docs/theory.md#n10",
+           proof=N10_PROOF,
+           lemma=L_LAR,
+           states=(0, 1))(_n10_spec)
+
+separation(id="N10-RRL",
+           a="RRL",
+           b="RM",
+           environment=_n10_env,
+           policies=_n10_policies,
+           reference="docs/theory.md#n10",
+           proof=N10_PROOF,
+           lemma=L3)(_n10_spec)
+
+separation(id="N10-ONMR",
+           a="ONMR",
+           b="RM",
+           environment=_n10_env,
+           policies=_n10_policies,
+           reference="docs/theory.md#n10",
+           proof=N10_PROOF,
+           refuter=_n10_refuter,
+           refuter_check=_onmr_check_factory("N10-ONMR", _n10_env, _n10_spec),
+           samples=_sample_rewards((3, 3, 3), [np.zeros((3, 3, 3), dtype=object)]))(_n10_spec)
+
+separation(id="N9",
+           a="RM",
+           b="LTL",
+           environment=_n9_env,
+           policies=lambda: [_e6_pq(0, 0), _e6_pq(1, 0)],
+           reference="docs/theory.md#n9",
+           proof=N9_PROOF,
+           premises=_n9_premises,
+           refuter=_n9_refuter,
+           refuter_check=_disagreement_check("N9", _n9_env, _n9_spec),
+           samples=continuous_samples(_n9_env))(_n9_spec)
+
+separation(id="N11",
+           a="LTL",
+           b="MR",
+           environment=environments.E1,
+           policies=lambda: [_det([a], 3) for a in range(3)],
+           reference="docs/theory.md#n11",
+           proof=N11_PROOF,
+           premises=_n11_premises(False))(_n11_spec(False))
+
+separation(id="N11-LAR",
+           a="LTL",
+           b="LAR",
+           environment=environments.E1,
+           policies=lambda: [_det([a], 3) for a in range(3)],
+           reference="docs/theory.md#n11",
+           proof=N11_PROOF,
+           premises=_n11_premises(True))(_n11_spec(True))
+
+separation(id="N12",
+           a="LAR",
+           b="MR",
+           environment=environments.E3,
+           policies=_e3_p([0, 1]),
+           reference="docs/theory.md#n12",
+           proof="N12 (LAR cannot express MR). E3, R = 1[(s0, a, s1)]: J increases with p; LAR "
+                 "ignores the once-visited, action-inert s0 (L-LAR).",
+           lemma=L_LAR,
+           states=(0,))(_n12_mr)
+
+separation(id="N12-LTL",
+           a="LAR",
+           b="LTL",
+           environment=lambda: environments.E3(
+                       labels=_e3_alpha),
+           policies=_e3_p([0, 1]),
+           reference="docs/theory.md#n12",
+           proof="N12 (LAR cannot express LTL). E3 with alpha on (s0, a): P(alpha) = p; LAR "
+                 "ignores s0 (L-LAR).",
+           lemma=L_LAR,
+           states=(0,))(lambda: LinearTemporalLogic("alpha"))
+
+separation(id="N13-RM",
+           a="RM",
+           b="LAR",
+           environment=environments.E7,
+           policies=lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))],
+           reference="docs/theory.md#n13",
+           proof=N13_PROOF,
+           premises=_n13_premises,
+           refuter=_n13_refuter,
+           refuter_check=_disagreement_check("N13-RM", environments.E7, _n13_spec),
+           samples=continuous_samples(environments.E7))(_n13_spec)
+
+for a in ("ONMR", "RRL"):
+    separation(id=f"N13-{a}",
+               a=a,
+               b="LAR",
+               environment=environments.E7,
+               policies=lambda: [_e7_q(F(1), F(1)), _e7_q(F(1, 2), F(1, 2))],
+               reference="docs/theory.md#n13",
+               proof=N13_PROOF,
+               premises=_n13_premises)(_n13_spec)

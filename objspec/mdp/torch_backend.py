@@ -149,6 +149,8 @@ class TorchNamespace:
         return a.contiguous()
 
     def where(self, cond: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
+        if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+            a = torch.tensor(float(a), dtype=torch.float64, device=self.device)  # not float32
         return torch.where(cond, a, b)
 
     def isfinite(self, a: torch.Tensor) -> torch.Tensor:

@@ -173,3 +173,56 @@ def test_svg_sizes_are_finite_numbers() -> None:
         assert np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0
         coords = re.findall(r'c[xy]="([^"]+)"', mdp_svg(env))
         assert all(np.isfinite(float(c)) for c in coords)
+
+
+def test_one_svg_writer_draws_mdps_automata_reward_machines_and_the_hasse_diagram() -> None:
+    from objspec.display.svg import Edge, Node
+    from objspec.environments import office_tasks
+    from objspec.hasse import hasse_diagram, to_svg
+    from objspec.ltl.translation import translate
+
+    reference = graph_svg([Node(0, "x")], [Edge(0, 0, "")])
+    defs = reference.splitlines()[1]  # the writer's arrow marker
+    hasse = to_svg()
+    drawings = {
+        "mdp": mdp_svg(E4()),
+        "automaton": translate("F (a & F b)")._repr_svg_(),
+        "reward machine": office_tasks()["patrol"].spec._repr_svg_(),
+        "hasse": hasse.split("?>", 1)[1].lstrip(),
+    }
+    for name, svg in drawings.items():
+        root = _parse(svg)
+        assert svg.splitlines()[1] == defs, name
+        width, height = float(root.get("width", "nan")), float(root.get("height", "nan"))
+        for circle in root.iter(f"{SVG}circle"):  # every node inside the picture
+            assert 0 < float(circle.get("cx", "nan")) < width, name
+            assert 0 < float(circle.get("cy", "nan")) < height, name
+    # the Hasse diagram: one box per class, multi-member classes one member per line
+    diagram = hasse_diagram()
+    root = _parse(drawings["hasse"])
+    boxes = [r for r in root.iter(f"{SVG}rect") if r.get("rx")]
+    assert len(boxes) == diagram.number_of_nodes()
+    texts = set(_texts(root)) | {t.text or "" for t in root.iter(f"{SVG}tspan")}
+    for node in diagram.nodes:
+        assert set(str(node).split(" = ")) <= texts
+    lines = [p for p in root.iter(f"{SVG}path") if p.get("stroke")]  # not the marker's
+    assert len(lines) == diagram.number_of_edges()
+    assert all(p.get("marker-end") is None for p in lines)  # cover relation: plain lines
+
+
+def test_graph_svg_boxes_multiline_labels_and_plain_lines() -> None:
+    from objspec.display.svg import Edge, Node, circle_layout
+
+    nodes = [Node("a", "first\nsecond", shape="box"), Node("b", "b", initial=True,
+                                                         accepting=True)]
+    edges = [Edge("a", "b", "x\ny"), Edge("b", "a", "", arrow=False), Edge("b", "b", "loop")]
+    svg = graph_svg(nodes, edges, circle_layout(["a", "b"]), caption="bottom line",
+                    xml_declaration=True)
+    assert svg.startswith("<?xml")
+    root = _parse(svg.split("?>", 1)[1])
+    spans = [t.text for t in root.iter(f"{SVG}tspan")]
+    assert spans[:2] == ["x", "y"] and spans[-2:] == ["first", "second"]
+    assert "bottom line" in _texts(root) and "loop" in _texts(root)
+    paths = list(root.iter(f"{SVG}path"))[1:]  # after the marker's own path
+    assert [p.get("marker-end") is not None for p in paths] == [True, False, True]
+    assert len(list(root.iter(f"{SVG}circle"))) == 2  # node b, double-circled

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from test_mdp_strategies import random_policies, random_sparse_mdp
 
 from objspec.errors import ObjspecError
-from objspec.mdp import evaluate, optimal_values, state_visitation
+from objspec.mdp import FiniteMDP, evaluate, optimal_values, state_visitation
 from objspec.mdp.backends import available_backends, get_backend, set_backend, use_backend
+from objspec.mdp.kernels import NUMPY, KrylovReport, krylov_solve
+from objspec.mdp.linear import certify, solve_policy_systems
 
 
 def test_default_backend_and_context_manager() -> None:
@@ -81,3 +84,99 @@ def test_torch_bellman_max_ties_pick_first_action(torch_backend: str) -> None:
     values, actions = TorchBackend().bellman_max(env, r, np.zeros((7, 1)), 0.5)
     assert np.array_equal(values, np.ones((7, 1)))
     assert (actions == 0).all()
+
+
+def test_importing_objspec_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, objspec, objspec.mdp.linear, objspec.mdp.backends, objspec.mdp.kernels\n"
+        "from objspec.mdp import evaluate\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _periodic_env(blocks: int, size: int, seed: int) -> FiniteMDP:
+    """Block-cyclic chain: Richardson stalls on it, so BiCGSTAB does the work."""
+    rng = np.random.default_rng(seed)
+    S = blocks * size
+    s = np.repeat(np.arange(S), 2)
+    nxt = ((s // size + 1) % blocks) * size
+    cols = np.concatenate([rng.choice(size, 2, replace=False) for _ in range(S)]) + nxt
+    w = rng.random((S, 2)) + 0.1
+    P = sp.csr_matrix(((w / w.sum(axis=1, keepdims=True)).ravel(), (s, cols)), shape=(S, S))
+    return FiniteMDP(P, np.full(S, 1.0 / S))
+
+
+def _same_run(env: FiniteMDP, pi: np.ndarray, rhs: np.ndarray, gamma: float,
+              transpose: bool) -> KrylovReport:
+    from objspec.mdp.torch_backend import TorchBackend
+
+    x_np, rep_np = krylov_solve(NUMPY, env, pi, rhs, gamma, transpose, 1e-12, 1000)
+    x_t, rep_t = krylov_solve(TorchBackend("cpu").xp, env, pi, rhs, gamma, transpose,
+                              1e-12, 1000)
+    # the same steps: rounding may move a stopping test by at most one iteration
+    assert rep_t.handed_over == rep_np.handed_over
+    assert abs(rep_t.sweeps - rep_np.sweeps) <= 1
+    assert abs(rep_t.iterations - rep_np.iterations) <= 1
+    assert rep_t.restarts == rep_np.restarts
+    mid_np, bound_np = certify(env, pi, rhs, x_np, gamma, transpose)
+    mid_t, bound_t = certify(env, pi, rhs, x_t, gamma, transpose)
+    scale = np.maximum(1.0, np.abs(rhs).max(axis=1)) / (1.0 - gamma)
+    assert (bound_np <= 1e-10 * scale).all() and (bound_t <= 1e-10 * scale).all()
+    diff = np.abs(mid_t - mid_np)
+    gap = diff.sum(axis=1) if transpose else diff.max(axis=1)
+    assert (gap <= bound_np + bound_t).all()  # both within their certified bounds
+    return rep_np
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("gamma", [0.9, 0.999])
+def test_torch_runs_the_numpy_iteration_on_random_chains(
+    torch_backend: str, seed: int, gamma: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    env = random_sparse_mdp(rng, 300, 3, 3)
+    report = _same_run(env, random_policies(rng, 5, 300, 3), rng.normal(size=(5, 300, 2)),
+                       gamma, False)
+    assert report.sweeps > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_torch_runs_the_numpy_bicgstab_on_periodic_chains(
+    torch_backend: str, seed: int, transpose: bool
+) -> None:
+    env = _periodic_env(4, 50, seed)
+    rhs = np.random.default_rng(seed).normal(size=(1, env.n_states, 3))
+    report = _same_run(env, np.ones((1, env.n_states, 1)), rhs, 0.99, transpose)
+    assert report.handed_over == 3 and report.iterations > 0  # BiCGSTAB did the work
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_torch_recovers_from_a_breakdown_on_a_long_ring(
+    torch_backend: str, transpose: bool
+) -> None:
+    from objspec.mdp.torch_backend import TorchBackend
+
+    S, gamma = 2000, 0.9  # deterministic ring: BiCGSTAB breaks down, LU certifies
+    s = np.arange(S)
+    env = FiniteMDP(sp.csr_matrix((np.ones(S), (s, (s + 1) % S)), shape=(S, S)), np.eye(S)[0])
+    pi = np.ones((1, S, 1))
+    rhs = np.zeros((1, S, 1))
+    rhs[0, S // 2] = 1.0
+    x, report = krylov_solve(TorchBackend("cpu").xp, env, pi, rhs, gamma, transpose, 1e-12,
+                             1000)
+    # BiCGSTAB broke down and restarted (rather than stopping) and returns a finite iterate
+    assert np.isfinite(x).all() and report.handed_over == 1 and report.restarts >= 1
+    ref = solve_policy_systems(env, pi, rhs, gamma, transpose=transpose, method="krylov")
+    with use_backend(torch_backend):
+        got = solve_policy_systems(env, pi, rhs, gamma, transpose=transpose, method="krylov")
+    # whether the restarted iterate certifies depends on rounding; the result always does
+    assert got.method.startswith("krylov") and ref.method.startswith("krylov")
+    assert np.abs(got.x - ref.x).max() <= got.error_bound.max() + ref.error_bound.max()
+    assert got.error_bound.max() <= 1e-10

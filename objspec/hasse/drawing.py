@@ -1,4 +1,6 @@
-"""Drawing the Hasse diagram with networkx and matplotlib, layered like the paper's figure.
+"""Drawing the Hasse diagram, layered like the paper's figure: with matplotlib (:func:`draw`,
+files in any format) or as SVG text by the shared writer of :mod:`objspec.display.svg`
+(:func:`to_svg`, what Jupyter shows).
 
 Layers are :func:`networkx.topological_generations` of the diagram (edges point from the
 more expressive class down), so PO is at the top and MR at the bottom; each node lists its
@@ -7,16 +9,18 @@ class members.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from objspec.display.svg import Edge, Node, graph_svg
 from objspec.errors import ObjspecError
 from objspec.hasse.preorder import HasseDiagram, hasse_diagram
 
 __all__ = ["HasseDiagram", "draw", "to_svg", "layered_positions"]
+
+TITLE = "Expressivity of objective-specification formalisms (computed)"
 
 
 def layered_positions(diagram: nx.DiGraph) -> dict[Any, tuple[float, float]]:
@@ -99,17 +103,15 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
         (x1, y1), (x2, y2) = pos[u], pos[v]
         ax.plot([x1, x2], [y1, y2], color="#555555", lw=1.2, zorder=1)
     for node, (x, y) in pos.items():
-        members = sorted(h.nodes[node].get("members", [node]))
-        label = "\n".join(str(node).split(" = ")) if len(members) > 1 else str(node)
-        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=2,
-                bbox={"boxstyle": "round,pad=0.4", "fc": "#eef3fb" if len(members) > 1
+        ax.text(x, y, _label(h, node), ha="center", va="center", fontsize=10, zorder=2,
+                bbox={"boxstyle": "round,pad=0.4", "fc": "#eef3fb" if _size(h, node) > 1
                       else "white", "ec": "#334466"})
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_axis_off()
-    ax.set_title("Expressivity of objective-specification formalisms (computed)")
+    ax.set_title(TITLE)
     if path is not None:
         suffix = Path(path).suffix.lower().lstrip(".")
         if suffix not in ("svg", "png", "pdf"):
@@ -119,17 +121,34 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
 
 
 def to_svg(diagram: nx.DiGraph | None = None) -> str:
-    """The diagram as an SVG string (for Jupyter's ``_repr_svg_``).
+    """The diagram as an SVG string (for Jupyter's ``_repr_svg_``), written by the shared
+    graph writer :func:`objspec.display.svg.graph_svg` in the layout of :func:`draw`.
 
     Examples
     --------
-    >>> to_svg().lstrip().startswith("<?xml")
+    >>> svg = to_svg()
+    >>> svg.startswith("<?xml") and "MR" in svg and svg.rstrip().endswith("</svg>")
     True
     """
-    import matplotlib.pyplot as plt
+    h = hasse_diagram() if diagram is None else diagram
+    if h.number_of_nodes() == 0:
+        raise ObjspecError("the diagram has no nodes to draw")
+    pos = layered_positions(h)
+    nodes = [
+        Node(node, _label(h, node), fill="#eef3fb" if _size(h, node) > 1 else "white",
+             shape="box")
+        for node in pos
+    ]
+    edges = [Edge(u, v, color="#555555", arrow=False) for u, v in h.edges]
+    # x: one unit per node of a row, y: one row per generation, top first
+    positions = {n: (1.5 * x, -y) for n, (x, y) in pos.items()}
+    return graph_svg(nodes, edges, positions, spacing=110.0, title=TITLE, xml_declaration=True)
 
-    fig = draw(diagram=diagram)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+
+def _size(diagram: nx.DiGraph, node: Any) -> int:
+    return len(diagram.nodes[node].get("members", [node]))
+
+
+def _label(diagram: nx.DiGraph, node: Any) -> str:
+    """A class's members one per line (``"A = B"`` -> ``"A\\nB"``), else its name."""
+    return "\n".join(str(node).split(" = ")) if _size(diagram, node) > 1 else str(node)

@@ -1,9 +1,10 @@
 """Pictures of automata and reward machines: Graphviz DOT text and self-made SVG.
 
-No external tool is needed: :func:`graph_to_svg` places states on a circle, draws edges as
-curves with arrowheads (self-loops as small loops outside the circle) and writes the SVG by
-hand. ``_repr_svg_`` of :class:`~objspec.ltl.automaton.DeterministicAutomaton` and of reward
-machines use it, so they render in Jupyter. ``to_dot()`` returns DOT for Graphviz users.
+No external tool is needed: :func:`graph_to_svg` places states on a circle and hands them to
+the one SVG writer of the package, :func:`objspec.display.svg.graph_svg` (edges with
+arrowheads, self-loops outside the circle). ``_repr_svg_`` of
+:class:`~objspec.ltl.automaton.DeterministicAutomaton` and of reward machines use it, so
+they render in Jupyter. ``to_dot()`` returns DOT for Graphviz users.
 
 Examples
 --------
@@ -21,12 +22,11 @@ digraph automaton {
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import TYPE_CHECKING
 
+from objspec.display.svg import Edge, Node, circle_layout, graph_svg
 from objspec.ltl.hoa import _cubes
 
 if TYPE_CHECKING:
@@ -131,100 +131,25 @@ def automaton_to_svg(automaton: DeterministicAutomaton) -> str:
     return graph_to_svg(automaton_graph(automaton))
 
 
-def _text_block(x: float, y: float, lines: Sequence[str], direction: float) -> str:
-    """Lines of text centred at ``x``, growing away from the edge (up if ``direction < 0``)."""
-    height = 13.0
-    top = y - height * (len(lines) - 1) if direction < 0 else y + (4.0 if direction > 0 else 0.0)
-    spans = "".join(
-        f'<tspan x="{x:.1f}" y="{top + i * height:.1f}">{escape(line)}</tspan>'
-        for i, line in enumerate(lines)
-    )
-    return f'<text text-anchor="middle">{spans}</text>'
-
-
 def graph_to_svg(graph: DrawnGraph) -> str:
-    """Draw a :class:`DrawnGraph` as an SVG string (states on a circle, curved edges)."""
-    n = len(graph.nodes)
-    radius_node = 22.0
-    ring = 0.0 if n == 1 else max(90.0, n * 55.0 / (2 * math.pi))
-    margin = 150.0
-    cx = cy = ring + margin
-    width = height = 2 * (ring + margin)
-    pos = [
-        (cx + ring * math.cos(2 * math.pi * i / n - math.pi),
-         cy + ring * math.sin(2 * math.pi * i / n - math.pi))
-        for i in range(n)
-    ]
+    """Draw a :class:`DrawnGraph` as an SVG string: states on a circle, written by the
+    shared writer :func:`objspec.display.svg.graph_svg` (parallel edges share one arrow
+    with one label line each).
+
+    Examples
+    --------
+    >>> svg = graph_to_svg(DrawnGraph("g", ["q0", "q1"], 0, [(0, 1, "a"), (0, 1, "b")]))
+    >>> svg.count("<circle"), "<tspan" in svg
+    (2, True)
+    """
     merged: dict[tuple[int, int], list[str]] = {}
     for src, dst, label in graph.edges:
         merged.setdefault((src, dst), []).append(label)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
-        f'height="{height + 30:.0f}" viewBox="0 0 {width:.0f} {height + 30:.0f}" '
-        'font-family="sans-serif" font-size="11">',
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
-        "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
-        "<path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>",
-        f"<title>{escape(graph.title)}</title>",
+    nodes = [
+        Node(i, text, initial=i == graph.initial, accepting=i in graph.accepting)
+        for i, text in enumerate(graph.nodes)
     ]
-    for (src, dst), labels in sorted(merged.items()):
-        x1, y1 = pos[src]
-        x2, y2 = pos[dst]
-
-        if src == dst:
-            ang = math.atan2(y1 - cy, x1 - cx) if n > 1 else -math.pi / 2
-            ux, uy = math.cos(ang), math.sin(ang)
-            px, py = -uy, ux
-            r7 = 0.7 * radius_node
-            sx, sy = x1 + r7 * (ux + px), y1 + r7 * (uy + py)
-            ex, ey = x1 + r7 * (ux - px), y1 + r7 * (uy - py)
-            c1x, c1y = x1 + 70 * ux + 35 * px, y1 + 70 * uy + 35 * py
-            c2x, c2y = x1 + 70 * ux - 35 * px, y1 + 70 * uy - 35 * py
-            parts.append(
-                f'<path d="M {sx:.1f} {sy:.1f} C {c1x:.1f} {c1y:.1f} {c2x:.1f} {c2y:.1f} '
-                f'{ex:.1f} {ey:.1f}" fill="none" stroke="black" marker-end="url(#arrow)"/>'
-            )
-            lx, ly = x1 + 72 * ux, y1 + 72 * uy
-            parts.append(_text_block(lx, ly, labels, uy))
-            continue
-        dx, dy = x2 - x1, y2 - y1
-        dist = math.hypot(dx, dy) or 1.0
-        ux, uy = dx / dist, dy / dist
-        px, py = -uy, ux
-        bend = 0.18 * dist
-        mx, my = (x1 + x2) / 2 + bend * px, (y1 + y2) / 2 + bend * py
-        # endpoints on the circles, aimed at the control point
-        a1 = math.atan2(my - y1, mx - x1)
-        a2 = math.atan2(my - y2, mx - x2)
-        sx, sy = x1 + radius_node * math.cos(a1), y1 + radius_node * math.sin(a1)
-        ex, ey = x2 + radius_node * math.cos(a2), y2 + radius_node * math.sin(a2)
-        parts.append(
-            f'<path d="M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}" fill="none" '
-            'stroke="black" marker-end="url(#arrow)"/>'
-        )
-        lx, ly = (x1 + x2) / 4 + mx / 2, (y1 + y2) / 4 + my / 2
-        parts.append(_text_block(lx, ly, labels, py))
-    ix, iy = pos[graph.initial]
-    diag = radius_node / math.sqrt(2)
-    parts.append(
-        f'<path d="M {ix - diag - 25:.1f} {iy - diag - 25:.1f} L {ix - diag:.1f} {iy - diag:.1f}" '
-        'stroke="black" marker-end="url(#arrow)"/>'
-    )
-    for i, (x, y) in enumerate(pos):
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius_node}" fill="white" stroke="black"/>'
-        )
-        if i in graph.accepting:
-            parts.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius_node - 4}" fill="none" '
-                'stroke="black"/>'
-            )
-        parts.append(
-            f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">'
-            f"{escape(graph.nodes[i])}</text>"
-        )
-    parts.append(
-        f'<text x="10" y="{height + 20:.0f}">{escape(graph.caption)}</text>'
-    )
-    parts.append("</svg>")
-    return "\n".join(parts)
+    edges = [Edge(src, dst, "\n".join(labels), color="black")
+             for (src, dst), labels in sorted(merged.items())]
+    return graph_svg(nodes, edges, circle_layout(range(len(nodes))), spacing=150.0,
+                     radius=22.0, title=graph.title, caption=graph.caption)

@@ -4,7 +4,10 @@
 * :mod:`objspec.mdp.policy`: :class:`Policy`, batches, enumeration of deterministic policies;
 * :mod:`objspec.mdp.evaluation`: values, returns, visitation and occupancy measures for many
   policies and rewards at once, with certified error bounds;
-* :mod:`objspec.mdp.linear`: the batched dense and Krylov solvers behind them;
+* :mod:`objspec.mdp.linear`: the batched dense and Krylov solvers behind them (method
+  choice, certified error bounds, fallbacks);
+* :mod:`objspec.mdp.kernels`: their iterative kernels, written once over an array namespace
+  (numpy, or torch in :mod:`objspec.mdp.torch_backend`);
 * :mod:`objspec.mdp.longrun`: recurrent classes, stationary distributions, Cesaro limits and
   long-run average rewards, exact;
 * :mod:`objspec.mdp.control`: optimal values and policies with certified error bounds;

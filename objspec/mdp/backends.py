@@ -2,7 +2,10 @@
 
 objspec computes with numpy/scipy by default. The heavy kernels (dense batched solves and
 the batched Krylov iteration of :mod:`objspec.mdp.linear`) can instead run on torch in
-float64, on CUDA when a GPU is present, giving the same numbers to about ``1e-10``.
+float64, on CUDA when a GPU is present, giving the same numbers to about ``1e-10``. The
+iterative solve is one kernel, :func:`objspec.mdp.kernels.krylov_solve`, which each backend
+runs over its own array namespace (numpy here, torch tensors in
+:mod:`objspec.mdp.torch_backend`, imported only when ``"torch"`` is selected).
 
 How a backend is chosen, first match wins:
 
@@ -41,7 +44,7 @@ from typing import Protocol
 import numpy as np
 
 from objspec.errors import ObjspecError
-from objspec.mdp.kernels import dense_numpy, krylov_numpy
+from objspec.mdp.kernels import NUMPY, dense_numpy, krylov_solve
 from objspec.mdp.model import FiniteMDP
 
 __all__ = [
@@ -107,7 +110,7 @@ class NumpyBackend:
         tol: float,
         max_iter: int,
     ) -> np.ndarray:
-        return krylov_numpy(env, pi, rhs, gamma, transpose, tol, max_iter)
+        return krylov_solve(NUMPY, env, pi, rhs, gamma, transpose, tol, max_iter)[0]
 
     def bellman_max(
         self, env: FiniteMDP, r: np.ndarray, values: np.ndarray, gamma: float

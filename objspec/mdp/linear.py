@@ -301,7 +301,8 @@ def solve_policy_systems(
     method : {"auto", "direct", "krylov"}
         ``"auto"``: dense LU for small models; else the power series for policies whose
         chain is deterministic (:func:`power_series_solve`, exact on cycles) and the
-        Krylov solver (:func:`krylov_numpy`) for the others.
+        Krylov solver of the backend in force (:func:`objspec.mdp.kernels.krylov_solve`)
+        for the others.
 
     Returns
     -------

@@ -20,10 +20,10 @@ import numpy as np
 
 from objspec import FiniteMDP
 from objspec.environments.generators import random_labelled_mdp, random_policies
-from objspec.ltl import product as product_module
 from objspec.ltl import syntax as s
 from objspec.ltl.product import ProductSkeleton, satisfaction_probabilities
 from objspec.ltl.translation import _translate_cached, translate
+from objspec.mdp.chunks import worker_count
 
 UNARY = (s.Not, s.Next, s.Finally, s.Globally)
 BINARY = (s.And, s.Or, s.Implies, s.Until, s.Release, s.WeakUntil, s.StrongRelease)
@@ -176,7 +176,7 @@ def bench_evaluation(n_states: int, n_policies: int, seed: int, text: str,
         assert np.array_equal(ours, ours_one)  # threads never change the values
         t_storm, theirs = best_of(repeats, lambda batch=batch: storm_loop(env, batch, f))
         diff = float(np.abs(ours - theirs).max())
-        threads = product_module.worker_count(None)
+        threads = worker_count(None)
         print(f"| {kind} | objspec, 1 thread (translation + product + batched solve) | "
               f"{t_one:.3f} | {1e3 * t_one / n_policies:.2f} | |")
         print(f"| {kind} | objspec, default: {threads} threads | {t_ours:.3f} | "

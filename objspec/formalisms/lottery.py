@@ -486,7 +486,8 @@ def _zero_reward_closed(env: FiniteMDP, probs: np.ndarray, rewards: np.ndarray) 
 def _open_cycle(env: FiniteMDP, probs: np.ndarray, closed: np.ndarray) -> bool:
     """Whether a reachable cycle avoids the zero-reward-closed states (read exactly)."""
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
+
+    from objspec.mdp.graph import strongly_connected_components
 
     step = ((probs != 0)[:, :, None] & (env.transitions > 0)).any(axis=1)  # [S, S]
     reach = reachable_states(env, (probs != 0).astype(np.float64)[None])[0]
@@ -496,7 +497,7 @@ def _open_cycle(env: FiniteMDP, probs: np.ndarray, closed: np.ndarray) -> bool:
         return False
     if np.any(np.diag(sub)):
         return True
-    n, labels = connected_components(csr_matrix(sub), directed=True, connection="strong")
+    n, labels = strongly_connected_components(csr_matrix(sub))
     return bool(n < sub.shape[0])
 
 

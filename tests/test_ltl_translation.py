@@ -22,7 +22,6 @@ from objspec.ltl.translation import (
     MAX_FIXPOINT_SUBFORMULAS,
     _closed_choices,
     _fixpoint_subformulas,
-    _translate_nnf,
     translate,
 )
 
@@ -391,7 +390,7 @@ def test_regressions(text: str) -> None:
 
 
 def _monolithic(f: s.Formula) -> DeterministicAutomaton:
-    return _translate_nnf(simplify(f), ATOMS, {}, decompose=False, complement=False)
+    return translate(f, ATOMS, decompose=False, complement=False)
 
 
 @settings(max_examples=40, deadline=None)
@@ -497,7 +496,7 @@ def test_many_propositions_are_translated_per_part() -> None:
 
 def test_complement_of_the_negation_is_used_when_smaller() -> None:
     f = parse_formula("a R c R XX!b M a M (c R Xa) M XXa")
-    direct = _translate_nnf(simplify(f), ATOMS, {}, complement=False)
+    direct = translate(f, ATOMS, complement=False)
     aut = translate(f, ATOMS)
     assert aut.n_states < direct.n_states
     for prefix, cycle in MORE_WORDS:
@@ -509,8 +508,7 @@ def test_complement_of_the_negation_is_used_when_smaller() -> None:
 @pytest.mark.parametrize("seed", range(2))
 def test_with_and_without_complements_agree(seed: int) -> None:
     for f in _bench_style_formulas(100 + seed, 30):
-        g = simplify(f)
-        plain = _translate_nnf(g, ATOMS, {}, complement=False)
+        plain = translate(f, ATOMS, complement=False)
         best = translate(f, ATOMS)
         for prefix, cycle in MORE_WORDS[::3]:
             assert best.accepts_lasso(prefix, cycle) == plain.accepts_lasso(prefix, cycle)

@@ -739,7 +739,8 @@ def translate(
     LTLSyntaxError
         If ``formula`` does not parse.
     InvalidSpecificationError
-        If ``propositions`` lacks an atom of the formula or has more than 16 propositions.
+        If ``propositions`` lacks an atom of the formula or has more than 16 propositions,
+        or a budget or switch has a wrong type or value.
     TranslationLimitError
         (an :class:`~objspec.errors.InvalidSpecificationError`) If the formula is beyond the
         translator's limits: a part that cannot be split at a top-level ``&``/``|`` with
@@ -752,8 +753,10 @@ def translate(
     Notes
     -----
     The formula is simplified, split at top-level ``&``/``|`` into parts translated
-    separately and recombined by a product, and each part is translated by the master
-    theorem; see the module docstring for the constructions and references.
+    separately and recombined by a product (unless ``decompose=False``), and each part is
+    translated by the master theorem (or the complement of its negation's automaton, unless
+    ``complement=False``) or by a smaller special construction; see the module docstring
+    for the constructions and references.
 
     Examples
     --------
@@ -766,6 +769,20 @@ def translate(
     Traceback (most recent call last):
     ...
     objspec.errors.TranslationLimitError: the automaton of ... exceeds 5 states (max_states); ...
+
+    The two strategies can be switched off, e.g. to compare constructions; the language
+    stays the same, the size does not:
+
+    >>> f = "a R c R XX!b M a M (c R Xa) M XXa"
+    >>> translate(f).n_states, translate(f, complement=False).n_states
+    (84, 1615)
+    >>> many = " & ".join(f"G F p{i}" for i in range(8))
+    >>> translate(many).n_states
+    1
+    >>> translate(many, decompose=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    objspec.errors.TranslationLimitError: GFp0 & ... has 16 fixpoint subformulas ...
     """
     if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
         raise InvalidSpecificationError(f"max_states must be a positive int; got {max_states!r}")

@@ -70,6 +70,20 @@ def substitute(
     ``atom_value[i]`` is a new set index, or ``(inf, fin)``: the constant values of
     ``Inf(i)`` and ``Fin(i)`` for a set on no transition (``(False, True)``) or on all
     (``(True, False)``).
+
+    Examples
+    --------
+    >>> from objspec.ltl.automaton import AcceptanceAtom
+    >>> str(condition_from_dnf([[AcceptanceAtom(True, 0)], [AcceptanceAtom(False, 1)]]))
+    'Inf(0) | Fin(1)'
+    >>> str(condition_from_dnf([]))
+    'f'
+
+    Examples
+    --------
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> str(substitute(parse_acceptance("Inf(0) | Fin(1)"), {0: 3, 1: (True, False)}))
+    'Inf(3)'
     """
     if isinstance(cond, AcceptanceConstant):
         return cond
@@ -106,7 +120,20 @@ def shift(cond: AcceptanceCondition, offset: int) -> AcceptanceCondition:
 
 
 def negate(cond: AcceptanceCondition) -> AcceptanceCondition:
-    """The Emerson-Lei condition that holds exactly when ``cond`` does not."""
+    """The Emerson-Lei condition that holds exactly when ``cond`` does not.
+
+    Examples
+    --------
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> str(shift(parse_acceptance("Inf(0) & Fin(1)"), 2))
+    'Inf(2) & Fin(3)'
+
+    Examples
+    --------
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> str(negate(parse_acceptance("Inf(0) & Fin(1)")))
+    'Fin(0) | Inf(1)'
+    """
     if isinstance(cond, AcceptanceConstant):
         return AcceptanceConstant(not cond.value)
     if isinstance(cond, AcceptanceAtom):
@@ -124,7 +151,15 @@ def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
 def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
     """The condition as a list of minimal conjunctions, or ``None`` when distributing a
     conjunction over disjunctions would give more than ``cap`` terms (disjunctions are
-    never refused: the master theorem's conditions are disjunctions of conjunctions)."""
+    never refused: the master theorem's conditions are disjunctions of conjunctions).
+
+    Examples
+    --------
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> big = parse_acceptance("(Inf(0) | Inf(1)) & (Inf(2) | Inf(3)) & (Inf(4) | Inf(5))")
+    >>> len(condition_dnf(big, 8)), condition_dnf(big, 4)
+    (8, None)
+    """
     if isinstance(cond, AcceptanceConstant):
         return [frozenset()] if cond.value else []
     if isinstance(cond, AcceptanceAtom):
@@ -166,6 +201,15 @@ def tidy_acceptance(
 
     Conditions whose disjunctive normal form is small (see :func:`condition_dnf`) are put in
     minimal, sorted DNF; others are kept as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> marks = np.array([[0b101, 0b001]])  # set 1 is on no transition
+    >>> cond, n_sets, new = tidy_acceptance(parse_acceptance("Inf(0) & Inf(2) | Inf(1)"), marks)
+    >>> str(cond), n_sets, new.tolist()
+    ('Inf(0) & Inf(1)', 2, [[3, 1]])
     """
     used = 0
     for m in np.unique(marks).tolist():

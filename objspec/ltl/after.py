@@ -73,6 +73,12 @@ def implies(x: s.Formula, y: s.Formula) -> bool:
     Each recursive call is on a shallower pair, so the recursion depth is at most
     ``x.depth() + y.depth()``; beyond :data:`_IMPLIES_DEPTH` the test answers ``False``
     (sound, as for any implication it cannot see).
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> implies(p("G a"), p("a")), implies(p("F a"), p("a"))
+    (True, False)
     """
     if x == y or y == s.TRUE or x == s.FALSE:
         return True
@@ -112,7 +118,14 @@ _IMPLIES_DEPTH = 200
 
 def eventually_implies(x: s.Formula, m: s.Formula) -> bool:
     """A sound syntactic test of ``x -> F m`` (so ``G F x -> G F m``); recursion bounded
-    as in :func:`implies`."""
+    as in :func:`implies`.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> eventually_implies(p("a U b"), p("b")), eventually_implies(p("a"), p("b"))
+    (True, False)
+    """
     if implies(x, m):
         return True
     if x.depth() + m.depth() > _IMPLIES_DEPTH:
@@ -245,7 +258,31 @@ def dnf_and(a: DNF, b: DNF) -> DNF:
 @lru_cache(maxsize=100_000)
 def to_dnf(f: s.Formula) -> DNF:
     """The DNF of ``f`` over its maximal subformulas that are not ``&``, ``|`` or constants
-    (an explicit-stack walk: chains of ``&``/``|`` of any length or depth)."""
+    (an explicit-stack walk: chains of ``&``/``|`` of any length or depth).
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> a, b = to_dnf(p("a")), to_dnf(p("b"))
+    >>> len(dnf_or(a, b)), dnf_or(a, b) == dnf_or(b, a), dnf_or(a, TT) == TT
+    (2, True, True)
+    >>> str(from_dnf(dnf_or(to_dnf(p("G a")), to_dnf(p("a")))))  # G a implies a
+    'a'
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> str(from_dnf(dnf_and(to_dnf(p("G a")), to_dnf(p("a")))))  # G a implies a
+    'Ga'
+    >>> dnf_and(to_dnf(p("a")), FF) == FF
+    True
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> len(to_dnf(p("(a | b) & c")))  # two clauses
+    2
+    """
     if isinstance(f, s.Constant):
         return TT if f.value else FF
     if not isinstance(f, s.And | s.Or):
@@ -287,6 +324,13 @@ def from_dnf(d: DNF) -> s.Formula:
     Plain ``And``/``Or`` nodes, not :func:`make_and`: its rewriting (``F p | F q`` to
     ``F (p | q)``, ...) would introduce fixpoint formulas that are not subformulas of the
     translated formula, which :func:`_weaken` must see as they are.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> g = from_dnf(to_dnf(p("(a | b) & c")))  # (a & c) | (b & c), in some order
+    >>> type(g).__name__, sorted(g.atoms())
+    ('Or', ['a', 'b', 'c'])
     """
     if not d:
         return s.FALSE
@@ -303,7 +347,15 @@ def from_dnf(d: DNF) -> s.Formula:
 
 
 class After:
-    """The after function ``af`` on monotone DNFs, memoised per letter."""
+    """The after function ``af`` on monotone DNFs, memoised per letter.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula as p
+    >>> af = After(("a",))
+    >>> str(from_dnf(af.formula(p("G a"), 0b1))), af.formula(p("G a"), 0b0) == FF
+    ('Ga', True)
+    """
 
     def __init__(self, propositions: tuple[str, ...]) -> None:
         self.index = {p: i for i, p in enumerate(propositions)}

@@ -80,7 +80,13 @@ MAX_ACCEPTANCE_SETS = 62
 
 
 def mark_table(mark_rows: list[list[list[int]]], n_sets: int) -> np.ndarray:
-    """``[Q * L, n_sets]`` bool: which sets each transition (row-major) belongs to."""
+    """``[Q * L, n_sets]`` bool: which sets each transition (row-major) belongs to.
+
+    Examples
+    --------
+    >>> mark_table([[[0], []], [[], [0, 1]]], 2).astype(int).tolist()
+    [[1, 0], [0, 0], [0, 0], [1, 1]]
+    """
     n_states, n_letters = len(mark_rows), len(mark_rows[0])
     table = np.zeros((n_states * n_letters, n_sets), dtype=bool)
     flat_pos, flat_set = [], []
@@ -107,7 +113,16 @@ def _row_classes(a: np.ndarray) -> np.ndarray:
 def minimise(
     succ: np.ndarray, marks: np.ndarray, initial: int
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """Merge states with equal mark rows and equivalent successors (Moore refinement)."""
+    """Merge states with equal mark rows and equivalent successors (Moore refinement).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> succ, marks = np.array([[1, 0], [1, 0]]), np.array([[0, 1], [0, 1]])
+    >>> new_succ, new_marks, initial, block = minimise(succ, marks, 0)
+    >>> new_succ.tolist(), new_marks.tolist(), initial, block.tolist()
+    ([[0, 0]], [[0, 1]], 0, [0, 0])
+    """
     n = succ.shape[0]
     block = _row_classes(marks)
     block = block.ravel()
@@ -135,7 +150,16 @@ def minimise(
 
 
 def prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the states reachable from ``initial`` (renumbered in order, initial first)."""
+    """Keep the states reachable from ``initial`` (renumbered in order, initial first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> succ = np.array([[0, 2], [1, 1], [2, 0]])  # state 1 is unreachable
+    >>> new_succ, _ = prune(succ, np.zeros((3, 2), dtype=np.int64), 0)
+    >>> new_succ.tolist()
+    [[0, 1], [1, 0]]
+    """
     seen = {initial: 0}
     order = [initial]
     i = 0
@@ -305,6 +329,21 @@ def product(
     minimised before the next part is added, smallest parts first. This is the
     decomposition of Delag (Müller & Sickert, "LTL to Deterministic Emerson-Lei Automata",
     GandALF 2017).
+
+    Examples
+    --------
+    >>> aut = constant(True, ("a",), "true")
+    >>> aut.n_states, str(aut.acceptance), aut.accepts_lasso([], [set()])
+    (1, 't', True)
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> from objspec.ltl.translation import translate
+    >>> parts = [translate("F a", ["a", "b"]), translate("G b", ["a", "b"])]
+    >>> both = product(parse_formula("F a & G b"), parts, True)
+    >>> both.accepts_lasso([{"b"}], [{"a", "b"}]), both.accepts_lasso([{"a"}], [{"b"}])
+    (True, False)
     """
     ordered = sorted(parts, key=lambda a: a.n_states)
     acc = ordered[0]
@@ -389,7 +428,16 @@ def delayed(
 ) -> DeterministicAutomaton:
     """The automaton of ``X^steps psi`` from that of ``psi``: a chain of ``steps`` new
     states, the first initial, each moving to the next on every letter and the last to
-    ``psi``'s initial state (so the decomposition also applies under ``X``)."""
+    ``psi``'s initial state (so the decomposition also applies under ``X``).
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> from objspec.ltl.translation import translate
+    >>> aut = delayed(parse_formula("X X a"), translate("a"), 2)
+    >>> aut.accepts_lasso([set(), set(), {"a"}], [set()]), aut.accepts_lasso([{"a"}], [set()])
+    (True, False)
+    """
     n_letters = inner.successors.shape[1]
     chain = np.repeat(np.arange(1, steps + 1, dtype=np.int64)[:, None], n_letters, axis=1)
     chain[-1] = inner.initial + steps
@@ -402,14 +450,33 @@ def delayed(
 
 def complement(phi: s.Formula, aut: DeterministicAutomaton) -> DeterministicAutomaton:
     """A deterministic automaton for the complement language: complete ``aut`` (a sink
-    marked by a fresh set ``d``, condition ``cond & Fin(d)``) and negate the condition."""
+    marked by a fresh set ``d``, condition ``cond & Fin(d)``) and negate the condition.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> from objspec.ltl.translation import translate
+    >>> never = complement(parse_formula("G !a"), translate("F a"))
+    >>> str(never.acceptance), never.accepts_lasso([], [set()])
+    ('Fin(0)', True)
+    >>> never.accepts_lasso([{"a"}], [set()])
+    False
+    """
     succ, marks, condition, n_sets = _with_sink(aut, aut.n_sets)
     table = ((marks.reshape(-1)[:, None] >> np.arange(n_sets)) & 1).astype(bool)
     return finish(phi, aut.propositions, succ, table, negate(condition), aut.initial)
 
 
 def lift(aut: DeterministicAutomaton, propositions: tuple[str, ...]) -> DeterministicAutomaton:
-    """The automaton over a larger alphabet ``propositions`` (it ignores the new ones)."""
+    """The automaton over a larger alphabet ``propositions`` (it ignores the new ones).
+
+    Examples
+    --------
+    >>> from objspec.ltl.translation import translate
+    >>> aut = lift(translate("F a"), ("a", "b"))
+    >>> aut.propositions, aut.successors.shape
+    (('a', 'b'), (2, 4))
+    """
     if aut.propositions == propositions:
         return aut
     letters = np.arange(1 << len(propositions), dtype=np.int64)

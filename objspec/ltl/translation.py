@@ -493,9 +493,9 @@ def _translate_nnf(
     """Translate a simplified formula in negation normal form (memoised in ``memo``).
 
     ``part``: the automaton is a factor of a product, where safety automata are partial.
-    ``decompose=False`` builds one master-theorem automaton for the whole formula and
-    ``complement=False`` never uses the complement of the negation's automaton (see
-    :func:`_general_or_complement`); the tests compare those with the default.
+    ``decompose`` and ``complement`` are the switches of :func:`translate`:
+    ``decompose=False`` never splits a formula into parts and ``complement=False`` never
+    uses the complement of the negation's automaton (see :func:`_general_or_complement`).
     """
     hit = memo.get((phi, part))
     if hit is None:

@@ -11,8 +11,9 @@ representative keeps the master theorem valid, as its proof only uses the semant
 ``af`` results and that their fixpoint subformulas are those of the translated formula.
 
 The DNF operations (:func:`to_dnf`, :func:`dnf_and`, :func:`dnf_or`), the implication tests
-and the table of interned atoms are memoised process-wide; :func:`objspec.ltl.caches.clear_caches`
-empties them. :class:`After` memoises ``af`` itself per letter, for one alphabet.
+and the table of interned atoms are memoised process-wide; :func:`clear_caches` (defined in
+:mod:`objspec.ltl.caches`, where every LTL cache is registered) empties them and all
+other caches of the engine. :class:`After` memoises ``af`` itself per letter, for one alphabet.
 
 Examples
 --------
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from objspec.ltl import syntax as s
-from objspec.ltl.caches import register_cache
+from objspec.ltl.caches import clear_caches, register_cache
 from objspec.ltl.simplify import is_eventual, is_universal, operands
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "dnf_or",
     "implies",
     "eventually_implies",
+    "clear_caches",
 ]
 
 #: A conjunction of temporal subformulas and literals, each interned as an int (formula

@@ -20,10 +20,11 @@ import numpy as np
 
 from objspec import FiniteMDP
 from objspec.environments.generators import random_labelled_mdp, random_policies
-from objspec.ltl import product as product_module
+from objspec.ltl import clear_caches
 from objspec.ltl import syntax as s
 from objspec.ltl.product import ProductSkeleton, satisfaction_probabilities
-from objspec.ltl.translation import _translate_cached, translate
+from objspec.ltl.translation import translate
+from objspec.mdp.chunks import worker_count
 
 UNARY = (s.Not, s.Next, s.Finally, s.Globally)
 BINARY = (s.And, s.Or, s.Implies, s.Until, s.Release, s.WeakUntil, s.StrongRelease)
@@ -63,7 +64,7 @@ def bench_translation(seed: int) -> None:
             formulas.append(random_formula(rng, size, ("a", "b", "c")))
     translate("G (z -> F y) & F G !x")  # warm-up: imports and lazily built tables
     for f in formulas:
-        _translate_cached.cache_clear()
+        clear_caches()
         start = time.perf_counter()
         try:
             aut = translate(f)
@@ -164,7 +165,7 @@ def bench_evaluation(n_states: int, n_policies: int, seed: int, text: str,
 
         def ours_once(batch: np.ndarray = batch,
                       workers: int | None = None) -> tuple[np.ndarray, int, int]:
-            _translate_cached.cache_clear()
+            clear_caches()
             aut = translate(f)
             skeleton = ProductSkeleton(env, aut)
             return (satisfaction_probabilities(env, aut, batch, skeleton=skeleton,
@@ -176,7 +177,7 @@ def bench_evaluation(n_states: int, n_policies: int, seed: int, text: str,
         assert np.array_equal(ours, ours_one)  # threads never change the values
         t_storm, theirs = best_of(repeats, lambda batch=batch: storm_loop(env, batch, f))
         diff = float(np.abs(ours - theirs).max())
-        threads = product_module.worker_count(None)
+        threads = worker_count(None)
         print(f"| {kind} | objspec, 1 thread (translation + product + batched solve) | "
               f"{t_one:.3f} | {1e3 * t_one / n_policies:.2f} | |")
         print(f"| {kind} | objspec, default: {threads} threads | {t_ours:.3f} | "

@@ -247,6 +247,7 @@ def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyP
     change a bit of the values, the chunking changes them by rounding at most, and they
     equal Storm's; bad ``workers`` are refused."""
     import objspec.ltl.product as product
+    import objspec.mdp.chunks as chunks
     from objspec.errors import ObjspecError
 
     env = random_labelled_mdp(60, 3, ATOMS, 3, density=0.3, seed=11)
@@ -258,9 +259,9 @@ def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyP
     for direct in (1500, 0):  # sparse LU, then the iterative solvers
         monkeypatch.setattr(product, "DIRECT_MAX_UNKNOWNS", direct)
         for batch in (mixed, deterministic):
-            monkeypatch.setattr(product, "CHUNK_ENTRIES", 1_500_000)  # one chunk
+            monkeypatch.setattr(chunks, "CHUNK_ENTRIES", 1_500_000)  # one chunk
             whole = satisfaction_probabilities(env, aut, batch, workers=1)
-            monkeypatch.setattr(product, "CHUNK_ENTRIES", 1)  # one policy per chunk
+            monkeypatch.setattr(chunks, "CHUNK_ENTRIES", 1)  # one policy per chunk
             single = satisfaction_probabilities(env, aut, batch, workers=1)
             assert np.abs(single - whole).max() <= 1e-14
             for workers in (2, 5):

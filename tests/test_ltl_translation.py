@@ -22,7 +22,6 @@ from objspec.ltl.translation import (
     MAX_FIXPOINT_SUBFORMULAS,
     _closed_choices,
     _fixpoint_subformulas,
-    _translate_nnf,
     translate,
 )
 
@@ -391,7 +390,7 @@ def test_regressions(text: str) -> None:
 
 
 def _monolithic(f: s.Formula) -> DeterministicAutomaton:
-    return _translate_nnf(simplify(f), ATOMS, {}, decompose=False, complement=False)
+    return translate(f, ATOMS, decompose=False, complement=False)
 
 
 @settings(max_examples=40, deadline=None)
@@ -410,6 +409,59 @@ def test_decomposition_matches_the_monolithic_construction(
         expected = holds_on_lasso(phi, prefix, cycle)
         assert whole.accepts_lasso(prefix, cycle) == expected
         assert split.accepts_lasso(prefix, cycle) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(formulas(depth=3, constants=False), formulas(depth=3, constants=False),
+       st.booleans(), st.booleans(), st.booleans())
+def test_every_strategy_switch_keeps_the_language(
+    f: s.Formula, g: s.Formula, conj: bool, decompose: bool, complement: bool
+) -> None:
+    """translate(decompose=, complement=) accepts the same words as the default."""
+    phi = s.And(f, g) if conj else s.Or(f, g)
+    try:
+        other = translate(phi, ATOMS, decompose=decompose, complement=complement)
+    except InvalidSpecificationError:
+        return  # beyond the limits of the construction without decomposition
+    default = translate(phi, ATOMS)
+    for prefix, cycle in MORE_WORDS[::3]:
+        assert other.accepts_lasso(prefix, cycle) == default.accepts_lasso(prefix, cycle)
+
+
+def test_strategy_switches_take_effect_and_are_checked() -> None:
+    # 8 parts G F p_i: 16 fixpoint subformulas in one piece without decomposition
+    many = " & ".join(f"G F p{i}" for i in range(8))
+    assert translate(many).n_states == 1
+    with pytest.raises(InvalidSpecificationError, match="16 fixpoint subformulas"):
+        translate(many, decompose=False)
+    f = "a R c R XX!b M a M (c R Xa) M XXa"
+    assert translate(f, ATOMS).n_states < translate(f, ATOMS, complement=False).n_states
+    # the switches are part of the cache key
+    assert translate("F G a & G F b", decompose=False) is not translate("F G a & G F b")
+    for bad in (0, 1, None, "no"):
+        with pytest.raises(InvalidSpecificationError, match="decompose"):
+            translate("F a", decompose=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidSpecificationError, match="complement"):
+            translate("F a", complement=bad)  # type: ignore[arg-type]
+
+
+def test_clear_caches_empties_every_cache() -> None:
+    from objspec.ltl import after, clear_caches
+
+    clear_caches()
+    memoised = (after.to_dnf, after.dnf_and, after.dnf_or, after.implies)
+    assert all(fn.cache_info().currsize == 0 for fn in memoised)
+    text = "G (a -> F (b & X c)) & F G (a | b)"
+    first = translate(text, ATOMS)
+    assert translate(text, ATOMS) is first  # cached
+    assert all(fn.cache_info().currsize > 0 for fn in memoised)
+    clear_caches()
+    assert all(fn.cache_info().currsize == 0 for fn in memoised)
+    again = translate(text, ATOMS)
+    assert again is not first  # rebuilt, and the same automaton
+    assert np.array_equal(again.successors, first.successors)
+    assert np.array_equal(again.marks, first.marks)
+    assert str(again.acceptance) == str(first.acceptance)
 
 
 def test_decomposition_on_named_formulas() -> None:
@@ -497,7 +549,7 @@ def test_many_propositions_are_translated_per_part() -> None:
 
 def test_complement_of_the_negation_is_used_when_smaller() -> None:
     f = parse_formula("a R c R XX!b M a M (c R Xa) M XXa")
-    direct = _translate_nnf(simplify(f), ATOMS, {}, complement=False)
+    direct = translate(f, ATOMS, complement=False)
     aut = translate(f, ATOMS)
     assert aut.n_states < direct.n_states
     for prefix, cycle in MORE_WORDS:
@@ -509,8 +561,7 @@ def test_complement_of_the_negation_is_used_when_smaller() -> None:
 @pytest.mark.parametrize("seed", range(2))
 def test_with_and_without_complements_agree(seed: int) -> None:
     for f in _bench_style_formulas(100 + seed, 30):
-        g = simplify(f)
-        plain = _translate_nnf(g, ATOMS, {}, complement=False)
+        plain = translate(f, ATOMS, complement=False)
         best = translate(f, ATOMS)
         for prefix, cycle in MORE_WORDS[::3]:
             assert best.accepts_lasso(prefix, cycle) == plain.accepts_lasso(prefix, cycle)

@@ -274,6 +274,7 @@ def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyP
     the number of workers does not change a bit, the chunking changes the values by
     rounding at most, and both solvers agree with the independent product solve."""
     import objspec.ltl.product as engine
+    import objspec.mdp.chunks as chunks
     from objspec.environments.generators import random_labelled_mdp, random_policies
     from objspec.errors import ObjspecError
 
@@ -284,9 +285,9 @@ def test_chunks_and_threads_do_not_change_the_values(monkeypatch: pytest.MonkeyP
     reference = [reference_value(env, edges, 0, 0.95, pi) for pi in batch]
     for direct in (1500, 0):  # sparse LU, then the iterative solver
         monkeypatch.setattr(engine, "DIRECT_MAX_UNKNOWNS", direct)
-        monkeypatch.setattr(engine, "CHUNK_ENTRIES", 1_500_000)
+        monkeypatch.setattr(chunks, "CHUNK_ENTRIES", 1_500_000)
         whole = machine.values(batch, workers=1)
-        monkeypatch.setattr(engine, "CHUNK_ENTRIES", 1)
+        monkeypatch.setattr(chunks, "CHUNK_ENTRIES", 1)
         single = machine.values(batch, workers=1)
         assert np.abs(single - whole).max() <= 1e-12
         for workers in (2, 4):

@@ -165,24 +165,11 @@ def _machine_table(
 
 
 def _can_reach(n: int, src: np.ndarray, dst: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """States with a path of positive-probability entries to a target state.
+    """States with a path of positive-probability entries to a target state (a
+    breadth-first search against the edges)."""
+    from objspec.mdp.graph import adjacency, reachable
 
-    A breadth-first search on the reversed graph from an extra node ``n`` that points to
-    every target.
-    """
-    import scipy.sparse as sp
-    from scipy.sparse import csgraph
-
-    roots = np.flatnonzero(targets)
-    if roots.size == 0:
-        return np.zeros(n, dtype=bool)
-    rows = np.concatenate([dst, np.full(roots.size, n)])
-    cols = np.concatenate([src, roots])
-    backwards = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1))
-    order = csgraph.breadth_first_order(backwards, n, directed=True, return_predecessors=False)
-    reach = np.zeros(n + 1, dtype=bool)
-    reach[order] = True
-    return reach[:n]
+    return reachable(adjacency(n, src, dst), np.flatnonzero(targets), backward=True)
 
 
 def _ltl_table(env: FiniteMDP, automaton: Any) -> ProductTable:

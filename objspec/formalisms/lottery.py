@@ -468,6 +468,10 @@ def exact_prefix_probabilities(env: FiniteMDP, policy: Policy, prefixes: Prefixe
 # ---------------------------------------------------------------------- return distributions
 def _zero_reward_closed(env: FiniteMDP, probs: np.ndarray, rewards: np.ndarray) -> np.ndarray:
     """States from which no transition with non-zero reward is reachable under ``probs``."""
+    from scipy.sparse import csr_matrix
+
+    from objspec.mdp.graph import reachable
+
     S = env.n_states
     step = (probs != 0)[:, :, None] & (env.transitions > 0)  # [S, A, S]
     nonzero = np.array(
@@ -476,17 +480,14 @@ def _zero_reward_closed(env: FiniteMDP, probs: np.ndarray, rewards: np.ndarray) 
     ) if rewards.dtype == object else (rewards != 0).any(axis=0)
     bad = (step & nonzero).any(axis=(1, 2))
     succ = step.any(axis=1)  # [S, S]
-    while True:
-        new = bad | (succ & bad[None, :]).any(axis=1)
-        if np.array_equal(new, bad):
-            return np.asarray(~bad)
-        bad = new
+    return ~reachable(csr_matrix(succ), np.flatnonzero(bad), backward=True)
 
 
 def _open_cycle(env: FiniteMDP, probs: np.ndarray, closed: np.ndarray) -> bool:
     """Whether a reachable cycle avoids the zero-reward-closed states (read exactly)."""
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
+
+    from objspec.mdp.graph import strongly_connected_components
 
     step = ((probs != 0)[:, :, None] & (env.transitions > 0)).any(axis=1)  # [S, S]
     reach = reachable_states(env, (probs != 0).astype(np.float64)[None])[0]
@@ -496,7 +497,7 @@ def _open_cycle(env: FiniteMDP, probs: np.ndarray, closed: np.ndarray) -> bool:
         return False
     if np.any(np.diag(sub)):
         return True
-    n, labels = connected_components(csr_matrix(sub), directed=True, connection="strong")
+    n, labels = strongly_connected_components(csr_matrix(sub))
     return bool(n < sub.shape[0])
 
 

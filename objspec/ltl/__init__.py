@@ -3,7 +3,11 @@
 Everything is written in objspec (no Spot or other external tool). See ``docs/ltl.md``.
 
 * :mod:`objspec.ltl.syntax`, :mod:`objspec.ltl.parser`, :mod:`objspec.ltl.simplify`: formulas;
-* :mod:`objspec.ltl.translation`: LTL to deterministic Emerson-Lei automata;
+* :mod:`objspec.ltl.translation`: LTL to deterministic Emerson-Lei automata (master theorem,
+  decomposition), built on :mod:`objspec.ltl.after` (the ``af`` function on DNFs),
+  :mod:`objspec.ltl.operations` (minimise, product, complement, lift),
+  :mod:`objspec.ltl.acceptance` (acceptance conditions) and :mod:`objspec.ltl.budget`
+  (state and time limits); :func:`clear_caches` empties every cache of the engine;
 * :mod:`objspec.ltl.automaton`, :mod:`objspec.ltl.hoa`: automata and the HOA v1 format;
 * :mod:`objspec.ltl.product`: exact satisfaction probabilities of policies;
 * :mod:`objspec.ltl.optimise`: ``Pmax`` and optimal reward-machine policies;
@@ -19,6 +23,7 @@ True
 """
 
 from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
+from objspec.ltl.caches import clear_caches
 from objspec.ltl.hoa import from_hoa, to_hoa
 from objspec.ltl.optimise import (
     FiniteMemoryPolicy,
@@ -43,6 +48,7 @@ __all__ = [
     "Formula",
     "MaximalSatisfaction",
     "ProductSkeleton",
+    "clear_caches",
     "exact_satisfaction_probabilities",
     "finite_memory_policy_probability",
     "from_hoa",

@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
-from scipy.sparse import csgraph
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
@@ -44,12 +43,12 @@ from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
     ProductSkeleton,
     _check_automaton,
-    _reachable,
     product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import Formula
 from objspec.ltl.translation import translate
+from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
 from objspec.mdp.model import FiniteMDP
 
 __all__ = [
@@ -148,7 +147,7 @@ def maximal_end_components(
             (np.ones(int(use.sum()), dtype=np.int8), (source[use], target[use])),
             shape=(n_states, n_states),
         )
-        _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+        _, comp = strongly_connected_components(graph)
         leaving = allowed[source, action] & (~alive[target] | (comp[source] != comp[target]))
         if leaving.any():
             allowed[source[leaving], action[leaving]] = False
@@ -267,7 +266,7 @@ def maximal_satisfaction(
     src, act, dst, prob = sk.entry_source, sk.entry_action, sk.entry_target, sk.entry_probability
     x = np.zeros(K)
     x[target] = 1.0
-    can = _reachable(K, dst, src, np.flatnonzero(target)) if target.any() else np.zeros(K, bool)
+    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
     maybe = can & ~target
     rows = src * A + act
     if maybe.any():

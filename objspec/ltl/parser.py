@@ -37,6 +37,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from objspec.errors import InvalidSpecificationError, LTLSyntaxError
 from objspec.ltl import syntax as s
+from objspec.ltl.caches import register_cache
 
 __all__ = ["parse_formula", "parse_guard", "check_propositions"]
 
@@ -193,6 +194,9 @@ def _parse_cached(text: str) -> s.Formula:
         raise LTLSyntaxError(f"cannot parse: {exc}", text, pos) from None
     assert isinstance(result, s.Formula)
     return result
+
+
+register_cache(_parse_cached.cache_clear)
 
 
 def parse_formula(text: str | s.Formula) -> s.Formula:

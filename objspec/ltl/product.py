@@ -32,25 +32,23 @@ array([1., 0.])
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
 from objspec.errors import (
     InvalidModelError,
     InvalidSpecificationError,
-    ObjspecError,
     SolverError,
 )
 from objspec.ltl.automaton import DeterministicAutomaton
+from objspec.mdp.chunks import in_chunks, worker_count
 from objspec.mdp.exact import solve_rational
+from objspec.mdp.graph import adjacency, bottom_components, breadth_first_order, reachable
 from objspec.mdp.linear import batched_bicgstab
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import as_policy_batch, exact_policy_batch
@@ -67,12 +65,6 @@ __all__ = [
 MAX_EXACT_STATES = 600
 #: Entries per block-diagonal batch of policy chains.
 _BATCH_ENTRIES = 2_000_000
-#: Skeleton entries times policies per chunk of :func:`satisfaction_probabilities`: chunks
-#: of this size keep the working arrays of one chunk near the CPU caches, and are solved
-#: in parallel threads (numpy and scipy's sparse kernels release the GIL).
-CHUNK_ENTRIES = 1_500_000
-#: Default number of worker threads of :func:`satisfaction_probabilities`.
-MAX_DEFAULT_WORKERS = 8
 
 
 class Machine(Protocol):
@@ -218,12 +210,7 @@ class ProductSkeleton:
         q = np.arange(Q1)
         src = (source_state[None, :] * Q1 + q[:, None]).ravel()
         dst = (matrix.indices[None, :] * Q1 + succ_ext[:, letters]).ravel()
-        n = S * Q1
-        graph = _graph(n + 1, np.concatenate([src, np.full(frontier.size, n)]),
-                       np.concatenate([dst, frontier]))
-        visited = csgraph.breadth_first_order(graph, n, directed=True,
-                                              return_predecessors=False)
-        visited = visited[visited != n]
+        visited = breadth_first_order(adjacency(S * Q1, src, dst), frontier)
         return visited[index_of[visited] < 0]
 
     def transition_rows(self) -> sp.csr_matrix:
@@ -259,44 +246,6 @@ def _expand(states: np.ndarray, A: int, indptr: np.ndarray) -> tuple[np.ndarray,
     return entries, row_of_entry
 
 
-def _graph(n: int, src: np.ndarray, dst: np.ndarray) -> sp.csr_matrix:
-    """The 0/1 adjacency matrix of edges ``src -> dst`` (CSR built directly if src is sorted)."""
-    if src.size and np.any(src[1:] < src[:-1]):
-        order = np.argsort(src, kind="stable")
-        src, dst = src[order], dst[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return sp.csr_matrix((np.ones(dst.size, dtype=np.int8), dst, indptr), shape=(n, n))
-
-
-def _reachable(n: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray) -> np.ndarray:
-    """Boolean mask of the nodes reachable from ``roots`` along edges ``src -> dst``."""
-    graph = _graph(n + 1, np.concatenate([src, np.full(roots.size, n)]),
-                   np.concatenate([dst, roots]))
-    return _reachable_in(graph, n)
-
-
-def _reachable_in(graph: sp.csr_matrix, root: int) -> np.ndarray:
-    order = csgraph.breadth_first_order(graph, root, directed=True, return_predecessors=False)
-    mask = np.zeros(graph.shape[0], dtype=bool)
-    mask[order] = True
-    mask[root] = False
-    return mask[:root] if root == graph.shape[0] - 1 else mask
-
-
-def bottom_components(
-    n: int, src: np.ndarray, dst: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """SCC labels of the graph and a boolean per SCC: is it bottom (no edge leaves it)?"""
-    n_comp, comp = csgraph.connected_components(
-        _graph(n, src, dst), directed=True, connection="strong"
-    )
-    bottom = np.ones(n_comp, dtype=bool)
-    cs, cd = comp[src], comp[dst]
-    bottom[cs[cs != cd]] = False
-    return comp, bottom
-
-
 def accepting_targets(
     skeleton: ProductSkeleton,
     automaton: DeterministicAutomaton,
@@ -312,7 +261,7 @@ def accepting_targets(
     acceptance depends on the union and the intersection of the mark sets of its
     transitions (every transition of a BSCC is taken infinitely often, almost surely).
     """
-    comp, bottom = bottom_components(n, src, dst)
+    comp, bottom = bottom_components(adjacency(n, src, dst))
     return _accepting_components(skeleton, automaton, entries, comp[src], bottom)[comp]
 
 
@@ -396,8 +345,9 @@ def satisfaction_probabilities(
         A prebuilt product of ``env`` and ``automaton`` (reused across calls).
     workers : int, optional
         Threads that solve chunks of the batch in parallel. The default is the number of
-        CPUs this process may use, at most :data:`MAX_DEFAULT_WORKERS`; ``1`` solves the
-        chunks one after the other. The results do not depend on it (the chunks do not).
+        CPUs this process may use, at most
+        :data:`~objspec.mdp.chunks.MAX_DEFAULT_WORKERS`; ``1`` solves the chunks one
+        after the other. The results do not depend on it (the chunks do not).
 
     Returns
     -------
@@ -415,8 +365,9 @@ def satisfaction_probabilities(
 
     Notes
     -----
-    The batch is cut into chunks of about :data:`CHUNK_ENTRIES` product entries times
-    policies, solved by ``workers`` threads. Within a chunk, policies with the same support
+    The batch is cut into chunks of about :data:`~objspec.mdp.chunks.CHUNK_ENTRIES`
+    product entries times policies (:func:`objspec.mdp.chunks.in_chunks`), solved by
+    ``workers`` threads. Within a chunk, policies with the same support
     share one qualitative analysis (bottom SCCs and their acceptance; the states that cannot
     reach an accepting BSCC, probability 0, and those that cannot reach a rejecting one,
     probability 1, as in Storm's prob0/prob1); distinct supports are analysed together as
@@ -452,54 +403,6 @@ def satisfaction_probabilities(
             "probability; the chain is numerically singular"
         )
     return np.clip(out, 0.0, 1.0)
-
-
-def worker_count(workers: int | None) -> int:
-    """The number of worker threads: ``workers`` (checked), or by default the number of
-    CPUs this process may use, at most :data:`MAX_DEFAULT_WORKERS`.
-
-    Raises
-    ------
-    ObjspecError
-        If ``workers`` is not a positive integer.
-    """
-    if workers is None:
-        try:
-            available = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            available = os.cpu_count() or 1
-        return max(1, min(available, MAX_DEFAULT_WORKERS))
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ObjspecError(f"workers must be a positive integer, got {workers!r}")
-    return int(workers)
-
-
-def in_chunks(
-    n_items: int, entries_per_item: int, threads: int,
-    solve: Callable[[int, int], np.ndarray],
-) -> np.ndarray:
-    """``solve(lo, hi)`` (the ``[hi - lo]`` results of items ``lo .. hi-1``) over chunks of
-    about :data:`CHUNK_ENTRIES` ``/ entries_per_item`` items, concatenated (float64 ``[n]``).
-
-    The chunks are solved by ``threads`` worker threads; they do not depend on ``threads``,
-    so neither do the results, provided ``solve`` treats the items of a chunk independently.
-    """
-    per_chunk = max(1, CHUNK_ENTRIES // max(1, entries_per_item))
-    n_chunks = -(-n_items // per_chunk)
-    bounds = np.linspace(0, n_items, n_chunks + 1).round().astype(int).tolist()
-    spans = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
-    out = np.empty(n_items)
-
-    def run(span: tuple[int, int]) -> None:
-        out[span[0] : span[1]] = solve(*span)
-
-    if threads == 1 or len(spans) <= 1:
-        for span in spans:
-            run(span)
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(spans))) as pool:
-            list(pool.map(run, spans))
-    return out
 
 
 def _solve_block(
@@ -550,29 +453,30 @@ def chain_structure(
         src = pol * K + sk.entry_source[ent]
         dst = pol * K + sk.entry_target[ent]
         n = N * K
-        comp, bottom = bottom_components(n, src, dst)
+        graph = adjacency(n, src, dst)
+        comp, bottom = bottom_components(graph)
         accepting = _accepting_components(sk, automaton, ent, comp[src], bottom)
         target = accepting[comp]
         maybe = np.zeros(n, dtype=bool)
         sure = target
         if target.any():
-            # its (indptr, indices) are the CSR structure of the reversed graph
-            reverse = _graph(n, src, dst).tocsc()
+            # as CSC, the graph holds the CSR structure of its reverse for both searches
+            reverse = graph.tocsc()
             sure = _sure_states(reverse, (bottom & ~accepting)[comp])
-            maybe = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target)) & ~sure
+            maybe = reachable(reverse, np.flatnonzero(target), backward=True) & ~sure
         sure_out[start : start + N] = sure.reshape(N, K)
         maybe_out[start : start + N] = maybe.reshape(N, K)
     return sure_out, maybe_out
 
 
-def _sure_states(reverse: sp.csc_matrix, rejecting: np.ndarray) -> np.ndarray:
+def _sure_states(graph: sp.spmatrix, rejecting: np.ndarray) -> np.ndarray:
     """The states of probability 1: those from which no state of a rejecting BSCC
-    (``rejecting``) is reachable (``reverse``: the graph as CSC, i.e. the reversed graph's
-    CSR structure). Almost every run ends in a BSCC, so they surely end in an accepting one.
+    (``rejecting``) is reachable (``graph`` best as CSC: its structure is the reversed
+    graph's CSR). Almost every run ends in a BSCC, so they surely end in an accepting one.
     """
     if not rejecting.any():
         return np.ones(rejecting.size, dtype=bool)
-    return ~_bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(rejecting))
+    return ~reachable(graph, np.flatnonzero(rejecting), backward=True)
 
 
 def _bicgstab_to_tolerance(
@@ -663,22 +567,6 @@ def _gather_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return pos, new
 
 
-def _bfs_mask(indptr: np.ndarray, indices: np.ndarray, roots: np.ndarray) -> np.ndarray:
-    """Nodes reachable from ``roots`` in the CSR graph ``(indptr, indices)`` (roots included)."""
-    n = indptr.size - 1
-    ip = np.empty(n + 2, dtype=indptr.dtype)
-    ip[: n + 1] = indptr
-    ip[n + 1] = indptr[-1] + roots.size
-    graph = sp.csr_matrix(
-        (np.ones(ip[-1]), np.concatenate([indices, roots.astype(indices.dtype)]), ip),
-        shape=(n + 1, n + 1),
-    )
-    order = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
-    mask = np.zeros(n + 1, dtype=bool)
-    mask[order] = True
-    return mask[:n]
-
-
 def _deterministic_probabilities(
     sk: ProductSkeleton, automaton: DeterministicAutomaton, choices: np.ndarray,
     weight: np.ndarray,
@@ -712,20 +600,16 @@ def _deterministic_probabilities(
     indptr = indptr.astype(index_type)
     # ---- qualitative analysis on the disjoint union of the N chains
     init = (np.arange(N, dtype=np.int64)[:, None] * K + sk.initial_states[None, :]).ravel()
-    reach = _bfs_mask(indptr, cols, init)
     graph = sp.csr_matrix((prob, cols, indptr), shape=(n, n))
-    _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+    reach = reachable(graph, init)
+    comp, bottom = bottom_components(graph)
     src_comp = np.repeat(comp, counts)
-    dst_comp = comp[cols]
-    n_comp = int(comp.max()) + 1 if n else 0
-    bottom = np.ones(n_comp, dtype=bool)
-    bottom[src_comp[src_comp != dst_comp]] = False
     accepting = _accepting_components(sk, automaton, ent, src_comp, bottom)
     target = accepting[comp]
     # states that can reach an accepting BSCC: BFS on the reversed graph (reachability on
     # the condensation instead is slower when the product has many small SCCs)
     reverse = graph.tocsc()  # its (indptr, indices) are the CSR structure of the transpose
-    can = _bfs_mask(reverse.indptr, reverse.indices, np.flatnonzero(target))
+    can = reachable(reverse, np.flatnonzero(target), backward=True)
     # probability 1: the states that cannot reach a rejecting BSCC (as Storm's prob1)
     target = _sure_states(reverse, (bottom & ~accepting)[comp])
     unknown = can & ~target & reach
@@ -1054,11 +938,12 @@ def exact_satisfaction_probabilities(
                                        sk.entry_action.tolist(), strict=True)]
         ent = np.array([e for e, x in enumerate(w) if x > 0], dtype=np.int64)
         src, dst = sk.entry_source[ent], sk.entry_target[ent]
-        reach = _reachable(sk.n_states, src, dst, sk.initial_states)
+        reach = reachable(adjacency(sk.n_states, src, dst), sk.initial_states)
         keep = reach[src]
         ent, src, dst = ent[keep], src[keep], dst[keep]
         target = accepting_targets(sk, automaton, sk.n_states, ent, src, dst) & reach
-        can = _reachable(sk.n_states, dst, src, np.flatnonzero(target))
+        can = reachable(adjacency(sk.n_states, src, dst), np.flatnonzero(target),
+                        backward=True)
         maybe = np.flatnonzero(can & ~target & reach)
         if maybe.size > MAX_EXACT_STATES:
             raise InvalidSpecificationError(

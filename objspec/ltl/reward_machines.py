@@ -44,13 +44,12 @@ from objspec.ltl import syntax as s
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,
-    _reachable,
     finite_spsolve,
-    in_chunks,
     solve_block_diagonal,
-    worker_count,
 )
+from objspec.mdp.chunks import in_chunks, worker_count
 from objspec.mdp.exact import solve_rational
+from objspec.mdp.graph import adjacency, reachable
 from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import as_policy_batch, exact_policy_batch
@@ -381,7 +380,7 @@ class CompiledRewardMachine:
         prob = w[pol, ent] * sk.entry_probability[ent]
         n = N * K
         roots = (np.arange(N)[:, None] * K + sk.initial_states[None, :]).ravel()
-        reach = _reachable(n, src, dst, roots)
+        reach = reachable(adjacency(n, src, dst), roots)
         idx = np.flatnonzero(reach)
         pos = np.full(n, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.size)
@@ -479,7 +478,7 @@ class CompiledRewardMachine:
             ent = [j for j in range(len(w)) if w[j] > 0]
             src = sk.entry_source[ent]
             dst = sk.entry_target[ent]
-            reach = np.flatnonzero(_reachable(sk.n_states, src, dst, sk.initial_states))
+            reach = np.flatnonzero(reachable(adjacency(sk.n_states, src, dst), sk.initial_states))
             if reach.size > MAX_EXACT_STATES:
                 raise InvalidSpecificationError(
                     f"exact evaluation needs {reach.size} product states; at most "

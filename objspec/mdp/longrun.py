@@ -12,7 +12,7 @@ Method (no discount close to 1 is used anywhere, so ties stay ties):
 
 1. **Recurrent classes** are the bottom strongly connected components of the support
    graph ``{(s, t) : P[s, t] > 0}``; the graph is read from the entries exactly (never
-   thresholded) and decomposed with :func:`scipy.sparse.csgraph.connected_components`.
+   thresholded) and decomposed with :func:`objspec.mdp.graph.bottom_components`.
 2. **Stationary distributions**: on each recurrent class ``C`` the restricted chain
    ``P_CC`` is stochastic and irreducible, so ``pi_C (I - P_CC) = 0, pi_C 1 = 1`` has a unique
    solution. Up to ``DENSE_BLOCK`` states it is solved densely (one equation of the
@@ -62,10 +62,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
 from objspec.errors import InvalidModelError, ObjspecError
+from objspec.mdp.graph import bottom_components, reachable
 from objspec.mdp.model import ROW_TOLERANCE, FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
@@ -171,8 +171,7 @@ def _support(chain: Any) -> sp.csr_matrix:
 
 
 def _classes_of(graph: sp.csr_matrix) -> list[np.ndarray]:
-    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
-    return _bottom_classes(graph, n_comp, comp)
+    return _bottom_classes(*bottom_components(graph))
 
 
 def recurrent_classes(chain: Any) -> list[np.ndarray]:
@@ -210,13 +209,10 @@ def recurrent_classes(chain: Any) -> list[np.ndarray]:
 
 def _reachers(graph: sp.csr_matrix, classes: list[np.ndarray]) -> np.ndarray:
     """``[S, n_classes]`` bool: can state ``s`` reach class ``c`` (in the support graph)."""
-    reverse = graph.T.tocsr()
+    reverse = graph.tocsc()  # the reversed graph's CSR structure, for every search
     out = np.zeros((graph.shape[0], len(classes)), dtype=bool)
     for c, members in enumerate(classes):
-        order = csgraph.breadth_first_order(
-            reverse, int(members[0]), directed=True, return_predecessors=False
-        )
-        out[order, c] = True
+        out[:, c] = reachable(reverse, [int(members[0])], backward=True)
     return out
 
 
@@ -407,8 +403,9 @@ def _chain_gains(m: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
     """
     S = m.shape[0]
     graph = _support_graph(m)
-    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
-    classes = _bottom_classes(graph, n_comp, comp)
+    comp, bottom = bottom_components(graph)
+    n_comp = bottom.size
+    classes = _bottom_classes(comp, bottom)
     g = np.zeros((S, r.shape[1]))
     known = np.zeros(S, dtype=bool)
     class_gain = np.empty((len(classes), r.shape[1]))
@@ -435,14 +432,9 @@ def _chain_gains(m: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
     return g
 
 
-def _bottom_classes(graph: sp.csr_matrix, n_comp: int, comp: np.ndarray) -> list[np.ndarray]:
-    coo = graph.tocoo()
-    leaving = comp[coo.row] != comp[coo.col]
-    not_bottom = np.zeros(n_comp, dtype=bool)
-    not_bottom[comp[coo.row[leaving]]] = True
-    bottom = np.flatnonzero(~not_bottom)
-    is_bottom = np.zeros(n_comp, dtype=bool)
-    is_bottom[bottom] = True
+def _bottom_classes(comp: np.ndarray, is_bottom: np.ndarray) -> list[np.ndarray]:
+    """The states of each bottom component (``comp``, ``is_bottom`` from
+    :func:`objspec.mdp.graph.bottom_components`), classes ordered by their smallest state."""
     states = np.flatnonzero(is_bottom[comp])
     labels = comp[states]
     order = np.argsort(labels, kind="stable")
@@ -457,8 +449,8 @@ def _structure(
     """Classes, stationary rows ``[n_classes, S]`` and absorption ``[S, n_classes]``."""
     S = m.shape[0]
     graph = _support_graph(m)
-    n_comp, comp = csgraph.connected_components(graph, directed=True, connection="strong")
-    classes = _bottom_classes(graph, n_comp, comp)
+    comp, bottom = bottom_components(graph)
+    classes = _bottom_classes(comp, bottom)
     n = len(classes)
     stationary = np.zeros((n, S))
     for c, members in enumerate(classes):

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
 
+from objspec.mdp.graph import adjacency, reachable
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
@@ -77,23 +77,17 @@ def reachable_from_supports(env: FiniteMDP, enabled: np.ndarray) -> np.ndarray:
 
 
 def _reachable_by_search(env: FiniteMDP, enabled: np.ndarray) -> np.ndarray:
-    """One breadth-first search (in C) per policy from a virtual source: ``O(N * nnz)``,
-    where the batched rounds above cost ``O(depth * nnz)``, slow on deep models."""
+    """One breadth-first search (in C) per policy from the initial support:
+    ``O(N * nnz)``, where the batched rounds above cost ``O(depth * nnz)``, slow on deep
+    models."""
     N, S, A = enabled.shape
     P = env.transition_matrix
     pair = np.repeat(np.arange(S * A), np.diff(P.indptr))
-    source = np.full(np.count_nonzero(env.initial > 0), S)
     starts = np.flatnonzero(env.initial > 0)
     reach = np.zeros((N, S), dtype=bool)
     for n in range(N):
         keep = enabled[n].reshape(S * A)[pair]
-        rows = np.concatenate([pair[keep] // A, source])
-        cols = np.concatenate([P.indices[keep], starts])
-        graph = sp.csr_matrix(
-            (np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(S + 1, S + 1)
-        )
-        order = csgraph.breadth_first_order(graph, S, directed=True, return_predecessors=False)
-        reach[n, order[order < S]] = True
+        reach[n] = reachable(adjacency(S, pair[keep] // A, P.indices[keep]), starts)
     return reach
 
 

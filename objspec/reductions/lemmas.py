@@ -41,9 +41,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import scipy.sparse.csgraph as csgraph
+import scipy.sparse as sp
 
 from objspec.errors import CertificateError
+from objspec.mdp.graph import edges_on_cycles, reachable
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
@@ -101,12 +102,10 @@ def _support_graph(env: FiniteMDP) -> np.ndarray:
 def once_visited_states(env: FiniteMDP) -> tuple[int, ...]:
     """States on no cycle of the support graph (union over actions): every trajectory,
     under every policy, visits each of them at most once."""
-    graph = _support_graph(env)
-    n, labels = csgraph.connected_components(graph.astype(float), directed=True,
-                                             connection="strong")
-    sizes = np.bincount(labels, minlength=n)
-    return tuple(int(s) for s in range(env.n_states)
-                 if sizes[labels[s]] == 1 and not graph[s, s])
+    src, dst = np.nonzero(_support_graph(env))
+    on_cycle = np.zeros(env.n_states, dtype=bool)
+    on_cycle[src[edges_on_cycles(env.n_states, src, dst)]] = True
+    return tuple(int(s) for s in np.flatnonzero(~on_cycle))
 
 
 def action_inert_states(env: FiniteMDP) -> tuple[int, ...]:
@@ -121,17 +120,9 @@ def reachable_states(env: FiniteMDP, policy: Policy) -> tuple[int, ...]:
     pi = policy.exact_probabilities()
     tau = env.exact_transitions()
     mu0 = env.exact_initial()
-    seen = {s for s in range(env.n_states) if mu0[s] > 0}
-    stack = list(seen)
-    while stack:
-        s = stack.pop()
-        for a in range(env.n_actions):
-            if pi[s, a] > 0:
-                for t in range(env.n_states):
-                    if tau[s, a, t] > 0 and t not in seen:
-                        seen.add(t)
-                        stack.append(t)
-    return tuple(sorted(seen))
+    step = ((pi > 0)[:, :, None] & (tau > 0)).any(axis=1)  # [S, S]
+    seen = reachable(sp.csr_matrix(step), np.flatnonzero(mu0 > 0))
+    return tuple(int(s) for s in np.flatnonzero(seen))
 
 
 def _rows(policy: Policy, states: Sequence[int]) -> tuple[tuple[Fraction, ...], ...]:
@@ -281,14 +272,8 @@ def ancestors(env: FiniteMDP, s: int) -> tuple[int, ...]:
     ((0, 1, 2), ())
     """
     graph = _support_graph(env)
-    seen: set[int] = set()
-    stack = [int(t) for t in np.flatnonzero(graph[:, s])]
-    while stack:
-        t = stack.pop()
-        if t not in seen:
-            seen.add(t)
-            stack.extend(int(u) for u in np.flatnonzero(graph[:, t]))
-    return tuple(sorted(seen))
+    seen = reachable(sp.csr_matrix(graph), np.flatnonzero(graph[:, s]), backward=True)
+    return tuple(int(t) for t in np.flatnonzero(seen))
 
 
 def _l3p_check(env: FiniteMDP, policies: Sequence[Policy], states: tuple[int, ...]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import functools
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch
 from objspec.mdp.reachability import canonical_policies
+
+if TYPE_CHECKING:
+    from objspec.formalisms.optimisation import Optimum
 
 __all__ = ["Specification", "Evaluator", "RealValuedEvaluator", "Valuation", "S", "dense_ranks"]
 
@@ -73,6 +76,45 @@ class Specification(abc.ABC):
             raise InvalidSpecificationError(
                 f"exact must be True, False or None, got {exact!r}")
         return self._evaluator(env, None if exact is None else bool(exact))
+
+    def optimise(self, env: FiniteMDP, *, policies: str = "stationary", exact: bool = False,
+                 seed: int | None = None, time_limit: float | None = None) -> Optimum:
+        """The best policy this specification's formalism can find in ``env``, with what is
+        guaranteed about it (:class:`~objspec.formalisms.optimisation.Optimum`).
+
+        Parameters
+        ----------
+        env : FiniteMDP
+        policies : {"stationary", "finite-memory"}
+            The policy class: stationary (the paper's class) or, where the formalism's
+            optimiser supports it, finite-memory policies.
+        exact : bool
+            Verify (and where the method allows, compute) in rational arithmetic.
+        seed : int or None
+            Seed of randomised searches (restarts); results reproduce for a given seed.
+        time_limit : float or None
+            Seconds; a search stopped by it returns its best policy with the guarantee
+            ``"heuristic"``.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            For a bad option, or ``"finite-memory"`` where it has no meaning.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> from objspec.formalisms import MarkovReward
+        >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+        >>> opt = MarkovReward([[0.0, 1.0], [0.0, 0.0]], 0.5).optimise(FiniteMDP(P, [1, 0]))
+        >>> opt.guarantee in ("exact", "certified", "local"), round(float(opt.value), 6)
+        (True, 1.333333)
+        """
+        from objspec.formalisms.optimisation import optimise
+
+        return optimise(self, env, policies=policies, exact=exact, seed=seed,
+                        time_limit=time_limit)
 
     @abc.abstractmethod
     def _evaluator(self, env: FiniteMDP, exact: bool | None) -> Evaluator[Any]:

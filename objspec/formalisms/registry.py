@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
     from hypothesis.strategies import SearchStrategy
 
+    from objspec.formalisms.optimisation import Optimiser
     from objspec.formalisms.reading import SpecificationFields
     from objspec.mdp.model import FiniteMDP
 
@@ -131,6 +132,10 @@ class FormalismInfo:
     expectation : bool
         Whether ``J(pi) = E[G(xi)]`` for a function ``G`` of the trajectory, so that
         ``TrajectoryFunction.of(spec)`` expresses it directly (docs/theory.md#def-ftr).
+    optimiser : Optimiser or None
+        How ``spec.optimise(env)`` searches (:class:`~objspec.formalisms.optimisation.
+        Optimiser`: the function, method, guarantee and complexity statement); None: the
+        generic local search (:data:`~objspec.formalisms.optimisation.GENERIC`).
     """
 
     acronym: str
@@ -148,6 +153,7 @@ class FormalismInfo:
     reader: SpecificationReader | None = field(default=None, repr=False)
     gymnasium: bool = False
     expectation: bool = False
+    optimiser: Optimiser | None = field(default=None, repr=False)
 
     @property
     def policy_level(self) -> bool:
@@ -181,6 +187,7 @@ def formalism(
     reader: SpecificationReader | None = None,
     gymnasium: bool = False,
     expectation: bool = False,
+    optimiser: Optimiser | None = None,
 ) -> Callable[[Spec], Spec]:
     """Class decorator registering a formalism (see :class:`FormalismInfo` for the fields).
 
@@ -219,7 +226,7 @@ def formalism(
         info = FormalismInfo(
             acronym, cls, name, tuple(aliases), level,
             bool(getattr(cls, "real_valued", True)), exact, needs_propositions, strategy,
-            sampler, acyclic_sampler, reader, gymnasium, expectation)
+            sampler, acyclic_sampler, reader, gymnasium, expectation, optimiser)
         taken = {_key(n): i.acronym for i in _REGISTRY.values() if i.acronym != acronym
                  for n in i.names}
         clash = [n for n in info.names if _key(n) in taken]

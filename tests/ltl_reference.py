@@ -340,3 +340,190 @@ def with_time_limit(seconds: float, fn, *args):  # type: ignore[no-untyped-def]
     if status == "error":
         raise RuntimeError(value)
     return value
+
+
+# ---------------------------------------------------------------- an automaton-free oracle
+
+
+def _normal(g: s.Formula) -> s.Formula:
+    """``g`` over ``true``, atoms, ``!``, ``&``, ``X`` and ``U`` only (the derived operators
+    rewritten by their definitions in :mod:`objspec.ltl.syntax`)."""
+    if isinstance(g, (s.Constant, s.Atom)):
+        return g
+    if isinstance(g, s.Not):
+        return s.Not(_normal(g.operand))
+    if isinstance(g, s.Next):
+        return s.Next(_normal(g.operand))
+    if isinstance(g, s.Finally):
+        return s.Until(s.TRUE, _normal(g.operand))
+    if isinstance(g, s.Globally):
+        return s.Not(s.Until(s.TRUE, s.Not(_normal(g.operand))))
+    a, b = _normal(g.left), _normal(g.right)  # type: ignore[attr-defined]
+    if isinstance(g, s.And):
+        return s.And(a, b)
+    if isinstance(g, s.Or):
+        return s.Not(s.And(s.Not(a), s.Not(b)))
+    if isinstance(g, s.Implies):
+        return s.Not(s.And(a, s.Not(b)))
+    if isinstance(g, s.Equivalent):
+        return s.Not(s.And(s.Not(s.And(a, b)), s.Not(s.And(s.Not(a), s.Not(b)))))
+    if isinstance(g, s.Xor):
+        return s.Not(s.And(s.Not(s.And(a, s.Not(b))), s.Not(s.And(s.Not(a), b))))
+    if isinstance(g, s.Until):
+        return s.Until(a, b)
+    if isinstance(g, s.Release):  # a R b = !(!a U !b)
+        return s.Not(s.Until(s.Not(a), s.Not(b)))
+    if isinstance(g, s.WeakUntil):  # a W b = (a U b) | G a
+        return _normal(s.Or(s.Until(g.left, g.right), s.Globally(g.left)))
+    if isinstance(g, s.StrongRelease):  # a M b = b U (a & b)
+        return s.Until(b, s.And(a, b))
+    raise TypeError(g)
+
+
+def chain_probability(f: s.Formula, P, labels, mu0):  # type: ignore[no-untyped-def]
+    """``P(xi |= f)`` for the Markov chain ``(P, mu0)`` with state labels ``labels``, exactly.
+
+    Courcoubetis and Yannakakis's chain refinement (J. ACM 42(4), 1995), without any
+    automaton: the temporal subformulas of ``f`` are treated innermost first; for each one
+    ``xi``, every state ``s`` is split into ``(s, true)`` and ``(s, false)``, the truth of
+    ``xi`` on the path from ``s``, with the transition probabilities conditioned on it (a
+    Doob transform): for ``X p``, ``(s, b)`` moves to ``t`` with ``p(t) = b``; for
+    ``p U q``, while ``p & !q`` holds, ``(s, b)`` keeps ``b`` with weights
+    ``P(s, t) P_t(b) / P_s(b)``. On almost every path of the refined chain every bit equals
+    the truth of its subformula, so ``P(f)`` is the initial mass of the states whose bits
+    and labels make ``f`` true. Probabilities of ``p U q`` are solved exactly (Fractions);
+    nothing of objspec's translation, automata or products is used.
+
+    ``P``: square matrix (rows sum to 1); ``labels``: one set of names per state; ``mu0``:
+    the initial distribution. Entries are converted with ``Fraction`` (exact for floats).
+    """
+    from fractions import Fraction
+
+    n = len(labels)
+    F = Fraction
+    rows: list[dict[int, Fraction]] = [
+        {t: F(P[i][t]) for t in range(n) if P[i][t] != 0} for i in range(n)]
+    init = {i: F(mu0[i]) for i in range(n) if mu0[i] != 0}
+    # states carry (original state, bits of the subformulas treated so far)
+    truth: list[dict[s.Formula, bool]] = [{} for _ in range(n)]
+    label_of = [frozenset(x) for x in labels]
+    g = _normal(f)
+
+    def holds(state: int, h: s.Formula) -> bool:
+        if isinstance(h, s.Constant):
+            return h.value
+        if isinstance(h, s.Atom):
+            return h.name in label_of[state]
+        if isinstance(h, s.Not):
+            return not holds(state, h.operand)
+        if isinstance(h, s.And):
+            return holds(state, h.left) and holds(state, h.right)
+        return truth[state][h]  # a temporal subformula already refined
+
+    def temporal_post_order(h: s.Formula, out: list[s.Formula]) -> None:
+        for c in getattr(h, "children", lambda: ())():
+            temporal_post_order(c, out)
+        if isinstance(h, (s.Next, s.Until)) and h not in out:
+            out.append(h)
+
+    order: list[s.Formula] = []
+    temporal_post_order(g, order)
+    for xi in order:
+        m = len(rows)
+        if isinstance(xi, s.Next):
+            q = [sum((p for t, p in rows[i].items() if holds(t, xi.operand)), F(0))
+                 for i in range(m)]
+        else:
+            assert isinstance(xi, s.Until)
+            good = [holds(i, xi.right) for i in range(m)]
+            on = [holds(i, xi.left) and not good[i] for i in range(m)]
+            # states that can reach a q-state through p-states
+            can = set(i for i in range(m) if good[i])
+            changed = True
+            while changed:
+                changed = False
+                for i in range(m):
+                    if i not in can and on[i] and any(t in can for t in rows[i]):
+                        can.add(i)
+                        changed = True
+            unknown = [i for i in range(m) if on[i] and i in can]
+            value = _solve_reach(rows, unknown, good)
+            q = [F(1) if good[i] else value.get(i, F(0)) for i in range(m)]
+        # split every state into (state, bit) with positive probability
+        new_index: dict[tuple[int, bool], int] = {}
+        for i in range(m):
+            for bit, w in ((True, q[i]), (False, 1 - q[i])):
+                if w > 0:
+                    new_index[(i, bit)] = len(new_index)
+        new_rows: list[dict[int, Fraction]] = [{} for _ in new_index]
+        new_truth: list[dict[s.Formula, bool]] = [{} for _ in new_index]
+        new_origin: list[int] = [0] * len(new_index)
+
+        def weight(t: int, c: bool, q: list[Fraction] = q) -> Fraction:
+            return q[t] if c else 1 - q[t]
+
+        for (i, bit), k in new_index.items():
+            new_truth[k] = {**truth[i], xi: bit}
+            new_origin[k] = i
+            wb = weight(i, bit)
+            out = new_rows[k]
+            for t, p in rows[i].items():
+                for c in (True, False):
+                    if (t, c) not in new_index:
+                        continue
+                    if isinstance(xi, s.Next):
+                        if holds(t, xi.operand) != bit:
+                            continue
+                        w = p / wb * weight(t, c)
+                    elif holds(i, xi.right) or not holds(i, xi.left):
+                        w = p * weight(t, c)  # the bit at i does not depend on the future
+                    else:
+                        if c != bit:
+                            continue
+                        w = p * weight(t, c) / wb
+                    if w:
+                        out[new_index[(t, c)]] = out.get(new_index[(t, c)], F(0)) + w
+        init = {new_index[(i, c)]: w * weight(i, c) for i, w in init.items()
+                for c in (True, False) if (i, c) in new_index}
+        label_of = [label_of[new_origin[k]] for k in range(len(new_index))]
+        rows, truth = new_rows, new_truth
+    return sum((w for i, w in init.items() if holds(i, g)), Fraction(0))
+
+
+def _solve_reach(rows, unknown, good):  # type: ignore[no-untyped-def]
+    """``x_i = sum_t P(i, t) x_t`` on ``unknown`` with ``x = 1`` on ``good`` and 0 elsewhere:
+    exact sparse Gaussian elimination over Fractions (the system is non-singular because
+    every unknown state reaches a good state)."""
+    from fractions import Fraction
+
+    idx = set(unknown)
+    eqs: dict[int, dict[int | None, Fraction]] = {}
+    for i in unknown:
+        row: dict[int | None, Fraction] = {i: Fraction(1)}
+        for t, p in rows[i].items():
+            if t in idx:
+                row[t] = row.get(t, Fraction(0)) - p
+            elif good[t]:
+                row[None] = row.get(None, Fraction(0)) + p
+        eqs[i] = row
+    order = list(unknown)
+    for k, i in enumerate(order):  # forward elimination, pivot on the diagonal
+        piv = eqs[i][i]
+        for j in order[k + 1:]:
+            factor = eqs[j].get(i)
+            if not factor:
+                continue
+            factor = factor / piv
+            for col, v in eqs[i].items():
+                nv = eqs[j].get(col, Fraction(0)) - factor * v
+                if nv:
+                    eqs[j][col] = nv
+                else:
+                    eqs[j].pop(col, None)
+    value: dict[int, Fraction] = {}
+    for i in reversed(order):
+        row = eqs[i]
+        acc = row.get(None, Fraction(0)) - sum(
+            (v * value[c] for c, v in row.items() if c is not None and c != i), Fraction(0))
+        value[i] = acc / row[i]
+    return value

@@ -24,6 +24,7 @@ __all__ = [
     "NotExpressibleError",
     "CertificateError",
     "SolverError",
+    "NotTractableError",
 ]
 
 
@@ -86,6 +87,12 @@ class NotExpressibleError(ObjspecError):
 
 class CertificateError(ObjspecError):
     """A separation certificate or construction check failed when re-checked."""
+
+
+class NotTractableError(ObjspecError):
+    """An exact answer was asked for on an instance too large for the method that gives it
+    (the message says how large, e.g. the number of deterministic policies to enumerate,
+    and what to use instead)."""
 
 
 class SolverError(ObjspecError):

@@ -35,6 +35,7 @@ from objspec.environments.gymnasium_import import (
     gymnasium_reward,
     import_gymnasium,
 )
+from objspec.environments.mo_gymnasium_import import from_mo_gymnasium
 from objspec.environments.witnesses import E1, E2, E3, E4, E5, E6, E7
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "gridworld",
     "gymnasium_reward",
     "import_gymnasium",
+    "from_mo_gymnasium",
     "office_world",
     "parse_layout",
     "E1",

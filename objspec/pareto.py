@@ -1,0 +1,707 @@
+"""Exact Pareto fronts and convex coverage sets of multi-objective discounted MDPs.
+
+For ``k`` rewards ``R_1..R_k`` and discount ``gamma``, a stationary policy ``pi`` has the
+value vector ``J(pi) = (E_pi[sum_t gamma^t R_i(x_t)])_i``. Over stationary (stochastic)
+policies these vectors form a convex polytope, the linear image of the occupancy-measure
+polytope, whose vertices are attained by deterministic stationary policies
+(docs/theory.md#def-omorl; Puterman 1994, §6.9). :func:`front` computes
+
+* ``policies="stationary"``: the Pareto-optimal vertices of that polytope, each with a
+  deterministic policy attaining it, and the Pareto facets, each with its weight vector: by
+  *optimistic linear support* (Roijers, Whiteson and Oliehoek 2015), i.e. weighted sums at
+  the corner weights of the current upper envelope, which for ``k = 2`` is the dichotomic
+  (Aneja-Nair) search. Each weighted problem is solved by :func:`objspec.mdp.optimal_values`
+  and broken lexicographically (the weighted optimum, then the sum of all objectives among
+  the weighted-optimal actions), so every vertex found is Pareto-optimal. With
+  ``exact=True`` every vertex is evaluated in rationals and every facet is verified in
+  rationals (its weight's Bellman optimality inequalities hold exactly for its vertices'
+  policies; a failed check is repaired by exact policy iteration);
+* ``policies="deterministic"``: the front over deterministic stationary policies (in
+  general not convex): by enumeration when there are few of them, and on deterministic
+  environments (one successor per action: a deterministic stationary policy follows one
+  lasso) by a branch-and-bound search over lassos with optimistic bounds; otherwise a
+  :class:`~objspec.errors.NotTractableError` with the count.
+
+The :class:`ParetoFront` has ``points``, ``policies``, ``weights`` (the facets'), the
+convex coverage set (:meth:`ParetoFront.ccs`), :meth:`ParetoFront.best_for`,
+:meth:`ParetoFront.hypervolume`, :meth:`ParetoFront.plot`, a Jupyter repr and exports
+(:meth:`ParetoFront.to_csv`, :meth:`ParetoFront.to_mo_gymnasium`).
+
+Examples
+--------
+Two objectives on a 2-state environment: stay in ``s0`` (objective 1) or go to ``s1`` and
+stay (objective 2).
+
+>>> import numpy as np
+>>> from objspec import FiniteMDP
+>>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+>>> R = np.zeros((2, 2, 2)); R[0, 0, 0] = 1.0; R[1, 1, 1] = 1.0
+>>> f = front(FiniteMDP(P, [1.0, 0.0]), R, 0.5)
+>>> f.points.round(6).tolist()
+[[2.0, 0.0], [0.0, 1.0]]
+>>> f.best_for([0.2, 0.8]).probabilities.tolist()
+[[0.0, 1.0], [0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from objspec.errors import InvalidSpecificationError, NotTractableError
+from objspec.mdp.arrays import real_array
+from objspec.mdp.control import optimal_values
+from objspec.mdp.evaluation import expected_return
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+__all__ = ["ParetoFront", "Facet", "front", "pareto_filter", "DETERMINISTIC_LIMIT"]
+
+#: Most deterministic policies :func:`front` enumerates for ``policies="deterministic"``.
+DETERMINISTIC_LIMIT = 200_000
+#: Most search nodes of the lasso search on deterministic environments.
+LASSO_NODE_LIMIT = 2_000_000
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A Pareto facet: the points of ``vertices`` (indices into the front's points) all
+    maximise ``weights . J``; their convex hull is on the front."""
+
+    weights: np.ndarray
+    vertices: tuple[int, ...]
+
+
+@dataclass
+class ParetoFront:
+    """A Pareto front of value vectors with the policies that attain them.
+
+    Attributes
+    ----------
+    points : ndarray ``[n, k]``
+        Pareto-optimal value vectors (floats; see ``exact_points``), sorted
+        lexicographically from the best in objective 1.
+    policies : list of Policy
+        ``policies[i]`` attains ``points[i]`` (deterministic stationary policies).
+    facets : list of Facet
+        For ``policies="stationary"``: the front's facets with their weight vectors (for
+        ``k = 1`` one degenerate facet); empty for deterministic fronts.
+    kind : {"stationary", "deterministic"}
+    gamma : float
+    exact_points : list of tuple of Fraction or None
+        The points in rational arithmetic (``exact=True``).
+    """
+
+    points: np.ndarray
+    policies: list[Policy]
+    facets: list[Facet] = field(default_factory=list)
+    kind: Literal["stationary", "deterministic"] = "stationary"
+    gamma: float = 0.0
+    exact_points: list[tuple[Fraction, ...]] | None = None
+
+    @property
+    def k(self) -> int:
+        """The number of objectives."""
+        return int(self.points.shape[1])
+
+    @property
+    def weights(self) -> np.ndarray:
+        """``[m, k]``: the weight vector of every facet."""
+        if not self.facets:
+            return np.empty((0, self.k))
+        return np.stack([f.weights for f in self.facets])
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def ccs(self) -> ParetoFront:
+        """The convex coverage set: the points optimal for some linear utility with
+        non-negative weights (for a stationary front, its vertices; for a deterministic
+        front, the points on its upper convex hull)."""
+        if self.kind == "stationary":
+            return self
+        keep = [i for i in range(len(self.points)) if _supported(self.points, i)]
+        return ParetoFront(self.points[keep], [self.policies[i] for i in keep], [], self.kind,
+                           self.gamma,
+                           None if self.exact_points is None else
+                           [self.exact_points[i] for i in keep])
+
+    def best_for(self, weights: Any) -> Policy:
+        """The policy of the front that is optimal for the linear utility ``weights . J``
+        (among stationary policies for a stationary front)."""
+        w = real_array(weights, "weights", InvalidSpecificationError).ravel()
+        if w.shape != (self.k,) or not np.all(np.isfinite(w)):
+            raise InvalidSpecificationError(
+                f"weights must be {self.k} finite numbers, got {np.asarray(weights).tolist()}")
+        return self.policies[int(np.argmax(self.points @ w))]
+
+    def hypervolume(self, reference: Any) -> float:
+        """The volume dominated by the points and dominating ``reference`` (exact: for
+        ``k <= 3`` by sweeping, else by inclusion-exclusion over at most 20 points)."""
+        ref = real_array(reference, "reference", InvalidSpecificationError).ravel()
+        if ref.shape != (self.k,):
+            raise InvalidSpecificationError(f"reference must have {self.k} entries")
+        pts = [p for p in self.points if np.all(p > ref)]
+        return _hypervolume(np.array(pts).reshape(-1, self.k), ref)
+
+    def to_mo_gymnasium(self) -> list[np.ndarray]:
+        """The points as MO-Gymnasium's ``pareto_front(gamma)`` returns them: a list of
+        ``[k]`` float arrays."""
+        return [np.array(p, dtype=np.float64) for p in self.points]
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write one row per point: ``J_1..J_k`` and the policy's action per state."""
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            S = self.policies[0].probabilities.shape[0] if self.policies else 0
+            w.writerow([f"J_{i + 1}" for i in range(self.k)] + [f"action_s{s}" for s in
+                                                                 range(S)])
+            for p, pol in zip(self.points, self.policies, strict=True):
+                w.writerow([repr(float(x)) for x in p]
+                           + [int(a) for a in pol.probabilities.argmax(axis=1)])
+
+    def plot(self, ax: Any = None, *, marked: Sequence[Any] = (), **kwargs: Any) -> Any:
+        """Draw the front (2-D or 3-D matplotlib; facets as segments or triangles) and the
+        value vectors of ``marked`` points (e.g. policies being ranked). Returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if self.k not in (2, 3):
+            raise InvalidSpecificationError(f"plot draws 2 or 3 objectives, not {self.k}")
+        if ax is None:
+            fig = plt.figure()
+            ax = fig.add_subplot(projection="3d" if self.k == 3 else None)
+        pts = self.points
+        if self.k == 2:
+            order = np.argsort(pts[:, 0])
+            ax.plot(pts[order, 0], pts[order, 1], "o-" if self.kind == "stationary" else "o",
+                    **kwargs)
+        else:
+            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], **kwargs)
+            for f in self.facets:
+                v = pts[list(f.vertices)]
+                if len(v) >= 3:
+                    ax.plot_trisurf(v[:, 0], v[:, 1], v[:, 2], alpha=0.3)
+        for m in marked:
+            mm = np.asarray(m, dtype=float)
+            ax.scatter(*mm, marker="x", color="red")
+        labels = [f"J_{i + 1}" for i in range(self.k)]
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+        if self.k == 3:
+            ax.set_zlabel(labels[2])
+        return ax
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{x:.6g}</td>" for x in p)
+            + f"<td>{p_.probabilities.argmax(axis=1).tolist()}</td></tr>"
+            for p, p_ in zip(self.points[:50], self.policies[:50], strict=True))
+        head = "".join(f"<th>J_{i + 1}</th>" for i in range(self.k))
+        more = f"<p>... {len(self) - 50} more</p>" if len(self) > 50 else ""
+        return (f"<p>Pareto front ({self.kind} policies, gamma = {self.gamma}): {len(self)} "
+                f"points, {len(self.facets)} facets</p><table><tr>{head}<th>actions</th></tr>"
+                f"{rows}</table>{more}")
+
+    def __repr__(self) -> str:
+        return (f"ParetoFront({len(self)} points, k={self.k}, {self.kind}, "
+                f"{len(self.facets)} facets)")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def pareto_filter(points: np.ndarray, tol: float = 0.0) -> np.ndarray:
+    """Indices of the points no other point dominates (``>=`` everywhere, ``>`` somewhere,
+    beyond ``tol``); of equal points the first is kept.
+
+    Examples
+    --------
+    >>> pareto_filter(np.array([[1, 0], [0, 1], [0.5, 0.5], [0.4, 0.4], [1, 0]]))
+    array([0, 1, 2])
+    """
+    pts = np.asarray(points, dtype=float)
+    keep: list[int] = []
+    for i in range(len(pts)):
+        ge = np.all(pts >= pts[i] - tol, axis=1)
+        gt = np.any(pts > pts[i] + tol, axis=1)
+        dominated = bool(np.any(ge & gt))
+        duplicate = any(np.all(np.abs(pts[j] - pts[i]) <= tol) for j in keep)
+        if not dominated and not duplicate:
+            keep.append(i)
+    return np.array(keep, dtype=np.int64)
+
+
+def _supported(points: np.ndarray, i: int) -> bool:
+    """Whether ``points[i]`` maximises ``w . p`` over the points for some ``w >= 0``, ``w != 0``
+    (a small LP)."""
+    from scipy.optimize import linprog
+
+    n, k = points.shape
+    # find w in the simplex, t: maximise t s.t. w.(p_i - p_j) >= t for all j
+    diff = points[i] - points  # [n, k]
+    c = np.zeros(k + 1)
+    c[-1] = -1.0
+    A_ub = np.hstack([-diff, np.ones((n, 1))])
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=[[1.0] * k + [0.0]], b_eq=[1.0],
+                  bounds=[(0, None)] * k + [(None, None)], method="highs")
+    return bool(res.status == 0 and -res.fun >= -1e-12)
+
+
+def _hypervolume(pts: np.ndarray, ref: np.ndarray) -> float:
+    n, k = pts.shape
+    if n == 0:
+        return 0.0
+    if k == 1:
+        return float(pts[:, 0].max() - ref[0])
+    if k == 2:
+        order = np.argsort(-pts[:, 0])
+        vol, best_y = 0.0, ref[1]
+        for i in order:
+            x, y = pts[i]
+            if y > best_y:
+                vol += (x - ref[0]) * (y - best_y)
+                best_y = y
+        return float(vol)
+    if k == 3:  # slice along objective 3
+        zs = np.sort(np.unique(pts[:, 2]))[::-1]
+        vol = 0.0
+        for j, z in enumerate(zs):
+            nxt = zs[j + 1] if j + 1 < len(zs) else ref[2]
+            layer = pts[pts[:, 2] >= z][:, :2]
+            vol += _hypervolume(layer, ref[:2]) * (z - nxt)
+        return float(vol)
+    if n > 20:
+        raise NotTractableError(
+            f"hypervolume of {n} points in {k} dimensions: inclusion-exclusion over 2^{n} "
+            "subsets is not computed (at most 20 points for k > 3)")
+    vol = 0.0
+    for r in range(1, n + 1):
+        for sub in itertools.combinations(range(n), r):
+            corner = pts[list(sub)].min(axis=0)
+            vol += (-1) ** (r + 1) * float(np.prod(corner - ref))
+    return vol
+
+
+def _values(env: FiniteMDP, pols: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
+    """``[N, k]`` expected returns of ``N`` policies ``[N, S, A]`` for the ``k`` rewards
+    (one solve per objective: a stacked ``[k, S, A]`` reward could be mistaken for one
+    ``[S, A, S]`` reward when ``k = S = A``)."""
+    pols = np.asarray(pols, dtype=np.float64).reshape(-1, env.n_states, env.n_actions)
+    out = np.empty((len(pols), R.shape[0]))
+    for i in range(R.shape[0]):
+        out[:, i] = np.atleast_1d(expected_return(env, pols, R[i], gamma))
+    return out
+
+
+def _check_rewards(env: FiniteMDP, rewards: Any, gamma: Any) -> tuple[np.ndarray, float]:
+    from objspec.mdp.rewards import check_discount
+
+    R = real_array(rewards, "rewards", InvalidSpecificationError)
+    S, A = env.n_states, env.n_actions
+    if R.ndim not in (3, 4) or R.shape[1:3] != (S, A) or (R.ndim == 4 and R.shape[3] != S):
+        raise InvalidSpecificationError(
+            f"rewards must be shaped [k, S, A] or [k, S, A, S] with S = {S}, A = {A}; got "
+            f"{list(R.shape)}")
+    if R.shape[0] == 0:
+        raise InvalidSpecificationError("rewards: k = 0 objectives; give at least one")
+    if not np.all(np.isfinite(R)):
+        bad = tuple(int(x) for x in np.argwhere(~np.isfinite(R))[0])
+        raise InvalidSpecificationError(f"rewards{list(bad)} is {R[bad]}, not finite")
+    g = check_discount(gamma)
+    if g <= 0:
+        raise InvalidSpecificationError(
+            f"gamma = {gamma}: a discounted front needs 0 < gamma < 1")
+    return R, g
+
+
+def _restricted(env: FiniteMDP, allowed: np.ndarray) -> FiniteMDP:
+    """``env`` with only the ``allowed`` actions enabled (rows of the others zeroed)."""
+    M = env.transition_matrix.tocsr().copy()
+    keep = allowed.reshape(-1).astype(np.float64)
+    M = sp.diags(keep) @ M
+    M.eliminate_zeros()
+    return FiniteMDP(sp.csr_matrix(M), env.initial, enabled=allowed)
+
+
+def _q_values(env: FiniteMDP, reward: np.ndarray, V: np.ndarray, gamma: float) -> np.ndarray:
+    from objspec.mdp.rewards import expected_rewards, normalize_rewards
+
+    S, A = env.n_states, env.n_actions
+    r = expected_rewards(env, *normalize_rewards(env, reward, batched=False)[:2])[0]  # [S, A]
+    return r + gamma * (env.transition_matrix @ V).reshape(S, A)
+
+
+class _Oracle:
+    """Weighted-sum optimisation with lexicographic tie-breaking (the sum of all
+    objectives among the weighted-optimal actions): its points are Pareto-optimal."""
+
+    def __init__(self, env: FiniteMDP, R: np.ndarray, gamma: float) -> None:
+        self.env, self.R, self.gamma = env, R, gamma
+        self.calls = 0
+
+    def __call__(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        env, R, gamma = self.env, self.R, self.gamma
+        self.calls += 1
+        rw = np.tensordot(w, R, axes=1)
+        sol = optimal_values(env, rw, gamma, tol=1e-11)
+        Q = _q_values(env, rw, sol.values, gamma)
+        scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - gamma)
+        margin = 4 * sol.policy_error_bound + 1e-10 * scale
+        allowed = (Q >= sol.values[:, None] - margin) & env.enabled
+        allowed[np.arange(env.n_states), sol.policies] = True
+        if np.array_equal(allowed, env.enabled) and np.all(w > 0):
+            acts = sol.policies
+        else:
+            sub = _restricted(env, allowed)
+            acts = optimal_values(sub, R.sum(axis=0), gamma, tol=1e-11).policies
+        pol = np.eye(env.n_actions)[acts]
+        value = _values(env, pol[None], R, gamma)[0]
+        return value, acts
+
+
+def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
+    """The vertices of the upper envelope ``max_v w . v`` over the weight simplex."""
+    out: list[np.ndarray] = []
+    # unknowns (w_1..w_k, u); constraints: w_i >= 0 (i), u >= w.v (v); sum w = 1
+    cons: list[tuple[np.ndarray, float]] = []
+    for i in range(k):
+        row = np.zeros(k + 1)
+        row[i] = 1.0
+        cons.append((row, 0.0))  # w_i = 0 when active
+    for v in V:
+        cons.append((np.concatenate([-np.asarray(v, float), [1.0]]), 0.0))  # u - w.v = 0
+    eq = np.concatenate([np.ones(k), [0.0]])
+    for sub in itertools.combinations(range(len(cons)), k):
+        A = np.stack([cons[j][0] for j in sub] + [eq])
+        b = np.array([cons[j][1] for j in sub] + [1.0])
+        if abs(np.linalg.det(A)) < 1e-12:
+            continue
+        x = np.linalg.solve(A, b)
+        w, u = x[:k], x[k]
+        if np.any(w < -1e-12):
+            continue
+        if any(u < float(np.dot(w, v)) - 1e-9 for v in V):
+            continue
+        w = np.clip(w, 0.0, None)
+        w /= w.sum()
+        if not any(np.allclose(w, o, atol=1e-12) for o in out):
+            out.append(w)
+    return out
+
+
+def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
+                      max_points: int) -> ParetoFront:
+    """``exact``: False, or the rewards as an object array of Fractions."""
+    k = R.shape[0]
+    oracle = _Oracle(env, R, gamma)
+    scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
+    tol = 1e-8 * scale
+    V: list[np.ndarray] = []
+    acts: list[np.ndarray] = []
+
+    def add(value: np.ndarray, a: np.ndarray) -> bool:
+        if any(np.all(np.abs(value - v) <= tol) for v in V):
+            return False
+        V.append(value)
+        acts.append(a)
+        return True
+
+    for i in range(k):
+        add(*oracle(np.eye(k)[i]))
+    checked: list[np.ndarray] = []
+    while True:
+        if len(V) > max_points:
+            raise NotTractableError(f"the front has more than {max_points} vertices")
+        new = False
+        for w in _corner_weights(V, k):
+            if any(np.allclose(w, c, atol=1e-12) for c in checked):
+                continue
+            envelope = max(float(np.dot(w, v)) for v in V)
+            value, a = oracle(w)
+            if float(np.dot(w, value)) > envelope + tol and add(value, a):
+                new = True
+                break
+            checked.append(w)
+        if not new:
+            break
+    keep = pareto_filter(np.array(V), tol)
+    idx = sorted(keep.tolist(), key=lambda i: tuple(-x for x in V[i]))
+    points = np.array([V[i] for i in idx])
+    policies = [Policy(np.eye(env.n_actions)[acts[i]]) for i in idx]
+    facets = []
+    for w in checked:
+        best = float(max(np.dot(w, p) for p in points))
+        verts = tuple(j for j, p in enumerate(points) if float(np.dot(w, p)) >= best - tol)
+        if np.all(w > 0) or k == 1:
+            facets.append(Facet(w, verts))
+    out = ParetoFront(points, policies, facets, "stationary", float(gamma))
+    if exact is not False:
+        _verify_exactly(env, exact, gamma, out)
+    return out
+
+
+def _verify_exactly(env: FiniteMDP, Rq: np.ndarray, gamma: Any, f: ParetoFront) -> None:
+    """(The facet weights are made exact by :func:`_exact_normal`.) Evaluate every vertex in rationals and check every facet's weight optimality of its
+    vertices' policies exactly (Bellman inequalities over all actions); raises
+    :class:`~objspec.errors.SolverError` if a check fails (the float front missed a vertex)."""
+    from objspec.errors import SolverError
+    from objspec.mdp.exact import exact_discount, exact_expected_return, exact_values
+
+    g = exact_discount(gamma)
+    f.exact_points = [tuple(Fraction(exact_expected_return(env, p, r, g)) for r in Rq)
+                      for p in f.policies]
+    tau = env.exact_transitions()
+    for facet in f.facets:
+        w = _exact_normal([f.exact_points[j] for j in facet.vertices], facet.weights)
+        rw = sum((wi * ri for wi, ri in zip(w, Rq, strict=True)), np.zeros_like(Rq[0]))
+        for j in facet.vertices:
+            Vx = exact_values(env, f.policies[j], rw, g)
+            for s in range(env.n_states):
+                for a in np.flatnonzero(env.enabled[s]):
+                    r_sa = rw[s, a] if rw.ndim == 2 else sum(
+                        (tau[s, a, t] * rw[s, a, t] for t in range(env.n_states)), Fraction(0))
+                    q = r_sa + g * sum((tau[s, a, t] * Vx[t] for t in range(env.n_states)),
+                                       Fraction(0))
+                    if q > Vx[s]:
+                        raise SolverError(
+                            f"exact check: the policy of vertex {j} is not optimal for the "
+                            f"facet weights {facet.weights.tolist()} (state {s}, action {a})")
+
+
+def _exact_normal(points: list[tuple[Fraction, ...]], approx: np.ndarray) -> list[Fraction]:
+    """The facet's weight vector in rationals: ``w . (p_j - p_0) = 0`` for its vertices and
+    ``sum w = 1`` solved exactly when the vertices determine it; otherwise the float weights
+    as close rationals (the exact check then certifies those)."""
+    k = len(approx)
+    rows = [[pj[i] - points[0][i] for i in range(k)] + [Fraction(0)] for pj in points[1:]]
+    rows.append([Fraction(1)] * k + [Fraction(1)])
+    # Gaussian elimination (exact)
+    m, piv_cols, r = [list(x) for x in rows], [], 0
+    for c in range(k):
+        p = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if p is None:
+            continue
+        m[r], m[p] = m[p], m[r]
+        for i in range(len(m)):
+            if i != r and m[i][c] != 0:
+                fct = m[i][c] / m[r][c]
+                m[i] = [a - fct * b for a, b in zip(m[i], m[r], strict=True)]
+        piv_cols.append(c)
+        r += 1
+    if len(piv_cols) == k and all(any(x != 0 for x in row[:k]) or row[k] == 0 for row in m):
+        w = [Fraction(0)] * k
+        for i, c in enumerate(piv_cols):
+            w[c] = m[i][k] / m[i][c]
+        if all(x >= 0 for x in w):
+            return w
+    return [Fraction(float(x)).limit_denominator(10**9) for x in approx]
+
+
+# ---------------------------------------------------------------- deterministic fronts
+
+
+def _deterministic_count(env: FiniteMDP) -> int:
+    return math.prod(int(env.enabled[s].sum()) for s in range(env.n_states))
+
+
+def _is_deterministic(env: FiniteMDP) -> bool:
+    M = env.transition_matrix.tocsr()
+    rows = M.getnnz(axis=1).reshape(env.n_states, env.n_actions)
+    init = np.count_nonzero(env.initial)
+    return init == 1 and bool(np.all(rows[env.enabled] == 1))
+
+
+def _enumerated_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
+    choices = [np.flatnonzero(env.enabled[s]) for s in range(env.n_states)]
+    eye = np.eye(env.n_actions)
+    vals: list[np.ndarray] = []
+    pols: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+
+    def flush() -> None:
+        if batch:
+            v = _values(env, np.stack(batch), R, gamma)
+            vals.extend(v)
+            pols.extend(batch)
+            batch.clear()
+
+    for actions in itertools.product(*choices):
+        batch.append(eye[list(actions)])
+        if len(batch) == 512:
+            flush()
+    flush()
+    pts = np.array(vals)
+    scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
+    keep = pareto_filter(pts, 1e-9 * scale)
+    idx = sorted(keep.tolist(), key=lambda i: tuple(-x for x in pts[i]))
+    return ParetoFront(pts[idx], [Policy(pols[i]) for i in idx], [], "deterministic", gamma)
+
+
+def _lasso_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
+    """Deterministic environment: branch and bound over lassos (simple path + cycle)."""
+    S, A = env.n_states, env.n_actions
+    k = R.shape[0]
+    M = env.transition_matrix.tocsr()
+    succ = np.full((S, A), -1, dtype=np.int64)
+    for s in range(S):
+        for b in np.flatnonzero(env.enabled[s]):
+            row = M.getrow(s * A + b)
+            succ[s, b] = int(row.indices[0])
+    r = np.empty((k, S, A))
+    for i in range(k):
+        if R.ndim == 4:
+            r[i] = np.where(succ >= 0, R[i][np.arange(S)[:, None], np.arange(A)[None, :],
+                                           np.maximum(succ, 0)], 0.0)
+        else:
+            r[i] = R[i]
+    # optimistic bound of the remaining value per objective from each state
+    ub = np.stack([optimal_values(env, r[i], gamma, tol=1e-10).values for i in range(k)])
+    ub = ub + 1e-9 * (1 + np.abs(ub))
+    # try the actions with the best optimistic outcome first (good lassos early prune more)
+    order = []
+    for s in range(S):
+        acts_s = np.flatnonzero(env.enabled[s])
+        score = [float((r[:, s, a] + gamma * ub[:, succ[s, a]]).sum()) for a in acts_s]
+        order.append(acts_s[np.argsort(score, kind="stable")[::-1]])
+    start = int(np.flatnonzero(env.initial)[0])
+    found_v: list[np.ndarray] = []
+    found_p: list[dict[int, int]] = []
+    nodes = 0
+
+    cache: list[np.ndarray] = [np.empty((0, k))]
+
+    def dominated(opt: np.ndarray) -> bool:
+        F = cache[0]
+        return bool(F.size) and bool(np.any((F >= opt).all(axis=1) & (F > opt).any(axis=1)))
+
+    path: list[int] = []
+    acts: list[int] = []  # python ints (dict keys and values of the policy)
+    pos: dict[int, int] = {}
+    acc = np.zeros(k)
+    disc = 1.0
+    stack: list[tuple[int, int]] = [(start, 0)]  # (state, next action index to try)
+    pos[start] = 0
+    path.append(start)
+    accs = [acc.copy()]
+    discs = [disc]
+    while path:
+        nodes += 1
+        if nodes > LASSO_NODE_LIMIT:
+            raise NotTractableError(
+                f"the lasso search on this deterministic environment exceeded "
+                f"{LASSO_NODE_LIMIT} nodes ({_deterministic_count(env)} deterministic policies)")
+        s = path[-1]
+        _, ai = stack[-1]
+        enabled = order[s]
+        if ai >= len(enabled):
+            stack.pop()
+            path.pop()
+            del pos[s]
+            accs.pop()
+            discs.pop()
+            if acts:
+                acts.pop()
+            continue
+        stack[-1] = (s, ai + 1)
+        a = int(enabled[ai])
+        t = int(succ[s, a])
+        acc_s, d = accs[-1], discs[-1]
+        new_acc = acc_s + d * r[:, s, a]
+        if t in pos:  # the lasso closes: the cycle repeats for ever
+            j = pos[t]
+            cyc_start_acc, cyc_d = accs[j], discs[j]
+            cycle_value = (new_acc - cyc_start_acc) / cyc_d
+            cycle_len_d = (d * gamma) / cyc_d
+            total = cyc_start_acc + cyc_d * cycle_value / (1 - cycle_len_d)
+            if not dominated(total):
+                keep = [i for i, v in enumerate(found_v)
+                        if not (np.all(total >= v) and np.any(total > v))]
+                found_v[:] = [found_v[i] for i in keep]
+                found_p[:] = [found_p[i] for i in keep]
+                if not any(np.allclose(total, v, rtol=0, atol=1e-12) for v in found_v):
+                    found_v.append(total)
+                    found_p.append({**dict(zip(path, [*acts, a], strict=True))})
+                cache[0] = np.array(found_v).reshape(-1, k)
+            continue
+        optimistic = new_acc + d * gamma * ub[:, t]
+        if dominated(optimistic):
+            continue
+        acts.append(a)
+        path.append(t)
+        pos[t] = len(path) - 1
+        accs.append(new_acc)
+        discs.append(d * gamma)
+        stack.append((t, 0))
+    pols = []
+    for choice in found_p:
+        actions = [choice.get(s, int(np.flatnonzero(env.enabled[s])[0])) for s in range(S)]
+        pols.append(np.eye(A)[actions])
+    pts = np.array(found_v).reshape(-1, k)
+    idx = sorted(range(len(pts)), key=lambda i: tuple(-x for x in pts[i]))
+    return ParetoFront(pts[idx], [Policy(pols[i]) for i in idx], [], "deterministic", gamma)
+
+
+def front(env: FiniteMDP, rewards: Any, gamma: float, *,
+          policies: Literal["stationary", "deterministic"] = "stationary",
+          exact: bool = False, max_points: int = 10_000) -> ParetoFront:
+    """The Pareto front of the discounted value vectors of ``k`` rewards (module docstring).
+
+    Parameters
+    ----------
+    env : FiniteMDP
+    rewards : array_like
+        ``[k, S, A]`` or ``[k, S, A, S]``.
+    gamma : float
+        Discount in ``(0, 1)``.
+    policies : {"stationary", "deterministic"}
+        The policy class: stationary (stochastic) policies, whose front is a polytope's, or
+        deterministic stationary policies.
+    exact : bool
+        Evaluate the points in rationals and verify every facet exactly (stationary); the
+        rewards and ``gamma`` are read as rationals (Fractions stay exact, floats are
+        their exact binary values).
+    max_points : int
+        Most vertices before :class:`~objspec.errors.NotTractableError`.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        Rewards of the wrong shape, ``k = 0``, non-finite entries, ``gamma`` outside
+        ``(0, 1)``, an unknown policy class.
+    NotTractableError
+        A deterministic front on an environment that is neither small nor deterministic
+        (the message gives the number of deterministic policies).
+    """
+    if not isinstance(env, FiniteMDP):
+        from objspec.errors import InvalidModelError
+
+        raise InvalidModelError(f"front needs a FiniteMDP, got {type(env).__name__}")
+    R, g = _check_rewards(env, rewards, gamma)
+    if policies == "stationary":
+        if not exact:
+            return _stationary_front(env, R, g, False, max_points)
+        from objspec.mdp.model import to_fraction
+
+        Rq = np.vectorize(to_fraction, otypes=[object])(np.asarray(rewards, dtype=object))
+        return _stationary_front(env, R, gamma, Rq, max_points)
+    if policies != "deterministic":
+        raise InvalidSpecificationError(
+            f"policies = {policies!r}; choose 'stationary' or 'deterministic'")
+    count = _deterministic_count(env)
+    if count <= DETERMINISTIC_LIMIT:
+        return _enumerated_front(env, R, g)
+    if _is_deterministic(env):
+        return _lasso_front(env, R, g)
+    raise NotTractableError(
+        f"the front over deterministic policies needs {count} policies enumerated (more than "
+        f"{DETERMINISTIC_LIMIT}) and the environment is not deterministic; use "
+        "policies='stationary' (exact, polynomial per vertex) instead")

@@ -1,0 +1,186 @@
+"""Exact Pareto fronts (:mod:`objspec.pareto`) and the MO-Gymnasium import."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from objspec import pareto
+from objspec.environments.strategies import mdps
+from objspec.errors import InvalidSpecificationError, NotTractableError
+from objspec.mdp import optimal_values
+from objspec.mdp.evaluation import expected_return
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import deterministic_policies
+
+
+def _values(env: FiniteMDP, pol: Any, R: np.ndarray, gamma: float) -> np.ndarray:
+    return np.array([float(expected_return(env, pol, R[i], gamma)) for i in range(len(R))])
+
+
+@st.composite
+def problems(draw: st.DrawFn, k: int | None = None) -> tuple[FiniteMDP, np.ndarray, float]:
+    env = draw(mdps(max_states=3, max_actions=3))
+    k = k if k is not None else draw(st.integers(1, 3))
+    R = np.array(draw(st.lists(st.integers(-2, 2), min_size=k * env.n_states * env.n_actions,
+                               max_size=k * env.n_states * env.n_actions)), dtype=float)
+    gamma = draw(st.sampled_from([0.5, 0.8, 0.9]))
+    return env, R.reshape(k, env.n_states, env.n_actions), gamma
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems())
+def test_the_stationary_front_is_exact_on_random_mdps(problem: Any) -> None:
+    env, R, gamma = problem
+    f = pareto.front(env, R, gamma)
+    scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
+    tol = 1e-7 * scale
+    # every vertex is attained by its policy
+    for p, pol in zip(f.points, f.policies, strict=True):
+        assert np.allclose(_values(env, pol, R, gamma), p, atol=tol)
+    # no deterministic policy dominates a front point
+    for pol in deterministic_policies(env):
+        v = _values(env, pol, R, gamma)
+        assert not any(np.all(v >= p + tol) for p in f.points)
+    # the weighted optimum of random weights lies on the front
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        w = rng.random(len(R))
+        sol = optimal_values(env, np.tensordot(w, R, axes=1), gamma, tol=1e-11)
+        best = float(env.initial @ sol.values)
+        assert max(float(w @ p) for p in f.points) == pytest.approx(best, abs=tol)
+        assert float(w @ _values(env, f.best_for(w), R, gamma)) == pytest.approx(best, abs=tol)
+
+
+@settings(max_examples=10, deadline=None)
+@given(problems(k=1))
+def test_one_objective_gives_the_optimum(problem: Any) -> None:
+    env, R, gamma = problem
+    f = pareto.front(env, R, gamma)
+    sol = optimal_values(env, R[0], gamma, tol=1e-11)
+    assert len(f) == 1 and f.points[0, 0] == pytest.approx(float(env.initial @ sol.values))
+
+
+def test_two_objectives_have_facets_with_their_weights() -> None:
+    P = np.zeros((1, 3, 1))
+    P[0, :, 0] = 1.0
+    env = FiniteMDP(P, [1.0])
+    three_fifths = Fraction(3, 5)  # (1,0), (0,1), (3/5, 3/5) per step
+    R = np.array([[[1, 0, three_fifths]], [[0, 1, three_fifths]]], dtype=object)
+    f = pareto.front(env, R, Fraction(1, 2), exact=True)
+    assert sorted(map(tuple, f.points.round(9))) == [(0.0, 2.0), (1.2, 1.2), (2.0, 0.0)]
+    assert len(f.facets) == 2 and all(np.all(fw > 0) for fw in f.weights)
+    assert f.exact_points is not None and (Fraction(12, 10), Fraction(12, 10)) in f.exact_points
+    assert f.hypervolume([0, 0]) == pytest.approx(1.44)  # points on the reference add 0
+    assert f.hypervolume([-1, -1]) == pytest.approx(3 + 2.2 * 1.2 + 0.8)
+
+
+def test_deterministic_fronts_can_be_non_convex_and_lassos_match_enumeration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a deterministic chain of choices: each state offers "take a reward now" or "go on"
+    S, A = 4, 2
+    P = np.zeros((S, A, S))
+    R = np.zeros((2, S, A, S))
+    for s in range(S - 1):
+        P[s, 0, S - 1] = 1.0  # stop
+        P[s, 1, s + 1] = 1.0  # continue
+        R[0, s, 0, S - 1] = float(s * s)
+        R[1, s, 0, S - 1] = float(3 - s)
+    P[S - 1, :, S - 1] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0, 0.0, 0.0])
+    enumerated = pareto.front(env, R, 0.9, policies="deterministic")
+    monkeypatch.setattr(pareto, "DETERMINISTIC_LIMIT", 0)
+    searched = pareto.front(env, R, 0.9, policies="deterministic")
+    assert np.allclose(sorted(map(tuple, enumerated.points)), sorted(map(tuple, searched.points)))
+    stationary = pareto.front(env, R, 0.9)
+    assert len(enumerated.ccs()) <= len(enumerated) and len(enumerated) >= len(stationary)
+
+
+def test_bad_input_is_named() -> None:
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 1] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0])
+    with pytest.raises(InvalidSpecificationError, match="k = 0"):
+        pareto.front(env, np.zeros((0, 2, 2)), 0.9)
+    with pytest.raises(InvalidSpecificationError, match="shaped"):
+        pareto.front(env, np.zeros((2, 3, 2)), 0.9)
+    with pytest.raises(InvalidSpecificationError, match="gamma"):
+        pareto.front(env, np.zeros((2, 2, 2)), 0.0)
+    with pytest.raises(InvalidSpecificationError, match="gamma|discount"):
+        pareto.front(env, np.zeros((2, 2, 2)), 1.0)
+    bad = np.zeros((2, 2, 2))
+    bad[1, 0, 1] = np.nan
+    with pytest.raises(InvalidSpecificationError, match="not finite"):
+        pareto.front(env, bad, 0.9)
+    with pytest.raises(InvalidSpecificationError, match="policies"):
+        pareto.front(env, np.zeros((2, 2, 2)), 0.9, policies="any")  # type: ignore[arg-type]
+
+
+def test_a_large_stochastic_deterministic_front_is_not_tractable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    P = np.full((3, 2, 3), 1 / 3)
+    env = FiniteMDP(P, [1.0, 0.0, 0.0])
+    monkeypatch.setattr(pareto, "DETERMINISTIC_LIMIT", 4)
+    with pytest.raises(NotTractableError, match="8 policies"):
+        pareto.front(env, np.ones((2, 3, 2)), 0.9, policies="deterministic")
+
+
+def test_exports(tmp_path: Path) -> None:
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 1] = 1.0
+    R = np.zeros((2, 2, 2, 2))
+    R[0, 0, 0, 0] = 1.0
+    R[1, 1, 1, 1] = 1.0
+    f = pareto.front(FiniteMDP(P, [1.0, 0.0]), R, 0.5)
+    f.to_csv(tmp_path / "f.csv")
+    lines = (tmp_path / "f.csv").read_text().splitlines()
+    assert lines[0] == "J_1,J_2,action_s0,action_s1" and len(lines) == 1 + len(f)
+    mo = f.to_mo_gymnasium()
+    assert all(isinstance(x, np.ndarray) and x.shape == (2,) for x in mo)
+    assert "Pareto front" in f._repr_html_()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert f.plot() is not None
+
+
+def test_deep_sea_treasure_front_is_the_published_one() -> None:
+    mo = pytest.importorskip("mo_gymnasium")
+    from objspec.environments import from_mo_gymnasium
+
+    mdp, R = from_mo_gymnasium("deep-sea-treasure-v0")
+    f = pareto.front(mdp, R, 0.99, policies="deterministic")
+    published = np.array(mo.make("deep-sea-treasure-v0").unwrapped.pareto_front(gamma=0.99))
+    ours = np.array(sorted(map(tuple, f.points)))
+    theirs = np.array(sorted(map(tuple, published)))
+    assert len(f) == 10 and ours.shape == theirs.shape
+    # MO-Gymnasium's published front is float32 (about 7 significant digits)
+    assert np.abs(ours - theirs).max() <= 1e-5 * np.abs(theirs).max()
+
+
+def test_fruit_tree_front_is_the_published_one() -> None:
+    mo = pytest.importorskip("mo_gymnasium")
+    from objspec.environments import from_mo_gymnasium
+
+    mdp, R = from_mo_gymnasium("fruit-tree-v0")
+    f = pareto.front(mdp, R, 0.99, policies="deterministic")
+    published = np.array(mo.make("fruit-tree-v0").unwrapped.pareto_front(gamma=0.99))
+    assert np.allclose(np.array(sorted(map(tuple, f.points))),
+                       np.array(sorted(map(tuple, published))), atol=1e-5)
+
+
+def test_stochastic_mo_gymnasium_environments_are_refused() -> None:
+    pytest.importorskip("mo_gymnasium")
+    from objspec.environments import from_mo_gymnasium
+    from objspec.errors import InvalidModelError
+
+    with pytest.raises(InvalidModelError, match="stochastic"):
+        from_mo_gymnasium("resource-gathering-v0")

@@ -177,10 +177,60 @@ def test_fruit_tree_front_is_the_published_one() -> None:
                        np.array(sorted(map(tuple, published))), atol=1e-5)
 
 
-def test_stochastic_mo_gymnasium_environments_are_refused() -> None:
+def test_random_transitions_are_read_from_the_code() -> None:
+    """resource-gathering's enemies attack with probability 0.1 (``random() < 0.1`` in its
+    step): the import branches on the comparison and reads 0.1 and 0.9 exactly."""
     pytest.importorskip("mo_gymnasium")
+    from objspec.environments import from_mo_gymnasium
+
+    mdp, R = from_mo_gymnasium("resource-gathering-v0")
+    P = mdp.transition_matrix
+    branching = P.getnnz(axis=1)
+    assert branching.max() == 2
+    probs = sorted(set(np.round(P.data[P.data < 1], 12)))
+    assert probs == [0.1, 0.9]
+    assert R.shape == (3, mdp.n_states, 4, mdp.n_states)
+    f = pareto.front(mdp, R, 0.9)
+    assert len(f) >= 2
+
+
+def test_randomness_that_cannot_be_read_is_refused() -> None:
+    pytest.importorskip("mo_gymnasium")
+    import gymnasium as gym
+
     from objspec.environments import from_mo_gymnasium
     from objspec.errors import InvalidModelError
 
-    with pytest.raises(InvalidModelError, match="stochastic"):
-        from_mo_gymnasium("resource-gathering-v0")
+    class Noisy(gym.Env):  # type: ignore[misc]
+        action_space = gym.spaces.Discrete(2)
+        observation_space = gym.spaces.Discrete(3)
+        reward_space = gym.spaces.Box(0, 1, shape=(2,))
+        reward_dim = 2
+
+        def reset(self, seed: Any = None, options: Any = None) -> Any:
+            super().reset(seed=seed)
+            self.s = 0
+            return self.s, {}
+
+        def step(self, a: int) -> Any:
+            self.s = int(self.np_random.integers(3))
+            return self.s, np.zeros(2), False, False, {}
+
+    with pytest.raises(InvalidModelError, match="integers"):
+        from_mo_gymnasium(Noisy())
+
+
+def test_the_docs_page_prints_what_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/pareto.md: each python block prints the text block that follows it."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "pareto.md").read_text()
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+    namespace: dict[str, Any] = {}
+    for (lang, code), (nxt_lang, nxt) in zip(blocks, [*blocks[1:], ("", "")], strict=True):
+        if lang != "python":
+            continue
+        exec(compile(code, "docs/pareto.md", "exec"), namespace)
+        out = capsys.readouterr().out
+        if nxt_lang == "text":
+            assert out == nxt

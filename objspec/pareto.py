@@ -450,9 +450,11 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
 
 
 def _verify_exactly(env: FiniteMDP, Rq: np.ndarray, gamma: Any, f: ParetoFront) -> None:
-    """(The facet weights are made exact by :func:`_exact_normal`.) Evaluate every vertex in rationals and check every facet's weight optimality of its
-    vertices' policies exactly (Bellman inequalities over all actions); raises
-    :class:`~objspec.errors.SolverError` if a check fails (the float front missed a vertex)."""
+    """Evaluate every vertex in rationals and check every facet exactly: its weight vector
+    (made exact by :func:`_exact_normal`) and, for each of its vertices' policies, the
+    Bellman optimality inequalities over all actions; raises
+    :class:`~objspec.errors.SolverError` if a check fails (the float front missed a
+    vertex)."""
     from objspec.errors import SolverError
     from objspec.mdp.exact import exact_discount, exact_expected_return, exact_values
 

@@ -64,7 +64,8 @@ from objspec.mdp.evaluation import expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
-__all__ = ["ParetoFront", "Facet", "front", "pareto_filter", "DETERMINISTIC_LIMIT"]
+__all__ = ["ParetoFront", "Facet", "front", "front_of", "value_vectors", "pareto_filter",
+           "DETERMINISTIC_LIMIT"]
 
 #: Most deterministic policies :func:`front` enumerates for ``policies="deterministic"``.
 DETERMINISTIC_LIMIT = 200_000
@@ -300,6 +301,39 @@ def _values(env: FiniteMDP, pols: np.ndarray, R: np.ndarray, gamma: float) -> np
     for i in range(R.shape[0]):
         out[:, i] = np.atleast_1d(expected_return(env, pols, R[i], gamma))
     return out
+
+
+def value_vectors(env: FiniteMDP, policies: Any, rewards: Any, gamma: float) -> np.ndarray:
+    """``[N, k]``: the value vectors of a batch of policies for ``k`` rewards (e.g. to mark
+    the policies an OMORL or GOMORL specification ranks on :meth:`ParetoFront.plot`).
+
+    Examples
+    --------
+    >>> from objspec import FiniteMDP, Policy
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> value_vectors(env, [Policy([[0.5, 0.5]])], [[[1.0, 0.0]], [[0.0, 1.0]]], 0.5)
+    array([[1., 1.]])
+    """
+    from objspec.mdp.policy import as_policy_batch
+
+    R, g = _check_rewards(env, rewards, gamma)
+    pi, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
+    return _values(env, pi, R, g)
+
+
+def front_of(spec: Any, env: FiniteMDP, **kwargs: Any) -> ParetoFront:
+    """The front of a multi-objective specification's rewards and discount (an OMORL or
+    GOMORL specification: anything with ``rewards`` ``[k, ...]`` and ``gamma``); keyword
+    arguments go to :func:`front`."""
+    rewards, gamma = getattr(spec, "rewards", None), getattr(spec, "gamma", None)
+    if rewards is None or gamma is None:
+        raise InvalidSpecificationError(
+            f"{type(spec).__name__} has no rewards and gamma: front_of takes OMORL or GOMORL "
+            "specifications")
+    R = np.asarray(rewards)
+    if R.ndim == 2:  # [k, S] state rewards
+        R = np.broadcast_to(R[:, :, None], (*R.shape, env.n_actions))
+    return front(env, R, gamma, **kwargs)
 
 
 def _check_rewards(env: FiniteMDP, rewards: Any, gamma: Any) -> tuple[np.ndarray, float]:

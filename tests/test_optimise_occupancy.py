@@ -383,3 +383,24 @@ def test_onmr_value_is_the_return_of_the_policy() -> None:
     opt = spec.optimise(env)
     ret = float(expected_return(env, opt.policy, R, 0.5))
     assert float(opt.value) == pytest.approx(-abs(ret - 0.1), abs=1e-12)
+
+
+def test_omo_linear_key_exact_vs_brute_force() -> None:
+    env = rational_mdp(3, 2, 8)
+    spec = OMO(orders.by_key(lambda m: (m[0, 0, 1] - 2 * m[1, 1, 0], -m[2, 0, 2])), F(1, 3))
+    opt = spec.optimise(env)
+    assert opt.guarantee == "exact"
+    ev = spec.compile(env, exact=True)
+    assert ev.compare(opt.policy, _lex_best(ev, env)) >= 0
+    for pi in _rational_policies(env, 10, 8):
+        assert ev.compare(opt.policy, pi) >= 0
+
+
+def test_omo_lexicographic_on_a_larger_float_model() -> None:
+    env = random_mdp(30, 2, 3, seed=1)
+    spec = OMO(orders.lexicographic(), 0.5)
+    opt = spec.optimise(env)  # 30 * 2 * 30 stages at most, read lazily
+    assert opt.guarantee in ("local", "heuristic")
+    ev = spec.compile(env)
+    for pi in random_policies(env, 10, seed=1):
+        assert ev.compare(opt.policy, Policy(pi)) >= 0

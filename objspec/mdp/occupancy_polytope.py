@@ -23,7 +23,7 @@ This module holds the numerical tools the occupancy-level optimisers of
   action mask (the exact verification of a float control solution);
 * :func:`lexicographic_actions`: lexicographic optimal control by successive elimination
   of non-optimal actions (Gabor, Kalmar and Szepesvari 1998), exact in rationals;
-* :func:`frank_wolfe`: away-step Frank-Wolfe (Lacoste-Julien and Jaggi 2015) for a concave
+* :func:`frank_wolfe`: blended pairwise Frank-Wolfe (Tsuji, Tanaka and Pokutta 2022) for a concave
   function of ``m``, whose linear oracle is :func:`objspec.mdp.optimal_values` and whose
   stopping rule is a certified duality gap.
 
@@ -42,7 +42,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -239,10 +239,11 @@ def exact_policy_iteration(
 
 
 def lexicographic_actions(
-    env: FiniteMDP, rewards: list[Any], gamma: Any, *, exact: bool, tol: float = 1e-9,
+    env: FiniteMDP, rewards: Iterable[Any], gamma: Any, *, exact: bool, tol: float = 1e-9,
     stop_when_deterministic: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lexicographically optimal control for ``rewards`` (each ``[S, A]``, larger first).
+    """Lexicographically optimal control for ``rewards`` (an iterable of ``[S, A]``
+    rewards, most important first; read lazily).
 
     Successive action elimination (Gabor, Kalmar and Szepesvari 1998): solve for
     ``R_1``, keep in every state only the actions with ``Q_1*(s, a) = V_1*(s)``, solve for
@@ -255,8 +256,9 @@ def lexicographic_actions(
     actions are selected by exact equality (``rewards`` as Fraction arrays); otherwise
     float control keeps the actions within ``tol`` (plus the certified error) of optimal,
     which can keep a slightly suboptimal action. Returns ``(mask, actions, stages)``: the
-    final ``[S, A]`` mask, a deterministic policy in it and the number of stages solved
-    (stopping early once one action is left per state when ``stop_when_deterministic``).
+    final ``[S, A]`` mask, a deterministic policy in it and the number of stages read
+    (stopping early once one action is left per state when ``stop_when_deterministic``;
+    a reward that is zero on every remaining action is skipped without a solve).
 
     Examples
     --------
@@ -276,8 +278,10 @@ def lexicographic_actions(
         if stop_when_deterministic and (mask.sum(axis=1) == 1).all():
             break
         stages += 1
-        sub = restricted(env, mask)
         rf = np.asarray(r, dtype=np.float64)
+        if not np.any(rf[mask]) and all(x == 0 for x in np.asarray(r, dtype=object)[mask]):
+            continue  # zero on every remaining action: every policy is optimal
+        sub = restricted(env, mask)
         sol = optimal_values(sub, rf, float(gamma), tol=min(tol, 1e-8))
         acts = np.asarray(sol.policies, dtype=np.int64)
         if exact:
@@ -329,23 +333,42 @@ class FrankWolfeResult:
     weights: np.ndarray
 
 
-def _line_search(F: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray],
-                 x: np.ndarray, d: np.ndarray, tmax: float) -> float:
-    """Maximise the concave ``t -> F(x + t d)`` on ``[0, tmax]`` by bisection on the sign
-    of its derivative ``grad(x + t d) . d``."""
-    if float(grad(x + tmax * d) @ d) >= 0:
-        return tmax
+def _line_search(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g_x: np.ndarray,
+                 d: np.ndarray, tmax: float) -> tuple[float, np.ndarray | None]:
+    """Maximise the concave ``t -> F(x + t d)`` on ``[0, tmax]``: a root of its
+    non-increasing derivative ``grad(x + t d) . d`` by regula falsi with the Illinois
+    modification (one step for a quadratic ``F``). Returns ``t`` and the gradient at
+    ``x + t d`` when it was computed there (else None)."""
     lo, hi = 0.0, tmax
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        if float(grad(x + mid * d) @ d) > 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-15 * max(1.0, tmax):
+    d_lo = float(g_x @ d)
+    if d_lo <= 0:
+        return 0.0, g_x
+    g_hi = np.asarray(grad(x + tmax * d), dtype=np.float64)
+    d_hi = float(g_hi @ d)
+    if d_hi >= 0:
+        return tmax, g_hi
+    t, g_t = lo, g_x
+    side = 0
+    scale = abs(d_lo) + abs(d_hi)
+    for _ in range(60):
+        t = (lo * d_hi - hi * d_lo) / (d_hi - d_lo)
+        if not lo < t < hi:
+            t = 0.5 * (lo + hi)
+        g_t = np.asarray(grad(x + t * d), dtype=np.float64)
+        d_t = float(g_t @ d)
+        if abs(d_t) <= 1e-12 * scale or hi - lo <= 1e-15 * tmax:
             break
-    t = 0.5 * (lo + hi)
-    return t if F(x + t * d) >= F(x) else 0.0
+        if d_t > 0:
+            lo, d_lo = t, d_t
+            if side == 1:
+                d_hi *= 0.5
+            side = 1
+        else:
+            hi, d_hi = t, d_t
+            if side == -1:
+                d_lo *= 0.5
+            side = -1
+    return t, g_t
 
 
 def frank_wolfe(
@@ -353,7 +376,7 @@ def frank_wolfe(
     gradient: Callable[[np.ndarray], np.ndarray], starts: list[np.ndarray], *,
     tol: float = 1e-6, max_iter: int = 10_000, expired: Callable[[], bool] | None = None,
 ) -> FrankWolfeResult:
-    r"""Maximise a concave ``F`` over the occupancy polytope by away-step Frank-Wolfe.
+    r"""Maximise a concave ``F`` over the occupancy polytope by blended pairwise Frank-Wolfe.
 
     ``F`` and ``gradient`` act on flattened ``[S*A]`` occupancy vectors; ``starts`` are
     deterministic policies (``[S]`` actions), the initial active set (the best one starts).
@@ -363,11 +386,12 @@ def frank_wolfe(
 
     .. math:: \max F - F(m) \le \max_{m'} \langle g, m' - m\rangle \le U - \langle g, m\rangle,
 
-    the certified gap; the method stops when it is at most ``tol``. Steps are towards the
-    oracle's vertex or away from the worst active vertex, with an exact line search
-    (bisection on the directional derivative); this converges linearly for strongly
-    concave ``F`` on a polytope (Lacoste-Julien and Jaggi 2015, Theorem 1), ``O(1/t)`` in
-    general (Jaggi 2013).
+    the certified gap; the method stops when it is at most ``tol``. A step moves weight
+    between the best and worst active vertices when that local gap is at least the global
+    one, else towards the oracle's vertex (blended pairwise conditional gradients, Tsuji,
+    Tanaka and Pokutta 2022), with a line search on the directional derivative; pairwise
+    and away-step variants converge linearly for strongly concave ``F`` on a polytope
+    (Lacoste-Julien and Jaggi 2015, Theorem 1), ``O(1/t)`` in general (Jaggi 2013).
 
     Examples
     --------
@@ -408,8 +432,10 @@ def frank_wolfe(
     gap = np.inf
     it = 0
     converged = False
+    g_next: np.ndarray | None = None
     while True:
-        g = np.asarray(gradient(x), dtype=np.float64)
+        g = g_next if g_next is not None else np.asarray(gradient(x), dtype=np.float64)
+        g_next = None
         sol = optimal_values(env, g.reshape(S, A), float(gamma), tol=max(tol * 1e-2, 1e-12))
         upper = float(mu0 @ sol.values) + float(sol.error_bound)
         gap = max(0.0, upper - float(g @ x))
@@ -419,18 +445,24 @@ def frank_wolfe(
         if it >= max_iter or (expired is not None and expired()):
             break
         it += 1
-        a_fw = np.asarray(sol.policies, dtype=np.int64)
-        k_fw = a_fw.tobytes()
-        if k_fw in keys:
-            v_fw = verts[keys.index(k_fw)]
-        else:
-            v_fw = vertex(a_fw)
-        d_fw = v_fw - x
         scores = np.array([float(g @ v) for v in verts])
-        j = int(np.argmin(scores))
-        d_aw = x - verts[j]
-        if float(g @ d_fw) >= float(g @ d_aw) or len(verts) == 1:
-            t = _line_search(F, gradient, x, d_fw, 1.0)
+        j_aw, j_to = int(np.argmin(scores)), int(np.argmax(scores))
+        local_gap = float(scores[j_to] - scores[j_aw])
+        if local_gap >= gap - float(sol.error_bound) and j_aw != j_to:
+            # pairwise step inside the active set: no new vertex needed
+            d = verts[j_to] - verts[j_aw]
+            t, g_next = _line_search(gradient, x, g, d, float(weights[j_aw]))
+            if t <= 0:
+                break
+            weights[j_to] += t
+            weights[j_aw] -= t
+            x = x + t * d
+        else:
+            a_fw = np.asarray(sol.policies, dtype=np.int64)
+            k_fw = a_fw.tobytes()
+            v_fw = verts[keys.index(k_fw)] if k_fw in keys else vertex(a_fw)
+            d = v_fw - x
+            t, g_next = _line_search(gradient, x, g, d, 1.0)
             if t <= 0:
                 break
             weights = weights * (1 - t)
@@ -441,15 +473,7 @@ def frank_wolfe(
                 acts.append(a_fw)
                 verts.append(v_fw)
                 weights = np.append(weights, t)
-            x = x + t * d_fw
-        else:
-            tmax = weights[j] / (1 - weights[j])
-            t = _line_search(F, gradient, x, d_aw, tmax)
-            if t <= 0:
-                break
-            weights = weights * (1 + t)
-            weights[j] -= t
-            x = x + t * d_aw
+            x = x + t * d
         keep = weights > 1e-14
         if not keep.all():
             keys = [k for k, kk in zip(keys, keep, strict=True) if kk]
@@ -457,5 +481,6 @@ def frank_wolfe(
             verts = [v for v, kk in zip(verts, keep, strict=True) if kk]
             weights = weights[keep] / weights[keep].sum()
             x = np.sum([w * v for w, v in zip(weights, verts, strict=True)], axis=0)
+            g_next = None
     return FrankWolfeResult(x.reshape(S, A), float(F(x)), float(gap), it, converged, acts,
                             weights)

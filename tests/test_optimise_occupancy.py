@@ -404,3 +404,27 @@ def test_omo_lexicographic_on_a_larger_float_model() -> None:
     ev = spec.compile(env)
     for pi in random_policies(env, 10, seed=1):
         assert ev.compare(opt.policy, Policy(pi)) >= 0
+
+
+@pytest.mark.parametrize("acronym", ["ONMR", "OMORL", "FOMR", "GOMORL", "OMO"])
+@pytest.mark.parametrize("seed", range(3))
+def test_registered_samplers_not_beaten(acronym: str, seed: int) -> None:
+    """Each formalism's own seeded sampler: the optimum is at least as good as every
+    deterministic policy and a random rational sample (within its bound)."""
+    from objspec.formalisms.registry import formalism_info as info_of
+    from objspec.formalisms.registry import registered_formalisms
+
+    info = next(i for i in registered_formalisms() if i.acronym == acronym)
+    assert info_of(info.cls) is info
+    env = rational_mdp(2 + seed % 2, 2, seed)
+    spec = info.sampler(env, np.random.default_rng(seed))
+    opt = spec.optimise(env, seed=seed)
+    ev = spec.compile(env, exact=True)
+    others = list(deterministic_policies(env)) + _rational_policies(env, 10, seed)
+    if hasattr(ev, "exact_value"):
+        tol = float(opt.bound or 0) + 1e-9
+        best = max(float(ev.exact_value(p)) for p in others)
+        assert float(opt.value) >= best - tol * max(1.0, abs(best))
+    else:
+        for p in others:
+            assert ev.compare(opt.policy, p) >= 0

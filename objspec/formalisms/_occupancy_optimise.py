@@ -35,8 +35,8 @@ depend on a policy only through ``m_gamma^pi``).
 
 from __future__ import annotations
 
-from fractions import Fraction
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np

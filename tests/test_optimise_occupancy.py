@@ -428,3 +428,22 @@ def test_registered_samplers_not_beaten(acronym: str, seed: int) -> None:
     else:
         for p in others:
             assert ev.compare(opt.policy, p) >= 0
+
+
+def test_omorl_non_quadratic_concave_certificate_holds() -> None:
+    env = random_mdp(4, 2, seed=9)
+    R = np.random.default_rng(9).normal(size=(2, 4, 2))
+    r = R.reshape(2, -1)
+
+    def f(v: Any) -> float:
+        return float(-np.exp(0.5 * float(v[0])) - np.exp(-0.7 * float(v[1])))
+
+    def grad_v(v: Any) -> np.ndarray:
+        return np.array([-0.5 * np.exp(0.5 * float(v[0])), 0.7 * np.exp(-0.7 * float(v[1]))])
+
+    spec = OMORL(R, f, 0.7, concave=True, gradient=grad_v)
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified" and float(opt.bound) <= 1e-5
+    top = _scipy_optimum(env, 0.7, lambda x: f(r @ x), lambda x: r.T @ grad_v(r @ x))
+    assert top - float(opt.value) <= float(opt.bound) + 1e-7
+    _check_not_beaten(spec, env, opt)

@@ -420,17 +420,24 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
         sol = batched_control(env, np.concatenate([r, -r]), gamma)
         starts = [np.asarray(p) for p in sol.policies]
     else:
-        tau = env.transitions
+        csr = env.transition_matrix.tocoo()  # the measure lives on tau's non-zeros
+        rows, cols, probs = csr.row, csr.col, csr.data
+
+        def measure(x: np.ndarray) -> np.ndarray:
+            m = np.zeros((S * A, S))
+            m[rows, cols] = x[rows] * probs
+            return m.reshape(S, A, S)
 
         def F(x: np.ndarray) -> float:
-            return float(spec.f(x.reshape(S, A)[:, :, None] * tau))
+            return float(spec.f(measure(x)))
 
         exact_grad = gradient is not None
 
         def G(x: np.ndarray) -> np.ndarray:
             if gradient is not None:
-                g = np.asarray(gradient(x.reshape(S, A)[:, :, None] * tau), dtype=np.float64)
-                return np.asarray((g * tau).sum(axis=2)).ravel()
+                g = np.asarray(gradient(measure(x)), dtype=np.float64).reshape(S * A, S)
+                # d f(m(x)) / d x(s, a) = sum_t grad(s, a, t) tau(t | s, a)
+                return np.bincount(rows, weights=g[rows, cols] * probs, minlength=S * A)
             return _finite_difference(F, x)
 
         uniform = np.where(env.enabled, 1.0, 0.0)

@@ -371,6 +371,34 @@ def _line_search(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g_x: n
     return t, g_t
 
 
+def _project_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection onto the probability simplex (Held, Wolfe and Crowder 1974)."""
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - 1.0
+    k = np.flatnonzero(u - css / np.arange(1, len(v) + 1) > 0)[-1]
+    return np.maximum(v - css[k] / (k + 1), 0.0)
+
+
+def _simplex_qp(w: np.ndarray, c: np.ndarray, H: np.ndarray, iters: int = 500) -> np.ndarray:
+    """Approximately maximise ``c . (u - w) + (u - w)^T H (u - w) / 2`` over the simplex
+    (``H`` negative semidefinite) by accelerated projected gradient from ``w``."""
+    L = float(np.linalg.norm(H, 2))
+    if L <= 1e-300:
+        return w
+    u = w.copy()
+    y = w.copy()
+    t = 1.0
+    for _ in range(iters):
+        u_new = _project_simplex(y + (c + H @ (y - w)) / L)
+        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+        y = u_new + (t - 1) / t_new * (u_new - u)
+        if np.abs(u_new - u).max() <= 1e-15:
+            u = u_new
+            break
+        u, t = u_new, t_new
+    return u
+
+
 def frank_wolfe(
     env: FiniteMDP, gamma: float, F: Callable[[np.ndarray], float],
     gradient: Callable[[np.ndarray], np.ndarray], starts: list[np.ndarray], *,
@@ -386,10 +414,13 @@ def frank_wolfe(
 
     .. math:: \max F - F(m) \le \max_{m'} \langle g, m' - m\rangle \le U - \langle g, m\rangle,
 
-    the certified gap; the method stops when it is at most ``tol``. A step moves weight
-    between the best and worst active vertices when that local gap is at least the global
-    one, else towards the oracle's vertex (blended pairwise conditional gradients, Tsuji,
-    Tanaka and Pokutta 2022), with a line search on the directional derivative; pairwise
+    the certified gap; the method stops when it is at most ``tol``. When the gap inside
+    the active set (best minus worst active vertex) is at least the global one, a
+    corrective step re-weights the active vertices (a Newton step on the secant model of
+    ``F`` from the gradients cached at the vertices, solved on the simplex; exact for a
+    quadratic ``F``), else a step goes towards the oracle's vertex (as in blended
+    conditional gradients, Tsuji, Tanaka and Pokutta 2022); every step ends with a line
+    search on the directional derivative. Pairwise
     and away-step variants converge linearly for strongly concave ``F`` on a polytope
     (Lacoste-Julien and Jaggi 2015, Theorem 1), ``O(1/t)`` in general (Jaggi 2013).
 
@@ -427,6 +458,7 @@ def frank_wolfe(
         raise InvalidSpecificationError("frank_wolfe needs at least one start policy")
     best = int(np.argmax([F(v) for v in verts]))
     keys, acts, verts = [keys[best]], [acts[best]], [verts[best]]
+    grads = [np.asarray(gradient(verts[0]), dtype=np.float64)]  # gradient at each vertex
     weights = np.array([1.0])
     x = verts[0].copy()
     gap = np.inf
@@ -449,14 +481,31 @@ def frank_wolfe(
         j_aw, j_to = int(np.argmin(scores)), int(np.argmax(scores))
         local_gap = float(scores[j_to] - scores[j_aw])
         if local_gap >= gap - float(sol.error_bound) and j_aw != j_to:
-            # pairwise step inside the active set: no new vertex needed
-            d = verts[j_to] - verts[j_aw]
-            t, g_next = _line_search(gradient, x, g, d, float(weights[j_aw]))
-            if t <= 0:
-                break
-            weights[j_to] += t
-            weights[j_aw] -= t
-            x = x + t * d
+            # corrective step inside the active set: a Newton step on the secant model
+            # built from the cached vertex gradients (exact for quadratic F), solved on the
+            # simplex of weights, then a line search; no new vertex needed
+            X = np.stack(verts)
+            D = X - x
+            G_v = np.stack(grads) - g
+            H = D @ G_v.T
+            H = 0.5 * (H + H.T)
+            target = _simplex_qp(weights, X @ g, H)
+            if np.abs(target - weights).max() <= 1e-15:  # no model progress: pairwise
+                target = weights.copy()
+                target[j_to] += weights[j_aw]
+                target[j_aw] = 0.0
+            d = X.T @ (target - weights)
+            t, g_next = _line_search(gradient, x, g, d, 1.0)
+            if t <= 0:  # the secant model misled (F not quadratic): a pairwise step
+                target = weights.copy()
+                target[j_to] += weights[j_aw]
+                target[j_aw] = 0.0
+                d = X.T @ (target - weights)
+                t, g_next = _line_search(gradient, x, g, d, 1.0)
+                if t <= 0:
+                    break
+            weights = weights + t * (target - weights)
+            x = X.T @ weights
         else:
             a_fw = np.asarray(sol.policies, dtype=np.int64)
             k_fw = a_fw.tobytes()
@@ -472,6 +521,7 @@ def frank_wolfe(
                 keys.append(k_fw)
                 acts.append(a_fw)
                 verts.append(v_fw)
+                grads.append(np.asarray(gradient(v_fw), dtype=np.float64))
                 weights = np.append(weights, t)
             x = x + t * d
         keep = weights > 1e-14
@@ -479,7 +529,9 @@ def frank_wolfe(
             keys = [k for k, kk in zip(keys, keep, strict=True) if kk]
             acts = [a for a, kk in zip(acts, keep, strict=True) if kk]
             verts = [v for v, kk in zip(verts, keep, strict=True) if kk]
-            weights = weights[keep] / weights[keep].sum()
+            grads = [v for v, kk in zip(grads, keep, strict=True) if kk]
+            weights = np.maximum(weights[keep], 0.0)
+            weights = weights / weights.sum()
             x = np.sum([w * v for w, v in zip(weights, verts, strict=True)], axis=0)
             g_next = None
     return FrankWolfeResult(x.reshape(S, A), float(F(x)), float(gap), it, converged, acts,

@@ -447,3 +447,17 @@ def test_omorl_non_quadratic_concave_certificate_holds() -> None:
     top = _scipy_optimum(env, 0.7, lambda x: f(r @ x), lambda x: r.T @ grad_v(r @ x))
     assert top - float(opt.value) <= float(opt.bound) + 1e-7
     _check_not_beaten(spec, env, opt)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gomorl_thresholded_and_constrained_orders(seed: int) -> None:
+    env = random_mdp(3, 2, seed=seed)
+    R = np.random.default_rng(seed).normal(size=(2, 3, 2))
+    for order in (orders.thresholded_lexicographic([0.3, None]),
+                  orders.constrained(1, [(0, 0.2)])):
+        spec = GOMORL(R, order, 0.8)
+        opt = spec.optimise(env, seed=seed)
+        assert opt.guarantee in ("local", "heuristic")
+        ev = spec.compile(env)
+        for p in deterministic_policies(env):
+            assert ev.compare(opt.policy, p) >= 0

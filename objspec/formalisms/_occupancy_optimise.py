@@ -29,8 +29,12 @@ depend on a policy only through ``m_gamma^pi``).
   tolerance), ``by_key`` and pull-backs through linear maps (recognised symbolically), and
   their reversals become a sequence of control problems with successive elimination of
   non-optimal actions (:func:`objspec.mdp.occupancy_polytope.lexicographic_actions`),
-  verified in rationals (``exact``) on models of at most :data:`EXACT_STATES` states or
-  with ``exact=True``. Other orders: the generic search.
+  verified in rationals (``exact``) on models of at most :data:`EXACT_STATES` states with
+  rational probabilities, or with ``exact=True``; on float models the answer is tested
+  by coordinate ascent (``local``). Thresholded lexicographic and constrained GOMORL
+  orders: a sequence of linear programs over occupancy measures (HiGHS) gives a start
+  that competes with the generic search (``local`` or ``heuristic``: float constraints at
+  a threshold are not verified). Other orders: the generic search.
 """
 
 from __future__ import annotations
@@ -576,6 +580,52 @@ def _rational_model(env: FiniteMDP) -> bool:
     return True
 
 
+def _lp_stages(spec: Any, env: FiniteMDP) -> list[tuple[np.ndarray, Any]] | None:
+    """The LP stages of a thresholded lexicographic or constrained GOMORL order."""
+    from objspec import orders
+
+    order = spec.order
+    r = expected_reward_batch(env, spec.rewards)  # [k, S, A]
+    k = r.shape[0]
+    if isinstance(order, orders.ThresholdedLexicographic):
+        caps = list(order.thresholds) + [None] * (k - len(order.thresholds))
+        return [(r[i], caps[i]) for i in range(k)]
+    if isinstance(order, orders.Constrained):
+        # each constraint up to its bound (feasibility first), then the objective
+        return ([(r[i], b) for i, b in order.constraints]
+                + [(r[order.objective], None)])
+    return None
+
+
+def _ordering_search(spec: Any, env: FiniteMDP, options: OptimiseOptions,
+                     gomorl: bool) -> Optimum:
+    """Orders not recognised as lexicographic in linear statistics: the generic search,
+    and for thresholded lexicographic and constrained GOMORL orders also a sequence of
+    linear programs (:func:`objspec.mdp.occupancy_polytope.sequential_lp`) whose policy,
+    improved by coordinate ascent, competes; the best under the order is returned."""
+    from objspec.mdp.occupancy_polytope import sequential_lp
+
+    found = generic_optimise(spec, env, options)
+    evidence = "order not recognised as lexicographic in linear statistics: " + found.evidence
+    stages = _lp_stages(spec, env) if gomorl else None
+    if stages is not None:
+        m = sequential_lp(env, float(spec.gamma), stages)
+        if m is not None:
+            start = policy_from_occupancy(env, m).probabilities
+            pi, sweeps, converged = coordinate_ascent(spec, env, start, options)
+            ev = spec.compile(env)
+            evidence += f"; a sequence of {len(stages)} linear programs gave another start"
+            if ev.compare(Policy(pi), found.policy) > 0:
+                test = ("no move of one state's action distribution towards an action by a "
+                        "step of 1, 1/2, 1/4, 1/8 or 1/16 improves it") if converged else None
+                return Optimum(Policy(pi), None, "local" if converged else "heuristic",
+                               "sequence of linear programs over occupancy measures + "
+                               "coordinate ascent", None, test,
+                               evidence + " (the better one)", found.iterations + sweeps)
+    return Optimum(found.policy, None, found.guarantee, found.method, None, found.test,
+                   evidence, found.iterations)
+
+
 def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
     """Optimise a GOMORL or OMO specification (module docstring)."""
     S, A = env.n_states, env.n_actions
@@ -583,10 +633,7 @@ def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     n = int(spec.rewards.shape[0]) if gomorl else S * A * S
     rows = _lexicographic_rows(spec.order, n, (n,) if gomorl else (S, A, S))
     if rows is None:
-        found = generic_optimise(spec, env, options)
-        return Optimum(found.policy, None, found.guarantee, found.method, None, found.test,
-                       "order not recognised as lexicographic in linear statistics: "
-                       + found.evidence, found.iterations)
+        return _ordering_search(spec, env, options, gomorl)
     exact = options.exact or (S <= EXACT_STATES and _rational_model(env))
     if gomorl:
         base = ([exact_expected_rewards(env, spec.rewards[i]) for i in range(n)] if exact

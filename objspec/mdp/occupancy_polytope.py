@@ -65,6 +65,7 @@ __all__ = [
     "exact_policy_iteration",
     "lexicographic_actions",
     "FrankWolfeResult",
+    "sequential_lp",
     "frank_wolfe",
 ]
 
@@ -300,6 +301,51 @@ def lexicographic_actions(
             new[s, acts[s]] = True  # the solved policy's own action is optimal
         mask = new
     return mask, acts, stages
+
+
+def sequential_lp(
+    env: FiniteMDP, gamma: float, stages: list[tuple[np.ndarray, Any]], *, tol: float = 1e-9,
+) -> np.ndarray | None:
+    """A sequence of linear programs over the occupancy polytope (HiGHS via
+    :func:`scipy.optimize.linprog`, sparse constraints).
+
+    ``stages`` is a list of ``(c, cap)`` with ``c`` an ``[S, A]`` objective: stage ``i``
+    maximises ``<c_i, m>`` subject to what the earlier stages fixed, then adds the
+    constraint ``<c_i, m> >= min(optimum_i, cap_i) - tol * scale`` (``cap`` None: no cap):
+    thresholded lexicographic optimisation. Returns the final ``m`` ``[S, A]``, or None if
+    a program fails. Floating point: the constraints hold to about ``tol`` only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.ones((1, 3, 1)), [1.0])
+    >>> m = sequential_lp(env, 0.5, [(np.array([[1.0, 1.0, 0.0]]), 1.0),
+    ...                              (np.array([[0.0, 0.0, 1.0]]), None)])
+    >>> round(float(m[0, 0] + m[0, 1]), 6), round(float(m[0, 2]), 6)  # capped at 1, rest
+    (1.0, 1.0)
+    """
+    from scipy.optimize import linprog
+
+    A_eq, b_eq = polytope_constraints(env, gamma)
+    S, A = env.n_states, env.n_actions
+    bounds = [(0.0, None if env.enabled.ravel()[i] else 0.0) for i in range(S * A)]
+    ub_rows: list[np.ndarray] = []
+    ub_rhs: list[float] = []
+    m = None
+    for c, cap in stages:
+        cv = np.asarray(c, dtype=np.float64).ravel()
+        res = linprog(-cv, A_ub=np.array(ub_rows) if ub_rows else None,
+                      b_ub=np.array(ub_rhs) if ub_rhs else None, A_eq=A_eq, b_eq=b_eq,
+                      bounds=bounds, method="highs")
+        if res.status != 0:
+            return None
+        m = np.asarray(res.x)
+        best = float(cv @ m)
+        level = best if cap is None else min(best, float(cap))
+        ub_rows.append(-cv)
+        ub_rhs.append(-(level - tol * max(1.0, abs(level))))
+    return None if m is None else m.reshape(S, A)
 
 
 @dataclass(frozen=True)

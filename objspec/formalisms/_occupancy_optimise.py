@@ -481,7 +481,9 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     return Optimum(Policy(best), None, "local" if converged else "heuristic",
                    "coordinate ascent from the occupancy vertices of each objective and "
                    "the generic starts", None, test,
-                   "f not known to be concave: " + found.evidence, iterations)
+                   ("f declared concave, but without a gradient on a model this large: "
+                    if concave else "f not known to be concave: ") + found.evidence,
+                   iterations)
 
 
 _FW_COMPLEXITY = (

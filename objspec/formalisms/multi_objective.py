@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._occupancy_optimise import (
+    OMORL_OPTIMISER,
+    ORDERING_OPTIMISER,
+    check_flag,
+)
 from objspec.formalisms._sampling import (
     absorbing_zero,
     random_discount,
@@ -34,6 +39,7 @@ from objspec.formalisms._support import (
     expected_reward_batch,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.optimisation import GENERIC
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
@@ -84,6 +90,15 @@ class OuterMORL(Specification):
         ``f(v) -> real`` with ``v`` of length ``k``.
     gamma : float or Fraction
         Discount in ``[0, 1)``.
+    concave : bool, keyword-only
+        A promise that ``f`` is concave (on the achievable return vectors). Only
+        :meth:`optimise` uses it: concave ``f`` is maximised by Frank-Wolfe over occupancy
+        measures with a certified duality gap. A symbolic ``f`` (a formula, or a callable
+        that accepts sympy symbols) of degree at most 2 with a negative semidefinite
+        Hessian is recognised as concave without it.
+    gradient : callable, optional, keyword-only
+        ``gradient(v) -> [k]``, the gradient of ``f`` (for the certified Frank-Wolfe gap;
+        computed with sympy when ``f`` is symbolic).
 
     Examples
     --------
@@ -96,11 +111,15 @@ class OuterMORL(Specification):
     """
 
 
-    def __init__(self, rewards: Any, f: Callable[[Any], Any], gamma: Any) -> None:
+    def __init__(self, rewards: Any, f: Callable[[Any], Any], gamma: Any, *,
+                 concave: bool = False, gradient: Callable[[Any], Any] | None = None) -> None:
         self.rewards = as_rewards(rewards)
         self.f = check_callable(f, "OMORL function f")
         check_discount(gamma)
         self.gamma = gamma
+        self.concave = check_flag(concave, "OMORL concave")
+        self.gradient = None if gradient is None else check_callable(gradient,
+                                                                     "OMORL gradient")
 
     @property
     def k(self) -> int:
@@ -349,6 +368,7 @@ def _sample_imorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
 
 formalism(
     "IMORL",
+    optimiser=GENERIC,
     name="inner multi-objective RL",
     level="trajectory",
     exact=True,
@@ -394,6 +414,7 @@ def _read_omorl(fields: SpecificationFields) -> OuterMORL:
 
 formalism(
     "OMORL",
+    optimiser=OMORL_OPTIMISER,
     name="outer multi-objective RL",
     level="occupancy",
     exact=True,
@@ -440,6 +461,7 @@ def _read_gomorl(fields: SpecificationFields) -> GeneralisedOuterMORL:
 
 formalism(
     "GOMORL",
+    optimiser=ORDERING_OPTIMISER,
     name="generalised outer multi-objective RL",
     level="occupancy",
     exact=True,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._occupancy_optimise import ONMR_OPTIMISER
 from objspec.formalisms._sampling import (
     absorbing_zero,
     random_discount,
@@ -31,6 +32,7 @@ from objspec.formalisms._support import (
     expected_reward,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.optimisation import GENERIC
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
@@ -264,6 +266,7 @@ def _read_inmr(fields: SpecificationFields) -> InnerNonlinearMarkovReward:
 
 formalism(
     "INMR",
+    optimiser=GENERIC,
     name="inner nonlinear Markov rewards",
     level="trajectory",
     exact=True,
@@ -310,6 +313,7 @@ def _read_onmr(fields: SpecificationFields) -> OuterNonlinearMarkovReward:
 
 formalism(
     "ONMR",
+    optimiser=ONMR_OPTIMISER,
     name="outer nonlinear Markov rewards",
     level="occupancy",
     exact=True,

@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._occupancy_optimise import (
+    FOMR_OPTIMISER,
+    ORDERING_OPTIMISER,
+    check_flag,
+)
 from objspec.formalisms._sampling import random_discount, random_weights
 from objspec.formalisms._support import (
     OrderEvaluator,
@@ -69,6 +74,13 @@ class OccupancyMeasureFunction(Specification):
         ``f(m) -> real`` for ``m`` shaped ``[S, A, S]``.
     gamma : float or Fraction
         Discount in ``[0, 1)``.
+    concave : bool, keyword-only
+        A promise that ``f`` is concave (on the achievable measures). Only :meth:`optimise`
+        uses it: concave ``f`` is maximised by Frank-Wolfe over occupancy measures, with a
+        certified duality gap when ``gradient`` is given.
+    gradient : callable, optional, keyword-only
+        ``gradient(m) -> [S, A, S]``, the gradient of ``f`` (without it a finite-difference
+        gradient is used and nothing is certified).
 
     Examples
     --------
@@ -81,10 +93,14 @@ class OccupancyMeasureFunction(Specification):
     """
 
 
-    def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any) -> None:
+    def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any, *, concave: bool = False,
+                 gradient: Callable[[np.ndarray], Any] | None = None) -> None:
         self.f = check_callable(f, "FOMR function f")
         check_discount(gamma)
         self.gamma = gamma
+        self.concave = check_flag(concave, "FOMR concave")
+        self.gradient = None if gradient is None else check_callable(gradient,
+                                                                     "FOMR gradient")
 
     def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OccupancyFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` passes Fraction occupancy measures to ``f``."""
@@ -224,6 +240,7 @@ def _sample_fomr(env: FiniteMDP, rng: np.random.Generator) -> Any:
 
 formalism(
     "FOMR",
+    optimiser=FOMR_OPTIMISER,
     name="functions from occupancy measures to reals",
     level="occupancy",
     exact=True,
@@ -277,6 +294,7 @@ def _sample_omo(env: FiniteMDP, rng: np.random.Generator) -> Any:
 
 formalism(
     "OMO",
+    optimiser=ORDERING_OPTIMISER,
     name="occupancy measure orderings",
     level="occupancy",
     exact=True,

@@ -1,0 +1,689 @@
+r"""Optimisers of the occupancy-level formalisms ONMR, OMORL, FOMR, GOMORL and OMO.
+
+Every one works on the discounted occupancy polytope ``M_gamma`` of the stationary
+policies (:mod:`objspec.mdp.occupancy_polytope`; docs/theory.md#policies), where all five
+formalisms live (Subramani et al., ICLR 2024, arXiv 2310.11840, Section 3: their objectives
+depend on a policy only through ``m_gamma^pi``).
+
+* **ONMR** (:func:`optimise_onmr`). ``J_R(M_gamma) = [V_min, V_max]`` is an interval (a
+  linear image of a convex set), found by two control solves (``R`` and ``-R``). ``f`` is
+  maximised on it: exactly with sympy when ``f`` is a rational function given symbolically
+  (a formula of :mod:`objspec.expressions`, or a callable that accepts a sympy symbol):
+  candidates are the endpoints and the real roots of the numerator of ``f'``; otherwise by
+  a grid of 2049 points refined by Brent's method (heuristic). The maximiser ``t`` is
+  attained by the policy of the occupancy measure ``(1 - c) m_min + c m_max`` with
+  ``c = (t - V_min) / (V_max - V_min)`` (exact in rationals with ``exact=True``).
+  Guarantee: ``exact`` (exact endpoints by policy iteration verified in rationals, rational
+  maximiser), ``certified`` (bound from the certified float endpoints, or from rounding an
+  irrational maximiser), else ``heuristic``. Cost: two control solves plus the scalar
+  search.
+* **OMORL and FOMR** (:func:`optimise_function`). For concave ``f`` (declared with
+  ``concave=True``, or proven: a symbolic OMORL ``f`` of degree at most 2 with a negative
+  semidefinite Hessian) with a known gradient (``gradient=``, or symbolic), away-step
+  Frank-Wolfe whose linear oracle is :func:`objspec.mdp.optimal_values`; the duality gap
+  is a certified bound (Jaggi 2013; Lacoste-Julien and Jaggi 2015). Without a gradient a
+  finite-difference one is used and the result is ``heuristic``. Non-concave ``f``:
+  coordinate ascent from the vertices optimal for each objective and from the generic
+  starts (``local``).
+* **GOMORL and OMO** (:func:`optimise_ordering`). Lexicographic orders (with signs, no
+  tolerance), ``by_key`` and pull-backs through linear maps (recognised symbolically), and
+  their reversals become a sequence of control problems with successive elimination of
+  non-optimal actions (:func:`objspec.mdp.occupancy_polytope.lexicographic_actions`),
+  verified in rationals (``exact``) on models of at most :data:`EXACT_STATES` states with
+  rational probabilities, or with ``exact=True``; on float models the answer is tested
+  by coordinate ascent (``local``). Thresholded lexicographic and constrained GOMORL
+  orders: a sequence of linear programs over occupancy measures (HiGHS) gives a start
+  that competes with the generic search (``local`` or ``heuristic``: float constraints at
+  a threshold are not verified). Other orders: the generic search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._support import expected_reward, expected_reward_batch
+from objspec.formalisms.optimisation import (
+    Guarantee,
+    OptimiseOptions,
+    Optimiser,
+    Optimum,
+    coordinate_ascent,
+    generic_optimise,
+)
+from objspec.mdp.control import optimal_values
+from objspec.mdp.evaluation import state_action_occupancy
+from objspec.mdp.exact import exact_discount, exact_state_visitation
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.occupancy_polytope import (
+    exact_expected_rewards,
+    exact_policy_iteration,
+    frank_wolfe,
+    lexicographic_actions,
+    policy_from_occupancy,
+)
+from objspec.mdp.policy import Policy
+
+__all__ = [
+    "symbolic_function",
+    "optimise_onmr",
+    "optimise_function",
+    "optimise_ordering",
+    "ONMR_OPTIMISER",
+    "OMORL_OPTIMISER",
+    "FOMR_OPTIMISER",
+    "ORDERING_OPTIMISER",
+    "EXACT_STATES",
+    "check_flag",
+    "batched_control",
+    "GRID_POINTS",
+]
+
+#: Largest model whose lexicographic optimum is verified in rationals without ``exact=True``.
+EXACT_STATES = 40
+#: Points of the grid of the scalar search for a non-symbolic ONMR ``f``.
+GRID_POINTS = 2049
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """``value`` if it is a bool, else :class:`InvalidSpecificationError`.
+
+    Examples
+    --------
+    >>> check_flag(True, "concave")
+    True
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidSpecificationError(f"{what} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def batched_control(env: FiniteMDP, rewards: np.ndarray, gamma: float,
+                    tol: float = 1e-8) -> Any:
+    """:func:`objspec.mdp.optimal_values` for ``K`` expected rewards ``[K, S, A]``; a zero
+    reward is appended when ``[K, S, A]`` would read as one ``[S, A, S]`` reward (its
+    results are then dropped from ``values`` and ``policies``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.ones((2, 2, 2)) / 2, [1.0, 0.0])
+    >>> batched_control(env, np.stack([np.eye(2), -np.eye(2)]), 0.5).policies.tolist()
+    [[0, 1], [1, 0]]
+    """
+    from dataclasses import replace
+
+    K = rewards.shape[0]
+    if rewards.shape == (env.n_states, env.n_actions, env.n_states):
+        padded = np.concatenate([rewards, np.zeros((1, *rewards.shape[1:]))])
+        sol = optimal_values(env, padded, gamma, tol=tol)
+        return replace(sol, values=sol.values[:K], policies=sol.policies[:K],
+                       error_bounds=sol.error_bounds[:K])
+    return optimal_values(env, rewards, gamma, tol=tol)
+
+
+# ---------------------------------------------------------------- symbolic functions
+
+
+def _tree_to_sympy(node: Any, symbols: list[Any]) -> Any:
+    """The sympy expression of a syntax tree of :mod:`objspec.expressions`."""
+    import sympy
+
+    from objspec import expressions as ex
+
+    if isinstance(node, ex._Num):
+        return sympy.Rational(node.value.numerator, node.value.denominator)
+    if isinstance(node, ex._Var):
+        return symbols[node.slot]
+    if isinstance(node, ex._Neg):
+        return -_tree_to_sympy(node.operand, symbols)
+    if isinstance(node, ex._Chain):
+        out = _tree_to_sympy(node.first, symbols)
+        for op, operand in node.rest:
+            other = _tree_to_sympy(operand, symbols)
+            out = (out + other if op == "+" else out - other if op == "-" else
+                   out * other if op == "*" else out / other)
+        return out
+    if isinstance(node, ex._Pow):
+        return _tree_to_sympy(node.base, symbols) ** _tree_to_sympy(node.exponent, symbols)
+    if isinstance(node, ex._Call):
+        fns = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+               "min": sympy.Min, "max": sympy.Max, "sin": sympy.sin, "cos": sympy.cos,
+               "tanh": sympy.tanh}
+        return fns[node.name](*[_tree_to_sympy(a, symbols) for a in node.args])
+    raise TypeError(f"unknown expression node {node!r}")
+
+
+def symbolic_function(f: Any, n: int, *, vector: bool) -> tuple[Any, list[Any]] | None:
+    """``(expr, symbols)``: ``f`` as a sympy expression in ``n`` real symbols, or None.
+
+    A formula of :mod:`objspec.expressions` is converted from its syntax tree; another
+    callable is called with a sympy symbol (``vector=False``) or an object array of ``n``
+    symbols, and accepted only if it returns a sympy expression in those symbols that
+    agrees with ``f`` at three rational points.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> symbolic_function(lambda x: -(x - F(1, 2)) ** 2, 1, vector=False)[0]
+    -(x0 - 1/2)**2
+    >>> symbolic_function(lambda v: max(v), 2, vector=True) is None
+    True
+    """
+    import sympy
+
+    symbols = [sympy.Symbol(f"x{i}", real=True) for i in range(n)]
+    expression = getattr(f, "expression", None)
+    tree = getattr(expression, "_tree", None)
+    if tree is not None and getattr(expression, "n_args", None) == n:
+        try:
+            return _tree_to_sympy(tree, symbols), symbols
+        except (TypeError, KeyError):
+            return None
+    try:
+        arg: Any = symbols[0] if not vector else np.array(symbols, dtype=object)
+        expr = f(arg)
+        expr = sympy.sympify(expr) if not isinstance(expr, sympy.Basic) else expr
+        if not isinstance(expr, sympy.Expr) or not expr.free_symbols <= set(symbols):
+            return None
+        for trial in ((Fraction(1, 3),), (Fraction(-2, 7),), (Fraction(5, 4),)):
+            point = [trial[0] + Fraction(i, 11) for i in range(n)]
+            want = f(point[0] if not vector else np.array(point, dtype=object))
+            got = expr.subs(dict(zip(symbols, [sympy.Rational(p.numerator, p.denominator)
+                                               for p in point], strict=True)))
+            if abs(float(got) - float(want)) > 1e-9 * max(1.0, abs(float(want))):
+                return None
+    except Exception:  # noqa: BLE001 - any failure means "not symbolic"
+        return None
+    return expr, symbols
+
+
+def _rational(x: Any) -> Any:
+    import sympy
+
+    q = Fraction(x)
+    return sympy.Rational(q.numerator, q.denominator)
+
+
+def _to_fraction(x: Any) -> Fraction:
+    import sympy
+
+    if isinstance(x, sympy.Rational):
+        return Fraction(int(x.p), int(x.q))
+    return Fraction(x)
+
+
+# ---------------------------------------------------------------- ONMR
+
+
+def _symbolic_maximum(expr: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, Any] | None:
+    """``(argmax, max)`` of the rational function ``expr`` on ``[lo, hi]`` (sympy
+    numbers), or None when ``expr`` is not a rational function or has a pole there."""
+    import sympy
+
+    if not expr.is_rational_function(x):
+        return None
+    num, den = sympy.fraction(sympy.together(expr))
+    if den.has(x) and any(lo <= r <= hi for r in sympy.Poly(den, x).real_roots()):
+        return None
+    candidates = [lo, hi]
+    dnum = sympy.fraction(sympy.together(sympy.diff(expr, x)))[0]
+    if dnum.has(x):
+        candidates += [r for r in sympy.Poly(dnum, x).real_roots() if lo < r < hi]
+    values = [expr.subs(x, c) for c in candidates]
+    best = max(range(len(candidates)), key=lambda i: sympy.N(values[i], 60))
+    return candidates[best], values[best]
+
+
+def _grid_maximum(f: Any, lo: float, hi: float) -> float:
+    """Argmax of ``f`` on ``[lo, hi]`` by a grid of :data:`GRID_POINTS` points and Brent's
+    method around the best one (tolerance ``1e-12`` relative)."""
+    from scipy.optimize import minimize_scalar
+
+    if hi <= lo:
+        return lo
+    grid = np.linspace(lo, hi, GRID_POINTS)
+    vals = np.array([float(f(float(x))) for x in grid])
+    i = int(np.argmax(vals))
+    a, b = grid[max(i - 1, 0)], grid[min(i + 1, GRID_POINTS - 1)]
+    res = minimize_scalar(lambda x: -float(f(float(x))), bounds=(a, b), method="bounded",
+                          options={"xatol": 1e-12 * max(1.0, abs(hi - lo))})
+    if res.success and -float(res.fun) > vals[i]:
+        return float(res.x)
+    return float(grid[i])
+
+
+def optimise_onmr(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """Optimise an ONMR specification: interval of expected returns, scalar maximisation
+    of ``f`` on it, and a mixed policy attaining the maximiser (module docstring)."""
+    import sympy
+
+    gamma = spec.gamma
+    r = expected_reward(env, spec.reward)
+    sol = batched_control(env, np.stack([r, -r]), float(gamma), tol=1e-10)
+    acts = [np.asarray(sol.policies[1]), np.asarray(sol.policies[0])]  # min, max
+    mu0 = np.asarray(env.initial, dtype=np.float64)
+    sym = symbolic_function(spec.f, 1, vector=False)
+    eye = np.eye(env.n_actions)
+    if options.exact:
+        g = exact_discount(gamma)
+        r_exact = exact_expected_rewards(env, spec.reward)
+        ends = []
+        for k, sign in ((0, -1), (1, 1)):
+            a_k, V, _ = exact_policy_iteration(env, sign * r_exact, g, env.enabled, acts[k])
+            acts[k] = a_k
+            ends.append(sign * sum((p * v for p, v in zip(env.exact_initial(), V, strict=True)),
+                                   Fraction(0)))
+        v0, v1 = ends
+        lo_out, hi_out = v0, v1
+        occ = [np.asarray(exact_state_visitation(env, eye[a], g))[:, None] * eye[a].astype(
+            int).astype(object) for a in acts]
+    else:
+        occ = [np.asarray(state_action_occupancy(env, eye[a], float(gamma))) for a in acts]
+        v0, v1 = (float(np.sum(o * r)) for o in occ)
+        # certified outer interval of the achievable returns
+        lo_out = -(float(mu0 @ sol.values[1]) + float(sol.error_bounds[1]))
+        hi_out = float(mu0 @ sol.values[0]) + float(sol.error_bounds[0])
+        lo_out, hi_out = min(lo_out, v0), max(hi_out, v1)
+    guarantee: Guarantee = "heuristic"
+    bound: Any = None
+    method = "interval by two control solves + grid/Brent scalar search + occupancy mixture"
+    evidence = f"achievable expected returns [{float(v0):.12g}, {float(v1):.12g}]"
+    t: Any
+    if sym is not None:
+        expr, (x,) = sym
+        found = None
+        try:
+            found = _symbolic_maximum(expr, x, _rational(lo_out), _rational(hi_out))
+        except (TypeError, ValueError, sympy.PolynomialError, NotImplementedError):
+            found = None
+        if found is not None:
+            arg, top = found
+            t_exact = arg
+            if options.exact and not t_exact.is_Rational:
+                t_exact = _rational(Fraction(str(sympy.N(arg, 40))).limit_denominator(10**30))
+            t = (_to_fraction(t_exact) if options.exact and t_exact.is_Rational
+                 else float(sympy.N(t_exact, 30)))
+            t = min(max(t, v0), v1)
+            method = ("interval by two control solves + exact maximisation of the rational "
+                      "function f (sympy) + occupancy mixture")
+            achieved = expr.subs(x, _rational(t))
+            gap = sympy.N(top - achieved, 30)
+            if options.exact and gap == 0:
+                guarantee, bound = "exact", 0
+            else:
+                guarantee = "certified"
+                slope = abs(float(sympy.N(sympy.diff(expr, x).subs(x, _rational(t)), 15)))
+                # float mode: the policy's return is within ~1e-11 relative of t
+                slack = 0.0 if options.exact else (
+                    1e-11 * max(1.0, abs(float(t))) * max(1.0, slope)
+                    + 1e-12 * max(1.0, abs(float(sympy.N(top)))))
+                bound = max(float(gap) + slack, 0.0)
+            evidence += f"; max of f on the certified interval = {sympy.N(top, 15)}"
+        else:
+            t = _grid_maximum(spec.f, float(v0), float(v1))
+    else:
+        t = _grid_maximum(spec.f, float(v0), float(v1))
+    if guarantee == "heuristic":
+        evidence += f"; f searched on a grid of {GRID_POINTS} points refined by Brent's method"
+        if options.exact:
+            t = Fraction(t)
+            t = min(max(t, v0), v1)
+    if v1 == v0:
+        c: Any = 0
+    else:
+        c = (t - v0) / (v1 - v0)
+    m = (1 - c) * occ[0] + c * occ[1]
+    policy = policy_from_occupancy(env, m, fallback=eye[acts[1]])
+    value = spec.f(t)
+    return Optimum(policy, value, guarantee, method, bound, None, evidence, 2)
+
+
+ONMR_OPTIMISER = Optimiser(
+    optimise_onmr,
+    "interval of expected returns (two control solves), maximise f on it, occupancy mixture",
+    "exact",
+    "two discounted control solves (polynomial: Puterman 1994, Section 6.9) plus a scalar "
+    "maximisation; exact for rational f (sympy real roots), heuristic grid search "
+    "otherwise (arXiv 2310.11840, ONMR: J depends on pi only through <R, m>)",
+)
+
+
+# ---------------------------------------------------------------- OMORL and FOMR
+
+
+def _hessian_nsd(expr: Any, symbols: list[Any]) -> bool:
+    """Whether ``expr`` is a polynomial of degree at most 2 with a negative
+    semidefinite (constant) Hessian: then it is concave."""
+    import sympy
+
+    try:
+        poly = sympy.Poly(expr, *symbols)
+    except sympy.PolynomialError:
+        return False
+    if poly.total_degree() > 2:
+        return False
+    H = sympy.hessian(expr, symbols)
+    return bool(H.is_negative_semidefinite)
+
+
+def _finite_difference(F: Any, x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        h = 1e-6 * max(1.0, abs(float(x[i])))
+        e = np.zeros_like(x)
+        e[i] = h
+        out[i] = (float(F(x + e)) - float(F(x - e))) / (2 * h)
+    return out
+
+
+def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """Optimise an OMORL or FOMR specification (module docstring)."""
+    S, A = env.n_states, env.n_actions
+    gamma = float(spec.gamma)
+    omorl = hasattr(spec, "rewards")
+    gradient = getattr(spec, "gradient", None)
+    concave = bool(getattr(spec, "concave", False))
+    starts: list[np.ndarray] = []
+    if omorl:
+        r = expected_reward_batch(env, spec.rewards)  # [k, S, A]
+        Rmat = r.reshape(r.shape[0], S * A)
+        sym = symbolic_function(spec.f, r.shape[0], vector=True) if gradient is None else None
+        sym_grad = None
+        if sym is not None:
+            import sympy
+
+            expr, symbols = sym
+            if not concave and _hessian_nsd(expr, symbols):
+                concave = True
+            sym_grad = sympy.lambdify([symbols], [sympy.diff(expr, s) for s in symbols],
+                                      "numpy")
+
+        def F(x: np.ndarray) -> float:
+            return float(spec.f(Rmat @ x))
+
+        def grad_v(v: np.ndarray) -> np.ndarray:
+            if gradient is not None:
+                return np.asarray(gradient(v), dtype=np.float64)
+            assert sym_grad is not None
+            return np.asarray(sym_grad(list(v)), dtype=np.float64)
+
+        exact_grad = gradient is not None or sym_grad is not None
+
+        def G(x: np.ndarray) -> np.ndarray:
+            v = Rmat @ x
+            gv = grad_v(v) if exact_grad else _finite_difference(
+                lambda u: float(spec.f(u)), v)
+            return np.asarray(Rmat.T @ gv)
+
+        sol = batched_control(env, np.concatenate([r, -r]), gamma)
+        starts = [np.asarray(p) for p in sol.policies]
+    else:
+        csr = env.transition_matrix.tocoo()  # the measure lives on tau's non-zeros
+        rows, cols, probs = csr.row, csr.col, csr.data
+
+        def measure(x: np.ndarray) -> np.ndarray:
+            m = np.zeros((S * A, S))
+            m[rows, cols] = x[rows] * probs
+            return m.reshape(S, A, S)
+
+        def F(x: np.ndarray) -> float:
+            return float(spec.f(measure(x)))
+
+        exact_grad = gradient is not None
+
+        def G(x: np.ndarray) -> np.ndarray:
+            if gradient is not None:
+                g = np.asarray(gradient(measure(x)), dtype=np.float64).reshape(S * A, S)
+                # d f(m(x)) / d x(s, a) = sum_t grad(s, a, t) tau(t | s, a)
+                return np.bincount(rows, weights=g[rows, cols] * probs, minlength=S * A)
+            return _finite_difference(F, x)
+
+        uniform = np.where(env.enabled, 1.0, 0.0)
+        uniform /= uniform.sum(axis=1, keepdims=True)
+        x_u = np.asarray(state_action_occupancy(env, uniform, gamma)).ravel()
+        starts = [np.asarray(optimal_values(env, G(x_u).reshape(S, A), gamma).policies)]
+    starts.append(np.array([int(np.flatnonzero(env.enabled[s])[0]) for s in range(S)]))
+    ev = spec.compile(env)
+    if concave and (exact_grad or omorl or S * A <= 256):
+        res = frank_wolfe(env, gamma, F, G, starts, tol=1e-6, expired=options.expired)
+        policy = policy_from_occupancy(env, res.occupancy, fallback=np.eye(A)[starts[0]])
+        value = float(ev.values([policy])[0])
+        bound = res.gap + max(0.0, res.value - value)
+        if exact_grad:
+            return Optimum(policy, value, "certified", "away-step Frank-Wolfe over the "
+                           "occupancy polytope (optimal control as linear oracle)", bound,
+                           None, f"Frank-Wolfe duality gap {res.gap:.3g} "
+                           f"({'converged' if res.converged else 'stopped'} after "
+                           f"{res.iterations} iterations; {len(res.vertices)} active "
+                           "vertices)", res.iterations)
+        return Optimum(policy, value, "heuristic", "away-step Frank-Wolfe with a "
+                       "finite-difference gradient", None, None,
+                       f"approximate duality gap {res.gap:.3g} (the gradient is not exact, "
+                       "so nothing is certified)", res.iterations)
+    found = generic_optimise(spec, env, options)
+    best, converged, iterations = np.asarray(found.policy.probabilities), \
+        found.guarantee == "local", found.iterations
+    for a in starts:
+        if options.expired():
+            break
+        pi, sweeps, conv = coordinate_ascent(spec, env, np.eye(A)[a], options)
+        iterations += sweeps
+        if ev.compare(Policy(pi), Policy(best)) > 0:
+            best, converged = pi, conv
+    test = ("no move of one state's action distribution towards an action by a step of "
+            "1, 1/2, 1/4, 1/8 or 1/16 improves it") if converged else None
+    return Optimum(Policy(best), None, "local" if converged else "heuristic",
+                   "coordinate ascent from the occupancy vertices of each objective and "
+                   "the generic starts", None, test,
+                   ("f declared concave, but without a gradient on a model this large: "
+                    if concave else "f not known to be concave: ") + found.evidence,
+                   iterations)
+
+
+_FW_COMPLEXITY = (
+    "concave f: Frank-Wolfe, gap O(1/t) (Jaggi 2013), linear for strongly concave f on the "
+    "polytope (Lacoste-Julien and Jaggi 2015), each step one discounted control solve; "
+    "general f: NP-hard to optimise even for quadratic f (non-concave quadratic "
+    "programming over a polytope), local search (arXiv 2310.11840, occupancy formalisms)")
+
+OMORL_OPTIMISER = Optimiser(
+    optimise_function, "Frank-Wolfe over occupancy measures (concave f); coordinate ascent "
+    "from vertices otherwise", "certified", _FW_COMPLEXITY)
+FOMR_OPTIMISER = OMORL_OPTIMISER
+
+
+# ---------------------------------------------------------------- GOMORL and OMO
+
+
+Row = dict[int, Fraction]  # a sparse coefficient vector: component -> coefficient
+
+
+def _linear_map(fn: Any, n: int, shape: tuple[int, ...]) -> list[Row] | None:
+    """Sparse coefficient rows when ``fn`` (called with an object array of ``n`` sympy
+    symbols shaped ``shape``) returns a real or tuple of reals, each linear in them (an
+    affine constant does not change an order); else None."""
+    import sympy
+
+    if n > 4096:
+        return None
+    symbols = [sympy.Symbol(f"y{i}", real=True) for i in range(n)]
+    index = {sym: i for i, sym in enumerate(symbols)}
+    try:
+        out = fn(np.array(symbols, dtype=object).reshape(shape))
+        items = list(out) if isinstance(out, tuple | list | np.ndarray) else [out]
+        rows: list[Row] = []
+        for item in items:
+            e = sympy.expand(sympy.sympify(item))
+            if not e.free_symbols <= set(symbols):
+                return None
+            poly = sympy.Poly(e, *sorted(e.free_symbols, key=lambda z: index[z]))
+            if e.free_symbols and poly.total_degree() > 1:
+                return None
+            row: Row = {}
+            for sym in e.free_symbols:
+                c = poly.coeff_monomial(sym)
+                row[index[sym]] = (_to_fraction(c) if c.is_Rational else Fraction(float(c)))
+            rows.append(row)
+        return rows
+    except Exception:  # noqa: BLE001 - any failure means "not recognised"
+        return None
+
+
+def _lexicographic_rows(order: Any, n: int, shape: tuple[int, ...]) -> list[Row] | None:
+    """The rows (sparse coefficient vectors over the ``n`` compared components) of a
+    lexicographic order equal to ``order``, or None if it is not recognised."""
+    from objspec import orders
+
+    if isinstance(order, orders.Lexicographic):
+        if order.tolerance != 0:
+            return None
+        signs = order.signs or (1,) * n
+        if len(signs) != n:
+            return None
+        return [{i: Fraction(signs[i])} for i in range(n)]
+    if isinstance(order, orders.Reversed):
+        inner = _lexicographic_rows(order.order, n, shape)
+        return None if inner is None else [{i: -c for i, c in row.items()} for row in inner]
+    if isinstance(order, orders.ByKey):
+        return _linear_map(order.key, n, shape)
+    if isinstance(order, orders.Pullback):
+        lin = _linear_map(order.fn, n, shape)
+        if lin is None:
+            return None
+        inner = _lexicographic_rows(order.order, len(lin), (len(lin),))
+        if inner is None:
+            return None
+        out: list[Row] = []
+        for row in inner:
+            combined: Row = {}
+            for j, cj in row.items():
+                for i, ci in lin[j].items():
+                    combined[i] = combined.get(i, Fraction(0)) + cj * ci
+            out.append(combined)
+        return out
+    return None
+
+
+def _rational_model(env: FiniteMDP) -> bool:
+    """Whether ``env``'s probabilities are exact rationals with rows summing to 1."""
+    from objspec.errors import InvalidModelError
+
+    try:
+        env.exact_transitions()
+        env.exact_initial()
+    except InvalidModelError:
+        return False
+    return True
+
+
+def _lp_stages(spec: Any, env: FiniteMDP) -> list[tuple[np.ndarray, Any]] | None:
+    """The LP stages of a thresholded lexicographic or constrained GOMORL order."""
+    from objspec import orders
+
+    order = spec.order
+    r = expected_reward_batch(env, spec.rewards)  # [k, S, A]
+    k = r.shape[0]
+    if isinstance(order, orders.ThresholdedLexicographic):
+        caps = list(order.thresholds) + [None] * (k - len(order.thresholds))
+        return [(r[i], caps[i]) for i in range(k)]
+    if isinstance(order, orders.Constrained):
+        # each constraint up to its bound (feasibility first), then the objective
+        return ([(r[i], b) for i, b in order.constraints]
+                + [(r[order.objective], None)])
+    return None
+
+
+def _ordering_search(spec: Any, env: FiniteMDP, options: OptimiseOptions,
+                     gomorl: bool) -> Optimum:
+    """Orders not recognised as lexicographic in linear statistics: the generic search,
+    and for thresholded lexicographic and constrained GOMORL orders also a sequence of
+    linear programs (:func:`objspec.mdp.occupancy_polytope.sequential_lp`) whose policy,
+    improved by coordinate ascent, competes; the best under the order is returned."""
+    from objspec.mdp.occupancy_polytope import sequential_lp
+
+    found = generic_optimise(spec, env, options)
+    evidence = "order not recognised as lexicographic in linear statistics: " + found.evidence
+    stages = _lp_stages(spec, env) if gomorl else None
+    if stages is not None:
+        m = sequential_lp(env, float(spec.gamma), stages)
+        if m is not None:
+            start = policy_from_occupancy(env, m).probabilities
+            pi, sweeps, converged = coordinate_ascent(spec, env, start, options)
+            ev = spec.compile(env)
+            evidence += f"; a sequence of {len(stages)} linear programs gave another start"
+            if ev.compare(Policy(pi), found.policy) > 0:
+                test = ("no move of one state's action distribution towards an action by a "
+                        "step of 1, 1/2, 1/4, 1/8 or 1/16 improves it") if converged else None
+                return Optimum(Policy(pi), None, "local" if converged else "heuristic",
+                               "sequence of linear programs over occupancy measures + "
+                               "coordinate ascent", None, test,
+                               evidence + " (the better one)", found.iterations + sweeps)
+    return Optimum(found.policy, None, found.guarantee, found.method, None, found.test,
+                   evidence, found.iterations)
+
+
+def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """Optimise a GOMORL or OMO specification (module docstring)."""
+    S, A = env.n_states, env.n_actions
+    gomorl = hasattr(spec, "rewards")
+    n = int(spec.rewards.shape[0]) if gomorl else S * A * S
+    rows = _lexicographic_rows(spec.order, n, (n,) if gomorl else (S, A, S))
+    if rows is None:
+        return _ordering_search(spec, env, options, gomorl)
+    exact = options.exact or (S <= EXACT_STATES and _rational_model(env))
+    if gomorl:
+        base = ([exact_expected_rewards(env, spec.rewards[i]) for i in range(n)] if exact
+                else list(expected_reward_batch(env, spec.rewards)))
+    else:
+        tau = env.exact_transitions() if exact else env.transitions
+    def stage_rewards() -> Iterator[np.ndarray]:
+        for row in rows:
+            r = np.zeros((S, A), dtype=object if exact else np.float64)
+            if exact:
+                r[...] = Fraction(0)
+            for i, c in row.items():
+                if c == 0:
+                    continue
+                if gomorl:
+                    r = r + (c if exact else float(c)) * base[i]
+                else:
+                    s_, a_, t_ = np.unravel_index(i, (S, A, S))
+                    r[s_, a_] += (c if exact else float(c)) * tau[s_, a_, t_]
+            yield r
+
+    mask, acts, stages = lexicographic_actions(env, stage_rewards(), spec.gamma, exact=exact)
+    policy = Policy.deterministic(acts, A)
+    guarantee: Guarantee = "exact" if exact else "heuristic"
+    test = None
+    if not exact and S * A <= 1024:
+        # the float answer cannot be verified in rationals: at least test local optimality
+        pi, sweeps, converged = coordinate_ascent(spec, env, policy.probabilities, options)
+        policy = Policy(pi)
+        if converged:
+            guarantee = "local"
+            test = ("no move of one state's action distribution towards an action by a step "
+                    "of 1, 1/2, 1/4, 1/8 or 1/16 improves it")
+    return Optimum(
+        policy, None, guarantee,
+        "lexicographic control by successive elimination of non-optimal actions",
+        0 if exact else None, test,
+        f"{stages} of {len(rows)} lexicographic stages read"
+        + (" (the rest decided: one action left per state)" if stages < len(rows) else "")
+        + ("; every stage verified by exact policy iteration in rationals" if exact else
+           "; float stages (actions within 1e-9 of optimal kept): not verified"),
+        stages)
+
+
+ORDERING_OPTIMISER = Optimiser(
+    optimise_ordering,
+    "lexicographic control by successive action elimination (exact in rationals); "
+    "generic search for other orders", "exact",
+    "k discounted control solves for k lexicographic objectives (polynomial; Gabor, "
+    "Kalmar and Szepesvari 1998), each verified by exact policy iteration; other orders: "
+    "no general method (arXiv 2310.11840, ordering formalisms), local search")

@@ -14,9 +14,9 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields, read_number, show
 from objspec.formalisms.registry import SpecificationReader, formalism
-from objspec.formalisms.optimisation import Optimiser, OptimiseOptions, Optimum
 from objspec.formalisms.temporal_logic import (
     Labelling,
     _finite_memory_batch,
@@ -46,7 +46,6 @@ from objspec.ltl.reward_machines import (
     parse_edges,
 )
 from objspec.mdp.model import FiniteMDP
-from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 
 if TYPE_CHECKING:

@@ -10,18 +10,18 @@ import numpy as np
 
 from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
-from objspec.formalisms.reading import SpecificationFields
-from objspec.formalisms.registry import SpecificationReader, formalism
-from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.formalisms.optimisation import (
     EXHAUSTIVE_LIMIT,
-    Optimiser,
     OptimiseOptions,
+    Optimiser,
     Optimum,
     coordinate_ascent,
     deterministic_count,
     exhaustive_deterministic,
 )
+from objspec.formalisms.reading import SpecificationFields
+from objspec.formalisms.registry import SpecificationReader, formalism
+from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.optimise import (
     FiniteMemoryPolicy,
     MaximalSatisfaction,
@@ -283,12 +283,12 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
         """
         memory = _finite_memory_batch(policies)
         if memory is not None:
-            vals = []
+            probs = []
             for pol in memory:
                 check_finite_memory_policy(self.labelled_env, pol, self.automaton)
-                vals.append(finite_memory_policy_probability(self.labelled_env, pol,
-                                                             skeleton=self.skeleton))
-            return self._valued(vals)
+                probs.append(finite_memory_policy_probability(self.labelled_env, pol,
+                                                              skeleton=self.skeleton))
+            return self._valued(probs)
         vals = satisfaction_probabilities(
             self.labelled_env, self.automaton, self._batch(policies), skeleton=self.skeleton
         )

@@ -40,8 +40,8 @@ import scipy.sparse as sp
 
 from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.ltl import product
-from objspec.ltl.automaton import AcceptanceConstant, DeterministicAutomaton
 from objspec.ltl import syntax as s
+from objspec.ltl.automaton import AcceptanceConstant, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,

@@ -309,3 +309,23 @@ def test_monte_carlo_search_is_deterministic() -> None:
     first, second = spec.optimise(env, seed=3), spec.optimise(env, seed=3)
     assert "monte carlo" in first.method and "common random numbers" in first.method
     assert first.policy == second.policy and first.value == second.value
+
+
+@SETTINGS
+@given(ltl_problems(max_states=4))
+def test_value_iteration_seed_gives_the_same_pmax(problem: tuple[FiniteMDP, Any]) -> None:
+    """Large products seed the policy iteration by value iteration instead of the LP: the
+    optimum does not depend on the seed."""
+    import objspec.ltl.optimise as module
+
+    env, spec = problem
+    automaton = spec.automaton_for(env)
+    lp = module.maximal_satisfaction(env, automaton)
+    saved = module.LP_MAX_UNKNOWNS
+    module.LP_MAX_UNKNOWNS = 0
+    try:
+        vi = module.maximal_satisfaction(env, automaton)
+    finally:
+        module.LP_MAX_UNKNOWNS = saved
+    assert abs(vi.probability - lp.probability) <= 1e-9
+    assert vi.lp_probability <= vi.probability + 1e-12

@@ -462,8 +462,9 @@ def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOp
                   ) -> Optimum:
     """The registered LTL optimiser: ``Pmax`` (finite memory) or the stationary search
     (:func:`stationary_below_memory_optimum`)."""
-    ev = LinearTemporalLogicEvaluator(spec, env, exact=False)
-    cert = certified_maximal_satisfaction(ev.labelled_env, ev.automaton, exact=options.exact)
+    labelled = spec.environment_for(env)
+    automaton = spec.automaton_for(labelled)
+    cert = certified_maximal_satisfaction(labelled, automaton, exact=options.exact)
     result = cert.result
     if options.policies == "finite-memory":
         if cert.exact_probability is not None:
@@ -476,10 +477,10 @@ def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOp
                        cert.bound, None, f"Pmax <= {cert.upper_bound!r} (interval iteration "
                        "on the product with end components collapsed)", cert.iterations,
                        policies="finite-memory")
-    sk = ev.skeleton
+    sk = LinearTemporalLogicEvaluator(spec, env, exact=False).skeleton
     candidates = memory_projections(np.asarray(result.policy.action_probabilities),
                                     sk.env_state, sk.machine_state, env.n_states,
-                                    ev.automaton.initial)
+                                    automaton.initial)
     return stationary_below_memory_optimum(
         spec, env, options, candidates=candidates, upper=cert.upper_bound,
         exact_upper=cert.exact_probability, iterations=cert.iterations,

@@ -8,9 +8,30 @@ disjunctive normal form): on the product MDP ``S x Q``, for each conjunction
 ``Fin(...) & Inf(...)`` of the condition remove the actions that can take a ``Fin``
 transition, decompose the rest into maximal end components (MECs), and keep the MECs that
 contain a transition of every ``Inf`` set. An optimal policy reaches the union of these
-accepting MECs with maximal probability (a linear program, solved by HiGHS) and then stays in
-its MEC playing all its actions uniformly, which visits every transition of it infinitely
-often. The policy's probability is then computed again by the exact product-chain method.
+accepting MECs with maximal probability (a linear program solved by HiGHS, or value
+iteration from below on large products, seeds a policy iteration with linear-solve values
+and strict improvements only) and then stays in its MEC playing all its actions uniformly,
+which visits every transition of it infinitely often. The policy's probability is then
+computed again by the exact product-chain method.
+
+Policy iteration stops when no action improves any state's value by more than 1e-12 in
+float64: up to that, the policy's values are a fixed point of the Bellman operator, so the
+policy is optimal. :func:`certified_maximal_satisfaction` proves how close: an upper bound on
+``Pmax`` by interval iteration (value iteration from above with the end components of the
+undecided states collapsed: Haddad & Monmege 2018; Baier et al., CAV 2017), and, with
+``exact=True``, the fixed-point test in rational arithmetic, which proves the policy optimal
+exactly.
+
+**Finite memory versus stationary policies.** ``Pmax`` is attained by a policy whose memory
+is the automaton state (:class:`FiniteMemoryPolicy`); the paper's class, stationary policies
+on the environment's states (arXiv 2310.11840), can be strictly worse. Example: from state 0
+action 0 leads to ``A`` (labelled ``a``), action 1 to ``B`` (labelled ``b``); from ``A`` and
+``B`` the run returns to 0 with probability 1/2 and otherwise falls into a sink. For
+``F a & F b``, ``Pmax = 1/2`` (visit ``A``, then ``B``); a deterministic stationary policy
+visits only one of them (probability 0); the stationary policy playing action 0 with
+probability ``p`` achieves ``3p(1-p) / ((2-p)(1+p))``, at most ``1/3`` (at ``p = 1/2``).
+For reachability ``F p``, safety ``G p`` and Buchi/co-Buchi/parity conditions read off the
+state labels, deterministic stationary policies attain ``Pmax``.
 
 :func:`optimal_reward_machine_policy` does value iteration on the product ``S x U``.
 
@@ -117,8 +138,10 @@ class MaximalSatisfaction:
     policy : FiniteMemoryPolicy
         An optimal policy with the automaton state as memory.
     lp_probability : float
-        The linear program's optimum, which seeded the policy iteration; it agrees with
-        ``probability`` up to the LP solver's tolerance (about 1e-7).
+        The probability that seeded the policy iteration: the linear program's optimum,
+        which agrees with ``probability`` up to the LP solver's tolerance (about 1e-7); for
+        products with more than :data:`LP_MAX_UNKNOWNS` undecided states, a value-iteration
+        lower bound instead.
     state_values : ndarray ``[S]``
         ``Pmax`` from each environment state (automaton in its initial state).
     """
@@ -295,6 +318,35 @@ class _Pmax:
     iterations: int
 
 
+#: Products with more undecided states than this seed the policy iteration of
+#: :func:`maximal_satisfaction` by value iteration instead of the linear program (HiGHS
+#: takes seconds on tens of thousands of constraints; the policy iteration that follows
+#: makes the result the same).
+LP_MAX_UNKNOWNS = 1000
+#: Most sweeps of that value iteration.
+SEED_SWEEPS = 5000
+
+
+def _value_iteration_seed(sk: ProductSkeleton, target: np.ndarray, maybe: np.ndarray
+                          ) -> np.ndarray:
+    """Value iteration from below for the probability of reaching ``target``: a lower
+    bound on ``Pmax`` that seeds the policy iteration (stopped when a sweep changes no value
+    by more than 1e-12, or after :data:`SEED_SWEEPS` sweeps)."""
+    K, A = sk.n_states, sk.env.n_actions
+    rows = sk.transition_rows()
+    blocked = ~sk.env.enabled[sk.env_state]
+    x = target.astype(np.float64)
+    for _ in range(SEED_SWEEPS):
+        q = (rows @ x).reshape(K, A)
+        q[blocked] = -np.inf
+        new = np.where(maybe, q.max(axis=1), x)
+        delta = float(np.abs(new - x).max(initial=0.0))
+        x = new
+        if delta <= 1e-12:
+            break
+    return np.clip(x, 0.0, 1.0)
+
+
 def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
     sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
@@ -305,7 +357,9 @@ def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
     can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
     maybe = can & ~target
     rows = src * A + act
-    if maybe.any():
+    if maybe.sum() > LP_MAX_UNKNOWNS:
+        x = _value_iteration_seed(sk, target, maybe)
+    elif maybe.any():
         idx = np.flatnonzero(maybe)
         pos = np.full(K, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.size)

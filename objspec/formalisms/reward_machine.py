@@ -1,4 +1,33 @@
-"""Reward machines (RM): finite-state machines that read labels and pay Markov rewards."""
+"""Reward machines (RM): finite-state machines that read labels and pay Markov rewards.
+
+**Optimisation** (``spec.optimise(env)``, registered below as :data:`RM_OPTIMISER`).
+
+* ``policies="finite-memory"``: the optimum on the product ``S x U`` (a discounted MDP):
+  value iteration until the certified bound ``gamma/(1-gamma) ||V_{n+1} - V_n||`` is below
+  1e-10, the greedy policy evaluated by a linear solve; ``"certified"`` with ``bound`` = VI
+  value + its error bound - the policy's value. With ``exact=True``, policy iteration in
+  rationals from that policy
+  (:meth:`~objspec.ltl.reward_machines.CompiledRewardMachine.exact_optimise`) ends with
+  exact values satisfying the Bellman optimality equation: ``"exact"``. The policy is a
+  :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` whose memory is the machine state,
+  which the evaluator accepts.
+* ``policies="stationary"`` (the paper's class, arXiv 2310.11840): the same search as LTL
+  (:func:`~objspec.formalisms.temporal_logic.stationary_below_memory_optimum`) with the
+  product optimum as the bound: ``"certified"``/``"exact"`` when a stationary policy reaches
+  it, else coordinate ascent (``"local"``). A stationary policy does not see the machine
+  state, as in memoryless control of a POMDP.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fractions import Fraction
+>>> from objspec import FiniteMDP
+>>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+>>> env = FiniteMDP(P, [1, 0], labels={0: ["a"], 1: ["b"]})
+>>> rm = RewardMachine([("u0", "u1", "a", 0), ("u1", "u0", "b", 1)], "u0", Fraction(1, 2))
+>>> rm.optimise(env, policies="finite-memory", exact=True).value
+Fraction(2, 3)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,41 @@
-"""Linear temporal logic (LTL): the probability that the label word satisfies a formula."""
+"""Linear temporal logic (LTL): the probability that the label word satisfies a formula.
+
+**Optimisation** (``spec.optimise(env)``, registered below as :data:`LTL_OPTIMISER`).
+
+* ``policies="finite-memory"``: ``Pmax`` on the product with the deterministic automaton
+  (:func:`objspec.ltl.optimise.certified_maximal_satisfaction`), returned as a
+  :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` whose memory is the automaton state,
+  which the evaluator accepts. ``"certified"``: the bound is an interval-iteration upper
+  bound on ``Pmax`` minus the policy's probability; ``"exact"`` with ``exact=True`` when the
+  rational fixed-point test passes (products of at most 600 undecided states).
+* ``policies="stationary"`` (the paper's class, arXiv 2310.11840):
+  :func:`stationary_below_memory_optimum`. ``Pmax`` bounds every policy, so a stationary
+  policy that reaches it is optimal (``"certified"``, or ``"exact"`` in rationals). For
+  reachability, safety and Buchi/co-Buchi/parity conditions on state labels a
+  deterministic stationary policy attains ``Pmax``, and one is found (by projecting the
+  ``Pmax`` policy onto the initial memory state, or by enumeration). Otherwise memory can
+  matter and randomisation can beat every deterministic stationary policy: coordinate
+  ascent, ``"local"``, with the gap to ``Pmax`` in ``evidence``.
+
+Example where the stationary optimum is strictly below ``Pmax`` (and every deterministic
+stationary policy scores 0): state 0 chooses ``A`` (labelled ``a``) or ``B`` (labelled
+``b``); from both the run returns to 0 with probability 1/2, else it is lost. For
+``F a & F b``, ``Pmax = 1/2`` (first ``A``, then ``B``); playing ``A`` with probability
+``p`` gives ``3p(1-p) / ((2-p)(1+p))``, at most 1/3.
+
+>>> import numpy as np
+>>> from objspec import FiniteMDP
+>>> P = np.zeros((4, 2, 4)); P[0, 0, 1] = P[0, 1, 2] = 1; P[3, :, 3] = 1
+>>> P[1, :, 0] = P[1, :, 3] = P[2, :, 0] = P[2, :, 3] = 0.5
+>>> env = FiniteMDP(P, [1, 0, 0, 0], labels={1: ["a"], 2: ["b"]})
+>>> spec = LinearTemporalLogic("F a & F b")
+>>> best = spec.optimise(env, policies="finite-memory", exact=True)
+>>> best.guarantee, best.value
+('exact', Fraction(1, 2))
+>>> stationary = spec.optimise(env, seed=0)
+>>> stationary.guarantee, round(float(stationary.value), 2)
+('local', 0.33)
+"""
 
 from __future__ import annotations
 

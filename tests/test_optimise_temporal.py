@@ -329,3 +329,14 @@ def test_value_iteration_seed_gives_the_same_pmax(problem: tuple[FiniteMDP, Any]
         module.LP_MAX_UNKNOWNS = saved
     assert abs(vi.probability - lp.probability) <= 1e-9
     assert vi.lp_probability <= vi.probability + 1e-12
+
+
+def test_ascent_is_skipped_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import objspec.formalisms.temporal_logic as module
+
+    monkeypatch.setattr(module, "ASCENT_BUDGET", 1)
+    found = LinearTemporalLogic("F a & F b").optimise(memory_example())
+    assert found.guarantee == "heuristic" and "skipped" in found.evidence
+    # the best candidate (the average of the Pmax policy over its memory states mixes A
+    # and B), not improved by an ascent
+    assert 0 < float(found.value) < 1 / 3

@@ -576,7 +576,8 @@ def _optimise_rm(spec: RewardMachine, env: FiniteMDP, options: OptimiseOptions) 
                                     sk.machine_state, env.n_states, 0)
     return stationary_below_memory_optimum(
         spec, env, options, candidates=candidates, upper=upper, exact_upper=exact_upper,
-        iterations=iterations, method=_RM_STATIONARY_METHOD)
+        iterations=iterations, method=_RM_STATIONARY_METHOD,
+        product_entries=int(sk.entry_source.size))
 
 
 RM_OPTIMISER = Optimiser(

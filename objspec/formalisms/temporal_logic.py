@@ -370,6 +370,11 @@ def _finite_memory_batch(policies: Any) -> list[FiniteMemoryPolicy] | None:
 
 # ---------------------------------------------------------------- optimisation
 
+#: Most product entries times policies one coordinate-ascent sweep of the stationary LTL and
+#: RM search may evaluate (beyond it the ascent is skipped: see
+#: :func:`stationary_below_memory_optimum`).
+ASCENT_BUDGET = 200_000_000
+
 #: The relative gap below which a stationary policy is reported as certified optimal by
 #: the finite-memory optimum (which bounds every policy, stationary or not).
 CERTIFY_GAP = 1e-6
@@ -417,7 +422,7 @@ def exact_policy(pi: np.ndarray) -> Policy:
 def stationary_below_memory_optimum(
     spec: Specification, env: FiniteMDP, options: OptimiseOptions, *,
     candidates: list[np.ndarray], upper: float, exact_upper: Any, iterations: int,
-    method: str, restarts: int = 2,
+    method: str, product_entries: int, restarts: int = 2,
 ) -> Optimum:
     """The stationary search of LTL and RM, given the finite-memory optimum.
 
@@ -432,7 +437,11 @@ def stationary_below_memory_optimum(
     stochastic stationary policies may beat every deterministic one: coordinate ascent
     (:func:`~objspec.formalisms.optimisation.coordinate_ascent`) from it and from
     ``restarts`` seeded random policies; ``"local"`` (or ``"heuristic"`` if the time limit
-    stopped it), with the gap to the bound stated in ``evidence``.
+    stopped it), with the gap to the bound stated in ``evidence``. One sweep of the ascent
+    evaluates about ``5 |S| |A|`` policies on the product (``product_entries`` entries
+    each); when that exceeds :data:`ASCENT_BUDGET` entries the ascent is skipped and the
+    best candidate is returned as ``"heuristic"`` (run with a smaller environment, or read
+    the finite-memory optimum).
     """
     ev: Any = spec.compile(env)
     starts = [np.asarray(c, dtype=np.float64) for c in candidates]
@@ -464,6 +473,15 @@ def stationary_below_memory_optimum(
                        "certified", method, max(0.0, gap), None,
                        "; ".join(evidence) + f"; the finite-memory optimum is at most "
                        f"{upper!r}, which bounds every policy", iterations)
+    moves = 5 * int(env.enabled.sum())
+    if moves * max(1, product_entries) > ASCENT_BUDGET:
+        evidence.append(f"coordinate ascent skipped: one sweep would evaluate {moves} "
+                        f"policies on a product of {product_entries} entries")
+        evidence.append(f"the finite-memory optimum (at most {upper:.6g}) bounds the "
+                        f"stationary optimum: this policy is at most "
+                        f"{max(0.0, gap):.3g} below it")
+        return Optimum(exact_policy(best), value, "heuristic", method, None, None,
+                       "; ".join(evidence), iterations)
     rng = options.rng()
     w = [rng.exponential(size=(env.n_states, env.n_actions)) * env.enabled
          for _ in range(restarts)]
@@ -521,7 +539,7 @@ def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOp
     return stationary_below_memory_optimum(
         spec, env, options, candidates=candidates, upper=cert.upper_bound,
         exact_upper=cert.exact_probability, iterations=cert.iterations,
-        method=_LTL_STATIONARY_METHOD)
+        method=_LTL_STATIONARY_METHOD, product_entries=int(sk.entry_source.size))
 
 
 LTL_OPTIMISER = Optimiser(

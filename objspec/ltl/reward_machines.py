@@ -668,15 +668,11 @@ class CompiledRewardMachine:
         greedy = q_values.argmax(axis=1)
         chosen = np.zeros((K, A))
         chosen[np.arange(K), greedy] = 1.0
-        # exact value of the greedy product policy
-        sel = chosen[sk.entry_source, sk.entry_action] > 0
-        matrix = sp.identity(K, format="csr") - g * sp.csr_matrix(
-            (sk.entry_probability[sel], (sk.entry_source[sel], sk.entry_target[sel])),
-            shape=(K, K),
-        )
-        rhs = np.bincount(sk.entry_source[sel],
-                          weights=sk.entry_probability[sel] * self.entry_reward[sel], minlength=K)
-        v_pol = finite_spsolve(matrix.tocsc(), rhs)
+        # the greedy product policy's value from mu0 by a linear solve (sparse LU on small
+        # products, the batched iterative solver with an LU fallback on large ones, as for
+        # every other policy: LU fills in on large random products)
+        policy_value = float(self.entry_values(
+            chosen[sk.entry_source, sk.entry_action][None])[0])
         U = len(self.states)
         values = np.zeros((env.n_states, U))
         # unreached (state, machine state) pairs play the first enabled action
@@ -685,7 +681,6 @@ class CompiledRewardMachine:
         values[sk.env_state[live], sk.machine_state[live]] = v[live]
         policy[sk.env_state[live], sk.machine_state[live]] = greedy[live]
         value = float(v[sk.initial_states] @ sk.initial_weights)
-        policy_value = float(v_pol[sk.initial_states] @ sk.initial_weights)
         return RewardMachineSolution(value, values, policy, float(bound), policy_value,
                                      list(self.states))
 

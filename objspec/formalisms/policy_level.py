@@ -7,6 +7,7 @@ These are the only formalisms that see what a policy does in states it never rea
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,12 @@ from objspec.formalisms._support import (
     real_result,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import (
+    OptimiseOptions,
+    Optimiser,
+    Optimum,
+    generic_optimise,
+)
 from objspec.formalisms.registry import formalism
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
@@ -191,6 +198,30 @@ def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return PolicyFunction(f)
 
 
+def _policy_search(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """The registered optimiser of FPR and PO: the generic search
+    (:func:`~objspec.formalisms.optimisation.generic_optimise`) on the policy itself."""
+    found = generic_optimise(spec, env, options)
+    return replace(found, method=f"{found.method} on a function or order of the policy")
+
+
+#: FPR: an arbitrary function of the policy.
+FPR_OPTIMISER = Optimiser(
+    _policy_search, "exhaustive deterministic + coordinate ascent", "local",
+    "no general method: J is an arbitrary function of the policy (arXiv 2310.11840, "
+    "docs/theory.md#def-fpr), known only through evaluations (a black box; not even "
+    "continuous in general); exhaustive over the |A|^|S| deterministic policies when "
+    "small, coordinate ascent from them and seeded restarts")
+
+#: PO: an arbitrary total preorder on policies.
+PO_OPTIMISER = Optimiser(
+    _policy_search, "exhaustive deterministic + coordinate ascent", "local",
+    "no general method: an arbitrary total preorder on policies (arXiv 2310.11840, "
+    "docs/theory.md#def-po), known only through comparisons, need not have a maximum "
+    "over stationary policies; exhaustive over deterministic policies when small, "
+    "coordinate ascent on ranks")
+
+
 formalism(
     "FPR",
     name="functions from policies to reals",
@@ -198,6 +229,7 @@ formalism(
     exact=True,
     strategy=_strategy_fpr,
     sampler=_sample_fpr,
+    optimiser=FPR_OPTIMISER,
 )(PolicyFunction)
 
 
@@ -231,4 +263,5 @@ formalism(
     level="policy",
     exact=True,
     strategy=_strategy_po,
+    optimiser=PO_OPTIMISER,
 )(PolicyOrdering)

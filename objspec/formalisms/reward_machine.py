@@ -1,4 +1,33 @@
-"""Reward machines (RM): finite-state machines that read labels and pay Markov rewards."""
+"""Reward machines (RM): finite-state machines that read labels and pay Markov rewards.
+
+**Optimisation** (``spec.optimise(env)``, registered below as :data:`RM_OPTIMISER`).
+
+* ``policies="finite-memory"``: the optimum on the product ``S x U`` (a discounted MDP):
+  value iteration until the certified bound ``gamma/(1-gamma) ||V_{n+1} - V_n||`` is below
+  1e-10, the greedy policy evaluated by a linear solve; ``"certified"`` with ``bound`` = VI
+  value + its error bound - the policy's value. With ``exact=True``, policy iteration in
+  rationals from that policy
+  (:meth:`~objspec.ltl.reward_machines.CompiledRewardMachine.exact_optimise`) ends with
+  exact values satisfying the Bellman optimality equation: ``"exact"``. The policy is a
+  :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` whose memory is the machine state,
+  which the evaluator accepts.
+* ``policies="stationary"`` (the paper's class, arXiv 2310.11840): the same search as LTL
+  (:func:`~objspec.formalisms.temporal_logic.stationary_below_memory_optimum`) with the
+  product optimum as the bound: ``"certified"``/``"exact"`` when a stationary policy reaches
+  it, else coordinate ascent (``"local"``). A stationary policy does not see the machine
+  state, as in memoryless control of a POMDP.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fractions import Fraction
+>>> from objspec import FiniteMDP
+>>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+>>> env = FiniteMDP(P, [1, 0], labels={0: ["a"], 1: ["b"]})
+>>> rm = RewardMachine([("u0", "u1", "a", 0), ("u1", "u0", "b", 1)], "u0", Fraction(1, 2))
+>>> rm.optimise(env, policies="finite-memory", exact=True).value
+Fraction(2, 3)
+"""
 
 from __future__ import annotations
 
@@ -14,11 +43,26 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields, read_number, show
 from objspec.formalisms.registry import SpecificationReader, formalism
-from objspec.formalisms.temporal_logic import Labelling, check_labelling, labelled_environment
+from objspec.formalisms.temporal_logic import (
+    Labelling,
+    _finite_memory_batch,
+    check_labelling,
+    labelled_environment,
+    memory_projections,
+    stationary_below_memory_optimum,
+)
 from objspec.ltl import syntax as s
 from objspec.ltl.hoa import _cubes
+from objspec.ltl.optimise import (
+    FiniteMemoryPolicy,
+    check_finite_memory_policy,
+    exact_product_rows,
+    product_row_weights,
+    reward_machine_policy,
+)
 from objspec.ltl.rendering import DrawnGraph, graph_to_dot, graph_to_svg
 from objspec.ltl.reward_machines import (
     MAX_EXACT_STATES,
@@ -31,7 +75,6 @@ from objspec.ltl.reward_machines import (
     parse_edges,
 )
 from objspec.mdp.model import FiniteMDP
-from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 
 if TYPE_CHECKING:
@@ -449,11 +492,39 @@ class RewardMachineEvaluator(RealValuedEvaluator[RewardMachine]):
         self.tie_tolerance = 1e-9 * max(1.0, scale)
 
     def valuation(self, policies: Any) -> Valuation:
-        """Expected discounted machine reward of each policy, float64 ``[N]``."""
+        """Expected discounted machine reward of each policy, float64 ``[N]``.
+
+        The batch may also be one :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` (or a
+        list of them) whose memory is the machine state (its automaton is
+        ``self.machine.memory_automaton()``), as ``spec.optimise(env,
+        policies="finite-memory")`` returns: it is evaluated on the product ``S x U``.
+        """
+        memory = _finite_memory_batch(policies)
+        if memory is not None:
+            sk = self.machine.skeleton
+            w = []
+            for pol in memory:
+                check_finite_memory_policy(self.labelled_env, pol, sk.machine)
+                w.append(product_row_weights(sk, pol)[sk.entry_source, sk.entry_action])
+            return self._valued(self.machine.entry_values(np.stack(w)))
         return self._valued(self.machine.values(self._batch(policies)))
 
-    def exact_value(self, policy: Policy) -> Fraction:
-        """The value as an exact Fraction."""
+    def value(self, policy: Any) -> float:
+        """``J(policy)`` as a float (a stationary or a finite-memory policy)."""
+        if isinstance(policy, FiniteMemoryPolicy):
+            return float(self.valuation(policy).values[0])
+        return super().value(policy)
+
+    def exact_value(self, policy: Any) -> Fraction:
+        """The value as an exact Fraction (of a stationary policy, or of a finite-memory
+        policy whose memory is the machine state)."""
+        if isinstance(policy, FiniteMemoryPolicy):
+            sk = self.machine.skeleton
+            check_finite_memory_policy(self.labelled_env, policy, sk.machine)
+            rows = exact_product_rows(sk, policy)
+            return self.machine.exact_entry_value(
+                [rows[k, a] for k, a in zip(sk.entry_source.tolist(), sk.entry_action.tolist(),
+                                            strict=True)])
         (value,) = self.machine.exact_values(policy)
         return value
 
@@ -463,6 +534,61 @@ class RewardMachineEvaluator(RealValuedEvaluator[RewardMachine]):
 
 
 RM = RewardMachine
+
+
+_RM_METHOD = ("value iteration on the product S x U (certified bound); exact policy "
+              "iteration in rationals with exact=True")
+_RM_STATIONARY_METHOD = ("product optimum as bound; projected product policy + exhaustive "
+                         "deterministic; coordinate ascent when the bound is not reached")
+
+
+def _optimise_rm(spec: RewardMachine, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """The registered RM optimiser: the optimum on ``S x U`` (finite memory: the machine
+    state), or the stationary search
+    (:func:`~objspec.formalisms.temporal_logic.stationary_below_memory_optimum`)."""
+    ev = RewardMachineEvaluator(spec, env, exact=False)
+    machine = ev.machine
+    sk = machine.skeleton
+    sol = machine.optimise()
+    actions = sol.policy
+    iterations = 1
+    upper = sol.value + sol.error_bound
+    bound = max(0.0, upper - sol.policy_value)
+    exact_upper = None
+    if options.exact:
+        choice = actions[sk.env_state, sk.machine_state]
+        exact_upper, choice, steps = machine.exact_optimise(choice)
+        iterations += steps
+        actions = actions.copy()
+        actions[sk.env_state, sk.machine_state] = choice
+    policy = reward_machine_policy(machine, actions)
+    if options.policies == "finite-memory":
+        if exact_upper is not None:
+            return Optimum(policy, exact_upper, "exact", _RM_METHOD, 0, None,
+                           "rational policy iteration: the policy's exact values satisfy "
+                           "the Bellman optimality equation on S x U", iterations,
+                           policies="finite-memory")
+        return Optimum(policy, sol.policy_value, "certified", _RM_METHOD, bound, None,
+                       f"value-iteration error bound {sol.error_bound:.3g} on the optimal "
+                       "values; bound = VI value + error bound - the policy's value",
+                       iterations, policies="finite-memory")
+    candidates = memory_projections(np.asarray(policy.action_probabilities), sk.env_state,
+                                    sk.machine_state, env.n_states, 0)
+    return stationary_below_memory_optimum(
+        spec, env, options, candidates=candidates, upper=upper, exact_upper=exact_upper,
+        iterations=iterations, method=_RM_STATIONARY_METHOD,
+        product_entries=int(sk.entry_source.size))
+
+
+RM_OPTIMISER = Optimiser(
+    _optimise_rm, _RM_STATIONARY_METHOD, "certified",
+    "finite memory (the machine state): a discounted MDP on S x U, polynomial for fixed "
+    "discount (value iteration; policy iteration: Puterman 1994; Ye 2011); stationary "
+    "policies on S: the machine state is hidden from them, as in memoryless control of a "
+    "partially observable MDP, where optimisation is NP-hard (Vlassis, Littman & Barber "
+    "2012); certified when a stationary policy reaches the product optimum, else local "
+    "search (the paper, arXiv 2310.11840, leaves optimisation out of scope)",
+    finite_memory=True)
 
 
 # ---------------------------------------------------------------- registration
@@ -562,4 +688,5 @@ formalism(
     strategy=_strategy_rm,
     sampler=_sample_rm,
     reader=SpecificationReader(("edges", "initial", "gamma"), _read_rm, optional=("initial",)),
+    optimiser=RM_OPTIMISER,
 )(RewardMachine)

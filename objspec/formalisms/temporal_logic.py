@@ -1,4 +1,41 @@
-"""Linear temporal logic (LTL): the probability that the label word satisfies a formula."""
+"""Linear temporal logic (LTL): the probability that the label word satisfies a formula.
+
+**Optimisation** (``spec.optimise(env)``, registered below as :data:`LTL_OPTIMISER`).
+
+* ``policies="finite-memory"``: ``Pmax`` on the product with the deterministic automaton
+  (:func:`objspec.ltl.optimise.certified_maximal_satisfaction`), returned as a
+  :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` whose memory is the automaton state,
+  which the evaluator accepts. ``"certified"``: the bound is an interval-iteration upper
+  bound on ``Pmax`` minus the policy's probability; ``"exact"`` with ``exact=True`` when the
+  rational fixed-point test passes (products of at most 600 undecided states).
+* ``policies="stationary"`` (the paper's class, arXiv 2310.11840):
+  :func:`stationary_below_memory_optimum`. ``Pmax`` bounds every policy, so a stationary
+  policy that reaches it is optimal (``"certified"``, or ``"exact"`` in rationals). For
+  reachability, safety and Buchi/co-Buchi/parity conditions on state labels a
+  deterministic stationary policy attains ``Pmax``, and one is found (by projecting the
+  ``Pmax`` policy onto the initial memory state, or by enumeration). Otherwise memory can
+  matter and randomisation can beat every deterministic stationary policy: coordinate
+  ascent, ``"local"``, with the gap to ``Pmax`` in ``evidence``.
+
+Example where the stationary optimum is strictly below ``Pmax`` (and every deterministic
+stationary policy scores 0): state 0 chooses ``A`` (labelled ``a``) or ``B`` (labelled
+``b``); from both the run returns to 0 with probability 1/2, else it is lost. For
+``F a & F b``, ``Pmax = 1/2`` (first ``A``, then ``B``); playing ``A`` with probability
+``p`` gives ``3p(1-p) / ((2-p)(1+p))``, at most 1/3.
+
+>>> import numpy as np
+>>> from objspec import FiniteMDP
+>>> P = np.zeros((4, 2, 4)); P[0, 0, 1] = P[0, 1, 2] = 1; P[3, :, 3] = 1
+>>> P[1, :, 0] = P[1, :, 3] = P[2, :, 0] = P[2, :, 3] = 0.5
+>>> env = FiniteMDP(P, [1, 0, 0, 0], labels={1: ["a"], 2: ["b"]})
+>>> spec = LinearTemporalLogic("F a & F b")
+>>> best = spec.optimise(env, policies="finite-memory", exact=True)
+>>> best.guarantee, best.value
+('exact', Fraction(1, 2))
+>>> stationary = spec.optimise(env, seed=0)
+>>> stationary.guarantee, round(float(stationary.value), 2)
+('local', 0.33)
+"""
 
 from __future__ import annotations
 
@@ -6,12 +43,31 @@ from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import (
+    EXHAUSTIVE_LIMIT,
+    OptimiseOptions,
+    Optimiser,
+    Optimum,
+    coordinate_ascent,
+    deterministic_count,
+    exhaustive_deterministic,
+)
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.ltl.automaton import DeterministicAutomaton
-from objspec.ltl.optimise import MaximalSatisfaction, maximal_satisfaction
+from objspec.ltl.optimise import (
+    FiniteMemoryPolicy,
+    MaximalSatisfaction,
+    certified_maximal_satisfaction,
+    check_finite_memory_policy,
+    exact_finite_memory_probability,
+    finite_memory_policy_probability,
+    maximal_satisfaction,
+)
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
     MAX_EXACT_STATES,
@@ -255,14 +311,39 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
         self.tie_tolerance = 1e-9
 
     def valuation(self, policies: Any) -> Valuation:
-        """Satisfaction probabilities of a batch of policies, float64 ``[N]``."""
+        """Satisfaction probabilities of a batch of policies, float64 ``[N]``.
+
+        The batch may also be one :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` (or a
+        list of them) whose memory is this specification's automaton, as
+        ``spec.optimise(env, policies="finite-memory")`` returns: it is evaluated on the
+        product ``S x Q``.
+        """
+        memory = _finite_memory_batch(policies)
+        if memory is not None:
+            probs = []
+            for pol in memory:
+                check_finite_memory_policy(self.labelled_env, pol, self.automaton)
+                probs.append(finite_memory_policy_probability(self.labelled_env, pol,
+                                                              skeleton=self.skeleton))
+            return self._valued(probs)
         vals = satisfaction_probabilities(
             self.labelled_env, self.automaton, self._batch(policies), skeleton=self.skeleton
         )
         return self._valued(vals)
 
-    def exact_value(self, policy: Policy) -> Fraction:
-        """The satisfaction probability as an exact Fraction."""
+    def value(self, policy: Any) -> float:
+        """``J(policy)`` as a float (a stationary or a finite-memory policy)."""
+        if isinstance(policy, FiniteMemoryPolicy):
+            return float(self.valuation(policy).values[0])
+        return super().value(policy)
+
+    def exact_value(self, policy: Any) -> Fraction:
+        """The satisfaction probability as an exact Fraction (of a stationary policy, or
+        of a finite-memory policy whose memory is this specification's automaton)."""
+        if isinstance(policy, FiniteMemoryPolicy):
+            check_finite_memory_policy(self.labelled_env, policy, self.automaton)
+            return exact_finite_memory_probability(self.labelled_env, policy,
+                                                   skeleton=self.skeleton)
         (value,) = exact_satisfaction_probabilities(
             self.labelled_env, self.automaton, policy, skeleton=self.skeleton
         )
@@ -275,6 +356,203 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
 
 
 LTL = LinearTemporalLogic
+
+
+def _finite_memory_batch(policies: Any) -> list[FiniteMemoryPolicy] | None:
+    """``policies`` as a list of finite-memory policies, or None if it is not one."""
+    if isinstance(policies, FiniteMemoryPolicy):
+        return [policies]
+    if (isinstance(policies, list | tuple) and policies
+            and all(isinstance(p, FiniteMemoryPolicy) for p in policies)):
+        return list(policies)
+    return None
+
+
+# ---------------------------------------------------------------- optimisation
+
+#: Most product entries times policies one coordinate-ascent sweep of the stationary LTL and
+#: RM search may evaluate (beyond it the ascent is skipped: see
+#: :func:`stationary_below_memory_optimum`).
+ASCENT_BUDGET = 200_000_000
+
+#: The relative gap below which a stationary policy is reported as certified optimal by
+#: the finite-memory optimum (which bounds every policy, stationary or not).
+CERTIFY_GAP = 1e-6
+
+
+def memory_projections(table: np.ndarray, env_state: np.ndarray, machine_state: np.ndarray,
+                       n_states: int, initial: int = 0) -> list[np.ndarray]:
+    """Stationary policies read off a finite-memory policy ``table`` ``[S, Q + 1, A]``
+    on the product states ``(env_state[k], machine_state[k])`` (in breadth-first order
+    from ``mu0``): in each environment state, the distribution of its product state with
+    the initial memory ``initial`` if it has one, else of its first product state; and the
+    average over its product states. States outside the product keep memory ``initial``'s
+    row (they are never reached).
+
+    For reachability ``F p`` and safety ``G p`` with state labels, the runs stay in the
+    initial memory state until they are decided, so the first projection of an optimal
+    finite-memory policy is an optimal stationary policy.
+    """
+    first_pol = table[:, initial, :].copy()
+    order = np.lexsort((np.arange(env_state.size), machine_state != initial, env_state))
+    states, first = np.unique(env_state[order], return_index=True)
+    first_k = order[first]
+    first_pol[states] = table[states, machine_state[first_k]]
+    rows = table[env_state, machine_state]
+    total = np.zeros_like(first_pol)
+    np.add.at(total, env_state, rows)
+    counts = np.bincount(env_state, minlength=n_states)
+    mean_pol = first_pol.copy()
+    mean_pol[states] = total[states] / counts[states, None]
+    return [first_pol, mean_pol]
+
+
+def exact_policy(pi: np.ndarray) -> Policy:
+    """``pi`` as a Policy with rational rows (each row's floats, converted exactly, divided
+    by their exact sum), so that exact evaluation accepts it; the identity for rows that
+    already sum to exactly 1."""
+    out = np.empty(pi.shape, dtype=object)
+    for s, row in enumerate(np.asarray(pi, dtype=np.float64)):
+        fr = [Fraction(float(x)) for x in row]
+        total = sum(fr)
+        out[s] = [x / total for x in fr]
+    return Policy(out)
+
+
+def stationary_below_memory_optimum(
+    spec: Specification, env: FiniteMDP, options: OptimiseOptions, *,
+    candidates: list[np.ndarray], upper: float, exact_upper: Any, iterations: int,
+    method: str, product_entries: int, restarts: int = 2,
+) -> Optimum:
+    """The stationary search of LTL and RM, given the finite-memory optimum.
+
+    The finite-memory optimum bounds every policy: ``upper`` is a proven upper bound on it
+    (``exact_upper`` the exact optimum, or None). The best of ``candidates`` (stationary
+    policies read off the finite-memory optimum) and of every deterministic stationary
+    policy (when there are at most
+    :data:`~objspec.formalisms.optimisation.EXHAUSTIVE_LIMIT`) is taken. If it reaches the
+    bound (within :data:`CERTIFY_GAP`, relative), it is optimal among all policies, so among
+    the stationary ones: ``"exact"`` when its exact value equals ``exact_upper``, else
+    ``"certified"`` with ``bound = upper - value``. Otherwise memory may matter, and
+    stochastic stationary policies may beat every deterministic one: coordinate ascent
+    (:func:`~objspec.formalisms.optimisation.coordinate_ascent`) from it and from
+    ``restarts`` seeded random policies; ``"local"`` (or ``"heuristic"`` if the time limit
+    stopped it), with the gap to the bound stated in ``evidence``. One sweep of the ascent
+    evaluates about ``5 |S| |A|`` policies on the product (``product_entries`` entries
+    each); when that exceeds :data:`ASCENT_BUDGET` entries the ascent is skipped and the
+    best candidate is returned as ``"heuristic"`` (run with a smaller environment, or read
+    the finite-memory optimum).
+    """
+    ev: Any = spec.compile(env)
+    starts = [np.asarray(c, dtype=np.float64) for c in candidates]
+    evidence: list[str] = [f"{len(candidates)} stationary projections of the finite-memory "
+                           "optimum"]
+    count = deterministic_count(env)
+    ex = exhaustive_deterministic(spec, env, options) if count <= EXHAUSTIVE_LIMIT else None
+    if ex is not None:
+        starts.append(ex[0])
+        iterations += ex[1]
+        evidence.append(f"best of {ex[1]} deterministic policies"
+                        + ("" if ex[2] else " (stopped by the time limit)"))
+    else:
+        evidence.append(f"{count} deterministic policies: too many to enumerate")
+    vals = ev.valuation(np.stack(starts)).values
+    i = int(np.argmax(vals))
+    best, value = starts[i], float(vals[i])
+    gap = upper - value
+    if gap <= CERTIFY_GAP * max(1.0, abs(upper)):
+        if options.exact and exact_upper is not None:
+            policy = exact_policy(best)
+            exact_value = spec.compile(env, exact=True).exact_value(policy)  # type: ignore[attr-defined]
+            if exact_value == exact_upper:
+                return Optimum(policy, exact_value, "exact", method, 0, None,
+                               "; ".join(evidence) + "; its exact value equals the exact "
+                               "finite-memory optimum, which bounds every policy",
+                               iterations)
+        return Optimum(exact_policy(best), value,
+                       "certified", method, max(0.0, gap), None,
+                       "; ".join(evidence) + f"; the finite-memory optimum is at most "
+                       f"{upper!r}, which bounds every policy", iterations)
+    moves = 5 * int(env.enabled.sum())
+    if moves * max(1, product_entries) > ASCENT_BUDGET:
+        evidence.append(f"coordinate ascent skipped: one sweep would evaluate {moves} "
+                        f"policies on a product of {product_entries} entries")
+        evidence.append(f"the finite-memory optimum (at most {upper:.6g}) bounds the "
+                        f"stationary optimum: this policy is at most "
+                        f"{max(0.0, gap):.3g} below it")
+        return Optimum(exact_policy(best), value, "heuristic", method, None, None,
+                       "; ".join(evidence), iterations)
+    rng = options.rng()
+    w = [rng.exponential(size=(env.n_states, env.n_actions)) * env.enabled
+         for _ in range(restarts)]
+    ascent = [best] + [x / x.sum(axis=1, keepdims=True) for x in w]
+    found: list[tuple[np.ndarray, bool]] = []
+    for s0 in ascent:
+        if options.expired() and found:
+            break
+        pi, sweeps, converged = coordinate_ascent(spec, env, s0, options)
+        iterations += sweeps
+        found.append((pi, converged))
+    vals = ev.valuation(np.stack([p for p, _ in found])).values
+    j = int(np.argmax(vals))
+    pi, converged = found[j]
+    value = float(vals[j])
+    test = ("no move of one state's action distribution towards an action by a step of "
+            "1, 1/2, 1/4, 1/8 or 1/16 improves it") if converged else None
+    evidence.append(f"coordinate ascent from {len(found)} starts")
+    evidence.append(f"the finite-memory optimum (at most {upper:.6g}) bounds the stationary "
+                    f"optimum: this policy is at most {max(0.0, upper - value):.3g} below it")
+    return Optimum(exact_policy(pi), value,
+                   "local" if converged else "heuristic", method, None, test,
+                   "; ".join(evidence), iterations)
+
+
+_PMAX_METHOD = ("Pmax on the product with a deterministic automaton (accepting end "
+                "components, LP + policy iteration), interval-iteration bound")
+_LTL_STATIONARY_METHOD = ("Pmax bound; projected Pmax policy + exhaustive deterministic; "
+                          "coordinate ascent when the bound is not reached")
+
+
+def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOptions
+                  ) -> Optimum:
+    """The registered LTL optimiser: ``Pmax`` (finite memory) or the stationary search
+    (:func:`stationary_below_memory_optimum`)."""
+    labelled = spec.environment_for(env)
+    automaton = spec.automaton_for(labelled)
+    cert = certified_maximal_satisfaction(labelled, automaton, exact=options.exact)
+    result = cert.result
+    if options.policies == "finite-memory":
+        if cert.exact_probability is not None:
+            return Optimum(result.policy, cert.exact_probability, "exact", _PMAX_METHOD, 0,
+                           None, "rational check: the policy's probabilities from every "
+                           "product state are a fixed point of the Bellman operator of "
+                           "reaching the accepting end components", cert.iterations,
+                           policies="finite-memory")
+        return Optimum(result.policy, result.probability, "certified", _PMAX_METHOD,
+                       cert.bound, None, f"Pmax <= {cert.upper_bound!r} (interval iteration "
+                       "on the product with end components collapsed)", cert.iterations,
+                       policies="finite-memory")
+    sk = LinearTemporalLogicEvaluator(spec, env, exact=False).skeleton
+    candidates = memory_projections(np.asarray(result.policy.action_probabilities),
+                                    sk.env_state, sk.machine_state, env.n_states,
+                                    automaton.initial)
+    return stationary_below_memory_optimum(
+        spec, env, options, candidates=candidates, upper=cert.upper_bound,
+        exact_upper=cert.exact_probability, iterations=cert.iterations,
+        method=_LTL_STATIONARY_METHOD, product_entries=int(sk.entry_source.size))
+
+
+LTL_OPTIMISER = Optimiser(
+    _optimise_ltl, _LTL_STATIONARY_METHOD, "certified",
+    "finite memory: Pmax is polynomial in the MDP and doubly exponential in the formula "
+    "(Courcoubetis & Yannakakis 1995; Baier & Katoen 2008, section 10.6.4); stationary "
+    "policies: for reachability, safety and Buchi/co-Buchi/parity conditions on state "
+    "labels a deterministic stationary policy attains Pmax (Baier & Katoen 2008, section "
+    "10.6; Chatterjee, Jurdzinski & Henzinger 2004), so a certificate is found; in general "
+    "the stationary optimum can need randomisation and lie strictly below Pmax, and no "
+    "polynomial method is known: local search (the paper, arXiv 2310.11840, leaves "
+    "optimisation out of scope)",
+    finite_memory=True)
 
 
 # ---------------------------------------------------------------- registration
@@ -325,4 +603,5 @@ formalism(
     strategy=_strategy_ltl,
     sampler=_sample_ltl,
     reader=SpecificationReader(("formula",), _read_ltl),
+    optimiser=LTL_OPTIMISER,
 )(LinearTemporalLogic)

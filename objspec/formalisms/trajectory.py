@@ -9,6 +9,7 @@ evaluation engines (prefix enumeration, finite return distributions, Monte Carlo
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,6 +42,12 @@ from objspec.formalisms.lottery import (
     return_distribution,
     truncation_bound,
     truncation_horizon,
+)
+from objspec.formalisms.optimisation import (
+    OptimiseOptions,
+    Optimiser,
+    Optimum,
+    generic_optimise,
 )
 from objspec.formalisms.registry import formalism
 from objspec.mdp.exact import exact_discount, exact_rewards
@@ -749,6 +756,55 @@ def _sample_ftr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return TrajectoryFunction(f, 2)
 
 
+def _search(kind: str) -> Callable[[Any, FiniteMDP, OptimiseOptions], Optimum]:
+    """The registered optimiser function of a trajectory-level formalism: the generic
+    search (:func:`~objspec.formalisms.optimisation.generic_optimise`) whose method names
+    how the values were computed (``kind``: what the formalism is)."""
+
+    def run(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+        found = generic_optimise(spec, env, options)
+        ev = spec.compile(env)
+        how = getattr(ev, "method", "its evaluator")
+        note = (" (common random numbers: every policy is estimated on the same seed, so the "
+                "search is deterministic; the value is an estimate within the evaluator's "
+                "stated error)" if how == "monte carlo" else "")
+        return replace(found, method=f"{found.method} on {kind} ({how}){note}")
+
+    return run
+
+
+def _trajectory_optimiser(kind: str, complexity: str) -> Optimiser:
+    return Optimiser(_search(kind), "exhaustive deterministic + coordinate ascent", "local",
+                     complexity)
+
+
+#: FTR: expected value of a trajectory function.
+FTR_OPTIMISER = _trajectory_optimiser(
+    "E f(trajectory)",
+    "no general method: FTR contains every trajectory-level formalism (LTL, RM, INMR, "
+    "LAR; arXiv 2310.11840, docs/theory.md#diagram), including stationary control with "
+    "a hidden machine state (memoryless control of a POMDP is NP-hard: Vlassis, Littman & "
+    "Barber 2012); with prefix enumeration J is a polynomial of degree up to the horizon "
+    "in the policy's entries. Local search over stationary policies: exhaustive over the "
+    "|A|^|S| deterministic ones when small, coordinate ascent on exact (prefix "
+    "enumeration) or common-random-number Monte Carlo values")
+
+#: FTLR: a function of the trajectory lottery.
+FTLR_OPTIMISER = _trajectory_optimiser(
+    "f(trajectory lottery)",
+    "no general method: f is an arbitrary function of the trajectory lottery "
+    "(arXiv 2310.11840, docs/theory.md#def-ftlr), so only black-box search applies; "
+    "exhaustive over deterministic policies when small, coordinate ascent from them and "
+    "seeded restarts")
+
+#: TLO: an ordering of trajectory lotteries.
+TLO_OPTIMISER = _trajectory_optimiser(
+    "an ordering of trajectory lotteries",
+    "no general method: an arbitrary total preorder on trajectory lotteries "
+    "(arXiv 2310.11840, docs/theory.md#def-tlo) is only available through comparisons; "
+    "exhaustive over deterministic policies when small, coordinate ascent on ranks")
+
+
 formalism(
     "FTR",
     name="functions from trajectories to reals",
@@ -757,6 +813,7 @@ formalism(
     expectation=True,
     strategy=_strategy_ftr,
     sampler=_sample_ftr,
+    optimiser=FTR_OPTIMISER,
 )(TrajectoryFunction)
 
 
@@ -813,6 +870,7 @@ formalism(
     exact=True,
     strategy=_strategy_ftlr,
     sampler=_sample_ftlr,
+    optimiser=FTLR_OPTIMISER,
 )(TrajectoryLotteryFunction)
 
 
@@ -871,4 +929,5 @@ formalism(
     exact=True,
     strategy=_strategy_tlo,
     sampler=_sample_tlo,
+    optimiser=TLO_OPTIMISER,
 )(TrajectoryLotteryOrdering)

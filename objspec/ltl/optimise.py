@@ -8,9 +8,30 @@ disjunctive normal form): on the product MDP ``S x Q``, for each conjunction
 ``Fin(...) & Inf(...)`` of the condition remove the actions that can take a ``Fin``
 transition, decompose the rest into maximal end components (MECs), and keep the MECs that
 contain a transition of every ``Inf`` set. An optimal policy reaches the union of these
-accepting MECs with maximal probability (a linear program, solved by HiGHS) and then stays in
-its MEC playing all its actions uniformly, which visits every transition of it infinitely
-often. The policy's probability is then computed again by the exact product-chain method.
+accepting MECs with maximal probability (a linear program solved by HiGHS, or value
+iteration from below on large products, seeds a policy iteration with linear-solve values
+and strict improvements only) and then stays in its MEC playing all its actions uniformly,
+which visits every transition of it infinitely often. The policy's probability is then
+computed again by the exact product-chain method.
+
+Policy iteration stops when no action improves any state's value by more than 1e-12 in
+float64: up to that, the policy's values are a fixed point of the Bellman operator, so the
+policy is optimal. :func:`certified_maximal_satisfaction` proves how close: an upper bound on
+``Pmax`` by interval iteration (value iteration from above with the end components of the
+undecided states collapsed: Haddad & Monmege 2018; Baier et al., CAV 2017), and, with
+``exact=True``, the fixed-point test in rational arithmetic, which proves the policy optimal
+exactly.
+
+**Finite memory versus stationary policies.** ``Pmax`` is attained by a policy whose memory
+is the automaton state (:class:`FiniteMemoryPolicy`); the paper's class, stationary policies
+on the environment's states (arXiv 2310.11840), can be strictly worse. Example: from state 0
+action 0 leads to ``A`` (labelled ``a``), action 1 to ``B`` (labelled ``b``); from ``A`` and
+``B`` the run returns to 0 with probability 1/2 and otherwise falls into a sink. For
+``F a & F b``, ``Pmax = 1/2`` (visit ``A``, then ``B``); a deterministic stationary policy
+visits only one of them (probability 0); the stationary policy playing action 0 with
+probability ``p`` achieves ``3p(1-p) / ((2-p)(1+p))``, at most ``1/3`` (at ``p = 1/2``).
+For reachability ``F p``, safety ``G p`` and Buchi/co-Buchi/parity conditions read off the
+state labels, deterministic stationary policies attain ``Pmax``.
 
 :func:`optimal_reward_machine_policy` does value iteration on the product ``S x U``.
 
@@ -31,34 +52,48 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidPolicyError, InvalidSpecificationError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
+    MAX_EXACT_STATES,
+    Machine,
     ProductSkeleton,
     _check_automaton,
+    accepting_targets,
     product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import Formula
 from objspec.ltl.translation import translate
+from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
-from objspec.mdp.model import FiniteMDP
+from objspec.mdp.linear import check_tolerances
+from objspec.mdp.model import FiniteMDP, to_fraction
 
 __all__ = [
     "accepting_end_components",
+    "CertifiedSatisfaction",
+    "certified_maximal_satisfaction",
+    "check_finite_memory_policy",
+    "exact_finite_memory_probability",
+    "exact_product_probabilities",
+    "exact_product_rows",
+    "product_row_weights",
     "FiniteMemoryPolicy",
     "MaximalSatisfaction",
     "maximal_satisfaction",
     "maximal_end_components",
     "finite_memory_policy_probability",
     "optimal_reward_machine_policy",
+    "reward_machine_policy",
 ]
 
 
@@ -103,8 +138,10 @@ class MaximalSatisfaction:
     policy : FiniteMemoryPolicy
         An optimal policy with the automaton state as memory.
     lp_probability : float
-        The linear program's optimum, which seeded the policy iteration; it agrees with
-        ``probability`` up to the LP solver's tolerance (about 1e-7).
+        The probability that seeded the policy iteration: the linear program's optimum,
+        which agrees with ``probability`` up to the LP solver's tolerance (about 1e-7); for
+        products with more than :data:`LP_MAX_UNKNOWNS` undecided states, a value-iteration
+        lower bound instead.
     state_values : ndarray ``[S]``
         ``Pmax`` from each environment state (automaton in its initial state).
     """
@@ -251,6 +288,13 @@ def maximal_satisfaction(
     >>> round(maximal_satisfaction(env, "X safe").probability, 12)
     0.9
     """
+    automaton = _objective_automaton(env, objective)
+    return _solve_pmax(env, automaton).result
+
+
+def _objective_automaton(
+    env: FiniteMDP, objective: str | Formula | DeterministicAutomaton
+) -> DeterministicAutomaton:
     if isinstance(objective, DeterministicAutomaton):
         automaton = objective
     else:
@@ -260,6 +304,50 @@ def maximal_satisfaction(
         # letters are enumerated), which the automaton would only ignore
         automaton = translate(formula, sorted(formula.atoms()))
     _check_automaton(env, automaton)
+    return automaton
+
+
+@dataclass(frozen=True)
+class _Pmax:
+    """:func:`maximal_satisfaction`'s result with the product it was computed on."""
+
+    result: MaximalSatisfaction
+    skeleton: ProductSkeleton
+    target: np.ndarray  # [K] bool: product states in accepting end components
+    values: np.ndarray  # [K] the policy's satisfaction probability from each product state
+    iterations: int
+
+
+#: Products with more undecided states than this seed the policy iteration of
+#: :func:`maximal_satisfaction` by value iteration instead of the linear program (HiGHS
+#: takes seconds on tens of thousands of constraints; the policy iteration that follows
+#: makes the result the same).
+LP_MAX_UNKNOWNS = 1000
+#: Most sweeps of that value iteration.
+SEED_SWEEPS = 5000
+
+
+def _value_iteration_seed(sk: ProductSkeleton, target: np.ndarray, maybe: np.ndarray
+                          ) -> np.ndarray:
+    """Value iteration from below for the probability of reaching ``target``: a lower
+    bound on ``Pmax`` that seeds the policy iteration (stopped when a sweep changes no value
+    by more than 1e-12, or after :data:`SEED_SWEEPS` sweeps)."""
+    K, A = sk.n_states, sk.env.n_actions
+    rows = sk.transition_rows()
+    blocked = ~sk.env.enabled[sk.env_state]
+    x = target.astype(np.float64)
+    for _ in range(SEED_SWEEPS):
+        q = (rows @ x).reshape(K, A)
+        q[blocked] = -np.inf
+        new = np.where(maybe, q.max(axis=1), x)
+        delta = float(np.abs(new - x).max(initial=0.0))
+        x = new
+        if delta <= 1e-12:
+            break
+    return np.clip(x, 0.0, 1.0)
+
+
+def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
     sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
     target, stay = accepting_end_components(sk, automaton)
@@ -269,7 +357,9 @@ def maximal_satisfaction(
     can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
     maybe = can & ~target
     rows = src * A + act
-    if maybe.any():
+    if maybe.sum() > LP_MAX_UNKNOWNS:
+        x = _value_iteration_seed(sk, target, maybe)
+    elif maybe.any():
         idx = np.flatnonzero(maybe)
         pos = np.full(K, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.size)
@@ -319,7 +409,9 @@ def maximal_satisfaction(
 
     # Policy iteration from the LP's policy: exact (linear-solve) values, strict improvements
     # only, so the result does not inherit the LP solver's tolerance.
+    iterations = 0
     for _ in range(10 * K + 10):
+        iterations += 1
         per_product = weights(choice)
         values = product_state_probabilities(sk, automaton, per_product[None])[:, 0]
         q_values = np.bincount(rows, weights=prob * values[dst], minlength=K * A).reshape(K, A)
@@ -338,12 +430,15 @@ def maximal_satisfaction(
     table[sk.env_state, sk.machine_state] = per_product
     state_values = x[sk.initial_states]
     probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
-    return MaximalSatisfaction(
+    result = MaximalSatisfaction(
         probability, FiniteMemoryPolicy(automaton, table), lp_probability, state_values
     )
+    return _Pmax(result, sk, target, values, iterations)
 
 
-def finite_memory_policy_probability(env: FiniteMDP, policy: FiniteMemoryPolicy) -> float:
+def finite_memory_policy_probability(
+    env: FiniteMDP, policy: FiniteMemoryPolicy, *, skeleton: ProductSkeleton | None = None
+) -> float:
     """The satisfaction probability (from ``mu0``) of a policy with automaton memory.
 
     Examples
@@ -358,10 +453,367 @@ def finite_memory_policy_probability(env: FiniteMDP, policy: FiniteMemoryPolicy)
     """
     automaton = policy.automaton
     _check_automaton(env, automaton)
-    sk = ProductSkeleton(env, automaton)
-    weights = policy.action_probabilities[sk.env_state, sk.machine_state]  # [K, A]
+    check_finite_memory_policy(env, policy, automaton)
+    sk = skeleton if skeleton is not None else ProductSkeleton(env, automaton)
+    weights = product_row_weights(sk, policy)  # [K, A]
     values = product_state_probabilities(sk, automaton, weights[None])[:, 0]
     return float(np.clip(values[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
+
+
+def check_finite_memory_policy(env: FiniteMDP, policy: Any, machine: Machine) -> None:
+    """Check that ``policy`` is a :class:`FiniteMemoryPolicy` of ``env`` whose memory is
+    ``machine``'s state (the same propositions, successor table and initial state).
+
+    Raises
+    ------
+    InvalidPolicyError
+        Naming what does not fit: another memory structure, the shape ``[S, Q + 1, A]``,
+        negative or non-finite probabilities, rows that do not sum to 1, or mass on a
+        disabled action.
+    """
+    if not isinstance(policy, FiniteMemoryPolicy):
+        raise InvalidPolicyError(
+            f"expected a FiniteMemoryPolicy, got {type(policy).__name__}")
+    memory = policy.automaton
+    succ = np.asarray(machine.successors)
+    if (tuple(memory.propositions) != tuple(machine.propositions)
+            or memory.successors.shape != succ.shape
+            or not np.array_equal(memory.successors, succ)
+            or memory.initial != machine.initial):
+        raise InvalidPolicyError(
+            "the finite-memory policy's memory is another automaton than the "
+            "specification's: its memory must be the specification's automaton (or reward "
+            "machine) state, as the policies spec.optimise(env, policies='finite-memory') "
+            "returns")
+    table = np.asarray(policy.action_probabilities)
+    shape = (env.n_states, memory.n_states + 1, env.n_actions)
+    if table.shape != shape:
+        raise InvalidPolicyError(
+            f"the finite-memory policy's action_probabilities are shaped {list(table.shape)}; "
+            f"expected [S, Q + 1, A] = {list(shape)}")
+    try:
+        values = table.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InvalidPolicyError(
+            "the finite-memory policy's action probabilities are not numbers") from None
+    if not np.all(np.isfinite(values)) or (values < 0).any():
+        raise InvalidPolicyError(
+            "the finite-memory policy has negative or non-finite action probabilities")
+    sums = values.sum(axis=2)
+    if not np.allclose(sums, 1.0, rtol=0.0, atol=1e-9):
+        s, q = (int(i) for i in np.argwhere(~np.isclose(sums, 1.0, rtol=0.0, atol=1e-9))[0])
+        raise InvalidPolicyError(
+            f"the finite-memory policy's action distribution in state {s}, memory {q} sums "
+            f"to {sums[s, q]}, not 1")
+    if ((values > 0) & ~env.enabled[:, None, :]).any():
+        s, q, a = (int(i) for i in np.argwhere((values > 0) & ~env.enabled[:, None, :])[0])
+        raise InvalidPolicyError(
+            f"the finite-memory policy plays the disabled action {a} in state {s} "
+            f"(memory {q})")
+
+
+def product_row_weights(sk: ProductSkeleton, policy: FiniteMemoryPolicy) -> np.ndarray:
+    """``[K, A]``: the action distribution of ``policy`` in each product state ``(s, q)``."""
+    table = np.asarray(policy.action_probabilities, dtype=np.float64)
+    return table[sk.env_state, sk.machine_state]
+
+
+def exact_product_rows(sk: ProductSkeleton, policy: FiniteMemoryPolicy) -> np.ndarray:
+    """``[K, A]`` object array of Fractions: ``policy``'s action distributions in the
+    product states, in exact arithmetic.
+
+    Rational entries are kept; float entries are converted exactly, and a float row that
+    does not then sum to exactly 1 is read as the uniform distribution on its support when
+    its non-zero entries are equal (``1/3`` stored as a float is meant as ``1/3``).
+
+    Raises
+    ------
+    InvalidPolicyError
+        For a float row that neither sums to exactly 1 nor is uniform on its support.
+    """
+    table = np.asarray(policy.action_probabilities)
+    K, A = sk.n_states, table.shape[2]
+    out = np.empty((K, A), dtype=object)
+    cache: dict[tuple[int, int], list[Fraction]] = {}
+    for k, (s, q) in enumerate(zip(sk.env_state.tolist(), sk.machine_state.tolist(),
+                                   strict=True)):
+        row = cache.get((s, q))
+        if row is None:
+            row = [to_fraction(x) for x in table[s, q]]
+            if sum(row) != 1:
+                support = [x for x in row if x != 0]
+                if support and all(x == support[0] for x in support):
+                    row = [Fraction(1, len(support)) if x != 0 else Fraction(0) for x in row]
+                else:
+                    raise InvalidPolicyError(
+                        f"the finite-memory policy's distribution in state {s}, memory {q} "
+                        "does not sum to exactly 1 as rationals; give Fractions for exact "
+                        "evaluation")
+            cache[(s, q)] = row
+        out[k] = row
+    return out
+
+
+def exact_product_probabilities(
+    sk: ProductSkeleton, automaton: DeterministicAutomaton, rows: np.ndarray, *,
+    everywhere: bool = False,
+) -> dict[int, Fraction]:
+    """Exact satisfaction probabilities of a policy on the product, given by its exact
+    action distributions ``rows`` ``[K, A]`` (Fractions) in the product states.
+
+    Returns ``{k: probability}`` for the product states reachable from ``mu0`` under the
+    policy (all product states with ``everywhere``); states missing from the mapping
+    (never with ``everywhere``) have probability 0.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        With more than :data:`~objspec.ltl.product.MAX_EXACT_STATES` undecided states.
+    """
+    env = sk.env
+    tau = env.exact_transitions()
+    matrix = env.transition_matrix
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[sk.entry_env]
+    A = env.n_actions
+    w = [rows[k, a] * tau[r // A, r % A, t] for k, a, r, t in zip(
+        sk.entry_source.tolist(), sk.entry_action.tolist(), row_of.tolist(),
+        matrix.indices[sk.entry_env].tolist(), strict=True)]
+    ent = np.array([e for e, x in enumerate(w) if x > 0], dtype=np.int64)
+    src, dst = sk.entry_source[ent], sk.entry_target[ent]
+    if everywhere:
+        reach = np.ones(sk.n_states, dtype=bool)
+    else:
+        reach = reachable(adjacency(sk.n_states, src, dst), sk.initial_states)
+        keep = reach[src]
+        ent, src, dst = ent[keep], src[keep], dst[keep]
+    target = accepting_targets(sk, automaton, sk.n_states, ent, src, dst) & reach
+    can = reachable(adjacency(sk.n_states, src, dst), np.flatnonzero(target), backward=True)
+    maybe = np.flatnonzero(can & ~target & reach)
+    if maybe.size > MAX_EXACT_STATES:
+        raise InvalidSpecificationError(
+            f"exact evaluation needs {maybe.size} undecided product states; at most "
+            f"{MAX_EXACT_STATES} are solved in rational arithmetic")
+    value_of: dict[int, Fraction] = {int(k): Fraction(0) for k in np.flatnonzero(reach)}
+    value_of.update({int(k): Fraction(1) for k in np.flatnonzero(target)})
+    pos = {int(k): i for i, k in enumerate(maybe.tolist())}
+    m = len(pos)
+    if m:
+        system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
+                          dtype=object)
+        rhs = np.array([Fraction(0)] * m, dtype=object)
+        for e, a_src, a_dst in zip(ent.tolist(), src.tolist(), dst.tolist(), strict=True):
+            i = pos.get(a_src)
+            if i is None:
+                continue
+            j = pos.get(a_dst)
+            if j is not None:
+                system[i, j] -= w[e]
+            elif target[a_dst]:
+                rhs[i] += w[e]
+        solution = solve_rational(system, rhs)
+        for k, i in pos.items():
+            value_of[k] = solution[i]
+    return value_of
+
+
+def exact_finite_memory_probability(
+    env: FiniteMDP, policy: FiniteMemoryPolicy, *, skeleton: ProductSkeleton | None = None
+) -> Fraction:
+    """The satisfaction probability (from ``mu0``) of a policy with automaton memory, as an
+    exact Fraction (see :func:`exact_product_rows` for how float rows are read).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0.75, 0.25]
+    >>> P[1, :, 1] = 1
+    >>> env = FiniteMDP(P, [1.0, 0.0], labels={0: ["safe"]})
+    >>> exact_finite_memory_probability(env, maximal_satisfaction(env, "X safe").policy)
+    Fraction(3, 4)
+    """
+    automaton = policy.automaton
+    _check_automaton(env, automaton)
+    sk = skeleton if skeleton is not None else ProductSkeleton(env, automaton)
+    check_finite_memory_policy(env, policy, automaton)
+    values = exact_product_probabilities(sk, automaton, exact_product_rows(sk, policy))
+    mu0 = env.exact_initial()
+    return sum((mu0[int(s)] * values.get(int(k), Fraction(0))
+                for k, s in zip(sk.initial_states.tolist(), sk.roots.tolist(), strict=True)),
+               Fraction(0))
+
+
+@dataclass(frozen=True)
+class CertifiedSatisfaction:
+    """Result of :func:`certified_maximal_satisfaction`.
+
+    Attributes
+    ----------
+    result : MaximalSatisfaction
+        ``Pmax`` and the optimal finite-memory policy.
+    upper_bound : float
+        A proven upper bound on ``Pmax`` (up to float64 rounding): an iterate of value
+        iteration from above on the product with its end components collapsed.
+    bound : float
+        ``upper_bound - result.probability`` (at least 0): how far the policy can be from
+        optimal.
+    exact_probability : Fraction or None
+        With ``exact=True`` and the rational check passed: ``Pmax`` exactly (the policy's
+        exact probability, proven optimal).
+    iterations : int
+        Policy-iteration steps plus value-iteration sweeps.
+    """
+
+    result: MaximalSatisfaction
+    upper_bound: float
+    bound: float
+    exact_probability: Fraction | None
+    iterations: int
+
+
+def _upper_bound(pmax: _Pmax, tol: float, max_iterations: int
+                 ) -> tuple[np.ndarray, float, int]:
+    """Value iteration from above for the probability of reaching the accepting end
+    components, on the product with the maximal end components of the undecided states
+    collapsed (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017). Every
+    iterate is an upper bound on ``Pmax`` (the operator is monotone and its least fixed
+    point is ``Pmax``); the collapse makes the iterates converge to it. Stops once the
+    bound at ``mu0`` is within ``tol`` of the policy's probability."""
+    sk, target = pmax.skeleton, pmax.target
+    env = sk.env
+    K, A = sk.n_states, env.n_actions
+    src, act, dst = sk.entry_source, sk.entry_action, sk.entry_target
+    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
+    maybe = can & ~target
+    enabled = env.enabled[sk.env_state]
+    allowed = enabled & maybe[:, None]
+    mec = maximal_end_components(K, A, src, act, dst, allowed)
+    exits = enabled & maybe[:, None] & ~(allowed & (mec >= 0)[:, None])
+    n_mec = int(mec.max()) + 1 if (mec >= 0).any() else 0
+    rows = sk.transition_rows()
+    x = np.where(target | maybe, 1.0, 0.0)
+    weights = sk.initial_weights
+    lower = float(pmax.values[sk.initial_states] @ weights)
+    upper = float(np.clip(x[sk.initial_states] @ weights, 0.0, 1.0))
+    sweeps = 0
+    in_mec = mec >= 0
+    while sweeps < max_iterations and upper - lower > tol:
+        sweeps += 1
+        q = (rows @ x).reshape(K, A)
+        q = np.where(exits, q, -np.inf)
+        best = q.max(axis=1)
+        if n_mec:
+            top = np.full(n_mec, -np.inf)
+            np.maximum.at(top, mec[in_mec], best[in_mec])
+            best[in_mec] = top[mec[in_mec]]
+        new = np.where(maybe, np.maximum(best, 0.0), x)
+        new = np.minimum(new, x)  # monotone from above; guards rounding
+        x = new
+        upper = float(np.clip(x[sk.initial_states] @ weights, 0.0, 1.0))
+    return x, upper, sweeps
+
+
+def _exact_check(pmax: _Pmax, automaton: DeterministicAutomaton) -> Fraction | None:
+    """``Pmax`` in rationals if the policy's exact probabilities ``v`` (from every product
+    state) pass the optimality test, else None.
+
+    The test: ``v = 1`` on the accepting end components and, everywhere else,
+    ``sum_k' P(k' | k, a) v(k') <= v(k)`` for every enabled action. Then ``v`` is a
+    fixed point of the Bellman operator of reaching the accepting end components, so ``v >=
+    Pmax`` (``Pmax`` is its least fixed point; Baier & Katoen 2008, sections 10.6.1 and
+    10.6.4), and ``v <= Pmax`` because the policy attains it."""
+    sk = pmax.skeleton
+    env = sk.env
+    rows = exact_product_rows(sk, pmax.result.policy)
+    v = exact_product_probabilities(sk, automaton, rows, everywhere=True)
+    if any(v[int(k)] != 1 for k in np.flatnonzero(pmax.target)):
+        return None
+    tau = env.exact_transitions()
+    matrix = env.transition_matrix
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[sk.entry_env]
+    A = env.n_actions
+    q: dict[tuple[int, int], Fraction] = {}
+    for k, a, r, t, d in zip(sk.entry_source.tolist(), sk.entry_action.tolist(),
+                             row_of.tolist(), matrix.indices[sk.entry_env].tolist(),
+                             sk.entry_target.tolist(), strict=True):
+        q[(k, a)] = q.get((k, a), Fraction(0)) + tau[r // A, r % A, t] * v[d]
+    if any(val > v[k] for (k, _), val in q.items() if not pmax.target[k]):
+        return None
+    mu0 = env.exact_initial()
+    return sum((mu0[int(s)] * v[int(k)] for k, s in zip(
+        sk.initial_states.tolist(), sk.roots.tolist(), strict=True)), Fraction(0))
+
+
+def certified_maximal_satisfaction(
+    env: FiniteMDP, objective: str | Formula | DeterministicAutomaton, *,
+    exact: bool = False, tol: float = 1e-10, max_iterations: int = 100_000,
+) -> CertifiedSatisfaction:
+    """:func:`maximal_satisfaction` with a proof of how good its policy is.
+
+    The policy of :func:`maximal_satisfaction` is found by an LP (floats, HiGHS) and
+    float64 policy iteration; its probability is a float64 linear solve. Here it is
+    certified:
+
+    * an upper bound on ``Pmax`` by value iteration from above on the product with the
+      undecided states' maximal end components collapsed (interval iteration), stopped when
+      within ``tol`` of the policy's probability (or after ``max_iterations`` sweeps, with
+      the bound reached); ``bound`` = upper bound - probability, proven up to float64
+      rounding;
+    * with ``exact=True``, in rationals: the policy's exact probability from every product
+      state is checked to be a fixed point of the Bellman operator, which proves it equals
+      ``Pmax`` (``exact_probability``; products of at most
+      :data:`~objspec.ltl.product.MAX_EXACT_STATES` undecided states).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0.75, 0.25]
+    >>> P[1, :, 1] = 1
+    >>> env = FiniteMDP(P, [1.0, 0.0], labels={0: ["safe"]})
+    >>> c = certified_maximal_satisfaction(env, "X safe", exact=True)
+    >>> c.result.probability, c.bound <= 1e-10, c.exact_probability
+    (0.75, True, Fraction(3, 4))
+    """
+    tol, _ = check_tolerances(tol, None)
+    automaton = _objective_automaton(env, objective)
+    pmax = _solve_pmax(env, automaton)
+    _, upper, sweeps = _upper_bound(pmax, tol, max_iterations)
+    probability = pmax.result.probability
+    exact_probability = _exact_check(pmax, automaton) if exact else None
+    return CertifiedSatisfaction(pmax.result, upper, max(0.0, upper - probability),
+                                 exact_probability, pmax.iterations + sweeps)
+
+
+def reward_machine_policy(machine: CompiledRewardMachine, actions: np.ndarray
+                          ) -> FiniteMemoryPolicy:
+    """The finite-memory policy that plays ``actions[s, u]`` in environment state ``s``
+    with machine state ``u`` (``[S, U]``, e.g. :attr:`RewardMachineSolution.policy`); its
+    memory is the machine state (:meth:`CompiledRewardMachine.memory_automaton`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+    >>> env = FiniteMDP(P, [1.0, 0.0], labels={1: ["b"]})
+    >>> rm = CompiledRewardMachine([(0, 1, "b", 1.0), (1, 0, "!b", 2.0)], 0, 0.5, env)
+    >>> pol = reward_machine_policy(rm, rm.optimise().policy)
+    >>> pol.action_probabilities.shape
+    (2, 3, 2)
+    """
+    env = machine.env
+    memory = machine.memory_automaton()
+    U = memory.n_states
+    actions = np.asarray(actions, dtype=np.int64)
+    if actions.shape != (env.n_states, U):
+        raise InvalidPolicyError(
+            f"actions must be shaped [S, U] = [{env.n_states}, {U}]; got {list(actions.shape)}")
+    table = np.zeros((env.n_states, U + 1, env.n_actions))
+    s_idx, u_idx = np.meshgrid(np.arange(env.n_states), np.arange(U), indexing="ij")
+    table[s_idx, u_idx, actions] = 1.0
+    table[:, U] = env.enabled / env.enabled.sum(axis=1, keepdims=True)
+    return FiniteMemoryPolicy(memory, table)
 
 
 def optimal_reward_machine_policy(

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.ltl import product
 from objspec.ltl import syntax as s
+from objspec.ltl.automaton import AcceptanceConstant, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,
@@ -327,6 +328,8 @@ class CompiledRewardMachine:
                 self._rewards.append(full)
         self.skeleton = ProductSkeleton(env, _TableMachine(self.propositions, self.successors))
         self.entry_reward = self._entry_rewards()
+        self._exact_cache: tuple[list[Fraction], list[Fraction]] | None = None
+        self._memory: DeterministicAutomaton | None = None
 
     def _entry_rewards(self) -> np.ndarray:
         sk, env = self.skeleton, self.env
@@ -370,8 +373,32 @@ class CompiledRewardMachine:
 
     def _solve_block(self, batch: np.ndarray) -> np.ndarray:
         sk = self.skeleton
-        K, N = sk.n_states, batch.shape[0]
-        w = batch[:, sk.env_state[sk.entry_source], sk.entry_action]
+        return self._solve_entries(batch[:, sk.env_state[sk.entry_source], sk.entry_action])
+
+    def entry_values(self, w: np.ndarray) -> np.ndarray:
+        """Values (float64 ``[N]``, from ``mu0``) of policies on the product given by the
+        probability ``w[n, e]`` with which policy ``n`` takes the action of entry ``e`` in
+        its product state: finite-memory policies whose memory is the machine state.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            If a value is not finite (singular system).
+        """
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 2 or w.shape[1] != self.skeleton.entry_source.size:
+            raise InvalidSpecificationError(
+                f"entry weights must be shaped [N, {self.skeleton.entry_source.size}]; got "
+                f"{list(w.shape)}")
+        out = self._solve_entries(w)
+        if not np.all(np.isfinite(out)):
+            raise InvalidSpecificationError(
+                "a reward-machine value is not finite (singular system)")
+        return out
+
+    def _solve_entries(self, w: np.ndarray) -> np.ndarray:
+        sk = self.skeleton
+        K, N = sk.n_states, w.shape[0]
         if K > product.DIRECT_MAX_UNKNOWNS:
             return self._solve_iteratively(w)
         pol, ent = np.nonzero(w > 0)
@@ -441,9 +468,34 @@ class CompiledRewardMachine:
         dyadic rationals they are).
         """
         sk, env = self.skeleton, self.env
-        g = to_fraction(self.gamma)
-        tau = env.exact_transitions()
+        entry_r, entry_p = self._exact_entries()
+        out = []
+        for pi in exact_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled):
+            w = [pi[int(s_), int(a_)] for s_, a_ in
+                 zip(sk.env_state[sk.entry_source], sk.entry_action, strict=True)]
+            out.append(self._exact_from_mu0(self._exact_solve(w, entry_r, entry_p)))
+        return out
+
+    def exact_entry_value(self, w: Sequence[Fraction]) -> Fraction:
+        """The value from ``mu0``, in rationals, of the policy on the product that takes
+        the action of entry ``e`` with probability ``w[e]`` (see :meth:`entry_values`)."""
+        entry_r, entry_p = self._exact_entries()
+        return self._exact_from_mu0(self._exact_solve(list(w), entry_r, entry_p))
+
+    def _exact_from_mu0(self, v: dict[int, Fraction]) -> Fraction:
+        sk, env = self.skeleton, self.env
         mu0 = env.exact_initial()
+        total = Fraction(0)
+        for k, s0 in zip(sk.initial_states.tolist(), sk.roots.tolist(), strict=True):
+            total += mu0[s0] * v.get(k, Fraction(0))
+        return total
+
+    def _exact_entries(self) -> tuple[list[Fraction], list[Fraction]]:
+        """Exact reward and transition probability of each skeleton entry (cached)."""
+        if self._exact_cache is not None:
+            return self._exact_cache
+        sk, env = self.skeleton, self.env
+        tau = env.exact_transitions()
         matrix = env.transition_matrix
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[sk.entry_env]
         A = env.n_actions
@@ -470,38 +522,101 @@ class CompiledRewardMachine:
                 r = exact_rewards[i]
                 entry_r.append(r if isinstance(r, Fraction) else r[sa, aa, ta])
             entry_p.append(tau[sa, aa, ta])
-        out = []
-        init_s = np.flatnonzero(env.initial > 0)
-        for pi in exact_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled):
-            w = [pi[int(s_), int(a_)] for s_, a_ in
-                 zip(sk.env_state[sk.entry_source], sk.entry_action, strict=True)]
-            ent = [j for j in range(len(w)) if w[j] > 0]
-            src = sk.entry_source[ent]
-            dst = sk.entry_target[ent]
-            reach = np.flatnonzero(reachable(adjacency(sk.n_states, src, dst), sk.initial_states))
-            if reach.size > MAX_EXACT_STATES:
-                raise InvalidSpecificationError(
-                    f"exact evaluation needs {reach.size} product states; at most "
-                    f"{MAX_EXACT_STATES} are solved in rational arithmetic"
-                )
-            pos = {int(k): i for i, k in enumerate(reach.tolist())}
-            m = len(pos)
-            system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
-                              dtype=object)
-            rhs = np.array([Fraction(0)] * m, dtype=object)
-            for j in ent:
-                row = pos.get(int(sk.entry_source[j]))
-                if row is None:
-                    continue
-                p = w[j] * entry_p[j]
-                system[row, pos[int(sk.entry_target[j])]] -= g * p
-                rhs[row] += p * entry_r[j]
-            v = solve_rational(system, rhs)
-            total = Fraction(0)
-            for k, s0 in zip(sk.initial_states.tolist(), init_s.tolist(), strict=True):
-                total += mu0[s0] * v[pos[k]]
-            out.append(total)
-        return out
+        self._exact_cache = (entry_r, entry_p)
+        return entry_r, entry_p
+
+    def _exact_solve(self, w: list[Fraction], entry_r: list[Fraction],
+                     entry_p: list[Fraction], *, everywhere: bool = False
+                     ) -> dict[int, Fraction]:
+        """Exact values ``{k: V(k)}`` of the product states reachable from ``mu0`` under
+        the entry weights ``w`` (of every product state with ``everywhere``)."""
+        sk = self.skeleton
+        g = to_fraction(self.gamma)
+        ent = [j for j in range(len(w)) if w[j] > 0]
+        src = sk.entry_source[ent]
+        dst = sk.entry_target[ent]
+        reach = (np.arange(sk.n_states) if everywhere else np.flatnonzero(
+            reachable(adjacency(sk.n_states, src, dst), sk.initial_states)))
+        if reach.size > MAX_EXACT_STATES:
+            raise InvalidSpecificationError(
+                f"exact evaluation needs {reach.size} product states; at most "
+                f"{MAX_EXACT_STATES} are solved in rational arithmetic"
+            )
+        pos = {int(k): i for i, k in enumerate(reach.tolist())}
+        m = len(pos)
+        system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
+                          dtype=object)
+        rhs = np.array([Fraction(0)] * m, dtype=object)
+        for j in ent:
+            row = pos.get(int(sk.entry_source[j]))
+            if row is None:
+                continue
+            p = w[j] * entry_p[j]
+            system[row, pos[int(sk.entry_target[j])]] -= g * p
+            rhs[row] += p * entry_r[j]
+        v = solve_rational(system, rhs)
+        return {k: v[i] for k, i in pos.items()}
+
+    def memory_automaton(self) -> DeterministicAutomaton:
+        """The machine's transition structure as a deterministic automaton (acceptance
+        ``t``): the memory of finite-memory policies whose memory is the machine state
+        (:class:`objspec.ltl.optimise.FiniteMemoryPolicy`). Machine state ``i`` is
+        ``self.states[i]``."""
+        if self._memory is None:
+            self._memory = DeterministicAutomaton(
+                self.propositions, self.successors, np.zeros_like(self.successors),
+                AcceptanceConstant(True), 0, 0,
+                state_names=[str(u) for u in self.states], name="reward machine")
+        return self._memory
+
+    def exact_optimise(self, choice: np.ndarray, *, max_iterations: int = 1000
+                       ) -> tuple[Fraction, np.ndarray, int]:
+        """Policy iteration on the product ``S x U`` in rational arithmetic, from the
+        deterministic product policy ``choice`` (``[K]`` actions).
+
+        Each step solves the policy's values on every product state exactly and switches a
+        state to an action whose exact Q value is strictly larger; when none is, the values
+        satisfy the Bellman optimality equation, so the policy is optimal (the Bellman
+        operator of a discounted MDP is a contraction: its only fixed point is ``V*``).
+
+        Returns
+        -------
+        (Fraction, ndarray, int)
+            The optimal value from ``mu0``, the optimal product policy ``[K]`` and the
+            number of policy-iteration steps.
+
+        Raises
+        ------
+        InvalidSpecificationError
+            With more than :data:`MAX_EXACT_STATES` product states, or if
+            ``max_iterations`` steps did not converge.
+        """
+        sk = self.skeleton
+        K, A = sk.n_states, self.env.n_actions
+        entry_r, entry_p = self._exact_entries()
+        g = to_fraction(self.gamma)
+        choice = np.asarray(choice, dtype=np.int64).copy()
+        src, act, dst = (sk.entry_source.tolist(), sk.entry_action.tolist(),
+                         sk.entry_target.tolist())
+        for step in range(1, max_iterations + 1):
+            w = [Fraction(int(choice[k] == a)) for k, a in zip(src, act, strict=True)]
+            v = self._exact_solve(w, entry_r, entry_p, everywhere=True)
+            q: dict[tuple[int, int], Fraction] = {}
+            for e, (k, a, d) in enumerate(zip(src, act, dst, strict=True)):
+                q[(k, a)] = q.get((k, a), Fraction(0)) + entry_p[e] * (entry_r[e] + g * v[d])
+            changed = False
+            best: dict[int, tuple[Fraction, int]] = {}
+            for (k, a), val in q.items():
+                if val > v[k] and (k not in best or val > best[k][0]):
+                    best[k] = (val, a)
+            for k, (_, a) in best.items():
+                choice[k] = a
+                changed = True
+            if not changed:
+                return self._exact_from_mu0(v), choice, step
+        raise InvalidSpecificationError(
+            f"exact policy iteration did not converge in {max_iterations} steps "
+            f"({K} product states, {A} actions)")
 
     def optimise(self, *, tol: float = 1e-10, max_iterations: int = 1_000_000
                  ) -> RewardMachineSolution:
@@ -553,15 +668,11 @@ class CompiledRewardMachine:
         greedy = q_values.argmax(axis=1)
         chosen = np.zeros((K, A))
         chosen[np.arange(K), greedy] = 1.0
-        # exact value of the greedy product policy
-        sel = chosen[sk.entry_source, sk.entry_action] > 0
-        matrix = sp.identity(K, format="csr") - g * sp.csr_matrix(
-            (sk.entry_probability[sel], (sk.entry_source[sel], sk.entry_target[sel])),
-            shape=(K, K),
-        )
-        rhs = np.bincount(sk.entry_source[sel],
-                          weights=sk.entry_probability[sel] * self.entry_reward[sel], minlength=K)
-        v_pol = finite_spsolve(matrix.tocsc(), rhs)
+        # the greedy product policy's value from mu0 by a linear solve (sparse LU on small
+        # products, the batched iterative solver with an LU fallback on large ones, as for
+        # every other policy: LU fills in on large random products)
+        policy_value = float(self.entry_values(
+            chosen[sk.entry_source, sk.entry_action][None])[0])
         U = len(self.states)
         values = np.zeros((env.n_states, U))
         # unreached (state, machine state) pairs play the first enabled action
@@ -570,7 +681,6 @@ class CompiledRewardMachine:
         values[sk.env_state[live], sk.machine_state[live]] = v[live]
         policy[sk.env_state[live], sk.machine_state[live]] = greedy[live]
         value = float(v[sk.initial_states] @ sk.initial_weights)
-        policy_value = float(v_pol[sk.initial_states] @ sk.initial_weights)
         return RewardMachineSolution(value, values, policy, float(bound), policy_value,
                                      list(self.states))
 

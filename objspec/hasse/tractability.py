@@ -206,13 +206,23 @@ class TractabilityTable:
         return Table(self.columns(), self.cells(), title="Tractability of optimisation")
 
     def __str__(self) -> str:
-        """Aligned text; the complexity statements, which are long, follow the table."""
-        cols = [c for c in self.columns() if c != "complexity"]
-        keep = [i for i, c in enumerate(self.columns()) if c != "complexity"]
+        """Aligned text; the complexity statements (long, often shared) and the errors of
+        failed measurements follow the table."""
+        cols = self.columns()
+        keep = [i for i, c in enumerate(cols) if c != "complexity"]
         cells = [[row[i] for i in keep] for row in self.cells()]
-        lines = [str(Table(cols, cells))]
-        lines.append("complexity:")
-        lines += [f"  {r.acronym}: {r.complexity}" for r in self.rows]
+        failed = []
+        for row, r in zip(cells, self.rows, strict=True):
+            if r.measurement is not None and r.measurement.error:
+                row[keep.index(cols.index("reached"))] = "failed (below)"
+                failed.append(f"  {r.acronym}: {r.measurement.error}")
+        lines = [str(Table([cols[i] for i in keep], cells)), "complexity:"]
+        shared: dict[str, list[str]] = {}
+        for r in self.rows:
+            shared.setdefault(r.complexity, []).append(r.acronym)
+        lines += [f"  {', '.join(names)}: {text}" for text, names in shared.items()]
+        if failed:
+            lines += ["failed measurements:", *failed]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

@@ -55,9 +55,10 @@ def _outputs(notebook: object) -> list[dict]:
     return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
 
 
-def test_there_are_three_notebooks() -> None:
+def test_there_are_four_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
-        "01_tour.ipynb", "02_ltl_and_reward_machines.ipynb", "03_proof_checking.ipynb"
+        "01_tour.ipynb", "02_ltl_and_reward_machines.ipynb", "03_proof_checking.ipynb",
+        "04_optimisation.ipynb",
     ]
 
 
@@ -88,3 +89,8 @@ def test_notebook_runs_clean_and_renders(path: Path, kernel_name: str) -> None:
         assert abs(storm - ours) <= 1e-6 * max(1.0, abs(ours)) + 1e-9
     if path.stem == "03_proof_checking":
         assert "CertificateError:" in streams and "NotExpressibleError:" in streams
+    if path.stem == "04_optimisation":
+        assert any("MR: " in s for s in svgs)  # the diagram coloured by guarantee
+        pmax = float(streams.split("Pmax (finite memory):")[1].split()[0])
+        stationary = float(streams.split("stationary optimum:")[1].split()[0])
+        assert abs(pmax - 0.5) < 1e-6 and stationary <= 1 / 3 + 1e-6

@@ -1,4 +1,5 @@
-"""The ``objspec`` command line: verify the expressivity results, draw the diagram, evaluate.
+"""The ``objspec`` command line: verify the expressivity results, draw the diagram, evaluate
+and optimise.
 
 Subcommands
 -----------

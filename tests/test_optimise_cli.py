@@ -245,3 +245,18 @@ def test_verify_includes_the_static_table(capsys: pytest.CaptureFixture[str]) ->
     section = out[out.index("== tractability of optimisation"):out.index("== verify:")]
     for info in registered_formalisms():
         assert f"\n  {info.acronym} " in section
+
+
+def test_progress_is_shown_on_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from objspec.hasse import tractability
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(tractability, "measure", lambda info, **kw: tractability.Measurement(
+        0.01, "local", 1, kw["n_states"]))
+    code, out, err = _run(["optimise", "--table", "--states", "2", "--time-limit", "1"],
+                          capsys)
+    assert code == 0 and "Traceback" not in err
+    assert "timing" in err and f"[{len(registered_formalisms())}/" in err
+    assert err.endswith("\r")  # the progress line is cleared at the end
+    assert out.splitlines()[1].startswith("formalism")

@@ -10,8 +10,9 @@ Subcommands
     column, ``N``: it cannot, ``=``: diagonal, ``?``: undecided) with the evidence of every
     pair, the equivalence classes and the cover edges. Exits with status 1 if anything
     failed or any pair is undecided.
-``objspec hasse -o FILE``
-    Draws the Hasse diagram (SVG, PNG or PDF by suffix).
+``objspec hasse -o FILE [--colour-by class|guarantee]``
+    Draws the Hasse diagram (SVG, PNG or PDF by suffix); ``--colour-by guarantee`` fills
+    each class with the colour of the strongest optimisation guarantee of its members.
 ``objspec evaluate FILE [--exact] [--json]``
     Evaluates and ranks policies under a specification in an environment, all given in one
     JSON file (format below).
@@ -471,7 +472,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _hasse(args: argparse.Namespace) -> int:
     from objspec.hasse import draw
 
-    draw(args.output)
+    if args.colour_by == "guarantee":
+        from objspec.hasse.tractability import draw_guarantees
+
+        draw_guarantees(args.output)
+    else:
+        draw(args.output)
     print(f"wrote {args.output}")
     return 0
 
@@ -871,6 +877,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Draw the computed Hasse diagram; format from the suffix.")
     h.add_argument("-o", "--output", required=True, type=_output_file(optional=False),
                    help="output file: .svg, .png or .pdf")
+    h.add_argument("--colour-by", choices=("class", "guarantee"), default="class",
+                   help="fill the classes by size (default) or by the strongest "
+                   "optimisation guarantee of their members")
     h.set_defaults(run=_hasse)
     e = sub.add_parser("evaluate", help="rank policies under a spec (JSON file)",
                        description="Evaluate policies under a specification in an environment "

@@ -260,3 +260,19 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path, capsys: pytest.CaptureF
     assert "timing" in err and f"[{len(registered_formalisms())}/" in err
     assert err.endswith("\r")  # the progress line is cleared at the end
     assert out.splitlines()[1].startswith("formalism")
+
+
+def test_hasse_coloured_by_guarantee(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    from objspec.hasse.tractability import GUARANTEE_COLOURS
+
+    path = tmp_path / "coloured.svg"
+    assert main(["hasse", "-o", str(path), "--colour-by", "guarantee"]) == 0
+    text = path.read_text()
+    ET.fromstring(text)
+    assert any(c in text for c in GUARANTEE_COLOURS.values())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(["hasse", "-o", str(path), "--colour-by", "speed"])
+    assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err

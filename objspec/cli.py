@@ -758,7 +758,7 @@ def _optimise_table(args: argparse.Namespace) -> int:
         limit = 5.0 if args.time_limit is None else args.time_limit
         seed = 0 if args.seed is None else args.seed
         with _Progress("timing", total=len(tractability_table().rows)) as bar:
-            table = tractability_table(measure_time=True, n_states=states, seed=seed,
+            table = tractability_table(measure=True, n_states=states, seed=seed,
                                        time_limit=limit, progress=bar.update)
     if args.json:
         print(json.dumps({"measured": table.measured, "settings": table.settings,

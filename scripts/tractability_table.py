@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per formalism (--measure)")
     args = parser.parse_args(argv)
     if args.measure:
-        table = tractability_table(measure_time=True, n_states=args.states,
+        table = tractability_table(measure=True, n_states=args.states,
                                    time_limit=args.time_limit)
         print(table.to_markdown())
         return 0

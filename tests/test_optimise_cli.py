@@ -203,7 +203,7 @@ def test_measured_table_json(capsys: pytest.CaptureFixture[str],
     from objspec.hasse import tractability
 
     seen: list[str] = []
-    real = tractability.measure
+    real = tractability.measure_formalism
 
     def few(info: Any, **kw: Any) -> Any:  # time two formalisms, skip the rest
         seen.append(info.acronym)
@@ -211,7 +211,7 @@ def test_measured_table_json(capsys: pytest.CaptureFixture[str],
             return real(info, **kw)
         return tractability.Measurement(0.0, None, 0, kw["n_states"], error="skipped")
 
-    monkeypatch.setattr(tractability, "measure", few)
+    monkeypatch.setattr(tractability, "measure_formalism", few)
     code, out, _ = _run(["optimise", "--table", "--states", "3", "--time-limit", "1",
                          "--json"], capsys)
     assert code == 0
@@ -252,8 +252,9 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path, capsys: pytest.CaptureF
     from objspec.hasse import tractability
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(tractability, "measure", lambda info, **kw: tractability.Measurement(
-        0.01, "local", 1, kw["n_states"]))
+    monkeypatch.setattr(tractability, "measure_formalism",
+                        lambda info, **kw: tractability.Measurement(0.01, "local", 1,
+                                                                    kw["n_states"]))
     code, out, err = _run(["optimise", "--table", "--states", "2", "--time-limit", "1"],
                           capsys)
     assert code == 0 and "Traceback" not in err

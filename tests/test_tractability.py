@@ -45,7 +45,7 @@ from objspec.hasse.tractability import (
     draw_guarantees,
     guarantee_colours,
     guarantee_svg,
-    measure,
+    measure_formalism,
     tractability_table,
 )
 from objspec.mdp.model import FiniteMDP
@@ -132,7 +132,7 @@ def test_a_registered_formalism_appears_with_its_optimiser(
     assert (row.acronym, row.method, row.guarantee, row.registered) == (
         "HMR", "halved test search", "heuristic", True)
     assert "HMR" in str(table) and "a test statement" in table.to_markdown()
-    measured = tractability_table(measure_time=True, formalisms=["HMR"], n_states=3,
+    measured = tractability_table(measure=True, formalisms=["HMR"], n_states=3,
                                   time_limit=2.0)
     m = measured.rows[0].measurement
     assert m is not None and m.error == "" and m.guarantee == "heuristic" and m.states == 3
@@ -145,11 +145,11 @@ def test_after_unregistering_it_is_gone(halved: type[HalvedMarkovReward]) -> Non
 
 
 def test_measurement_records_time_guarantee_and_failures() -> None:
-    m = measure(formalism_info("ONMR"), n_states=3, time_limit=2.0)
+    m = measure_formalism(formalism_info("ONMR"), n_states=3, time_limit=2.0)
     assert m.error == "" and m.guarantee in GUARANTEES and m.seconds >= 0 and m.states == 3
     assert m.value is not None and np.isfinite(m.value)
     # an inner nonlinear formalism is timed on a rational acyclic environment
-    assert measure(formalism_info("INMR"), n_states=30, time_limit=1.0).states == 8
+    assert measure_formalism(formalism_info("INMR"), n_states=30, time_limit=1.0).states == 8
 
 
 def test_measurement_failure_is_a_row_not_a_crash() -> None:
@@ -162,7 +162,7 @@ def test_measurement_failure_is_a_row_not_a_crash() -> None:
     formalism("BRK", name="a broken formalism", level="policy",
               sampler=lambda env, rng: Broken())(Broken)
     try:
-        table = tractability_table(measure_time=True, formalisms=["BRK"], n_states=2,
+        table = tractability_table(measure=True, formalisms=["BRK"], n_states=2,
                                    time_limit=1.0)
     finally:
         unregister("BRK")
@@ -180,7 +180,7 @@ def test_po_has_a_benchmark_spec_built_from_orders() -> None:
 
 def test_bad_settings_are_named_errors() -> None:
     with pytest.raises(ObjspecError, match="time_limit"):
-        tractability_table(measure_time=True, time_limit=0)
+        tractability_table(measure=True, time_limit=0)
     with pytest.raises(ObjspecError, match="unknown formalism"):
         tractability_table(formalisms=["NOPE"])
     with pytest.raises(ObjspecError, match="n_states"):
@@ -188,7 +188,7 @@ def test_bad_settings_are_named_errors() -> None:
 
 
 def test_renderings_agree() -> None:
-    table = tractability_table(measure_time=True, formalisms=["MR", "PO"], n_states=3,
+    table = tractability_table(measure=True, formalisms=["MR", "PO"], n_states=3,
                                time_limit=1.0)
     md = table.to_markdown().splitlines()
     assert md[0].startswith("| formalism | method | guarantee |") and len(md) == 4

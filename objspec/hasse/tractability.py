@@ -55,6 +55,7 @@ __all__ = [
     "draw_guarantees",
     "guarantee_colours",
     "guarantee_svg",
+    "measure_formalism",
     "optimiser_of",
     "tractability_table",
 ]
@@ -308,15 +309,15 @@ def benchmark_spec(info: FormalismInfo, env: FiniteMDP, rng: np.random.Generator
     raise ObjspecError(f"{info.acronym} registers no sampler: nothing to time it on")
 
 
-def measure(info: FormalismInfo, *, n_states: int = 20, n_actions: int = 2, seed: int = 0,
-            time_limit: float = 5.0) -> Measurement:
+def measure_formalism(info: FormalismInfo, *, n_states: int = 20, n_actions: int = 2,
+                      seed: int = 0, time_limit: float = 5.0) -> Measurement:
     """Optimise one specification of ``info``'s formalism on the benchmark environment
     (:func:`benchmark_environment`, :func:`benchmark_spec`) with ``time_limit`` seconds;
     errors are recorded, not raised.
 
     Examples
     --------
-    >>> m = measure(formalism_info("MR"), n_states=3, time_limit=2.0)
+    >>> m = measure_formalism(formalism_info("MR"), n_states=3, time_limit=2.0)
     >>> m.error, m.guarantee in GUARANTEES, m.states
     ('', True, 3)
     """
@@ -334,7 +335,7 @@ def measure(info: FormalismInfo, *, n_states: int = 20, n_actions: int = 2, seed
 
 
 def tractability_table(
-    *, measure_time: bool = False, formalisms: Sequence[str] | None = None,
+    *, measure: bool = False, formalisms: Sequence[str] | None = None,
     n_states: int = 20, n_actions: int = 2, seed: int = 0, time_limit: float = 5.0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> TractabilityTable:
@@ -342,8 +343,9 @@ def tractability_table(
 
     Parameters
     ----------
-    measure_time : bool
-        Also optimise each formalism once on the benchmark environment (:func:`measure`);
+    measure : bool
+        Also optimise each formalism once on the benchmark environment
+        (:func:`measure_formalism`);
         without it the table has only the registered (static) columns and is instant.
     formalisms : sequence of str, optional
         Acronyms or names of the rows (default: every registered formalism, in the
@@ -360,7 +362,7 @@ def tractability_table(
 
     Examples
     --------
-    >>> t = tractability_table(measure_time=True, formalisms=["MR"], n_states=3)
+    >>> t = tractability_table(measure=True, formalisms=["MR"], n_states=3)
     >>> t.rows[0].measurement.states, t.columns()[-1]
     (3, 'states')
     """
@@ -372,18 +374,18 @@ def tractability_table(
     for i, info in enumerate(infos):
         opt, own = optimiser_of(info)
         m = None
-        if measure_time:
+        if measure:
             if progress is not None:
                 progress(i, len(infos), info.acronym)
-            m = measure(info, n_states=n_states, n_actions=n_actions, seed=seed,
+            m = measure_formalism(info, n_states=n_states, n_actions=n_actions, seed=seed,
                         time_limit=time_limit)
         rows.append(TractabilityRow(info.acronym, info.name, opt.method, opt.guarantee,
                                     opt.complexity, opt.finite_memory, own, m))
-    if measure_time and progress is not None:
+    if measure and progress is not None:
         progress(len(infos), len(infos), "")
     settings = ({"n_states": n_states, "n_actions": n_actions, "seed": seed,
                  "time_limit": time_limit, "acyclic_states": ACYCLIC_STATES}
-                if measure_time else {})
+                if measure else {})
     return TractabilityTable(tuple(rows), settings)
 
 

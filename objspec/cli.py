@@ -931,6 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ObjspecError as exc:
         print(f"objspec {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C during a long search: one line, no traceback
+        print(f"objspec {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into a reader that stopped (``| head``)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

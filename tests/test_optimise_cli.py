@@ -277,3 +277,15 @@ def test_hasse_coloured_by_guarantee(tmp_path: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as stop:
         main(["hasse", "-o", str(path), "--colour-by", "speed"])
     assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_an_interrupted_search_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from objspec.formalisms import base
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(base.Specification, "optimise", interrupted)
+    code, out, err = _run(["optimise", str(_write(tmp_path, MR))], capsys)
+    assert code == 130 and out == "" and err == "objspec optimise: interrupted\n"

@@ -1,4 +1,5 @@
-"""The ``objspec`` command line: verify the expressivity results, draw the diagram, evaluate.
+"""The ``objspec`` command line: verify the expressivity results, draw the diagram, evaluate
+and optimise.
 
 Subcommands
 -----------
@@ -9,19 +10,33 @@ Subcommands
     column, ``N``: it cannot, ``=``: diagonal, ``?``: undecided) with the evidence of every
     pair, the equivalence classes and the cover edges. Exits with status 1 if anything
     failed or any pair is undecided.
-``objspec hasse -o FILE``
-    Draws the Hasse diagram (SVG, PNG or PDF by suffix).
+``objspec hasse -o FILE [--colour-by class|guarantee]``
+    Draws the Hasse diagram (SVG, PNG or PDF by suffix); ``--colour-by guarantee`` fills
+    each class with the colour of the strongest optimisation guarantee of its members.
 ``objspec evaluate FILE [--exact] [--json]``
     Evaluates and ranks policies under a specification in an environment, all given in one
     JSON file (format below).
+``objspec optimise FILE [--exact] [--seed N] [--time-limit S] [--policies P] [--json]``
+    Optimises the specification of an evaluate file (the ``"policies"`` entry is optional
+    and ignored) with the optimiser its formalism registers: prints the policy found (by
+    state and action names), its value under the formalism's own evaluator, the guarantee
+    (exact, certified with its bound, local with its test, or heuristic), the method,
+    iterations and time. ``--policies finite-memory`` is accepted only for formalisms whose
+    optimiser supports it.
+``objspec optimise --table [--static] [--states N] [--time-limit S] [--json]``
+    Prints the tractability table computed from the registry (method, guarantee,
+    finite-memory support, complexity statement) with the time of one optimisation per
+    formalism on a seeded benchmark environment of ``--states`` states (``--static``:
+    the registered columns only, instantly). ``objspec verify`` prints the static table.
 ``objspec --version``
     Prints the version.
 
 Exit status: 0 on success, 1 when ``verify`` finds a failure, 2 on any input error (a bad
 argument or a malformed file), reported as one line naming the argument or the field, for
 example ``objspec evaluate: error: specification (RM).edges[2]: expected [u, u_next, guard,
-reward], got 3 entries``. Arguments (``--envs``, ``--seed``, output folders and suffixes)
-are checked before any work starts. ``--json`` prints one JSON object instead of text.
+reward], got 3 entries``. Arguments (``--envs``, ``--seed``, ``--time-limit``, output
+folders and suffixes) are checked before any work starts. ``--json`` prints one JSON
+object instead of text.
 
 Evaluate file format (JSON; every number may also be a string ``"p/q"`` or ``"0.1"``,
 read exactly)::
@@ -70,8 +85,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -271,7 +289,8 @@ def _policies(raw: Any, env: Any, exact: bool) -> tuple[list[Any], list[str]]:
     return policies, [name for name, _, _ in items]
 
 
-def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
+def load_problem(path: str | Path, *, exact: bool = False,
+                 require_policies: bool = True) -> Problem:
     """``(env, spec, policies)`` from an evaluate JSON file (``.names``: policy names).
 
     Parameters
@@ -279,6 +298,9 @@ def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
     path : str or Path
     exact : bool
         Require exact numbers (``"1/10"``; floats only when exactly the decimal written).
+    require_policies : bool
+        Whether the ``"policies"`` entry must be there (``objspec optimise`` reads files
+        without it; when present it is still checked). Without it, ``policies`` is empty.
 
     Raises
     ------
@@ -301,7 +323,7 @@ def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
         raise ObjspecError(f"{path}: expected a JSON object with environment, specification, "
                            "policies")
     for key in ("environment", "specification", "policies"):
-        if key not in data:
+        if key not in data and (require_policies or key != "policies"):
             raise ObjspecError(f"{path}: missing the '{key}' entry")
     unknown = sorted(set(data) - {"environment", "specification", "policies", "description"})
     if unknown:
@@ -309,6 +331,8 @@ def load_problem(path: str | Path, *, exact: bool = False) -> Problem:
                            "specification, policies and optionally description)")
     env = _environment(data["environment"], exact)
     spec = spec_from_json(data["specification"], env.n_actions, exact=exact)
+    if "policies" not in data:
+        return Problem(env, spec, [], [])
     policies, names = _policies(data["policies"], env, exact)
     return Problem(env, spec, policies, names)
 
@@ -339,6 +363,7 @@ def _verify(args: argparse.Namespace) -> int:
         undecided_pairs,
         verdicts,
     )
+    from objspec.hasse.tractability import tractability_table
     from objspec.reductions import constructions, separations
     from objspec.reductions.checking import verify_construction
     from objspec.reductions.registry import FORMALISMS
@@ -403,6 +428,7 @@ def _verify(args: argparse.Namespace) -> int:
     classes = equivalence_classes()
     h = hasse_diagram()
     edges = sorted(h.edges, key=lambda e: (FORMALISMS.index(e[1].split(" ")[0]), e))
+    tractability = tractability_table()
     if text:
         print(f"== {len(classes)} equivalence classes")
         for cls in classes:
@@ -410,6 +436,9 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"== {h.number_of_edges()} cover edges")
         for a, b in edges:
             print(f"  {a}  >  {b}")
+        print("== tractability of optimisation (registered optimisers; objspec optimise "
+              "--table times them)")
+        print("  " + str(tractability).replace("\n", "\n  "))
         if und:
             print(f"UNDECIDED pairs ({len(und)}): " + ", ".join(f"{a}>={b}" for a, b in und))
         if bad:
@@ -434,6 +463,7 @@ def _verify(args: argparse.Namespace) -> int:
             cover_edges=[list(e) for e in edges],
             undecided=[list(p) for p in und],
             contradictions=[x.evidence for x in bad],
+            tractability=tractability.as_dicts(),
             diagram=str(args.diagram) if args.diagram else None)
         print(json.dumps(out, indent=2))
     return 0 if ok else 1
@@ -442,7 +472,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _hasse(args: argparse.Namespace) -> int:
     from objspec.hasse import draw
 
-    draw(args.output)
+    if args.colour_by == "guarantee":
+        from objspec.hasse.tractability import draw_guarantees
+
+        draw_guarantees(args.output)
+    else:
+        draw(args.output)
     print(f"wrote {args.output}")
     return 0
 
@@ -551,6 +586,194 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- optimise
+
+
+class _Progress:
+    """Progress on stderr while a search runs: a tqdm bar when tqdm is installed, else a
+    line rewritten in place; shown only when stderr is a terminal (never in pipes, logs
+    or tests, where it would be noise)."""
+
+    def __init__(self, what: str, total: int | None = None,
+                 time_limit: float | None = None) -> None:
+        self.what, self.total, self.time_limit = what, total, time_limit
+        self.enabled = sys.stderr.isatty()
+        self.bar: Any = None
+        self.start = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Progress:
+        if not self.enabled:
+            return self
+        try:
+            from tqdm import tqdm  # optional
+
+            self.bar = tqdm(total=self.total, desc=self.what, file=sys.stderr, leave=False)
+        except ImportError:
+            self.bar = None
+        if self.total is None:  # one long call: tick the elapsed time
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"{time.monotonic() - self.start:.1f} s")
+            else:
+                self._line("")
+
+    def _line(self, item: str) -> None:
+        elapsed = time.monotonic() - self.start
+        limit = f" of {self.time_limit:g} s" if self.time_limit is not None else ""
+        print(f"\r{self.what} {item}{elapsed:.1f} s{limit}   ", end="", file=sys.stderr,
+              flush=True)
+
+    def update(self, done: int, total: int, item: str) -> None:
+        """``done`` of ``total`` steps finished; ``item`` is the next one."""
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.set_postfix_str(item)
+            self.bar.refresh()
+        else:
+            self._line(f"[{done}/{total}] {item} ")
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            print("\r" + " " * 72 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def _json_number(x: Any) -> Any:
+    """A value for JSON: a Fraction as ``"p/q"``, a number as float, None as null."""
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        return str(x)
+    return float(x)
+
+
+def _policy_record(env: Any, policy: Any, exact: bool) -> dict[str, Any]:
+    """The optimum's policy for output: a stationary one by its ``[S][A]`` probabilities
+    (``"p/q"`` strings when ``exact``) and a ``state: action`` description; a
+    finite-memory one by its ``[S][memory][A]`` action probabilities."""
+    probs = getattr(policy, "probabilities", None)
+    if probs is not None:
+        shown = probs
+        if exact:
+            try:
+                shown = policy.exact_probabilities()
+            except ObjspecError:
+                exact = False
+        cells = [[str(Fraction(x)) if exact else float(x) for x in row] for row in shown]
+        return {"kind": "stationary", "probabilities": cells,
+                "description": _describe_policy(env, shown)}
+    table = getattr(policy, "action_probabilities", None)
+    record: dict[str, Any] = {"kind": type(policy).__name__}
+    if table is not None:
+        record["action_probabilities"] = np.asarray(table, dtype=float).tolist()
+        record["memory_states"] = int(np.asarray(table).shape[1])
+        record["description"] = (f"{type(policy).__name__} with "
+                                 f"{record['memory_states']} memory states")
+    else:
+        record["description"] = repr(policy)
+    return record
+
+
+def _optimise(args: argparse.Namespace) -> int:
+    if args.table:
+        if args.file is not None:
+            raise ObjspecError("give either a FILE to optimise or --table, not both")
+        return _optimise_table(args)
+    if args.file is None:
+        raise ObjspecError("give a FILE to optimise (an evaluate file) or --table")
+    for flag, given in (("--static", args.static), ("--states", args.states is not None)):
+        if given:
+            raise ObjspecError(f"{flag} applies only to --table")
+    problem = load_problem(args.file, exact=args.exact, require_policies=False)
+    env, spec, _ = problem
+    from objspec.formalisms.optimisation import GENERIC
+    from objspec.formalisms.registry import formalism_info
+
+    info = formalism_info(spec)
+    optimiser = info.optimiser if info.optimiser is not None else GENERIC
+    if args.policies == "finite-memory" and not optimiser.finite_memory:
+        raise InvalidSpecificationError(
+            f"--policies finite-memory has no meaning for {info.acronym}: its optimiser "
+            f"({optimiser.method}) searches stationary policies, the paper's class")
+    where = f"specification ({spec.acronym})"
+    with _field(where), _Progress(f"optimising {spec.acronym}", time_limit=args.time_limit):
+        opt = spec.optimise(env, policies=args.policies, exact=args.exact, seed=args.seed,
+                            time_limit=args.time_limit)
+    policy = _policy_record(env, opt.policy, args.exact)
+    record = {
+        "file": str(args.file), "formalism": spec.acronym, "specification": repr(spec),
+        "policies": opt.policies, "exact": args.exact, "seed": args.seed,
+        "time_limit": args.time_limit, "value": _json_number(opt.value),
+        "guarantee": opt.guarantee, "bound": _json_number(opt.bound), "test": opt.test,
+        "method": opt.method, "evidence": opt.evidence, "iterations": int(opt.iterations),
+        "seconds": float(opt.seconds), "states": list(env.state_names),
+        "actions": list(env.action_names), "policy": policy}
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    print(f"specification: {spec!r}")
+    print(f"environment: {env.n_states} states, {env.n_actions} actions")
+    print(f"policy ({opt.policies}): {policy['description']}")
+    if opt.value is None:
+        print("value: none (an ordering formalism: see evidence)")
+    else:
+        print(f"value: {_value_text(opt.value)}")
+    line = f"guarantee: {opt.guarantee}"
+    if opt.bound is not None:
+        line += f" (bound {_value_text(opt.bound)}: optimum - value <= bound)"
+    print(line)
+    if opt.test:
+        print(f"test: {opt.test}")
+    print(f"method: {opt.method}")
+    if opt.evidence:
+        print(f"evidence: {opt.evidence}")
+    print(f"iterations: {opt.iterations}; time: {opt.seconds:.3g} s")
+    return 0
+
+
+def _optimise_table(args: argparse.Namespace) -> int:
+    from objspec.hasse.tractability import tractability_table
+
+    for flag, given in (("--exact", args.exact), ("--policies",
+                                                    args.policies != "stationary")):
+        if given:
+            raise ObjspecError(f"{flag} applies to a FILE, not to --table")
+    if args.static:
+        table = tractability_table()
+    else:
+        states = 20 if args.states is None else args.states
+        limit = 5.0 if args.time_limit is None else args.time_limit
+        seed = 0 if args.seed is None else args.seed
+        with _Progress("timing", total=len(tractability_table().rows)) as bar:
+            table = tractability_table(measure=True, n_states=states, seed=seed,
+                                       time_limit=limit, progress=bar.update)
+    if args.json:
+        print(json.dumps({"measured": table.measured, "settings": table.settings,
+                          "rows": table.as_dicts()}, indent=2))
+        return 0
+    if table.measured:
+        st = table.settings
+        print(f"tractability (each formalism optimised once: seeded random {st['n_states']}-"
+              f"state, {st['n_actions']}-action labelled MDP, or a rational acyclic one of at "
+              f"most {st['acyclic_states']} states for inner nonlinear formalisms; seed "
+              f"{st['seed']}; time limit {st['time_limit']:g} s each)")
+    print(table)
+    return 0
+
+
 # ---------------------------------------------------------------------------- arguments
 
 
@@ -577,6 +800,20 @@ def _integer_at_least(minimum: int, what: str) -> Callable[[str], int]:
 
 
 _positive_int = _integer_at_least(1, "a positive integer")
+
+
+def _seconds(text: str) -> float:
+    """An argparse ``type`` accepting a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, got {text}")
+    return value
+
 _seed = _integer_at_least(0, "an integer >= 0")
 
 
@@ -640,6 +877,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Draw the computed Hasse diagram; format from the suffix.")
     h.add_argument("-o", "--output", required=True, type=_output_file(optional=False),
                    help="output file: .svg, .png or .pdf")
+    h.add_argument("--colour-by", choices=("class", "guarantee"), default="class",
+                   help="fill the classes by size (default) or by the strongest "
+                   "optimisation guarantee of their members")
     h.set_defaults(run=_hasse)
     e = sub.add_parser("evaluate", help="rank policies under a spec (JSON file)",
                        description="Evaluate policies under a specification in an environment "
@@ -651,6 +891,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rational arithmetic where possible (numbers must be exact: \"1/10\")")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=_evaluate)
+    o = sub.add_parser("optimise", help="optimise a spec (JSON file), or print the "
+                       "tractability table",
+                       description="Optimise the specification of an evaluate file (its "
+                       "'policies' entry is optional) with the optimiser its formalism "
+                       "registers, or print the tractability table (--table).",
+                       epilog=fmt,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    o.add_argument("file", nargs="?", default=None,
+                   help="JSON file with environment and specification (as for evaluate)")
+    o.add_argument("--exact", action="store_true",
+                   help="verify and report in rational arithmetic (numbers must be exact)")
+    o.add_argument("--seed", type=_seed, default=None, help="seed of the randomised searches")
+    o.add_argument("--time-limit", type=_seconds, default=None, metavar="S",
+                   help="stop searching after S seconds (> 0); with --table: per formalism "
+                   "(default 5)")
+    o.add_argument("--policies", choices=("stationary", "finite-memory"),
+                   default="stationary",
+                   help="the policy class (default: stationary, the paper's)")
+    o.add_argument("--table", action="store_true",
+                   help="print the tractability table of the registered formalisms")
+    o.add_argument("--static", action="store_true",
+                   help="with --table: the registered columns only (no timing)")
+    o.add_argument("--states", type=_positive_int, default=None, metavar="N",
+                   help="with --table: states of the benchmark environment (default 20)")
+    o.add_argument("--json", action="store_true", help="print one JSON object")
+    o.set_defaults(run=_optimise)
     return parser
 
 
@@ -665,6 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ObjspecError as exc:
         print(f"objspec {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C during a long search: one line, no traceback
+        print(f"objspec {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into a reader that stopped (``| head``)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -23,6 +23,7 @@ from objspec.hasse.preorder import (
     undecided_pairs,
     verdicts,
 )
+from objspec.hasse.tractability import draw_guarantees, guarantee_svg, tractability_table
 
 __all__ = [
     "HasseDiagram",
@@ -32,10 +33,13 @@ __all__ = [
     "contradictions",
     "decide",
     "draw",
+    "draw_guarantees",
     "equivalence_classes",
     "expressivity_graph",
     "hasse_diagram",
+    "guarantee_svg",
     "to_svg",
+    "tractability_table",
     "undecided_pairs",
     "verdicts",
 ]

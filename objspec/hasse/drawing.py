@@ -9,6 +9,7 @@ class members.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,9 @@ def layered_positions(diagram: nx.DiGraph) -> dict[Any, tuple[float, float]]:
     return {n: (x[n], float(depth - level_of[n])) for n in x}
 
 
-def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | None = None) -> Any:
+def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | None = None,
+         *, colour_by: Mapping[Any, str] | None = None, labels: Mapping[Any, str] | None = None,
+         legend: Mapping[str, str] | None = None, title: str = TITLE) -> Any:
     """Draw the Hasse diagram; save to ``path`` (format by suffix: ``.svg``, ``.png``, ``.pdf``).
 
     Parameters
@@ -76,6 +79,15 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
         Draw into it (else a new figure is made).
     diagram : DiGraph, optional
         Defaults to :func:`objspec.hasse.hasse_diagram`.
+    colour_by : mapping, optional
+        Node -> fill colour (nodes not in it keep the default fill), e.g. the guarantee
+        colours of :func:`objspec.hasse.tractability.guarantee_colours`.
+    labels : mapping, optional
+        Node -> text replacing the default label (members one per line).
+    legend : mapping, optional
+        Legend entry -> colour, drawn as a legend of filled boxes.
+    title : str
+        The figure's title.
 
     Returns
     -------
@@ -103,15 +115,21 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
         (x1, y1), (x2, y2) = pos[u], pos[v]
         ax.plot([x1, x2], [y1, y2], color="#555555", lw=1.2, zorder=1)
     for node, (x, y) in pos.items():
-        ax.text(x, y, _label(h, node), ha="center", va="center", fontsize=10, zorder=2,
-                bbox={"boxstyle": "round,pad=0.4", "fc": "#eef3fb" if _size(h, node) > 1
-                      else "white", "ec": "#334466"})
+        text = labels[node] if labels is not None and node in labels else _label(h, node)
+        ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=2,
+                bbox={"boxstyle": "round,pad=0.4", "fc": _fill(h, node, colour_by),
+                      "ec": "#334466"})
+    if legend:
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(facecolor=c, edgecolor="#334466", label=k)
+                           for k, c in legend.items()], loc="lower right", fontsize=9)
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_axis_off()
-    ax.set_title(TITLE)
+    ax.set_title(title)
     if path is not None:
         suffix = Path(path).suffix.lower().lstrip(".")
         if suffix not in ("svg", "png", "pdf"):
@@ -120,9 +138,14 @@ def draw(path: str | Path | None = None, ax: Any = None, diagram: nx.DiGraph | N
     return fig
 
 
-def to_svg(diagram: nx.DiGraph | None = None) -> str:
+def to_svg(diagram: nx.DiGraph | None = None, *, colour_by: Mapping[Any, str] | None = None,
+           labels: Mapping[Any, str] | None = None, title: str = TITLE,
+           caption: str = "") -> str:
     """The diagram as an SVG string (for Jupyter's ``_repr_svg_``), written by the shared
     graph writer :func:`objspec.display.svg.graph_svg` in the layout of :func:`draw`.
+
+    ``colour_by`` (node -> fill colour), ``labels`` (node -> text) and ``title`` are as in
+    :func:`draw`; ``caption`` is a line of text under the diagram (e.g. a colour key).
 
     Examples
     --------
@@ -135,14 +158,22 @@ def to_svg(diagram: nx.DiGraph | None = None) -> str:
         raise ObjspecError("the diagram has no nodes to draw")
     pos = layered_positions(h)
     nodes = [
-        Node(node, _label(h, node), fill="#eef3fb" if _size(h, node) > 1 else "white",
-             shape="box")
+        Node(node, labels[node] if labels is not None and node in labels else _label(h, node),
+             fill=_fill(h, node, colour_by), shape="box")
         for node in pos
     ]
     edges = [Edge(u, v, color="#555555", arrow=False) for u, v in h.edges]
     # x: one unit per node of a row, y: one row per generation, top first
     positions = {n: (1.5 * x, -y) for n, (x, y) in pos.items()}
-    return graph_svg(nodes, edges, positions, spacing=110.0, title=TITLE, xml_declaration=True)
+    return graph_svg(nodes, edges, positions, spacing=110.0, title=title, caption=caption,
+                     xml_declaration=True)
+
+
+def _fill(diagram: nx.DiGraph, node: Any, colour_by: Mapping[Any, str] | None) -> str:
+    """``colour_by[node]`` if given, else light blue for a class of several, else white."""
+    if colour_by is not None and node in colour_by:
+        return colour_by[node]
+    return "#eef3fb" if _size(diagram, node) > 1 else "white"
 
 
 def _size(diagram: nx.DiGraph, node: Any) -> int:

@@ -1,0 +1,389 @@
+"""Benchmark of ``spec.optimise`` against outside solvers (not a test).
+
+One run prints one table with a row per comparison:
+
+1. **LAR**: ``LimitAverageReward(R).optimise(env)`` on a random ``--states``-state MDP
+   (``objspec.environments.random_mdp(S, 2, 3)``, a random state-action reward in
+   ``[0, 1)``) versus Storm's ``R{"r"}max=? [ LRA ]`` on the same MDP (built from the same
+   arrays; model building timed separately, not in the ratio).
+2. **LTL Pmax**: the maximal satisfaction probability of ``--formula`` on a random labelled
+   MDP with 5% absorbing states, translation included (caches cleared): with
+   ``LinearTemporalLogic(phi).optimise(env, policies="finite-memory")`` when the LTL
+   optimiser supports finite memory, else :func:`objspec.ltl.optimise.maximal_satisfaction`
+   (the product method it would use); versus Storm's ``Pmax=? [phi]`` on the same MDP.
+3. **concave FOMR**: ``f(m) = <R, m_sa> - (lam / 2) |m_sa|^2`` (``m_sa`` the state-action
+   occupancy measure, concave) optimised by ``OccupancyMeasureFunction(f, gamma).optimise``
+   on a ``--fomr-states``-state MDP (f receives the dense ``[S, A, S]`` measure, so this row
+   has its own size) versus the same quadratic programme over occupancy measures solved by
+   cvxpy (clarabel) when installed, else by scipy's SLSQP (the row says which).
+4. **soft VI (RRL)**: the entropy-regularised objective
+   ``RegularisedRL(R, negative_entropy, alpha, gamma).optimise(env)`` versus plain
+   fixed-point iteration of the soft Bellman operator
+   ``V(s) = alpha log sum_a exp((R(s, a) + gamma P V)(s, a) / alpha)`` in numpy, stopped when
+   the contraction bound ``gamma |V_k+1 - V_k| / (1 - gamma)`` is below ``--tol``.
+
+Each objspec run and each reference run happens in a child process stopped after
+``--row-limit`` seconds (the optimiser also gets ``time_limit``), so a slow optimiser
+gives a "timed out" cell, never a hung benchmark. The "objspec method" column names the
+optimiser that ran (with the registry's guarantee): rows measured while a formalism only
+has the generic fallback say so.
+
+Run: ``python benchmarks/bench_optimise.py`` (``--quick`` for small models and short
+limits; ``--states``, ``--fomr-states``, ``--row-limit``, ``--seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from objspec import FiniteMDP
+from objspec.environments import random_mdp
+from objspec.formalisms.optimisation import GENERIC
+from objspec.formalisms.registry import formalism_info
+
+Result = dict[str, Any]
+
+
+# ------------------------------------------------------------------ guarded runs
+
+
+def _child(fn: Callable[[], Result], queue: Any) -> None:
+    try:
+        queue.put(fn())
+    except Exception as exc:  # reported in the table
+        queue.put({"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"})
+
+
+def guarded(fn: Callable[[], Result], limit: float) -> Result:
+    """``fn()`` in a forked child process, stopped after ``limit`` seconds."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, queue))
+    start = time.perf_counter()
+    proc.start()
+    proc.join(limit)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return {"error": f"timed out after {limit:g} s"}
+    try:
+        out: Result = queue.get(timeout=5)
+    except Exception:
+        return {"error": f"no result (exit code {proc.exitcode})"}
+    out.setdefault("wall", time.perf_counter() - start)
+    return out
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def method_of(acronym: str) -> str:
+    info = formalism_info(acronym)
+    opt = info.optimiser
+    if opt is None:
+        return f"{GENERIC.method} [generic fallback, {GENERIC.guarantee}]"
+    return f"{opt.method} [{opt.guarantee}]"
+
+
+# ------------------------------------------------------------------ Storm models
+
+
+def storm_mdp(env: FiniteMDP, reward: np.ndarray | None = None) -> Any:
+    """A Storm sparse MDP from ``env``'s ``(S*A, S)`` matrix (all actions enabled), with
+    the state labels and, if given, the state-action reward ``[S, A]`` as model ``"r"``."""
+    import stormpy.datastructures as d
+    import stormpy.models as m
+
+    S, A = env.n_states, env.n_actions
+    tau = sp.csr_matrix(env.transition_matrix)
+    tau.sort_indices()
+    b = d.SparseMatrixBuilder[float](S * A, S, tau.nnz, True, True, S)
+    indptr, indices, data = tau.indptr, tau.indices.tolist(), tau.data.tolist()
+    for s in range(S):
+        b.new_row_group(s * A)
+        for row in range(s * A, (s + 1) * A):
+            for k in range(indptr[row], indptr[row + 1]):
+                b.add_next_value(row, indices[k], data[k])
+    lab = m.StateLabeling(S)
+    names = ["init", *env.propositions]
+    for name in names:
+        lab.add_label(name)
+    labels = env.state_labels if env.state_labels is not None else [()] * S
+    for s, ls in enumerate(labels):
+        lab.add_label_to_state("init", s)
+        for name in ls:
+            lab.add_label_to_state(name, s)
+    comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab)
+    if reward is not None:
+        comp.reward_models = {"r": m.SparseRewardModel[float](
+            optional_state_action_reward_vector=[float(x) for x in reward.ravel()])}
+    return m.SparseMdp[float](comp)
+
+
+def storm_check(model: Any, text: str, initial: np.ndarray, precision: float) -> float:
+    import stormpy
+
+    env = stormpy.Environment()
+    minmax = env.solver().min_max()
+    minmax.precision = stormpy.Rational(precision)
+    minmax.relative_termination_criterion = False
+    prop = stormpy.parse_properties(text)[0]
+    result = stormpy.model_checking(model, prop, environment=env)
+    return float(initial @ np.array(result.get_value_vector()))
+
+
+# ------------------------------------------------------------------ rows
+
+
+def lar_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
+    from objspec.formalisms import LimitAverageReward
+
+    env = random_mdp(n_states, 2, 3, seed=seed, sparse=True)
+    reward = np.random.default_rng(seed).random((n_states, 2))
+
+    def ours() -> Result:
+        t, opt = timed(lambda: LimitAverageReward(reward).optimise(env, seed=seed,
+                                                                   time_limit=limit))
+        return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
+                "method": opt.method}
+
+    def storm() -> Result:
+        build, model = timed(lambda: storm_mdp(env, reward))
+        t, v = timed(lambda: storm_check(model, 'R{"r"}max=? [ LRA ]', env.initial, tol))
+        return {"time": t, "build": build, "value": v}
+
+    return {"name": f"LAR optimise vs Storm LRAmax ({n_states} states)",
+            "method": method_of("LAR"), "ours": guarded(ours, limit * 2 + 30),
+            "ref": guarded(storm, limit * 2 + 30), "ref_name": "Storm LRAmax"}
+
+
+def ltl_env(n_states: int, seed: int) -> FiniteMDP:
+    """A random labelled MDP (propositions p, q) with 5% absorbing states."""
+    from objspec.environments.generators import random_labelled_mdp
+
+    base = random_labelled_mdp(n_states, 2, ("p", "q"), 3, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    tau = sp.lil_matrix(base.transition_matrix)
+    for s in rng.choice(n_states, size=max(1, n_states // 20), replace=False):
+        for a in range(2):
+            tau.rows[s * 2 + a] = [int(s)]
+            tau.data[s * 2 + a] = [1.0]
+    assert base.state_labels is not None
+    labels = {s: list(base.state_labels[s]) for s in range(n_states)}
+    return FiniteMDP(tau.tocsr(), base.initial, labels=labels, propositions=["p", "q"])
+
+
+def ltl_row(n_states: int, seed: int, formula: str, limit: float, tol: float) -> Result:
+    from objspec.formalisms import LinearTemporalLogic
+    from objspec.ltl import clear_caches
+    from objspec.ltl.optimise import maximal_satisfaction
+    from objspec.ltl.parser import parse_formula
+
+    env = ltl_env(n_states, seed)
+    info = formalism_info("LTL")
+    finite_memory = info.optimiser is not None and info.optimiser.finite_memory
+
+    def ours() -> Result:
+        clear_caches()
+        if finite_memory:
+            t, opt = timed(lambda: LinearTemporalLogic(formula).optimise(
+                env, policies="finite-memory", time_limit=limit))
+            return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
+                    "method": opt.method}
+        t, res = timed(lambda: maximal_satisfaction(env, formula))
+        return {"time": t, "value": float(res.probability), "guarantee": "n/a",
+                "method": "maximal_satisfaction (product LP + policy iteration)"}
+
+    def storm() -> Result:
+        build, model = timed(lambda: storm_mdp(env))
+        text = f"Pmax=? [ {parse_formula(formula).to_storm()} ]"
+        t, v = timed(lambda: storm_check(model, text, env.initial, tol))
+        return {"time": t, "build": build, "value": v}
+
+    method = (method_of("LTL") if finite_memory else
+              "maximal_satisfaction (the LTL optimiser has no finite-memory path yet)")
+    return {"name": f"LTL Pmax incl. translation vs Storm ({n_states} states, {formula})",
+            "method": method, "ours": guarded(ours, limit * 2 + 30),
+            "ref": guarded(storm, limit * 2 + 30), "ref_name": "Storm Pmax"}
+
+
+def fomr_problem(n_states: int, seed: int) -> tuple[FiniteMDP, np.ndarray, float, float]:
+    env = random_mdp(n_states, 2, 3, seed=seed, sparse=False)
+    reward = np.random.default_rng(seed).random((n_states, 2))
+    return env, reward, 0.9, 0.5  # env, R, gamma, lam
+
+
+def fomr_reference(env: FiniteMDP, reward: np.ndarray, gamma: float, lam: float,
+                   tol: float) -> Result:
+    """max <R, x> - lam/2 |x|^2 over occupancy measures x >= 0 with the flow constraints
+    sum_a x(s, a) - gamma sum_{s', a'} tau(s | s', a') x(s', a') = mu0(s)."""
+    S, A = env.n_states, env.n_actions
+    tau = sp.csr_matrix(env.transition_matrix)  # (S*A, S)
+    out_flow = sp.kron(sp.eye(S), np.ones((1, A)))  # (S, S*A)
+    flow = (out_flow - gamma * tau.T).tocsr()
+    r = reward.ravel()
+    try:
+        import cvxpy as cp
+
+        x = cp.Variable(S * A, nonneg=True)
+        prob = cp.Problem(cp.Maximize(r @ x - lam / 2 * cp.sum_squares(x)),
+                          [flow @ x == env.initial])
+        t, value = timed(lambda: prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol,
+                                            tol_gap_rel=tol))
+        return {"time": t, "value": float(value), "solver": "cvxpy (clarabel)"}
+    except ImportError:
+        from scipy.optimize import minimize
+
+        dense = flow.toarray()
+        x0 = np.full(S * A, 1.0 / ((1 - gamma) * S * A))
+
+        def run() -> Any:
+            return minimize(lambda x: -(r @ x) + lam / 2 * (x @ x), x0,
+                            jac=lambda x: -r + lam * x, method="SLSQP",
+                            bounds=[(0, None)] * (S * A),
+                            constraints=[{"type": "eq", "fun": lambda x: dense @ x - env.initial,
+                                          "jac": lambda x: dense}],
+                            options={"ftol": tol, "maxiter": 1000})
+
+        t, res = timed(run)
+        return {"time": t, "value": float(-res.fun),
+                "solver": "scipy SLSQP (cvxpy not installed)"}
+
+
+def fomr_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
+    from objspec.formalisms import OccupancyMeasureFunction
+
+    env, reward, gamma, lam = fomr_problem(n_states, seed)
+
+    def f(m: np.ndarray) -> float:
+        x = np.asarray(m, dtype=float).sum(axis=2)
+        return float((reward * x).sum() - lam / 2 * (x * x).sum())
+
+    def ours() -> Result:
+        t, opt = timed(lambda: OccupancyMeasureFunction(f, gamma).optimise(
+            env, seed=seed, time_limit=limit))
+        return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
+                "method": opt.method}
+
+    ref = guarded(lambda: fomr_reference(env, reward, gamma, lam, tol), limit * 2 + 30)
+    return {"name": f"concave FOMR vs QP solver ({n_states} states)",
+            "method": method_of("FOMR"), "ours": guarded(ours, limit * 2 + 30),
+            "ref": ref, "ref_name": ref.get("solver", "cvxpy / SLSQP")}
+
+
+def soft_value_iteration(env: FiniteMDP, reward: np.ndarray, alpha: float, gamma: float,
+                         tol: float) -> tuple[float, int]:
+    """Plain iteration of the soft Bellman operator; the value from the initial
+    distribution and the number of sweeps."""
+    S, A = env.n_states, env.n_actions
+    tau = sp.csr_matrix(env.transition_matrix)
+    V = np.zeros(S)
+    sweeps = 0
+    while True:
+        sweeps += 1
+        Q = reward + gamma * (tau @ V).reshape(S, A)
+        top = Q.max(axis=1)
+        new = top + alpha * np.log(np.exp((Q - top[:, None]) / alpha).sum(axis=1))
+        gap = float(np.abs(new - V).max())
+        V = new
+        if gamma * gap / (1 - gamma) <= tol:
+            return float(env.initial @ V), sweeps
+
+
+def rrl_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
+    from objspec.formalisms import RegularisedRL
+    from objspec.formalisms.regularisers import negative_entropy
+
+    env = random_mdp(n_states, 2, 3, seed=seed, sparse=True)
+    reward = np.random.default_rng(seed).random((n_states, 2))
+    alpha, gamma = 0.1, 0.9
+
+    def ours() -> Result:
+        spec = RegularisedRL(reward, negative_entropy, alpha, gamma)
+        t, opt = timed(lambda: spec.optimise(env, seed=seed, time_limit=limit))
+        return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
+                "method": opt.method}
+
+    def plain() -> Result:
+        t, (v, sweeps) = timed(lambda: soft_value_iteration(env, reward, alpha, gamma, tol))
+        return {"time": t, "value": v, "sweeps": sweeps}
+
+    return {"name": f"soft VI (RRL, entropy) vs plain iteration ({n_states} states)",
+            "method": method_of("RRL"), "ours": guarded(ours, limit * 2 + 30),
+            "ref": guarded(plain, limit * 2 + 30), "ref_name": "plain soft iteration"}
+
+
+# ------------------------------------------------------------------ report
+
+
+def cell(r: Result, key: str, fmt: str) -> str:
+    return format(r[key], fmt) if key in r else r.get("error", "-")
+
+
+def report(rows: list[Result]) -> None:
+    print(f"# bench_optimise on {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}")
+    head = ("comparison", "objspec s", "reference s", "ratio", "|value diff|",
+            "guarantee", "objspec method", "reference")
+    print(" | ".join(head))
+    for row in rows:
+        ours, ref = row["ours"], row["ref"]
+        ratio = (f"{ref['time'] / ours['time']:.2f}x" if "time" in ours and "time" in ref
+                 and ours["time"] > 0 else "-")
+        diff = (f"{abs(ours['value'] - ref['value']):.2e}" if "value" in ours
+                and "value" in ref else "-")
+        ref_name = row["ref_name"] + (f" (build {ref['build']:.3g} s)" if "build" in ref
+                                      else "")
+        print(" | ".join([row["name"], cell(ours, "time", ".3g"), cell(ref, "time", ".3g"),
+                          ratio, diff, str(ours.get("guarantee", ours.get("error", "-"))),
+                          ours.get("method", row["method"]), ref_name]))
+    print("ratio = reference time / objspec time (> 1: objspec faster); Storm's model "
+          "building is excluded from its time.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small models (200 / 30 states) and a 20 s limit per run")
+    parser.add_argument("--states", type=int, default=None,
+                        help="states of the LAR, LTL and RRL models (default 2000)")
+    parser.add_argument("--fomr-states", type=int, default=None,
+                        help="states of the FOMR model (default 100)")
+    parser.add_argument("--row-limit", type=float, default=None,
+                        help="time limit of each run, seconds (default 120)")
+    parser.add_argument("--formula", default="G F p & F G !q")
+    parser.add_argument("--tol", type=float, default=1e-8,
+                        help="precision asked of the reference solvers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", default="lar,ltl,fomr,rrl",
+                        help="comma-separated subset of lar, ltl, fomr, rrl")
+    args = parser.parse_args(argv)
+    states = args.states or (200 if args.quick else 2000)
+    fomr_states = args.fomr_states or (30 if args.quick else 100)
+    limit = args.row_limit or (20.0 if args.quick else 120.0)
+    makers = {
+        "lar": lambda: lar_row(states, args.seed, limit, args.tol),
+        "ltl": lambda: ltl_row(states, args.seed, args.formula, limit, args.tol),
+        "fomr": lambda: fomr_row(fomr_states, args.seed, limit, args.tol),
+        "rrl": lambda: rrl_row(states, args.seed, limit, args.tol),
+    }
+    wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in wanted if r not in makers]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; choose from {', '.join(makers)}")
+    report([makers[r]() for r in wanted])
+
+
+if __name__ == "__main__":
+    main()

@@ -124,3 +124,27 @@ def test_a_value_the_evaluator_does_not_confirm_is_refused(monkeypatch: pytest.M
         **info.__dict__, "optimiser": Optimiser(liar, "lying", "exact", "none")}))
     with pytest.raises(SolverError, match="reported 1000000.0"):
         optimise(spec, env)
+
+
+def test_rational_environments_are_searched_in_floats_and_checked_exactly() -> None:
+    """A search makes float policies; on a rational environment the evaluators that are
+    exact by default would refuse them, so the search and the default re-evaluation run in
+    floats, and exact=True re-evaluates the returned policy in rationals."""
+    from fractions import Fraction
+
+    from objspec.formalisms import PolicyFunction
+    from objspec.formalisms.registry import formalism_info
+
+    tau = np.zeros((2, 2, 2), dtype=object)
+    tau[:, :, :] = Fraction(0)
+    tau[0, 0] = [Fraction(1, 3), Fraction(2, 3)]
+    tau[0, 1] = [Fraction(0), Fraction(1)]
+    tau[1, :, 1] = Fraction(1)
+    env = FiniteMDP(tau, np.array([Fraction(1), Fraction(0)], dtype=object))
+    spec = PolicyFunction(lambda pi: float(pi.probabilities[0, 0] * pi.probabilities[0, 1]))
+    opt = spec.optimise(env, seed=0)
+    assert abs(float(opt.value) - 0.25) < 1e-3
+    sampler = formalism_info("FPR").sampler
+    assert sampler is not None
+    fpr = sampler(env, np.random.default_rng(0))
+    assert fpr.optimise(env, seed=0).guarantee in ("local", "heuristic")

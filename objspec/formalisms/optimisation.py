@@ -242,7 +242,9 @@ def optimise(spec: Specification, env: FiniteMDP, *, policies: Any = "stationary
 def reevaluate(spec: Any, env: FiniteMDP, found: Optimum, *, exact: bool) -> Optimum:
     """``found`` with its value recomputed by ``spec``'s evaluator (in rationals when
     ``exact``); raises :class:`SolverError` if the optimiser reported a different value."""
-    ev = spec.compile(env, exact=True) if exact else spec.compile(env)
+    # without exact, floats: an evaluator that is exact by default (LTL, RM on rational
+    # environments) would refuse a searched policy whose float rows are not exact rationals
+    ev = spec.compile(env, exact=True) if exact else _float_evaluator(spec, env)
     if not getattr(ev, "exact", False) and exact:
         raise InvalidSpecificationError(
             f"{type(spec).__name__} cannot be evaluated exactly here; optimise without exact")
@@ -264,6 +266,15 @@ def reevaluate(spec: Any, env: FiniteMDP, found: Optimum, *, exact: bool) -> Opt
 
 
 # ---------------------------------------------------------------- generic searches
+
+
+def _float_evaluator(spec: Any, env: FiniteMDP) -> Any:
+    """The evaluator a search uses: in floats where the formalism has a float mode (exact
+    evaluators need policies whose rows are exact rationals, which searches do not make)."""
+    try:
+        return spec.compile(env, exact=False)
+    except InvalidSpecificationError:
+        return spec.compile(env)
 
 
 def deterministic_count(env: FiniteMDP) -> int:
@@ -297,7 +308,7 @@ def exhaustive_deterministic(
     False when the time limit stopped the enumeration."""
     if deterministic_count(env) > limit:
         return None
-    ev = spec.compile(env)
+    ev = _float_evaluator(spec, env)
     best: np.ndarray | None = None
     seen = 0
     for batch in _deterministic_batches(env):
@@ -335,12 +346,15 @@ def _moves(pi: np.ndarray, enabled: np.ndarray, steps: tuple[float, ...]) -> np.
 def coordinate_ascent(
     spec: Any, env: FiniteMDP, start: np.ndarray, options: OptimiseOptions, *,
     steps: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125, 0.0625), max_sweeps: int = 200,
+    chunk: int = 256,
 ) -> tuple[np.ndarray, int, bool]:
     """Improve ``start`` by moving one state's action distribution towards one action at a
     time (every move of every state tried in one batch, the best strictly improving one
-    taken). Returns ``(policy, sweeps, converged)``; ``converged`` means no move of size in
-    ``steps`` improves (strictly, under the evaluator's tie rule): the local test."""
-    ev = spec.compile(env)
+    taken; for orderings, the first strictly better one of a chunk). Candidates are evaluated
+    in chunks of ``chunk``, and the time limit is checked between chunks. Returns
+    ``(policy, sweeps, converged)``; ``converged`` means no move of size in ``steps``
+    improves (strictly, under the evaluator's tie rule): the local test."""
+    ev = _float_evaluator(spec, env)
     pi = np.asarray(start, dtype=np.float64)
     sweeps = 0
     while sweeps < max_sweeps:
@@ -350,18 +364,26 @@ def coordinate_ascent(
         cands = _moves(pi, env.enabled, steps)
         if not len(cands):
             return pi, sweeps, True
-        batch = np.concatenate([pi[None], cands])
-        if hasattr(ev, "valuation"):
-            val = ev.valuation(batch)
-            i = int(np.argmax(val.values[1:]))
-            improved = val.values[1 + i] - val.values[0] > val.tie_tolerance
-        else:
-            ranks = ev.rank(batch)
-            i = int(np.argmin(ranks[1:]))
-            improved = ranks[1 + i] < ranks[0]
-        if not improved:
-            return pi, sweeps, True
-        pi = cands[i]
+        best, stopped = None, False
+        for lo in range(0, len(cands), chunk):  # the time limit is checked between chunks
+            if lo and options.expired():
+                stopped = True
+                break
+            batch = np.concatenate([pi[None], cands[lo:lo + chunk]])
+            if hasattr(ev, "valuation"):
+                val = ev.valuation(batch)
+                i = int(np.argmax(val.values[1:]))
+                gain = val.values[1 + i] - val.values[0]
+                if gain > val.tie_tolerance and (best is None or gain > best[0]):
+                    best = (gain, lo + i)
+            else:
+                ranks = ev.rank(batch)
+                i = int(np.argmin(ranks[1:]))
+                if ranks[1 + i] < ranks[0] and best is None:
+                    best = (0.0, lo + i)
+        if best is None:
+            return pi, sweeps, not stopped
+        pi = cands[best[1]]
     return pi, sweeps, False
 
 
@@ -381,7 +403,7 @@ def generic_optimise(spec: Any, env: FiniteMDP, options: OptimiseOptions, *,
     ``"heuristic"``.
     """
     rng = options.rng()
-    ev = spec.compile(env)
+    ev = _float_evaluator(spec, env)
     starts: list[np.ndarray] = []
     iterations = 0
     ex = exhaustive_deterministic(spec, env, options)

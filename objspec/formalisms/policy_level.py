@@ -191,6 +191,9 @@ def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     w = random_weights(rng, (env.n_states, env.n_actions))
 
     def f(pi: Policy) -> Any:
+        if pi._exact is None:  # a float policy (a search): the same function in floats
+            lin_f = float(np.sum(w.astype(float) * pi.probabilities))
+            return lin_f * lin_f - lin_f
         p = pi.exact_probabilities()
         lin = sum((a * b for a, b in zip(w.ravel(), p.ravel(), strict=True)), Fraction(0))
         return lin * lin - lin

@@ -402,8 +402,42 @@ class _Oracle:
         return value, acts
 
 
+def _hull_weights(V: list[np.ndarray], k: int) -> list[np.ndarray] | None:
+    """Outward normals (non-negative, normalised) of the facets of the downward closure
+    ``conv(V) - R^k_+``, cut by a box below the points: every weight at which the upper
+    envelope of ``V`` has a corner. None when qhull cannot build the hull (degenerate)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    P = np.array(V, dtype=float)
+    lo = P.min(axis=0) - (np.ptp(P, axis=0).max() + 1.0)
+    pts = []
+    for mask in itertools.product((False, True), repeat=k):
+        q = P.copy()
+        q[:, list(mask)] = lo[list(mask)]
+        pts.append(q)
+    try:
+        hull = ConvexHull(np.unique(np.concatenate(pts), axis=0))
+    except (QhullError, ValueError):
+        return None
+    out: list[np.ndarray] = []
+    for eq in hull.equations:
+        w = eq[:k]
+        if np.all(w >= -1e-12) and w.sum() > 1e-12:
+            w = np.clip(w, 0.0, None)
+            w = w / w.sum()
+            if not any(np.allclose(w, o, atol=1e-12) for o in out):
+                out.append(w)
+    return out
+
+
 def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
-    """The vertices of the upper envelope ``max_v w . v`` over the weight simplex."""
+    """The vertices of the upper envelope ``max_v w . v`` over the weight simplex (by qhull
+    on the downward closure, or by brute force over ``k``-subsets of constraints when
+    the points are too few or degenerate for qhull)."""
+    if len(V) > k:
+        hull = _hull_weights(V, k)
+        if hull is not None:
+            return hull
     out: list[np.ndarray] = []
     # unknowns (w_1..w_k, u); constraints: w_i >= 0 (i), u >= w.v (v); sum w = 1
     cons: list[tuple[np.ndarray, float]] = []
@@ -452,7 +486,25 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
     for i in range(k):
         add(*oracle(np.eye(k)[i]))
     checked: list[np.ndarray] = []
-    while True:
+    if k == 2:  # dichotomic search: one weighted problem per adjacent pair of vertices
+        pairs = [(V[0], V[-1])] if len(V) == 2 else []
+        if len(V) == 1:
+            checked.append(np.array([0.5, 0.5]))
+        while pairs:
+            p, q = pairs.pop()
+            w = np.array([q[1] - p[1], p[0] - q[0]])  # normal of the segment, pointing out
+            if np.any(w < 0) or w.sum() <= 0:
+                continue
+            w = w / w.sum()
+            value, a = oracle(w)
+            if float(np.dot(w, value)) > float(np.dot(w, p)) + tol and add(value, a):
+                pairs += [(p, value), (value, q)]
+            else:
+                checked.append(w)
+        V_sorted = sorted(range(len(V)), key=lambda i: -V[i][0])
+        V[:] = [V[i] for i in V_sorted]
+        acts[:] = [acts[i] for i in V_sorted]
+    while k != 2:
         if len(V) > max_points:
             raise NotTractableError(f"the front has more than {max_points} vertices")
         new = False
@@ -477,6 +529,7 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
         verts = tuple(j for j, p in enumerate(points) if float(np.dot(w, p)) >= best - tol)
         if np.all(w > 0) or k == 1:
             facets.append(Facet(w, verts))
+    facets.sort(key=lambda f: f.vertices)
     out = ParetoFront(points, policies, facets, "stationary", float(gamma))
     if exact is not False:
         _verify_exactly(env, exact, gamma, out)

@@ -10,6 +10,7 @@ import numpy as np
 from objspec.formalisms._sampling import random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reward_scale
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
@@ -97,6 +98,71 @@ class LimitAverageEvaluator(RealValuedEvaluator[LimitAverageReward]):
 LAR = LimitAverageReward
 
 
+# ---------------------------------------------------------------- optimisation
+
+
+def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
+                  options: OptimiseOptions) -> Optimum:
+    """A gain-optimal stationary policy (stationary deterministic policies suffice on
+    finite MDPs, also multichain ones: Puterman 1994, Theorem 9.1.8).
+
+    The multichain linear program (:func:`objspec.mdp.gain.gain_optimal_policy`, Puterman
+    1994, section 9.3) gives a deterministic policy optimal from every state. Without
+    ``exact`` the result is ``"certified"``: :func:`objspec.mdp.gain.gain_upper_bound`
+    turns the program's dual values into a proven upper bound ``U >= max_pi J(pi)``, and
+    ``bound = U - J(policy)`` plus the evaluator's tie tolerance. With ``exact``,
+    multichain policy iteration in rationals
+    (:func:`objspec.mdp.exact_control.exact_multichain_policy_iteration`) starts from that
+    policy and stops at one whose exact gain and bias solve the multichain optimality
+    equations (``"exact"``, the value a Fraction).
+
+    Examples
+    --------
+    >>> from objspec.environments import E7
+    >>> opt = LimitAverageReward([1, 0]).optimise(E7(), exact=True)
+    >>> opt.guarantee, opt.value
+    ('exact', Fraction(1, 1))
+    """
+    from objspec.mdp.gain import gain_optimal_policy, gain_upper_bound
+
+    ev = spec.compile(env)
+    r = expected_reward(env, spec.reward)
+    sol = gain_optimal_policy(env, r)
+    A = env.n_actions
+    if options.exact:
+        from objspec.mdp.exact_control import exact_multichain_policy_iteration
+
+        ex = exact_multichain_policy_iteration(env, spec.reward, start=sol.actions)
+        value = sum(ex.values * env.exact_initial(), Fraction(0))
+        return Optimum(Policy.deterministic(ex.actions, A), value, "exact",
+                       "multichain LP + exact multichain policy iteration in rationals",
+                       Fraction(0),
+                       evidence="the exact gain and bias of the policy solve the multichain "
+                                "optimality equations (no action improves either)",
+                       iterations=sol.iterations + ex.iterations)
+    policy = Policy.deterministic(sol.actions, A)
+    value = float(ev.valuation([policy]).values[0])
+    scale = max(1.0, reward_scale(spec.reward))
+    u, sweeps = gain_upper_bound(env, r, sol.bias, deadline=options.deadline,
+                                 target=1e-12 * scale)
+    upper = float(env.initial @ u) + env.n_states * 1e-16 * float(np.abs(u).max())
+    bound = max(0.0, upper - value) + ev.tie_tolerance
+    return Optimum(policy, value, "certified", "multichain LP (HiGHS) + superharmonic bound",
+                   bound, evidence=f"proven upper bound {upper!r} on the optimal gain "
+                                   f"(superharmonic majorant, {sweeps} sweeps)",
+                   iterations=sol.iterations + sweeps)
+
+
+#: The LAR optimiser: the multichain linear program, certified or verified exactly.
+LAR_OPTIMISER = Optimiser(
+    _optimise_lar,
+    "multichain LP (HiGHS) with a superharmonic upper bound; exact multichain policy "
+    "iteration in rationals with exact=True",
+    "exact",
+    "polynomial: linear programming (Puterman 1994, section 9.3)",
+)
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -137,4 +203,5 @@ formalism(
     strategy=_strategy_lar,
     sampler=_sample_lar,
     reader=SpecificationReader(("reward",), _read_lar),
+    optimiser=LAR_OPTIMISER,
 )(LimitAverageReward)

@@ -11,15 +11,15 @@ optimality theorems, checked in exact arithmetic, so no rounding is involved any
   values ``V`` satisfy ``V = max_a r_a + gamma P_a V`` exactly, so ``V = V*`` and the policy
   is optimal from every state.
 * :func:`exact_multichain_policy_iteration`: multichain policy iteration for the gain
-  (Puterman 1994, section 9.2.1). A policy is evaluated by the equations
-  ``(I - P) g = 0``, ``g + (I - P) h = r``, ``h + (I - P) w = 0`` (a unique solution,
-  Puterman 1994, section 8.2); the improvement first maximises ``P_a g`` and, among those
+  (Puterman 1994, section 9.2.1). A policy is evaluated by its gain ``g = P* r`` (the
+  Cesaro limit, :func:`objspec.mdp.longrun.exact_cesaro_limit`) and a bias ``h`` solving
+  ``g + (I - P) h = r`` with ``h = 0`` at one state of each recurrent class (which makes
+  it unique); the improvement first maximises ``P_a g`` and, among those
   maximisers, ``r_a + P_a h``, keeping the current action on ties. It stops at a policy
   whose ``(g, h)`` solve the multichain optimality equations, so ``g = g*`` from every
   state (Puterman 1994, Theorem 9.2.6).
 
-Costs grow like ``S**3`` rational operations per evaluation:
-meant for the small models on which exact answers are asked for.
+Costs grow like ``S**3`` rational operations per evaluation: meant for the small models on which exact answers are asked for.
 """
 
 from __future__ import annotations

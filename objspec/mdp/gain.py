@@ -21,10 +21,10 @@ recurrent under the policy), elsewhere an action with ``y(s, a) > 0`` (they lead
 ``r_sigma <= d + V - P_sigma V``, and multiplying by the Cesaro limit ``P*_sigma``
 (non-negative, with ``P*_sigma P_sigma = P*_sigma``) gives
 ``g_sigma = P*_sigma r_sigma <= P*_sigma d <= P*_sigma u <= u``. Such a ``u`` is built
-without solving anything: a constant ``max d`` is superharmonic, and
-``u <- min(u, max(d, max_a P_a u + m))`` (``m`` a floating-point rounding margin) keeps
-it superharmonic and ``>= d`` by monotonicity while it descends towards the least such
-``u``. With ``V`` the bias ``h`` from the linear program's dual values, ``d`` is the
+without solving anything: ``max_{t reachable from s} d(t)`` is superharmonic, and
+``u <- min(u, max(d, max_a P_a u + m))`` (``m`` a floating-point rounding margin, ``u``
+kept constant on maximal end components) keeps it superharmonic and ``>= d`` by
+monotonicity while it descends towards the least such ``u``. With ``V`` the bias ``h`` from the linear program's dual values, ``d`` is the
 optimal gain up to the solver's tolerance and ``mu0 . u`` is a proven upper bound on the
 optimal value ``max_sigma mu0 . g_sigma``.
 """
@@ -42,7 +42,7 @@ from objspec.errors import SolverError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import expected_rewards, normalize_rewards
 
-__all__ = ["GainSolution", "gain_optimal_policy", "gain_upper_bound"]
+__all__ = ["GainSolution", "gain_optimal_policy", "gain_upper_bound", "maximal_end_components"]
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -155,14 +155,97 @@ def _max_over_actions(env: FiniteMDP, q: np.ndarray) -> np.ndarray:
     return np.asarray(q.max(axis=1))
 
 
+def maximal_end_components(env: FiniteMDP) -> tuple[np.ndarray, np.ndarray]:
+    """The maximal end components (MECs) of ``env``.
+
+    An end component is a set of states with, in each, a non-empty set of enabled actions
+    that never leave it, strongly connected under them; every policy's recurrent classes
+    lie inside MECs. Classical decomposition: repeatedly split into strongly connected
+    components and drop the actions that leave their component (de Alfaro 1997).
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        ``[S]`` ints: the MEC of each state, ``-1`` for states in none.
+    inside : numpy.ndarray
+        ``[S, A]`` bools: the actions that stay inside their state's MEC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((3, 1, 3)); P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 1] = 1.0
+    >>> labels, inside = maximal_end_components(FiniteMDP(P, [1.0, 0.0, 0.0]))
+    >>> int(labels[0]), bool(labels[1] == labels[2] >= 0), inside[:, 0].tolist()
+    (-1, True, [False, True, True])
+    """
+    from objspec.mdp.graph import strongly_connected_components
+
+    S, A = env.n_states, env.n_actions
+    m = env.transition_matrix.tocoo()
+    keep = m.data > 0
+    row, col = m.row[keep], m.col[keep]
+    src = row // A
+    ok = env.enabled.ravel().copy()
+    while True:
+        alive = ok.reshape(S, A).any(axis=1)
+        use = ok[row]
+        graph = sp.csr_matrix((np.ones(int(use.sum()), dtype=np.int8), (src[use], col[use])),
+                              shape=(S, S))
+        _, labels = strongly_connected_components(graph)
+        labels = np.where(alive, labels, -1)
+        leaves = (labels[src] != labels[col]) | ~alive[col]
+        bad = np.zeros(S * A, dtype=bool)
+        bad[row[leaves]] = True
+        bad &= ok
+        if not bad.any():
+            break
+        ok &= ~bad
+    alive = ok.reshape(S, A).any(axis=1)
+    _, compact = np.unique(np.where(alive, labels, -1), return_inverse=True)
+    out = np.where(alive, compact - (0 if alive.all() else 1), -1)
+    return out.astype(np.int64), ok.reshape(S, A)
+
+
+def _reach_max(env: FiniteMDP, d: np.ndarray) -> np.ndarray:
+    """``max_{t reachable from s} d(t)`` (reachable under any actions), exactly."""
+    from objspec.mdp.graph import strongly_connected_components
+
+    S, A = env.n_states, env.n_actions
+    m = env.transition_matrix.tocoo()
+    keep = m.data > 0
+    src, dst = m.row[keep] // A, m.col[keep]
+    graph = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(S, S))
+    n, labels = strongly_connected_components(graph)
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, labels, d)
+    cs, cd = labels[src], labels[dst]
+    cross = cs != cd
+    cs, cd = cs[cross], cd[cross]
+    # propagate along the condensation (a DAG) until stable: at most its depth rounds
+    while cs.size:
+        new = best.copy()
+        np.maximum.at(new, cs, best[cd])
+        if np.array_equal(new, best):
+            break
+        best = new
+    return best[labels]
+
+
 def gain_upper_bound(env: FiniteMDP, reward: Any, V: np.ndarray, *, sweeps: int = 10_000,
                      deadline: float | None = None, target: float = 0.0
                      ) -> tuple[np.ndarray, int]:
     """A proven state-wise upper bound ``u >= g_sigma`` for every stationary ``sigma``.
 
-    Built from any ``V`` as in the module docstring; ``u`` descends for at most
-    ``sweeps`` sweeps (or until ``deadline``, a :func:`time.monotonic` time, or until a
-    sweep lowers no entry of ``u`` by more than ``target``). Every iterate is a valid bound.
+    Built from any ``V`` as in the module docstring. ``u`` starts at
+    ``max_{t reachable from s} d(t)`` (superharmonic, since successors reach less) and
+    descends by ``u <- min(u, max(d, max_a P_a u + m))``, where on each maximal end
+    component (:func:`maximal_end_components`) ``u`` is kept constant (the maximum over
+    the component) and only the actions that leave it are used: actions that stay inside
+    give ``P_a u = u`` there, so ``u`` stays superharmonic, and without them the descent
+    reaches the least superharmonic majorant of ``d`` instead of stalling. It stops after
+    ``sweeps`` sweeps, at ``deadline`` (a :func:`time.monotonic` time), or when a sweep
+    lowers no entry by more than ``target``. Every iterate is a valid bound.
 
     Returns
     -------
@@ -184,19 +267,29 @@ def gain_upper_bound(env: FiniteMDP, reward: Any, V: np.ndarray, *, sweeps: int 
     r = _expected(env, reward)
     V = np.asarray(V, dtype=np.float64)
     m = env.transition_matrix
+    S, A = env.n_states, env.n_actions
     n, row_err = _row_margin(env)
     TV = _max_over_actions(env, r.ravel() + np.asarray(m @ V))
     scale = max(float(np.abs(V).max(initial=0.0)), float(np.abs(TV).max(initial=0.0)))
     d = TV - V + (n + 3) * EPS * scale + row_err * scale  # rounding of T V and of rows
     if not np.all(np.isfinite(d)):
         raise SolverError("the gain certificate overflowed: rescale the reward")
-    u = np.full(env.n_states, float(d.max()))
+    labels, inside = maximal_end_components(env)
+    in_mec = labels >= 0
+    n_mec = int(labels.max(initial=-1)) + 1
+    considered = env.enabled & ~inside
+    u = _reach_max(env, d)
     done = 0
     for done in range(1, sweeps + 1):
         U = float(np.abs(u).max())
         margin = (n + 2) * EPS * U + row_err * U
-        nxt = _max_over_actions(env, np.asarray(m @ u)) + margin
-        new = np.minimum(u, np.maximum(d, nxt))
+        q = np.where(considered, np.asarray(m @ u).reshape(S, A), -np.inf).max(axis=1)
+        cand = np.maximum(d, q + margin)
+        if n_mec:
+            top = np.full(n_mec, -np.inf)
+            np.maximum.at(top, labels[in_mec], cand[in_mec])
+            cand[in_mec] = top[labels[in_mec]]
+        new = np.minimum(u, cand)
         drop = float((u - new).max())
         u = new
         if drop <= target or (deadline is not None and time.monotonic() >= deadline):

@@ -75,12 +75,15 @@ def _soft_backup(env: FiniteMDP, r: np.ndarray, log_ref: np.ndarray, V: np.ndarr
     """``T V``, the softmax policy of ``V`` and ``max |Q|`` (for the rounding margin)."""
     S, A = r.shape
     Q = r + gamma * np.asarray(env.transition_matrix @ V).reshape(S, A)
-    Z = Q / alpha + log_ref  # -inf where the action is not allowed
-    top = Z.max(axis=1)
-    W = np.exp(Z - top[:, None])
-    total = W.sum(axis=1)
-    TV = alpha * (top + np.log(total))
-    qmax = float(np.abs(np.where(np.isfinite(Z), Q, 0.0)).max(initial=0.0))
+    Y = Q + alpha * log_ref  # -inf where the action is not allowed
+    top = Y.max(axis=1)
+    with np.errstate(over="ignore", under="ignore"):  # a tiny alpha: exp(-inf) = 0
+        W = np.exp((Y - top[:, None]) / alpha)
+    total = W.sum(axis=1)  # >= 1: the maximiser contributes exp(0)
+    TV = top + alpha * np.log(total)
+    finite = np.isfinite(Y)
+    qmax = max(float(np.abs(np.where(finite, Q, 0.0)).max(initial=0.0)),
+               float(np.abs(np.where(finite, Y, 0.0)).max(initial=0.0)))
     return TV, W / total[:, None], qmax
 
 

@@ -42,7 +42,13 @@ from objspec.errors import SolverError
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import expected_rewards, normalize_rewards
 
-__all__ = ["GainSolution", "gain_optimal_policy", "gain_upper_bound", "maximal_end_components"]
+__all__ = [
+    "GainSolution",
+    "gain_optimal_policy",
+    "gain_policy_iteration",
+    "gain_upper_bound",
+    "maximal_end_components",
+]
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -121,7 +127,7 @@ def gain_optimal_policy(env: FiniteMDP, reward: Any) -> GainSolution:
     beta = np.full(S, 1.0 / S)
     b_eq = np.concatenate([np.zeros(S), beta])
     c = -np.concatenate([r.ravel()[pairs], np.zeros(E)])
-    res = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs-ds")
+    res = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs-ipm")
     if res.status != 0 or res.x is None:
         raise SolverError(f"the multichain linear program failed: {res.message}")
     x, y = res.x[:E], res.x[E:]
@@ -138,6 +144,86 @@ def gain_optimal_policy(env: FiniteMDP, reward: Any) -> GainSolution:
     actions = np.where(on_x, X.argmax(axis=1), Y.argmax(axis=1)).astype(np.int64)
     iterations = int(getattr(res, "nit", 0) or 0)
     return GainSolution(actions, gains, bias, iterations)
+
+
+def _bias(m: sp.csr_matrix, r_pi: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """A bias ``h``: ``(I - P) h = r_pi - g`` with ``h = 0`` at one state of each
+    recurrent class (that state's equation is redundant; the system is nonsingular)."""
+    import scipy.sparse.linalg as spla
+
+    from objspec.mdp.longrun import recurrent_classes
+
+    S = m.shape[0]
+    pins = np.array([int(c[0]) for c in recurrent_classes(m)], dtype=np.int64)
+    keep = np.ones(S)
+    keep[pins] = 0.0
+    system = sp.eye(S, format="csr") - sp.diags(keep) @ m
+    rhs = (r_pi - g) * keep
+    h = np.asarray(spla.spsolve(system.tocsc(), rhs), dtype=np.float64)
+    if not np.all(np.isfinite(h)):
+        raise SolverError("the bias equations of a policy could not be solved")
+    return h
+
+
+def gain_policy_iteration(env: FiniteMDP, reward: Any, start: Any = None, *,
+                          max_iter: int = 1000, deadline: float | None = None
+                          ) -> GainSolution:
+    """Multichain policy iteration in floating point (Puterman 1994, section 9.2.1).
+
+    Each policy is evaluated by its gains (:func:`objspec.mdp.longrun.long_run_average_values`)
+    and a bias from one sparse solve; the improvement maximises ``P_a g`` first and then,
+    among the maximisers, ``r_a + P_a h``, switching only on improvements beyond a
+    relative ``1e-12`` (so rounding cannot make it cycle). The default start is the
+    optimal policy for the discount ``0.999`` (nearly Blackwell-optimal). Fast on large
+    models; what it proves comes from :func:`gain_upper_bound`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    >>> sol = gain_policy_iteration(FiniteMDP(P, [1.0, 0.0]), [[1, 0], [2, 2]])
+    >>> sol.actions.tolist(), sol.gains.round(12).tolist()
+    ([1, 0], [2.0, 2.0])
+    """
+    from objspec.mdp.control import optimal_values
+    from objspec.mdp.linear import induced_chain_sparse
+    from objspec.mdp.longrun import long_run_average_values
+    from objspec.mdp.policy import Policy
+
+    r = _expected(env, reward)
+    S, A = env.n_states, env.n_actions
+    m = env.transition_matrix
+    scale = max(1.0, float(np.abs(r).max(initial=0.0)))
+    if start is None:
+        acts = np.asarray(optimal_values(env, r, 0.999, tol=1e-6 * scale * 1000).policies)
+    else:
+        acts = np.asarray(start, dtype=np.int64).copy()
+    states = np.arange(S)
+    eye = np.eye(A)
+    g = h = np.zeros(S)
+    it = 0
+    for it in range(1, max_iter + 1):
+        pi = eye[acts]
+        g = np.asarray(long_run_average_values(env, Policy(pi), r), dtype=np.float64)
+        h = _bias(induced_chain_sparse(env, pi), r[states, acts], g)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        tol_g = 1e-12 * max(1.0, float(np.abs(g).max()))
+        Pg = np.where(env.enabled, np.asarray(m @ g).reshape(S, A), -np.inf)
+        current = Pg[states, acts]
+        best = Pg.argmax(axis=1)
+        switch = Pg[states, best] > current + tol_g
+        if not switch.any():
+            tol_h = 1e-12 * max(1.0, float(np.abs(h).max()), float(np.abs(g).max()))
+            Q = r + np.asarray(m @ h).reshape(S, A)
+            Q = np.where(env.enabled & (Pg >= current[:, None] - tol_g), Q, -np.inf)
+            best = Q.argmax(axis=1)
+            switch = Q[states, best] > Q[states, acts] + tol_h
+            if not switch.any():
+                break
+        acts = np.where(switch, best, acts)
+    return GainSolution(acts.astype(np.int64), g, h, it)
 
 
 def _row_margin(env: FiniteMDP) -> tuple[int, float]:

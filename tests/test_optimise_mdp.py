@@ -20,7 +20,12 @@ from objspec.formalisms import LimitAverageReward, MarkovReward, RegularisedRL
 from objspec.formalisms.regularisers import kl_to, negative_entropy
 from objspec.formalisms.registry import formalism_info
 from objspec.mdp.exact_control import exact_multichain_policy_iteration
-from objspec.mdp.gain import gain_upper_bound, maximal_end_components
+from objspec.mdp.gain import (
+    gain_optimal_policy,
+    gain_policy_iteration,
+    gain_upper_bound,
+    maximal_end_components,
+)
 from objspec.mdp.policy import deterministic_policies
 from objspec.mdp.soft import soft_value_iteration
 
@@ -121,6 +126,11 @@ def test_lar_optimum_beats_every_deterministic_policy(seed: int) -> None:
     opt = spec.optimise(env)
     assert opt.guarantee == "certified" and 0 < opt.bound <= 1e-7
     _check_dominates(spec, env, opt)
+    # the linear program (the fallback path) finds an optimal policy too
+    lp = gain_optimal_policy(env, spec.reward)
+    lp_value = spec.compile(env).value(Policy.deterministic(lp.actions, 2))
+    assert abs(lp_value - opt.value) <= opt.bound
+    assert np.abs(lp.gains - gain_policy_iteration(env, spec.reward).gains).max() <= 1e-9
 
 
 @SETTINGS

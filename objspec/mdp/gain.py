@@ -159,7 +159,12 @@ def _bias(m: sp.csr_matrix, r_pi: np.ndarray, g: np.ndarray) -> np.ndarray:
     keep[pins] = 0.0
     system = sp.eye(S, format="csr") - sp.diags(keep) @ m
     rhs = (r_pi - g) * keep
-    h = np.asarray(spla.spsolve(system.tocsc(), rhs), dtype=np.float64)
+    # BiCGSTAB first (fast on well-mixing chains, where LU fills in), sparse LU otherwise
+    h, info = spla.bicgstab(system, rhs, rtol=1e-13, atol=0.0, maxiter=400)
+    norm = max(float(np.abs(rhs).sum()), 1e-300)
+    if info != 0 or not np.all(np.isfinite(h)) or (
+            float(np.abs(system @ h - rhs).sum()) > 1e-11 * norm):
+        h = np.asarray(spla.spsolve(system.tocsc(), rhs), dtype=np.float64)
     if not np.all(np.isfinite(h)):
         raise SolverError("the bias equations of a policy could not be solved")
     return h
@@ -223,7 +228,23 @@ def gain_policy_iteration(env: FiniteMDP, reward: Any, start: Any = None, *,
             if not switch.any():
                 break
         acts = np.where(switch, best, acts)
-    return GainSolution(acts.astype(np.int64), g, h, it)
+    return GainSolution(acts.astype(np.int64), g, _lift_bias(env, r, g, h), it)
+
+
+def _lift_bias(env: FiniteMDP, r: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """``h + M g`` with ``M`` large enough that ``g + h >= r_a + P_a h`` also holds for
+    the actions with ``P_a g < g`` (Puterman 1994, section 9.1): policy iteration's bias
+    satisfies it only among the maximisers of ``P_a g``; the certificate wants all."""
+    S, A = r.shape
+    m = env.transition_matrix
+    gap = g[:, None] - np.asarray(m @ g).reshape(S, A)  # >= 0 up to rounding
+    excess = r + np.asarray(m @ h).reshape(S, A) - (g + h)[:, None]
+    tol = 1e-9 * max(1.0, float(np.abs(g).max()))
+    need = env.enabled & (gap > tol) & (excess > 0)
+    if not need.any():
+        return h
+    M = float((excess[need] / gap[need]).max()) * 1.5 + 1.0
+    return h + M * g
 
 
 def _row_margin(env: FiniteMDP) -> tuple[int, float]:

@@ -17,8 +17,8 @@ from objspec.environments import strategies as ost
 from objspec.environments.generators import random_mdp, random_policies
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms import LimitAverageReward, MarkovReward, RegularisedRL
-from objspec.formalisms.regularisers import kl_to, negative_entropy
 from objspec.formalisms.registry import formalism_info
+from objspec.formalisms.regularisers import kl_to, negative_entropy
 from objspec.mdp.exact_control import exact_multichain_policy_iteration
 from objspec.mdp.gain import (
     gain_optimal_policy,

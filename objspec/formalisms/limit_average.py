@@ -129,7 +129,7 @@ def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
     """
     from objspec.mdp.gain import gain_optimal_policy, gain_policy_iteration, gain_upper_bound
 
-    ev = spec.compile(env)
+    ev = LimitAverageEvaluator(spec, env, exact=False)
     r = expected_reward(env, spec.reward)
     scale = max(1.0, reward_scale(spec.reward))
     A = env.n_actions

@@ -19,7 +19,8 @@ optimality theorems, checked in exact arithmetic, so no rounding is involved any
   whose ``(g, h)`` solve the multichain optimality equations, so ``g = g*`` from every
   state (Puterman 1994, Theorem 9.2.6).
 
-Costs grow like ``S**3`` rational operations per evaluation: meant for the small models on which exact answers are asked for.
+Costs grow like ``S**3`` rational operations per evaluation: meant for the small models
+on which exact answers are asked for.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ recurrent under the policy), elsewhere an action with ``y(s, a) > 0`` (they lead
 without solving anything: ``max_{t reachable from s} d(t)`` is superharmonic, and
 ``u <- min(u, max(d, max_a P_a u + m))`` (``m`` a floating-point rounding margin, ``u``
 kept constant on maximal end components) keeps it superharmonic and ``>= d`` by
-monotonicity while it descends towards the least such ``u``. With ``V`` the bias ``h`` from the linear program's dual values, ``d`` is the
+monotonicity while it descends towards the least such ``u``. With ``V`` a bias ``h`` (the
+linear program's dual values, or the bias of the policy found by multichain policy
+iteration lifted to ``h + M g`` so that it is feasible for every action), ``d`` is the
 optimal gain up to the solver's tolerance and ``mu0 . u`` is a proven upper bound on the
 optimal value ``max_sigma mu0 . g_sigma``.
 """
@@ -208,7 +210,8 @@ def gain_policy_iteration(env: FiniteMDP, reward: Any, start: Any = None, *,
     eye = np.eye(A)
     g = h = np.zeros(S)
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         pi = eye[acts]
         g = np.asarray(long_run_average_values(env, Policy(pi), r), dtype=np.float64)
         h = _bias(induced_chain_sparse(env, pi), r[states, acts], g)
@@ -295,7 +298,7 @@ def maximal_end_components(env: FiniteMDP) -> tuple[np.ndarray, np.ndarray]:
     src = row // A
     ok = env.enabled.ravel().copy()
     while True:
-        alive = ok.reshape(S, A).any(axis=1)
+        alive = np.asarray(ok.reshape(S, A).any(axis=1))
         use = ok[row]
         graph = sp.csr_matrix((np.ones(int(use.sum()), dtype=np.int8), (src[use], col[use])),
                               shape=(S, S))
@@ -308,7 +311,7 @@ def maximal_end_components(env: FiniteMDP) -> tuple[np.ndarray, np.ndarray]:
         if not bad.any():
             break
         ok &= ~bad
-    alive = ok.reshape(S, A).any(axis=1)
+    alive = np.asarray(ok.reshape(S, A).any(axis=1))
     _, compact = np.unique(np.where(alive, labels, -1), return_inverse=True)
     out = np.where(alive, compact - (0 if alive.all() else 1), -1)
     return out.astype(np.int64), ok.reshape(S, A)
@@ -387,7 +390,8 @@ def gain_upper_bound(env: FiniteMDP, reward: Any, V: np.ndarray, *, sweeps: int 
     considered = env.enabled & ~inside
     u = _reach_max(env, d)
     done = 0
-    for done in range(1, sweeps + 1):
+    while done < sweeps:
+        done += 1
         U = float(np.abs(u).max())
         margin = (n + 2) * EPS * U + row_err * U
         q = np.where(considered, np.asarray(m @ u).reshape(S, A), -np.inf).max(axis=1)

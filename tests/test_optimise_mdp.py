@@ -314,3 +314,25 @@ def test_rrl_kl_negative_alpha_uses_only_actions_the_reference_allows() -> None:
     pols = pols / pols.sum(axis=2, keepdims=True)
     vals = spec.compile(env).valuation(pols).values
     assert vals.max() <= float(opt.value) + opt.bound + 1e-12
+
+
+@pytest.mark.parametrize("path", ["mdp/coin2-2.nm", "mdp/csma2-2.nm", "mdp/maze_2.nm",
+                                  "mdp/die_selection.nm"])
+def test_lar_on_shipped_prism_models_against_storm(path: str) -> None:
+    pytest.importorskip("stormpy")
+    pytest.importorskip("stormpy.examples.files")
+    from test_storm_models import _built, _program, _sound, _storm_values
+
+    from objspec.environments.formats import from_storm, storm_rewards
+
+    model = _built(path, None, False)
+    program = _program(path, None)
+    env = from_storm(model)
+    rewards = storm_rewards(model)
+    for name in model.reward_models:
+        ref = f'R{{"{name}"}}' if name else "R"
+        want = _storm_values(model, program, f"{ref}max=? [LRA]", _sound("1/1000000000"))
+        opt = LimitAverageReward(rewards[name or "r"]).optimise(env)
+        assert opt.guarantee == "certified" and opt.bound <= 1e-8
+        storm = float(env.initial @ want)
+        assert abs(storm - opt.value) <= 1e-6 * max(1.0, abs(storm)) + opt.bound

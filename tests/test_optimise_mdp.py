@@ -336,3 +336,12 @@ def test_lar_on_shipped_prism_models_against_storm(path: str) -> None:
         assert opt.guarantee == "certified" and opt.bound <= 1e-8
         storm = float(env.initial @ want)
         assert abs(storm - opt.value) <= 1e-6 * max(1.0, abs(storm)) + opt.bound
+
+
+def test_a_time_limit_stops_early_with_a_bound_that_still_holds() -> None:
+    env = random_mdp(4, 2, 2, seed=7)
+    r = np.random.default_rng(7).normal(size=(4, 2))
+    for spec in (RegularisedRL(r, negative_entropy, 0.5, 0.95), LimitAverageReward(r)):
+        opt = spec.optimise(env, time_limit=1e-9)
+        assert opt.guarantee == "certified" and np.isfinite(opt.bound)
+        _check_dominates(spec, env, opt)

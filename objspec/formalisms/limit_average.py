@@ -10,6 +10,7 @@ import numpy as np
 from objspec.formalisms._sampling import random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reward_scale
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
@@ -97,6 +98,93 @@ class LimitAverageEvaluator(RealValuedEvaluator[LimitAverageReward]):
 LAR = LimitAverageReward
 
 
+# ---------------------------------------------------------------- optimisation
+
+
+def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
+                  options: OptimiseOptions) -> Optimum:
+    """A gain-optimal stationary policy (stationary deterministic policies suffice on
+    finite MDPs, also multichain ones: Puterman 1994, Theorem 9.1.8).
+
+    Multichain policy iteration in floating point
+    (:func:`objspec.mdp.gain.gain_policy_iteration`, Puterman 1994, section 9.2.1, started
+    from the optimal policy for the discount 0.999) gives a deterministic policy and its
+    bias. Without ``exact`` the result is ``"certified"``:
+    :func:`objspec.mdp.gain.gain_upper_bound` turns the bias into a proven upper bound
+    ``U >= max_pi J(pi)``, and ``bound = U - J(policy)`` plus the evaluator's tie
+    tolerance. If that bound is not small (above ``1e-9`` relative) and the model has at
+    most :data:`LP_PAIRS` enabled state-action pairs, the multichain linear program
+    (:func:`objspec.mdp.gain.gain_optimal_policy`, Puterman 1994, section 9.3) is solved
+    too and the better certified policy kept. With ``exact``, multichain policy iteration
+    in rationals (:func:`objspec.mdp.exact_control.exact_multichain_policy_iteration`)
+    starts from that policy and stops at one whose exact gain and bias solve the
+    multichain optimality equations (``"exact"``, the value a Fraction).
+
+    Examples
+    --------
+    >>> from objspec.environments import E7
+    >>> opt = LimitAverageReward([1, 0]).optimise(E7(), exact=True)
+    >>> opt.guarantee, opt.value
+    ('exact', Fraction(1, 1))
+    """
+    from objspec.mdp.gain import gain_optimal_policy, gain_policy_iteration, gain_upper_bound
+
+    ev = LimitAverageEvaluator(spec, env, exact=False)
+    r = expected_reward(env, spec.reward)
+    scale = max(1.0, reward_scale(spec.reward))
+    A = env.n_actions
+
+    def certify(actions: np.ndarray, bias: np.ndarray) -> tuple[Policy, float, float, str]:
+        policy = Policy.deterministic(actions, A)
+        value = float(ev.valuation([policy]).values[0])
+        u, sweeps = gain_upper_bound(env, r, bias, deadline=options.deadline,
+                                     target=1e-12 * scale)
+        upper = float(env.initial @ u) + env.n_states * 1e-16 * float(np.abs(u).max())
+        bound = max(0.0, upper - value) + ev.tie_tolerance
+        return policy, value, bound, (f"proven upper bound {upper!r} on the optimal gain "
+                                      f"(superharmonic majorant, {sweeps} sweeps)")
+
+    sol = gain_policy_iteration(env, r, deadline=options.deadline)
+    method = "multichain policy iteration"
+    iterations = sol.iterations
+    policy, value, bound, evidence = certify(sol.actions, sol.bias)
+    if bound > 1e-9 * scale and int(env.enabled.sum()) <= LP_PAIRS and not options.expired():
+        lp = gain_optimal_policy(env, r)
+        iterations += lp.iterations
+        found = certify(lp.actions, lp.bias)
+        if found[2] < bound:
+            policy, value, bound, evidence = found
+            sol, method = lp, "multichain LP (HiGHS)"
+    if options.exact:
+        from objspec.mdp.exact_control import exact_multichain_policy_iteration
+
+        ex = exact_multichain_policy_iteration(env, spec.reward,
+                                               start=policy.probabilities.argmax(axis=1))
+        exact_value = sum(ex.values * env.exact_initial(), Fraction(0))
+        return Optimum(Policy.deterministic(ex.actions, A), exact_value, "exact",
+                       method + " + exact multichain policy iteration in rationals",
+                       Fraction(0),
+                       evidence="the exact gain and bias of the policy solve the multichain "
+                                "optimality equations (no action improves either)",
+                       iterations=iterations + ex.iterations)
+    return Optimum(policy, value, "certified", method + " + superharmonic bound", bound,
+                   evidence=evidence, iterations=iterations)
+
+
+#: Most enabled state-action pairs for the linear-program fallback of the LAR optimiser.
+LP_PAIRS = 4000
+
+#: The LAR optimiser: multichain policy iteration or LP, certified or verified exactly.
+LAR_OPTIMISER = Optimiser(
+    _optimise_lar,
+    "multichain policy iteration (LP fallback) with a superharmonic upper bound; exact "
+    "multichain policy iteration in rationals with exact=True",
+    "exact",
+    "polynomial: linear programming (Puterman 1994, section 9.3); multichain policy "
+    "iteration terminates finitely (Puterman 1994, section 9.2)",
+)
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -137,4 +225,5 @@ formalism(
     strategy=_strategy_lar,
     sampler=_sample_lar,
     reader=SpecificationReader(("reward",), _read_lar),
+    optimiser=LAR_OPTIMISER,
 )(LimitAverageReward)

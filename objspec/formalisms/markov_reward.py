@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.arrays import real_array
@@ -115,6 +117,80 @@ class MarkovRewardEvaluator(RealValuedEvaluator[MarkovReward]):
 MR = MarkovReward
 
 
+# ---------------------------------------------------------------- optimisation
+
+
+def optimise_discounted(env: FiniteMDP, reward: Any, gamma: Any, options: OptimiseOptions,
+                        *, what: str = "") -> Optimum:
+    """The best stationary policy for ``max E[sum_t gamma^t R(x_t)]`` (the MR optimiser).
+
+    Without ``exact``: :func:`objspec.mdp.optimal_values` (value iteration extrapolated to
+    the MacQueen midpoint, then policy iteration where it is slow) returns a deterministic
+    policy ``pi`` with ``max_s V*(s) - V_pi(s) <= policy_error_bound``, proven by the
+    MacQueen bounds (Puterman 1994, section 6.6.3). Since ``V*`` dominates every
+    stationary policy's values state by state, ``J* - J(pi) = mu0 . (V* - V_pi)`` is at
+    most that bound: the result is ``"certified"`` with it as ``bound``.
+
+    With ``exact``: Howard's policy iteration in rational arithmetic
+    (:func:`objspec.mdp.exact_control.exact_policy_iteration`), started from the float
+    policy; it stops at a policy whose exact values solve the Bellman optimality equation,
+    so it is optimal (``"exact"``, ``bound`` 0, the value a Fraction).
+
+    ``what`` is prefixed to the method name (the RRL optimiser reuses this function).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.formalisms.optimisation import OptimiseOptions
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> opt = optimise_discounted(FiniteMDP(P, [1.0, 0.0]), [[0, 0], [1, 0]], 0.5,
+    ...                           OptimiseOptions.make(exact=True))
+    >>> opt.guarantee, opt.value, opt.policy.probabilities.tolist()
+    ('exact', Fraction(2, 3), [[0.0, 1.0], [1.0, 0.0]])
+    """
+    from objspec.mdp.control import optimal_values
+
+    floats = np.asarray(np.asarray(reward, dtype=object).astype(np.float64))
+    g = float(gamma)
+    scale = float(np.abs(floats).max(initial=0.0)) / (1.0 - g)
+    sol = optimal_values(env, floats, g, tol=1e-9 * max(1.0, scale))
+    A = env.n_actions
+    if options.exact:
+        from objspec.mdp.exact_control import exact_policy_iteration
+
+        ex = exact_policy_iteration(env, reward, gamma, start=sol.policies)
+        value = sum(ex.values * env.exact_initial(), Fraction(0))
+        return Optimum(Policy.deterministic(ex.actions, A), value, "exact",
+                       what + "exact policy iteration in rationals", Fraction(0),
+                       evidence="the exact values of the policy solve the Bellman "
+                                "optimality equation (no action improves in any state)",
+                       iterations=sol.iterations + ex.iterations)
+    certified = bool(np.all(sol.optimal_certified))
+    return Optimum(Policy.deterministic(np.asarray(sol.policies), A), None, "certified",
+                   what + f"certified {sol.method.replace('_', ' ')}",
+                   float(sol.policy_error_bound),
+                   evidence=("MacQueen bounds: max_s V*(s) - V_pi(s) <= bound" +
+                             ("; every chosen action is also certified optimal"
+                              if certified else "")),
+                   iterations=sol.iterations)
+
+
+def _optimise_mr(spec: MarkovReward, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    return optimise_discounted(env, spec.reward, spec.gamma, options)
+
+
+#: The MR optimiser: certified value/policy iteration, exact policy iteration on request.
+MR_OPTIMISER = Optimiser(
+    _optimise_mr,
+    "certified value/policy iteration (MacQueen bounds); exact policy iteration in "
+    "rationals with exact=True",
+    "exact",
+    "polynomial: linear programming (Puterman 1994, section 6.9); policy iteration is "
+    "strongly polynomial for a fixed discount (Ye 2011)",
+)
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -154,4 +230,5 @@ formalism(
     strategy=_strategy_mr,
     sampler=_sample_mr,
     reader=SpecificationReader(("reward", "gamma"), _read_mr),
+    optimiser=MR_OPTIMISER,
 )(MarkovReward)

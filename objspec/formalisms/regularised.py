@@ -11,9 +11,20 @@ from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import quadratic, random_discount, random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reachable_states
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.optimisation import (
+    OptimiseOptions,
+    Optimiser,
+    Optimum,
+    generic_optimise,
+)
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
-from objspec.formalisms.regularisers import Regulariser, as_regulariser
+from objspec.formalisms.regularisers import (
+    KLToReference,
+    NegativeEntropy,
+    Regulariser,
+    as_regulariser,
+)
 from objspec.mdp.evaluation import evaluate, state_visitation
 from objspec.mdp.exact import exact_expected_return, exact_state_visitation
 from objspec.mdp.model import FiniteMDP, to_fraction
@@ -140,6 +151,118 @@ class RegularisedEvaluator(RealValuedEvaluator[RegularisedRL]):
 RRL = RegularisedRL
 
 
+# ---------------------------------------------------------------- optimisation
+
+
+def _reference(spec: RegularisedRL, env: FiniteMDP) -> np.ndarray | None:
+    """The KL reference as ``[S, A]`` (None for the entropy)."""
+    reg = spec.regulariser
+    if isinstance(reg, KLToReference):
+        return np.broadcast_to(reg.reference, (env.n_states, env.n_actions))
+    return None
+
+
+def _vertex_mdp(spec: RegularisedRL, env: FiniteMDP) -> tuple[FiniteMDP, np.ndarray]:
+    """The environment restricted to the actions of finite ``F(e_a)`` and the reward
+    ``r(s, a) - alpha F_s(e_a)`` of the deterministic choices (alpha <= 0)."""
+    import scipy.sparse as sp
+
+    from objspec.errors import InvalidModelError
+
+    r = expected_reward(env, spec.reward)
+    ref = _reference(spec, env)
+    if ref is None:  # negative entropy vanishes at the vertices
+        return env, r
+    allowed = env.enabled & (ref > 0)
+    # F_s(e_a) = KL(e_a || ref_s) = -log ref_s(a): -alpha F = alpha log ref
+    bonus = float(spec.alpha) * np.log(np.where(ref > 0, ref, 1.0))
+    if allowed.all():
+        return env, r + bonus
+    keep = sp.diags(allowed.ravel().astype(np.float64))
+    try:
+        sub = FiniteMDP((keep @ env.transition_matrix).tocsr(), env.initial, enabled=allowed)
+    except InvalidModelError:
+        s = int(np.argmax(~allowed.any(axis=1)))
+        raise InvalidSpecificationError(
+            f"the KL reference gives probability 0 to every enabled action of state {s}: "
+            "every policy has an infinite regulariser there") from None
+    return sub, np.where(allowed, r + bonus, 0.0)
+
+
+def _optimise_rrl(spec: RegularisedRL, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
+    """The best stationary policy under RRL, by the strongest method that applies.
+
+    * ``alpha = 0``: ``J`` is the discounted return of ``R``, solved as MR (certified, or
+      exact with ``exact``: :func:`objspec.formalisms.markov_reward.optimise_discounted`).
+    * Negative entropy or KL with ``alpha > 0`` (a strictly concave regularised
+      objective): soft value iteration (:func:`objspec.mdp.soft.soft_value_iteration`),
+      ``"certified"`` with the MacQueen bound of the soft Bellman operator. Entropy and KL
+      have irrational values, so ``exact`` is refused (by the exact evaluator).
+    * Negative entropy or KL with ``alpha < 0``: ``-alpha F`` is convex in the action
+      distribution, so in the Bellman equation of the regularised problem (an MDP whose
+      actions are distributions ``p`` with reward ``sum_a p_a r(s,a) - alpha F(p)``) the
+      maximum over the simplex is attained at a vertex: the optimum is that of the MR with
+      reward ``r(s, a) - alpha F_s(e_a)`` (``F(e_a)`` is 0 for the entropy and
+      ``-log ref_s(a)`` for KL) over the actions where ``F_s(e_a)`` is finite. Solved by
+      certified value/policy iteration.
+    * Any other regulariser (a user callable, whose convexity objspec cannot establish):
+      the generic search (:func:`objspec.formalisms.optimisation.generic_optimise`,
+      ``"local"`` at best).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms.regularisers import negative_entropy
+    >>> opt = RegularisedRL(np.zeros(2), negative_entropy, 1.0, 0.5).optimise(E3())
+    >>> opt.guarantee, opt.policy.probabilities.round(6).tolist(), opt.bound < 1e-8
+    ('certified', [[0.5, 0.5], [0.5, 0.5]], True)
+    """
+    from objspec.formalisms.markov_reward import optimise_discounted
+
+    alpha = float(spec.alpha)
+    reg = spec.regulariser
+    if options.exact:
+        spec.compile(env, exact=True)  # raises for entropy and KL (irrational values)
+    if alpha == 0.0:
+        return optimise_discounted(env, spec.reward, spec.gamma, options,
+                                   what="alpha = 0, as MR: ")
+    if not isinstance(reg, (NegativeEntropy, KLToReference)):
+        return generic_optimise(spec, env, options)
+    if alpha < 0.0:
+        sub, r = _vertex_mdp(spec, env)
+        found = optimise_discounted(sub, r, spec.gamma, options,
+                                    what="alpha < 0, convex F: vertex MR, ")
+        return found
+    from objspec.mdp.soft import soft_value_iteration
+
+    gamma = float(spec.gamma)
+    r = expected_reward(env, spec.reward)
+    scale = max(1.0, float(np.abs(r).max(initial=0.0)), alpha * np.log(env.n_actions)) / (
+        1.0 - gamma)
+    sol = soft_value_iteration(env, r, gamma, alpha, _reference(spec, env),
+                               tol=1e-9 * scale, deadline=options.deadline)
+    kind = "entropy" if isinstance(reg, NegativeEntropy) else "KL"
+    return Optimum(Policy(sol.policy), None, "certified", f"soft value iteration ({kind})",
+                   float(sol.policy_error_bound),
+                   evidence=("MacQueen bounds of the soft Bellman operator: "
+                             "max_s V*(s) - V_pi(s) <= bound" +
+                             ("" if sol.converged else "; stopped before the target")),
+                   iterations=sol.iterations)
+
+
+#: The RRL optimiser: soft value iteration for entropy and KL.
+RRL_OPTIMISER = Optimiser(
+    _optimise_rrl,
+    "soft value iteration (entropy, KL, alpha > 0); certified value iteration on the "
+    "vertex MDP (alpha <= 0); generic local search for other regularisers",
+    "certified",
+    "entropy/KL: soft value iteration, a gamma-contraction, O(log(1/eps) / (1 - gamma)) "
+    "sweeps of O(nnz) each (Geist, Scherrer and Pietquin, ICML 2019); other regularisers: "
+    "no method with a guarantee here (a local search)",
+)
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -194,4 +317,5 @@ formalism(
     strategy=_strategy_rrl,
     sampler=_sample_rrl,
     reader=SpecificationReader(("reward", "regulariser", "alpha", "gamma"), _read_rrl),
+    optimiser=RRL_OPTIMISER,
 )(RegularisedRL)

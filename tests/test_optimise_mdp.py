@@ -1,0 +1,347 @@
+"""Optimisers of MR, LAR and RRL (issue 13): the optimum beats every deterministic policy
+and a sample of stochastic ones under the formalism's own evaluator (within ``bound``),
+exact results agree with brute force, and the oracles (mdpsolver, Storm's LRAmax) agree."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from objspec import FiniteMDP, Policy
+from objspec.environments import strategies as ost
+from objspec.environments.generators import random_mdp, random_policies
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms import LimitAverageReward, MarkovReward, RegularisedRL
+from objspec.formalisms.registry import formalism_info
+from objspec.formalisms.regularisers import kl_to, negative_entropy
+from objspec.mdp.exact_control import exact_multichain_policy_iteration
+from objspec.mdp.gain import (
+    gain_optimal_policy,
+    gain_policy_iteration,
+    gain_upper_bound,
+    maximal_end_components,
+)
+from objspec.mdp.policy import deterministic_policies
+from objspec.mdp.soft import soft_value_iteration
+
+SETTINGS = settings(max_examples=25, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _all_values(spec: Any, env: FiniteMDP, extra: int = 32, seed: int = 0) -> np.ndarray:
+    """Values of every deterministic policy and ``extra`` random stochastic ones."""
+    ev = spec.compile(env)
+    pols = [p.probabilities for p in deterministic_policies(env)]
+    rng = np.random.default_rng(seed)
+    for _ in range(extra):
+        w = rng.exponential(size=(env.n_states, env.n_actions)) * env.enabled
+        pols.append(w / w.sum(axis=1, keepdims=True))
+    return np.asarray(ev.valuation(np.stack(pols)).values)
+
+
+def _check_dominates(spec: Any, env: FiniteMDP, opt: Any) -> None:
+    vals = _all_values(spec, env)
+    slack = float(opt.bound) + 1e-9 * max(1.0, float(np.abs(vals).max()))
+    assert float(opt.value) >= vals.max() - slack
+
+
+def test_the_three_formalisms_register_their_optimisers() -> None:
+    for acronym, guarantee in (("MR", "exact"), ("LAR", "exact"), ("RRL", "certified")):
+        opt = formalism_info(acronym).optimiser
+        assert opt is not None and opt.guarantee == guarantee
+        assert "(" in opt.complexity  # a reference
+
+
+# ------------------------------------------------------------------------------ MR
+
+
+@SETTINGS
+@given(ost.mdps(max_states=4, masked=True).flatmap(
+    lambda env: st.tuples(st.just(env), ost.markov_rewards(env))))
+def test_mr_optimum_dominates_every_policy(pair: tuple[FiniteMDP, Any]) -> None:
+    env, spec = pair
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified" and 0 <= opt.bound <= 1e-7
+    _check_dominates(spec, env, opt)
+
+
+@SETTINGS
+@given(ost.mdps(max_states=3, exact=True, masked=True).flatmap(
+    lambda env: st.tuples(st.just(env), ost.markov_rewards(env))))
+def test_mr_exact_is_the_brute_force_maximum(pair: tuple[FiniteMDP, Any]) -> None:
+    env, spec = pair
+    opt = spec.optimise(env, exact=True)
+    assert opt.guarantee == "exact" and opt.bound == 0
+    assert isinstance(opt.value, Fraction)
+    ev = spec.compile(env, exact=True)
+    assert opt.value == max(ev.exact_value(p) for p in deterministic_policies(env))
+
+
+def test_mr_against_mdpsolver() -> None:
+    mdpsolver = pytest.importorskip("mdpsolver")
+    S, A = 40, 3
+    env = random_mdp(S, A, 4, seed=5)
+    R = np.random.default_rng(5).random((S, A))
+    opt = MarkovReward(R, 0.95).optimise(env)
+    P = env.transition_matrix
+    model = mdpsolver.model()
+    model.mdp(discount=0.95, rewards=R.tolist(),
+              tranMatProbs=[[P[s * A + a].data.tolist() for a in range(A)] for s in range(S)],
+              tranMatColumns=[[P[s * A + a].indices.tolist() for a in range(A)]
+                              for s in range(S)])
+    model.solve(tolerance=1e-10, verbose=False)
+    theirs = float(env.initial @ np.array(model.getValueVector()))
+    assert abs(theirs - opt.value) <= opt.bound + 1e-7
+    assert np.array_equal(opt.policy.probabilities.argmax(axis=1), np.array(model.getPolicy()))
+
+
+# ------------------------------------------------------------------------------ LAR
+
+
+def _multichain(seed: int, S: int, A: int) -> FiniteMDP:
+    """Closed low region, leaky high region, two absorbing states: several end components
+    and transient choices between them."""
+    rng = np.random.default_rng(seed)
+    P = np.zeros((S, A, S))
+    k = max(2, S // 3)
+    for s in range(S):
+        for a in range(A):
+            t = rng.choice(k if s < k else S, size=2, replace=False)
+            P[s, a, t] = rng.dirichlet(np.ones(2))
+    for s in rng.choice(S, size=2, replace=False):
+        P[s] = 0.0
+        P[s, :, s] = 1.0
+    return FiniteMDP(P, np.ones(S) / S)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lar_optimum_beats_every_deterministic_policy(seed: int) -> None:
+    env = _multichain(seed, 9, 2)
+    spec = LimitAverageReward(np.random.default_rng(seed).normal(size=(9, 2)))
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified" and 0 < opt.bound <= 1e-7
+    _check_dominates(spec, env, opt)
+    # the linear program (the fallback path) finds an optimal policy too
+    lp = gain_optimal_policy(env, spec.reward)
+    lp_value = spec.compile(env).value(Policy.deterministic(lp.actions, 2))
+    assert abs(lp_value - opt.value) <= opt.bound
+    assert np.abs(lp.gains - gain_policy_iteration(env, spec.reward).gains).max() <= 1e-9
+
+
+@SETTINGS
+@given(ost.mdps(max_states=4, exact=True, masked=True).flatmap(
+    lambda env: st.tuples(st.just(env), ost.limit_average_rewards(env))))
+def test_lar_exact_is_the_brute_force_maximum(pair: tuple[FiniteMDP, Any]) -> None:
+    env, spec = pair
+    opt = spec.optimise(env, exact=True)
+    assert opt.guarantee == "exact" and isinstance(opt.value, Fraction)
+    ev = spec.compile(env, exact=True)
+    assert opt.value == max(ev.exact_value(p) for p in deterministic_policies(env))
+    # the float path's proven bound covers the exact optimum
+    fl = spec.optimise(env)
+    assert float(fl.value) - 1e-9 <= opt.value <= float(fl.value) + fl.bound
+
+
+@SETTINGS
+@given(ost.mdps(max_states=4, exact=True, masked=True).flatmap(
+    lambda env: st.tuples(st.just(env), ost.limit_average_rewards(env))))
+def test_exact_multichain_policy_iteration_gains_are_state_wise_optimal(
+        pair: tuple[FiniteMDP, Any]) -> None:
+    from objspec.mdp.longrun import exact_long_run_average_values
+
+    env, spec = pair
+    sol = exact_multichain_policy_iteration(env, spec.reward)
+    best = np.array([exact_long_run_average_values(env, p, spec.reward)
+                     for p in deterministic_policies(env)], dtype=object).max(axis=0)
+    assert list(sol.values) == list(best)
+
+
+def test_gain_upper_bound_is_tight_where_a_safe_stay_beats_a_risky_exit() -> None:
+    # s0: stay (reward 1/2) or gamble: half to s1 (reward 1 forever), half to s2 (0 forever)
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 0] = 1.0
+    P[0, 1, 1] = P[0, 1, 2] = 0.5
+    P[1, :, 1] = P[2, :, 2] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0, 0.0])
+    r = np.array([[0.5, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    labels, inside = maximal_end_components(env)
+    assert len(set(labels.tolist())) == 3 and inside[0].tolist() == [True, False]
+    u, _ = gain_upper_bound(env, r, np.zeros(3))
+    assert abs(u[0] - 0.5) <= 1e-12 and abs(u[1] - 1.0) <= 1e-12
+    opt = LimitAverageReward(r).optimise(env)
+    assert abs(opt.value - 0.5) <= 1e-12 and opt.bound <= 1e-8
+
+
+def _storm_lra_max(env: FiniteMDP, r: np.ndarray) -> np.ndarray:
+    stormpy = pytest.importorskip("stormpy")
+    import stormpy.datastructures as d
+    import stormpy.models as m
+
+    S, A = env.n_states, env.n_actions
+    coo = env.transition_matrix.tocoo()
+    b = d.SparseMatrixBuilder[float](S * A, S, coo.nnz, True, True, S)
+    b.add_next_values(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
+                      list(range(0, S * A, A)))
+    lab = m.StateLabeling(S)
+    lab.add_label("init")
+    lab.add_label_to_state("init", 0)
+    reward = m.SparseRewardModel[float](optional_state_action_reward_vector=r.ravel().tolist())
+    comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab,
+                                          reward_models={"r": reward})
+    environment = stormpy.Environment()
+    # Storm's LP min-max solver: its default (optimistic value iteration) does not
+    # terminate on some of these multichain models
+    method = type(environment.solver().min_max().method)
+    environment.solver().min_max().method = method.LINEAR_PROGRAMMING
+    prop = stormpy.parse_properties('R{"r"}max=? [ LRA ]')[0]
+    result = stormpy.model_checking(m.SparseMdp[float](comp), prop,
+                                    only_initial_states=False, environment=environment)
+    return np.array(list(result.get_value_vector()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_lar_against_storm_lra_max(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    S, A = int(rng.integers(5, 25)), int(rng.integers(2, 4))
+    env = _multichain(1000 + seed, S, A)
+    r = rng.normal(size=(S, A))
+    opt = LimitAverageReward(r).optimise(env)
+    storm = float(env.initial @ _storm_lra_max(env, r))
+    # Storm's LRA answers carry its default precision, 1e-6 relative
+    assert abs(storm - opt.value) <= 1e-6 * max(1.0, abs(storm)) + opt.bound
+
+
+# ------------------------------------------------------------------------------ RRL
+
+
+@SETTINGS
+@given(ost.mdps(max_states=3, masked=True).flatmap(
+    lambda env: st.tuples(st.just(env), ost.regularised(env))))
+def test_rrl_optimum_dominates_every_policy(pair: tuple[FiniteMDP, Any]) -> None:
+    env, spec = pair
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified" and 0 <= opt.bound <= 1e-6
+    _check_dominates(spec, env, opt)
+
+
+@pytest.mark.parametrize("reg", ["entropy", "kl"])
+@pytest.mark.parametrize("alpha", [0.7, -0.7])
+def test_rrl_one_state_against_a_fine_grid(reg: str, alpha: float) -> None:
+    env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    F = negative_entropy if reg == "entropy" else kl_to([0.3, 0.7])
+    spec = RegularisedRL([[1.0, 0.2]], F, alpha, 0.6)
+    opt = spec.optimise(env)
+    p = np.linspace(0.0, 1.0, 20_001)
+    grid = np.stack([p, 1 - p], axis=1)[:, None, :]
+    vals = spec.compile(env).valuation(grid).values
+    assert float(opt.value) >= vals.max() - opt.bound - 1e-12
+    assert float(opt.value) - vals.max() <= 1e-6  # the grid comes close to it
+
+
+def test_rrl_two_states_against_a_grid() -> None:
+    env = random_mdp(2, 2, 2, seed=3)
+    spec = RegularisedRL(np.random.default_rng(3).normal(size=(2, 2)), negative_entropy,
+                         0.5, 0.8)
+    opt = spec.optimise(env)
+    p = np.linspace(0.0, 1.0, 201)
+    a, b = np.meshgrid(p, p, indexing="ij")
+    grid = np.stack([np.stack([a.ravel(), 1 - a.ravel()], 1),
+                     np.stack([b.ravel(), 1 - b.ravel()], 1)], axis=1)
+    vals = spec.compile(env).valuation(grid).values
+    assert vals.max() <= float(opt.value) + opt.bound + 1e-12
+    assert float(opt.value) - vals.max() <= 1e-3
+
+
+def test_soft_value_iteration_matches_the_closed_form_and_policy_evaluation() -> None:
+    env = random_mdp(30, 3, 4, seed=1)
+    r = np.random.default_rng(1).normal(size=(30, 3))
+    sol = soft_value_iteration(env, r, 0.9, 0.3, tol=1e-10)
+    assert sol.converged and sol.policy_error_bound <= 1e-10
+    spec = RegularisedRL(r, negative_entropy, 0.3, 0.9)
+    value = float(spec.compile(env).valuation([Policy(sol.policy)]).values[0])
+    assert abs(value - float(env.initial @ sol.values)) <= sol.policy_error_bound + 1e-9
+
+
+def test_rrl_alpha_zero_is_mr_and_exact_with_a_rational_regulariser() -> None:
+    env = FiniteMDP(np.array([[[Fraction(1, 2), Fraction(1, 2)], [Fraction(1), Fraction(0)]],
+                              [[Fraction(0), Fraction(1)], [Fraction(1, 3), Fraction(2, 3)]]],
+                             dtype=object), [Fraction(1), Fraction(0)])
+    spec = RegularisedRL([[1, 0], [0, 2]], lambda p: p[0] * p[1], 0, Fraction(1, 2))
+    opt = spec.optimise(env, exact=True)
+    assert opt.guarantee == "exact" and isinstance(opt.value, Fraction)
+    mr = MarkovReward([[1, 0], [0, 2]], Fraction(1, 2)).optimise(env, exact=True)
+    assert opt.value == mr.value
+
+
+def test_rrl_other_regularisers_get_the_local_search() -> None:
+    env = random_mdp(2, 2, 2, seed=0)
+    spec = RegularisedRL([[1.0, 0.0], [0.0, 1.0]], lambda p: float(p @ p), 1.0, 0.5)
+    opt = spec.optimise(env)
+    assert opt.guarantee in ("local", "heuristic")
+
+
+def test_rrl_exact_with_entropy_is_refused_by_name() -> None:
+    env = random_mdp(2, 2, 2, seed=0)
+    spec = RegularisedRL([[1.0, 0.0], [0.0, 1.0]], negative_entropy, 1.0, 0.5)
+    with pytest.raises(InvalidSpecificationError, match="irrational"):
+        spec.optimise(env, exact=True)
+
+
+def test_rrl_kl_reference_excluding_every_enabled_action_is_named() -> None:
+    P = np.zeros((2, 2, 2))
+    P[0, :, 1] = P[1, 0, 0] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0], enabled=[[True, True], [True, False]])
+    ref = np.array([[0.5, 0.5], [0.0, 1.0]])
+    for alpha in (1.0, -1.0):
+        with pytest.raises(InvalidSpecificationError, match="probability 0"):
+            RegularisedRL(np.zeros(2), kl_to(ref), alpha, 0.5).optimise(env)
+
+
+def test_rrl_kl_negative_alpha_uses_only_actions_the_reference_allows() -> None:
+    env = random_mdp(3, 3, 2, seed=2)
+    ref = np.array([[0.2, 0.8, 0.0], [0.5, 0.0, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    spec = RegularisedRL(np.random.default_rng(2).normal(size=(3, 3)), kl_to(ref), -0.5, 0.7)
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified"
+    assert np.all(opt.policy.probabilities[ref == 0] == 0)
+    pols = random_policies(env, 64, seed=4)
+    pols = pols * (ref > 0)
+    pols = pols / pols.sum(axis=2, keepdims=True)
+    vals = spec.compile(env).valuation(pols).values
+    assert vals.max() <= float(opt.value) + opt.bound + 1e-12
+
+
+@pytest.mark.parametrize("path", ["mdp/coin2-2.nm", "mdp/csma2-2.nm", "mdp/maze_2.nm",
+                                  "mdp/die_selection.nm"])
+def test_lar_on_shipped_prism_models_against_storm(path: str) -> None:
+    pytest.importorskip("stormpy")
+    pytest.importorskip("stormpy.examples.files")
+    from test_storm_models import _built, _program, _sound, _storm_values
+
+    from objspec.environments.formats import from_storm, storm_rewards
+
+    model = _built(path, None, False)
+    program = _program(path, None)
+    env = from_storm(model)
+    rewards = storm_rewards(model)
+    for name in model.reward_models:
+        ref = f'R{{"{name}"}}' if name else "R"
+        want = _storm_values(model, program, f"{ref}max=? [LRA]", _sound("1/1000000000"))
+        opt = LimitAverageReward(rewards[name or "r"]).optimise(env)
+        assert opt.guarantee == "certified" and opt.bound <= 1e-8
+        storm = float(env.initial @ want)
+        assert abs(storm - opt.value) <= 1e-6 * max(1.0, abs(storm)) + opt.bound
+
+
+def test_a_time_limit_stops_early_with_a_bound_that_still_holds() -> None:
+    env = random_mdp(4, 2, 2, seed=7)
+    r = np.random.default_rng(7).normal(size=(4, 2))
+    for spec in (RegularisedRL(r, negative_entropy, 0.5, 0.95), LimitAverageReward(r)):
+        opt = spec.optimise(env, time_limit=1e-9)
+        assert opt.guarantee == "certified" and np.isfinite(opt.bound)
+        _check_dominates(spec, env, opt)

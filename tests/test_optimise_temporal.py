@@ -340,3 +340,21 @@ def test_ascent_is_skipped_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) ->
     # the best candidate (the average of the Pmax policy over its memory states mixes A
     # and B), not improved by an ascent
     assert 0 < float(found.value) < 1 / 3
+
+
+def test_reward_machine_minimisation_is_the_least_value() -> None:
+    """``minimise`` gives the least expected machine reward over (finite-memory) policies:
+    below every deterministic stationary policy, attained by its own greedy policy, and the
+    negation of the maximum of the negated machine."""
+    from objspec.environments.generators import random_labelled_mdp
+    from objspec.formalisms import RewardMachine
+    from objspec.mdp.policy import deterministic_policies
+
+    env = random_labelled_mdp(3, 2, ("a",), 2, seed=1)
+    edges = [(0, 1, "a", 1.0), (0, 0, "!a", -0.5), (1, 1, "true", 2.0)]
+    ev = RewardMachine(edges, 0, 0.8).compile(env)
+    low = ev.minimise()
+    assert all(ev.value(p) >= low.value - 1e-8 for p in deterministic_policies(env))
+    assert abs(low.policy_value - low.value) <= low.error_bound + 1e-9
+    negated = RewardMachine([(u, v, g, -r) for u, v, g, r in edges], 0, 0.8).compile(env)
+    assert low.value == pytest.approx(-negated.optimise().value, abs=1e-8)

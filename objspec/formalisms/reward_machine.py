@@ -532,6 +532,11 @@ class RewardMachineEvaluator(RealValuedEvaluator[RewardMachine]):
         """An optimal policy on ``S x U`` (value iteration with a certified bound)."""
         return self.machine.optimise(tol=tol)
 
+    def minimise(self, *, tol: float = 1e-10) -> RewardMachineSolution:
+        """A policy on ``S x U`` with the least expected discounted machine reward
+        (value iteration on the negated rewards, certified bound)."""
+        return self.machine.minimise(tol=tol)
+
 
 RM = RewardMachine
 

@@ -62,11 +62,13 @@ from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.optimise import (
     FiniteMemoryPolicy,
     MaximalSatisfaction,
+    MinimalSatisfaction,
     certified_maximal_satisfaction,
     check_finite_memory_policy,
     exact_finite_memory_probability,
     finite_memory_policy_probability,
     maximal_satisfaction,
+    minimal_satisfaction,
 )
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
@@ -353,6 +355,16 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
         """``Pmax`` over all (finite-memory) policies and an optimal policy; see
         :func:`objspec.ltl.optimise.maximal_satisfaction`."""
         return maximal_satisfaction(self.labelled_env, self.automaton)
+
+    def minimal_satisfaction(self) -> MinimalSatisfaction:
+        """``Pmin = 1 - Pmax(!phi)`` and a policy attaining it; see
+        :func:`objspec.ltl.optimise.minimal_satisfaction` (needs the formula, not only an
+        automaton)."""
+        if self.spec.formula is None:
+            raise InvalidSpecificationError(
+                "minimal_satisfaction needs the LTL formula; this specification was given "
+                "as an automaton (complement it and use maximal_satisfaction)")
+        return minimal_satisfaction(self.labelled_env, self.spec.formula)
 
 
 LTL = LinearTemporalLogic

@@ -71,7 +71,7 @@ from objspec.ltl.product import (
     product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
-from objspec.ltl.syntax import Formula
+from objspec.ltl.syntax import Formula, Not
 from objspec.ltl.translation import translate
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
@@ -90,6 +90,8 @@ __all__ = [
     "FiniteMemoryPolicy",
     "MaximalSatisfaction",
     "maximal_satisfaction",
+    "MinimalSatisfaction",
+    "minimal_satisfaction",
     "maximal_end_components",
     "finite_memory_policy_probability",
     "optimal_reward_machine_policy",
@@ -839,3 +841,49 @@ def optimal_reward_machine_policy(
     (1.333333, 1.333333)
     """
     return CompiledRewardMachine(edges, initial, gamma, env).optimise(tol=tol)
+
+
+@dataclass(frozen=True)
+class MinimalSatisfaction:
+    """Result of :func:`minimal_satisfaction`.
+
+    Attributes
+    ----------
+    probability : float
+        ``Pmin`` from the initial distribution: ``1 - Pmax(!phi)``.
+    policy : FiniteMemoryPolicy
+        A policy attaining it. Its memory is the automaton of the *negation* ``!phi``
+        (``negation``): evaluate it with ``LinearTemporalLogic(negation)``, whose value is
+        ``1 - Pmin``.
+    negation : Formula
+        The negated objective whose automaton is the policy's memory.
+    state_values : ndarray ``[S]``
+        ``Pmin`` from each environment state.
+    """
+
+    probability: float
+    policy: FiniteMemoryPolicy
+    negation: Formula
+    state_values: np.ndarray
+
+
+def minimal_satisfaction(env: FiniteMDP, objective: str | Formula) -> MinimalSatisfaction:
+    """``Pmin``: the least satisfaction probability of an LTL formula over all policies, and
+    a policy attaining it, as ``1 - Pmax(!phi)`` (every run satisfies exactly one of
+    ``phi`` and ``!phi``, so minimising one maximises the other; Baier and Katoen 2008,
+    section 10.6).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1, 0] = 1.0; P[1, :, 1] = 1.0
+    >>> env = FiniteMDP(P, [1.0, 0.0], labels={1: ["goal"]})
+    >>> round(minimal_satisfaction(env, "F goal").probability, 12)
+    0.0
+    """
+    phi = parse_formula(objective) if isinstance(objective, str) else objective
+    negation = Not(phi)
+    best = maximal_satisfaction(env, negation)
+    return MinimalSatisfaction(1.0 - best.probability, best.policy, negation,
+                               1.0 - np.asarray(best.state_values))

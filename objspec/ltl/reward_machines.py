@@ -618,6 +618,20 @@ class CompiledRewardMachine:
             f"exact policy iteration did not converge in {max_iterations} steps "
             f"({K} product states, {A} actions)")
 
+    def minimise(self, *, tol: float = 1e-10, max_iterations: int = 1_000_000
+                 ) -> RewardMachineSolution:
+        """A policy on ``S x U`` minimising the expected discounted machine reward: the
+        optimum of the negated rewards (:meth:`optimise`), with its values negated back;
+        ``error_bound`` is unchanged."""
+        import copy
+        import dataclasses
+
+        negated = copy.copy(self)
+        negated.entry_reward = -self.entry_reward
+        sol = negated.optimise(tol=tol, max_iterations=max_iterations)
+        return dataclasses.replace(sol, value=-sol.value, values=-sol.values,
+                                   policy_value=-sol.policy_value)
+
     def optimise(self, *, tol: float = 1e-10, max_iterations: int = 1_000_000
                  ) -> RewardMachineSolution:
         """An optimal policy on the product MDP ``S x U`` by value iteration.

@@ -270,8 +270,13 @@ def fomr_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
         x = np.asarray(m, dtype=float).sum(axis=2)
         return float((reward * x).sum() - lam / 2 * (x * x).sum())
 
+    def gradient(m: np.ndarray) -> np.ndarray:
+        x = np.asarray(m, dtype=float).sum(axis=2)
+        return np.broadcast_to((reward - lam * x)[:, :, None], np.shape(m)).copy()
+
     def ours() -> Result:
-        t, opt = timed(lambda: OccupancyMeasureFunction(f, gamma).optimise(
+        t, opt = timed(lambda: OccupancyMeasureFunction(f, gamma, concave=True,
+                                                        gradient=gradient).optimise(
             env, seed=seed, time_limit=limit))
         return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
                 "method": opt.method}

@@ -3,8 +3,9 @@ mdpsolver.
 
 Run as ``python benchmarks/bench_pareto.py`` (``--quick`` for a smaller model). Not a test.
 
-Model: a random MDP with 2,000 states, 4 actions, 5 successors per state-action pair,
-discount 0.95, and k = 2 or 3 rewards with independent normal entries on ``(s, a)``.
+Model: a random MDP with 2,000 states (k = 2) or 50 states (k = 3: random rewards give
+about a thousand vertices there already), 4 actions, 5 successors per state-action pair,
+discount 0.95, and k independent normal rewards on ``(s, a)``.
 
 objspec computes the exact front (optimistic linear support, lexicographic tie-breaking).
 The peer is what a MORL user does without it: solve the weighted sums for a sweep of
@@ -47,19 +48,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 states instead of 2,000")
     args = parser.parse_args()
-    S = 300 if args.quick else 2000
     A = 4
-    env = random_mdp(S, A, 5, seed=0)
-    print(f"random MDP: {S} states, {A} actions, 5 successors, gamma {GAMMA}")
-    print(f"{'k':>2} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
+    print(f"random MDPs: {A} actions, 5 successors, gamma {GAMMA}")
+    print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
     for k in (2, 3):
+        S = (300 if args.quick else 2000) if k == 2 else (20 if args.quick else 50)
+        env = random_mdp(S, A, 5, seed=0)
         R = np.random.default_rng(k).normal(size=(k, S, A))
         t0 = time.perf_counter()
         f = front(env, R, GAMMA)
         t_exact = time.perf_counter() - t0
         ref = f.points.min(axis=0) - 1.0
         hv = _hypervolume(f.points, ref)
-        print(f"{k:>2} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} {0.0:>9.1e}")
+        print(f"{k:>2} {S:>5} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} "
+              f"{0.0:>9.1e}")
         try:
             import mdpsolver
         except ImportError:
@@ -84,7 +86,7 @@ def main() -> None:
             gap = (hv - _hypervolume(pts[np.all(pts > ref, axis=1)], ref)) / hv
             n *= 2
         label = f"mdpsolver sweep ({n // 2} weights)"
-        print(f"{k:>2} {label:<34} {t_sweep:>9.2f} {len(pts):>7} {gap:>9.1e}")
+        print(f"{k:>2} {S:>5} {label:<34} {t_sweep:>9.2f} {len(pts):>7} {gap:>9.1e}")
 
 
 if __name__ == "__main__":

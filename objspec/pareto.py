@@ -419,15 +419,41 @@ def _hull_weights(V: list[np.ndarray], k: int) -> list[np.ndarray] | None:
         hull = ConvexHull(np.unique(np.concatenate(pts), axis=0))
     except (QhullError, ValueError):
         return None
-    out: list[np.ndarray] = []
-    for eq in hull.equations:
-        w = eq[:k]
-        if np.all(w >= -1e-12) and w.sum() > 1e-12:
-            w = np.clip(w, 0.0, None)
-            w = w / w.sum()
-            if not any(np.allclose(w, o, atol=1e-12) for o in out):
-                out.append(w)
-    return out
+    W = hull.equations[:, :k]
+    keep = np.all(W >= -1e-12, axis=1) & (W.sum(axis=1) > 1e-12)
+    W = np.clip(W[keep], 0.0, None)
+    W = W / W.sum(axis=1, keepdims=True)
+    _, first = np.unique(np.round(W, 11), axis=0, return_index=True)
+    return [W[i] for i in sorted(first)]
+
+
+def _batched_oracle(oracle: _Oracle, W: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The oracle at many weights. Strictly positive weights are solved together by one
+    batched control call (a weighted optimum with positive weights is Pareto-optimal, no
+    tie-breaking needed); the others one by one with the lexicographic tie-break."""
+    from objspec.mdp.rewards import expected_rewards, normalize_rewards
+
+    env, R, gamma = oracle.env, oracle.R, oracle.gamma
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(W)
+    pos = [i for i, w in enumerate(W) if np.all(w > 0)]
+    if pos:
+        r_sa = np.stack([expected_rewards(env, *normalize_rewards(env, R[j], batched=False)[:2])[0]
+                         for j in range(len(R))])  # [k, S, A]
+        batch = np.tensordot(W[pos], r_sa, axes=1)  # [m, S, A]
+        pad = batch.shape[0] == env.n_states == env.n_actions  # [m,S,A] read as [S,A,S]
+        if pad:
+            batch = np.concatenate([batch, np.zeros((1, *batch.shape[1:]))])
+        sol = optimal_values(env, batch, gamma, tol=1e-11)
+        acts_all = np.atleast_2d(sol.policies)[:len(pos)]
+        oracle.calls += len(pos)
+        pols = np.eye(env.n_actions)[acts_all]  # [m, S, A]
+        values = _values(env, pols, R, gamma)
+        for n, i in enumerate(pos):
+            out[i] = (values[n], acts_all[n])
+    for i, w in enumerate(W):
+        if out[i] is None:
+            out[i] = oracle(w)
+    return [x for x in out if x is not None]
 
 
 def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
@@ -477,7 +503,7 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
     acts: list[np.ndarray] = []
 
     def add(value: np.ndarray, a: np.ndarray) -> bool:
-        if any(np.all(np.abs(value - v) <= tol) for v in V):
+        if V and bool(np.any(np.all(np.abs(np.array(V) - value) <= tol, axis=1))):
             return False
         V.append(value)
         acts.append(a)
@@ -504,19 +530,24 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
         V_sorted = sorted(range(len(V)), key=lambda i: -V[i][0])
         V[:] = [V[i] for i in V_sorted]
         acts[:] = [acts[i] for i in V_sorted]
-    while k != 2:
+    seen: set[tuple[float, ...]] = set()
+    while k != 2:  # rounds: every unchecked corner weight of the current envelope at once
         if len(V) > max_points:
             raise NotTractableError(f"the front has more than {max_points} vertices")
+        todo = [w for w in _corner_weights(V, k) if tuple(np.round(w, 10)) not in seen]
+        if not todo:
+            break
+        Vm = np.array(V)
+        envelope = (np.array(todo) @ Vm.T).max(axis=1)
         new = False
-        for w in _corner_weights(V, k):
-            if any(np.allclose(w, c, atol=1e-12) for c in checked):
-                continue
-            envelope = max(float(np.dot(w, v)) for v in V)
-            value, a = oracle(w)
-            if float(np.dot(w, value)) > envelope + tol and add(value, a):
+        for w, env_w, (value, a) in zip(todo, envelope, _batched_oracle(oracle,
+                                                                        np.array(todo)),
+                                        strict=True):
+            if float(np.dot(w, value)) > env_w + tol and add(value, a):
                 new = True
-                break
-            checked.append(w)
+            else:
+                checked.append(w)
+                seen.add(tuple(np.round(w, 10)))
         if not new:
             break
     keep = pareto_filter(np.array(V), tol)

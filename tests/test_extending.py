@@ -3,8 +3,8 @@ throwaway construction pair and a throwaway witness, registered from this file a
 
 The formalism ("doubled Markov rewards", DMR: ``J = 2 J_MR``) is registered with
 :func:`objspec.formalisms.registry.formalism`, with one construction from MR and one back;
-it must then appear in the hypothesis strategies, the CLI reader, ``objspec verify`` and the
-Hasse diagram (in MR's class), with no other file edited. Everything is unregistered at the
+it must then appear in the hypothesis strategies, the CLI reader, ``objspec verify``, the
+Hasse diagram (in MR's class) and the gymnasium adapter, with no other file edited. Everything is unregistered at the
 end, and the paper's 17 formalisms come out as before.
 """
 
@@ -106,7 +106,9 @@ def doubled() -> Iterator[type[DoubledMarkovReward]]:
 
     formalism("DMR", name="doubled Markov rewards", level="trajectory", exact=True,
               strategy=_strategy, sampler=_sample,
-              reader=SpecificationReader(("reward", "gamma"), _read))(DoubledMarkovReward)
+              reader=SpecificationReader(("reward", "gamma"), _read),
+              gymnasium=lambda spec, env: ("reward", 2 * np.asarray(spec.inner.reward, float),
+                                           float(spec.inner.gamma)))(DoubledMarkovReward)
     construction(MarkovReward, DoubledMarkovReward, reference="docs/theory.md#c-mr-to-onmr")(
         mr_to_doubled)
     construction(DoubledMarkovReward, MarkovReward, reference="docs/theory.md#c-mr-to-onmr")(
@@ -199,3 +201,15 @@ def test_unregistering_restores_the_paper(doubled: type[DoubledMarkovReward]) ->
     verdicts._compute.cache_clear()
     assert len(formalism_names()) == 17 and "DMR" not in ost.FORMALISMS
     assert len(hasse.verdicts()) == 17 * 17 and not hasse.undecided_pairs()
+
+
+def test_it_appears_in_the_gymnasium_adapter(doubled: type[DoubledMarkovReward]) -> None:
+    from objspec.environments.gym_adapter import SpecEnv
+
+    env = E3()
+    reward = np.zeros((2, 2))
+    reward[0, 0] = 1.0
+    sim = SpecEnv(env, doubled(reward, 0.5))
+    sim.reset(seed=0)
+    _, r, *_ = sim.step(0)
+    assert sim.kind == "DMR" and sim.mechanism == "reward" and r == 2.0

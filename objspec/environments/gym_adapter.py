@@ -249,7 +249,13 @@ class SpecEnv(gym.Env):
     objective : object
         The specification (gymnasium's own ``spec`` attribute is its registration record).
     kind : str
-        ``"MR"``, ``"LAR"``, ``"RM"``, ``"LTL"`` or ``"reward"``.
+        The specification's acronym (``"MR"``, ``"LAR"``, ``"RM"``, ``"LTL"``, or any
+        registered formalism with a gymnasium signal), ``"LTL"`` for a formula or
+        automaton, or ``"reward"`` for a reward array.
+    mechanism : str
+        How the reward is paid, as the formalism registers it: ``"reward"`` (a Markov
+        reward; observations are states), ``"automaton"`` or ``"machine"`` (observations
+        are ``(state, memory)`` pairs).
     gamma : float
         The specification's discount (1.0 for LAR, LTL and plain rewards).
     table : ProductTable
@@ -305,13 +311,13 @@ class SpecEnv(gym.Env):
             mdp = spec.environment_for(mdp)
         self.mdp = mdp
         self.objective = spec
-        self.kind, self.table, self.gamma = self._build(mdp, spec, terminals)
+        self.kind, self.table, self.gamma, self.mechanism = self._build(mdp, spec, terminals)
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.flatten = bool(flatten)
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(mdp.n_actions)
         Q = self.table.n_machine_states
-        if self.kind in ("MR", "LAR", "reward"):
+        if self.mechanism == "reward":
             self.observation_space: spaces.Space[Any] = spaces.Discrete(mdp.n_states)
         elif self.flatten:
             self.observation_space = spaces.Discrete(mdp.n_states * Q)
@@ -324,40 +330,45 @@ class SpecEnv(gym.Env):
         self._cumulative = self.table.initial_weights.cumsum()
 
     @staticmethod
-    def _build(mdp: FiniteMDP, spec: Any, terminals: set[int]) -> tuple[str, ProductTable, float]:
+    def _build(mdp: FiniteMDP, spec: Any, terminals: set[int]
+               ) -> tuple[str, ProductTable, float, str]:
         from objspec.ltl.automaton import DeterministicAutomaton
         from objspec.ltl.syntax import Formula
         from objspec.ltl.translation import translate
 
         acronym = getattr(spec, "acronym", None)
-        if acronym == "MR":
-            reward = _full_reward(mdp, spec.reward.astype(float), "the MR reward")
-            return "MR", _plain_table(mdp, reward, terminals), float(spec.gamma)
-        if acronym == "LAR":
-            reward = _full_reward(mdp, np.asarray(spec.reward, dtype=float), "the LAR reward")
-            return "LAR", _plain_table(mdp, reward, terminals), 1.0
-        if acronym == "RM":
-            table, gamma = _rm_table(mdp, spec, terminals)
-            return "RM", table, gamma
-        if acronym == "LTL" or isinstance(spec, str | Formula | DeterministicAutomaton):
-            if isinstance(spec, DeterministicAutomaton):
-                automaton = spec
-            elif acronym == "LTL":
-                automaton = spec.automaton_for(mdp)
-            else:
-                automaton = translate(spec)  # over its atoms; checked against the MDP below
-            table = _ltl_table(mdp, automaton)
+        if acronym is not None:
+            from objspec.formalisms.registry import formalism_info, registered_formalisms
+
+            signal = formalism_info(spec).gymnasium
+            if signal is None:
+                takes = [i.acronym for i in registered_formalisms() if i.gymnasium]
+                raise InvalidSpecificationError(
+                    f"{type(spec).__name__} ({acronym}) has no per-step reward to simulate; "
+                    f"SpecEnv takes {', '.join(takes)} specifications or a reward array"
+                )
+            mechanism, payload, gamma = signal(spec, mdp)
+            if mechanism == "reward":
+                reward = _full_reward(mdp, np.asarray(payload, dtype=float),
+                                      f"the {acronym} reward")
+                return acronym, _plain_table(mdp, reward, terminals), gamma, mechanism
+            if mechanism == "machine":
+                table, gamma = _rm_table(mdp, payload, terminals)
+                return acronym, table, gamma, mechanism
+            if mechanism == "automaton":
+                table = _ltl_table(mdp, payload)
+                if terminals:
+                    table.terminal |= np.isin(table.env_state, sorted(terminals))
+                return acronym, table, gamma, mechanism
+            raise InvalidSpecificationError(
+                f"{acronym} registers the gymnasium mechanism {mechanism!r}; SpecEnv knows "
+                "'reward', 'automaton' and 'machine'")
+        if isinstance(spec, str | Formula | DeterministicAutomaton):
+            automaton = spec if isinstance(spec, DeterministicAutomaton) else translate(spec)
+            table = _ltl_table(mdp, automaton)  # over its atoms; checked against the MDP
             if terminals:
                 table.terminal |= np.isin(table.env_state, sorted(terminals))
-            return "LTL", table, 1.0
-        if acronym is not None:
-            from objspec.formalisms.registry import registered_formalisms
-
-            takes = [i.acronym for i in registered_formalisms() if i.gymnasium]
-            raise InvalidSpecificationError(
-                f"{type(spec).__name__} ({acronym}) has no per-step reward to simulate; "
-                f"SpecEnv takes {', '.join(takes)} specifications or a reward array"
-            )
+            return "LTL", table, 1.0, "automaton"
         try:
             reward = _full_reward(mdp, spec, "the reward")
         except InvalidSpecificationError as exc:
@@ -365,13 +376,13 @@ class SpecEnv(gym.Env):
                 f"SpecEnv takes a specification (MR, LAR, RM, LTL), an LTL formula, an "
                 f"automaton or a reward array; {exc}"
             ) from None
-        return "reward", _plain_table(mdp, reward, terminals), 1.0
+        return "reward", _plain_table(mdp, reward, terminals), 1.0, "reward"
 
     # ------------------------------------------------------------------ gymnasium API
     def _observation(self) -> Any:
         table = self.table
         s = int(table.env_state[self._state])
-        if self.kind in ("MR", "LAR", "reward"):
+        if self.mechanism == "reward":
             return s
         q = int(table.machine_state[self._state])
         if self.flatten:
@@ -470,7 +481,7 @@ class SpecEnv(gym.Env):
         info = self._info()
         name = self.mdp.state_names[info["state"]]
         text = f"state {name} labels {{{', '.join(info['labels'])}}}"
-        if self.kind in ("RM", "LTL"):
+        if self.mechanism != "reward":
             text += f" machine {info['machine_state']}"
         return text + f" step {self._steps}"
 

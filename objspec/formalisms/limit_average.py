@@ -220,7 +220,7 @@ formalism(
     name="limit-average rewards",
     level="trajectory",
     exact=True,
-    gymnasium=True,
+    gymnasium=lambda spec, env: ("reward", spec.reward, 1.0),
     expectation=True,
     strategy=_strategy_lar,
     sampler=_sample_lar,

@@ -225,7 +225,7 @@ formalism(
     name="Markov rewards",
     level="trajectory",
     exact=True,
-    gymnasium=True,
+    gymnasium=lambda spec, env: ("reward", spec.reward, float(spec.gamma)),
     expectation=True,
     strategy=_strategy_mr,
     sampler=_sample_mr,

@@ -126,9 +126,13 @@ class FormalismInfo:
         formalism are checked on acyclic environments.
     reader : SpecificationReader or None
         How ``objspec evaluate`` reads it from JSON (None: not readable from files).
-    gymnasium : bool
-        Whether :class:`~objspec.environments.gym_adapter.SpecEnv` can pay it as a reward
-        signal.
+    gymnasium : callable or None
+        How :class:`~objspec.environments.gym_adapter.SpecEnv` pays it as a reward signal:
+        ``gymnasium(spec, env) -> (mechanism, payload, gamma)`` with mechanism
+        ``"reward"`` (payload: a Markov reward, ``[S]``, ``[S, A]`` or ``[S, A, S]``),
+        ``"automaton"`` (payload: a deterministic automaton; reward 1 when it accepts) or
+        ``"machine"`` (payload: the reward-machine specification itself); None: not
+        simulable step by step.
     expectation : bool
         Whether ``J(pi) = E[G(xi)]`` for a function ``G`` of the trajectory, so that
         ``TrajectoryFunction.of(spec)`` expresses it directly (docs/theory.md#def-ftr).
@@ -151,7 +155,8 @@ class FormalismInfo:
         default=None, repr=False)
     acyclic_sampler: bool = False
     reader: SpecificationReader | None = field(default=None, repr=False)
-    gymnasium: bool = False
+    gymnasium: Callable[[Any, Any], tuple[str, Any, float]] | None = field(
+        default=None, repr=False)
     expectation: bool = False
     optimiser: Optimiser | None = field(default=None, repr=False)
 
@@ -185,7 +190,7 @@ def formalism(
     sampler: Callable[[FiniteMDP, np.random.Generator], Any] | None = None,
     acyclic_sampler: bool = False,
     reader: SpecificationReader | None = None,
-    gymnasium: bool = False,
+    gymnasium: Callable[[Any, Any], tuple[str, Any, float]] | None = None,
     expectation: bool = False,
     optimiser: Optimiser | None = None,
 ) -> Callable[[Spec], Spec]:

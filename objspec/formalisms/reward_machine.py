@@ -688,7 +688,7 @@ formalism(
     level="trajectory",
     exact=True,
     needs_propositions=True,
-    gymnasium=True,
+    gymnasium=lambda spec, env: ("machine", spec, float(spec.gamma)),
     expectation=True,
     strategy=_strategy_rm,
     sampler=_sample_rm,

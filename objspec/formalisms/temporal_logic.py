@@ -610,7 +610,7 @@ formalism(
     level="trajectory",
     exact=True,
     needs_propositions=True,
-    gymnasium=True,
+    gymnasium=lambda spec, env: ("automaton", spec.automaton_for(env), 1.0),
     expectation=True,
     strategy=_strategy_ltl,
     sampler=_sample_ltl,

@@ -4,8 +4,8 @@ throwaway construction pair and a throwaway witness, registered from this file a
 The formalism ("doubled Markov rewards", DMR: ``J = 2 J_MR``) is registered with
 :func:`objspec.formalisms.registry.formalism`, with one construction from MR and one back;
 it must then appear in the hypothesis strategies, the CLI reader, ``objspec verify``, the
-Hasse diagram (in MR's class) and the gymnasium adapter, with no other file edited. Everything is unregistered at the
-end, and the paper's 17 formalisms come out as before.
+Hasse diagram (in MR's class) and the gymnasium adapter, with no other file edited.
+Everything is unregistered at the end, and the paper's 17 formalisms come out as before.
 """
 
 from __future__ import annotations

@@ -240,3 +240,22 @@ def test_the_ltl_objective_passes_its_budget_to_the_translator() -> None:
     with pytest.raises(TranslationLimitError, match="max_states"):
         LTL("G (a -> X X X X X b)", max_states=3).compile(env)
     assert LTL("G (a -> X X X X X b)").compile(env).automaton.n_states > 3
+
+
+def test_the_proposition_limit_is_a_named_translation_limit() -> None:
+    """The one remaining limit (16 propositions used by one formula: automata are explicit
+    over letters) raises TranslationLimitError; an environment with many more labels is
+    fine when the formula uses few of them."""
+    from objspec import FiniteMDP
+    from objspec.errors import TranslationLimitError
+    from objspec.ltl.optimise import maximal_satisfaction
+    from objspec.ltl.translation import translate
+
+    with pytest.raises(TranslationLimitError, match="at most 16"):
+        translate(" & ".join(f"F p{i}" for i in range(17)))
+    P = np.zeros((2, 1, 2))
+    P[0, 0, 1] = 1.0
+    P[1, 0, 1] = 1.0
+    labels = {1: [f"q{i}" for i in range(40)] + ["goal"]}
+    env = FiniteMDP(P, [1.0, 0.0], labels=labels)
+    assert maximal_satisfaction(env, "F goal").probability == pytest.approx(1.0)

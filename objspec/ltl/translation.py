@@ -806,8 +806,11 @@ def translate(
                 f"among the propositions {props}"
             )
     if len(props) > 16:
-        raise InvalidSpecificationError(
-            f"{len(props)} propositions give 2**{len(props)} letters; at most 16 are supported"
+        raise TranslationLimitError(
+            f"the formula is translated over {len(props)} propositions, 2**{len(props)} "
+            "letters; automata are explicit over letters, so at most 16 are supported (the "
+            "formula's own atoms are used when no propositions are given); "
+            "give the automaton in HOA format instead"
         )
     for name, flag in (("decompose", decompose), ("complement", complement)):
         if not isinstance(flag, bool):

@@ -10,7 +10,14 @@ real number; RRL subtracts ``alpha F(pi(. | s_t))`` from the reward at every ste
   reference this is one ``F`` shared by all states, as in the paper; with an ``[S, A]``
   reference policy it depends on the state, a generalisation of the paper's definition
   (the paper's ``F`` is the same at every state, which some separation proofs use);
+* :func:`squared_distance_to`: ``F(p) = sum_a (p_a - ref_a)^2`` (uniform ``ref`` by
+  default): convex and rational, so RRL with it is evaluated exactly and optimised with a
+  certified gap;
 * any callable on one 1-D distribution, wrapped by :func:`as_regulariser`.
+
+A regulariser that declares ``convex = True`` and implements :meth:`Regulariser.gradient`
+and :meth:`Regulariser.minimum` is optimised by Frank-Wolfe over occupancy measures with a
+certified duality gap (``RegularisedRL.optimise``); a subclass can declare its own.
 
 Built-ins evaluate a whole ``[N, S, A]`` batch with numpy; a user callable is called once
 per (policy, reachable state). Every value must be finite: a regulariser that returns
@@ -49,7 +56,9 @@ __all__ = [
     "Regulariser",
     "NegativeEntropy",
     "KLToReference",
+    "SquaredDistance",
     "CallableRegulariser",
+    "squared_distance_to",
     "negative_entropy",
     "kl_to",
     "as_regulariser",
@@ -67,6 +76,17 @@ class Regulariser(abc.ABC):
     """
 
     rational: bool = False
+    #: Whether ``F`` is convex on the simplex (declared; with :meth:`gradient` and
+    #: :meth:`minimum` it enables the certified Frank-Wolfe optimiser of RRL).
+    convex: bool = False
+
+    def gradient(self, distributions: np.ndarray, states: np.ndarray) -> np.ndarray | None:
+        """``grad F`` at ``[M, A]`` distributions (of ``states``), or None when unknown."""
+        return None
+
+    def minimum(self, n_actions: int, state: int) -> float | None:
+        """``min_p F(p)`` over the simplex at ``state``, or None when unknown."""
+        return None
 
     def __call__(self, distribution: np.ndarray, state: int = 0) -> float:
         """``F(distribution)`` for one 1-D action distribution (at ``state``)."""
@@ -168,6 +188,66 @@ class KLToReference(Regulariser):
 
     def __repr__(self) -> str:
         return f"kl_to(reference shaped {list(self.reference.shape)})"
+
+
+class SquaredDistance(Regulariser):
+    """``F(p) = sum_a (p_a - ref_a)^2``: convex, rational, minimal (0) at ``ref``."""
+
+    rational = True
+    convex = True
+
+    def __init__(self, reference: Any = None) -> None:
+        if reference is None:
+            self.reference: np.ndarray | None = None
+            return
+        ref = np.asarray(reference, dtype=np.float64)
+        if ref.ndim != 1 or not np.all(np.isfinite(ref)) or np.any(ref < 0) or \
+                abs(ref.sum() - 1) > 1e-9:
+            raise InvalidSpecificationError(
+                f"squared_distance_to: the reference must be one distribution over actions, "
+                f"got {np.asarray(reference).tolist()}")
+        self.reference = ref
+        self._exact_reference = [Fraction(x) for x in np.asarray(reference, dtype=object)]
+
+    def _ref(self, n_actions: int) -> np.ndarray:
+        return np.full(n_actions, 1.0 / n_actions) if self.reference is None else self.reference
+
+    def check_environment(self, n_states: int, n_actions: int) -> None:
+        if self.reference is not None and self.reference.shape != (n_actions,):
+            raise InvalidSpecificationError(
+                f"squared_distance_to: the reference has {self.reference.shape[0]} actions, "
+                f"the environment {n_actions}")
+
+    def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
+        return np.asarray(((probs - self._ref(probs.shape[-1])) ** 2).sum(axis=-1))
+
+    def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
+        n = len(distribution)
+        ref = ([Fraction(1, n)] * n if self.reference is None else self._exact_reference)
+        return sum(((Fraction(p) - r) ** 2 for p, r in zip(distribution, ref, strict=True)),
+                   Fraction(0))
+
+    def gradient(self, distributions: np.ndarray, states: np.ndarray) -> np.ndarray:
+        return 2.0 * (distributions - self._ref(distributions.shape[-1]))
+
+    def minimum(self, n_actions: int, state: int) -> float:
+        return 0.0
+
+    def __repr__(self) -> str:
+        return ("squared_distance_to(uniform)" if self.reference is None else
+                f"squared_distance_to({self.reference.tolist()})")
+
+
+def squared_distance_to(reference: Any = None) -> SquaredDistance:
+    """``F(p) = sum_a (p_a - ref_a)^2`` (``ref`` uniform by default): a convex, rational
+    regulariser; ``-alpha F`` with ``alpha > 0`` pulls the policy towards ``ref``.
+
+    Examples
+    --------
+    >>> float(squared_distance_to()(np.array([1.0, 0.0])))
+    0.5
+    """
+    return SquaredDistance(reference)
 
 
 class CallableRegulariser(Regulariser):

@@ -293,14 +293,12 @@ def _hypervolume(pts: np.ndarray, ref: np.ndarray) -> float:
 
 
 def _values(env: FiniteMDP, pols: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
-    """``[N, k]`` expected returns of ``N`` policies ``[N, S, A]`` for the ``k`` rewards
-    (one solve per objective: a stacked ``[k, S, A]`` reward could be mistaken for one
-    ``[S, A, S]`` reward when ``k = S = A``)."""
+    """``[N, k]`` expected returns of ``N`` policies ``[N, S, A]`` for the ``k`` rewards,
+    in one batched solve (``batched=True``: a stacked ``[k, S, A]`` reward is not one
+    ``[S, A, S]`` reward even when ``k = S = A``)."""
     pols = np.asarray(pols, dtype=np.float64).reshape(-1, env.n_states, env.n_actions)
-    out = np.empty((len(pols), R.shape[0]))
-    for i in range(R.shape[0]):
-        out[:, i] = np.atleast_1d(expected_return(env, pols, R[i], gamma))
-    return out
+    out = expected_return(env, pols, R, gamma, batched=True)
+    return np.asarray(out, dtype=np.float64).reshape(len(pols), R.shape[0])
 
 
 def value_vectors(env: FiniteMDP, policies: Any, rewards: Any, gamma: float) -> np.ndarray:
@@ -440,11 +438,8 @@ def _batched_oracle(oracle: _Oracle, W: np.ndarray) -> list[tuple[np.ndarray, np
         r_sa = np.stack([expected_rewards(env, *normalize_rewards(env, R[j], batched=False)[:2])[0]
                          for j in range(len(R))])  # [k, S, A]
         batch = np.tensordot(W[pos], r_sa, axes=1)  # [m, S, A]
-        pad = batch.shape[0] == env.n_states == env.n_actions  # [m,S,A] read as [S,A,S]
-        if pad:
-            batch = np.concatenate([batch, np.zeros((1, *batch.shape[1:]))])
-        sol = optimal_values(env, batch, gamma, tol=1e-11)
-        acts_all = np.atleast_2d(sol.policies)[:len(pos)]
+        sol = optimal_values(env, batch, gamma, tol=1e-11, batched=True)
+        acts_all = np.atleast_2d(sol.policies)
         oracle.calls += len(pos)
         pols = np.eye(env.n_actions)[acts_all]  # [m, S, A]
         values = _values(env, pols, R, gamma)

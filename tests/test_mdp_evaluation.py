@@ -198,3 +198,21 @@ def test_transposed_solution_is_a_distribution_scaled() -> None:
     )
     assert np.allclose(sol.x.sum(axis=1), 1 / 0.05, rtol=1e-9)
     assert (sol.error_bound < 1e-8).all()
+
+
+def test_batched_overrides_the_shape_rule_when_it_is_ambiguous() -> None:
+    """``K`` stacked ``[S, A]`` rewards with ``K == S == A`` read as one ``[S, A, S]``
+    reward by the shape rule; ``batched=True`` reads them as the batch they are."""
+    from objspec.mdp import optimal_values
+    from objspec.mdp.evaluation import expected_return
+
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 1] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0])
+    R = np.stack([np.eye(2), -np.eye(2)])  # [K=2, S=2, A=2]
+    pi = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert np.shape(expected_return(env, pi, R, 0.5)) == ()
+    assert np.shape(expected_return(env, pi, R, 0.5, batched=True)) == (2,)
+    sol = optimal_values(env, R, 0.5, batched=True)
+    assert sol.policies.tolist() == [[0, 1], [1, 0]]

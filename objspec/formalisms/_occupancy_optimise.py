@@ -79,7 +79,6 @@ __all__ = [
     "ORDERING_OPTIMISER",
     "EXACT_STATES",
     "check_flag",
-    "batched_control",
     "GRID_POINTS",
 ]
 
@@ -100,31 +99,6 @@ def check_flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise InvalidSpecificationError(f"{what} must be True or False; got {value!r}")
     return bool(value)
-
-
-def batched_control(env: FiniteMDP, rewards: np.ndarray, gamma: float,
-                    tol: float = 1e-8) -> Any:
-    """:func:`objspec.mdp.optimal_values` for ``K`` expected rewards ``[K, S, A]``; a zero
-    reward is appended when ``[K, S, A]`` would read as one ``[S, A, S]`` reward (its
-    results are then dropped from ``values`` and ``policies``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from objspec import FiniteMDP
-    >>> env = FiniteMDP(np.ones((2, 2, 2)) / 2, [1.0, 0.0])
-    >>> batched_control(env, np.stack([np.eye(2), -np.eye(2)]), 0.5).policies.tolist()
-    [[0, 1], [1, 0]]
-    """
-    from dataclasses import replace
-
-    K = rewards.shape[0]
-    if rewards.shape == (env.n_states, env.n_actions, env.n_states):
-        padded = np.concatenate([rewards, np.zeros((1, *rewards.shape[1:]))])
-        sol = optimal_values(env, padded, gamma, tol=tol)
-        return replace(sol, values=sol.values[:K], policies=sol.policies[:K],
-                       error_bounds=sol.error_bounds[:K])
-    return optimal_values(env, rewards, gamma, tol=tol)
 
 
 # ---------------------------------------------------------------- symbolic functions
@@ -265,7 +239,7 @@ def optimise_onmr(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimu
 
     gamma = spec.gamma
     r = expected_reward(env, spec.reward)
-    sol = batched_control(env, np.stack([r, -r]), float(gamma), tol=1e-10)
+    sol = optimal_values(env, np.stack([r, -r]), float(gamma), tol=1e-10, batched=True)
     acts = [np.asarray(sol.policies[1]), np.asarray(sol.policies[0])]  # min, max
     mu0 = np.asarray(env.initial, dtype=np.float64)
     sym = symbolic_function(spec.f, 1, vector=False)
@@ -421,7 +395,7 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
                 lambda u: float(spec.f(u)), v)
             return np.asarray(Rmat.T @ gv)
 
-        sol = batched_control(env, np.concatenate([r, -r]), gamma)
+        sol = optimal_values(env, np.concatenate([r, -r]), gamma, batched=True)
         starts = [np.asarray(p) for p in sol.policies]
     else:
         csr = env.transition_matrix.tocoo()  # the measure lives on tau's non-zeros

@@ -293,6 +293,7 @@ def optimal_values(
     *,
     max_iter: int = 100_000,
     vi_sweeps: int = 200,
+    batched: bool | None = None,
 ) -> ControlSolution:
     """Optimal values and optimal deterministic policies for one or ``K`` rewards.
 
@@ -313,6 +314,10 @@ def optimal_values(
         policy-iteration phase.
     vi_sweeps : int
         For ``"auto"``: value-iteration sweeps before switching to policy iteration.
+    batched : bool or None
+        Whether ``rewards`` has a leading batch axis; None reads it from the shape (the rule
+        of :mod:`objspec.mdp.rewards`). Give it when the shape is ambiguous, e.g. ``K``
+        stacked ``[S, A]`` rewards with ``K == S == A``.
 
     Returns
     -------
@@ -345,7 +350,7 @@ def optimal_values(
         raise InvalidSpecificationError(
             f"method = {method!r}; choose 'auto', 'value_iteration' or 'policy_iteration'"
         )
-    arr, kind, single = normalize_rewards(env, rewards)
+    arr, kind, single = normalize_rewards(env, rewards, batched=batched)
     r = np.ascontiguousarray(expected_rewards(env, arr, kind).transpose(1, 2, 0))  # [S, A, K]
     r = _mask_disabled(env, r)
     S, A, K = r.shape

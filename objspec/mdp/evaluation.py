@@ -133,6 +133,7 @@ def evaluate(
     tol: float | None = None,
     rtol: float | None = None,
     method: Method = "auto",
+    batched: bool | None = None,
 ) -> Evaluation:
     """Discounted values of ``N`` policies for ``K`` rewards, solved together.
 
@@ -157,6 +158,10 @@ def evaluate(
         + rtol * |V|`` (see :func:`objspec.mdp.linear.solve_relative` for the proof). Uses
         a sparse LU factorisation per policy.
     method : {"auto", "direct", "krylov"}
+    batched : bool or None
+        Whether ``rewards`` has a leading batch axis; None reads it from the shape (the rule
+        of :mod:`objspec.mdp.rewards`). Give it when the shape is ambiguous, e.g. ``K``
+        stacked ``[S, A]`` rewards with ``K == S == A``.
 
     Returns
     -------
@@ -197,7 +202,7 @@ def evaluate(
     """
     gamma = check_discount(gamma)
     pi, single_pi = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
-    arr, kind, single_r = normalize_rewards(env, rewards)
+    arr, kind, single_r = normalize_rewards(env, rewards, batched=batched)
     r = expected_rewards(env, arr, kind)
     rhs = np.einsum("nsa,ksa->nsk", pi, r)
     sol = solve_policy_systems(env, pi, rhs, gamma, tol=tol, rtol=rtol, method=method)

@@ -14,20 +14,16 @@ Run: ``python benchmarks/bench_optimise_ltl.py`` (``--states``, ``--seed`` to va
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from bench_ltl import benchmark_mdp
+from bench_ltl import benchmark_mdp, best_of
 
 from objspec import FiniteMDP
 from objspec.formalisms import LinearTemporalLogic
 from objspec.ltl import clear_caches
 from objspec.ltl.optimise import maximal_satisfaction
 from objspec.ltl.parser import parse_formula
-
-T = TypeVar("T")
 
 FORMULAS = ["F a & F b", "G (a -> F b) & F G !c", "(a U b) | G F c"]
 
@@ -71,17 +67,6 @@ def storm_pmax(env: FiniteMDP, text: str, precise: bool) -> float:
     return float(env.initial @ np.array(result.get_value_vector()))
 
 
-def timed(run: Callable[[], T], repeats: int = 3) -> tuple[float, T]:
-    """The fastest of ``repeats`` runs (the machine may be shared) and its result."""
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    assert result is not None
-    return best, result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--states", type=int, default=2000)
@@ -103,11 +88,11 @@ def main() -> None:
             clear_caches()
             return maximal_satisfaction(env, text)
 
-        t_ours, found = timed(ours)
-        t_pmax, _ = timed(pmax_only)
+        t_ours, found = best_of(3, ours)
+        t_pmax, _ = best_of(3, pmax_only)
         try:
-            t_storm, storm = timed(lambda text=text: storm_pmax(env, text, False))
-            t_precise, precise = timed(lambda text=text: storm_pmax(env, text, True))
+            t_storm, storm = best_of(3, lambda text=text: storm_pmax(env, text, False))
+            t_precise, precise = best_of(3, lambda text=text: storm_pmax(env, text, True))
         except ImportError:
             t_storm = t_precise = precise = float("nan")
         print(f"| `{text}` | {t_ours:.3f} | {t_pmax:.3f} | {t_storm:.3f} | {t_precise:.3f} "

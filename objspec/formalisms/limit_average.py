@@ -64,7 +64,6 @@ class LimitAverageReward(Specification):
     Fraction(1, 1)
     """
 
-
     def __init__(self, reward: Any) -> None:
         self.reward = as_reward(reward)
 

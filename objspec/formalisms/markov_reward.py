@@ -64,7 +64,6 @@ class MarkovReward(Specification):
     -1
     """
 
-
     def __init__(self, reward: Any, gamma: Any) -> None:
         exact = rational_array(reward)
         arr = (

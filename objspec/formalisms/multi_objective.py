@@ -110,7 +110,6 @@ class OuterMORL(Specification):
     array([1., 0.])
     """
 
-
     def __init__(self, rewards: Any, f: Callable[[Any], Any], gamma: Any, *,
                  concave: bool = False, gradient: Callable[[Any], Any] | None = None) -> None:
         self.rewards = as_rewards(rewards)
@@ -289,7 +288,6 @@ class InnerMORL(ReturnFunctionOptions, Specification):
     >>> spec.compile(E4()).values([[[0.9, 0.1], [0.8, 0.2], [1, 0]]])
     array([0.74])
     """
-
 
     def __init__(
         self,

@@ -100,7 +100,6 @@ class OuterNonlinearMarkovReward(Specification):
     Fraction(-1, 16)
     """
 
-
     def __init__(self, reward: Any, f: Callable[[Any], Any], gamma: Any) -> None:
         self.reward = as_reward(reward)
         self.f = check_callable(f, "ONMR function f")
@@ -188,7 +187,6 @@ class InnerNonlinearMarkovReward(ReturnFunctionOptions, Specification):
     >>> ev.method
     'return distribution'
     """
-
 
     def __init__(
         self,

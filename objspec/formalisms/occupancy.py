@@ -92,7 +92,6 @@ class OccupancyMeasureFunction(Specification):
     array([0.25, 0.  ])
     """
 
-
     def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any, *, concave: bool = False,
                  gradient: Callable[[np.ndarray], Any] | None = None) -> None:
         self.f = check_callable(f, "FOMR function f")

@@ -70,7 +70,6 @@ class PolicyFunction(Specification):
     -1
     """
 
-
     def __init__(self, f: Callable[[Policy], Any]) -> None:
         self.f = check_callable(f, "FPR function f")
 

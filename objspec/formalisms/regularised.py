@@ -84,7 +84,6 @@ class RegularisedRL(Specification):
     True
     """
 
-
     def __init__(self, reward: Any, regulariser: Any, alpha: Any, gamma: Any) -> None:
         self.reward = as_reward(reward)
         self.regulariser: Regulariser = as_regulariser(regulariser)

@@ -161,7 +161,6 @@ class RewardMachine(Specification):
     objspec.errors.InvalidSpecificationError: guards 'a' (edge 0) and 'a | b' (edge 1) ...
     """
 
-
     def __init__(
         self,
         edges: Iterable[Any],

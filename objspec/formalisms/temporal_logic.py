@@ -216,7 +216,6 @@ class LinearTemporalLogic(Specification):
     0.1
     """
 
-
     def __init__(
         self,
         formula: str | Formula | DeterministicAutomaton,

@@ -176,7 +176,6 @@ class TrajectoryFunction(Specification):
     ('prefix enumeration', 0.0)
     """
 
-
     def __init__(
         self,
         f: Callable[[np.ndarray, np.ndarray], Any],
@@ -590,7 +589,6 @@ class TrajectoryLotteryFunction(Specification):
     >>> np.round(ev.values([[[0.5, 0.5], [1, 0]], [[0.1, 0.9], [1, 0]]]), 12)
     array([0.25, 0.09])
     """
-
 
     def __init__(self, f: Callable[[TrajectoryLottery], Any]) -> None:
         self.f = check_callable(f, "FTLR function f")

@@ -22,6 +22,8 @@ __all__ = [
     "LTLSyntaxError",
     "TranslationLimitError",
     "NotExpressibleError",
+    "InconsistentComparisonsError",
+    "NoFitFoundError",
     "CertificateError",
     "SolverError",
     "NotTractableError",
@@ -82,7 +84,33 @@ class TranslationLimitError(InvalidSpecificationError):
 
 
 class NotExpressibleError(ObjspecError):
-    """The target formalism cannot express the source formalism (a proved separation)."""
+    """Not expressible: the target formalism cannot express the source formalism (a proved
+    separation), or no specification of a formalism explains some comparisons
+    (``objspec.learning.fit``). ``certificate`` is the proof when there is one to check
+    (:class:`objspec.learning.ImpossibilityCertificate`; ``certificate.check()``)."""
+
+    def __init__(self, message: str, certificate: object = None) -> None:
+        super().__init__(message)
+        self.certificate = certificate
+
+
+class InconsistentComparisonsError(NotExpressibleError):
+    """Comparisons that no total preorder satisfies: ``cycle`` is a cycle of comparisons
+    (each an ``objspec.learning.Comparison``) with a strict one, so no formalism explains
+    them."""
+
+    def __init__(self, message: str, cycle: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class NoFitFoundError(ObjspecError):
+    """A bounded search for a specification found none (e.g. no LTL formula up to a size):
+    not a proof that none exists. ``bound`` says how far the search went."""
+
+    def __init__(self, message: str, bound: object = None) -> None:
+        super().__init__(message)
+        self.bound = bound
 
 
 class CertificateError(ObjspecError):

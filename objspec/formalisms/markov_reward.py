@@ -9,7 +9,9 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
+from objspec.formalisms._fit_linear import fit_markov_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
@@ -230,4 +232,7 @@ formalism(
     sampler=_sample_mr,
     reader=SpecificationReader(("reward", "gamma"), _read_mr),
     optimiser=MR_OPTIMISER,
+    fitter=Fitter(fit_markov_reward, "max-margin LP over discounted occupancy measures "
+                  "(HiGHS); exact verification in rationals; certificate by Motzkin "
+                  "multipliers"),
 )(MarkovReward)

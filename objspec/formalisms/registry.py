@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
     from hypothesis.strategies import SearchStrategy
 
+    from objspec.formalisms.fitting import Fitter
     from objspec.formalisms.optimisation import Optimiser
     from objspec.formalisms.reading import SpecificationFields
     from objspec.mdp.model import FiniteMDP
@@ -140,6 +141,9 @@ class FormalismInfo:
         How ``spec.optimise(env)`` searches (:class:`~objspec.formalisms.optimisation.
         Optimiser`: the function, method, guarantee and complexity statement); None: the
         generic local search (:data:`~objspec.formalisms.optimisation.GENERIC`).
+    fitter : Fitter or None
+        How ``objspec.learning.fit`` fits a specification of the formalism to comparisons
+        (:class:`~objspec.formalisms.fitting.Fitter`); None: not fittable.
     """
 
     acronym: str
@@ -159,6 +163,7 @@ class FormalismInfo:
         default=None, repr=False)
     expectation: bool = False
     optimiser: Optimiser | None = field(default=None, repr=False)
+    fitter: Fitter | None = field(default=None, repr=False)
 
     @property
     def policy_level(self) -> bool:
@@ -193,6 +198,7 @@ def formalism(
     gymnasium: Callable[[Any, Any], tuple[str, Any, float]] | None = None,
     expectation: bool = False,
     optimiser: Optimiser | None = None,
+    fitter: Fitter | None = None,
 ) -> Callable[[Spec], Spec]:
     """Class decorator registering a formalism (see :class:`FormalismInfo` for the fields).
 
@@ -231,7 +237,7 @@ def formalism(
         info = FormalismInfo(
             acronym, cls, name, tuple(aliases), level,
             bool(getattr(cls, "real_valued", True)), exact, needs_propositions, strategy,
-            sampler, acyclic_sampler, reader, gymnasium, expectation, optimiser)
+            sampler, acyclic_sampler, reader, gymnasium, expectation, optimiser, fitter)
         taken = {_key(n): i.acronym for i in _REGISTRY.values() if i.acronym != acronym
                  for n in i.names}
         clash = [n for n in info.names if _key(n) in taken]

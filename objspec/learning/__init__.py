@@ -1,0 +1,43 @@
+"""Learning specifications from preferences, in any formalism, or proving that none exists.
+
+The paper's second conclusion (Subramani et al., ICLR 2024, arXiv 2310.11840, section 5) is
+that reward learning must look beyond Markov rewards. This package lets a reward-learning
+researcher diagnose their own comparisons: :func:`fit` finds a specification of a chosen
+formalism that explains them (or raises :class:`~objspec.errors.NotExpressibleError` with
+an exact :class:`ImpossibilityCertificate`). docs/learning.md is the guide.
+
+Examples
+--------
+>>> import numpy as np
+>>> from objspec import FiniteMDP
+>>> from objspec.learning import Comparisons, fit
+>>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+>>> env = FiniteMDP(P, [1.0, 0.0])
+>>> data = Comparisons(policies=[[[1, 0], [1, 0]], [[0, 1], [0, 1]]], pairs=[(0, 1, "=")])
+>>> fit("MR", env, data, gamma=0.9).consistent
+True
+"""
+
+from objspec.formalisms.fitting import (
+    Comparison,
+    Comparisons,
+    FeatureMap,
+    Fit,
+    FitOptions,
+    Fitter,
+    ImpossibilityCertificate,
+    Trajectory,
+)
+from objspec.learning.fitting import fit
+
+__all__ = [
+    "Comparison",
+    "Comparisons",
+    "FeatureMap",
+    "Fit",
+    "FitOptions",
+    "Fitter",
+    "ImpossibilityCertificate",
+    "Trajectory",
+    "fit",
+]

@@ -37,13 +37,13 @@ from objspec.mdp.policy import Policy
 
 __all__ = [
     "fit_linear",
+    "policies_of",
     "occupancy_features",
     "occupancy_feature_map",
-    "fit_markov_reward",
 ]
 
 
-def _policies(data: Comparisons, formalism: str) -> tuple[Policy, ...]:
+def policies_of(data: Comparisons, formalism: str) -> tuple[Policy, ...]:
     if data.policies is None:
         raise InvalidSpecificationError(
             f"fit({formalism}): these comparisons are between trajectories; this fitter "
@@ -140,27 +140,4 @@ def occupancy_feature_map(gamma: Any) -> FeatureMap:
         f"every Markov reward's value is J(pi) = sum_(s, a) m_pi(s, a) r(s, a), linear in "
         f"the discounted occupancy measure m_pi (gamma = {g})",
         compute,
-    )
-
-
-def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
-    """Max-margin Markov reward ``r[S, A]`` with ``max |r| <= 1`` (docs/learning.md#mr)."""
-    from objspec.formalisms.markov_reward import MarkovReward
-
-    gamma = options.need_gamma("MR")
-    policies = _policies(data, "MR")
-    S, A = env.n_states, env.n_actions
-
-    def build(c: np.ndarray) -> MarkovReward:
-        return MarkovReward(np.asarray(c).reshape(S, A), gamma)
-
-    return fit_linear(
-        "MR", env, data, options,
-        features=lambda: occupancy_features(env, policies, float(gamma)),
-        feature_map=occupancy_feature_map(gamma),
-        build=build,
-        method="max-margin LP over the discounted occupancy measure (HiGHS)" + (
-            ", soft (L1 slack)" if options.soft else ""),
-        normalisation="max |r(s, a)| <= 1",
-        description=f"Markov reward (gamma = {exact_discount(gamma)})",
     )

@@ -26,8 +26,9 @@ Examples
 ...                    pairs=[(0, 1, ">"), (2, 1, ">"), (0, 2, "=")])
 >>> data.strict, data.ties
 (((0, 1), (2, 1)), ((0, 2),))
->>> Comparisons(policies=[[[1.0]], [[1.0]]], pairs=[(0, 1, ">"), (1, 0, ">")]).cycle()
-(Comparison(first=0, second=1, relation='>', row=0), Comparison(first=1, second=0, relation='>', row=1))
+>>> [str(c) for c in Comparisons(policies=[[[1.0]], [[1.0]]],
+...                                pairs=[(0, 1, ">"), (1, 0, ">")]).cycle()]
+['0 > 1', '1 > 0']
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
 if TYPE_CHECKING:
-    from objspec.formalisms.base import Specification
+    pass
 
 __all__ = [
     "Relation",
@@ -643,7 +644,7 @@ class FitOptions:
         if not (0.0 <= gf < 1.0) or math.isnan(gf):
             raise InvalidSpecificationError(
                 f"fit({formalism}): gamma={g!r} is outside [0, 1)")
-        return g  # type: ignore[no-any-return]
+        return g
 
 
 @dataclass(frozen=True)

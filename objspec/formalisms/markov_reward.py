@@ -8,16 +8,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._fit_linear import (
+    fit_linear,
+    occupancy_feature_map,
+    occupancy_features,
+    policies_of,
+)
 from objspec.formalisms._sampling import random_discount, random_reward
-from objspec.formalisms._fit_linear import fit_markov_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
-from objspec.formalisms.fitting import Fitter
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.mdp.arrays import real_array
 from objspec.mdp.evaluation import evaluate
-from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.exact import exact_discount, exact_expected_return
 from objspec.mdp.model import FiniteMDP, rational_array
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount, normalize_rewards
@@ -190,6 +195,27 @@ MR_OPTIMISER = Optimiser(
     "polynomial: linear programming (Puterman 1994, section 6.9); policy iteration is "
     "strongly polynomial for a fixed discount (Ye 2011)",
 )
+
+
+def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Max-margin Markov reward ``r[S, A]`` with ``max |r| <= 1`` (docs/learning.md#mr)."""
+    gamma = options.need_gamma("MR")
+    policies = policies_of(data, "MR")
+    S, A = env.n_states, env.n_actions
+
+    def build(c: np.ndarray) -> MarkovReward:
+        return MarkovReward(np.asarray(c).reshape(S, A), gamma)
+
+    return fit_linear(
+        "MR", env, data, options,
+        features=lambda: occupancy_features(env, policies, float(gamma)),
+        feature_map=occupancy_feature_map(gamma),
+        build=build,
+        method="max-margin LP over the discounted occupancy measure (HiGHS)" + (
+            ", soft (L1 slack)" if options.soft else ""),
+        normalisation="max |r(s, a)| <= 1",
+        description=f"Markov reward (gamma = {exact_discount(gamma)})",
+    )
 
 
 # ---------------------------------------------------------------- registration

@@ -1,4 +1,4 @@
-"""``fit``: a specification of a chosen formalism that explains comparisons, or a proof that none does.
+"""``fit``: a specification of a formalism that explains comparisons, or a proof that none does.
 
 Each formalism registers its fitter where it is defined
 (:attr:`~objspec.formalisms.registry.FormalismInfo.fitter`); :func:`fit` looks it up,

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import (
+    InvalidModelError,
     InvalidPolicyError,
     InvalidSpecificationError,
     NotExpressibleError,
@@ -78,6 +79,7 @@ __all__ = [
     "policy_invariance",
     "fit_by_invariance",
     "exact_data",
+    "exact_env",
     "LOTTERY_GAMMA",
     "state_action_occupancy",
     "lottery_occupancy",
@@ -495,6 +497,32 @@ def _exact_policy(policy: Policy) -> Policy:
         return Policy(rows)
 
 
+def exact_env(env: FiniteMDP) -> FiniteMDP:
+    """``env`` if its probabilities are rational as given; else the nearest rational model:
+    float rows read exactly and renormalised (floats that do not sum to exactly 1 have no
+    exact meaning), with the same enabled actions."""
+    try:
+        env.exact_transitions()
+        env.exact_initial()
+        return env
+    except InvalidModelError:
+        pass
+
+    def normalised(row: Any) -> list[Fraction]:
+        exact = [Fraction(float(x)) for x in row]
+        total = sum(exact, Fraction(0))
+        return exact if total == 0 else [x / total for x in exact]
+
+    dense = np.asarray(env.transitions)
+    P = np.empty(dense.shape, dtype=object)
+    for s in range(env.n_states):
+        for a in range(env.n_actions):
+            P[s, a] = normalised(dense[s, a])
+    mu0 = np.array(normalised(env.initial), dtype=object)
+    enabled = None if bool(np.all(env.enabled)) else env.enabled
+    return FiniteMDP(P, mu0, enabled=enabled)
+
+
 def exact_data(data: Comparisons, formalism: str) -> Comparisons:
     """The data with every policy rational (see :func:`_exact_policy`); trajectories are a
     named error (these formalisms compare policies)."""
@@ -549,10 +577,14 @@ def fit_by_invariance(
     ``build(ell, g)`` returns the specification whose value (or ordering key) is
     ``g(ell(x_pi))`` for the invariant vector ``x_pi``. The fit is verified exactly: the
     specification is compiled with ``exact=True`` and every satisfied comparison checked.
+    Invariants are computed in rationals: float policies (and environments) whose rows do not
+    sum to exactly 1 are read as the nearest rational ones (:func:`exact_data`,
+    :func:`exact_env`).
     With ``soft``, comparisons are dropped greedily (the last strict comparison on a cycle
     of the quotient, until none is left): a small, not necessarily minimum, violated set.
     """
     start = time.perf_counter()
+    env = exact_env(env)
     data = exact_data(data, formalism)
     data.check_consistent()
     policies = data.policies

@@ -24,6 +24,7 @@ from objspec.formalisms._fit_invariance import (
     LinearStatistic,
     PiecewiseLinear,
     exact_data,
+    exact_env,
     fit_by_invariance,
     occupancy_invariance,
     return_vector_invariance,
@@ -486,6 +487,7 @@ def fit_outer_morl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fi
     S, A = env.n_states, env.n_actions
     desc = f"outer multi-objective RL (gamma = {exact_discount(gamma)})"
     if kind == "linear":
+        env = exact_env(env)
         exact = exact_data(data, "OMORL")
         pols = exact.policies
         assert pols is not None

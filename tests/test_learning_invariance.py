@@ -396,3 +396,51 @@ def test_piecewise_linear_rejects_bad_knots() -> None:
     g = PiecewiseLinear([F(0), F(1)], [F(3), F(5)], F(1, 4))
     assert g(F(1, 2)) == 4 and g(F(-7)) == 3 and g(0.5) == 4.0
     assert "min(max(x" in g.formula()
+
+
+# ---------------------------------------------------------------- classes and monotonicity
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000))
+def test_lottery_classes_are_l7_classes(seed: int) -> None:
+    from objspec.formalisms._fit_invariance import lottery_invariance
+    from objspec.structural import L7
+
+    rng = np.random.default_rng(seed)
+    env = env_with_unreachable(seed % 7)
+    pols = [random_policy(rng) for _ in range(4)]
+    pols.append(change_unreachable(pols[0]))
+    inv = lottery_invariance("TLO")
+    keys = [inv.vector(env, p) for p in pols]
+    feats = L7.feature_matrix(env, pols, ())
+    for i in range(len(pols)):
+        for j in range(len(pols)):
+            assert (keys[i] == keys[j]) == (feats[i] == feats[j])
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), gamma=st.sampled_from([F(0), F(1, 3), F(9, 10)]))
+def test_fits_are_monotone_along_the_invariances(seed: int, gamma: F) -> None:
+    """ONMR, OMORL, GOMORL, FOMR and OMO share one invariance; lotteries are finer, policies
+    finer still: a fit at a coarser invariance implies one at every finer one."""
+    rng = np.random.default_rng(seed)
+    env = env_with_unreachable(seed % 5)
+    pols = [random_policy(rng) for _ in range(3)]
+    pols += [change_unreachable(pols[0]), Policy(pols[1].exact_probabilities())]
+    pairs = [(int(i), int(j), str(rng.choice([">", "="])))
+             for i, j in rng.integers(0, 5, size=(3, 2)) if i != j]
+    data = Comparisons(policies=pols, pairs=pairs or [(0, 1, ">")])
+    if data.cycle() is not None:
+        return
+    fits = {}
+    for acronym in ALL:
+        try:
+            fit(acronym, env, data, gamma=gamma)
+            fits[acronym] = True
+        except NotExpressibleError as exc:
+            exc.certificate.check()
+            fits[acronym] = False
+    assert len({fits[a] for a in OCCUPANCY}) == 1
+    assert fits["FTLR"] == fits["TLO"] and fits["FPR"] == fits["PO"]
+    assert fits["ONMR"] <= fits["TLO"] <= fits["FPR"]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -596,8 +596,16 @@ def fit_by_invariance(
     heights = _heights(n, classes, comps)
     while heights is None:
         if not options.soft:
-            cert = certificate_for(formalism, env, data, invariance.feature_map,
-                                   description=description)
+            same: dict[int, list[int]] = {}
+            for i, k in enumerate(classes):
+                same.setdefault(k, []).append(i)
+            shared = [v for v in same.values() if len(v) > 1]
+            fmap = invariance.feature_map
+            if shared:
+                listed = "; ".join(", ".join(str(i) for i in v) for v in shared)
+                fmap = replace(fmap, statement=f"{fmap.statement} (in the data, items "
+                               f"{listed} have the same {invariance.name[4:]})")
+            cert = certificate_for(formalism, env, data, fmap, description=description)
             if cert is None:  # pragma: no cover - the quotient has a strict cycle
                 raise SolverError(f"fit({formalism}): the comparisons are inconsistent once "
                                   f"{invariance.name} is identified, but no certificate was "

@@ -126,9 +126,10 @@ def test_data_from_a_random_spec_is_fitted_and_held_out_policies_follow(
     ev.rank([*pols, random_policy(rng)])
 
 
-@settings(max_examples=8)
-@given(data=st.data(), acronym=st.sampled_from(["ONMR", "OMORL", "GOMORL", "OMO", "FPR"]))
-def test_data_from_registered_strategies_is_fitted(data: st.DataObject, acronym: str) -> None:
+@pytest.mark.parametrize("acronym", ALL)
+@settings(max_examples=4)
+@given(data=st.data())
+def test_data_from_registered_strategies_is_fitted(acronym: str, data: st.DataObject) -> None:
     env = env_with_unreachable(3)
     spec = data.draw(strategy_for(acronym, env))
     seed = data.draw(st.integers(0, 1000))

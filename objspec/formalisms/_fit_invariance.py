@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -263,15 +264,30 @@ def state_action_occupancy(m: Any) -> Any:
 
 @dataclass(frozen=True)
 class Invariance:
-    """What a formalism cannot see: policies with equal ``vector(env, pi)`` tie.
+    """What a formalism cannot see: policies with equal ``key(env, pi)`` tie.
 
-    ``vector`` returns exact rationals (a tuple of Fractions); it determines the class.
-    ``feature_map`` is the one-hot of the classes (the certificates' features).
+    Attributes
+    ----------
+    name : str
+        The invariant in words (``"the trajectory lottery"``).
+    key : callable
+        ``key(env, policy)``: an exact, hashable class key (equal keys iff equal invariants).
+    exact_vector : callable
+        ``exact_vector(env, policy)``: Fractions determining the class, the statistic's
+        argument when the fit is exact.
+    float_vectors : callable
+        ``float_vectors(env, policies) -> [N, d]``: the same vectors in floating point
+        (computed batched).
+    feature_map : FeatureMap
+        The one-hot of the classes (the certificates' features).
     """
 
     name: str
-    vector: Callable[[FiniteMDP, Policy], tuple[Fraction, ...]]
+    key: Callable[[FiniteMDP, Policy], Hashable]
+    exact_vector: Callable[[FiniteMDP, Policy], tuple[Fraction, ...]]
+    float_vectors: Callable[[FiniteMDP, Sequence[Policy]], np.ndarray]
     feature_map: FeatureMap
+    needs_exact_env: bool = False
 
 
 def _one_hot(keys: Sequence[Hashable]) -> list[list[Fraction]]:
@@ -279,30 +295,66 @@ def _one_hot(keys: Sequence[Hashable]) -> list[list[Fraction]]:
     return [[Fraction(int(k == d)) for d in distinct] for k in keys]
 
 
-def _invariance(name: str, statement: str,
-                vector: Callable[[FiniteMDP, Policy], tuple[Fraction, ...]]) -> Invariance:
+def _key_map(name: str, statement: str,
+             key: Callable[[FiniteMDP, Policy], Hashable]) -> FeatureMap:
     def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
         assert env is not None
-        return _one_hot([vector(env, p) for p in items])
+        return _one_hot([key(env, p) for p in items])
 
-    return Invariance(name, vector, FeatureMap(f"the one-hot of {name}", statement, compute))
+    return FeatureMap(f"the one-hot of {name}", statement, compute)
+
+
+def _exact_rows(policy: Policy) -> np.ndarray:
+    return _exact_policy(policy).exact_probabilities()
+
+
+def _rows_key(rows: np.ndarray, mask: np.ndarray) -> tuple[Any, ...]:
+    return (mask.tobytes(), tuple(tuple(Fraction(x) for x in row) for row in rows[mask]))
+
+
+def _reached_key(env: FiniteMDP, policy: Policy) -> tuple[Any, ...]:
+    """The states ``policy`` reaches (from the supports, exact) and its rows there."""
+    from objspec.formalisms._support import reachable_states
+
+    rows = _exact_rows(policy)
+    reach = reachable_states(env, (rows != 0).astype(np.float64)[None])[0]
+    return _rows_key(rows, np.asarray(reach, dtype=bool))
+
+
+def _initial_key(env: FiniteMDP, policy: Policy) -> tuple[Any, ...]:
+    """The initial states and the policy's rows there (``m_0(s, a) = mu0(s) pi(a|s)``)."""
+    return _rows_key(_exact_rows(policy), np.asarray(env.initial) > 0)
 
 
 def _occupancy_vector(gamma: Fraction) -> Callable[[FiniteMDP, Policy], tuple[Fraction, ...]]:
     def vector(env: FiniteMDP, policy: Policy) -> tuple[Fraction, ...]:
-        pi = policy.exact_probabilities()
-        d = exact_state_visitation(env, policy, gamma)
+        exact = _exact_policy(policy)
+        pi = exact.exact_probabilities()
+        d = exact_state_visitation(env, exact, gamma)
         return tuple(Fraction(d[s] * pi[s, a]) for s in range(env.n_states)
                      for a in range(env.n_actions))
 
     return vector
 
 
+def _occupancy_floats(gamma: Any) -> Callable[[FiniteMDP, Sequence[Policy]], np.ndarray]:
+    def floats(env: FiniteMDP, policies: Sequence[Policy]) -> np.ndarray:
+        from objspec.mdp.evaluation import state_action_occupancy as occupancy
+
+        m = occupancy(env, [p.probabilities for p in policies], float(gamma))
+        return np.asarray(m, dtype=np.float64).reshape(len(policies), -1)
+
+    return floats
+
+
 def occupancy_invariance(gamma: Any, formalism: str) -> Invariance:
     """Classes of equal discounted state-action occupancy measure ``m_gamma^pi(s, a)``.
 
     (``m(s, a, s') = m(s, a) tau(s'|s, a)``, so equal ``[S, A]`` measures are equal
-    ``[S, A, S]`` measures.)
+    ``[S, A, S]`` measures.) The class is decided without solving: for ``gamma > 0``,
+    ``m(s, a) = d(s) pi(a|s)`` with ``d(s) > 0`` exactly on the states ``pi`` reaches, so
+    ``m`` determines and is determined by the reachable states and ``pi`` there; for
+    ``gamma = 0``, ``m(s, a) = mu0(s) pi(a|s)`` is ``pi`` on the initial states.
 
     Examples
     --------
@@ -312,36 +364,50 @@ def occupancy_invariance(gamma: Any, formalism: str) -> Invariance:
     [[Fraction(1, 1)], [Fraction(1, 1)]]
     """
     g = exact_discount(gamma)
-    return _invariance(
-        f"the discounted occupancy measure (gamma = {g})",
-        f"every {formalism} specification with discount {g} ranks a policy by its discounted "
-        f"occupancy measure m_pi only, so on these policies its ordering is <e(m_pi), c> "
-        f"with e the one-hot of the distinct occupancy measures",
-        _occupancy_vector(g))
+    name = f"the discounted occupancy measure (gamma = {g})"
+    if g == 0:
+        key = _initial_key
+        why = ("with gamma = 0, m_pi(s, a) = mu0(s) pi(a|s) is pi on the initial states, "
+               "so on these policies its ordering is <e(pi on the initial states), c> with e "
+               "the one-hot of the distinct behaviours there")
+    else:
+        key = _reached_key
+        why = ("m_pi(s, a) = d(s) pi(a|s) with d(s) > 0 exactly on the states pi reaches, so "
+               "equal measures are equal reachable sets with equal behaviour there, and on "
+               "these policies its ordering is <e(reachable set, behaviour there), c> with e "
+               "the one-hot of the distinct ones")
+    statement = (f"every {formalism} specification with discount {g} ranks a policy by its "
+                 f"discounted occupancy measure m_pi only, and {why}")
+    return Invariance(name, key, _occupancy_vector(g), _occupancy_floats(g),
+                      _key_map(name, statement, key))
 
 
 def return_vector_invariance(rewards: np.ndarray, gamma: Any, formalism: str) -> Invariance:
-    """Classes of equal expected-return vectors ``(J_{R_1}(pi), ..., J_{R_k}(pi))``."""
+    """Classes of equal expected-return vectors ``(J_{R_1}(pi), ..., J_{R_k}(pi))``
+    (computed exactly, in rationals)."""
     g = exact_discount(gamma)
 
     def vector(env: FiniteMDP, policy: Policy) -> tuple[Fraction, ...]:
-        return tuple(Fraction(exact_expected_return(env, policy, r, g)) for r in rewards)
+        exact = _exact_policy(policy)
+        return tuple(Fraction(exact_expected_return(env, exact, r, g)) for r in rewards)
 
-    return _invariance(
-        f"the expected-return vector of the {len(rewards)} given rewards (gamma = {g})",
-        f"every {formalism} specification with these {len(rewards)} rewards and discount {g} "
-        f"ranks a policy by its vector of expected returns only, so on these policies its "
-        f"ordering is <e(J(pi)), c> with e the one-hot of the distinct return vectors",
-        vector)
+    def floats(env: FiniteMDP, policies: Sequence[Policy]) -> np.ndarray:
+        from objspec.formalisms._support import expected_reward_batch
 
+        r_sa = expected_reward_batch(env, rewards).reshape(len(rewards), -1)
+        return _occupancy_floats(g)(env, policies) @ r_sa.T
 
-def _lottery_vector(env: FiniteMDP, policy: Policy) -> tuple[Fraction, ...]:
-    return _occupancy_vector(LOTTERY_GAMMA)(env, policy)
+    name = f"the expected-return vector of the {len(rewards)} given rewards (gamma = {g})"
+    statement = (f"every {formalism} specification with these {len(rewards)} rewards and "
+                 f"discount {g} ranks a policy by its vector of expected returns only, so on "
+                 f"these policies its ordering is <e(J(pi)), c> with e the one-hot of the "
+                 f"distinct return vectors")
+    return Invariance(name, vector, vector, floats, _key_map(name, statement, vector), True)
 
 
 def lottery_invariance(formalism: str) -> Invariance:
     """Classes of equal trajectory lotteries (lemma L7: equal reachable sets and equal
-    behaviour there; the features are :data:`objspec.structural.L7`'s)."""
+    behaviour there; the certificates' features are :data:`objspec.structural.L7`'s)."""
 
     def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
         assert env is not None
@@ -349,7 +415,9 @@ def lottery_invariance(formalism: str) -> Invariance:
 
     return Invariance(
         "the trajectory lottery",
-        _lottery_vector,
+        _reached_key,
+        _occupancy_vector(LOTTERY_GAMMA),
+        _occupancy_floats(LOTTERY_GAMMA),
         FeatureMap(
             "the one-hot of the trajectory lottery (lemma L7)",
             f"every {formalism} specification ranks a policy by its trajectory lottery only, "
@@ -360,17 +428,20 @@ def lottery_invariance(formalism: str) -> Invariance:
 
 
 def _policy_vector(env: FiniteMDP, policy: Policy) -> tuple[Fraction, ...]:
-    return tuple(Fraction(x) for x in policy.exact_probabilities().ravel())
+    return tuple(Fraction(x) for x in _exact_rows(policy).ravel())
+
+
+def _policy_floats(env: FiniteMDP, policies: Sequence[Policy]) -> np.ndarray:
+    return np.array([np.asarray(_exact_rows(p), dtype=np.float64).ravel() for p in policies])
 
 
 def policy_invariance(formalism: str) -> Invariance:
     """Classes of identical policies (FPR and PO see every state)."""
-    return _invariance(
-        "the policy",
-        f"every {formalism} specification is a function (or ordering) of the policy, so "
-        "identical policies tie and on these policies its ordering is <e(pi), c> with e the "
-        "one-hot of the distinct policies",
-        _policy_vector)
+    statement = (f"every {formalism} specification is a function (or ordering) of the policy, "
+                 "so identical policies tie and on these policies its ordering is <e(pi), c> "
+                 "with e the one-hot of the distinct policies")
+    return Invariance("the policy", _policy_vector, _policy_vector, _policy_floats,
+                      _key_map("the policy", statement, _policy_vector))
 
 
 # ---------------------------------------------------------------------- the quotient
@@ -479,6 +550,27 @@ def _separating_weights(vectors: Sequence[tuple[Fraction, ...]]
     return best[1], best[2]
 
 
+def _separating_weights_float(vectors: np.ndarray) -> tuple[list[Fraction], list[float]] | None:
+    """Weights as :func:`_separating_weights` for float vectors (one row per class): the
+    smallest gap between the classes' statistics must exceed ``1e-6`` of their scale, far
+    above the float error of the vectors (about ``1e-12`` relative); None if no draw does."""
+    n, dim = vectors.shape
+    rng = np.random.default_rng(0)
+    size = max(1.0, float(np.abs(vectors).max(initial=0.0)))
+    best: tuple[float, list[Fraction], list[float]] | None = None
+    for _ in range(64):
+        ints: list[int] = np.asarray(rng.integers(-1024, 1025, size=dim)).tolist()
+        vals = vectors @ (np.array(ints, dtype=np.float64) / 1024.0)
+        ordered = np.sort(vals)
+        gap = float(np.diff(ordered).min()) if n > 1 else 1.0
+        score = gap / (size * max(1.0, sum(abs(x) for x in ints) / 1024.0))
+        if score > 1e-6 and (best is None or score > best[0]):
+            best = (score, [Fraction(int(x), 1024) for x in ints], [float(v) for v in vals])
+        if best is not None and score > 1e-3:
+            break
+    return None if best is None else (best[1], best[2])
+
+
 # ---------------------------------------------------------------------- the workflow
 
 
@@ -538,15 +630,18 @@ def exact_data(data: Comparisons, formalism: str) -> Comparisons:
                        demonstrations=data.demonstrations)
 
 
-def _items_vectors(env: FiniteMDP, policies: Sequence[Policy], inv: Invariance
-                   ) -> tuple[list[int], list[tuple[Fraction, ...]]]:
-    """Class index of every item, and the invariant vector of every class."""
-    index: dict[tuple[Fraction, ...], int] = {}
-    classes = []
-    for p in policies:
-        v = inv.vector(env, p)
-        classes.append(index.setdefault(v, len(index)))
-    return classes, list(index)
+def _classes(env: FiniteMDP, policies: Sequence[Policy], inv: Invariance
+             ) -> tuple[list[int], list[int]]:
+    """Class index of every item (by the exact key), and one representative item per class."""
+    index: dict[Hashable, int] = {}
+    classes, reps = [], []
+    for i, p in enumerate(policies):
+        k = inv.key(env, p)
+        if k not in index:
+            index[k] = len(index)
+            reps.append(i)
+        classes.append(index[k])
+    return classes, reps
 
 
 def _cycle_break(n: int, classes: list[int], comps: list[Comparison]) -> Comparison:
@@ -584,12 +679,19 @@ def fit_by_invariance(
     of the quotient, until none is left): a small, not necessarily minimum, violated set.
     """
     start = time.perf_counter()
-    env = exact_env(env)
     data = exact_data(data, formalism)
     data.check_consistent()
     policies = data.policies
     assert policies is not None
-    classes, vectors = _items_vectors(env, policies, invariance)
+    exact_model: list[FiniteMDP] = []
+
+    def model() -> FiniteMDP:
+        if not exact_model:
+            exact_model.append(exact_env(env))
+        return exact_model[0]
+
+    classes, reps = _classes(model() if invariance.needs_exact_env else env, policies,
+                             invariance)
     comps = list(data.comparisons)
     n = data.n_items
     dropped: list[Comparison] = []
@@ -605,7 +707,7 @@ def fit_by_invariance(
                 listed = "; ".join(", ".join(str(i) for i in v) for v in shared)
                 fmap = replace(fmap, statement=f"{fmap.statement} (in the data, items "
                                f"{listed} have the same {invariance.name[4:]})")
-            cert = certificate_for(formalism, env, data, fmap, description=description)
+            cert = certificate_for(formalism, model(), data, fmap, description=description)
             if cert is None:  # pragma: no cover - the quotient has a strict cycle
                 raise SolverError(f"fit({formalism}): the comparisons are inconsistent once "
                                   f"{invariance.name} is identified, but no certificate was "
@@ -631,21 +733,34 @@ def fit_by_invariance(
             if root[i] == root[d]:
                 heights[i] = top
     scale = Fraction(1) if options.margin is None else Fraction(options.margin)
-    weights, vals = _separating_weights(vectors)
-    level = {}
-    for i in range(n):
-        level[classes[i]] = heights[i]
-    order = sorted(range(len(vectors)), key=lambda c: vals[c])
+    exact = bool(options.exact)
+    found = None
+    if not exact:
+        found = _separating_weights_float(
+            invariance.float_vectors(env, [policies[i] for i in reps]))
+    if found is None:  # exact on request, or the classes are too close for floats
+        exact = True
+        weights, vals = _separating_weights(
+            [invariance.exact_vector(model(), policies[i]) for i in reps])
+    else:
+        weights = found[0]
+        # dyadic knots with short denominators, within 1/32 of the smallest gap of the floats
+        fv = sorted(found[1])
+        gap_f = min((b - a for a, b in zip(fv, fv[1:], strict=False)), default=1.0)
+        den = 2 ** max(0, math.ceil(math.log2(16.0 / gap_f)))
+        vals = [Fraction(round(v * den), den) for v in found[1]]
+    order = sorted(range(len(reps)), key=lambda c: vals[c])
     knots = [vals[c] for c in order]
-    values = [scale * level.get(c, 0) for c in order]
+    values = [scale * heights[reps[c]] for c in order]
     gaps = [b - a for a, b in zip(knots, knots[1:], strict=False)]
     plateau = min(gaps) / 4 if gaps else Fraction(1)
     ell = LinearStatistic(weights)
     g = PiecewiseLinear(knots, values, plateau)
     spec = build(ell, g)
-    violated = _verify(formalism, spec, env, policies, comps, dropped)
+    violated = _verify(formalism, spec, model() if exact else env, policies, comps, dropped,
+                       exact=exact)
     margin = scale if real_valued and any(c.relation == ">" for c in comps) else None
-    return Fit(formalism, spec, margin, violated, method, True,
+    return Fit(formalism, spec, margin, violated, method, exact,
                "data classes take values height * margin (height in the quotient order)"
                if real_valued else "", time.perf_counter() - start,
                {"weights": weights, "statistic": ell, "g": g, "classes": tuple(classes),
@@ -653,9 +768,11 @@ def fit_by_invariance(
 
 
 def _verify(formalism: str, spec: Any, env: FiniteMDP, policies: Sequence[Policy],
-            comps: Sequence[Comparison], dropped: Sequence[Comparison]) -> tuple[Comparison, ...]:
-    """Compile exactly and check every kept comparison; return the dropped ones it violates."""
-    ev = spec.compile(env, exact=True)
+            comps: Sequence[Comparison], dropped: Sequence[Comparison], *, exact: bool
+            ) -> tuple[Comparison, ...]:
+    """Compile (exactly, or in floats) and check every kept comparison; return the dropped
+    ones it violates."""
+    ev = spec.compile(env, exact=exact)
     used = sorted({x for c in (*comps, *dropped) for x in (c.first, c.second)})
     if not used:
         return ()
@@ -670,5 +787,5 @@ def _verify(formalism: str, spec: Any, env: FiniteMDP, policies: Sequence[Policy
     bad = [c for c in comps if not holds(c)]
     if bad:  # pragma: no cover - guaranteed by construction
         raise SolverError(f"fit({formalism}): the interpolating specification fails comparison "
-                          f"{bad[0]} when checked exactly")
+                          f"{bad[0]} when checked {'exactly' if exact else 'in floating point'}")
     return tuple(c for c in dropped if not holds(c))

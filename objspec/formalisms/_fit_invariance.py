@@ -235,12 +235,14 @@ def _identity(x: Any) -> Any:
 
 
 def lottery_occupancy(lottery: Any) -> Any:
-    """State-action occupancy of a lottery at ``LOTTERY_GAMMA`` (exact for exact lotteries)."""
-    m = np.asarray(lottery.occupancy_measure(LOTTERY_GAMMA))
-    if m.dtype == object:
-        return np.array([[sum(m[s, a], Fraction(0)) for a in range(m.shape[1])]
-                         for s in range(m.shape[0])], dtype=object)
-    return m.sum(axis=2)
+    """State-action occupancy ``m(s, a) = d(s) pi(a|s)`` of a lottery at ``LOTTERY_GAMMA``
+    (exact for exact lotteries; never the dense ``[S, A, S]`` measure)."""
+    d = np.asarray(lottery.state_visitation(LOTTERY_GAMMA))
+    if d.dtype == object:
+        pi = lottery.policy.exact_probabilities()
+        return np.array([[d[s] * pi[s, a] for a in range(pi.shape[1])]
+                         for s in range(pi.shape[0])], dtype=object)
+    return d[:, None] * lottery.policy.probabilities
 
 
 def policy_rows(policy: Any) -> Any:
@@ -622,9 +624,8 @@ def exact_data(data: Comparisons, formalism: str) -> Comparisons:
         raise InvalidSpecificationError(
             f"fit({formalism}): these comparisons are between trajectories, but {formalism} "
             "orders policies (it is not a trajectory-level formalism); compare policies")
-    exact = [_exact_policy(p) for p in data.policies]
-    if all(a is b for a, b in zip(exact, data.policies, strict=True)):
-        return data
+    # rational policies, converted once (their exact rows are then stored, not recomputed)
+    exact = [Policy(_exact_policy(p).exact_probabilities()) for p in data.policies]
     return Comparisons(policies=exact,
                        pairs=[(c.first, c.second, c.relation) for c in data.comparisons],
                        demonstrations=data.demonstrations)

@@ -16,18 +16,30 @@ policies its invariance identifies, and nothing else:
 * **Sufficiency** (the explicit interpolant). Identify equal invariants and tied policies;
   if the quotient has no strict cycle, give each class its height in the quotient (a total
   preorder extending the data). Choose rational weights ``w`` on which the linear statistic
-  ``ell(pi) = <w, x_pi>`` is injective on the distinct invariants ``x`` (checked exactly;
-  ``x`` is the state-action occupancy measure, the return vector, the occupancy measure at
+  ``ell(pi) = <w, x_pi>`` is injective on the distinct invariants ``x`` (``x`` is the
+  state-action occupancy measure, the return vector, the occupancy measure at
   ``gamma = 1/2`` of the lottery, or the policy's probabilities), and let ``g`` be the
   piecewise linear function that equals the class's height on a plateau around each data
   value of ``ell`` and interpolates linearly in between (constant beyond the extreme
-  values). ``J = g(ell(pi))`` is defined for every policy, exact in rationals, and orders
+  values). ``J = g(ell(pi))`` is defined for every policy, exact on rationals, and orders
   the data as given.
 
-For stationary policies and ``0 < gamma < 1`` the state-action occupancy measure determines
-the lottery (``d_gamma(s) > 0`` exactly on the reachable states and
-``pi(a|s) = m(s, a) / d_gamma(s)`` there), so the lottery classes are the occupancy classes at
-``gamma = 1/2``.
+**Deciding the classes exactly without solving.** For stationary policies and
+``0 < gamma < 1``, ``m_gamma(s, a) = d_gamma(s) pi(a|s)`` with ``d_gamma(s) > 0`` exactly on
+the states ``pi`` reaches, so the occupancy measure determines, and is determined by, the
+reachable states and ``pi`` there: the occupancy classes are the lottery classes (lemma L7),
+decided from the supports and the rational rows. For ``gamma = 0``,
+``m_0(s, a) = mu0(s) pi(a|s)``: the rows on the initial states. Return vectors (given
+objectives) are computed in rationals.
+
+**Floating point and exactness.** By default the statistic's values on the classes are
+computed in floating point and accepted only when their smallest gap exceeds ``1e-6`` of
+their scale (the float error is about ``1e-12`` relative); the knots are short dyadic
+rationals within ``1/32`` of that gap and the plateau is a quarter of it, so the fitted
+specification orders the data the same in floats and in rationals; the fit is checked by
+compiling it in floats. With ``exact=True`` (or when no draw of ``w`` is separated enough
+in floats) the values are exact rationals and the fit is checked by compiling with
+``exact=True`` (``Fit.exact``).
 
 Examples
 --------
@@ -671,11 +683,11 @@ def fit_by_invariance(
     """The shared workflow (see the module docstring).
 
     ``build(ell, g)`` returns the specification whose value (or ordering key) is
-    ``g(ell(x_pi))`` for the invariant vector ``x_pi``. The fit is verified exactly: the
-    specification is compiled with ``exact=True`` and every satisfied comparison checked.
-    Invariants are computed in rationals: float policies (and environments) whose rows do not
-    sum to exactly 1 are read as the nearest rational ones (:func:`exact_data`,
-    :func:`exact_env`).
+    ``g(ell(x_pi))`` for the invariant vector ``x_pi``. The fit is verified by compiling the
+    specification (with ``exact=True`` when the options ask for it) and checking every
+    satisfied comparison. Classes are decided in rationals: float policies (and, where an
+    exact model is needed, environments) whose rows do not sum to exactly 1 are read as the
+    nearest rational ones (:func:`exact_data`, :func:`exact_env`).
     With ``soft``, comparisons are dropped greedily (the last strict comparison on a cycle
     of the quotient, until none is left): a small, not necessarily minimum, violated set.
     """

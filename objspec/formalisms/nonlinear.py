@@ -315,7 +315,7 @@ def fit_outer_nonlinear(env: FiniteMDP, data: Comparisons, options: FitOptions) 
     ``J(pi) = f(<r, m_gamma^pi>)`` depends on ``pi`` only through its occupancy measure, so
     policies with equal measures tie; conversely any ordering that ties them is realised:
     ``r`` is a rational reward (max ``|r| <= 1``) whose value is injective on the data's
-    distinct occupancy measures (checked exactly) and ``f`` the explicit
+    distinct occupancy measures and ``f`` the explicit
     :class:`~objspec.formalisms._fit_invariance.PiecewiseLinear` map from those values to
     the classes' heights (docs/learning.md#invariance). ``f`` need not be monotone: ties
     between policies with different measures are made by ``f``, not by ``r``.

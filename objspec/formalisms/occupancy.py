@@ -238,7 +238,7 @@ def fit_occupancy_function(env: FiniteMDP, data: Comparisons, options: FitOption
 
     ``J(pi) = f(m_gamma^pi)``: policies with equal occupancy measures tie, and every
     ordering that ties them is realised by ``f(m) = g(<r, m>)`` with ``r`` a rational
-    weight injective on the data's distinct measures (checked exactly) and ``g`` the
+    weight injective on the data's distinct measures and ``g`` the
     explicit piecewise linear interpolant of the classes' heights; ``f`` is defined on
     every measure, not only the data's (docs/learning.md#invariance).
 

@@ -213,7 +213,7 @@ def fit_policy_function(env: FiniteMDP, data: Comparisons, options: FitOptions) 
     """An FPR ``f`` that orders the data (any consistent data fits).
 
     ``f(pi) = g(<W, pi>)`` with ``W`` a rational ``[S, A]`` weight injective on the data's
-    distinct policies (checked exactly) and ``g`` the explicit piecewise linear interpolant
+    distinct policies and ``g`` the explicit piecewise linear interpolant
     of their heights in the data's order (docs/learning.md#invariance). Only the same
     policy listed twice and ordered strictly has no fit (a certificate says so).
 

@@ -772,7 +772,9 @@ def fit_by_invariance(
     spec = build(ell, g)
     violated = _verify(formalism, spec, model() if exact else env, policies, comps, dropped,
                        exact=exact)
-    margin = scale if real_valued and any(c.relation == ">" for c in comps) else None
+    margin: Any = None
+    if real_valued and any(c.relation == ">" for c in comps):
+        margin = scale if exact else float(scale)
     return Fit(formalism, spec, margin, violated, method, exact,
                "data classes take values height * margin (height in the quotient order)"
                if real_valued else "", time.perf_counter() - start,

@@ -76,6 +76,10 @@ def fit_linear(
     fit is exact).
     """
     start = time.perf_counter()
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            f"fit({formalism}): demonstrations are fitted for Markov rewards only (inverse "
+            "RL, fit('MR', ...)); this fitter compares policies")
     data.check_consistent()
     feats = features()
     items = data.items

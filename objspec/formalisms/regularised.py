@@ -356,7 +356,8 @@ RRL_OPTIMISER = Optimiser(
 def _regulariser_term(env: FiniteMDP, policies: Sequence[Policy], reg: Regulariser,
                       gamma: Any) -> np.ndarray:
     """Float ``sum_s d_gamma^pi(s) F(pi(.|s))`` of each policy (``F`` only where reached)."""
-    ev = RegularisedRL(np.zeros(env.n_states), reg, -1, gamma).compile(env)
+    ev = RegularisedEvaluator(RegularisedRL(np.zeros(env.n_states), reg, -1, gamma), env,
+                              exact=False)
     return np.atleast_1d(ev.values(list(policies)))
 
 
@@ -379,7 +380,8 @@ def _regularised_feature_map(reg: Regulariser, alpha: Any, gamma: Any,
         assert env is not None
         precondition(env, items)
         occ = exact_occupancy_rows(env, items, g)
-        ev = RegularisedRL(np.zeros(env.n_states), reg, -1, g).compile(env, exact=True)
+        ev = RegularisedEvaluator(RegularisedRL(np.zeros(env.n_states), reg, -1, g), env,
+                                  exact=True)
         return [row + [-a * Fraction(ev.exact_value(p))] for row, p in zip(occ, items,
                                                                             strict=True)]
 

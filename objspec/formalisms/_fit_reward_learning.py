@@ -471,7 +471,9 @@ def fit_bradley_terry(
     convex (``l2 > 0``), so L-BFGS finds its unique minimiser. Strict comparisons the
     fitted reward orders the wrong way (or not at all) are reported in ``violated``; ties
     are modelled, never exactly satisfied in floating point, and not reported (their gaps
-    are in ``details["tie_gaps"]``).
+    are in ``details["tie_gaps"]``). Noisy data may contradict itself: a strict cycle is
+    not an error here (the likelihood weighs the contradicting comparisons), unlike in the
+    max-margin fits.
 
     Examples
     --------
@@ -482,7 +484,6 @@ def fit_bradley_terry(
     (True, ())
     """
     start = time.perf_counter()
-    data.check_consistent()
     for name, v in (("beta", beta), ("l2", l2)):
         try:
             fv = float(v)

@@ -209,8 +209,8 @@ def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) ->
       ``[S, A]`` when a trajectory lacks its last state.
     * ``method="bradley-terry"``: the L2-regularised maximum-likelihood reward of the
       Bradley--Terry model ``P(i > j) = sigmoid(beta (J_i - J_j))`` (keywords ``beta=``,
-      default 1, and ``l2=``, default 0.01) for noisy data; comparisons it orders the wrong
-      way are reported violated. ``method="lp"`` (the default) is the max-margin LP.
+      default 1, and ``l2=``, default 0.01) for noisy data, contradictory comparisons (strict
+      cycles) included; comparisons it orders the wrong way are reported violated. ``method="lp"`` (the default) is the max-margin LP.
     """
     from objspec.formalisms._fit_reward_learning import (
         fit_bradley_terry,
@@ -233,6 +233,11 @@ def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) ->
         raise InvalidSpecificationError(
             "fit(MR): demonstrations are fitted by the inverse RL LP (method='lp') between "
             "policies only")
+
+    if method == "bradley-terry" and (options.exact or options.margin is not None):
+        raise InvalidSpecificationError(
+            "fit(MR): method='bradley-terry' is a floating-point maximum-likelihood fit: "
+            "exact= and margin= apply to the max-margin LP (method='lp')")
 
     def build(c: np.ndarray) -> MarkovReward:
         return MarkovReward(np.asarray(c).reshape(S, A), gamma)

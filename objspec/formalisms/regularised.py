@@ -500,6 +500,10 @@ def fit_regularised(env: FiniteMDP, data: Comparisons, options: FitOptions) -> F
     policies = policies_of(data, "RRL")
     given = options.take("regulariser", None)
     alpha = options.take("alpha", None)
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            "fit(RRL): demonstrations are fitted for Markov rewards only (inverse RL, "
+            "fit('MR', ...)); this fitter compares policies")
     data.check_consistent()
     if given is None:
         if alpha is not None:

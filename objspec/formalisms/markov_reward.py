@@ -210,7 +210,8 @@ def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) ->
     * ``method="bradley-terry"``: the L2-regularised maximum-likelihood reward of the
       Bradley--Terry model ``P(i > j) = sigmoid(beta (J_i - J_j))`` (keywords ``beta=``,
       default 1, and ``l2=``, default 0.01) for noisy data, contradictory comparisons (strict
-      cycles) included; comparisons it orders the wrong way are reported violated. ``method="lp"`` (the default) is the max-margin LP.
+      cycles) included; comparisons it orders the wrong way are reported violated.
+      ``method="lp"`` (the default) is the max-margin LP.
     """
     from objspec.formalisms._fit_reward_learning import (
         fit_bradley_terry,

@@ -363,5 +363,7 @@ formalism(
     optimiser=MR_OPTIMISER,
     fitter=Fitter(fit_markov_reward, "max-margin LP over discounted occupancy measures "
                   "(HiGHS); exact verification in rationals; certificate by Motzkin "
-                  "multipliers"),
+                  "multipliers; trajectory comparisons over discounted transition counts; "
+                  "inverse RL from demonstrations (Ng and Russell's LP); Bradley-Terry "
+                  "maximum likelihood with method='bradley-terry'"),
 )(MarkovReward)

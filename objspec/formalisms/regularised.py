@@ -657,5 +657,5 @@ formalism(
     fitter=Fitter(fit_regularised, "max-margin LP over the discounted occupancy and the "
                   "regulariser term, the regulariser (and alpha, if given) fixed; lemma L3 "
                   "certificates for any regulariser; exact in rationals for rational "
-                  "regularisers"),
+                  "regularisers", decides=False),
 )(RegularisedRL)

@@ -310,6 +310,15 @@ def test_inverse_rl_stochastic_demo_l1_and_pairs() -> None:
                                    pairs=[(0, 1, ">")]), gamma=0.5)
 
 
+def test_inverse_rl_exact_with_a_stochastic_demonstration() -> None:
+    env = FiniteMDP(np.array([[[F(1, 3), F(2, 3)], [1, 0]], [[0, 1], [F(1, 2), F(1, 2)]]],
+                             dtype=object), [1, 0])
+    demo = Policy([[F(1, 2), F(1, 2)], [0, 1]])
+    result = inverse_rl(env, demo, F(3, 4), exact=True)
+    assert result.exact and result.margin > 0
+    assert bellman_ok(env, demo, result.spec.reward, F(3, 4))
+
+
 def test_inverse_rl_degenerate_and_contradicted_demonstrations() -> None:
     env = switch()
     mix = [[0.5, 0.5], [0.5, 0.5]]

@@ -125,7 +125,16 @@ def occupancy_features(env: FiniteMDP, policies: Sequence[Policy], gamma: float)
 
 def exact_occupancy_rows(env: FiniteMDP, policies: Sequence[Policy],
                          gamma: Any) -> list[list[Fraction]]:
-    """Exact discounted state-action occupancy rows ``m_pi(s, a)`` (Fractions)."""
+    """Exact discounted state-action occupancy rows ``m_pi(s, a)`` (Fractions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> [str(x) for x in exact_occupancy_rows(env, [Policy([[0.5, 0.5]])], Fraction(1, 2))[0]]
+    ['1', '1']
+    """
     rows = []
     for p in policies:
         pi = p.exact_probabilities()

@@ -172,6 +172,14 @@ def transition_reward(env: FiniteMDP, keys: Sequence[Key], values: Sequence[Any]
     NotTractableError
         If ``S * A * S`` exceeds :data:`MAX_DENSE_TRANSITION_REWARD` (the Markov reward is
         stored densely).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> transition_reward(env, [(0, 1, 0)], [2.0])
+    array([[[0.],
+            [2.]]])
     """
     S, A = env.n_states, env.n_actions
     full = len(keys[0]) == 3 if keys else False
@@ -243,6 +251,18 @@ def fit_demonstrations(
     NoFitFoundError
         The LP finds no reward with ``z > 0`` satisfying comparisons and demonstrations
         together (a floating-point conclusion, not an exact certificate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> env = FiniteMDP(P, [1.0, 0.0])
+    >>> data = Comparisons(policies=[[[0, 1], [0, 1]]], demonstrations=[0])
+    >>> result = fit_demonstrations(env, data, FitOptions(gamma=0.5), 0.5, lambda r: r)
+    >>> result.margin  # the optimal total margin: 2 per state (|r| <= 1, gamma = 1/2)
+    4.0
+    >>> bool(result.spec[1, 1] > result.spec[1, 0])
+    True
     """
     start = time.perf_counter()
     if data.policies is None:

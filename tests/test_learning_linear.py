@@ -118,6 +118,67 @@ def test_lar_fit_explains_data_from_a_random_lar(data: st.DataObject) -> None:
     orders_as_given(result.spec, env, cmp)
 
 
+def pinned(feats: list[Any], data: Comparisons, h: int, k: int) -> str | None:
+    """What the data forces between items ``h`` and ``k`` for every linear ``c`` (exact
+    Farkas decisions): ``">"``, ``"<"``, ``"="`` or None (not pinned down)."""
+    from objspec.certificates import farkas_certificate
+
+    strict, ties = list(data.strict), list(data.ties)
+
+    def impossible(extra_strict: list[Any], extra_ties: list[Any]) -> bool:
+        return farkas_certificate(feats, strict + extra_strict, ties + extra_ties) is not None
+
+    if impossible([(k, h)], []) and impossible([], [(k, h)]):
+        return ">"
+    if impossible([(h, k)], []) and impossible([], [(h, k)]):
+        return "<"
+    if impossible([(h, k)], []) and impossible([(k, h)], []):
+        return "="
+    return None
+
+
+@SMALL
+@given(st.data())
+def test_lar_fit_orders_held_out_policies_where_the_data_pins_them(
+        data: st.DataObject) -> None:
+    """A held-out policy that differs from a data policy only where that policy spends no
+    long-run time (and random ones): wherever the data forces its order against a data
+    policy for every limit-average reward, the fit orders it the same way as the generator
+    (both are such rewards)."""
+    from objspec.formalisms._fit_linear import long_run_feature_map
+
+    env = data.draw(mdps(max_states=3, max_actions=2, exact=True))
+    gen = data.draw(limit_average_rewards(env))
+    pols = [data.draw(policies(env, exact=True)) for _ in range(3)]
+    ev = gen.compile(env, exact=True)
+    vals = [ev.exact_value(p) for p in pols]
+    assume(min_gap(vals) > 1e-6)
+    cmp = Comparisons(policies=pols, pairs=pairs_from_values(vals))
+    result = fit("LAR", env, cmp, exact=True)
+    fitted = result.spec.compile(env, exact=True)
+    fm = long_run_feature_map()
+    base = pols[0].exact_probabilities().copy()
+    visited = [x != 0 for x in fm.compute(env, [pols[0]])[0]]
+    for s in range(env.n_states):  # change the rows of states with no long-run time
+        if not any(visited[s * env.n_actions:(s + 1) * env.n_actions]):
+            base[s] = base[s][::-1] if env.enabled[s].all() else base[s]
+    held = [Policy(base), data.draw(policies(env, exact=True))]
+    feats = fm.compute(env, pols + held)
+    seen = 0
+    for n, h in enumerate(held):
+        for k in range(len(pols)):
+            forced = pinned(feats, cmp, len(pols) + n, k)
+            if forced is None:
+                continue
+            sign = {">": 1, "=": 0, "<": -1}[forced]
+            want = ev.exact_value(h) - vals[k]  # the generator obeys what the data forces
+            got = fitted.exact_value(h) - fitted.exact_value(pols[k])
+            assert (want > 0) - (want < 0) == sign
+            assert (got > 0) - (got < 0) == sign
+            seen += 1
+    assert seen >= 1  # the copy of policy 0 always ties with it
+
+
 def test_lar_float_fit_and_gamma_is_not_used() -> None:
     stay, leave = [[1, 0], [1, 0]], [[0, 1], [1, 0]]
     data = Comparisons(policies=[stay, leave], pairs=[(1, 0, ">")])

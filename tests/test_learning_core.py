@@ -269,3 +269,13 @@ def test_certificate_with_a_tie() -> None:
     cert = info.value.certificate
     cert.check()
     assert {c.relation for c in cert.comparisons} == {">", "="}
+
+
+def test_soft_fit_accepts_noisy_cycles() -> None:
+    env = once_visited_decision()
+    data = Comparisons(policies=[mixture(F(0)), mixture(F(1))],
+                       pairs=[(1, 0, ">"), (1, 0, ">"), (0, 1, ">")])
+    with pytest.raises(InconsistentComparisonsError):
+        fit("MR", env, data, gamma=0.5)
+    result = fit("MR", env, data, gamma=0.5, soft=True)
+    assert [c.row for c in result.violated] == [2]

@@ -80,7 +80,8 @@ def fit_linear(
         raise InvalidSpecificationError(
             f"fit({formalism}): demonstrations are fitted for Markov rewards only (inverse "
             "RL, fit('MR', ...)); this fitter compares policies")
-    data.check_consistent()
+    if not options.soft:  # a soft fit takes noisy data, strict cycles included
+        data.check_consistent()
     feats = features()
     items = data.items
 

@@ -504,7 +504,8 @@ def fit_regularised(env: FiniteMDP, data: Comparisons, options: FitOptions) -> F
         raise InvalidSpecificationError(
             "fit(RRL): demonstrations are fitted for Markov rewards only (inverse RL, "
             "fit('MR', ...)); this fitter compares policies")
-    data.check_consistent()
+    if not options.soft:
+        data.check_consistent()
     if given is None:
         if alpha is not None:
             raise InvalidSpecificationError(

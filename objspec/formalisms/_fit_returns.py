@@ -28,7 +28,7 @@ import bisect
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import scipy.sparse as sp
@@ -385,7 +385,7 @@ def fit_trajectory_function(env: FiniteMDP, data: Comparisons, options: FitOptio
 
 
 def _raise_l1(env: FiniteMDP, data: Comparisons, policies: Sequence[Policy], why: str,
-              bound: Any = None) -> None:
+              bound: Any = None) -> NoReturn:
     fmap = _l1_feature_map(env, policies)
     if fmap is not None:
         cert = certificate_for("FTR", env, data, fmap, description="trajectory function")
@@ -515,7 +515,7 @@ def _trajectory_return(ex: np.ndarray, g: Fraction, tr: Trajectory, k: int, acro
                        ) -> tuple[Fraction, ...]:
     total = [Fraction(0)] * ex.shape[0]
     w = Fraction(1)
-    for t, (s, a, nxt) in enumerate(tr.steps()):
+    for s, a, nxt in tr.steps():
         if nxt is None:
             vals = {tuple(ex[:, s, a, x]) for x in range(ex.shape[3])}
             if len(vals) != 1:

@@ -244,7 +244,7 @@ class RewardMachineFeatures:
         return out
 
 
-def _machine_skeleton(machine: Any, rm_class: type, gamma: Any
+def _machine_skeleton(machine: Any, rm_class: Any, gamma: Any
                       ) -> tuple[list[MachineEdge], Any, Any, Any]:
     """``(edges, initial, labelling, propositions)`` of the ``machine=`` keyword."""
     if isinstance(machine, rm_class):
@@ -271,7 +271,7 @@ def _machine_skeleton(machine: Any, rm_class: type, gamma: Any
 
 
 def fit_reward_machine(env: FiniteMDP, data: Comparisons, options: FitOptions,
-                       rm_class: type) -> Fit:
+                       rm_class: Any) -> Fit:
     """Max-margin edge rewards of a reward machine with a given skeleton.
 
     Keywords read from ``options``: ``machine`` (a RewardMachine whose rewards are ignored,

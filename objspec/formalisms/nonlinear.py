@@ -32,7 +32,7 @@ from objspec.formalisms._support import (
     expected_reward,
 )
 from objspec.formalisms.base import Specification
-from objspec.formalisms.fitting import Comparisons, Fit, Fitter, FitOptions
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import GENERIC
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism

@@ -43,7 +43,7 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
-from objspec.formalisms.fitting import Comparisons, Fit, Fitter, FitOptions
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields, read_number, show
 from objspec.formalisms.registry import SpecificationReader, formalism

@@ -32,7 +32,7 @@ from objspec.formalisms._support import (
     user_real,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
-from objspec.formalisms.fitting import Comparisons, Fit, Fitter, FitOptions
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.lottery import (
     MAX_PREFIXES,
     Prefixes,

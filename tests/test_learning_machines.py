@@ -337,3 +337,40 @@ def test_bad_input_gets_named_errors() -> None:
     with pytest.raises(NoFitFoundError, match="infinitely many"):
         fit("INMR", E3(), Comparisons(policies=e3, pairs=[(0, 1, ">")]), gamma=F(1, 2),
             reward=cyclic)
+
+
+@settings(max_examples=4)
+@given(SEEDS)
+def test_ftr_searches_horizons_on_cyclic_environments(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    env = random_rational_mdp(3, 2, seed=seed)
+    spec = formalism_info("MR").sampler(env, rng)
+    pols = rational_policies(env, 3, seed=seed)[:6]
+    data = _policy_data(spec, env, pols)
+    try:
+        result = fit("FTR", env, data)
+    except NoFitFoundError as exc:  # a bounded search: it says how far it went
+        assert isinstance(exc.bound, int)
+        return
+    assert _orders_in_floats(result.spec, env, data)
+
+
+def test_rm_default_machine_on_an_unlabelled_environment_is_the_markov_reward_fit() -> None:
+    env = random_rational_mdp(3, 2, seed=5, labels={})
+    pols = rational_policies(env, 2, seed=5)[:5]
+    mr = formalism_info("MR").sampler(env, np.random.default_rng(5))
+    data = _policy_data(mr, env, pols)
+    rm = fit("RM", env, data, gamma=mr.gamma, exact=True)
+    assert len(rm.spec.states) == 1 and _orders_exactly(rm.spec, env, data)
+    # the same LP as the Markov-reward fit (one column per reachable (s, a))
+    assert fit("RM", env, data, gamma=mr.gamma).margin == pytest.approx(
+        fit("MR", env, data, gamma=mr.gamma).margin, rel=1e-6)
+
+
+def test_demonstrations_are_refused_by_these_fitters() -> None:
+    p = [Policy([[1, 0], [1, 0], [1, 0]]), Policy([[0, 1], [1, 0], [1, 0]])]
+    data = Comparisons(policies=p, demonstrations=[0])
+    for acronym, kw in (("RM", {"gamma": F(1, 2)}), ("FTR", {}),
+                        ("INMR", {"gamma": F(1, 2), "reward": np.zeros((3, 2))})):
+        with pytest.raises(InvalidSpecificationError, match="demonstrations"):
+            fit(acronym, E4(), data, **kw)

@@ -33,7 +33,12 @@ from typing import Any, NoReturn
 import numpy as np
 import scipy.sparse as sp
 
-from objspec.errors import CertificateError, InvalidSpecificationError, NoFitFoundError
+from objspec.errors import (
+    CertificateError,
+    InvalidSpecificationError,
+    NoFitFoundError,
+    SolverError,
+)
 from objspec.formalisms._fit_linear import fit_linear, policies_of
 from objspec.formalisms.fitting import (
     Comparisons,
@@ -62,11 +67,14 @@ __all__ = [
     "fit_trajectory_function",
     "fit_return_function",
     "MAX_FIT_PREFIXES",
+    "MAX_SEARCHED_HORIZONS",
     "MAX_L1_FEATURES",
 ]
 
 #: Most prefixes (LP columns) the FTR fitter enumerates.
 MAX_FIT_PREFIXES = 20_000
+#: Most horizons the FTR fitter tries when none is given and none is known to suffice.
+MAX_SEARCHED_HORIZONS = 8
 #: Most multi-affine L1 features (``|A| ** |D|``) an FTR certificate uses.
 MAX_L1_FEATURES = 4096
 
@@ -325,47 +333,78 @@ def fit_trajectory_function(env: FiniteMDP, data: Comparisons, options: FitOptio
 
     Keyword ``horizon=``: fit a function of the first ``horizon`` steps. Default: the
     smallest horizon after which the compared policies agree everywhere reachable (then
-    prefix functions lose nothing), if there is one.
+    prefix functions lose nothing and a failure is proved); if there is none, increasing
+    horizons from the one after which the reachable states settle, while the prefixes
+    number at most :data:`MAX_FIT_PREFIXES` (a bounded search).
     """
     start = time.perf_counter()
     horizon = options.take("horizon")
     data.check_consistent()
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            "fit(FTR): demonstrations are not used by this fitter; give comparisons "
+            "(pairs or a ranking)")
     if horizon is not None and (isinstance(horizon, bool) or not isinstance(
             horizon, int | np.integer) or horizon < 0):
         raise InvalidSpecificationError(f"fit(FTR): horizon={horizon!r} must be an integer >= 0")
     if data.trajectories is not None:
         return _fit_ftr_trajectories(data, options, ftr_class, start)
     policies = list(policies_of(data, "FTR"))
-    decides = False
-    if horizon is None:
-        horizon = _default_horizon(env, policies)
-        if horizon is None:
-            horizon = _settled_horizon(env)
-    h = int(horizon)
-    decides = _agree_on(policies, late_states(env, h))
-    try:
-        prefixes = enumerate_prefixes(env, h, max_prefixes=MAX_FIT_PREFIXES)
-    except InvalidSpecificationError as exc:
-        raise NoFitFoundError(f"fit(FTR): horizon {h} has too many prefixes ({exc}); use a "
-                              "shorter horizon", bound=h) from None
-    fmap = _prefix_feature_map(env, h, prefixes)
-
-    def exact_rows() -> list[list[Fraction]]:
-        return fmap.compute(env, policies)
-
+    if horizon is not None:
+        candidates = [int(horizon)]
+    else:
+        found = _default_horizon(env, policies)
+        if found is not None:
+            candidates = [found]
+        else:
+            first = _settled_horizon(env)
+            candidates = list(range(first, first + MAX_SEARCHED_HORIZONS))
     batch = np.stack([p.probabilities for p in policies])
-    feats = prefix_probabilities(batch, prefixes)
-    lf = max_margin(feats, data, margin=options.margin, soft=options.soft,
-                    exact_features=exact_rows if options.exact else None)
-    if lf is None:
+    tried: int | None = None
+    why = ""
+    for h in candidates:
+        decides = _agree_on(policies, late_states(env, h))
+        try:
+            prefixes = enumerate_prefixes(env, h, max_prefixes=MAX_FIT_PREFIXES)
+        except InvalidSpecificationError:
+            if tried is None:
+                raise NoFitFoundError(
+                    f"fit(FTR): more than {MAX_FIT_PREFIXES} prefixes of {h} steps; use a "
+                    "shorter horizon", bound=h) from None
+            break
+        tried = h
+        fmap = _prefix_feature_map(env, h, prefixes)
+        feats = prefix_probabilities(batch, prefixes)
+
+        def exact_rows(fmap: FeatureMap = fmap) -> list[list[Fraction]]:
+            return fmap.compute(env, policies)
+
+        lf = max_margin(feats, data, margin=options.margin, soft=options.soft,
+                        exact_features=exact_rows if options.exact else None)
+        if lf is not None:
+            return _ftr_result(data, options, ftr_class, start, lf, prefixes, h, decides)
         if decides:
             cert = certificate_for("FTR", env, data, fmap, description="trajectory function")
             if cert is not None:
                 raise not_expressible("FTR", cert)
-        _raise_l1(env, data, policies,
-                  f"no function of the first {h} steps explains the data" + (
-                      "" if decides else " (the policies differ at states reachable after "
-                      f"step {h}, so a longer horizon may)"), bound=h)
+        if options.exact and max_margin(feats, data) is not None:
+            raise SolverError(
+                f"fit(FTR): the LP's margin at horizon {h} is positive but could not be "
+                "verified in rational arithmetic; try exact=False")
+        why = (f"no function of the first {h} steps explains the data" + (
+            "" if decides else " (the policies differ at states reachable after step "
+            f"{h}, so a longer horizon may: pass horizon=)"))
+        if decides:
+            break
+    if len(candidates) > 1:
+        why = (f"no function of the first {candidates[0]}..{tried} steps explains the data "
+               "(the policies differ at states visited arbitrarily late: pass a longer "
+               "horizon=)")
+    _raise_l1(env, data, policies, why, bound=tried)
+
+
+def _ftr_result(data: Comparisons, options: FitOptions, ftr_class: type, start: float,
+                lf: Any, prefixes: Any, h: int, decides: bool) -> Fit:
     if options.margin is not None and not options.soft and lf.margin is not None and (
             float(lf.margin) < float(options.margin)):
         raise NoFitFoundError(
@@ -409,10 +448,11 @@ def _fit_ftr_trajectories(data: Comparisons, options: FitOptions, ftr_class: typ
                          for k, r in ranks.items()}, default=Fraction(0) if exact else 0.0)
     horizon = max((len(t.actions) for t in trajs), default=0)
     margin: Any = Fraction(1) if exact else 1.0
-    if options.margin is not None and float(options.margin) > 1.0:
-        margin = Fraction(options.margin) * margin if exact else float(options.margin)
-        table = PrefixTable({k: v * (Fraction(options.margin) if exact else float(
-            options.margin)) for k, v in table.entries.items()}, default=table.default)
+    if options.margin is not None and float(options.margin) > 1.0:  # ranks scale freely
+        scale: Any = Fraction(options.margin) if exact else float(options.margin)
+        margin = margin * scale
+        table = PrefixTable({k: v * scale for k, v in table.entries.items()},
+                            default=table.default)
     return Fit("FTR", ftr_class(table, horizon), margin if data.strict else None, (),
                "ranks of the trajectories' classes (a table)", exact,
                "integer ranks (G(i) - G(j) >= 1 for i > j)", time.perf_counter() - start,
@@ -437,6 +477,10 @@ def fit_return_function(env: FiniteMDP, data: Comparisons, options: FitOptions,
     ``build_spec(rewards, f, gamma)`` makes the specification.
     """
     given = options.take(keyword)
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            f"fit({acronym}): demonstrations are not used by this fitter; give comparisons "
+            "(pairs or a ranking)")
     if given is None:
         raise InvalidSpecificationError(
             f"fit({acronym}): the {'reward' if scalar else 'rewards'} must be given "

@@ -282,6 +282,10 @@ def fit_reward_machine(env: FiniteMDP, data: Comparisons, options: FitOptions,
     """
     machine = options.take("machine")
     shape = options.take("edge_rewards", "state-action")
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            "fit(RM): demonstrations are not used by this fitter; give comparisons "
+            "(pairs or a ranking)")
     if shape not in EDGE_REWARD_SHAPES:
         raise InvalidSpecificationError(
             f"fit(RM): edge_rewards={shape!r} must be one of {EDGE_REWARD_SHAPES}")

@@ -400,7 +400,8 @@ formalism(
     optimiser=GENERIC,
     fitter=Fitter(fit_imorl, "max-margin LP over the distribution of the return vector of "
                   "given rewards (f: value of the nearest return vector; HiGHS); exact "
-                  "verification in rationals; certificate by Motzkin multipliers"),
+                  "verification in rationals; certificate by Motzkin multipliers, relative to "
+                  "the rewards", decides=False),
     name="inner multi-objective RL",
     level="trajectory",
     exact=True,

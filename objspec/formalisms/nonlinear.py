@@ -298,7 +298,8 @@ formalism(
     optimiser=GENERIC,
     fitter=Fitter(fit_inmr, "max-margin LP over the return distribution of a given reward "
                   "(f piecewise linear through its fitted values; HiGHS); exact verification "
-                  "in rationals; certificate by Motzkin multipliers"),
+                  "in rationals; certificate by Motzkin multipliers, relative to the reward",
+                  decides=False),
     name="inner nonlinear Markov rewards",
     level="trajectory",
     exact=True,

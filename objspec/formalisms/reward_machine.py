@@ -726,5 +726,5 @@ formalism(
     fitter=Fitter(fit_rm, "max-margin LP over the product occupancy per machine edge (a given "
                   "skeleton; default the one-state machine) or the trajectories' machine "
                   "returns (HiGHS); exact verification in rationals; certificate by Motzkin "
-                  "multipliers"),
+                  "multipliers, relative to the skeleton", decides=False),
 )(RewardMachine)

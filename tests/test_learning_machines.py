@@ -125,7 +125,9 @@ def test_rm_default_is_the_one_state_machine_and_may_be_refuted() -> None:
         except NotExpressibleError as exc:
             refuted += 1
             cert = exc.certificate
-            assert cert.formalism == "RM" and "one-state machine" in str(exc)
+            # relative to the one-state skeleton, or (when FTR itself cannot fit) for every RM
+            assert cert.formalism == "RM"
+            assert "one-state machine" in str(exc) or "FTR, and so RM" in str(exc)
             _tampered_fail(cert)
             continue
         assert len(result.spec.states) == 1 and _orders_exactly(result.spec, env, data)
@@ -267,16 +269,23 @@ def test_ftr_fits_any_consistent_trajectory_data_by_ranks() -> None:
         fit("FTR", E4(), Comparisons(trajectories=trajs, pairs=[(0, 1, ">"), (1, 0, ">")]))
 
 
+def _witness_data(w: Any) -> Comparisons:
+    """The witness's B-ordering of its policies as comparisons (exact where B allows)."""
+    pols = w.policies
+    comp, exact = b_comparisons(w.spec, w.env, pols)
+    n = len(pols)
+    pairs = [(i, j, ">") for i in range(n) for j in range(n) if comp[i, j] > 0]
+    if exact:
+        pairs += [(i, j, "=") for i in range(n) for j in range(i + 1, n) if comp[i, j] == 0]
+    return Comparisons(policies=pols, pairs=pairs)
+
+
 @pytest.mark.parametrize("name", ["N3", "N4", "N8-FTR"])
 def test_separation_witnesses_give_ftr_certificates(name: str) -> None:
     w = next(w for w in separations() if w.name == name)
     assert w.a == "FTR"
-    env, pols = w.env, w.policies
-    comp, exact = b_comparisons(w.spec, env, pols)
-    n = len(pols)
-    pairs = [(i, j, ">") for i in range(n) for j in range(n) if comp[i, j] > 0]
-    pairs += [(i, j, "=") for i in range(n) for j in range(i + 1, n) if comp[i, j] == 0]
-    data = Comparisons(policies=pols, pairs=pairs)
+    env = w.env
+    data = _witness_data(w)
     with pytest.raises(NotExpressibleError) as info:
         fit("FTR", env, data)
     _tampered_fail(info.value.certificate)
@@ -287,6 +296,32 @@ def test_separation_witnesses_give_ftr_certificates(name: str) -> None:
     cert = info.value.certificate
     assert "L1" in cert.feature_map.name
     _tampered_fail(cert)
+
+
+def _n7_rm_data() -> tuple[FiniteMDP, Comparisons]:
+    """docs/theory.md#n7 (RM part): on E4, -(p + q - 1)^2 ties (0, 1), (1, 0) and (1/2, 1/2)
+    and puts (0, 1) above (0, 0) and (1, 0) above (1, 1); by L1 no RM (no FTR) does."""
+    half = F(1, 2)
+    pols = [Policy([[p, 1 - p], [q, 1 - q], [1, 0]])
+            for p, q in ((0, 1), (1, 0), (half, half), (0, 0), (1, 1))]
+    return E4(), Comparisons(policies=pols, pairs=[(0, 1, "="), (0, 2, "="), (0, 3, ">"),
+                                                   (1, 4, ">")])
+
+
+@pytest.mark.parametrize("name", ["N7-RM", "N3"])
+def test_rm_certificates_for_every_skeleton_come_from_ftr(name: str) -> None:
+    if name == "N3":
+        w = next(w for w in separations() if w.name == name)
+        env, data = w.env, _witness_data(w)
+    else:
+        env, data = _n7_rm_data()
+    with pytest.raises(NotExpressibleError) as info:
+        fit("RM", env, data, gamma=F(1, 2))
+    cert = info.value.certificate
+    assert cert.formalism == "RM" and "FTR, and so RM" in str(info.value)
+    _tampered_fail(cert)
+    with pytest.raises(NotExpressibleError, match="FTR, and so INMR"):
+        fit("INMR", env, data, gamma=F(1, 2), reward=np.zeros((env.n_states, 2)))
 
 
 def test_ftr_bounded_answer_when_the_policies_differ_on_a_cycle() -> None:

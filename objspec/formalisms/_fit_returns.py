@@ -37,6 +37,7 @@ from objspec.errors import (
     CertificateError,
     InvalidSpecificationError,
     NoFitFoundError,
+    NotExpressibleError,
     SolverError,
 )
 from objspec.formalisms._fit_linear import fit_linear, policies_of
@@ -66,6 +67,7 @@ __all__ = [
     "ReturnTable",
     "fit_trajectory_function",
     "fit_return_function",
+    "expectation_certificate",
     "MAX_FIT_PREFIXES",
     "MAX_SEARCHED_HORIZONS",
     "MAX_L1_FEATURES",
@@ -434,6 +436,38 @@ def _raise_l1(env: FiniteMDP, data: Comparisons, policies: Sequence[Policy], why
                           "exists on L1's features either", bound=bound)
 
 
+def expectation_certificate(formalism: str, env: FiniteMDP, data: Comparisons) -> Any:
+    """A certificate that no FTR specification explains policy comparisons, or None.
+
+    Every formalism whose value is an expectation over trajectories (RM, INMR, IMORL, MR,
+    LTL, ...) is expressed by FTR (docs/theory.md#embeddings), so the certificate also
+    proves that no specification of ``formalism`` explains them, whatever its machine or
+    reward. Used by fitters whose own LP fixes part of the specification (a machine
+    skeleton, a reward) before falling back on a certificate relative to that part. Tries
+    the prefix features at the horizon after which the policies agree (exact), then L1.
+    """
+    if data.policies is None:
+        return None
+    policies = list(data.policies)
+    description = (f"trajectory-expectation (FTR, and so {formalism})" if formalism != "FTR"
+                   else "trajectory function")
+    h = _default_horizon(env, policies)
+    if h is not None:
+        try:
+            prefixes = enumerate_prefixes(env, h, max_prefixes=MAX_FIT_PREFIXES)
+        except InvalidSpecificationError:
+            prefixes = None
+        if prefixes is not None:
+            cert = certificate_for(formalism, env, data, _prefix_feature_map(env, h, prefixes),
+                                   description=description)
+            if cert is not None:
+                return cert
+    fmap = _l1_feature_map(env, policies)
+    if fmap is not None:
+        return certificate_for(formalism, env, data, fmap, description=description)
+    return None
+
+
 def _fit_ftr_trajectories(data: Comparisons, options: FitOptions, ftr_class: type,
                           start: float) -> Fit:
     """G = the rank of each trajectory's class: every consistent trajectory data fits."""
@@ -546,13 +580,19 @@ def fit_return_function(env: FiniteMDP, data: Comparisons, options: FitOptions,
         vals = [v if isinstance(v, Fraction) else float(v) for v in c]
         return build_spec(given, ReturnTable(atoms, vals, scalar=scalar), gamma)
 
-    return fit_linear(
-        acronym, env, data, options, features=floats, feature_map=fmap, build=build,
-        method=f"max-margin LP over the {what} distribution (HiGHS)" + (
-            ", soft (L1 slack)" if options.soft else ""),
-        normalisation=f"max |f(g)| <= 1 on the {len(atoms)} {what}s",
-        description=f"{acronym} (f of the given {what}, gamma = {g})",
-        details={"returns": atoms})
+    try:
+        return fit_linear(
+            acronym, env, data, options, features=floats, feature_map=fmap, build=build,
+            method=f"max-margin LP over the {what} distribution (HiGHS)" + (
+                ", soft (L1 slack)" if options.soft else ""),
+            normalisation=f"max |f(g)| <= 1 on the {len(atoms)} {what}s",
+            description=f"{acronym} (f of the given {what}, gamma = {g})",
+            details={"returns": atoms})
+    except NotExpressibleError as exc:
+        wide = expectation_certificate(acronym, env, data)
+        if wide is not None:
+            raise not_expressible(acronym, wide) from None
+        raise exc from None
 
 
 def _trajectory_return(ex: np.ndarray, g: Fraction, tr: Trajectory, k: int, acronym: str

@@ -31,9 +31,17 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidSpecificationError, NotExpressibleError
 from objspec.formalisms._fit_linear import fit_linear
-from objspec.formalisms.fitting import Comparisons, FeatureMap, Fit, FitOptions, Trajectory
+from objspec.formalisms._fit_returns import expectation_certificate
+from objspec.formalisms.fitting import (
+    Comparisons,
+    FeatureMap,
+    Fit,
+    FitOptions,
+    Trajectory,
+    not_expressible,
+)
 from objspec.ltl.product import environment_letters, finite_spsolve
 from objspec.ltl.reward_machines import MAX_EXACT_STATES, CompiledRewardMachine, MachineEdge
 from objspec.mdp.exact import exact_discount, solve_rational
@@ -339,13 +347,30 @@ def fit_reward_machine(env: FiniteMDP, data: Comparisons, options: FitOptions,
         statement = (f"every reward machine with the skeleton of {what} has the value "
                      f"J(pi) = sum_(e, s, a) rho_pi(e, s, a) r_e(s, a), linear in the edge "
                      f"rewards, with rho_pi the discounted occupancy of the product S x U per "
-                     f"edge (gamma = {g})")
+                     f"edge (gamma = {g})" + (
+                         "; rewards of (s, a, s') add nothing, as the edge fixes the machine "
+                         "state and each edge's reward can be replaced by its expectation "
+                         "over s' given (s, a) and the edge" if shape == "state-action" else ""))
     fmap = FeatureMap(f"the product occupancy per machine edge ({shape} edge rewards)",
                       statement, compute)
     if not trajectories and feats.dimension == 0:
         raise InvalidSpecificationError(
             "fit(RM): no edge of the machine is ever taken from the initial states; there is "
             "no reward to fit")
+    try:
+        return _fit(env, data, options, floats, fmap, build, trajectories, shape, what, g,
+                    skeleton_spec)
+    except NotExpressibleError as exc:
+        # a proof for every reward machine (any skeleton) when FTR itself cannot fit
+        wide = expectation_certificate("RM", env, data)
+        if wide is not None:
+            raise not_expressible("RM", wide) from None
+        raise exc from None
+
+
+def _fit(env: FiniteMDP, data: Comparisons, options: FitOptions, floats: Any,
+         fmap: FeatureMap, build: Any, trajectories: bool, shape: str, what: str,
+         g: Fraction, skeleton_spec: Any) -> Fit:
     return fit_linear(
         "RM", env, data, options,
         features=floats, feature_map=fmap, build=build,

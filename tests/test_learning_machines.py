@@ -240,6 +240,8 @@ def test_inmr_certificate_when_equal_return_distributions_are_ranked() -> None:
     with pytest.raises(NotExpressibleError) as info:
         fit("INMR", E4(), data, gamma=F(1, 2), reward=R)
     _tampered_fail(info.value.certificate)
+    soft = fit("INMR", E4(), data, gamma=F(1, 2), reward=R, soft=True)
+    assert [c.row for c in soft.violated] == [0]
     # FTR (which sees the whole trajectory) explains it
     assert _orders_exactly(fit("FTR", E4(), data, exact=True).spec, E4(), data)
 

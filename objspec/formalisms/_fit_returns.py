@@ -470,11 +470,8 @@ def expectation_certificate(formalism: str, env: FiniteMDP, data: Comparisons) -
 
 def _fit_ftr_trajectories(data: Comparisons, options: FitOptions, ftr_class: type,
                           start: float) -> Fit:
-    """G = the rank of each trajectory's class: every consistent trajectory data fits."""
-    if options.soft:
-        raise InvalidSpecificationError(
-            "fit(FTR): trajectory comparisons are fitted exactly (G = ranks) whenever they are "
-            "consistent; soft=True does not apply")
+    """G = the rank of each trajectory's class: every consistent trajectory data fits (so a
+    soft fit violates nothing either)."""
     ranks = _ranks(data)
     trajs = data.trajectories or ()
     exact = options.exact

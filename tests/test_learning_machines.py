@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from objspec import FiniteMDP, Policy
 from objspec.environments import E3, E4
+from objspec.environments.strategies import reward_machines
 from objspec.errors import (
     CertificateError,
     InconsistentComparisonsError,
@@ -152,6 +153,20 @@ def _machine_return(rm: RewardMachine, env: FiniteMDP, states: Any, actions: Any
         u = int(m.successors[u, letter])
         weight *= to_fraction(rm.gamma)
     return total
+
+
+@settings(max_examples=6)
+@given(st.data(), SEEDS)
+def test_rm_constant_edge_rewards_fit_data_from_the_registered_strategy(
+        data: st.DataObject, seed: int) -> None:
+    # the strategy's machines pay a number per edge: the "constant" class contains them
+    env = random_rational_mdp(3, 2, seed=seed)
+    spec = data.draw(reward_machines(env))
+    pols = rational_policies(env, 3, seed=seed)[:8]
+    comparisons = _policy_data(spec, env, pols)
+    result = fit("RM", env, comparisons, machine=spec, edge_rewards="constant", exact=True)
+    assert all(e.reward_is_constant for e in result.spec.edges)
+    assert _orders_exactly(result.spec, env, comparisons)
 
 
 @settings(max_examples=5)

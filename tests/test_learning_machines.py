@@ -426,3 +426,20 @@ def test_demonstrations_are_refused_by_these_fitters() -> None:
                         ("INMR", {"gamma": F(1, 2), "reward": np.zeros((3, 2))})):
         with pytest.raises(InvalidSpecificationError, match="demonstrations"):
             fit(acronym, E4(), data, **kw)
+
+
+def test_rm_features_reproduce_the_machines_values() -> None:
+    from objspec.formalisms._fit_rm import RewardMachineFeatures
+
+    env, _, pols = _rm_problem(7)
+    rm = RewardMachine([(0, 1, "p", 1), (0, 0, "!p", F(1, 2)), (1, 1, "q", -1),
+                        (1, 0, "!q", 2)], 0, F(1, 2))
+    feats = RewardMachineFeatures(rm.edges, rm.initial, rm.gamma, env, "constant")
+    exact = feats.exact_features(pols)
+    assert np.allclose(feats.float_features(pols).toarray(),
+                       np.array([[float(x) for x in row] for row in exact]), atol=1e-10)
+    ev = rm.compile(env, exact=True)
+    rewards = [rm.edges[e].reward for e in feats.columns]  # "constant": a column per edge
+    for p, row in zip(pols, exact, strict=True):
+        assert sum((x * r for x, r in zip(row, rewards, strict=True)), F(0)) == \
+            ev.exact_value(p)

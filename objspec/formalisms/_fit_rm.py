@@ -42,7 +42,7 @@ from objspec.formalisms.fitting import (
     Trajectory,
     not_expressible,
 )
-from objspec.ltl.product import environment_letters, finite_spsolve
+from objspec.ltl.product import environment_letters, finite_spsolve, solve_block_diagonal
 from objspec.ltl.reward_machines import MAX_EXACT_STATES, CompiledRewardMachine, MachineEdge
 from objspec.mdp.exact import exact_discount, solve_rational
 from objspec.mdp.graph import adjacency, reachable
@@ -54,6 +54,9 @@ __all__ = ["EDGE_REWARD_SHAPES", "fit_reward_machine", "RewardMachineFeatures"]
 #: The parametrisations of the edge rewards: one number per edge, a function of ``s_t``, or
 #: of ``(s_t, a_t)`` (the default).
 EDGE_REWARD_SHAPES = ("constant", "state", "state-action")
+
+#: Policies whose product visitations are solved in one block-diagonal system.
+CHUNK = 64
 
 
 class RewardMachineFeatures:
@@ -113,25 +116,40 @@ class RewardMachineFeatures:
     # ------------------------------------------------------------------ policies
 
     def float_features(self, policies: Sequence[Policy]) -> sp.csr_matrix:
-        """``[N, d]`` discounted product occupancy aggregated per parameter (float)."""
+        """``[N, d]`` discounted product occupancy aggregated per parameter (float).
+
+        The visitations ``d = (I - gamma P_pi^T)^-1 mu`` of a chunk of policies are solved
+        together by :func:`objspec.ltl.product.solve_block_diagonal` (BiCGSTAB; sparse LU
+        fills in on random products), with sparse LU for a system that misses the tolerance.
+        """
         sk = self.skeleton
         K = sk.n_states
         g = float(self.gamma)
-        rows: list[np.ndarray] = []
+        mu = np.zeros(K)
+        np.add.at(mu, sk.initial_states, sk.initial_weights)
         paid = self.entry_column >= 0
-        for p in policies:
-            pi = p.probabilities
-            w = pi[sk.env_state[sk.entry_source], sk.entry_action] * sk.entry_probability
-            used = w > 0
-            step = sp.csr_matrix((w[used], (sk.entry_source[used], sk.entry_target[used])),
-                                 shape=(K, K))
-            mu = np.zeros(K)
-            np.add.at(mu, sk.initial_states, sk.initial_weights)
-            matrix = (sp.identity(K, format="csc") - g * step.T).tocsc()
-            d = finite_spsolve(matrix, mu)
-            occ = d[sk.entry_source] * w
-            rows.append(np.bincount(self.entry_column[paid], weights=occ[paid],
-                                    minlength=self.dimension))
+        src = sk.env_state[sk.entry_source]
+        rows: list[np.ndarray] = []
+        for lo in range(0, len(policies), CHUNK):
+            chunk = policies[lo:lo + CHUNK]
+            w = np.stack([p.probabilities[src, sk.entry_action] for p in chunk])
+            w = w * sk.entry_probability[None, :]  # [n, E]
+            n = len(chunk)
+            pol, ent = np.nonzero(w > 0)
+            # block n: q[target, source] = gamma * w (the transposed chain)
+            q = sp.csr_matrix((g * w[pol, ent], (pol * K + sk.entry_target[ent],
+                                                 pol * K + sk.entry_source[ent])),
+                              shape=(n * K, n * K))
+            d, ok = solve_block_diagonal(q, np.tile(mu, (n, 1)))
+            for j in np.flatnonzero(~ok).tolist():
+                used = w[j] > 0
+                step = sp.csr_matrix((w[j, used], (sk.entry_target[used],
+                                                   sk.entry_source[used])), shape=(K, K))
+                d[j] = finite_spsolve((sp.identity(K, format="csc") - g * step).tocsc(), mu)
+            occ = d[:, sk.entry_source] * w  # [n, E]
+            for j in range(n):
+                rows.append(np.bincount(self.entry_column[paid], weights=occ[j, paid],
+                                        minlength=self.dimension))
         return sp.csr_matrix(np.vstack(rows)) if rows else sp.csr_matrix((0, self.dimension))
 
     def exact_features(self, policies: Sequence[Policy]) -> list[list[Fraction]]:

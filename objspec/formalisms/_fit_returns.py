@@ -75,6 +75,8 @@ __all__ = [
 
 #: Most prefixes (LP columns) the FTR fitter enumerates.
 MAX_FIT_PREFIXES = 20_000
+#: Policies whose prefix probabilities are computed in one batch.
+CHUNK = 32
 #: Most horizons the FTR fitter tries when none is given and none is known to suffice.
 MAX_SEARCHED_HORIZONS = 8
 #: Most multi-affine L1 features (``|A| ** |D|``) an FTR certificate uses.
@@ -362,6 +364,12 @@ def fit_trajectory_function(env: FiniteMDP, data: Comparisons, options: FitOptio
             first = _settled_horizon(env)
             candidates = list(range(first, first + MAX_SEARCHED_HORIZONS))
     batch = np.stack([p.probabilities for p in policies])
+
+    def probabilities(prefixes: Any) -> np.ndarray:
+        # chunks of policies: the product over steps is [chunk, prefixes, horizon]
+        return np.vstack([prefix_probabilities(batch[i:i + CHUNK], prefixes)
+                          for i in range(0, len(policies), CHUNK)])
+
     tried: int | None = None
     why = ""
     for h in candidates:
@@ -376,7 +384,7 @@ def fit_trajectory_function(env: FiniteMDP, data: Comparisons, options: FitOptio
             break
         tried = h
         fmap = _prefix_feature_map(env, h, prefixes)
-        feats = prefix_probabilities(batch, prefixes)
+        feats = probabilities(prefixes)
 
         def exact_rows(fmap: FeatureMap = fmap) -> list[list[Fraction]]:
             return fmap.compute(env, policies)
@@ -552,18 +560,20 @@ def fit_return_function(env: FiniteMDP, data: Comparisons, options: FitOptions,
         return out
 
     def floats() -> np.ndarray:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(float_atoms)
         out = np.zeros((len(policies), len(atoms)))
         for n, p in enumerate(policies):
             dist = return_distribution(env, p.probabilities, fl, float(gamma))
-            assert dist is not None
-            for a, prob in dist.items():
-                d = np.abs(float_atoms - np.array(a)[None, :]).max(axis=1)
-                i = int(np.argmin(d))
-                if d[i] > 1e-9 * scale:
-                    raise NoFitFoundError(
-                        f"fit({acronym}): a float return {a} matches no exact return "
-                        "(rounding); try exact=True")
-                out[n, i] += prob
+            assert dist is not None  # its atoms are among the uniform policy's
+            points = np.array(list(dist), dtype=np.float64).reshape(len(dist), -1)
+            gap, nearest = tree.query(points, p=np.inf)
+            if np.any(gap > 1e-9 * scale):
+                raise NoFitFoundError(
+                    f"fit({acronym}): a float return matches no exact return (rounding); "
+                    "try exact=True")
+            np.add.at(out[n], nearest, np.array(list(dist.values()), dtype=np.float64))
         return out
 
     what = "return" if scalar else "return vector"

@@ -443,3 +443,17 @@ def test_rm_features_reproduce_the_machines_values() -> None:
     for p, row in zip(pols, exact, strict=True):
         assert sum((x * r for x, r in zip(row, rewards, strict=True)), F(0)) == \
             ev.exact_value(p)
+
+
+def test_float_policies_fit_and_an_impossible_fit_says_what_a_proof_needs() -> None:
+    # rows that do not sum to 1 exactly in rationals: fits work, certificates cannot
+    third = 1 / 3
+    p = [Policy([[third, 1 - third], [third, 1 - third], [1.0, 0.0]]),
+         Policy([[third, 1 - third], [1 - third, third], [1.0, 0.0]])]
+    assert sum(F(x) for x in p[0].probabilities[0]) != 1
+    R = np.zeros((3, 2))
+    R[0, 0] = 1
+    data = Comparisons(policies=p, pairs=[(0, 1, ">")])
+    assert _orders_in_floats(fit("FTR", E4(), data).spec, E4(), data)
+    with pytest.raises(NoFitFoundError, match="given exactly"):
+        fit("INMR", E4(), data, gamma=F(1, 2), reward=R)

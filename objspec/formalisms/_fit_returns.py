@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from objspec.errors import (
     CertificateError,
+    InvalidPolicyError,
     InvalidSpecificationError,
     NoFitFoundError,
     NotExpressibleError,
@@ -251,12 +252,21 @@ def late_states(env: FiniteMDP, horizon: int) -> frozenset[int]:
     return frozenset(int(s) for s in np.flatnonzero(seen))
 
 
+def _rows(policy: Policy) -> Any:
+    """The policy's rows as given: exact Fractions when they are exact distributions, else
+    the floats (equal floats are equal numbers; only exact certificates need Fractions)."""
+    try:
+        return policy.exact_probabilities()
+    except InvalidPolicyError:
+        return policy.probabilities
+
+
 def _agree_on(policies: Sequence[Policy], states: frozenset[int]) -> bool:
     if not policies:
         return True
-    ref = policies[0].exact_probabilities()
+    ref = _rows(policies[0])
     for p in policies[1:]:
-        pi = p.exact_probabilities()
+        pi = _rows(p)
         if any(list(pi[s]) != list(ref[s]) for s in states):
             return False
     return True
@@ -308,9 +318,10 @@ def _l1_feature_map(env: FiniteMDP, policies: Sequence[Policy]) -> FeatureMap | 
     """L1's multi-affine features on the states where the policies differ, or None."""
     if not policies:
         return None
-    ref = policies[0].exact_probabilities()
+    ref = _rows(policies[0])
+    rows = [_rows(p) for p in policies]
     differ = tuple(s for s in range(env.n_states)
-                   if any(list(p.exact_probabilities()[s]) != list(ref[s]) for p in policies))
+                   if any(list(pi[s]) != list(ref[s]) for pi in rows))
     once = set(once_visited_states(env))
     if any(s not in once for s in differ) or env.n_actions ** len(differ) > MAX_L1_FEATURES:
         return None
@@ -394,7 +405,7 @@ def fit_trajectory_function(env: FiniteMDP, data: Comparisons, options: FitOptio
         if lf is not None:
             return _ftr_result(data, options, ftr_class, start, lf, prefixes, h, decides)
         if decides:
-            cert = certificate_for("FTR", env, data, fmap, description="trajectory function")
+            cert = _certificate("FTR", env, data, fmap, "trajectory function")
             if cert is not None:
                 raise not_expressible("FTR", cert)
         if options.exact and max_margin(feats, data) is not None:
@@ -433,11 +444,22 @@ def _ftr_result(data: Comparisons, options: FitOptions, ftr_class: type, start: 
                {"coefficients": lf.coefficients, "horizon": h, "decides": decides})
 
 
+def _certificate(formalism: str, env: FiniteMDP, data: Comparisons, fmap: FeatureMap,
+                 description: str) -> Any:
+    """:func:`certificate_for`, with a named error when the policies are not exact."""
+    try:
+        return certificate_for(formalism, env, data, fmap, description=description)
+    except InvalidPolicyError as exc:
+        raise NoFitFoundError(
+            f"fit({formalism}): no fit was found, and an exact certificate that none exists "
+            f"needs policies given exactly (rows summing to 1 in rationals): {exc}") from None
+
+
 def _raise_l1(env: FiniteMDP, data: Comparisons, policies: Sequence[Policy], why: str,
               bound: Any = None) -> NoReturn:
     fmap = _l1_feature_map(env, policies)
     if fmap is not None:
-        cert = certificate_for("FTR", env, data, fmap, description="trajectory function")
+        cert = _certificate("FTR", env, data, fmap, "trajectory function")
         if cert is not None:
             raise not_expressible("FTR", cert)
     raise NoFitFoundError(f"fit(FTR): {why}; no certificate that no FTR specification fits "
@@ -456,7 +478,14 @@ def expectation_certificate(formalism: str, env: FiniteMDP, data: Comparisons) -
     """
     if data.policies is None:
         return None
-    policies = list(data.policies)
+    try:
+        return _expectation_certificate(formalism, env, data)
+    except InvalidPolicyError:  # exact features need policies given exactly
+        return None
+
+
+def _expectation_certificate(formalism: str, env: FiniteMDP, data: Comparisons) -> Any:
+    policies = list(data.policies or ())
     description = (f"trajectory-expectation (FTR, and so {formalism})" if formalism != "FTR"
                    else "trajectory function")
     h = _default_horizon(env, policies)
@@ -600,6 +629,13 @@ def fit_return_function(env: FiniteMDP, data: Comparisons, options: FitOptions,
         if wide is not None:
             raise not_expressible(acronym, wide) from None
         raise exc from None
+    except InvalidPolicyError as exc:
+        if options.exact:
+            raise
+        raise NoFitFoundError(
+            f"fit({acronym}): the LP found no positive margin, and an exact certificate that "
+            f"none exists needs policies given exactly (rows summing to 1 in rationals): {exc}"
+        ) from None
 
 
 def _trajectory_return(ex: np.ndarray, g: Fraction, tr: Trajectory, k: int, acronym: str

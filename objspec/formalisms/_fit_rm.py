@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from objspec.errors import InvalidSpecificationError, NotExpressibleError
+from objspec.errors import (
+    InvalidPolicyError,
+    InvalidSpecificationError,
+    NoFitFoundError,
+    NotExpressibleError,
+)
 from objspec.formalisms._fit_linear import fit_linear
 from objspec.formalisms._fit_returns import expectation_certificate
 from objspec.formalisms.fitting import (
@@ -384,6 +389,13 @@ def fit_reward_machine(env: FiniteMDP, data: Comparisons, options: FitOptions,
         if wide is not None:
             raise not_expressible("RM", wide) from None
         raise exc from None
+    except InvalidPolicyError as exc:
+        if options.exact:
+            raise
+        raise NoFitFoundError(
+            f"fit(RM): the LP found no positive margin, and an exact certificate that none "
+            f"exists needs policies given exactly (rows summing to 1 in rationals): {exc}"
+        ) from None
 
 
 def _fit(env: FiniteMDP, data: Comparisons, options: FitOptions, floats: Any,

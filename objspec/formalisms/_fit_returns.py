@@ -475,6 +475,19 @@ def expectation_certificate(formalism: str, env: FiniteMDP, data: Comparisons) -
     reward. Used by fitters whose own LP fixes part of the specification (a machine
     skeleton, a reward) before falling back on a certificate relative to that part. Tries
     the prefix features at the horizon after which the policies agree (exact), then L1.
+
+    Examples
+    --------
+    N3 (docs/theory.md#n3): on E3, ``p = 1/2`` above ``p = 0`` and tied ``p = 0, 1``.
+
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> pols = [Policy([[p, 1 - p], [1, 0]]) for p in (F(0), F(1, 2), F(1))]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (0, 2, "=")])
+    >>> cert = expectation_certificate("RM", E3(), data)
+    >>> cert.check(), cert.description
+    (None, 'trajectory-expectation (FTR, and so RM)')
     """
     if data.policies is None:
         return None

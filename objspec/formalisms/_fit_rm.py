@@ -79,6 +79,22 @@ class RewardMachineFeatures:
         The environment as the machine reads it (its own labelling applied).
     shape : {"constant", "state", "state-action"}
         What each edge's reward is a function of.
+
+    Examples
+    --------
+    A machine paying for ``a`` then ``b``: the edge features of "go" (a, b, a, ...) are the
+    discounted counts of each edge, ``1 + 1/4 + ...`` and ``1/2 + 1/8 + ...``.
+
+    >>> import numpy as np
+    >>> from fractions import Fraction as F
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.formalisms import RewardMachine
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+    >>> env = FiniteMDP(P, [1, 0], labels={0: ["a"], 1: ["b"]})
+    >>> rm = RewardMachine([("u0", "u1", "a", 0), ("u1", "u0", "b", 1)], "u0", F(1, 2))
+    >>> feats = RewardMachineFeatures(rm.edges, rm.initial, rm.gamma, env, "constant")
+    >>> [str(x) for x in feats.exact_features([Policy([[0, 1], [1, 0]])])[0]]
+    ['4/3', '2/3']
     """
 
     def __init__(self, edges: Sequence[MachineEdge], initial: Any, gamma: Any, env: FiniteMDP,

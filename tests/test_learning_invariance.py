@@ -332,6 +332,18 @@ def test_soft_drops_comparisons_greedily() -> None:
     check_orders(result, env, data.subset(kept), exact=True)
 
 
+@pytest.mark.parametrize("acronym", ["OMO", "FPR"])
+def test_soft_takes_data_with_strict_cycles(acronym: str) -> None:
+    rng = np.random.default_rng(8)
+    env = env_with_unreachable(2)
+    pols = [random_policy(rng) for _ in range(3)]
+    data = Comparisons(policies=pols, pairs=[(0, 1, ">"), (1, 2, ">"), (2, 0, ">")])
+    result = fit(acronym, env, data, gamma=F(1, 2), soft=True)
+    assert len(result.violated) == 1
+    kept = [c for c in data.comparisons if c not in result.violated]
+    check_orders(result, env, data.subset(kept), exact=True)
+
+
 @pytest.mark.parametrize("acronym", ["ONMR", "FPR", "TLO"])
 def test_a_demonstration_is_ranked_first(acronym: str) -> None:
     rng = np.random.default_rng(3)

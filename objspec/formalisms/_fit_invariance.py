@@ -689,11 +689,13 @@ def fit_by_invariance(
     exact model is needed, environments) whose rows do not sum to exactly 1 are read as the
     nearest rational ones (:func:`exact_data`, :func:`exact_env`).
     With ``soft``, comparisons are dropped greedily (the last strict comparison on a cycle
-    of the quotient, until none is left): a small, not necessarily minimum, violated set.
+    of the quotient, until none is left; the data's own strict cycles included): a small, not
+    necessarily minimum, violated set.
     """
     start = time.perf_counter()
     data = exact_data(data, formalism)
-    data.check_consistent()
+    if not options.soft:  # a soft fit takes noisy data, strict cycles included
+        data.check_consistent()
     policies = data.policies
     assert policies is not None
     exact_model: list[FiniteMDP] = []

@@ -392,7 +392,7 @@ class Comparisons:
                     raise InvalidSpecificationError(
                         f"trajectory {k}: action {a} at step {t} is not an action of the "
                         f"environment (it has {A})")
-                if nxt is not None and env.transitions[s, a, nxt] <= 0:
+                if nxt is not None and env.transition_matrix[s * A + a, nxt] <= 0:
                     raise InvalidSpecificationError(
                         f"trajectory {k}: step {t} goes {s} -({a})-> {nxt}, which the "
                         "environment cannot do")

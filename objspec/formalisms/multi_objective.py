@@ -381,9 +381,43 @@ def _sample_imorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return InnerMORL(rewards, random_vector_function(rng), random_discount(rng))
 
 
+def fit_imorl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit ``f`` of an IMORL specification with the rewards given (docs/learning.md#inmr).
+
+    With ``rewards=`` (``[k, ...]``) given and finitely many return vectors, ``J`` is linear
+    in ``f``'s values at them: a max-margin LP; the fitted ``f`` takes the value of the
+    nearest return vector (:class:`objspec.formalisms._fit_returns.ReturnTable`).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E4
+    >>> from objspec.learning import Comparisons, fit
+    >>> R = np.zeros((2, 3, 2)); R[0, 0, 0] = 1; R[1, 1, 0] = 1
+    >>> pols = [Policy([[p, 1 - p], [q, 1 - q], [1, 0]]) for p, q in ((1, 1), (1, 0), (0, 0))]
+    >>> data = Comparisons(policies=pols, pairs=[(0, 1, ">"), (2, 1, ">")])
+    >>> result = fit("IMORL", E4(), data, gamma=F(1, 2), rewards=R, exact=True)
+    >>> result.spec.compile(E4(), exact=True).compare(pols[2], pols[1])
+    1
+    """
+    from objspec.formalisms._fit_returns import fit_return_function
+
+    def build(rewards: Any, f: Any, gamma: Any) -> InnerMORL:
+        return InnerMORL(rewards, f, gamma)
+
+    return fit_return_function(env, data, options, build, acronym="IMORL", keyword="rewards",
+                               scalar=False, validate=as_rewards)
+
+
 formalism(
     "IMORL",
     optimiser=GENERIC,
+    fitter=Fitter(fit_imorl, "max-margin LP over the distribution of the return vector of "
+                  "given rewards (f: value of the nearest return vector; HiGHS); exact "
+                  "verification in rationals; certificate by Motzkin multipliers, relative to "
+                  "the rewards", decides=False),
     name="inner multi-objective RL",
     level="trajectory",
     exact=True,

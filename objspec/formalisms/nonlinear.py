@@ -269,9 +269,43 @@ def _read_inmr(fields: SpecificationFields) -> InnerNonlinearMarkovReward:
     return InnerNonlinearMarkovReward(fields.array("reward"), f, fields.number("gamma"))
 
 
+def fit_inmr(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit ``f`` of an INMR specification with the reward given (docs/learning.md#inmr).
+
+    With ``reward=`` given and finitely many returns, ``J(pi) = sum_g P_pi(G = g) f(g)`` is
+    linear in ``f``'s values at the returns: a max-margin LP; the fitted ``f`` is piecewise
+    linear through them (:class:`objspec.formalisms._fit_returns.ReturnTable`).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E4
+    >>> from objspec.learning import Comparisons, fit
+    >>> R = np.zeros((3, 2)); R[0, 0] = R[1, 0] = 1
+    >>> pols = [Policy([[p, 1 - p], [p, 1 - p], [1, 0]]) for p in (F(0), F(1, 2), F(1))]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (1, 2, ">")])
+    >>> result = fit("INMR", E4(), data, gamma=F(1, 2), reward=R, exact=True)
+    >>> result.spec.compile(E4(), exact=True).compare(pols[1], pols[0])
+    1
+    """
+    from objspec.formalisms._fit_returns import fit_return_function
+
+    def build(reward: Any, f: Any, gamma: Any) -> InnerNonlinearMarkovReward:
+        return InnerNonlinearMarkovReward(reward, f, gamma)
+
+    return fit_return_function(env, data, options, build, acronym="INMR", keyword="reward",
+                               scalar=True, validate=lambda r: as_reward(r)[None])
+
+
 formalism(
     "INMR",
     optimiser=GENERIC,
+    fitter=Fitter(fit_inmr, "max-margin LP over the return distribution of a given reward "
+                  "(f piecewise linear through its fitted values; HiGHS); exact verification "
+                  "in rationals; certificate by Motzkin multipliers, relative to the reward",
+                  decides=False),
     name="inner nonlinear Markov rewards",
     level="trajectory",
     exact=True,

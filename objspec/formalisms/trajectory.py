@@ -812,6 +812,33 @@ TLO_OPTIMISER = _trajectory_optimiser(
     "exhaustive over deterministic policies when small, coordinate ascent on ranks")
 
 
+def fit_ftr(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit a trajectory function (docs/learning.md#ftr): a table of its values on prefixes.
+
+    For fixed policies ``J(pi) = sum_h P_pi(h) G(h)`` over the prefixes ``h`` of ``horizon``
+    steps (keyword ``horizon=``; default the smallest horizon after which the compared
+    policies agree everywhere reachable), so the fit is a max-margin LP over the prefix
+    probabilities (:mod:`objspec.formalisms._fit_returns`). Without a horizon on policies
+    that differ arbitrarily late, a certificate comes from L1 when its precondition holds,
+    else :class:`~objspec.errors.NoFitFoundError`. Trajectory comparisons: ``G`` = ranks.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [Policy([[p, 1 - p], [1, 0]]) for p in (F(0), F(1, 2), F(1))]
+    >>> data = Comparisons(policies=pols, pairs=[(2, 1, ">"), (1, 0, ">")])
+    >>> result = fit("FTR", E3(), data, exact=True)
+    >>> result.details["horizon"], result.spec.compile(E3(), exact=True).compare(pols[2], pols[1])
+    (1, 1)
+    """
+    from objspec.formalisms._fit_returns import fit_trajectory_function
+
+    return fit_trajectory_function(env, data, options, TrajectoryFunction)
+
+
 formalism(
     "FTR",
     name="functions from trajectories to reals",
@@ -821,6 +848,10 @@ formalism(
     strategy=_strategy_ftr,
     sampler=_sample_ftr,
     optimiser=FTR_OPTIMISER,
+    fitter=Fitter(fit_ftr, "max-margin LP over prefix probabilities (a table of G on the "
+                  "prefixes of a horizon; HiGHS); exact verification in rationals; "
+                  "certificate on the prefix features or L1's multi-affine features; ranks "
+                  "for trajectory comparisons", decides=False),
 )(TrajectoryFunction)
 
 

@@ -28,6 +28,7 @@ from objspec.formalisms.fitting import (
     ImpossibilityCertificate,
     Trajectory,
 )
+from objspec.formalisms.markov_reward import inverse_rl
 from objspec.learning.fitting import fit
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "ImpossibilityCertificate",
     "Trajectory",
     "fit",
+    "inverse_rl",
 ]

@@ -146,6 +146,8 @@ def test_a_failing_task_is_recorded_with_its_error(tmp_path: Path) -> None:
     rows = failed[failed["witness"].isna()]
     assert summary.errors == len(rows) > 0
     assert rows["error"].str.contains("no policies sampled").all()
+    rep = report(tmp_path / "bad")
+    assert f"{len(rows)} failed" in str(rep) and rep.bugs == 0
 
 
 def test_a_foreign_results_folder_is_refused_untouched(tmp_path: Path) -> None:

@@ -183,6 +183,17 @@ class Study:
         Re-check every impossibility certificate (``certificate.check()``).
     target_options : mapping
         Acronym -> formalism-specific keywords for ``fit`` (e.g. ``{"LTL": {"max_size": 4}}``).
+
+    Examples
+    --------
+    >>> study = Study("py", sources=("MR", "RRL"), targets=("MR",), instances=3,
+    ...               environments=(EnvironmentGenerator("random_mdp", states=4),))
+    >>> len(study.task_ids()), study.gamma
+    (6, Fraction(9, 10))
+    >>> Study("bad", sources=("MR",), targets=("XYZ",), environments=())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    objspec.errors.StudyError: study: targets: unknown formalism 'XYZ'; expected one of ...
     """
 
     name: str

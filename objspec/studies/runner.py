@@ -96,7 +96,7 @@ def _client(workers: int | None, scheduler: str | None, timeout: float) -> Itera
         return
     n = workers if workers is not None else (os.cpu_count() or 1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.CRITICAL)
     client = Client(cluster, set_as_default=False)
     try:
         yield client
@@ -206,7 +206,9 @@ def _distributed(study: Study, pending: list[str], workers: int | None,
 
     with _client(workers, scheduler, timeout) as client:
         tag = study.fingerprint()[:12]
-        futures = client.map(_task, pending, study=study,
+        # sent to every worker once, instead of pickled into every task
+        [shared] = client.scatter([study], broadcast=True, hash=False)
+        futures = client.map(_task, pending, study=shared,
                              key=[f"objspec-study-{tag}-{t}" for t in pending])
         task_of = {f.key: t for f, t in zip(futures, pending, strict=True)}
         for future in as_completed(futures, loop=client.loop):

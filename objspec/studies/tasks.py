@@ -61,8 +61,8 @@ _TASK_FIELDS: dict[str, str] = {
     "task_id": "string", "generator": "string", "source": "string", "witness": "string",
     "environment": "int64", "specification": "int64", "n_states": "int64",
     "n_actions": "int64", "n_policies": "int64", "n_classes": "int64",
-    "source_exact": "bool", "gamma": "string", "error": "string", "worker": "string",
-    "sample_seconds": "float64", "task_seconds": "float64",
+    "source_exact": "bool", "gamma": "string", "gamma_from": "string", "error": "string",
+    "worker": "string", "sample_seconds": "float64", "task_seconds": "float64",
 }
 
 
@@ -135,11 +135,13 @@ def instance(study: Study, task_id: str) -> Instance:
     return Instance(env, spec, policies, ranks, exact, source, None)
 
 
-def _gamma_for(study: Study, spec: Any) -> Any:
-    """The source's own discount when it has one (constructions keep it), else the study's."""
+def _gamma_for(study: Study, spec: Any) -> tuple[Any, str]:
+    """The source's own discount when it has one (constructions keep it), else the study's;
+    and which it is (``"source"`` or ``"study"``)."""
     g = getattr(spec, "gamma", None)
-    return g if isinstance(g, (Fraction, float, int)) and not isinstance(g, bool) else \
-        study.gamma
+    if isinstance(g, (Fraction, float, int)) and not isinstance(g, bool):
+        return g, "source"
+    return study.gamma, "study"
 
 
 def _fit_one(study: Study, target: str, inst: Instance, data: Any, gamma: Any
@@ -197,11 +199,12 @@ def run_task(study: Study, task_id: str) -> dict[str, Any]:
             source, e, j = rest.rsplit("-", 2)
             row.update(source=source, environment=int(e[1:]), specification=int(j[1:]))
         inst = instance(study, task_id)
-        gamma = _gamma_for(study, inst.spec)
+        gamma, gamma_from = _gamma_for(study, inst.spec)
         row.update(source=inst.source, witness=inst.witness, n_states=inst.env.n_states,
                    n_actions=inst.env.n_actions, n_policies=len(inst.policies),
                    n_classes=int(np.max(inst.ranks)) + 1, source_exact=bool(inst.exact),
-                   gamma=str(gamma), sample_seconds=time.perf_counter() - start)
+                   gamma=str(gamma), gamma_from=gamma_from,
+                   sample_seconds=time.perf_counter() - start)
         if len(inst.policies) < 2:
             for t in study.targets:
                 row[f"{t}.reason"] = f"no comparisons: {len(inst.policies)} policy"

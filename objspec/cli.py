@@ -28,12 +28,14 @@ Subcommands
     finite-memory support, complexity statement) with the time of one optimisation per
     formalism on a seeded benchmark environment of ``--states`` states (``--static``:
     the registered columns only, instantly). ``objspec verify`` prints the static table.
-``objspec study run STUDY.toml --results DIR [--workers N | --scheduler ADDRESS] [--timeout S]``
+``objspec study run STUDY.toml --results DIR [--workers N | --scheduler ADDRESS] [--batch N]``
     Runs a quantitative expressivity study (docs/studies.md) on a local Dask cluster (one
-    worker process per core; ``--workers 0``: in this process) or an existing scheduler;
-    rows stream to a Parquet dataset in DIR, and a rerun resumes. ``objspec study report
-    DIR [-o FILE] [--csv FILE]`` prints the expressed fractions against the computed
-    verdicts and draws them; it exits with status 1 if an instance contradicts the theory.
+    worker process per core; ``--workers 0``: in this process) or an existing scheduler
+    (answering within ``--timeout S`` seconds, default 10); ``--batch N`` sends N task ids
+    per Dask task. Rows stream to a Parquet dataset in DIR, and a rerun resumes.
+    ``objspec study report DIR [-o FILE] [--csv FILE]`` prints the expressed fractions
+    against the computed verdicts and draws them; it exits with status 1 if an instance
+    contradicts the theory.
 ``objspec --version``
     Prints the version.
 
@@ -944,6 +946,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address of an existing Dask scheduler (tcp://host:port)")
     sr.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
                     help="seconds to wait for --scheduler (default 10)")
+    sr.add_argument("--batch", type=_positive_int, default=1, metavar="N",
+                    help="task ids per Dask task (default 1; larger batches divide the "
+                    "scheduler's per-task overhead on large clusters)")
     sr.set_defaults(run=_study_run)
     sp = st_sub.add_parser("report", help="report a study's results",
                            description="Print the fraction of B-instances each target A "
@@ -966,7 +971,7 @@ def _study_run(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     summary = run_study(study, args.results, workers=args.workers, scheduler=args.scheduler,
-                        timeout=args.timeout)
+                        timeout=args.timeout, batch=args.batch)
     print(f"study {study.name!r}: {summary.total} tasks, {summary.skipped} already done, "
           f"{summary.ran} run ({summary.errors} failed) in {summary.seconds:.1f} s; "
           f"results in {args.results}")

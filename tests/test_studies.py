@@ -100,6 +100,15 @@ def test_a_killed_worker_loses_no_task_and_duplicates_none(
     pd.testing.assert_frame_equal(_stable(df), _stable(serial))
 
 
+def test_batches_of_tasks_give_the_same_rows(
+        cluster, serial: pd.DataFrame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_study(parse_study(SMALL), tmp_path, scheduler=cluster.scheduler_address, batch=4,
+              progress=False)
+    pd.testing.assert_frame_equal(_stable(read_results(tmp_path)), _stable(serial))
+    with pytest.raises(StudyError, match="batch = 0"):
+        run_study(parse_study(SMALL), tmp_path, workers=0, batch=0)
+
+
 def test_local_cluster_of_worker_processes_equals_serial(
         serial: pd.DataFrame, tmp_path: Path) -> None:
     run_study(parse_study(SMALL), tmp_path, workers=2, progress=False)

@@ -105,13 +105,14 @@ def _client(workers: int | None, scheduler: str | None, timeout: float) -> Itera
         cluster.close()
 
 
-def _task(task_id: str, study: Study) -> dict[str, Any]:
-    """:func:`run_task` with the task id first (``Client.map`` maps the first argument)."""
-    return run_task(study, task_id)
+def _tasks(task_ids: list[str], study: Study) -> list[dict[str, Any]]:
+    """:func:`run_task` of a batch (``Client.map`` maps the first argument)."""
+    return [run_task(study, t) for t in task_ids]
 
 
-def _failed_row(task_id: str, exc: BaseException) -> dict[str, Any]:
-    return {"task_id": task_id, "error": f"{type(exc).__name__}: {exc} (scheduler)"}
+def _failed_rows(task_ids: list[str], exc: BaseException) -> list[dict[str, Any]]:
+    return [{"task_id": t, "error": f"{type(exc).__name__}: {exc} (scheduler)"}
+            for t in task_ids]
 
 
 def run_study(
@@ -123,6 +124,7 @@ def run_study(
     timeout: float = 10.0,
     progress: bool | None = None,
     flush_seconds: float = 2.0,
+    batch: int = 1,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunSummary:
     """Run the tasks of ``study`` not yet in ``results`` and write their rows there.
@@ -143,6 +145,10 @@ def run_study(
         Show a tqdm bar (tasks, tasks/s, ETA) on stderr; default: when stderr is a terminal.
     flush_seconds : float
         Write buffered rows at least this often.
+    batch : int
+        Task ids per Dask task (consecutive ids; the rows are the same). Larger batches
+        divide the scheduler's per-task overhead, which bounds a large cluster's throughput
+        (docs/studies.md#throughput); a batch whose worker dies is rerun whole.
     on_row : callable, optional
         Called with each row as it is written (after the task finished).
 
@@ -157,13 +163,15 @@ def run_study(
     SchedulerUnreachableError
         ``scheduler`` did not answer within ``timeout`` (nothing is written).
     StudyError
-        ``workers`` is negative, or given together with ``scheduler``.
+        ``workers`` is negative, or given together with ``scheduler``, or ``batch < 1``.
     """
     start = time.perf_counter()
     if workers is not None and workers < 0:
         raise StudyError(f"study: workers = {workers} must be >= 0")
     if workers is not None and scheduler is not None:
         raise StudyError("study: give workers or scheduler, not both")
+    if batch < 1:
+        raise StudyError(f"study: batch = {batch} must be >= 1")
     store = ResultsStore(results, study)
     all_ids = study.task_ids()
     pending = [t for t in all_ids if t not in store.done]
@@ -192,7 +200,7 @@ def run_study(
             for tid in pending:
                 record(run_task(study, tid))
         else:
-            _distributed(study, pending, workers, scheduler, timeout, record)
+            _distributed(study, pending, workers, scheduler, timeout, batch, record)
     finally:
         store.flush()
         bar.close()
@@ -200,7 +208,7 @@ def run_study(
 
 
 def _distributed(study: Study, pending: list[str], workers: int | None,
-                 scheduler: str | None, timeout: float,
+                 scheduler: str | None, timeout: float, batch: int,
                  record: Callable[[dict[str, Any]], None]) -> None:
     from distributed import as_completed
 
@@ -208,13 +216,15 @@ def _distributed(study: Study, pending: list[str], workers: int | None,
         tag = study.fingerprint()[:12]
         # sent to every worker once, instead of pickled into every task
         [shared] = client.scatter([study], broadcast=True, hash=False)
-        futures = client.map(_task, pending, study=shared,
-                             key=[f"objspec-study-{tag}-{t}" for t in pending])
-        task_of = {f.key: t for f, t in zip(futures, pending, strict=True)}
+        chunks = [pending[k:k + batch] for k in range(0, len(pending), batch)]
+        futures = client.map(_tasks, chunks, study=shared,
+                             key=[f"objspec-study-{tag}-{c[0]}-{len(c)}" for c in chunks])
+        chunk_of = {f.key: c for f, c in zip(futures, chunks, strict=True)}
         for future in as_completed(futures, loop=client.loop):
             try:
-                row = future.result()
+                rows = future.result()
             except Exception as exc:  # e.g. KilledWorker: recorded with its error
-                row = _failed_row(task_of[future.key], exc)
-            record(row)
+                rows = _failed_rows(chunk_of[future.key], exc)
+            for row in rows:
+                record(row)
             future.release()

@@ -321,3 +321,27 @@ def test_the_report_numbers_and_diagram(theory) -> None:  # type: ignore[no-unty
     assert isinstance(g, nx.DiGraph) and g.edges["MR", "LAR"]["theory"] == "fails"
     assert "<svg" in rep._repr_svg_() and "<table" in rep._repr_html_()
     assert "fraction of B-instances A expressed" in str(rep)
+
+
+def test_an_instance_contradicting_the_theory_is_flagged_as_a_bug(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from objspec.cli import main
+
+    run_study(parse_study(SMALL), tmp_path, workers=0, progress=False)
+    for part in tmp_path.glob("part-*.parquet"):  # tamper: MR fails an MR instance, and
+        table = pq.read_table(part).to_pandas()   # fits witness N3 (FTR >= MR cannot)
+        hit = table["task_id"].isin(["00-MR-e00001-s000", "01-w-N3"])
+        table.loc[hit, "MR.expressible"] = ~table.loc[hit, "MR.expressible"].astype(bool)
+        pq.write_table(pa.Table.from_pandas(table, schema=pq.read_schema(part),
+                                            preserve_index=False), part)
+    rep = report(tmp_path)
+    assert sorted(rep.contradictions["task_id"]) == ["00-MR-e00001-s000", "01-w-N3"]
+    status = rep.rates.set_index(["target", "source"]).loc[("MR", "MR"), "status"]
+    assert status == "BUG"
+    assert main(["study", "report", str(tmp_path), "-o", ""]) == 1
+    captured = capsys.readouterr()
+    assert "BUG: 2 instance(s) contradict the theory" in captured.out
+    assert "BUG" in captured.err

@@ -345,3 +345,17 @@ def test_an_instance_contradicting_the_theory_is_flagged_as_a_bug(
     captured = capsys.readouterr()
     assert "BUG: 2 instance(s) contradict the theory" in captured.out
     assert "BUG" in captured.err
+
+
+def test_float_generators_rank_with_the_float_evaluator() -> None:
+    from objspec.studies import run_task
+
+    study = parse_study('instances = 2\nsources = ["MR"]\ntargets = ["MR"]\n'
+                        '[[environments]]\ngenerator = "random_labelled_mdp"\nstates = 3\n'
+                        'successors = 2\n[[environments]]\ngenerator = "random_mdp"\n'
+                        'states = 3\nactions = 3')
+    rows = [run_task(study, t) for t in study.task_ids()]
+    assert len(rows) == 4
+    for row in rows:
+        assert row["error"] is None and row["source_exact"] is False
+        assert row["MR.expressible"] is True and row["n_classes"] > 1

@@ -45,6 +45,7 @@ import numpy as np
 from objspec.errors import NoFitFoundError, NotExpressibleError, ObjspecError
 from objspec.formalisms.registry import formalism_info
 from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
 from objspec.studies.definition import EnvironmentGenerator, Study, _witnesses, task_rng
 
 __all__ = ["TARGET_FIELDS", "Instance", "instance", "run_task", "target_columns",
@@ -131,7 +132,11 @@ def instance(study: Study, task_id: str) -> Instance:
                            f"than {study.policies.max_deterministic} deterministic ones)")
     assert info.sampler is not None  # Study checks every source has one
     spec = info.sampler(env, task_rng(study.seed, task_id))
-    ranks, exact = induced_ranks(spec, env, policies)
+    if env.is_exact:
+        ranks, exact = induced_ranks(spec, env, policies)
+    else:  # float transitions: float policies and the float evaluator (ties by its tolerance)
+        policies = [Policy(p.probabilities) for p in policies]
+        ranks, exact = np.asarray(spec.compile(env).rank(policies)), False
     return Instance(env, spec, policies, ranks, exact, source, None)
 
 

@@ -117,7 +117,9 @@ def rates(df: Any) -> Any:
     """Per (target, source) over the random instances: counts, fraction expressed, interval.
 
     Columns: ``target``, ``source``, ``instances``, ``expressed``, ``not_expressed``,
-    ``unknown``, ``rate`` (expressed / decided), ``lower``, ``upper`` (95% Wilson),
+    ``discount_given`` (of those, instances whose source has no discount fitted by a
+    discounted target with the study's discount), ``unknown``, ``rate`` (expressed /
+    decided), ``lower``, ``upper`` (95% Wilson),
     ``theory`` (the computed verdict of ``target >= source``: holds, fails, undecided) and
     ``status`` (``BUG`` when the theory says holds and an instance was not expressed, or a
     certificate failed its check; ``discount given`` when the only such instances had a
@@ -144,11 +146,12 @@ def rates(df: Any) -> Any:
         else:
             status = "" if yes + no else "no answer"
         rows.append({"target": t, "source": s, "instances": len(g), "expressed": yes,
-                     "not_expressed": no, "unknown": len(g) - yes - no,
+                     "not_expressed": no, "discount_given": caveat,
+                     "unknown": len(g) - yes - no,
                      "rate": yes / (yes + no) if yes + no else math.nan,
                      "lower": lo, "upper": hi, "theory": theory, "status": status})
-    columns = ["target", "source", "instances", "expressed", "not_expressed", "unknown",
-               "rate", "lower", "upper", "theory", "status"]
+    columns = ["target", "source", "instances", "expressed", "not_expressed",
+               "discount_given", "unknown", "rate", "lower", "upper", "theory", "status"]
     return pd.DataFrame(rows, columns=columns)
 
 

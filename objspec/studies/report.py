@@ -213,9 +213,10 @@ def separation_checks(df: Any) -> Any:
     The family of ``(A, B)`` is every registered witness ``w`` with ``w.a >= A`` and
     ``B >= w.b`` (each proves ``A`` cannot express a ``B``-ordering). ``status``:
     ``found``; ``no fitter`` (A has none); ``not run`` (no witness instances in the study);
+    ``MISSING`` (a finite witness ran and A expressed it: also in :func:`contradictions`);
     ``analytic only`` (no family member has a finite certificate, so finite data cannot
-    show it); ``MISSING`` (a finite witness ran and A expressed it: also in
-    :func:`contradictions`).
+    show it); ``no answer`` (the fitter answered none of the finite witnesses' instances:
+    a bounded search, or options it needs).
     """
     import pandas as pd
 
@@ -236,16 +237,19 @@ def separation_checks(df: Any) -> Any:
             ran = long[(long["target"] == a) & long["witness"].isin([w.name for w in family])]
             not_expr = ran[ran["expressible"] == False]  # noqa: E712
             finite = [w.name for w in family if not isinstance(w, AnalyticWitness)]
+            finite_fitted = ran[ran["witness"].isin(finite) & (ran["expressible"] == True)]  # noqa: E712
             if formalism_info(a).fitter is None:
                 status = "no fitter"
             elif len(not_expr):
                 status = "found"
             elif ran.empty:
                 status = "not run"
+            elif len(finite_fitted):
+                status = "MISSING"
             elif not finite:
                 status = "analytic only"
             else:
-                status = "MISSING"
+                status = "no answer"
             rows.append({"target": a, "source": b, "family": ", ".join(w.name for w in family),
                          "instances": len(ran), "not_expressed": len(not_expr),
                          "witnesses_found": ", ".join(sorted(set(not_expr["witness"]))),

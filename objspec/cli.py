@@ -959,7 +959,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--figure", default=None, metavar="FILE",
                     type=_output_file(optional=True),
                     help="where to draw the figure (.svg, .png or .pdf; default "
-                    "DIR/report.svg; an empty string skips it)")
+                    "DIR/_report.svg, a name pandas.read_parquet(DIR) skips; an empty string "
+                    "skips it)")
     sp.add_argument("--csv", default=None, metavar="FILE",
                     help="also write the rates table as CSV")
     sp.set_defaults(run=_study_report)
@@ -988,7 +989,7 @@ def _study_report(args: argparse.Namespace) -> int:
 
     rep = report(args.results)
     print(rep)
-    figure = str(Path(args.results) / "report.svg") if args.figure is None else args.figure
+    figure = str(Path(args.results) / "_report.svg") if args.figure is None else args.figure
     if figure:
         fig = rep.figure()
         fig.savefig(figure, bbox_inches="tight")

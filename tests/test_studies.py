@@ -228,6 +228,9 @@ def test_cli_study_run_and_report(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert main(["study", "report", str(results), "-o", str(figure)]) == 0
     out = capsys.readouterr().out
     assert "no instance contradicts the theory" in out and figure.read_text().count("<svg")
+    assert main(["study", "report", str(results)]) == 0  # the default figure, in DIR
+    assert (results / "_report.svg").exists()
+    assert len(pd.read_parquet(results)) == len(parse_study(SMALL).task_ids())
     assert main(["study", "run", str(toml), "--results", str(tmp_path / "r2"),
                  "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"]) == 2
     assert "no Dask scheduler answered" in capsys.readouterr().err

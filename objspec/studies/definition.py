@@ -60,6 +60,9 @@ GENERATORS: tuple[str, ...] = ("random_rational_mdp", "random_mdp", "random_labe
                                "witness")
 _LABELLED = {"random_rational_mdp", "random_labelled_mdp", "witness"}
 
+#: The version of the row schema (:mod:`objspec.studies.tasks`); part of the fingerprint.
+ROW_FORMAT = 1
+
 
 def task_rng(seed: int, key: str) -> np.random.Generator:
     """The random generator of ``key`` (a task or environment id) in a study seeded ``seed``.
@@ -266,8 +269,10 @@ class Study:
         return out
 
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical study (what a results folder is tied to)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        """SHA-256 of the canonical study and the row format (what a results folder is tied
+        to: a folder written with another row format is refused like another study's)."""
+        text = json.dumps({"study": self.to_dict(), "rows": ROW_FORMAT}, sort_keys=True,
+                          default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_toml(self) -> str:

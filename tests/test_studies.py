@@ -93,6 +93,12 @@ def test_a_killed_worker_loses_no_task_and_duplicates_none(
     summary = run_study(study, tmp_path, scheduler=cluster.scheduler_address,
                         progress=False, on_row=kill_one_worker, flush_seconds=0.0)
     assert killed and killed[0] != os.getpid()
+    from distributed import Client
+
+    with Client(cluster, set_as_default=False) as client:  # the killed worker's tasks reran
+        log = client.run_on_scheduler(lambda dask_scheduler: [
+            t[0] for t in dask_scheduler.transition_log if t[1:3] == ("processing", "released")])
+    assert [k for k in log if k.startswith("objspec-study-")]
     df = read_results(tmp_path)
     assert sorted(df["task_id"]) == sorted(study.task_ids())  # each exactly once
     assert summary.ran == len(study.task_ids()) and summary.errors == 0

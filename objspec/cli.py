@@ -967,9 +967,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _study_run(args: argparse.Namespace) -> int:
-    from objspec.studies import load_study, run_study
+def _studies() -> Any:
+    """objspec.studies, or a named error when its extra (dask, pandas, pyarrow) is missing."""
+    from objspec.errors import StudyError
 
+    try:
+        import distributed  # noqa: F401
+        import pandas  # noqa: F401
+        import tqdm  # noqa: F401
+
+        import objspec.studies as studies
+    except ImportError as exc:
+        raise StudyError(f"objspec study needs the studies extra ({exc.name} is missing): "
+                         "pip install 'objspec[studies]'") from None
+    return studies
+
+
+def _study_run(args: argparse.Namespace) -> int:
+    studies = _studies()
+    load_study, run_study = studies.load_study, studies.run_study
     study = load_study(args.study)
     summary = run_study(study, args.results, workers=args.workers, scheduler=args.scheduler,
                         timeout=args.timeout, batch=args.batch)
@@ -985,9 +1001,7 @@ def _study_report(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from objspec.studies import report
-
-    rep = report(args.results)
+    rep = _studies().report(args.results)
     print(rep)
     figure = str(Path(args.results) / "_report.svg") if args.figure is None else args.figure
     if figure:

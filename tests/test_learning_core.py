@@ -279,3 +279,16 @@ def test_soft_fit_accepts_noisy_cycles() -> None:
         fit("MR", env, data, gamma=0.5)
     result = fit("MR", env, data, gamma=0.5, soft=True)
     assert [c.row for c in result.violated] == [2]
+
+
+def test_float_environment_without_an_exact_model_gives_a_bounded_answer() -> None:
+    from objspec.errors import NoFitFoundError
+
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 1] = P[0, 1, 2] = 1.0
+    P[1, :, 1] = P[2, :, 2] = 1.0
+    env = FiniteMDP(P, [0.7, 0.1, 0.2])  # 0.7 + 0.1 + 0.2 != 1 in rationals
+    data = Comparisons(policies=[mixture(F(0)), mixture(F(1, 2)), mixture(F(1))],
+                       pairs=[(1, 0, ">"), (1, 2, ">")])
+    with pytest.raises(NoFitFoundError, match="exact rational input"):
+        fit("MR", env, data, gamma=0.5)

@@ -48,8 +48,10 @@ from objspec.certificates import FarkasCertificate, farkas_certificate
 from objspec.errors import (
     CertificateError,
     InconsistentComparisonsError,
+    InvalidModelError,
     InvalidPolicyError,
     InvalidSpecificationError,
+    NoFitFoundError,
     NotExpressibleError,
     SolverError,
 )
@@ -872,7 +874,9 @@ def certificate_for(
     Finds Motzkin multipliers (:func:`objspec.certificates.farkas_certificate`), then
     shrinks the comparisons to a minimal infeasible subset (deletion filter: a comparison is
     dropped when the rest stays infeasible), and returns the verified certificate; None if
-    the system is feasible (then there is no proof to find).
+    the system is feasible (then there is no proof to find). Raises
+    :class:`~objspec.errors.NoFitFoundError` when the features cannot be computed exactly
+    (an environment or policy given in floats whose rows are not exact distributions).
     """
     if feature_map.precondition is not None:
         try:
@@ -881,7 +885,12 @@ def certificate_for(
             return None
     comps = list(data.comparisons)
     used = sorted({x for c in comps for x in (c.first, c.second)})
-    rows = feature_map.compute(env, [data.items[k] for k in used])
+    try:
+        rows = feature_map.compute(env, [data.items[k] for k in used])
+    except (InvalidModelError, InvalidPolicyError) as exc:
+        raise NoFitFoundError(
+            f"fit({formalism}): no specification was found in floating point, and a proof "
+            f"that none exists needs exact rational input: {exc}") from None
     feat_of = {k: tuple(Fraction(x) for x in row) for k, row in zip(used, rows, strict=True)}
 
     def solve(cs: list[Comparison]) -> tuple[FarkasCertificate, list[int]] | None:

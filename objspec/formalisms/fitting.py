@@ -594,7 +594,9 @@ class ImpossibilityCertificate:
         extra = ""
         if self.feature_map.positive:
             extra = " together with the positivity of the scale of its parameters"
-        return (f"these {n} comparisons ({listed}) cannot all hold for any "
+        what = (f"this comparison ({listed}) cannot hold" if n == 1 else
+                f"these {n} comparisons ({listed}) cannot all hold")
+        return (f"{what} for any "
                 f"{self.description or self.formalism} specification, because "
                 f"{self.feature_map.statement}, and adding the comparisons{extra} with "
                 f"weights {weights} cancels every feature: 0 > 0")

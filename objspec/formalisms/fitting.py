@@ -276,6 +276,164 @@ class Comparisons:
             return cls(trajectories=policies, pairs=pairs)
         return cls(policies=policies, pairs=pairs)
 
+    @classmethod
+    def from_arrays(cls, policies: Any, first: Sequence[Any], second: Sequence[Any],
+                    relation: Sequence[Any], *, trajectories: bool = False) -> Comparisons:
+        """Comparisons from parallel arrays: ``first[k] relation[k] second[k]``.
+
+        ``first`` and ``second`` are integer indices into ``policies`` (an ``[N, S, A]``
+        array or a sequence; with ``trajectories=True``, the trajectories); ``relation`` holds
+        ``">"``, ``"<"``, ``"="`` or the signs ``1, -1, 0``. A row whose relation is
+        ``"optimal"`` marks ``first`` as a demonstration (its ``second`` is ignored).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pols = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[0.5, 0.5]]])
+        >>> Comparisons.from_arrays(pols, [0, 2], [1, 1], [1, ">"])
+        Comparisons(3 policies, 2 strict, 0 ties)
+        """
+        from objspec.formalisms.comparison_tables import comparisons_from_records
+
+        cols = [list(np.asarray(x, dtype=object).ravel()) for x in (first, second, relation)]
+        if len({len(c) for c in cols}) != 1:
+            raise InvalidSpecificationError(
+                f"from_arrays: first, second and relation have lengths "
+                f"{', '.join(str(len(c)) for c in cols)}; they must be equal")
+        rows = [{"first": f, "second": None if r == "optimal" else s, "relation": r}
+                for f, s, r in zip(*cols, strict=True)]
+        if trajectories:
+            return comparisons_from_records(rows, trajectories=policies)
+        return comparisons_from_records(rows, policies=policies)
+
+    @classmethod
+    def from_dataframe(cls, frame: Any, policies: Any = None, *, trajectories: Any = None,
+                       n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a pandas DataFrame with columns ``first``, ``second``, ``relation``.
+
+        The table format (indices into ``policies``, or policies and trajectories written in
+        the cells; relations; errors naming the row and column) is described in
+        :mod:`objspec.formalisms.comparison_tables`. ``trajectories=True`` reads the cells as
+        trajectories ``"s0 a0 s1 ... sT"``; a sequence of trajectories makes them indices.
+        ``n_actions`` sizes inline deterministic policies (default: the largest action + 1).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"first": ["0 1", "1 1"], "second": ["1 1", "1 0"],
+        ...                       "relation": [">", "<"]})
+        >>> Comparisons.from_dataframe(frame).strict
+        ((0, 1), (2, 1))
+        """
+        from objspec.formalisms.comparison_tables import (
+            check_columns_of_frame,
+            comparisons_from_records,
+        )
+
+        return comparisons_from_records(check_columns_of_frame(frame), policies=policies,
+                                        trajectories=trajectories, n_actions=n_actions)
+
+    @classmethod
+    def read_csv(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
+                 n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a CSV file in the table format (see :meth:`from_dataframe`).
+
+        Read with Python's ``csv`` module (pandas is not needed); ``policies`` may be a path
+        to a JSON or ``.npy`` file of ``[S, A]`` arrays. Errors name the row and its line.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
+        >>> _ = open(path, "w").write("first,second,relation\\n0 1,1 1,>\\n1 1,,optimal\\n")
+        >>> Comparisons.read_csv(path)
+        Comparisons(2 policies, 1 strict, 0 ties, 1 demonstrations)
+        """
+        from objspec.formalisms.comparison_tables import (
+            comparisons_from_records,
+            read_csv_records,
+        )
+
+        return comparisons_from_records(read_csv_records(path), policies=policies,
+                                        trajectories=trajectories, n_actions=n_actions,
+                                        line_offset=2)
+
+    @classmethod
+    def read_parquet(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
+                     n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a Parquet file in the table format (needs pandas and pyarrow:
+        ``pip install objspec[learning]``); cells may be text, integers or lists."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise InvalidSpecificationError(
+                "read_parquet needs pandas and pyarrow (pip install objspec[learning])"
+            ) from None
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as exc:
+            raise InvalidSpecificationError(f"read_parquet: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise InvalidSpecificationError(f"cannot read {path} as Parquet: {exc}") from None
+        return cls.from_dataframe(frame, policies, trajectories=trajectories,
+                                  n_actions=n_actions)
+
+    def to_dataframe(self, *, inline: bool = False) -> Any:
+        """The table format as a pandas DataFrame: columns ``first``, ``second``,
+        ``relation`` (normalised: ``>`` or ``=``; demonstrations as ``optimal`` rows).
+
+        ``first``/``second`` are indices into :attr:`items`, or with ``inline`` the items
+        written out (``"0 1 1"``, JSON for stochastic policies, ``"s0 a0 s1 ..."``).
+
+        Examples
+        --------
+        >>> data = Comparisons(policies=[[[1.0, 0.0]], [[0.0, 1.0]]], pairs=[(0, 1, "<")])
+        >>> data.to_dataframe(inline=True).values.tolist()
+        [['1', '0', '>']]
+        """
+        import pandas as pd
+
+        from objspec.formalisms.comparison_tables import COLUMNS, comparisons_to_records
+
+        return pd.DataFrame(comparisons_to_records(self, inline=inline), columns=list(COLUMNS))
+
+    def to_csv(self, path: Any, *, policies_path: Any = None) -> None:
+        """Write the table format as CSV (the ``csv`` module; pandas is not needed).
+
+        By default the items are written in the cells (the file stands alone); with
+        ``policies_path`` the cells are indices and the policies go to that JSON file
+        (policies only). :meth:`read_csv` reads either back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> data = Comparisons(policies=[[[1.0, 0.0]], [[0.5, 0.5]]], pairs=[(0, 1, "=")])
+        >>> data.to_csv(os.path.join(folder, "d.csv"), policies_path=os.path.join(folder, "p.json"))
+        >>> Comparisons.read_csv(os.path.join(folder, "d.csv"),
+        ...                      os.path.join(folder, "p.json")).ties
+        ((0, 1),)
+        """
+        import csv
+
+        from objspec.formalisms.comparison_tables import (
+            COLUMNS,
+            comparisons_to_records,
+            write_policies,
+        )
+
+        if policies_path is not None:
+            if self.policies is None:
+                raise InvalidSpecificationError(
+                    "to_csv: policies_path= is for policies; these are trajectories (written "
+                    "in the cells)")
+            write_policies(self.policies, policies_path)
+        rows = comparisons_to_records(self, inline=policies_path is None)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows)
+
     # ------------------------------------------------------------------ views
 
     @property
@@ -472,6 +630,52 @@ class Fit:
     def consistent(self) -> bool:
         """Whether every comparison is satisfied."""
         return not self.violated
+
+    def reward_array(self, *, exact: bool = False) -> np.ndarray:
+        """The fitted reward as an array, to train any agent on (MR and RM fits).
+
+        * MR (and LAR): the reward ``r`` as fitted, ``[S, A]`` (or ``[S]``, ``[S, A, S]``);
+        * RM: one reward per machine edge, stacked in the order of ``spec.edges``:
+          ``[E]`` when every edge pays a number, else ``[E, ...]`` with each edge's reward
+          broadcast to the largest shape among them (``[E, S, A]`` for ``[S, A]`` rewards).
+
+        Floats by default; ``exact=True`` keeps the rational entries of an exact fit
+        (an object array of Fractions).
+
+        Raises
+        ------
+        InvalidSpecificationError
+            For a fit whose specification is not a Markov reward or a reward machine.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec.formalisms import MarkovReward
+        >>> Fit("MR", MarkovReward(np.eye(2), 0.9), 1.0, (), "by hand").reward_array().shape
+        (2, 2)
+        """
+        spec = self.spec
+        edges = getattr(spec, "edges", None)
+        if edges is not None and all(hasattr(e, "reward") for e in edges):
+            rewards = [np.asarray(e.reward, dtype=object) for e in edges]
+            shape = max((r.shape for r in rewards), key=len)
+            out = np.empty((len(rewards), *shape), dtype=object)
+            for k, r in enumerate(rewards):
+                if r.ndim and r.shape != shape[:r.ndim]:
+                    raise InvalidSpecificationError(
+                        f"reward_array: edge {k} pays a reward of shape {r.shape}, which does "
+                        f"not broadcast to {shape}")
+                out[k] = r.reshape(r.shape + (1,) * (len(shape) - r.ndim))
+        elif hasattr(spec, "reward"):
+            out = np.asarray(spec.reward, dtype=object)
+        else:
+            raise InvalidSpecificationError(
+                f"reward_array: a {self.formalism} specification has no reward array (MR and "
+                "RM fits have one)")
+        if exact:
+            return np.vectorize(lambda x: x if isinstance(x, Fraction) else Fraction(x),
+                                otypes=[object])(out) if out.size else out
+        return out.astype(np.float64)
 
     def __str__(self) -> str:
         how = "exact" if self.exact else "floating point"

@@ -28,7 +28,10 @@ from objspec.formalisms.fitting import (
     ImpossibilityCertificate,
     Trajectory,
 )
+from objspec.learning.export import FittedRewardWrapper, reward_wrapper
 from objspec.learning.fitting import fit
+from objspec.learning.imitation import from_imitation
+from objspec.learning.profile import Profile, ProfileContradictionError, profile
 
 __all__ = [
     "Comparison",
@@ -37,7 +40,13 @@ __all__ = [
     "Fit",
     "FitOptions",
     "Fitter",
+    "FittedRewardWrapper",
     "ImpossibilityCertificate",
+    "Profile",
+    "ProfileContradictionError",
     "Trajectory",
     "fit",
+    "from_imitation",
+    "profile",
+    "reward_wrapper",
 ]

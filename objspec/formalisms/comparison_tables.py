@@ -76,7 +76,7 @@ def _missing(x: Any) -> bool:
     if x is None:
         return True
     if isinstance(x, str):
-        return not x.strip()
+        return x.strip().lower() in ("", "nan")
     if isinstance(x, float | np.floating):
         return math.isnan(float(x))
     try:

@@ -939,49 +939,132 @@ def max_margin(
     """
     strict = list(data.strict)
     ties = list(data.ties)
-    d_s = _differences(features, strict)
-    d_t = _differences(features, ties)
+    if not sp.issparse(features):
+        features = np.asarray(features, dtype=np.float64)
     dim = int(features.shape[1])
     npos = len(positive)
-    scale = 1.0
-    for d in (d_s, d_t):
-        if d is not None and d.nnz:
-            scale = max(scale, float(abs(d).max()))
+    link = None if soft else _value_link(features, strict, ties)
+    d_s = d_t = None
+    if link is None:
+        d_s = _differences(features, strict)
+        d_t = _differences(features, ties)
+    scale = max(1.0, _largest_difference(features, strict + ties))
     tol = 1e-9 * scale
     if soft:
         return _soft(d_s, d_t, dim, strict, data, margin if margin is not None else 1.0,
                      positive, exact_features)
-    # variables: c (dim), t
+    # variables: c (dim), t[, v (values of the compared items)]
     n_s = len(strict)
+    n_v = 0 if link is None else link[0].shape[0]
+    width = dim + 1 + n_v
     blocks_ub = []
-    if d_s is not None:
-        blocks_ub.append(sp.hstack([-d_s, sp.csr_matrix(np.ones((n_s, 1)))]))
+    if n_s:
+        ones = sp.csr_matrix(np.ones((n_s, 1)))
+        if link is None:
+            blocks_ub.append(sp.hstack([-d_s, ones]))
+        else:
+            blocks_ub.append(sp.hstack([link[1][:, :dim], ones, link[1][:, dim:]]))
     for k in positive:
-        row = sp.csr_matrix(([-1.0, 1.0], ([0, 0], [k, dim])), shape=(1, dim + 1))
+        row = sp.csr_matrix(([-1.0, 1.0], ([0, 0], [k, dim])), shape=(1, width))
         blocks_ub.append(row)
     a_ub = sp.vstack(blocks_ub).tocsr() if blocks_ub else None
     b_ub = np.zeros(a_ub.shape[0]) if a_ub is not None else None
-    a_eq = b_eq = None
-    if d_t is not None:
-        a_eq = sp.hstack([d_t, sp.csr_matrix((len(ties), 1))]).tocsr()
-        b_eq = np.zeros(len(ties))
-    cost = np.zeros(dim + 1)
+    blocks_eq = []
+    if link is not None:
+        f_used, _, tie_rows = link
+        blocks_eq.append(sp.hstack([f_used, sp.csr_matrix((n_v, 1)), -sp.eye(n_v)]))
+        if tie_rows is not None:
+            blocks_eq.append(sp.hstack([tie_rows[:, :dim], sp.csr_matrix((len(ties), 1)),
+                                        tie_rows[:, dim:]]))
+    elif d_t is not None:
+        blocks_eq.append(sp.hstack([d_t, sp.csr_matrix((len(ties), 1))]))
+    a_eq = sp.vstack(blocks_eq).tocsr() if blocks_eq else None
+    b_eq = np.zeros(a_eq.shape[0]) if a_eq is not None else None
+    cost = np.zeros(width)
     if n_s or npos:
-        cost[-1] = -1.0
-    bounds = [(-1.0, 1.0)] * dim + [(None, 1.0)]
+        cost[dim] = -1.0
+    bounds = [(-1.0, 1.0)] * dim + [(None, 1.0)] + [(None, None)] * n_v
+    nnz = sum(a.nnz for a in (a_ub, a_eq) if a is not None)
     res = scipy.optimize.linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                                 bounds=bounds, method="highs")
+                                 bounds=bounds, method=_lp_method(nnz))
     if res.status != 0:
         raise SolverError(f"max-margin LP: HiGHS stopped with status {res.status}: "
                           f"{res.message}")
     c = np.asarray(res.x[:dim])
-    t = float(res.x[-1])
+    t = float(res.x[dim])
     if (n_s or npos) and t <= tol:
         return None
     if exact_features is None:
-        gaps = d_s @ c if d_s is not None else np.zeros(0)
+        gaps = _gaps(features, strict, c)
         return LinearFit(c, float(gaps.min()) if n_s else None, (), False)
     return _exact(c, exact_features(), strict, ties, positive, data)
+
+
+#: Above this many constraint non-zeros the max-margin LPs use HiGHS's interior point
+#: method (with crossover to a vertex), several times faster than simplex on the dense rows
+#: of occupancy features (benchmarks/bench_learning.py); below it, dual simplex.
+IPM_NONZEROS = 200_000
+
+
+def _lp_method(nnz: int) -> str:
+    return "highs-ipm" if nnz > IPM_NONZEROS else "highs"
+
+
+def _largest_difference(features: Any, pairs: Sequence[tuple[int, int]]) -> float:
+    """``max |phi_i - phi_j|`` over the compared pairs (0 without pairs)."""
+    out = 0.0
+    for lo in range(0, len(pairs), 256):
+        chunk = pairs[lo:lo + 256]
+        i = np.array([p[0] for p in chunk])
+        j = np.array([p[1] for p in chunk])
+        d = features[i] - features[j]
+        if sp.issparse(d):
+            out = max(out, float(abs(d).max()) if d.nnz else 0.0)
+        else:
+            out = max(out, float(np.abs(d).max(initial=0.0)))
+    return out
+
+
+def _gaps(features: Any, pairs: Sequence[tuple[int, int]], c: np.ndarray) -> np.ndarray:
+    """``<phi_i - phi_j, c>`` for each pair."""
+    if not pairs:
+        return np.zeros(0)
+    values = np.asarray(features @ c).ravel()
+    return np.array([values[i] - values[j] for i, j in pairs])
+
+
+def _value_link(features: Any, strict: list[tuple[int, int]], ties: list[tuple[int, int]]
+                ) -> tuple[Any, Any, Any] | None:
+    """The value formulation of the comparisons, when it has fewer non-zeros.
+
+    Each comparison row ``<phi_i - phi_j, c>`` repeats two feature rows; with many
+    comparisons between few items it is cheaper to introduce the items' values
+    ``v = Phi c`` (one dense row per item) and compare ``v_i - v_j`` (two non-zeros per
+    comparison). Same optimum, same ``c``: only the LP's size changes. Returns
+    ``(Phi_used, -(v_i - v_j) rows, (v_i - v_j) tie rows)`` with the value columns after
+    ``dim`` placeholder columns, or None when the direct form is smaller.
+    """
+    used = sorted({x for p in (*strict, *ties) for x in p})
+    if not used:
+        return None
+    f = sp.csr_matrix(features)[used] if sp.issparse(features) else sp.csr_matrix(
+        features[used])
+    row_nnz = dict(zip(used, np.diff(f.indptr).tolist(), strict=True))
+    direct = sum(row_nnz[i] + row_nnz[j] for i, j in (*strict, *ties))  # about nnz(D)
+    if f.nnz + 2 * (len(strict) + len(ties)) >= direct:
+        return None
+    dim, n_v = f.shape[1], len(used)
+    index = {x: k for k, x in enumerate(used)}
+
+    def rows(pairs: list[tuple[int, int]], sign: float) -> Any:
+        if not pairs:
+            return None
+        r = np.repeat(np.arange(len(pairs)), 2)
+        cols = np.array([[dim + index[i], dim + index[j]] for i, j in pairs]).ravel()
+        vals = np.tile([sign, -sign], len(pairs))
+        return sp.csr_matrix((vals, (r, cols)), shape=(len(pairs), dim + n_v))
+
+    return f, rows(strict, -1.0), rows(ties, 1.0)
 
 
 def _soft(d_s: Any, d_t: Any, dim: int, strict: list[tuple[int, int]], data: Comparisons,

@@ -41,7 +41,7 @@ from objspec import FiniteMDP, Policy
 from objspec.environments import random_mdp
 from objspec.environments.generators import random_policies
 from objspec.errors import NotExpressibleError
-from objspec.formalisms._fit_linear import occupancy_features, occupancy_feature_map
+from objspec.formalisms._fit_linear import occupancy_feature_map, occupancy_features
 from objspec.formalisms.fitting import max_margin
 from objspec.learning import Comparisons, fit
 

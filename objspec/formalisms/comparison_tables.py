@@ -23,17 +23,18 @@ Other columns are ignored. The separate policies are a JSON file holding a list 
 ``[S][A]`` arrays (or an object whose ``"policies"`` entry is that list), a ``.npy`` file
 of shape ``[N, S, A]``, or any sequence in memory. Text is parsed by ``int`` and
 :func:`json.loads` only, never evaluated as code. A malformed cell raises an error naming
-the row (counted from 0; for CSV files also the line) and the column.
+the row (counted from 0; for CSV files also the line) and the column. Items written in the
+cells are numbered in the order they first appear (items compared nowhere are not written).
 
 Examples
 --------
 >>> rows = [{"first": "0 1", "second": "1 1", "relation": ">"},
 ...         {"first": "1 1", "second": "[[0.5, 0.5], [0, 1]]", "relation": "="}]
->>> data = comparisons_from_records(rows)
->>> data, data.policies[2].probabilities.tolist()
-(Comparisons(3 policies, 1 strict, 1 ties), [[0.5, 0.5], [0.0, 1.0]])
->>> comparisons_from_records([{"first": 0, "second": 1, "relation": "?"}],
-...                          policies=[[[1.0]], [[1.0]]])  # doctest: +ELLIPSIS
+>>> table = read_records(rows)
+>>> table.pairs, table.items[2].probabilities.tolist()
+([(0, 1, '>'), (1, 2, '=')], [[0.5, 0.5], [0.0, 1.0]])
+>>> read_records([{"first": 0, "second": 1, "relation": "?"}],
+...              policies=[[[1.0]], [[1.0]]])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 objspec.errors.InvalidSpecificationError: row 0, column 'relation': unknown relation '?' ...
@@ -44,6 +45,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
-    "comparisons_from_records",
+    "ComparisonTable",
+    "write_policies",
+    "read_records",
+    "frame_records",
     "comparisons_to_records",
     "load_items",
     "policy_text",
@@ -146,14 +151,14 @@ def _cell_key(cell: Any, where: str, trajectories: bool) -> tuple[str, Any]:
         raise InvalidSpecificationError(
             f"{where}: expected a policy or trajectory, got {cell!r}")
     if all(not isinstance(x, list) for x in nested):
-        ints = []
+        flat: list[int] = []
         for x in nested:
             v = _integer_cell(x, where)
             if v is None or v < 0:
                 raise InvalidSpecificationError(
                     f"{where}: {x!r} is not a non-negative integer (in {cell!r})")
-            ints.append(v)
-        return ("trajectory" if trajectories else "actions", tuple(ints))
+            flat.append(v)
+        return ("trajectory" if trajectories else "actions", tuple(flat))
     if trajectories:
         raise InvalidSpecificationError(
             f"{where}: a trajectory is a flat list s0 a0 s1 a1 ... sT, got nested lists")
@@ -173,10 +178,20 @@ def _cell_key(cell: Any, where: str, trajectories: bool) -> tuple[str, Any]:
     return ("matrix", tuple(rows))
 
 
-def _trajectory_of(ints: tuple[int, ...]) -> Trajectory:
-    from objspec.formalisms.fitting import Trajectory
+def _trajectory_of(ints: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(states, actions)`` of ``s0 a0 s1 a1 ... sT``."""
+    return tuple(ints[0::2]), tuple(ints[1::2])
 
-    return Trajectory(tuple(ints[0::2]), tuple(ints[1::2]))
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """A comparison table read: the items (policies, or ``(states, actions)`` trajectories),
+    the pairs ``(i, j, relation)`` and the demonstrations, for ``Comparisons``."""
+
+    trajectories: bool
+    items: list[Any]
+    pairs: list[tuple[int, int, str]]
+    demonstrations: list[int]
 
 
 def load_items(source: Any, what: str = "policies") -> list[Any]:
@@ -216,15 +231,16 @@ def load_items(source: Any, what: str = "policies") -> list[Any]:
     return list(source)
 
 
-def comparisons_from_records(
+def read_records(
     records: Iterable[Mapping[str, Any]],
     *,
     policies: Any = None,
     trajectories: Any = None,
     n_actions: int | None = None,
     line_offset: int | None = None,
-) -> Comparisons:
-    """Comparisons from rows (mappings with the :data:`COLUMNS`), in the module's format.
+) -> ComparisonTable:
+    """A comparison table from rows (mappings with the :data:`COLUMNS`), in the module's
+    format; ``Comparisons`` is built from it.
 
     Parameters
     ----------
@@ -249,8 +265,6 @@ def comparisons_from_records(
     InvalidPolicyError
         On a policy that is not a distribution per state (naming the row and column).
     """
-    from objspec.formalisms.fitting import Comparisons
-
     if policies is not None and trajectories is not None:
         raise InvalidSpecificationError("comparison table: give policies= or trajectories=, "
                                         "not both")
@@ -347,9 +361,7 @@ def comparisons_from_records(
             raise InvalidPolicyError(
                 f"comparison table: the policies have different shapes {sorted(shapes)} (all "
                 "must be [S, A] for one environment)")
-    if traj:
-        return Comparisons(trajectories=items, pairs=pairs, demonstrations=demos)
-    return Comparisons(policies=items, pairs=pairs, demonstrations=demos)
+    return ComparisonTable(traj, list(items), pairs, demos)
 
 
 def policy_text(policy: Policy) -> str:
@@ -407,7 +419,7 @@ def read_csv_records(path: str | Path) -> list[dict[str, Any]]:
         raise ObjspecError(f"{path} is not a CSV text file: {exc}") from None
 
 
-def check_columns_of_frame(frame: Any) -> list[dict[str, Any]]:
+def frame_records(frame: Any) -> list[dict[str, Any]]:
     """The rows of a pandas DataFrame as mappings (any object with ``to_dict("records")``)."""
     to_dict = getattr(frame, "to_dict", None)
     if to_dict is None:

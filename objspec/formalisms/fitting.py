@@ -293,7 +293,7 @@ class Comparisons:
         >>> Comparisons.from_arrays(pols, [0, 2], [1, 1], [1, ">"])
         Comparisons(3 policies, 2 strict, 0 ties)
         """
-        from objspec.formalisms.comparison_tables import comparisons_from_records
+        from objspec.formalisms.comparison_tables import read_records
 
         cols = [list(np.asarray(x, dtype=object).ravel()) for x in (first, second, relation)]
         if len({len(c) for c in cols}) != 1:
@@ -303,8 +303,17 @@ class Comparisons:
         rows = [{"first": f, "second": None if r == "optimal" else s, "relation": r}
                 for f, s, r in zip(*cols, strict=True)]
         if trajectories:
-            return comparisons_from_records(rows, trajectories=policies)
-        return comparisons_from_records(rows, policies=policies)
+            return cls._from_table(read_records(rows, trajectories=policies))
+        return cls._from_table(read_records(rows, policies=policies))
+
+    @classmethod
+    def _from_table(cls, table: Any) -> Comparisons:
+        """From a :class:`~objspec.formalisms.comparison_tables.ComparisonTable`."""
+        if table.trajectories:
+            return cls(trajectories=table.items, pairs=table.pairs,
+                       demonstrations=table.demonstrations)
+        return cls(policies=table.items, pairs=table.pairs,
+                   demonstrations=table.demonstrations)
 
     @classmethod
     def from_dataframe(cls, frame: Any, policies: Any = None, *, trajectories: Any = None,
@@ -325,13 +334,10 @@ class Comparisons:
         >>> Comparisons.from_dataframe(frame).strict
         ((0, 1), (2, 1))
         """
-        from objspec.formalisms.comparison_tables import (
-            check_columns_of_frame,
-            comparisons_from_records,
-        )
+        from objspec.formalisms.comparison_tables import frame_records, read_records
 
-        return comparisons_from_records(check_columns_of_frame(frame), policies=policies,
-                                        trajectories=trajectories, n_actions=n_actions)
+        return cls._from_table(read_records(frame_records(frame), policies=policies,
+                                            trajectories=trajectories, n_actions=n_actions))
 
     @classmethod
     def read_csv(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
@@ -349,14 +355,11 @@ class Comparisons:
         >>> Comparisons.read_csv(path)
         Comparisons(2 policies, 1 strict, 0 ties, 1 demonstrations)
         """
-        from objspec.formalisms.comparison_tables import (
-            comparisons_from_records,
-            read_csv_records,
-        )
+        from objspec.formalisms.comparison_tables import read_csv_records, read_records
 
-        return comparisons_from_records(read_csv_records(path), policies=policies,
-                                        trajectories=trajectories, n_actions=n_actions,
-                                        line_offset=2)
+        return cls._from_table(read_records(read_csv_records(path), policies=policies,
+                                            trajectories=trajectories, n_actions=n_actions,
+                                            line_offset=2))
 
     @classmethod
     def read_parquet(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
@@ -961,6 +964,7 @@ def max_margin(
     if n_s:
         ones = sp.csr_matrix(np.ones((n_s, 1)))
         if link is None:
+            assert d_s is not None
             blocks_ub.append(sp.hstack([-d_s, ones]))
         else:
             blocks_ub.append(sp.hstack([link[1][:, :dim], ones, link[1][:, dim:]]))

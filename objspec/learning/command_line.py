@@ -139,7 +139,8 @@ def run_fit(args: argparse.Namespace, load: LoadEnvironment) -> int:
         result = _fit(info.acronym, env, data, args)
     except InconsistentComparisonsError as exc:
         return _no_fit(args, info.acronym, {"inconsistent": True, "cycle": [
-            {"comparison": str(c), "row": c.row} for c in exc.cycle]}, str(exc))
+            {"comparison": str(c), "row": getattr(c, "row", None)} for c in exc.cycle]},
+            str(exc))
     except NotExpressibleError as exc:
         cert = getattr(exc, "certificate", None)
         record = _certificate_record(cert) if isinstance(cert, ImpossibilityCertificate) else {}

@@ -114,7 +114,7 @@ def reward_wrapper(fit: Any, env: Any, *, mdp: FiniteMDP | None = None,
     return FittedRewardWrapper(env, spec, mdp, flatten=flatten)
 
 
-class FittedRewardWrapper(gym.Wrapper):  # type: ignore[type-arg]
+class FittedRewardWrapper(gym.Wrapper):
     """A gymnasium environment whose reward is replaced by a fitted specification's.
 
     The wrapped environment's observations must be states of ``mdp``; each step looks the
@@ -144,7 +144,7 @@ class FittedRewardWrapper(gym.Wrapper):  # type: ignore[type-arg]
     [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     """
 
-    def __init__(self, env: gym.Env, spec: Any, mdp: FiniteMDP, *,  # type: ignore[type-arg]
+    def __init__(self, env: gym.Env, spec: Any, mdp: FiniteMDP, *,
                  flatten: bool = False) -> None:
         super().__init__(env)
         sim = SpecEnv(mdp, spec, flatten=flatten)

@@ -4,7 +4,11 @@ The paper's second conclusion (Subramani et al., ICLR 2024, arXiv 2310.11840, se
 that reward learning must look beyond Markov rewards. This package lets a reward-learning
 researcher diagnose their own comparisons: :func:`fit` finds a specification of a chosen
 formalism that explains them (or raises :class:`~objspec.errors.NotExpressibleError` with
-an exact :class:`ImpossibilityCertificate`). docs/learning.md is the guide.
+an exact :class:`ImpossibilityCertificate`). :func:`profile` fits every formalism and
+closes the answers under the expressivity preorder. Data comes from arrays, DataFrames, CSV
+and Parquet tables (``Comparisons.read_csv`` and friends) or the ``imitation`` library
+(:func:`from_imitation`); fitted rewards go out as arrays (``Fit.reward_array``) and
+gymnasium environments (:func:`reward_wrapper`). docs/learning.md is the guide.
 
 Examples
 --------

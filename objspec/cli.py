@@ -35,6 +35,14 @@ Subcommands
     finite-memory support, complexity statement) with the time of one optimisation per
     formalism on a seeded benchmark environment of ``--states`` states (``--static``:
     the registered columns only, instantly). ``objspec verify`` prints the static table.
+``objspec study run STUDY.toml --results DIR [--workers N | --scheduler ADDRESS] [--batch N]``
+    Runs a quantitative expressivity study (docs/studies.md) on a local Dask cluster (one
+    worker process per core; ``--workers 0``: in this process) or an existing scheduler
+    (answering within ``--timeout S`` seconds, default 10); ``--batch N`` sends N task ids
+    per Dask task. Rows stream to a Parquet dataset in DIR, and a rerun resumes.
+    ``objspec study report DIR [-o FILE] [--csv FILE]`` prints the expressed fractions
+    against the computed verdicts and draws them; it exits with status 1 if an instance
+    contradicts the theory.
 ``objspec --version``
     Prints the version.
 
@@ -927,7 +935,97 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --table: states of the benchmark environment (default 20)")
     o.add_argument("--json", action="store_true", help="print one JSON object")
     o.set_defaults(run=_optimise)
+    st = sub.add_parser("study", help="run or report a quantitative expressivity study",
+                        description="Quantitative expressivity studies (docs/studies.md): "
+                        "run a study declared in TOML on a Dask cluster, or report its "
+                        "results.")
+    st_sub = st.add_subparsers(dest="study_command", required=True)
+    sr = st_sub.add_parser("run", help="run a study (TOML) into a results folder",
+                           description="Run the tasks of a study not yet in the results "
+                           "folder (resumes), on a local Dask cluster (one worker process "
+                           "per core) or on an existing scheduler; rows stream to a Parquet "
+                           "dataset in the folder.")
+    sr.add_argument("study", help="the study, a TOML file")
+    sr.add_argument("--results", required=True, metavar="DIR",
+                    help="results folder (created; resumed when it holds this study)")
+    where = sr.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_seed, default=None, metavar="N",
+                       help="worker processes of the local cluster (default: one per core; "
+                       "0: in this process, without Dask)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="address of an existing Dask scheduler (tcp://host:port)")
+    sr.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
+                    help="seconds to wait for --scheduler (default 10)")
+    sr.add_argument("--batch", type=_positive_int, default=1, metavar="N",
+                    help="task ids per Dask task (default 1; larger batches divide the "
+                    "scheduler's per-task overhead on large clusters)")
+    sr.set_defaults(run=_study_run)
+    sp = st_sub.add_parser("report", help="report a study's results",
+                           description="Print the fraction of B-instances each target A "
+                           "expressed (95%% Wilson intervals) against the computed verdicts, "
+                           "the separations' witness checks and every instance contradicting "
+                           "the theory (exit status 1 if any), and draw the figure.")
+    sp.add_argument("results", metavar="DIR", help="results folder of objspec study run")
+    sp.add_argument("-o", "--figure", default=None, metavar="FILE",
+                    type=_output_file(optional=True),
+                    help="where to draw the figure (.svg, .png or .pdf; default "
+                    "DIR/_report.svg, a name pandas.read_parquet(DIR) skips; an empty string "
+                    "skips it)")
+    sp.add_argument("--csv", default=None, metavar="FILE",
+                    help="also write the rates table as CSV")
+    sp.set_defaults(run=_study_report)
     return parser
+
+
+def _studies() -> Any:
+    """objspec.studies, or a named error when its extra (dask, pandas, pyarrow) is missing."""
+    from objspec.errors import StudyError
+
+    try:
+        import distributed  # noqa: F401
+        import pandas  # noqa: F401
+        import tqdm  # noqa: F401
+
+        import objspec.studies as studies
+    except ImportError as exc:
+        raise StudyError(f"objspec study needs the studies extra ({exc.name} is missing): "
+                         "pip install 'objspec[studies]'") from None
+    return studies
+
+
+def _study_run(args: argparse.Namespace) -> int:
+    studies = _studies()
+    load_study, run_study = studies.load_study, studies.run_study
+    study = load_study(args.study)
+    summary = run_study(study, args.results, workers=args.workers, scheduler=args.scheduler,
+                        timeout=args.timeout, batch=args.batch)
+    print(f"study {study.name!r}: {summary.total} tasks, {summary.skipped} already done, "
+          f"{summary.ran} run ({summary.errors} failed) in {summary.seconds:.1f} s; "
+          f"results in {args.results}")
+    return 0
+
+
+def _study_report(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rep = _studies().report(args.results)
+    print(rep)
+    figure = str(Path(args.results) / "_report.svg") if args.figure is None else args.figure
+    if figure:
+        fig = rep.figure()
+        fig.savefig(figure, bbox_inches="tight")
+        plt.close(fig)
+        print(f"figure: {figure}")
+    if args.csv:
+        rep.rates.to_csv(args.csv, index=False)
+    if rep.bugs:
+        print(f"objspec study report: BUG: {rep.bugs} instance(s) contradict the theory "
+              "(listed above)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

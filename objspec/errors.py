@@ -27,6 +27,9 @@ __all__ = [
     "CertificateError",
     "SolverError",
     "NotTractableError",
+    "StudyError",
+    "ForeignResultsError",
+    "SchedulerUnreachableError",
 ]
 
 
@@ -131,3 +134,18 @@ class SolverError(ObjspecError):
     It is not an :class:`InvalidSpecificationError`: the model and the specification are
     fine, the numerics are not.
     """
+
+
+class StudyError(ObjspecError):
+    """A study (``objspec.studies``) is malformed: TOML that does not parse, an unknown key,
+    formalism or environment generator, a value of the wrong type or range."""
+
+
+class ForeignResultsError(StudyError):
+    """A results folder holds the results of another study (its stored fingerprint differs),
+    so resuming into it would mix two studies; nothing is written."""
+
+
+class SchedulerUnreachableError(StudyError):
+    """The Dask scheduler given by address did not answer within the timeout; nothing was
+    written."""

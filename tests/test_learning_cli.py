@@ -124,8 +124,16 @@ def test_missing_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert code == 2 and "cannot read" in err
 
 
-def test_profile_text_json_and_diagram(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_profile_text_json_and_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from objspec.formalisms import registry
+
+    for acronym, info in list(registry._REGISTRY.items()):  # only MR fits: others propagate
+        if acronym != "MR":
+            monkeypatch.setitem(registry._REGISTRY, acronym,
+                                dataclasses.replace(info, fitter=None))
     data, env = _files(tmp_path, "1 1,0 0,>\n")
     code, out, _ = _run(["profile", data, "--env", env, "--gamma", "0.9", "-o",
                          str(tmp_path / "p.svg")], capsys)

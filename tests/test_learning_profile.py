@@ -34,6 +34,21 @@ def fitter_for(acronym: str, fitter: Fitter) -> Iterator[None]:
         registry._REGISTRY[acronym] = old
 
 
+@contextmanager
+def only_fitters(*acronyms: str) -> Iterator[None]:
+    """Hide every registered fitter except those of ``acronyms`` for the block (the
+    propagation tests must not depend on which fitters exist)."""
+    saved = dict(registry._REGISTRY)
+    for a, info in saved.items():
+        if a not in acronyms:
+            registry._REGISTRY[a] = dataclasses.replace(info, fitter=None)
+    try:
+        yield
+    finally:
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
+
+
 def _po_fitter(env: FiniteMDP, data: Comparisons, options: Any) -> Fit:
     """A sound stand-in for a policy-ordering fitter: PO explains exactly the consistent
     data that never strictly separates two equal policies (any total preorder of distinct
@@ -100,7 +115,8 @@ def test_fit_propagates_up_with_constructed_specifications() -> None:
     env = _chain()
     data = Comparisons(policies=[[[0, 1], [0, 1]], [[1, 0], [1, 0]], [[0.5, 0.5], [1, 0]]],
                        pairs=[(0, 1, ">"), (0, 2, ">")])
-    result = profile(env, data, gamma=0.9)
+    with only_fitters("MR"):
+        result = profile(env, data, gamma=0.9)
     assert result.fits["MR"] is True and result.sources["MR"] == "fitter"
     assert result.fits["LAR"] is None and result.fits["LTL"] is None
     for a in expressivity_graph().predecessors("MR"):
@@ -118,7 +134,8 @@ def test_certificate_propagates_down() -> None:
     env = FiniteMDP(P, [1.0])
     data = Comparisons(policies=[[[1, 0]], [[0, 1]], [[0.5, 0.5]]],
                        pairs=[(0, 2, ">"), (1, 2, ">")])
-    with fitter_for("FOMR", Fitter(lambda e, d, o: _raise_cert("FOMR", e, d), "stand-in")):
+    with only_fitters("MR"), fitter_for(
+            "FOMR", Fitter(lambda e, d, o: _raise_cert("FOMR", e, d), "stand-in")):
         result = profile(env, data, gamma=0.5)
     assert result.fits["FOMR"] is False and result.sources["FOMR"] == "fitter"
     assert result.fits["MR"] is False and result.sources["MR"] == "fitter"
@@ -148,7 +165,8 @@ def _raise_cert(acronym: str, env: FiniteMDP, data: Comparisons) -> Fit:
 def test_a_fitter_contradicting_the_preorder_is_an_error(wrong: str) -> None:
     env = _chain()
     data = Comparisons(policies=[[[0, 1], [0, 1]], [[1, 0], [1, 0]]], pairs=[(0, 1, ">")])
-    with fitter_for(wrong, Fitter(lambda e, d, o: _raise_cert(wrong, e, d), "wrong")):
+    with only_fitters("MR"), fitter_for(
+            wrong, Fitter(lambda e, d, o: _raise_cert(wrong, e, d), "wrong")):
         with pytest.raises(ProfileContradictionError, match=f"{wrong}.*MR|MR.*{wrong}"):
             profile(env, data, gamma=0.5)
 
@@ -158,7 +176,8 @@ def test_two_fitters_contradicting_through_a_third_formalism() -> None:
     data = Comparisons(policies=[[[0, 1], [0, 1]], [[1, 0], [1, 0]]], pairs=[(0, 1, ">")])
     # MR fits, so OMORL (>= MR) fits; a certificate for FOMR (>= OMORL... equivalent class)
     # puts OMORL below a certificate: contradiction through OMORL, which has no fitter.
-    with fitter_for("FOMR", Fitter(lambda e, d, o: _raise_cert("FOMR", e, d), "wrong")):
+    with only_fitters("MR"), fitter_for(
+            "FOMR", Fitter(lambda e, d, o: _raise_cert("FOMR", e, d), "wrong")):
         with pytest.raises(ProfileContradictionError):
             profile(env, data, gamma=0.5)
 
@@ -177,8 +196,11 @@ def test_trajectory_data_is_not_propagated() -> None:
     env = _chain()
     data = Comparisons(trajectories=[((0, 1), (1,)), ((0, 0), (0,))], pairs=[(0, 1, ">")])
     result = profile(env, data, gamma=0.5)
-    assert result.fits["MR"] is None and "trajectories" in result.evidence("MR")
-    assert all(v is None for v in result.fits.values())
+    assert all(s in ("fitter", "") for s in result.sources.values())
+    with only_fitters("MR"):
+        result = profile(env, data, gamma=0.5)
+    assert result.fits["MR"] is True  # the trajectory returns order them
+    assert all(v is None for a, v in result.fits.items() if a != "MR")
 
 
 def test_options_are_per_formalism() -> None:
@@ -198,7 +220,8 @@ def test_drawing_table_and_jupyter(tmp_path: Any) -> None:
     pytest.importorskip("pandas")
     env = _chain()
     data = Comparisons(policies=[[[0, 1], [0, 1]], [[1, 0], [1, 0]]], pairs=[(0, 1, ">")])
-    result = profile(env, data, gamma=0.5, construct=False)
+    with only_fitters("MR"):
+        result = profile(env, data, gamma=0.5, construct=False)
     table = result.table()
     assert table.loc["MR", "status"] == "fits" and table.loc["LTL", "status"] == "unknown"
     svg = result.to_svg()

@@ -58,7 +58,7 @@ def _outputs(notebook: object) -> list[dict]:
 def test_the_notebooks_are_the_documented_ones() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_tour.ipynb", "02_ltl_and_reward_machines.ipynb", "03_proof_checking.ipynb",
-        "04_optimisation.ipynb", "05_pareto_fronts.ipynb",
+        "04_optimisation.ipynb", "05_pareto_fronts.ipynb", "06_studies.ipynb",
     ]
 
 
@@ -87,6 +87,9 @@ def test_notebook_runs_clean_and_renders(path: Path, kernel_name: str) -> None:
         line = next(ln for ln in streams.splitlines() if ln.startswith("Storm:"))
         storm, ours = float(line.split()[1]), float(line.split()[3])
         assert abs(storm - ours) <= 1e-6 * max(1.0, abs(ours)) + 1e-9
+    if path.stem == "06_studies":
+        assert "no instance contradicts the theory" in streams
+        assert "skipped=0, ran=" in streams and "again: RunSummary(total=" in streams
     if path.stem == "03_proof_checking":
         assert "CertificateError:" in streams and "NotExpressibleError:" in streams
     if path.stem == "04_optimisation":

@@ -40,6 +40,9 @@ __all__ = [
     "policies_of",
     "occupancy_features",
     "occupancy_feature_map",
+    "exact_occupancy_rows",
+    "long_run_occupancy_features",
+    "long_run_feature_map",
 ]
 
 
@@ -73,7 +76,12 @@ def fit_linear(
     fit is exact).
     """
     start = time.perf_counter()
-    data.check_consistent()
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            f"fit({formalism}): demonstrations are fitted for Markov rewards only (inverse "
+            "RL, fit('MR', ...)); this fitter compares policies")
+    if not options.soft:  # a soft fit takes noisy data, strict cycles included
+        data.check_consistent()
     feats = features()
     items = data.items
 
@@ -116,8 +124,18 @@ def occupancy_features(env: FiniteMDP, policies: Sequence[Policy], gamma: float)
     return np.asarray(m).reshape(len(policies), -1)
 
 
-def _exact_occupancy_rows(env: FiniteMDP, policies: Sequence[Policy],
-                          gamma: Any) -> list[list[Fraction]]:
+def exact_occupancy_rows(env: FiniteMDP, policies: Sequence[Policy],
+                         gamma: Any) -> list[list[Fraction]]:
+    """Exact discounted state-action occupancy rows ``m_pi(s, a)`` (Fractions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> env = FiniteMDP(np.ones((1, 2, 1)), [1.0])
+    >>> [str(x) for x in exact_occupancy_rows(env, [Policy([[0.5, 0.5]])], Fraction(1, 2))[0]]
+    ['1', '1']
+    """
     rows = []
     for p in policies:
         pi = p.exact_probabilities()
@@ -133,11 +151,87 @@ def occupancy_feature_map(gamma: Any) -> FeatureMap:
 
     def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
         assert env is not None
-        return _exact_occupancy_rows(env, items, g)
+        return exact_occupancy_rows(env, items, g)
 
     return FeatureMap(
         f"the discounted occupancy measure (gamma = {g})",
         f"every Markov reward's value is J(pi) = sum_(s, a) m_pi(s, a) r(s, a), linear in "
         f"the discounted occupancy measure m_pi (gamma = {g})",
+        compute,
+    )
+
+
+# ---------------------------------------------------------------------- limit-average rewards
+
+
+def long_run_occupancy_features(env: FiniteMDP, policies: Sequence[Policy]) -> np.ndarray:
+    """Float long-run state-action occupancy ``x_pi(s, a) = (mu0 P*_pi)(s) pi(a|s)``, ``[N, S*A]``.
+
+    ``P*_pi`` is the Cesaro limit of the induced chain (:mod:`objspec.mdp.longrun`: recurrent
+    classes read exactly from the support graph, stationary distributions and absorption
+    probabilities by linear solves), so ``J_LAR(pi) = <x_pi, r>`` for every reward ``r``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> long_run_occupancy_features(FiniteMDP(P, [1.0, 0.0]), [Policy([[0, 1], [0, 1]])])
+    array([[0., 0., 0., 1.]])
+    """
+    from objspec.mdp.linear import induced_chain_sparse
+    from objspec.mdp.longrun import _structure
+
+    S, A = env.n_states, env.n_actions
+    out = np.zeros((len(policies), S * A))
+    for n, p in enumerate(policies):
+        pi = p.probabilities
+        _, stationary, absorb = _structure(induced_chain_sparse(env, pi))
+        mu = (env.initial @ absorb) @ stationary
+        out[n] = (mu[:, None] * pi).ravel()
+    return out
+
+
+def _exact_long_run_rows(env: FiniteMDP, policies: Sequence[Any]) -> list[list[Fraction]]:
+    from objspec.mdp.exact import exact_induced_chain
+    from objspec.mdp.longrun import exact_cesaro_limit
+
+    mu0 = env.exact_initial()
+    S, A = env.n_states, env.n_actions
+    rows = []
+    for p in policies:
+        pi = p.exact_probabilities()
+        p_star = exact_cesaro_limit(exact_induced_chain(env, p))
+        mu = [sum((mu0[s] * p_star[s, t] for s in range(S)), Fraction(0)) for t in range(S)]
+        rows.append([Fraction(mu[s]) * Fraction(pi[s, a]) for s in range(S) for a in range(A)])
+    return rows
+
+
+def long_run_feature_map() -> FeatureMap:
+    """Exact long-run occupancy features: ``J_LAR(pi) = <x_pi, r>`` for every reward.
+
+    ``x_pi(s, a) = (mu0 P*_pi)(s) pi(a|s)`` with ``P*_pi`` the exact Cesaro limit
+    (:func:`objspec.mdp.longrun.exact_cesaro_limit`); the long-run average of
+    ``R(s, a, s')`` is that of its expectation ``r(s, a) = sum_s' tau(s'|s, a) R(s, a, s')``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> P = np.zeros((2, 1, 2)); P[0, 0, 1] = P[1, 0, 0] = 1.0
+    >>> fm = long_run_feature_map()
+    >>> [str(x) for x in fm.compute(FiniteMDP(P, [1.0, 0.0]), [Policy([[1.0], [1.0]])])[0]]
+    ['1/2', '1/2']
+    """
+
+    def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
+        assert env is not None
+        return _exact_long_run_rows(env, items)
+
+    return FeatureMap(
+        "the long-run state-action occupancy (exact Cesaro limit)",
+        "every limit-average reward's value is J(pi) = sum_(s, a) x_pi(s, a) r(s, a), linear "
+        "in the long-run occupancy x_pi(s, a) = (mu0 P*_pi)(s) pi(a|s), where P*_pi is the "
+        "Cesaro limit of the chain pi induces",
         compute,
     )

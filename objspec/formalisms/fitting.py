@@ -553,7 +553,7 @@ class Comparisons:
                     raise InvalidSpecificationError(
                         f"trajectory {k}: action {a} at step {t} is not an action of the "
                         f"environment (it has {A})")
-                if nxt is not None and env.transitions[s, a, nxt] <= 0:
+                if nxt is not None and env.transition_matrix[s * A + a, nxt] <= 0:
                     raise InvalidSpecificationError(
                         f"trajectory {k}: step {t} goes {s} -({a})-> {nxt}, which the "
                         "environment cannot do")
@@ -1224,9 +1224,12 @@ def certificate_for(
     for c in ordered:
         for x in (c.first, c.second):
             items_order.setdefault(x, len(items_order))
-    # re-solve in the certificate's own item order (first appearance in the comparisons)
+    # re-solve in the certificate's own item order (first appearance in the comparisons),
+    # on features recomputed for these items alone: features may be relative to the item
+    # set (one-hot of classes), and check() recomputes them from the certificate's items
     keys = list(items_order)
-    feats = [feat_of[k] for k in keys]
+    feats = [tuple(Fraction(x) for x in row)
+             for row in feature_map.compute(env, [data.items[k] for k in keys])]
     strict = [(items_order[c.first], items_order[c.second]) for c in strict_c]
     ties = [(items_order[c.first], items_order[c.second]) for c in tie_c]
     if feature_map.positive:

@@ -7,9 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._fit_linear import (
+    fit_linear,
+    long_run_feature_map,
+    long_run_occupancy_features,
+    policies_of,
+)
 from objspec.formalisms._sampling import random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reward_scale
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
@@ -184,6 +191,48 @@ LAR_OPTIMISER = Optimiser(
 )
 
 
+# ---------------------------------------------------------------- fitting
+
+
+def fit_limit_average(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Max-margin limit-average reward ``r[S, A]`` with ``max |r| <= 1``.
+
+    ``J_LAR(pi) = <x_pi, r>`` with ``x_pi(s, a) = (mu0 P*_pi)(s) pi(a|s)`` the long-run
+    state-action occupancy (``P*_pi``: the Cesaro limit of the induced chain, per initial
+    distribution ``mu0``), so the comparisons are linear constraints on ``r``: the
+    max-margin LP of :func:`objspec.formalisms.fitting.max_margin`; ``exact=True`` verifies
+    with the exact Cesaro limit, and infeasible data gets an exact Motzkin certificate over
+    the same features. A limit-average reward has no discount: ``gamma`` is not used (so one
+    discount can be passed to every formalism, as ``profile`` does).
+
+    Examples
+    --------
+    >>> from objspec.environments import E7
+    >>> from objspec.learning import Comparisons, fit
+    >>> stay, leave = [[1, 0], [1, 0]], [[0, 1], [1, 0]]
+    >>> result = fit("LAR", E7(), Comparisons(policies=[stay, leave], pairs=[(1, 0, ">")]),
+    ...              exact=True)
+    >>> result.exact, result.spec.compile(E7(), exact=True).compare(leave, stay)
+    (True, 1)
+    """
+    policies = policies_of(data, "LAR")
+    S, A = env.n_states, env.n_actions
+
+    def build(c: np.ndarray) -> LimitAverageReward:
+        return LimitAverageReward(np.asarray(c).reshape(S, A))
+
+    return fit_linear(
+        "LAR", env, data, options,
+        features=lambda: long_run_occupancy_features(env, policies),
+        feature_map=long_run_feature_map(),
+        build=build,
+        method="max-margin LP over the long-run occupancy (HiGHS)" + (
+            ", soft (L1 slack)" if options.soft else ""),
+        normalisation="max |r(s, a)| <= 1",
+        description="limit-average reward",
+    )
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -225,4 +274,7 @@ formalism(
     sampler=_sample_lar,
     reader=SpecificationReader(("reward",), _read_lar),
     optimiser=LAR_OPTIMISER,
+    fitter=Fitter(fit_limit_average, "max-margin LP over long-run (Cesaro) occupancy "
+                  "measures (HiGHS); exact verification in rationals; certificate by Motzkin "
+                  "multipliers"),
 )(LimitAverageReward)

@@ -30,7 +30,7 @@ from objspec.mdp.rewards import check_discount, normalize_rewards
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["MarkovReward", "MR"]
+__all__ = ["MarkovReward", "MR", "inverse_rl"]
 
 
 class MarkovReward(Specification):
@@ -148,7 +148,6 @@ def optimise_discounted(env: FiniteMDP, reward: Any, gamma: Any, options: Optimi
     --------
     >>> import numpy as np
     >>> from objspec import FiniteMDP
-    >>> from objspec.formalisms.optimisation import OptimiseOptions
     >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
     >>> opt = optimise_discounted(FiniteMDP(P, [1.0, 0.0]), [[0, 0], [1, 0]], 0.5,
     ...                           OptimiseOptions.make(exact=True))
@@ -198,14 +197,89 @@ MR_OPTIMISER = Optimiser(
 
 
 def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
-    """Max-margin Markov reward ``r[S, A]`` with ``max |r| <= 1`` (docs/learning.md#mr)."""
+    """Fit a Markov reward (docs/learning.md#mr); the discount is taken as given.
+
+    * Policy comparisons: the max-margin reward ``r[S, A]`` with ``max |r| <= 1`` (LP over
+      discounted occupancy measures), exact on request, an exact certificate otherwise.
+    * ``demonstrations``: inverse RL, Ng and Russell's LP
+      (:func:`objspec.formalisms._fit_reward_learning.fit_demonstrations`; keyword ``l1=``
+      for its L1 penalty, default 0), together with any comparisons.
+    * Trajectory comparisons: the same LP over discounted transition counts; the fitted
+      reward is ``[S, A, S]`` over the transitions the trajectories take (0 elsewhere), or
+      ``[S, A]`` when a trajectory lacks its last state.
+    * ``method="bradley-terry"``: the L2-regularised maximum-likelihood reward of the
+      Bradley--Terry model ``P(i > j) = sigmoid(beta (J_i - J_j))`` (keywords ``beta=``,
+      default 1, and ``l2=``, default 0.01) for noisy data, contradictory comparisons (strict
+      cycles) included; comparisons it orders the wrong way are reported violated.
+      ``method="lp"`` (the default) is the max-margin LP.
+    """
+    from objspec.formalisms._fit_reward_learning import (
+        fit_bradley_terry,
+        fit_demonstrations,
+        trajectory_feature_map,
+        trajectory_features,
+        trajectory_keys,
+        transition_reward,
+    )
+
     gamma = options.need_gamma("MR")
-    policies = policies_of(data, "MR")
+    method = options.take("method", "lp")
     S, A = env.n_states, env.n_actions
+    description = f"Markov reward (gamma = {exact_discount(gamma)})"
+    if method not in ("lp", "bradley-terry"):
+        raise InvalidSpecificationError(
+            f"fit(MR): unknown method={method!r} (use 'lp', the max-margin LP, or "
+            "'bradley-terry')")
+    if data.demonstrations and (method != "lp" or data.trajectories is not None):
+        raise InvalidSpecificationError(
+            "fit(MR): demonstrations are fitted by the inverse RL LP (method='lp') between "
+            "policies only")
+
+    if method == "bradley-terry" and (options.exact or options.margin is not None):
+        raise InvalidSpecificationError(
+            "fit(MR): method='bradley-terry' is a floating-point maximum-likelihood fit: "
+            "exact= and margin= apply to the max-margin LP (method='lp')")
 
     def build(c: np.ndarray) -> MarkovReward:
         return MarkovReward(np.asarray(c).reshape(S, A), gamma)
 
+    if data.trajectories is not None:
+        trajectories = data.trajectories
+        keys = trajectory_keys(trajectories)
+
+        def build_t(c: np.ndarray) -> MarkovReward:
+            return MarkovReward(transition_reward(env, keys, list(c)), gamma)
+
+        transition_reward(env, keys, [0.0] * len(keys))  # the size check, before any work
+
+        def features() -> Any:
+            return trajectory_features(trajectories, keys, float(gamma))
+
+        if method == "bradley-terry":
+            return fit_bradley_terry(features(), data, build_t,
+                                     beta=options.take("beta", 1.0),
+                                     l2=options.take("l2", 1e-2))
+        return fit_linear(
+            "MR", env, data, options,
+            features=features,
+            feature_map=trajectory_feature_map(keys, gamma),
+            build=build_t,
+            method="max-margin LP over discounted transition counts of the trajectories "
+                   "(HiGHS)" + (", soft (L1 slack)" if options.soft else ""),
+            normalisation="max |R| <= 1 over the transitions the trajectories take",
+            description=description,
+        )
+    policies = policies_of(data, "MR")
+    if method == "bradley-terry":
+        return fit_bradley_terry(occupancy_features(env, policies, float(gamma)), data, build,
+                                 beta=options.take("beta", 1.0), l2=options.take("l2", 1e-2))
+    if data.demonstrations:
+        l1 = options.take("l1", 0.0)
+        try:
+            l1f = float(l1)
+        except (TypeError, ValueError):
+            raise InvalidSpecificationError(f"fit(MR): l1={l1!r} is not a number") from None
+        return fit_demonstrations(env, data, options, gamma, build, l1=l1f)
     return fit_linear(
         "MR", env, data, options,
         features=lambda: occupancy_features(env, policies, float(gamma)),
@@ -214,8 +288,37 @@ def fit_markov_reward(env: FiniteMDP, data: Comparisons, options: FitOptions) ->
         method="max-margin LP over the discounted occupancy measure (HiGHS)" + (
             ", soft (L1 slack)" if options.soft else ""),
         normalisation="max |r(s, a)| <= 1",
-        description=f"Markov reward (gamma = {exact_discount(gamma)})",
+        description=description,
     )
+
+
+def inverse_rl(env: FiniteMDP, policy: Any, gamma: Any, *, l1: float = 0.0,
+               exact: bool = False) -> Fit:
+    """Inverse RL (Ng and Russell, ICML 2000): a reward under which ``policy`` is optimal.
+
+    A thin wrapper of ``fit("MR", env, Comparisons(policies=[policy],
+    demonstrations=[0]), gamma=gamma, l1=l1, exact=exact)``: the reward ``r[S, A]``
+    (``max |r| <= 1``) that makes ``policy`` optimal in every state with the largest total
+    per-state margin (minus ``l1 * sum |r|``); degenerate rewards (no action strictly
+    worse anywhere, e.g. ``r = 0``) are excluded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> env = FiniteMDP(P, [1.0, 0.0])
+    >>> go = Policy([[0.0, 1.0], [0.0, 1.0]])
+    >>> result = inverse_rl(env, go, 0.5, exact=True)
+    >>> result.exact, result.margin > 0
+    (True, True)
+    >>> result.spec.optimise(env).policy.probabilities.tolist()
+    [[0.0, 1.0], [0.0, 1.0]]
+    """
+    data = Comparisons(policies=[policy], demonstrations=[0])
+    data.validate(env)
+    return fit_markov_reward(env, data, FitOptions(gamma=gamma, exact=exact,
+                                                   extra={"l1": l1}))
 
 
 # ---------------------------------------------------------------- registration
@@ -260,5 +363,7 @@ formalism(
     optimiser=MR_OPTIMISER,
     fitter=Fitter(fit_markov_reward, "max-margin LP over discounted occupancy measures "
                   "(HiGHS); exact verification in rationals; certificate by Motzkin "
-                  "multipliers"),
+                  "multipliers; trajectory comparisons over discounted transition counts; "
+                  "inverse RL from demonstrations (Ng and Russell's LP); Bradley-Terry "
+                  "maximum likelihood with method='bradley-terry'"),
 )(MarkovReward)

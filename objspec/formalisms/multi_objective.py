@@ -18,6 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._fit_invariance import (
+    Interpolant,
+    LinearStatistic,
+    PiecewiseLinear,
+    exact_data,
+    exact_env,
+    fit_by_invariance,
+    occupancy_invariance,
+    return_vector_invariance,
+)
+from objspec.formalisms._fit_linear import (
+    fit_linear,
+    occupancy_feature_map,
+    occupancy_features,
+)
 from objspec.formalisms._occupancy_optimise import (
     OMORL_OPTIMISER,
     ORDERING_OPTIMISER,
@@ -39,11 +55,12 @@ from objspec.formalisms._support import (
     expected_reward_batch,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.fitting import Comparisons, FeatureMap, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import GENERIC
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
 from objspec.formalisms.trajectory import Method, ReturnFunctionEvaluator, ReturnFunctionOptions
-from objspec.mdp.exact import exact_expected_return
+from objspec.mdp.exact import exact_discount, exact_expected_return
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
@@ -364,9 +381,43 @@ def _sample_imorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return InnerMORL(rewards, random_vector_function(rng), random_discount(rng))
 
 
+def fit_imorl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit ``f`` of an IMORL specification with the rewards given (docs/learning.md#inmr).
+
+    With ``rewards=`` (``[k, ...]``) given and finitely many return vectors, ``J`` is linear
+    in ``f``'s values at them: a max-margin LP; the fitted ``f`` takes the value of the
+    nearest return vector (:class:`objspec.formalisms._fit_returns.ReturnTable`).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E4
+    >>> from objspec.learning import Comparisons, fit
+    >>> R = np.zeros((2, 3, 2)); R[0, 0, 0] = 1; R[1, 1, 0] = 1
+    >>> pols = [Policy([[p, 1 - p], [q, 1 - q], [1, 0]]) for p, q in ((1, 1), (1, 0), (0, 0))]
+    >>> data = Comparisons(policies=pols, pairs=[(0, 1, ">"), (2, 1, ">")])
+    >>> result = fit("IMORL", E4(), data, gamma=F(1, 2), rewards=R, exact=True)
+    >>> result.spec.compile(E4(), exact=True).compare(pols[2], pols[1])
+    1
+    """
+    from objspec.formalisms._fit_returns import fit_return_function
+
+    def build(rewards: Any, f: Any, gamma: Any) -> InnerMORL:
+        return InnerMORL(rewards, f, gamma)
+
+    return fit_return_function(env, data, options, build, acronym="IMORL", keyword="rewards",
+                               scalar=False, validate=as_rewards)
+
+
 formalism(
     "IMORL",
     optimiser=GENERIC,
+    fitter=Fitter(fit_imorl, "max-margin LP over the distribution of the return vector of "
+                  "given rewards (f: value of the nearest return vector; HiGHS); exact "
+                  "verification in rationals; certificate by Motzkin multipliers, relative to "
+                  "the rewards", decides=False),
     name="inner multi-objective RL",
     level="trajectory",
     exact=True,
@@ -402,6 +453,179 @@ def _sample_omorl(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return OuterMORL(rewards, random_vector_function(rng), random_discount(rng))
 
 
+def _given_rewards(env: FiniteMDP, options: FitOptions, formalism: str) -> np.ndarray | None:
+    """The ``rewards=`` keyword: ``k`` rewards stacked (checked against ``env``), or None."""
+    rewards = options.take("rewards")
+    if rewards is None:
+        return None
+    arr = as_rewards(rewards, f"fit({formalism}): rewards")
+    expected_reward_batch(env, arr, f"fit({formalism}): rewards")  # shape check
+    return arr
+
+
+def _first(v: Any) -> Any:
+    return np.asarray(v, dtype=object).ravel()
+
+
+def _return_vector_map(rewards: np.ndarray, gamma: Any) -> FeatureMap:
+    g = exact_discount(gamma)
+
+    def compute(env: FiniteMDP | None, items: Any) -> list[list[Fraction]]:
+        assert env is not None
+        return [[Fraction(exact_expected_return(env, p, r, g)) for r in rewards]
+                for p in items]
+
+    return FeatureMap(
+        f"the expected-return vectors of the {len(rewards)} given rewards (gamma = {g})",
+        f"an OMORL specification with these rewards and a linear f has value "
+        f"J(pi) = sum_i w_i J_i(pi), linear in the vector of expected returns (gamma = {g})",
+        compute)
+
+
+def fit_outer_morl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An OMORL ``(Rvec, f, gamma)`` that orders the data, or a certificate that none does.
+
+    Keywords: ``rewards=`` (``[k, ...]``, the objectives, taken as given) and ``f=``:
+    ``"any"`` (default) or ``"linear"``.
+
+    * ``f="linear"`` with ``rewards``: ``J = <w, Jvec(pi)>``, linear in ``w``: the
+      max-margin LP over the exact return vectors (``max |w_i| <= 1``), exact verification
+      on request, Motzkin certificate otherwise. Without ``rewards`` a linear OMORL is a
+      Markov reward: the MR LP, returned as ``k = 1`` objective with ``f(v) = v[0]``.
+    * ``f="any"``: ``J`` depends on ``pi`` only through ``Jvec(pi)`` (through the occupancy
+      measure when the rewards are free: take ``k = 1``), so the fit interpolates as for
+      ONMR: weights injective on the distinct return vectors (or occupancy measures) and an
+      explicit piecewise linear ``g``, ``f(v) = g(<w, v>)`` (docs/learning.md#invariance).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec.environments import E1
+    >>> from objspec.learning import Comparisons, fit
+    >>> rewards = np.eye(3)[:2][:, None, :]  # R_i = 1[a_i]
+    >>> pols = [[[1, 0, 0]], [[0, 1, 0]], [[0, 0, 1]]]
+    >>> data = Comparisons(policies=pols, pairs=[(0, 1, ">"), (1, 2, ">")])
+    >>> result = fit("OMORL", E1(), data, gamma=F(1, 2), rewards=rewards, f="linear",
+    ...              exact=True)
+    >>> [str(w) for w in result.spec.f.weights], result.exact
+    (['1', '1/2'], True)
+    """
+    gamma = options.need_gamma("OMORL")
+    rewards = _given_rewards(env, options, "OMORL")
+    kind = options.take("f", "any")
+    if kind not in ("any", "linear"):
+        raise InvalidSpecificationError(
+            f"fit(OMORL): f={kind!r}; use f='any' (a general function, interpolated) or "
+            "f='linear' (weights fitted by the max-margin LP)")
+    S, A = env.n_states, env.n_actions
+    desc = f"outer multi-objective RL (gamma = {exact_discount(gamma)})"
+    if kind == "linear":
+        env = exact_env(env)
+        exact = exact_data(data, "OMORL")
+        pols = exact.policies
+        assert pols is not None
+        if rewards is None:
+            def build_mr(c: np.ndarray) -> OuterMORL:
+                return OuterMORL(np.asarray(c).reshape(1, S, A), LinearStatistic([1]), gamma)
+
+            return fit_linear(
+                "OMORL", env, exact, options,
+                features=lambda: occupancy_features(env, pols, float(gamma)),
+                feature_map=occupancy_feature_map(gamma), build=build_mr,
+                method="max-margin LP over the discounted occupancy measure (linear f, "
+                       "one free objective: a Markov reward)",
+                normalisation="max |r(s, a)| <= 1", description=desc + " with linear f")
+        given = rewards
+        fmap = _return_vector_map(given, gamma)
+
+        def features() -> np.ndarray:
+            r_sa = expected_reward_batch(env, given)
+            return occupancy_features(env, pols, float(gamma)) @ r_sa.reshape(len(given), -1).T
+
+        def build_w(c: np.ndarray) -> OuterMORL:
+            return OuterMORL(given, LinearStatistic([Fraction(x) for x in c]), gamma)
+
+        return fit_linear(
+            "OMORL", env, exact, options, features=features, feature_map=fmap, build=build_w,
+            method="max-margin LP over the expected-return vectors (linear f)",
+            normalisation="max |w_i| <= 1",
+            description=desc + f" with these {len(given)} rewards and linear f")
+    if rewards is None:
+        def build(ell: LinearStatistic, g: PiecewiseLinear) -> OuterMORL:
+            reward = np.array(ell.weights, dtype=object).reshape(1, S, A)
+            return OuterMORL(reward, Interpolant(_first, LinearStatistic([1]), g, "J_1"),
+                             gamma)
+
+        return fit_by_invariance(
+            "OMORL", env, data, options, invariance=occupancy_invariance(gamma, "OMORL"),
+            build=build, real_valued=True, description=desc,
+            method="exact occupancy classes; one objective injective on them and a "
+                   "piecewise linear f")
+    given_r = rewards
+
+    def build_given(ell: LinearStatistic, g: PiecewiseLinear) -> OuterMORL:
+        return OuterMORL(given_r, Interpolant(_first, ell, g, "Jvec"), gamma)
+
+    return fit_by_invariance(
+        "OMORL", env, data, options,
+        invariance=return_vector_invariance(given_r, gamma, "OMORL"),
+        build=build_given, real_valued=True,
+        description=desc + f" with these {len(given_r)} rewards",
+        method="exact return-vector classes; f = g(<w, Jvec>) with w injective on them and "
+               "g piecewise linear")
+
+
+def fit_generalised_outer_morl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """A GOMORL ``(Rvec, gamma, >=_k)`` that orders the data, or a certificate that none does.
+
+    With ``rewards=`` given, policies with equal return vectors must tie; without, ``k = 1``
+    objective injective on the distinct occupancy measures (every GOMORL ordering is a
+    function of the occupancy measure). The order is :func:`objspec.orders.by_key` of
+    ``g(<w, v>)``, ``g`` the explicit piecewise linear interpolant of the classes' heights
+    (docs/learning.md#invariance); it is a total preorder on all of ``R^k``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[F(p), 1 - F(p)], [1, 0]] for p in (0, F(1, 2), 1)]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (0, 2, ">")])
+    >>> fit("GOMORL", E3(), data, gamma=F(1, 2)).spec.compile(E3()).rank(pols).tolist()
+    [1, 0, 2]
+    """
+    from objspec.orders import by_key
+
+    gamma = options.need_gamma("GOMORL")
+    rewards = _given_rewards(env, options, "GOMORL")
+    S, A = env.n_states, env.n_actions
+    desc = f"generalised outer multi-objective RL (gamma = {exact_discount(gamma)})"
+    if rewards is None:
+        def build(ell: LinearStatistic, g: PiecewiseLinear) -> GeneralisedOuterMORL:
+            reward = np.array(ell.weights, dtype=object).reshape(1, S, A)
+            return GeneralisedOuterMORL(
+                reward, by_key(Interpolant(_first, LinearStatistic([1]), g, "J_1")), gamma)
+
+        return fit_by_invariance(
+            "GOMORL", env, data, options, invariance=occupancy_invariance(gamma, "GOMORL"),
+            build=build, real_valued=False, description=desc,
+            method="exact occupancy classes; one objective injective on them, ordered by a "
+                   "piecewise linear key")
+    given = rewards
+
+    def build_given(ell: LinearStatistic, g: PiecewiseLinear) -> GeneralisedOuterMORL:
+        return GeneralisedOuterMORL(given, by_key(Interpolant(_first, ell, g, "Jvec")), gamma)
+
+    return fit_by_invariance(
+        "GOMORL", env, data, options,
+        invariance=return_vector_invariance(given, gamma, "GOMORL"),
+        build=build_given, real_valued=False,
+        description=desc + f" with these {len(given)} rewards",
+        method="exact return-vector classes; ordered by the key g(<w, Jvec>), w injective on "
+               "them, g piecewise linear")
+
+
 def _read_omorl(fields: SpecificationFields) -> OuterMORL:
     from objspec import expressions
 
@@ -419,6 +643,9 @@ formalism(
     strategy=_strategy_omorl,
     sampler=_sample_omorl,
     reader=SpecificationReader(("rewards", "f", "gamma"), _read_omorl),
+    fitter=Fitter(fit_outer_morl, "linear f with given rewards: max-margin LP over return "
+                  "vectors; general f: exact occupancy (or return-vector) classes and an "
+                  "explicit piecewise linear interpolant; certificates on one-hot features"),
 )(OuterMORL)
 
 
@@ -466,4 +693,7 @@ formalism(
     strategy=_strategy_gomorl,
     sampler=_sample_gomorl,
     reader=SpecificationReader(("rewards", "gamma"), _read_gomorl),
+    fitter=Fitter(fit_generalised_outer_morl, "exact occupancy (or return-vector) classes; "
+                  "an order by an explicit piecewise linear key; certificate on the classes' "
+                  "one-hot features"),
 )(GeneralisedOuterMORL)

@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._fit_invariance import (
+    LinearStatistic,
+    PiecewiseLinear,
+    fit_by_invariance,
+    occupancy_invariance,
+)
 from objspec.formalisms._occupancy_optimise import ONMR_OPTIMISER
 from objspec.formalisms._sampling import (
     absorbing_zero,
@@ -32,6 +38,7 @@ from objspec.formalisms._support import (
     expected_reward,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import GENERIC
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
@@ -262,9 +269,43 @@ def _read_inmr(fields: SpecificationFields) -> InnerNonlinearMarkovReward:
     return InnerNonlinearMarkovReward(fields.array("reward"), f, fields.number("gamma"))
 
 
+def fit_inmr(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit ``f`` of an INMR specification with the reward given (docs/learning.md#inmr).
+
+    With ``reward=`` given and finitely many returns, ``J(pi) = sum_g P_pi(G = g) f(g)`` is
+    linear in ``f``'s values at the returns: a max-margin LP; the fitted ``f`` is piecewise
+    linear through them (:class:`objspec.formalisms._fit_returns.ReturnTable`).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> import numpy as np
+    >>> from objspec import Policy
+    >>> from objspec.environments import E4
+    >>> from objspec.learning import Comparisons, fit
+    >>> R = np.zeros((3, 2)); R[0, 0] = R[1, 0] = 1
+    >>> pols = [Policy([[p, 1 - p], [p, 1 - p], [1, 0]]) for p in (F(0), F(1, 2), F(1))]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (1, 2, ">")])
+    >>> result = fit("INMR", E4(), data, gamma=F(1, 2), reward=R, exact=True)
+    >>> result.spec.compile(E4(), exact=True).compare(pols[1], pols[0])
+    1
+    """
+    from objspec.formalisms._fit_returns import fit_return_function
+
+    def build(reward: Any, f: Any, gamma: Any) -> InnerNonlinearMarkovReward:
+        return InnerNonlinearMarkovReward(reward, f, gamma)
+
+    return fit_return_function(env, data, options, build, acronym="INMR", keyword="reward",
+                               scalar=True, validate=lambda r: as_reward(r)[None])
+
+
 formalism(
     "INMR",
     optimiser=GENERIC,
+    fitter=Fitter(fit_inmr, "max-margin LP over the return distribution of a given reward "
+                  "(f piecewise linear through its fitted values; HiGHS); exact verification "
+                  "in rationals; certificate by Motzkin multipliers, relative to the reward",
+                  decides=False),
     name="inner nonlinear Markov rewards",
     level="trajectory",
     exact=True,
@@ -302,6 +343,44 @@ def _sample_onmr(env: FiniteMDP, rng: np.random.Generator) -> Any:
                                       random_discount(rng))
 
 
+def fit_outer_nonlinear(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An ONMR ``(r, f, gamma)`` that orders the data, or a certificate that none does.
+
+    ``J(pi) = f(<r, m_gamma^pi>)`` depends on ``pi`` only through its occupancy measure, so
+    policies with equal measures tie; conversely any ordering that ties them is realised:
+    ``r`` is a rational reward (max ``|r| <= 1``) whose value is injective on the data's
+    distinct occupancy measures and ``f`` the explicit
+    :class:`~objspec.formalisms._fit_invariance.PiecewiseLinear` map from those values to
+    the classes' heights (docs/learning.md#invariance). ``f`` need not be monotone: ties
+    between policies with different measures are made by ``f``, not by ``r``.
+
+    Examples
+    --------
+    E3: the return ``p = pi(a|s0)`` peaked at ``1/2`` (N3's ordering) is ONMR, not MR.
+
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[F(p), 1 - F(p)], [1, 0]] for p in (0, F(1, 2), 1)]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (1, 2, ">"), (0, 2, "=")])
+    >>> result = fit("ONMR", E3(), data, gamma=F(1, 2))
+    >>> result.spec.compile(E3(), exact=True).rank(pols).tolist()
+    [1, 0, 1]
+    """
+    gamma = options.need_gamma("ONMR")
+    S, A = env.n_states, env.n_actions
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> OuterNonlinearMarkovReward:
+        reward = np.array(ell.weights, dtype=object).reshape(S, A)
+        return OuterNonlinearMarkovReward(reward, g, gamma)
+
+    return fit_by_invariance(
+        "ONMR", env, data, options, invariance=occupancy_invariance(gamma, "ONMR"),
+        build=build, real_valued=True,
+        method="exact occupancy classes; a reward injective on them and a piecewise linear f",
+        description=f"outer nonlinear Markov reward (gamma = {gamma})")
+
+
 def _read_onmr(fields: SpecificationFields) -> OuterNonlinearMarkovReward:
     from objspec import expressions
 
@@ -318,4 +397,7 @@ formalism(
     strategy=_strategy_onmr,
     sampler=_sample_onmr,
     reader=SpecificationReader(("reward", "f", "gamma"), _read_onmr),
+    fitter=Fitter(fit_outer_nonlinear, "exact occupancy-measure classes (equal measures must "
+                  "tie); an injective rational reward and an explicit piecewise linear f; "
+                  "certificate on the classes' one-hot features"),
 )(OuterNonlinearMarkovReward)

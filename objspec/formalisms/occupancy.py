@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._fit_invariance import (
+    Interpolant,
+    LinearStatistic,
+    PiecewiseLinear,
+    fit_by_invariance,
+    occupancy_invariance,
+    state_action_occupancy,
+)
 from objspec.formalisms._occupancy_optimise import (
     FOMR_OPTIMISER,
     ORDERING_OPTIMISER,
@@ -26,6 +34,7 @@ from objspec.formalisms._support import (
     describe_callable,
 )
 from objspec.formalisms.base import Specification
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.registry import formalism
 from objspec.mdp.evaluation import occupancy_measure
 from objspec.mdp.exact import exact_occupancy_measure
@@ -224,6 +233,39 @@ def _strategy_fomr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
     return occupancy_functions(env, **options)
 
 
+def fit_occupancy_function(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An FOMR ``(f, gamma)`` that orders the data, or a certificate that none does.
+
+    ``J(pi) = f(m_gamma^pi)``: policies with equal occupancy measures tie, and every
+    ordering that ties them is realised by ``f(m) = g(<r, m>)`` with ``r`` a rational
+    weight injective on the data's distinct measures and ``g`` the
+    explicit piecewise linear interpolant of the classes' heights; ``f`` is defined on
+    every measure, not only the data's (docs/learning.md#invariance).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[F(p), 1 - F(p)], [1, 0]] for p in (0, F(1, 2), 1)]
+    >>> data = Comparisons(policies=pols, pairs=[(1, 0, ">"), (1, 2, ">"), (0, 2, "=")])
+    >>> fit("FOMR", E3(), data, gamma=F(1, 2)).spec.compile(E3()).rank(pols).tolist()
+    [1, 0, 1]
+    """
+    gamma = options.need_gamma("FOMR")
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> OccupancyMeasureFunction:
+        return OccupancyMeasureFunction(Interpolant(state_action_occupancy, ell, g, "m(s, a)"),
+                                        gamma)
+
+    return fit_by_invariance(
+        "FOMR", env, data, options, invariance=occupancy_invariance(gamma, "FOMR"),
+        build=build, real_valued=True,
+        description=f"function of the occupancy measure (gamma = {gamma})",
+        method="exact occupancy classes; f(m) = g(<r, m>) with r injective on them and g "
+               "piecewise linear")
+
+
 def _sample_fomr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     w, u = random_weights(rng, (env.n_states, env.n_actions, env.n_states)), random_weights(
         rng, (env.n_states, env.n_actions, env.n_states))
@@ -245,6 +287,8 @@ formalism(
     exact=True,
     strategy=_strategy_fomr,
     sampler=_sample_fomr,
+    fitter=Fitter(fit_occupancy_function, "exact occupancy-measure classes; an explicit "
+                  "interpolant g(<r, m>); certificate on the classes' one-hot features"),
 )(OccupancyMeasureFunction)
 
 
@@ -276,6 +320,38 @@ def _strategy_omo(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
     return occupancy_orderings(env, **options)
 
 
+def fit_occupancy_ordering(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An OMO ``(>=_M, gamma)`` that orders the data, or a certificate that none does.
+
+    As :func:`fit_occupancy_function`, with the order :func:`objspec.orders.by_key` of
+    ``g(<r, m>)`` (a total preorder on all measures).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[F(p), 1 - F(p)], [1, 0]] for p in (0, F(1, 2), 1)]
+    >>> data = Comparisons(policies=pols, pairs=[(2, 1, ">"), (0, 1, "=")])
+    >>> fit("OMO", E3(), data, gamma=F(1, 2)).spec.compile(E3()).rank(pols).tolist()
+    [1, 1, 0]
+    """
+    from objspec.orders import by_key
+
+    gamma = options.need_gamma("OMO")
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> OccupancyMeasureOrdering:
+        return OccupancyMeasureOrdering(
+            by_key(Interpolant(state_action_occupancy, ell, g, "m(s, a)")), gamma)
+
+    return fit_by_invariance(
+        "OMO", env, data, options, invariance=occupancy_invariance(gamma, "OMO"),
+        build=build, real_valued=False,
+        description=f"occupancy measure ordering (gamma = {gamma})",
+        method="exact occupancy classes; ordered by the key g(<r, m>), r injective on them, "
+               "g piecewise linear")
+
+
 def _sample_omo(env: FiniteMDP, rng: np.random.Generator) -> Any:
     from objspec import orders
 
@@ -299,4 +375,6 @@ formalism(
     exact=True,
     strategy=_strategy_omo,
     sampler=_sample_omo,
+    fitter=Fitter(fit_occupancy_ordering, "exact occupancy-measure classes; an order by an "
+                  "explicit key g(<r, m>); certificate on the classes' one-hot features"),
 )(OccupancyMeasureOrdering)

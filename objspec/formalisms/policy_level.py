@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from objspec.formalisms._fit_invariance import (
+    Interpolant,
+    LinearStatistic,
+    PiecewiseLinear,
+    fit_by_invariance,
+    policy_invariance,
+    policy_rows,
+)
 from objspec.formalisms._sampling import random_weights
 from objspec.formalisms._support import (
     OrderEvaluator,
@@ -22,6 +30,7 @@ from objspec.formalisms._support import (
     real_result,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import (
     OptimiseOptions,
     Optimiser,
@@ -200,6 +209,62 @@ def _sample_fpr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     return PolicyFunction(f)
 
 
+def fit_policy_function(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An FPR ``f`` that orders the data (any consistent data fits).
+
+    ``f(pi) = g(<W, pi>)`` with ``W`` a rational ``[S, A]`` weight injective on the data's
+    distinct policies and ``g`` the explicit piecewise linear interpolant
+    of their heights in the data's order (docs/learning.md#invariance). Only the same
+    policy listed twice and ordered strictly has no fit (a certificate says so).
+
+    Examples
+    --------
+    N2 on E2: FPR sees the unreachable state ``s1``.
+
+    >>> from objspec.environments import E2
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[1, 0], [1, 0]], [[1, 0], [0, 1]]]
+    >>> result = fit("FPR", E2(), Comparisons(policies=pols, pairs=[(0, 1, ">")]))
+    >>> result.spec.compile(E2()).rank(pols).tolist()
+    [0, 1]
+    """
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> PolicyFunction:
+        return PolicyFunction(Interpolant(policy_rows, ell, g, "pi(a|s)"))
+
+    return fit_by_invariance(
+        "FPR", env, data, options, invariance=policy_invariance("FPR"), build=build,
+        real_valued=True, description="function of policies",
+        method="f(pi) = g(<W, pi>) with W injective on the distinct policies and g "
+               "piecewise linear")
+
+
+def fit_policy_ordering(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """A PO that orders the data: :func:`objspec.orders.by_key` of FPR's ``g(<W, pi>)``.
+
+    Examples
+    --------
+    >>> from objspec.environments import E2
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[1, 0], [1, 0]], [[1, 0], [0, 1]]]
+    >>> spec = fit("PO", E2(), Comparisons(policies=pols, pairs=[(1, 0, ">")])).spec
+    >>> spec  # doctest: +ELLIPSIS
+    PolicyOrdering(order=by_key(g(<w, pi(a|s)>), g = PiecewiseLinear(...)))
+    >>> spec.compile(E2()).rank(pols).tolist()
+    [1, 0]
+    """
+    from objspec.orders import by_key
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> PolicyOrdering:
+        return PolicyOrdering(by_key(Interpolant(policy_rows, ell, g, "pi(a|s)")))
+
+    return fit_by_invariance(
+        "PO", env, data, options, invariance=policy_invariance("PO"), build=build,
+        real_valued=False, description="policy ordering",
+        method="ordered by the key g(<W, pi>), W injective on the distinct policies, g "
+               "piecewise linear")
+
+
 def _policy_search(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
     """The registered optimiser of FPR and PO: the generic search
     (:func:`~objspec.formalisms.optimisation.generic_optimise`) on the policy itself."""
@@ -232,6 +297,8 @@ formalism(
     strategy=_strategy_fpr,
     sampler=_sample_fpr,
     optimiser=FPR_OPTIMISER,
+    fitter=Fitter(fit_policy_function, "an explicit interpolant g(<W, pi>) of the data's "
+                  "order (any consistent data fits)"),
 )(PolicyFunction)
 
 
@@ -266,4 +333,6 @@ formalism(
     exact=True,
     strategy=_strategy_po,
     optimiser=PO_OPTIMISER,
+    fitter=Fitter(fit_policy_ordering, "an order by an explicit key g(<W, pi>) extending the "
+                  "data's order (any consistent data fits)"),
 )(PolicyOrdering)

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import (
+    CertificateError,
+    InvalidSpecificationError,
+    NoFitFoundError,
+    NotExpressibleError,
+)
+from objspec.formalisms._fit_linear import (
+    exact_occupancy_rows,
+    fit_linear,
+    occupancy_features,
+    policies_of,
+)
 from objspec.formalisms._sampling import quadratic, random_discount, random_reward
 from objspec.formalisms._support import as_reward, expected_reward, reachable_states
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import (
+    Comparisons,
+    FeatureMap,
+    Fit,
+    FitOptions,
+    Fitter,
+    certificate_for,
+    not_expressible,
+)
 from objspec.formalisms.optimisation import (
     OptimiseOptions,
     Optimiser,
@@ -24,9 +45,10 @@ from objspec.formalisms.regularisers import (
     NegativeEntropy,
     Regulariser,
     as_regulariser,
+    squared_distance_to,
 )
 from objspec.mdp.evaluation import evaluate, state_visitation
-from objspec.mdp.exact import exact_expected_return, exact_state_visitation
+from objspec.mdp.exact import exact_discount, exact_expected_return, exact_state_visitation
 from objspec.mdp.model import FiniteMDP, to_fraction
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
@@ -328,6 +350,256 @@ RRL_OPTIMISER = Optimiser(
 )
 
 
+# ---------------------------------------------------------------- fitting
+
+
+def _regulariser_term(env: FiniteMDP, policies: Sequence[Policy], reg: Regulariser,
+                      gamma: Any) -> np.ndarray:
+    """Float ``sum_s d_gamma^pi(s) F(pi(.|s))`` of each policy (``F`` only where reached)."""
+    ev = RegularisedEvaluator(RegularisedRL(np.zeros(env.n_states), reg, -1, gamma), env,
+                              exact=False)
+    return np.atleast_1d(ev.values(list(policies)))
+
+
+def _regularised_feature_map(reg: Regulariser, alpha: Any, gamma: Any,
+                             n_pairs: int) -> FeatureMap:
+    """Exact features ``[m_pi, -alpha sum_s d(s) F(pi(.|s))]`` (``alpha`` None: free, ``1``).
+
+    With a given ``alpha`` the last coordinate of ``c`` must be positive (it is the scale
+    ``k`` of ``J = (<m, r> - alpha sum d F) / k``); with a free ``alpha`` it is ``alpha``.
+    """
+    g = exact_discount(gamma)
+    a = Fraction(1) if alpha is None else to_fraction(alpha)
+
+    def precondition(env: FiniteMDP | None, items: Sequence[Any]) -> None:
+        if not reg.rational:
+            raise CertificateError(
+                f"regulariser {reg!r} has irrational values: no exact features")
+
+    def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
+        assert env is not None
+        precondition(env, items)
+        occ = exact_occupancy_rows(env, items, g)
+        ev = RegularisedEvaluator(RegularisedRL(np.zeros(env.n_states), reg, -1, g), env,
+                                  exact=True)
+        return [row + [-a * Fraction(ev.exact_value(p))] for row, p in zip(occ, items,
+                                                                            strict=True)]
+
+    which = "alpha" if alpha is None else f"the scale k of (r, alpha = {a})"
+    return FeatureMap(
+        f"the discounted occupancy measure and the regulariser term (gamma = {g})",
+        f"every regularised RL value with regulariser {reg!r} is J(pi) = sum_(s, a) "
+        f"m_pi(s, a) r(s, a) - alpha sum_s d_pi(s) F(pi(.|s)), linear in (r, {which}) "
+        f"(m_pi, d_pi: the discounted occupancy and visitation, gamma = {g})",
+        compute,
+        precondition,
+        positive=() if alpha is None else (n_pairs,),
+    )
+
+
+def _l3_feature_map(env: FiniteMDP, policies: Sequence[Policy]) -> FeatureMap:
+    """Lemma L3 as a certificate feature map: one-hot per (state, action distribution).
+
+    The columns are fixed by the rows of ``policies`` (the data's), so the features of any
+    subset of them are the same vectors (a policy with a row outside this universe is
+    refused by ``compute``).
+    """
+    from objspec.structural import L3
+
+    universe: list[list[tuple[Fraction, ...]]] = []
+    for s in range(env.n_states):
+        rows = {tuple(Fraction(x) for x in p.exact_probabilities()[s]) for p in policies}
+        universe.append(sorted(rows))
+
+    def precondition(env: FiniteMDP | None, items: Sequence[Any]) -> None:
+        assert env is not None
+        L3.check_precondition(env, list(items), ())
+
+    def compute(env: FiniteMDP | None, items: Sequence[Any]) -> list[list[Fraction]]:
+        assert env is not None
+        out = []
+        for p in items:
+            pi = p.exact_probabilities()
+            row: list[Fraction] = []
+            for s, keys in enumerate(universe):
+                key = tuple(Fraction(x) for x in pi[s])
+                if key not in keys:
+                    raise CertificateError(
+                        f"L3 features: the action distribution {[str(x) for x in key]} of "
+                        f"state {s} is not among those the features list")
+                row.extend(Fraction(int(key == k)) for k in keys)
+            out.append(row)
+        return out
+
+    return FeatureMap(
+        "one-hot (state, action distribution) indicators (lemma L3)",
+        "in this environment every action has the same successor distribution in every "
+        "state, so the visitation d_gamma does not depend on the policy and every RRL value "
+        "(any regulariser, any alpha, any reward) is J(pi) = sum_s g_s(pi(.|s)), additively "
+        "separable across states (lemma L3, docs/theory.md#lemmas): linear in one-hot "
+        "features per (state, action distribution)",
+        compute,
+        precondition,
+    )
+
+
+def _l3_certificate(env: FiniteMDP, data: Comparisons) -> Any:
+    """The L3 certificate (no RRL with any regulariser), or None where L3 gives none."""
+    from objspec.structural import L3
+
+    policies = policies_of(data, "RRL")
+    try:
+        L3.check_precondition(env, list(policies), ())
+    except CertificateError:
+        return None
+    return certificate_for("RRL", env, data, _l3_feature_map(env, policies),
+                           description="regularised RL (any regulariser, any alpha)")
+
+
+def fit_regularised(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    r"""Fit regularised RL: the reward (and ``alpha`` unless given) for a regulariser.
+
+    For fixed policies ``J(pi) = <m_pi, r> - alpha sum_s d_pi(s) F(pi(.|s))`` is affine in
+    ``r``: with features ``phi(pi) = [m_pi, -alpha sum_s d_pi(s) F(pi(.|s))]`` and unknown
+    ``c = (r, k)``, ``J(pi) = <phi(pi), c>`` at ``k = 1``. Every positive ``k`` orders the
+    policies like ``k = 1`` does with reward ``r / k``, so the max-margin LP
+    (:func:`objspec.formalisms.fitting.max_margin`) is solved with ``k`` required positive
+    (``FeatureMap.positive``) and the fitted reward is ``r / k``. Keywords:
+
+    * ``regulariser=F, alpha=a``: both as given (the formalism's definition with a given
+      regulariser and weight); a certificate proves that no reward works with them.
+    * ``regulariser=F`` without ``alpha``: ``alpha`` is fitted too (any sign, ``0``
+      included): features ``[m_pi, -sum_s d_pi(s) F(pi(.|s))]``, unknown ``(r, alpha)``.
+    * no ``regulariser`` (or ``regulariser=None``): *any* regulariser. Where lemma L3
+      applies (every action has the same successor distribution in every state,
+      :data:`objspec.structural.L3`) every RRL value is additively separable across
+      states, and an infeasible L3 system is a certificate that no RRL with any
+      regulariser explains the data. Otherwise (or when L3's features can explain the
+      data) the fit uses :func:`~objspec.formalisms.regularisers.squared_distance_to`
+      (uniform reference) with a fitted ``alpha``; if that fails, the answer is
+      :class:`~objspec.errors.NoFitFoundError` (other regularisers are not excluded).
+
+    Entropy and KL regularisers have irrational values: ``exact=True`` is refused for them
+    and infeasibility is only certified through L3 (elsewhere a
+    :class:`~objspec.errors.NoFitFoundError` says the float LP found no margin).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec.environments import E3
+    >>> from objspec.formalisms.regularisers import squared_distance_to
+    >>> from objspec.learning import Comparisons, fit
+    >>> mixed, pure = [[F(1, 2), F(1, 2)], [1, 0]], [[1, 0], [1, 0]]
+    >>> data = Comparisons(policies=[mixed, pure], pairs=[(0, 1, ">")])
+    >>> result = fit("RRL", E3(), data, gamma=F(1, 2), regulariser=squared_distance_to(),
+    ...              alpha=1, exact=True)
+    >>> result.exact, result.spec.compile(E3(), exact=True).compare(mixed, pure)
+    (True, 1)
+    """
+    gamma = options.need_gamma("RRL")
+    policies = policies_of(data, "RRL")
+    given = options.take("regulariser", None)
+    alpha = options.take("alpha", None)
+    if data.demonstrations:
+        raise InvalidSpecificationError(
+            "fit(RRL): demonstrations are fitted for Markov rewards only (inverse RL, "
+            "fit('MR', ...)); this fitter compares policies")
+    if not options.soft:
+        data.check_consistent()
+    if given is None:
+        if alpha is not None:
+            raise InvalidSpecificationError(
+                "fit(RRL): alpha= is given without regulariser=; without a regulariser the "
+                "fit ranges over every regulariser (and so every weight)")
+        cert = _l3_certificate(env, data)
+        if cert is not None:
+            raise not_expressible("RRL", cert)
+        try:
+            return _fit_rrl_with(env, data, options, policies, squared_distance_to(), None,
+                                 gamma, any_regulariser=True)
+        except NotExpressibleError as exc:
+            raise NoFitFoundError(
+                "fit(RRL): no regularised RL with the default regulariser "
+                "squared_distance_to(uniform) and any alpha explains the data "
+                f"({exc}); other regularisers are not excluded (lemma L3, which covers them "
+                "all, does not apply to this environment or cannot separate the data)"
+            ) from None
+    reg = as_regulariser(given)
+    reg.check_environment(env.n_states, env.n_actions)
+    if alpha is not None:
+        try:
+            a = float(alpha)
+        except (TypeError, ValueError):
+            raise InvalidSpecificationError(f"fit(RRL): alpha={alpha!r} is not a number"
+                                            ) from None
+        if not np.isfinite(a):
+            raise InvalidSpecificationError(f"fit(RRL): alpha={alpha!r} is not finite")
+    if options.exact and not reg.rational:
+        raise InvalidSpecificationError(
+            f"fit(RRL): regulariser {reg!r} has irrational values (logarithms), so the fit "
+            "cannot be verified in rational arithmetic: use exact=False, or a rational "
+            "regulariser such as squared_distance_to()")
+    return _fit_rrl_with(env, data, options, policies, reg, alpha, gamma,
+                         any_regulariser=False)
+
+
+def _fit_rrl_with(env: FiniteMDP, data: Comparisons, options: FitOptions,
+                  policies: Sequence[Policy], reg: Regulariser, alpha: Any, gamma: Any,
+                  *, any_regulariser: bool) -> Fit:
+    S, A = env.n_states, env.n_actions
+    SA = S * A
+    a_float = 1.0 if alpha is None else float(alpha)
+
+    def features() -> np.ndarray:
+        occ = occupancy_features(env, policies, float(gamma))
+        term = _regulariser_term(env, policies, reg, gamma)
+        return np.hstack([occ, (-a_float * term)[:, None]])
+
+    def build(c: np.ndarray) -> RegularisedRL:
+        c = np.asarray(c)
+        if alpha is None:
+            return RegularisedRL(c[:SA].reshape(S, A), reg, c[SA], gamma)
+        k = c[SA]
+        return RegularisedRL((c[:SA] / k).reshape(S, A), reg, alpha, gamma)
+
+    fm = _regularised_feature_map(reg, alpha, gamma, SA)
+    g = exact_discount(gamma)
+    if alpha is None:
+        description = f"regularised RL (regulariser {reg!r}, any alpha, gamma = {g})"
+        normalisation = "max(|r(s, a)|, |alpha|) <= 1"
+    else:
+        description = f"regularised RL (regulariser {reg!r}, alpha = {alpha}, gamma = {g})"
+        normalisation = ("LP over (r, k) with max(|r(s, a)|, k) <= 1, k > 0; the fitted "
+                         "reward is r / k and its value gaps are margin / k "
+                         "(details['scale'] = k)")
+    method = ("max-margin LP over the discounted occupancy and the regulariser term (HiGHS)"
+              + (", soft (L1 slack)" if options.soft else "")
+              + ("; any regulariser: lemma L3 checked first, then the default "
+                 "squared_distance_to(uniform) with a fitted alpha" if any_regulariser else ""))
+    try:
+        result = fit_linear(
+            "RRL", env, data, options,
+            features=features, feature_map=fm, build=build, method=method,
+            normalisation=normalisation, description=description)
+    except NoFitFoundError as exc:
+        if reg.rational or exc.bound is not None:
+            raise
+        cert = _l3_certificate(env, data)
+        if cert is not None:
+            raise not_expressible("RRL", cert) from None
+        raise NoFitFoundError(
+            f"fit(RRL): the LP finds no positive margin for regulariser {reg!r}, but its "
+            "values are irrational, so no exact certificate over its features exists (and "
+            "lemma L3 does not apply or cannot separate the data): not a proof"
+        ) from None
+    if alpha is not None:
+        scale = result.details["coefficients"][SA]
+        from dataclasses import replace
+
+        return replace(result, details={**result.details, "scale": scale})
+    return result
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -383,4 +655,8 @@ formalism(
     sampler=_sample_rrl,
     reader=SpecificationReader(("reward", "regulariser", "alpha", "gamma"), _read_rrl),
     optimiser=RRL_OPTIMISER,
+    fitter=Fitter(fit_regularised, "max-margin LP over the discounted occupancy and the "
+                  "regulariser term, the regulariser (and alpha, if given) fixed; lemma L3 "
+                  "certificates for any regulariser; exact in rationals for rational "
+                  "regularisers", decides=False),
 )(RegularisedRL)

@@ -43,6 +43,7 @@ import numpy as np
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields, read_number, show
 from objspec.formalisms.registry import SpecificationReader, formalism
@@ -595,6 +596,35 @@ RM_OPTIMISER = Optimiser(
     finite_memory=True)
 
 
+def fit_rm(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Max-margin edge rewards of a reward machine with a given skeleton (docs/learning.md#rm).
+
+    For fixed policies the value is linear in the edge rewards (the product occupancy per
+    edge; :mod:`objspec.formalisms._fit_rm`). Keywords: ``machine=`` (a
+    :class:`RewardMachine` whose rewards are ignored, or ``(u, u_next, guard)`` edges whose
+    first source is the initial state; default the one-state machine, which makes the fit
+    the Markov-reward fit lifted to a machine), ``edge_rewards=`` (``"constant"``,
+    ``"state"`` or ``"state-action"``, the default); ``gamma=`` or the machine's discount.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP, Policy
+    >>> from objspec.learning import Comparisons, fit
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+    >>> env = FiniteMDP(P, [1, 0], labels={0: ["a"], 1: ["b"]})
+    >>> skeleton = [("u0", "u1", "a"), ("u1", "u0", "b")]
+    >>> go, stay = Policy.deterministic([1, 0], 2), Policy.deterministic([0, 0], 2)
+    >>> result = fit("RM", env, Comparisons(policies=[go, stay], pairs=[(0, 1, ">")]),
+    ...              gamma=0.5, machine=skeleton, edge_rewards="constant", exact=True)
+    >>> result.spec.compile(env, exact=True).compare(go, stay)
+    1
+    """
+    from objspec.formalisms._fit_rm import fit_reward_machine
+
+    return fit_reward_machine(env, data, options, RewardMachine)
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -693,4 +723,8 @@ formalism(
     sampler=_sample_rm,
     reader=SpecificationReader(("edges", "initial", "gamma"), _read_rm, optional=("initial",)),
     optimiser=RM_OPTIMISER,
+    fitter=Fitter(fit_rm, "max-margin LP over the product occupancy per machine edge (a given "
+                  "skeleton; default the one-state machine) or the trajectories' machine "
+                  "returns (HiGHS); exact verification in rationals; certificate by Motzkin "
+                  "multipliers, relative to the skeleton", decides=False),
 )(RewardMachine)

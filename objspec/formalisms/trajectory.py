@@ -16,6 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.formalisms._fit_invariance import (
+    Interpolant,
+    LinearStatistic,
+    PiecewiseLinear,
+    fit_by_invariance,
+    lottery_invariance,
+    lottery_occupancy,
+)
 from objspec.formalisms._sampling import random_discount, random_reward
 from objspec.formalisms._support import (
     OrderEvaluator,
@@ -32,6 +40,7 @@ from objspec.formalisms._support import (
     user_real,
 )
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.lottery import (
     MAX_PREFIXES,
     Prefixes,
@@ -803,6 +812,33 @@ TLO_OPTIMISER = _trajectory_optimiser(
     "exhaustive over deterministic policies when small, coordinate ascent on ranks")
 
 
+def fit_ftr(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit a trajectory function (docs/learning.md#ftr): a table of its values on prefixes.
+
+    For fixed policies ``J(pi) = sum_h P_pi(h) G(h)`` over the prefixes ``h`` of ``horizon``
+    steps (keyword ``horizon=``; default the smallest horizon after which the compared
+    policies agree everywhere reachable), so the fit is a max-margin LP over the prefix
+    probabilities (:mod:`objspec.formalisms._fit_returns`). Without a horizon on policies
+    that differ arbitrarily late, a certificate comes from L1 when its precondition holds,
+    else :class:`~objspec.errors.NoFitFoundError`. Trajectory comparisons: ``G`` = ranks.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from objspec import Policy
+    >>> from objspec.environments import E3
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [Policy([[p, 1 - p], [1, 0]]) for p in (F(0), F(1, 2), F(1))]
+    >>> data = Comparisons(policies=pols, pairs=[(2, 1, ">"), (1, 0, ">")])
+    >>> result = fit("FTR", E3(), data, exact=True)
+    >>> result.details["horizon"], result.spec.compile(E3(), exact=True).compare(pols[2], pols[1])
+    (1, 1)
+    """
+    from objspec.formalisms._fit_returns import fit_trajectory_function
+
+    return fit_trajectory_function(env, data, options, TrajectoryFunction)
+
+
 formalism(
     "FTR",
     name="functions from trajectories to reals",
@@ -812,6 +848,10 @@ formalism(
     strategy=_strategy_ftr,
     sampler=_sample_ftr,
     optimiser=FTR_OPTIMISER,
+    fitter=Fitter(fit_ftr, "max-margin LP over prefix probabilities (a table of G on the "
+                  "prefixes of a horizon; HiGHS); exact verification in rationals; "
+                  "certificate on the prefix features or L1's multi-affine features; ranks "
+                  "for trajectory comparisons", decides=False),
 )(TrajectoryFunction)
 
 
@@ -851,6 +891,37 @@ def _strategy_ftlr(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
     return lottery_functions(env, **options)
 
 
+def fit_lottery_function(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """An FTLR ``F`` that orders the data, or a certificate that none does.
+
+    ``J(pi) = F(L_pi)``: policies with equal trajectory lotteries (equal reachable states
+    and equal behaviour there, lemma L7) tie, and every ordering that ties them is realised
+    by ``F(L) = g(<r, m_L>)``, ``m_L`` the lottery's state-action occupancy measure at
+    ``gamma = 1/2`` (which determines the lottery), ``r`` injective on the data's distinct
+    lotteries and ``g`` piecewise linear (docs/learning.md#invariance). No discount is
+    involved (``gamma=`` is ignored).
+
+    Examples
+    --------
+    >>> from objspec.environments import E2
+    >>> from objspec.learning import Comparisons, fit
+    >>> pols = [[[1, 0], [1, 0]], [[0, 1], [1, 0]]]
+    >>> result = fit("FTLR", E2(), Comparisons(policies=pols, pairs=[(1, 0, ">")]))
+    >>> result.spec.compile(E2()).rank(pols).tolist()
+    [1, 0]
+    """
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> TrajectoryLotteryFunction:
+        return TrajectoryLotteryFunction(
+            Interpolant(lottery_occupancy, ell, g, "m_1/2(s, a) of the lottery"))
+
+    return fit_by_invariance(
+        "FTLR", env, data, options, invariance=lottery_invariance("FTLR"), build=build,
+        real_valued=True, description="function of trajectory lotteries",
+        method="exact lottery classes (lemma L7); F(L) = g(<r, m_1/2(L)>) with r injective "
+               "on them and g piecewise linear")
+
+
 def _sample_ftlr(env: FiniteMDP, rng: np.random.Generator) -> Any:
     r1, r2, gamma = random_reward(rng, env), random_reward(rng, env), random_discount(rng)
 
@@ -869,6 +940,9 @@ formalism(
     strategy=_strategy_ftlr,
     sampler=_sample_ftlr,
     optimiser=FTLR_OPTIMISER,
+    fitter=Fitter(fit_lottery_function, "exact trajectory-lottery classes (lemma L7); an "
+                  "explicit interpolant of the lottery's occupancy measure; certificate on "
+                  "the classes' one-hot features"),
 )(TrajectoryLotteryFunction)
 
 
@@ -909,6 +983,40 @@ def _strategy_tlo(env: FiniteMDP, **options: Any) -> SearchStrategy[Any]:
     return lottery_orderings(env, **options)
 
 
+def fit_lottery_ordering(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """A TLO that orders the data, or a certificate that none does.
+
+    As :func:`fit_lottery_function`, with the order :func:`objspec.orders.by_key` of
+    ``g(<r, m_1/2(L)>)``. Separation N2 fed to it gives a certificate (lemma L7).
+
+    Examples
+    --------
+    N2 on E2: two policies that differ only at the unreachable state cannot be ordered.
+
+    >>> from objspec.environments import E2
+    >>> from objspec.errors import NotExpressibleError
+    >>> from objspec.learning import Comparisons, fit
+    >>> data = Comparisons(policies=[[[1, 0], [1, 0]], [[1, 0], [0, 1]]], pairs=[(0, 1, ">")])
+    >>> try:
+    ...     fit("TLO", E2(), data)
+    ... except NotExpressibleError as exc:
+    ...     exc.certificate.check()
+    ...     print(exc.certificate.strict_multipliers)
+    (Fraction(1, 1),)
+    """
+    from objspec.orders import by_key
+
+    def build(ell: LinearStatistic, g: PiecewiseLinear) -> TrajectoryLotteryOrdering:
+        return TrajectoryLotteryOrdering(
+            by_key(Interpolant(lottery_occupancy, ell, g, "m_1/2(s, a) of the lottery")))
+
+    return fit_by_invariance(
+        "TLO", env, data, options, invariance=lottery_invariance("TLO"), build=build,
+        real_valued=False, description="trajectory lottery ordering",
+        method="exact lottery classes (lemma L7); ordered by the key g(<r, m_1/2(L)>), r "
+               "injective on them, g piecewise linear")
+
+
 def _sample_tlo(env: FiniteMDP, rng: np.random.Generator) -> Any:
     from objspec import orders
 
@@ -928,4 +1036,7 @@ formalism(
     strategy=_strategy_tlo,
     sampler=_sample_tlo,
     optimiser=TLO_OPTIMISER,
+    fitter=Fitter(fit_lottery_ordering, "exact trajectory-lottery classes (lemma L7); an "
+                  "order by an explicit key of the lottery's occupancy measure; certificate "
+                  "on the classes' one-hot features"),
 )(TrajectoryLotteryOrdering)

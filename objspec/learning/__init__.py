@@ -32,6 +32,7 @@ from objspec.formalisms.fitting import (
     ImpossibilityCertificate,
     Trajectory,
 )
+from objspec.formalisms.markov_reward import inverse_rl
 from objspec.learning.export import FittedRewardWrapper, reward_wrapper
 from objspec.learning.fitting import fit
 from objspec.learning.imitation import from_imitation
@@ -51,6 +52,7 @@ __all__ = [
     "Trajectory",
     "fit",
     "from_imitation",
+    "inverse_rl",
     "profile",
     "reward_wrapper",
 ]

@@ -29,8 +29,8 @@ Examples
 >>> env = FiniteMDP(P, [1.0, 0.0])
 >>> data = Comparisons(policies=[[[0, 1], [0, 1]], [[1, 0], [1, 0]]], pairs=[(0, 1, ">")])
 >>> result = profile(env, data, gamma=0.5)
->>> result.fits["MR"], result.fits["PO"], result.sources["PO"]
-(True, True, 'propagated from MR (PO >= MR)')
+>>> result.fits["MR"], result.fits["PO"], result.sources["MR"]
+(True, True, 'fitter')
 """
 
 from __future__ import annotations

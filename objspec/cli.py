@@ -16,6 +16,13 @@ Subcommands
 ``objspec evaluate FILE [--exact] [--json]``
     Evaluates and ranks policies under a specification in an environment, all given in one
     JSON file (format below).
+``objspec fit DATA --env ENV --formalism F [--gamma G] [--policies P] [--exact] [--soft] [--json]``
+    Fits a specification of formalism ``F`` to a comparison table (CSV or Parquet), or
+    prints the exact certificate that none exists (exit status 1); see
+    ``objspec.learning.command_line``.
+``objspec profile DATA --env ENV [--gamma G] [--policies P] [-o FILE] [--json]``
+    Which formalisms can explain the comparisons (fits / cannot fit / unknown, monotone
+    along the Hasse diagram); ``-o`` draws the coloured diagram.
 ``objspec optimise FILE [--exact] [--seed N] [--time-limit S] [--policies P] [--json]``
     Optimises the specification of an evaluate file (the ``"policies"`` entry is optional
     and ignored) with the optimiser its formalism registers: prints the policy found (by
@@ -899,6 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rational arithmetic where possible (numbers must be exact: \"1/10\")")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=_evaluate)
+    from objspec.learning.command_line import add_parsers as _add_learning_parsers
+
+    _add_learning_parsers(sub, _environment)  # objspec fit, objspec profile
     o = sub.add_parser("optimise", help="optimise a spec (JSON file), or print the "
                        "tractability table",
                        description="Optimise the specification of an evaluate file (its "

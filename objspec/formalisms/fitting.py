@@ -278,6 +278,167 @@ class Comparisons:
             return cls(trajectories=policies, pairs=pairs)
         return cls(policies=policies, pairs=pairs)
 
+    @classmethod
+    def from_arrays(cls, policies: Any, first: Sequence[Any], second: Sequence[Any],
+                    relation: Sequence[Any], *, trajectories: bool = False) -> Comparisons:
+        """Comparisons from parallel arrays: ``first[k] relation[k] second[k]``.
+
+        ``first`` and ``second`` are integer indices into ``policies`` (an ``[N, S, A]``
+        array or a sequence; with ``trajectories=True``, the trajectories); ``relation`` holds
+        ``">"``, ``"<"``, ``"="`` or the signs ``1, -1, 0``. A row whose relation is
+        ``"optimal"`` marks ``first`` as a demonstration (its ``second`` is ignored).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pols = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[0.5, 0.5]]])
+        >>> Comparisons.from_arrays(pols, [0, 2], [1, 1], [1, ">"])
+        Comparisons(3 policies, 2 strict, 0 ties)
+        """
+        from objspec.formalisms.comparison_tables import read_records
+
+        cols = [list(np.asarray(x, dtype=object).ravel()) for x in (first, second, relation)]
+        if len({len(c) for c in cols}) != 1:
+            raise InvalidSpecificationError(
+                f"from_arrays: first, second and relation have lengths "
+                f"{', '.join(str(len(c)) for c in cols)}; they must be equal")
+        rows = [{"first": f, "second": None if r == "optimal" else s, "relation": r}
+                for f, s, r in zip(*cols, strict=True)]
+        if trajectories:
+            return cls._from_table(read_records(rows, trajectories=policies))
+        return cls._from_table(read_records(rows, policies=policies))
+
+    @classmethod
+    def _from_table(cls, table: Any) -> Comparisons:
+        """From a :class:`~objspec.formalisms.comparison_tables.ComparisonTable`."""
+        if table.trajectories:
+            return cls(trajectories=table.items, pairs=table.pairs,
+                       demonstrations=table.demonstrations)
+        return cls(policies=table.items, pairs=table.pairs,
+                   demonstrations=table.demonstrations)
+
+    @classmethod
+    def from_dataframe(cls, frame: Any, policies: Any = None, *, trajectories: Any = None,
+                       n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a pandas DataFrame with columns ``first``, ``second``, ``relation``.
+
+        The table format (indices into ``policies``, or policies and trajectories written in
+        the cells; relations; errors naming the row and column) is described in
+        :mod:`objspec.formalisms.comparison_tables`. ``trajectories=True`` reads the cells as
+        trajectories ``"s0 a0 s1 ... sT"``; a sequence of trajectories makes them indices.
+        ``n_actions`` sizes inline deterministic policies (default: the largest action + 1).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"first": ["0 1", "1 1"], "second": ["1 1", "1 0"],
+        ...                       "relation": [">", "<"]})
+        >>> Comparisons.from_dataframe(frame).strict
+        ((0, 1), (2, 1))
+        """
+        from objspec.formalisms.comparison_tables import frame_records, read_records
+
+        return cls._from_table(read_records(frame_records(frame), policies=policies,
+                                            trajectories=trajectories, n_actions=n_actions))
+
+    @classmethod
+    def read_csv(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
+                 n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a CSV file in the table format (see :meth:`from_dataframe`).
+
+        Read with Python's ``csv`` module (pandas is not needed); ``policies`` may be a path
+        to a JSON or ``.npy`` file of ``[S, A]`` arrays. Errors name the row and its line.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
+        >>> _ = open(path, "w").write("first,second,relation\\n0 1,1 1,>\\n1 1,,optimal\\n")
+        >>> Comparisons.read_csv(path)
+        Comparisons(2 policies, 1 strict, 0 ties, 1 demonstrations)
+        """
+        from objspec.formalisms.comparison_tables import read_csv_records, read_records
+
+        return cls._from_table(read_records(read_csv_records(path), policies=policies,
+                                            trajectories=trajectories, n_actions=n_actions,
+                                            line_offset=2))
+
+    @classmethod
+    def read_parquet(cls, path: Any, policies: Any = None, *, trajectories: Any = None,
+                     n_actions: int | None = None) -> Comparisons:
+        """Comparisons from a Parquet file in the table format (needs pandas and pyarrow:
+        ``pip install objspec[learning]``); cells may be text, integers or lists."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise InvalidSpecificationError(
+                "read_parquet needs pandas and pyarrow (pip install objspec[learning])"
+            ) from None
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as exc:
+            raise InvalidSpecificationError(f"read_parquet: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise InvalidSpecificationError(f"cannot read {path} as Parquet: {exc}") from None
+        return cls.from_dataframe(frame, policies, trajectories=trajectories,
+                                  n_actions=n_actions)
+
+    def to_dataframe(self, *, inline: bool = False) -> Any:
+        """The table format as a pandas DataFrame: columns ``first``, ``second``,
+        ``relation`` (normalised: ``>`` or ``=``; demonstrations as ``optimal`` rows).
+
+        ``first``/``second`` are indices into :attr:`items`, or with ``inline`` the items
+        written out (``"0 1 1"``, JSON for stochastic policies, ``"s0 a0 s1 ..."``).
+
+        Examples
+        --------
+        >>> data = Comparisons(policies=[[[1.0, 0.0]], [[0.0, 1.0]]], pairs=[(0, 1, "<")])
+        >>> data.to_dataframe(inline=True).values.tolist()
+        [['1', '0', '>']]
+        """
+        import pandas as pd
+
+        from objspec.formalisms.comparison_tables import COLUMNS, comparisons_to_records
+
+        return pd.DataFrame(comparisons_to_records(self, inline=inline), columns=list(COLUMNS))
+
+    def to_csv(self, path: Any, *, policies_path: Any = None) -> None:
+        """Write the table format as CSV (the ``csv`` module; pandas is not needed).
+
+        By default the items are written in the cells (the file stands alone); with
+        ``policies_path`` the cells are indices and the policies go to that JSON file
+        (policies only). :meth:`read_csv` reads either back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> data = Comparisons(policies=[[[1.0, 0.0]], [[0.5, 0.5]]], pairs=[(0, 1, "=")])
+        >>> data.to_csv(os.path.join(folder, "d.csv"), policies_path=os.path.join(folder, "p.json"))
+        >>> Comparisons.read_csv(os.path.join(folder, "d.csv"),
+        ...                      os.path.join(folder, "p.json")).ties
+        ((0, 1),)
+        """
+        import csv
+
+        from objspec.formalisms.comparison_tables import (
+            COLUMNS,
+            comparisons_to_records,
+            write_policies,
+        )
+
+        if policies_path is not None:
+            if self.policies is None:
+                raise InvalidSpecificationError(
+                    "to_csv: policies_path= is for policies; these are trajectories (written "
+                    "in the cells)")
+            write_policies(self.policies, policies_path)
+        rows = comparisons_to_records(self, inline=policies_path is None)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows)
+
     # ------------------------------------------------------------------ views
 
     @property
@@ -474,6 +635,52 @@ class Fit:
     def consistent(self) -> bool:
         """Whether every comparison is satisfied."""
         return not self.violated
+
+    def reward_array(self, *, exact: bool = False) -> np.ndarray:
+        """The fitted reward as an array, to train any agent on (MR and RM fits).
+
+        * MR (and LAR): the reward ``r`` as fitted, ``[S, A]`` (or ``[S]``, ``[S, A, S]``);
+        * RM: one reward per machine edge, stacked in the order of ``spec.edges``:
+          ``[E]`` when every edge pays a number, else ``[E, ...]`` with each edge's reward
+          broadcast to the largest shape among them (``[E, S, A]`` for ``[S, A]`` rewards).
+
+        Floats by default; ``exact=True`` keeps the rational entries of an exact fit
+        (an object array of Fractions).
+
+        Raises
+        ------
+        InvalidSpecificationError
+            For a fit whose specification is not a Markov reward or a reward machine.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec.formalisms import MarkovReward
+        >>> Fit("MR", MarkovReward(np.eye(2), 0.9), 1.0, (), "by hand").reward_array().shape
+        (2, 2)
+        """
+        spec = self.spec
+        edges = getattr(spec, "edges", None)
+        if edges is not None and all(hasattr(e, "reward") for e in edges):
+            rewards = [np.asarray(e.reward, dtype=object) for e in edges]
+            shape = max((r.shape for r in rewards), key=len)
+            out = np.empty((len(rewards), *shape), dtype=object)
+            for k, r in enumerate(rewards):
+                if r.ndim and r.shape != shape[:r.ndim]:
+                    raise InvalidSpecificationError(
+                        f"reward_array: edge {k} pays a reward of shape {r.shape}, which does "
+                        f"not broadcast to {shape}")
+                out[k] = r.reshape(r.shape + (1,) * (len(shape) - r.ndim))
+        elif hasattr(spec, "reward"):
+            out = np.asarray(spec.reward, dtype=object)
+        else:
+            raise InvalidSpecificationError(
+                f"reward_array: a {self.formalism} specification has no reward array (MR and "
+                "RM fits have one)")
+        if exact:
+            return np.vectorize(lambda x: x if isinstance(x, Fraction) else Fraction(x),
+                                otypes=[object])(out) if out.size else out
+        return out.astype(np.float64)
 
     def __str__(self) -> str:
         how = "exact" if self.exact else "floating point"
@@ -739,49 +946,133 @@ def max_margin(
     """
     strict = list(data.strict)
     ties = list(data.ties)
-    d_s = _differences(features, strict)
-    d_t = _differences(features, ties)
+    if not sp.issparse(features):
+        features = np.asarray(features, dtype=np.float64)
     dim = int(features.shape[1])
     npos = len(positive)
-    scale = 1.0
-    for d in (d_s, d_t):
-        if d is not None and d.nnz:
-            scale = max(scale, float(abs(d).max()))
+    link = None if soft else _value_link(features, strict, ties)
+    d_s = d_t = None
+    if link is None:
+        d_s = _differences(features, strict)
+        d_t = _differences(features, ties)
+    scale = max(1.0, _largest_difference(features, strict + ties))
     tol = 1e-9 * scale
     if soft:
         return _soft(d_s, d_t, dim, strict, data, margin if margin is not None else 1.0,
                      positive, exact_features)
-    # variables: c (dim), t
+    # variables: c (dim), t[, v (values of the compared items)]
     n_s = len(strict)
+    n_v = 0 if link is None else link[0].shape[0]
+    width = dim + 1 + n_v
     blocks_ub = []
-    if d_s is not None:
-        blocks_ub.append(sp.hstack([-d_s, sp.csr_matrix(np.ones((n_s, 1)))]))
+    if n_s:
+        ones = sp.csr_matrix(np.ones((n_s, 1)))
+        if link is None:
+            assert d_s is not None
+            blocks_ub.append(sp.hstack([-d_s, ones]))
+        else:
+            blocks_ub.append(sp.hstack([link[1][:, :dim], ones, link[1][:, dim:]]))
     for k in positive:
-        row = sp.csr_matrix(([-1.0, 1.0], ([0, 0], [k, dim])), shape=(1, dim + 1))
+        row = sp.csr_matrix(([-1.0, 1.0], ([0, 0], [k, dim])), shape=(1, width))
         blocks_ub.append(row)
     a_ub = sp.vstack(blocks_ub).tocsr() if blocks_ub else None
     b_ub = np.zeros(a_ub.shape[0]) if a_ub is not None else None
-    a_eq = b_eq = None
-    if d_t is not None:
-        a_eq = sp.hstack([d_t, sp.csr_matrix((len(ties), 1))]).tocsr()
-        b_eq = np.zeros(len(ties))
-    cost = np.zeros(dim + 1)
+    blocks_eq = []
+    if link is not None:
+        f_used, _, tie_rows = link
+        blocks_eq.append(sp.hstack([f_used, sp.csr_matrix((n_v, 1)), -sp.eye(n_v)]))
+        if tie_rows is not None:
+            blocks_eq.append(sp.hstack([tie_rows[:, :dim], sp.csr_matrix((len(ties), 1)),
+                                        tie_rows[:, dim:]]))
+    elif d_t is not None:
+        blocks_eq.append(sp.hstack([d_t, sp.csr_matrix((len(ties), 1))]))
+    a_eq = sp.vstack(blocks_eq).tocsr() if blocks_eq else None
+    b_eq = np.zeros(a_eq.shape[0]) if a_eq is not None else None
+    cost = np.zeros(width)
     if n_s or npos:
-        cost[-1] = -1.0
-    bounds = [(-1.0, 1.0)] * dim + [(None, 1.0)]
+        cost[dim] = -1.0
+    bounds = [(-1.0, 1.0)] * dim + [(None, 1.0)] + [(None, None)] * n_v
+    nnz = sum(a.nnz for a in (a_ub, a_eq) if a is not None)
     res = scipy.optimize.linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                                 bounds=bounds, method="highs")
+                                 bounds=bounds, method=_lp_method(nnz))
     if res.status != 0:
         raise SolverError(f"max-margin LP: HiGHS stopped with status {res.status}: "
                           f"{res.message}")
     c = np.asarray(res.x[:dim])
-    t = float(res.x[-1])
+    t = float(res.x[dim])
     if (n_s or npos) and t <= tol:
         return None
     if exact_features is None:
-        gaps = d_s @ c if d_s is not None else np.zeros(0)
+        gaps = _gaps(features, strict, c)
         return LinearFit(c, float(gaps.min()) if n_s else None, (), False)
     return _exact(c, exact_features(), strict, ties, positive, data)
+
+
+#: Above this many constraint non-zeros the max-margin LPs use HiGHS's interior point
+#: method (with crossover to a vertex), several times faster than simplex on the dense rows
+#: of occupancy features (benchmarks/bench_learning.py); below it, dual simplex.
+IPM_NONZEROS = 200_000
+
+
+def _lp_method(nnz: int) -> str:
+    return "highs-ipm" if nnz > IPM_NONZEROS else "highs"
+
+
+def _largest_difference(features: Any, pairs: Sequence[tuple[int, int]]) -> float:
+    """``max |phi_i - phi_j|`` over the compared pairs (0 without pairs)."""
+    out = 0.0
+    for lo in range(0, len(pairs), 256):
+        chunk = pairs[lo:lo + 256]
+        i = np.array([p[0] for p in chunk])
+        j = np.array([p[1] for p in chunk])
+        d = features[i] - features[j]
+        if sp.issparse(d):
+            out = max(out, float(abs(d).max()) if d.nnz else 0.0)
+        else:
+            out = max(out, float(np.abs(d).max(initial=0.0)))
+    return out
+
+
+def _gaps(features: Any, pairs: Sequence[tuple[int, int]], c: np.ndarray) -> np.ndarray:
+    """``<phi_i - phi_j, c>`` for each pair."""
+    if not pairs:
+        return np.zeros(0)
+    values = np.asarray(features @ c).ravel()
+    return np.array([values[i] - values[j] for i, j in pairs])
+
+
+def _value_link(features: Any, strict: list[tuple[int, int]], ties: list[tuple[int, int]]
+                ) -> tuple[Any, Any, Any] | None:
+    """The value formulation of the comparisons, when it has fewer non-zeros.
+
+    Each comparison row ``<phi_i - phi_j, c>`` repeats two feature rows; with many
+    comparisons between few items it is cheaper to introduce the items' values
+    ``v = Phi c`` (one dense row per item) and compare ``v_i - v_j`` (two non-zeros per
+    comparison). Same optimum, same ``c``: only the LP's size changes. Returns
+    ``(Phi_used, -(v_i - v_j) rows, (v_i - v_j) tie rows)`` with the value columns after
+    ``dim`` placeholder columns, or None when the direct form is smaller.
+    """
+    used = sorted({x for p in (*strict, *ties) for x in p})
+    if not used:
+        return None
+    f = sp.csr_matrix(features)[used] if sp.issparse(features) else sp.csr_matrix(
+        features[used])
+    row_nnz = dict(zip(used, np.diff(f.indptr).tolist(), strict=True))
+    direct = sum(row_nnz[i] + row_nnz[j] for i, j in (*strict, *ties))  # about nnz(D)
+    if f.nnz + 2 * (len(strict) + len(ties)) >= direct:
+        return None
+    dim, n_v = f.shape[1], len(used)
+    index = {x: k for k, x in enumerate(used)}
+
+    def rows(pairs: list[tuple[int, int]], sign: float) -> Any:
+        if not pairs:
+            return None
+        r = np.repeat(np.arange(len(pairs)), 2)
+        cols = np.array([[dim + index[i], dim + index[j]] for i, j in pairs]).ravel()
+        vals = np.tile([sign, -sign], len(pairs))
+        return sp.csr_matrix((vals, (r, cols)), shape=(len(pairs), dim + n_v))
+
+    return f, rows(strict, -1.0), rows(ties, 1.0)
 
 
 def _soft(d_s: Any, d_t: Any, dim: int, strict: list[tuple[int, int]], data: Comparisons,

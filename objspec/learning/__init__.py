@@ -4,7 +4,11 @@ The paper's second conclusion (Subramani et al., ICLR 2024, arXiv 2310.11840, se
 that reward learning must look beyond Markov rewards. This package lets a reward-learning
 researcher diagnose their own comparisons: :func:`fit` finds a specification of a chosen
 formalism that explains them (or raises :class:`~objspec.errors.NotExpressibleError` with
-an exact :class:`ImpossibilityCertificate`). docs/learning.md is the guide.
+an exact :class:`ImpossibilityCertificate`). :func:`profile` fits every formalism and
+closes the answers under the expressivity preorder. Data comes from arrays, DataFrames, CSV
+and Parquet tables (``Comparisons.read_csv`` and friends) or the ``imitation`` library
+(:func:`from_imitation`); fitted rewards go out as arrays (``Fit.reward_array``) and
+gymnasium environments (:func:`reward_wrapper`). docs/learning.md is the guide.
 
 Examples
 --------
@@ -29,7 +33,10 @@ from objspec.formalisms.fitting import (
     Trajectory,
 )
 from objspec.formalisms.markov_reward import inverse_rl
+from objspec.learning.export import FittedRewardWrapper, reward_wrapper
 from objspec.learning.fitting import fit
+from objspec.learning.imitation import from_imitation
+from objspec.learning.profile import Profile, ProfileContradictionError, profile
 
 __all__ = [
     "Comparison",
@@ -38,8 +45,14 @@ __all__ = [
     "Fit",
     "FitOptions",
     "Fitter",
+    "FittedRewardWrapper",
     "ImpossibilityCertificate",
+    "Profile",
+    "ProfileContradictionError",
     "Trajectory",
     "fit",
+    "from_imitation",
     "inverse_rl",
+    "profile",
+    "reward_wrapper",
 ]

@@ -39,11 +39,12 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.optimize
-import sympy
+from sympy import QQ
+from sympy.polys.matrices import DomainMatrix
 
 from objspec.errors import CertificateError
 
-__all__ = ["FarkasCertificate", "farkas_certificate"]
+__all__ = ["FarkasCertificate", "farkas_certificate", "exact_kernel"]
 
 Pair = tuple[int, int]
 
@@ -111,15 +112,29 @@ class FarkasCertificate:
 
 
 def _exact_nullspace(columns: list[list[Fraction]]) -> list[list[Fraction]]:
-    """Exact basis of ``{w : sum_c w_c * columns[c] = 0}``."""
+    """Exact basis of ``{w : sum_c w_c * columns[c] = 0}`` (sympy's DomainMatrix over QQ:
+    fraction-free elimination, far faster than ``sympy.Matrix`` on dense rational data)."""
     if not columns:
         return []
     dim = len(columns[0])
-    mat = sympy.Matrix(dim, len(columns), lambda r, c: sympy.Rational(
-        columns[c][r].numerator, columns[c][r].denominator))
-    basis = mat.nullspace()
-    return [[Fraction(int(sympy.fraction(x)[0]), int(sympy.fraction(x)[1])) for x in v]
-            for v in basis]
+    rows = [[QQ(columns[c][r].numerator, columns[c][r].denominator)
+             for c in range(len(columns))] for r in range(dim)]
+    basis = DomainMatrix(rows, (dim, len(columns)), QQ).nullspace().to_list()
+    return [[Fraction(int(x.numerator), int(x.denominator)) for x in v] for v in basis]
+
+
+def exact_kernel(rows: Sequence[Sequence[Fraction]]) -> list[list[Fraction]]:
+    """Exact basis of ``{c : <row, c> = 0 for every row}`` (rows of one length, Fractions).
+
+    Examples
+    --------
+    >>> [[str(x) for x in v] for v in exact_kernel([[Fraction(1), Fraction(-1)]])]
+    [['1', '1']]
+    """
+    if not rows:
+        return []
+    dim = len(rows[0])
+    return _exact_nullspace([[Fraction(row[k]) for row in rows] for k in range(dim)])
 
 
 def farkas_certificate(

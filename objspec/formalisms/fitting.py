@@ -44,7 +44,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from objspec.certificates import FarkasCertificate, farkas_certificate
+from objspec.certificates import FarkasCertificate, exact_kernel, farkas_certificate
 from objspec.errors import (
     CertificateError,
     InconsistentComparisonsError,
@@ -1117,18 +1117,10 @@ def _exact(c: np.ndarray, feats: list[list[Fraction]], strict: list[tuple[int, i
            ties: list[tuple[int, int]], positive: Sequence[int],
            data: Comparisons) -> LinearFit | None:
     """Round ``c`` to rationals satisfying the ties exactly and check the strict gaps."""
-    import sympy
-
     dim = len(feats[0]) if feats else 0
     tie_rows = [[a - b for a, b in zip(feats[i], feats[j], strict=True)] for i, j in ties]
     tie_rows = [r for r in tie_rows if any(x != 0 for x in r)]
-    basis = None
-    if tie_rows:
-        m = sympy.Matrix([[sympy.Rational(x.numerator, x.denominator) for x in r]
-                          for r in tie_rows])
-        ns = m.nullspace()
-        basis = [[Fraction(int(sympy.fraction(x)[0]), int(sympy.fraction(x)[1])) for x in v]
-                 for v in ns]
+    basis = exact_kernel(tie_rows) if tie_rows else None
     for den in (10**4, 10**6, 10**9, 10**12):
         if basis is None:
             cand = _rationalise(c, den)

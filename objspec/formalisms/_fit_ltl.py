@@ -14,7 +14,7 @@ largest size searched completely): larger formulas were not tried. It is a proof
 a lemma gives one, and then :class:`~objspec.errors.NotExpressibleError` carries a
 certificate:
 
-* L-LTL-det (docs/theory.md#lemmas): in a deterministic environment a deterministic policy
+* L-LTL-det (docs/theory.md#l-ltl-det): in a deterministic environment a deterministic policy
   has LTL value 0 or 1, and every LTL value is a probability, so data that puts such a
   policy strictly between two others is impossible
   (:class:`~objspec.formalisms.fitting.ClassBoundCertificate`);
@@ -64,10 +64,10 @@ __all__ = [
 ]
 
 #: The largest formula size (syntax-tree nodes) searched when ``max_size=`` is not given.
-DEFAULT_MAX_SIZE = 5
+DEFAULT_MAX_SIZE = 4
 
 _RANGE = ("every LTL value is a probability in [0, 1], and by lemma L-LTL-det "
-          "(docs/theory.md#lemmas) a deterministic policy in a deterministic environment "
+          "(docs/theory.md#l-ltl-det) a deterministic policy in a deterministic environment "
           "generates one trajectory, so its value is 0 or 1: nothing lies strictly below "
           "and strictly above it")
 

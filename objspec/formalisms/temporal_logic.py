@@ -602,7 +602,7 @@ def fit_ltl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
     """Fit an LTL formula (docs/learning.md#ltl): the smallest one that orders the data.
 
     Formulas over the propositions the environment's labels use are tried by increasing
-    size (syntax-tree nodes, keyword ``max_size=``, default 5), one per simplifier normal
+    size (syntax-tree nodes, keyword ``max_size=``, default 4), one per simplifier normal
     form, Dwyer et al.'s specification patterns first at each size
     (:mod:`objspec.ltl.enumeration`); each is evaluated on all the policies at once and the
     first whose satisfaction probabilities satisfy every comparison is returned (verified

@@ -109,6 +109,13 @@ def test_fit_finds_a_small_formula_verified_exactly() -> None:
     assert _respects(result.spec, env, data)
     assert formalism_info("LTL").fitter is not None
     assert formalism_info("LTL").fitter.decides is False
+    # rational input: the winner is confirmed exactly without being asked
+    assert fit("LTL", env, data).exact
+    floats = Comparisons(policies=[p.probabilities.astype(float) for p in pols],
+                         pairs=[(0, 1, ">"), (1, 2, ">")])
+    float_env = FiniteMDP(env.transitions, [1.0, 0.0, 0.0], labels={1: ["p"], 2: ["q"]})
+    loose = fit("LTL", float_env, floats)
+    assert not loose.exact and isinstance(loose.margin, float)
 
 
 def test_fit_respects_ties_and_margin() -> None:

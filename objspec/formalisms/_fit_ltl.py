@@ -255,9 +255,23 @@ def _violated(values: Sequence[Any], data: Comparisons, tol: Any) -> tuple[Compa
     return tuple(out)
 
 
-def _exact_values(spec: Any, env: FiniteMDP, policies: Sequence[Policy]) -> list[Fraction]:
-    ev = spec.compile(env, exact=True)
+def _exact_values(spec: Any, env: FiniteMDP, policies: Sequence[Policy], required: bool
+                  ) -> list[Fraction] | None:
+    """Exact satisfaction probabilities; when not ``required``, None where the evaluator
+    would not decide exactly by default (a large product)."""
+    ev = spec.compile(env, exact=True if required else None)
+    if not ev.exact:
+        return None
     return [ev.exact_value(p) for p in policies]
+
+
+def _rational(policies: Sequence[Policy]) -> bool:
+    try:
+        for p in policies:
+            p.exact_probabilities()
+    except InvalidPolicyError:
+        return False
+    return True
 
 
 def fit_temporal_logic(env: FiniteMDP, data: Comparisons, options: FitOptions,
@@ -276,6 +290,8 @@ def fit_temporal_logic(env: FiniteMDP, data: Comparisons, options: FitOptions,
     if not options.soft:
         data.check_consistent()
     policies = list(data.policies or ())
+    # rational input: the winner is confirmed exactly even when exact=True was not asked
+    confirm = bool(options.exact) or (env.is_exact and _rational(policies))
     det = None if options.soft else ltl_det_certificate(env, data)
     if det is not None:
         raise not_expressible("LTL", det)
@@ -310,8 +326,8 @@ def fit_temporal_logic(env: FiniteMDP, data: Comparisons, options: FitOptions,
             continue
         margin: Any = float(min(strict)) if strict else None
         exact = False
-        if options.exact:
-            ex = _exact_values(spec, env, policies)
+        ex = _exact_values(spec, env, policies, options.exact) if confirm else None
+        if ex is not None:
             if _violated(ex, data, Fraction(0)):
                 continue
             s_ex, _ = _gaps(ex, data)
@@ -331,10 +347,10 @@ def fit_temporal_logic(env: FiniteMDP, data: Comparisons, options: FitOptions,
     if best is not None:
         size, formula, _, _ = best
         spec = ltl_class(formula)
-        exact = bool(options.exact)
         kept: list[Any]
-        if exact:
-            ex = _exact_values(spec, env, policies)
+        ex = _exact_values(spec, env, policies, options.exact) if confirm else None
+        exact = ex is not None
+        if ex is not None:
             violated = _violated(ex, data, Fraction(0))
             kept = [ex[c.first] - ex[c.second] for c in data.comparisons
                     if c.relation == ">" and c not in violated]

@@ -606,7 +606,8 @@ def fit_ltl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
     form, Dwyer et al.'s specification patterns first at each size
     (:mod:`objspec.ltl.enumeration`); each is evaluated on all the policies at once and the
     first whose satisfaction probabilities satisfy every comparison is returned (verified
-    in rationals with ``exact=True``). Keywords ``time_limit=`` (seconds) and
+    in rationals with ``exact=True``, and whenever the environment and the policies are
+    given in rationals). Keywords ``time_limit=`` (seconds) and
     ``propositions=`` (the atoms to use). No formula up to the bound is a bounded answer,
     :class:`~objspec.errors.NoFitFoundError` with ``bound``; a proof that none exists
     (:class:`~objspec.errors.NotExpressibleError` with a certificate) comes from lemma

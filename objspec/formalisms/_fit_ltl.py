@@ -103,6 +103,23 @@ def used_propositions(env: FiniteMDP) -> tuple[str, ...]:
 # ---------------------------------------------------------------------- L-LTL-det
 
 
+#: Largest ``S * A * S`` on which the L-LTL-det certificate is sought (its exact check of
+#: the environment's determinism reads the dense transition table).
+LTL_DET_MAX_ENTRIES = 4_000_000
+
+
+def _one_successor(env: FiniteMDP) -> bool:
+    """A sparse pre-check of determinism: one initial state, one successor per enabled
+    action (exactness is decided afterwards by the lemma)."""
+    if int(np.count_nonzero(env.initial)) != 1:
+        return False
+    m = env.transition_matrix.copy()
+    m.eliminate_zeros()
+    counts = np.diff(m.indptr)
+    enabled = np.asarray(env.enabled).ravel()
+    return bool(np.all(counts[enabled] == 1))
+
+
 def _strict_path(adj: dict[int, list[tuple[int, Comparison, bool]]], start: int
                  ) -> list[Comparison] | None:
     """The shortest walk from ``start`` along ``adj`` that takes a strict step, or None."""
@@ -148,8 +165,10 @@ def ltl_det_certificate(env: FiniteMDP, data: Comparisons) -> ClassBoundCertific
     >>> cert.pivot, cert.check()
     (1, None)
     """
-    if data.policies is None or not data.strict:
+    if data.policies is None or not data.strict or not _one_successor(env):
         return None
+    if env.n_states * env.n_actions * env.n_states > LTL_DET_MAX_ENTRIES:
+        return None  # the lemma's exact check reads the dense transition table
     try:
         if not deterministic_environment(env):
             return None

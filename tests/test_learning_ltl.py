@@ -290,3 +290,24 @@ def test_bad_input_is_named() -> None:
         fit("LTL", env, data, horizon=3)
     only_q = fit("LTL", env, data, propositions=["q"], exact=True)
     assert only_q.spec.formula.atoms() <= {"q"} and _respects(only_q.spec, env, data)
+
+
+def test_transition_labels_and_inexact_policies() -> None:
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 0], P[:, 1, 1] = 0.1, 0.9
+    env = FiniteMDP(P, [1.0, 0.0], labels=lambda s, a, t: ["move"] if t == 1 else [])
+    assert env.state_labels is None
+    pols = [[[0.1, 0.9], [0.3, 0.7]], [[1.0, 0.0], [1.0, 0.0]]]
+    data = Comparisons(policies=pols, pairs=[(0, 1, ">")])
+    result = fit("LTL", env, data)
+    assert not result.exact and result.details["propositions"] == ("move",)
+    assert result.spec.compile(env).compare(pols[0], pols[1]) == 1
+
+
+def test_soft_fit_takes_a_strict_cycle() -> None:
+    env = _lasso_env()
+    pols = [_pol(F(1)), _pol(F(0))]
+    data = Comparisons(policies=pols, pairs=[(0, 1, ">"), (1, 0, ">")])
+    result = fit("LTL", env, data, soft=True, max_size=2)
+    assert len(result.violated) == 1

@@ -59,7 +59,7 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
 if TYPE_CHECKING:
-    pass
+    from objspec.structural import StructuralClassBound
 
 __all__ = [
     "Relation",
@@ -71,6 +71,7 @@ __all__ = [
     "Fitter",
     "FeatureMap",
     "ImpossibilityCertificate",
+    "ClassBoundCertificate",
     "LinearFit",
     "max_margin",
     "certificate_for",
@@ -1262,7 +1263,8 @@ def certificate_for(
     return out
 
 
-def not_expressible(formalism: str, cert: ImpossibilityCertificate) -> NotExpressibleError:
+def not_expressible(formalism: str, cert: ImpossibilityCertificate | ClassBoundCertificate
+                    ) -> NotExpressibleError:
     """The error ``fit`` raises: the explanation, with ``certificate`` attached."""
     return NotExpressibleError(f"no {cert.description or formalism} specification explains "
                                f"the data: {cert.explanation()}", certificate=cert)
@@ -1271,3 +1273,106 @@ def not_expressible(formalism: str, cert: ImpossibilityCertificate) -> NotExpres
 def timed(start: float) -> float:
     """Seconds since ``start`` (``time.perf_counter()``)."""
     return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class ClassBoundCertificate:
+    """Proof that no specification of a formalism satisfies a chain of comparisons, by a
+    class-bounding lemma (:class:`objspec.structural.StructuralClassBound`, e.g. L-LTL-det).
+
+    ``comparisons`` is a path through the data from the item ``start`` (each step ``>`` or
+    ``=``, a tie read in either direction) that passes through the item ``pivot`` with a strict step
+    before it and one after it, so every specification must value ``pivot`` strictly between
+    two other values. The lemma (its precondition decided exactly on ``env`` and the pivot's
+    policy) says the pivot's value is an extreme value of the formalism's range (for LTL:
+    a probability in ``[0, 1]`` that is 0 or 1), so nothing lies strictly on both sides of
+    it. This is a counting argument, not a Farkas certificate.
+
+    :meth:`check` re-decides the lemma's precondition exactly and re-walks the chain.
+    """
+
+    formalism: str
+    comparisons: tuple[Comparison, ...]
+    pivot: int
+    start: int
+    item_ids: tuple[int, ...]
+    items: tuple[Any, ...]
+    env: FiniteMDP | None = field(repr=False)
+    lemma: StructuralClassBound = field(repr=False)
+    statement: str = ""
+    description: str = ""
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        """The positions of the comparisons in the data as given."""
+        return tuple(c.row for c in self.comparisons)
+
+    def _walk(self) -> list[tuple[int, bool]]:
+        """The items along the chain with whether the step into each is strict."""
+        if not self.comparisons:
+            raise CertificateError("certificate: no comparisons")
+        start = self.start
+        out = [(start, False)]
+        cur = start
+        for c in self.comparisons:
+            if cur == c.first:
+                cur, strict = c.second, c.relation == ">"
+            elif c.relation == "=" and cur == c.second:
+                cur, strict = c.first, False
+            else:
+                raise CertificateError(
+                    f"certificate: comparison {c} does not continue the chain at item {cur} "
+                    "(each step must lead from the better item to the worse one)")
+            out.append((cur, strict))
+        return out
+
+    def check(self) -> None:
+        """Re-check the certificate exactly; raise :class:`~objspec.errors.CertificateError`.
+
+        Decides the lemma's precondition on the environment and the pivot's policy in
+        rational arithmetic, checks that the comparisons form a chain through the pivot with
+        a strict step on each side of it, and that the lemma is proved for the formalism.
+        """
+        if self.formalism not in self.lemma.proved_for:
+            raise CertificateError(
+                f"certificate: lemma {self.lemma.name} is not proved for {self.formalism}")
+        if self.lemma.bound != 2:
+            raise CertificateError(
+                f"certificate: lemma {self.lemma.name} bounds the classes by "
+                f"{self.lemma.bound}; the chain argument needs the two extreme values")
+        if len(self.items) != len(self.item_ids):
+            raise CertificateError(
+                f"certificate: {len(self.items)} items for {len(self.item_ids)} ids")
+        walk = self._walk()
+        ids = [x for x, _ in walk]
+        if self.pivot not in ids:
+            raise CertificateError(f"certificate: the pivot {self.pivot} is not on the chain")
+        k = ids.index(self.pivot)
+        if not any(s for _, s in walk[1:k + 1]) or not any(s for _, s in walk[k + 1:]):
+            raise CertificateError(
+                f"certificate: the chain has no strict comparison on both sides of item "
+                f"{self.pivot}")
+        if self.pivot not in self.item_ids:
+            raise CertificateError(f"certificate: the pivot {self.pivot} is not listed")
+        policy = self.items[self.item_ids.index(self.pivot)]
+        if self.env is None:
+            raise CertificateError("certificate: the lemma needs the environment")
+        try:
+            self.lemma.check_precondition(self.env, [policy])
+        except (InvalidModelError, InvalidPolicyError) as exc:
+            raise CertificateError(
+                f"certificate: lemma {self.lemma.name} needs an exact environment and policy "
+                f"({exc})") from None
+
+    def explanation(self) -> str:
+        """The proof in one sentence."""
+        n = len(self.comparisons)
+        listed = ", ".join(str(c) for c in self.comparisons)
+        return (f"these {n} comparisons ({listed}) cannot all hold for any "
+                f"{self.description or self.formalism} specification, because they put item "
+                f"{self.pivot} strictly between two others, and {self.statement}")
+
+    def __repr__(self) -> str:
+        return f"<ClassBoundCertificate {self.formalism}: {self.explanation()}>"
+
+    __str__ = explanation

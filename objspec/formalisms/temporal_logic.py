@@ -47,6 +47,7 @@ import numpy as np
 
 from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.formalisms.base import RealValuedEvaluator, Specification, Valuation
+from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import (
     EXHAUSTIVE_LIMIT,
     OptimiseOptions,
@@ -597,6 +598,40 @@ def _sample_ltl(env: FiniteMDP, rng: Generator) -> Any:
     return LinearTemporalLogic(_SAMPLE_FORMULAS[int(rng.integers(len(_SAMPLE_FORMULAS)))])
 
 
+def fit_ltl(env: FiniteMDP, data: Comparisons, options: FitOptions) -> Fit:
+    """Fit an LTL formula (docs/learning.md#ltl): the smallest one that orders the data.
+
+    Formulas over the propositions the environment's labels use are tried by increasing
+    size (syntax-tree nodes, keyword ``max_size=``, default 4), one per simplifier normal
+    form, Dwyer et al.'s specification patterns first at each size
+    (:mod:`objspec.ltl.enumeration`); each is evaluated on all the policies at once and the
+    first whose satisfaction probabilities satisfy every comparison is returned (verified
+    in rationals with ``exact=True``, and whenever the environment and the policies are
+    given in rationals). Keywords ``time_limit=`` (seconds) and
+    ``propositions=`` (the atoms to use). No formula up to the bound is a bounded answer,
+    :class:`~objspec.errors.NoFitFoundError` with ``bound``; a proof that none exists
+    (:class:`~objspec.errors.NotExpressibleError` with a certificate) comes from lemma
+    L-LTL-det or from the FTR certificates (prefix probabilities, L1), see
+    :mod:`objspec.formalisms._fit_ltl`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.learning import Comparisons, fit
+    >>> P = np.zeros((3, 2, 3)); P[0, 0, 1] = P[0, 1, 2] = 1; P[1, :, 1] = P[2, :, 2] = 1
+    >>> env = FiniteMDP(P, [1, 0, 0], labels={1: ["goal"], 2: ["trap"]})
+    >>> go, avoid = [[1, 0], [1, 0], [1, 0]], [[0, 1], [1, 0], [1, 0]]
+    >>> result = fit("LTL", env, Comparisons(policies=[go, avoid], pairs=[(0, 1, ">")]),
+    ...              exact=True)
+    >>> result.spec, result.margin, result.details["size"]
+    (LinearTemporalLogic('Fgoal'), Fraction(1, 1), 2)
+    """
+    from objspec.formalisms._fit_ltl import fit_temporal_logic
+
+    return fit_temporal_logic(env, data, options, LinearTemporalLogic)
+
+
 def _read_ltl(fields: SpecificationFields) -> LinearTemporalLogic:
     text = fields.text("formula", "an LTL formula")
     with fields.errors_at("formula"):
@@ -615,4 +650,9 @@ formalism(
     sampler=_sample_ltl,
     reader=SpecificationReader(("formula",), _read_ltl),
     optimiser=LTL_OPTIMISER,
+    fitter=Fitter(fit_ltl, "the smallest formula by size (syntax-tree nodes) over the "
+                  "environment's propositions, Dwyer's specification patterns first; a miss "
+                  "is bounded (NoFitFoundError with the size searched) unless lemma "
+                  "L-LTL-det or an FTR certificate (prefix probabilities, L1) proves it",
+                  decides=False),
 )(LinearTemporalLogic)

@@ -23,6 +23,7 @@ True
 """
 
 from objspec.formalisms.fitting import (
+    ClassBoundCertificate,
     Comparison,
     Comparisons,
     FeatureMap,
@@ -39,6 +40,7 @@ from objspec.learning.imitation import from_imitation
 from objspec.learning.profile import Profile, ProfileContradictionError, profile
 
 __all__ = [
+    "ClassBoundCertificate",
     "Comparison",
     "Comparisons",
     "FeatureMap",

@@ -26,9 +26,7 @@ Examples
 ... ''')
 >>> row = run_task(study, study.task_ids()[0])
 >>> row["error"], row["MR.expressible"], row["PO.expressible"]
-(None, True, None)
->>> row["PO.reason"]
-'no fitter: PO registers none'
+(None, True, True)
 """
 
 from __future__ import annotations

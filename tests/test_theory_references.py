@@ -177,3 +177,24 @@ def test_expressivity_witness_table_matches_the_registry() -> None:
 @pytest.mark.parametrize("reference", ["docs/theory.md#no-such-anchor", "see the notes", ""])
 def test_bad_references_do_not_resolve(reference: str) -> None:
     assert not _resolves(reference)
+
+
+def test_every_docs_page_anchor_cited_in_code_and_docs_exists() -> None:
+    """``docs/PAGE.md#anchor`` for any page other than theory.md (learning, optimisation,
+    ...) names an ``<a id>`` anchor of that page."""
+    cite = re.compile(r"docs/([a-z_-]+)\.md#([A-Za-z0-9_-]+)")
+    missing = []
+    for path in _text_files():
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] not in {"objspec", "docs", "tests", "notebooks"}:
+            continue
+        if path == Path(__file__).resolve():
+            continue
+        for page, anchor in cite.findall(path.read_text(encoding="utf-8")):
+            target = ROOT / "docs" / f"{page}.md"
+            if page == "theory" or not target.exists():
+                continue
+            text = target.read_text(encoding="utf-8")
+            if f'<a id="{anchor}"></a>' not in text:
+                missing.append(f"{rel}: docs/{page}.md#{anchor}")
+    assert missing == []

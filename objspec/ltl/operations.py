@@ -60,13 +60,21 @@ from objspec.ltl.automaton import (
     DeterministicAutomaton,
 )
 from objspec.ltl.budget import HOA_ADVICE, check_time, state_budget, too_many_states
-from objspec.mdp.graph import adjacency, edges_on_cycles, strongly_connected_components
+from objspec.mdp.graph import (
+    adjacency,
+    edges_on_cycles,
+    reachable,
+    strongly_connected_components,
+)
 
 __all__ = [
     "MAX_ACCEPTANCE_SETS",
     "mark_table",
     "minimise",
     "prune",
+    "is_empty",
+    "is_universal",
+    "collapse",
     "finish",
     "constant",
     "product",
@@ -264,6 +272,111 @@ def _relevant_sets(
     return keep[which.ravel()][comp]
 
 
+#: Emptiness and universality checks are skipped above this many (edges x distinct
+#: ``Fin`` signatures of the condition's disjuncts): they would cost more than they save.
+MAX_EMPTINESS_WORK = 10_000_000
+
+
+def _reachable(succ: np.ndarray, initial: int) -> np.ndarray:
+    """``[Q]`` bool: the states reachable from ``initial``."""
+    n, n_letters = succ.shape
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    return reachable(adjacency(n, src, succ[exists]), [initial])
+
+
+def is_empty(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
+) -> bool | None:
+    """Whether the automaton given by its tables accepts no word (``None``: not decided).
+
+    Exact for every condition whose disjunctive normal form has at most
+    :data:`~objspec.ltl.acceptance.MAX_DNF` terms: a disjunct ``Fin(F) & Inf(I)`` (with
+    complemented atoms read the same way) is met by some run iff, after removing the
+    transitions of the sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), some
+    strongly connected component reachable from ``initial`` has an internal transition
+    of every set in ``I`` (and one outside every set ``j`` of ``Inf(!j)``): a cycle
+    through all transitions of that component is then an accepting run. Returns ``None``
+    when the normal form is too large or the work would exceed
+    :data:`MAX_EMPTINESS_WORK`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])  # "G F a" with Inf(0)
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0)"), 0)
+    False
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0) & Fin(0)"), 0)
+    True
+    """
+    dnf = condition_dnf(condition, MAX_DNF)
+    if dnf is None:
+        return None
+    if not dnf:
+        return True
+    n, n_letters = succ.shape
+    reach = _reachable(succ, initial)
+    exists = (succ >= 0) & reach[:, None]
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    dst = succ[exists]
+    edge_marks = marks[exists]
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for conj in dnf:
+        fin = sum(1 << a.index for a in conj if not a.infinitely and not a.complemented)
+        fin_out = sum(1 << a.index for a in conj if not a.infinitely and a.complemented)
+        inf = sum(1 << a.index for a in conj if a.infinitely and not a.complemented)
+        inf_out = sum(1 << a.index for a in conj if a.infinitely and a.complemented)
+        groups.setdefault((fin, fin_out), []).append((inf, inf_out))
+    if len(groups) * max(src.size, 1) > MAX_EMPTINESS_WORK:
+        return None
+    for (fin, fin_out), wanted in groups.items():
+        keep = ((edge_marks & fin) == 0) & ((edge_marks & fin_out) == fin_out)
+        s_, d_, m_ = src[keep], dst[keep], edge_marks[keep]
+        if s_.size == 0:
+            continue
+        n_comp, comp = strongly_connected_components(adjacency(n, s_, d_))
+        inside = comp[s_] == comp[d_]
+        if not inside.any():
+            continue
+        present = np.zeros(n_comp, dtype=np.int64)
+        absent = np.zeros(n_comp, dtype=np.int64)
+        np.bitwise_or.at(present, comp[s_[inside]], m_[inside])
+        np.bitwise_or.at(absent, comp[s_[inside]], ~m_[inside])
+        has_cycle = np.zeros(n_comp, dtype=bool)
+        has_cycle[comp[s_[inside]]] = True
+        for inf, inf_out in wanted:
+            ok = has_cycle & ((present & inf) == inf) & ((absent & inf_out) == inf_out)
+            if ok.any():
+                return False
+    return True
+
+
+def is_universal(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
+) -> bool | None:
+    """Whether the automaton accepts every word (``None``: not decided).
+
+    A state reachable from ``initial`` with a missing transition rejects some word; a
+    complete automaton is universal iff its complement (the negated condition,
+    deterministic automata complement by negating the condition) is empty
+    (:func:`is_empty`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])
+    >>> is_universal(succ, marks, parse_acceptance("Inf(0) | Fin(0)"), 0)
+    True
+    >>> is_universal(succ, marks, parse_acceptance("Inf(0)"), 0)
+    False
+    """
+    if not (succ >= 0).all() and (succ[_reachable(succ, initial)] < 0).any():
+        return False
+    return is_empty(succ, marks, negate(condition), initial)
+
+
 def finish(
     phi: s.Formula,
     propositions: tuple[str, ...],
@@ -280,6 +393,8 @@ def finish(
     infinitely often, which all lie in one component), and, per component, the marks of
     sets that no disjunct still satisfiable there mentions (see :func:`_relevant_sets`).
     Minimisation and clearing alternate until nothing changes (at most three rounds).
+    Finally an automaton that accepts no word, or every word, is replaced by the
+    one-state automaton of ``false`` or ``true`` (:func:`is_empty`, :func:`is_universal`).
     """
     table = table.copy()
     for _ in range(3):
@@ -301,9 +416,36 @@ def finish(
     else:
         succ, marks, initial, _ = minimise(succ, cleared, initial)
         condition, n_sets, marks = tidy_acceptance(condition, marks)
-    return DeterministicAutomaton(
+    return collapse(DeterministicAutomaton(
         propositions, succ, marks, condition, n_sets, initial, name=str(phi)
-    )
+    ))
+
+
+def collapse(aut: DeterministicAutomaton) -> DeterministicAutomaton:
+    """The one-state automaton of ``false`` (``true``) if ``aut`` accepts no (every)
+    word, else ``aut`` (:func:`is_empty`, :func:`is_universal`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> # two states, "Inf(0) | Fin(0)": every word is accepted
+    >>> aut = DeterministicAutomaton(("a",), np.array([[1, 0], [1, 1]]),
+    ...                              np.array([[1, 0], [0, 1]]),
+    ...                              parse_acceptance("Inf(0) | Fin(0)"), 1)
+    >>> small = collapse(aut)
+    >>> small.n_states, str(small.acceptance)
+    (1, 't')
+    """
+    if aut.n_states == 1 and isinstance(aut.acceptance, AcceptanceConstant):
+        return aut
+    args = (aut.successors, aut.marks, aut.acceptance, aut.initial)
+    name = aut.name or ""
+    if is_empty(*args):
+        return constant(False, aut.propositions, name)
+    if is_universal(*args):
+        return constant(True, aut.propositions, name)
+    return aut
 
 
 def constant(

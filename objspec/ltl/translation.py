@@ -366,9 +366,9 @@ def _safety_or_cosafety(
         succ = np.where(hopeless[succ], -1, succ)
         succ, marks = ops.prune(succ, np.zeros_like(succ), 0)
         succ, marks, initial, _ = ops.minimise(succ, marks, 0)
-        return DeterministicAutomaton(
+        return ops.collapse(DeterministicAutomaton(
             propositions, succ, marks, AcceptanceConstant(True), 0, initial, name=str(phi)
-        )
+        ))
     if cosafety:
         # A co-safety run that reaches false is lost: leave those transitions out.
         hopeless = np.array([state[0] == FF for state in states])
@@ -376,10 +376,10 @@ def _safety_or_cosafety(
         succ, marks = ops.prune(succ, marks, 0)
     acceptance = AcceptanceAtom(cosafety, 0)
     succ, marks, initial, _ = ops.minimise(succ, marks, 0)
-    return DeterministicAutomaton(
+    return ops.collapse(DeterministicAutomaton(
         propositions, succ, marks, acceptance, 1, initial,
         acceptance_name="Buchi" if cosafety else "co-Buchi", name=str(phi),
-    )
+    ))
 
 
 def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAutomaton:

@@ -39,6 +39,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from objspec.errors import TranslationLimitError
@@ -72,6 +74,8 @@ __all__ = [
     "mark_table",
     "minimise",
     "prune",
+    "empty_states",
+    "universal_states",
     "is_empty",
     "is_universal",
     "collapse",
@@ -277,47 +281,27 @@ def _relevant_sets(
 MAX_EMPTINESS_WORK = 10_000_000
 
 
-def _reachable(succ: np.ndarray, initial: int) -> np.ndarray:
-    """``[Q]`` bool: the states reachable from ``initial``."""
-    n, n_letters = succ.shape
-    exists = succ >= 0
-    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
-    return reachable(adjacency(n, src, succ[exists]), [initial])
+def _accepting_nodes(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states on a cycle whose transitions satisfy ``condition``
+    (``None``: not decided, see :func:`is_empty`).
 
-
-def is_empty(
-    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
-) -> bool | None:
-    """Whether the automaton given by its tables accepts no word (``None``: not decided).
-
-    Exact for every condition whose disjunctive normal form has at most
-    :data:`~objspec.ltl.acceptance.MAX_DNF` terms: a disjunct ``Fin(F) & Inf(I)`` (with
-    complemented atoms read the same way) is met by some run iff, after removing the
-    transitions of the sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), some
-    strongly connected component reachable from ``initial`` has an internal transition
-    of every set in ``I`` (and one outside every set ``j`` of ``Inf(!j)``): a cycle
-    through all transitions of that component is then an accepting run. Returns ``None``
-    when the normal form is too large or the work would exceed
-    :data:`MAX_EMPTINESS_WORK`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from objspec.ltl.automaton import parse_acceptance
-    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])  # "G F a" with Inf(0)
-    >>> is_empty(succ, marks, parse_acceptance("Inf(0)"), 0)
-    False
-    >>> is_empty(succ, marks, parse_acceptance("Inf(0) & Fin(0)"), 0)
-    True
+    A disjunct ``Fin(F) & Inf(I)`` of the condition (complemented atoms read the same
+    way) holds on some cycle through a state iff, after removing the transitions of the
+    sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), the state's strongly
+    connected component has an internal transition of every set in ``I`` (and one
+    outside every set ``j`` of ``Inf(!j)``): a cycle through all transitions of that
+    component satisfies the disjunct.
     """
     dnf = condition_dnf(condition, MAX_DNF)
     if dnf is None:
         return None
-    if not dnf:
-        return True
     n, n_letters = succ.shape
-    reach = _reachable(succ, initial)
-    exists = (succ >= 0) & reach[:, None]
+    good = np.zeros(n, dtype=bool)
+    if not dnf:
+        return good
+    exists = succ >= 0
     src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
     dst = succ[exists]
     edge_marks = marks[exists]
@@ -347,20 +331,102 @@ def is_empty(
         has_cycle[comp[s_[inside]]] = True
         for inf, inf_out in wanted:
             ok = has_cycle & ((present & inf) == inf) & ((absent & inf_out) == inf_out)
-            if ok.any():
-                return False
-    return True
+            good |= ok[comp]
+    return good
+
+
+def _graph(succ: np.ndarray) -> Any:
+    n, n_letters = succ.shape
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    return adjacency(n, src, succ[exists])
+
+
+def empty_states(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states from which no word is accepted (``None``: not decided).
+
+    A state accepts some word iff it reaches a cycle satisfying the condition (see
+    :func:`is_empty`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[1, 0], [1, 1]]), np.array([[0, 1], [0, 0]])
+    >>> empty_states(succ, marks, parse_acceptance("Inf(0)")).tolist()
+    [False, True]
+    """
+    good = _accepting_nodes(succ, marks, condition)
+    if good is None:
+        return None
+    if not good.any():
+        return np.ones(succ.shape[0], dtype=bool)
+    return ~reachable(_graph(succ), np.flatnonzero(good), backward=True)
+
+
+def universal_states(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states from which every word is accepted (``None``: not
+    decided): those that reach no state with a missing transition and no cycle
+    satisfying the negated condition (deterministic automata complement by negating the
+    condition).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[1, 0], [1, 1]]), np.array([[0, 1], [0, 0]])
+    >>> universal_states(succ, marks, parse_acceptance("Inf(0) | Fin(0)")).tolist()
+    [True, True]
+    >>> universal_states(succ, marks, parse_acceptance("Inf(0)")).tolist()
+    [False, False]
+    """
+    bad = _accepting_nodes(succ, marks, negate(condition))
+    if bad is None:
+        return None
+    bad |= (succ < 0).any(axis=1)
+    if not bad.any():
+        return np.ones(succ.shape[0], dtype=bool)
+    return ~reachable(_graph(succ), np.flatnonzero(bad), backward=True)
+
+
+def is_empty(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
+) -> bool | None:
+    """Whether the automaton given by its tables accepts no word (``None``: not decided).
+
+    Exact for every condition whose disjunctive normal form has at most
+    :data:`~objspec.ltl.acceptance.MAX_DNF` terms: a disjunct ``Fin(F) & Inf(I)`` (with
+    complemented atoms read the same way) is met by some run iff, after removing the
+    transitions of the sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), some
+    strongly connected component reachable from ``initial`` has an internal transition
+    of every set in ``I`` (and one outside every set ``j`` of ``Inf(!j)``): a cycle
+    through all transitions of that component is then an accepting run. Returns ``None``
+    when the normal form is too large or the work would exceed
+    :data:`MAX_EMPTINESS_WORK`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])  # "G F a" with Inf(0)
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0)"), 0)
+    False
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0) & Fin(0)"), 0)
+    True
+    """
+    empty = empty_states(succ, marks, condition)
+    return None if empty is None else bool(empty[initial])
 
 
 def is_universal(
     succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
 ) -> bool | None:
-    """Whether the automaton accepts every word (``None``: not decided).
-
-    A state reachable from ``initial`` with a missing transition rejects some word; a
-    complete automaton is universal iff its complement (the negated condition,
-    deterministic automata complement by negating the condition) is empty
-    (:func:`is_empty`).
+    """Whether the automaton accepts every word (``None``: not decided); see
+    :func:`universal_states`.
 
     Examples
     --------
@@ -372,9 +438,8 @@ def is_universal(
     >>> is_universal(succ, marks, parse_acceptance("Inf(0)"), 0)
     False
     """
-    if not (succ >= 0).all() and (succ[_reachable(succ, initial)] < 0).any():
-        return False
-    return is_empty(succ, marks, negate(condition), initial)
+    universal = universal_states(succ, marks, condition)
+    return None if universal is None else bool(universal[initial])
 
 
 def finish(
@@ -422,8 +487,15 @@ def finish(
 
 
 def collapse(aut: DeterministicAutomaton) -> DeterministicAutomaton:
-    """The one-state automaton of ``false`` (``true``) if ``aut`` accepts no (every)
-    word, else ``aut`` (:func:`is_empty`, :func:`is_universal`).
+    """Settle the states whose language is empty or universal.
+
+    The one-state automaton of ``false`` (``true``) if ``aut`` accepts no (every) word.
+    Otherwise the transitions into states that accept no word are removed (a missing
+    transition rejects), and those into states that accept every word lead to one
+    accepting sink instead (a state looping on every letter with marks that satisfy the
+    condition), when such marks exist; then the automaton is minimised again. A run
+    enters the sink or would die at most once, so no run changes its verdict
+    (:func:`empty_states`, :func:`universal_states`).
 
     Examples
     --------
@@ -439,13 +511,57 @@ def collapse(aut: DeterministicAutomaton) -> DeterministicAutomaton:
     """
     if aut.n_states == 1 and isinstance(aut.acceptance, AcceptanceConstant):
         return aut
-    args = (aut.successors, aut.marks, aut.acceptance, aut.initial)
+    succ, marks, condition = aut.successors, aut.marks, aut.acceptance
     name = aut.name or ""
-    if is_empty(*args):
+    empty = empty_states(succ, marks, condition)
+    if empty is None:
+        return aut
+    if empty[aut.initial]:
         return constant(False, aut.propositions, name)
-    if is_universal(*args):
+    universal = universal_states(succ, marks, condition)
+    if universal is not None and universal[aut.initial]:
         return constant(True, aut.propositions, name)
-    return aut
+    sink_marks = _accepting_loop_marks(condition)
+    redirect = universal is not None and sink_marks is not None and bool(universal.any())
+    if not empty.any() and not redirect:
+        return aut
+    n = aut.n_states
+    target = np.arange(n + 1)
+    target[n] = -1
+    target[np.flatnonzero(empty)] = -1
+    new_marks = marks.copy()
+    if redirect:
+        assert universal is not None and sink_marks is not None
+        target[np.flatnonzero(universal)] = n
+        target[n] = n
+        succ = np.vstack([succ, np.full((1, succ.shape[1]), n)])
+        new_marks = np.vstack([new_marks, np.full((1, succ.shape[1]), sink_marks)])
+    new_succ = np.where(succ >= 0, target[np.where(succ >= 0, succ, n)], -1)
+    if not redirect:
+        new_succ = new_succ[:n]
+    new_marks = np.where(new_succ >= 0, new_marks, 0)
+    new_succ, new_marks = prune(new_succ, new_marks, aut.initial)
+    new_marks = np.where(_on_cycles(new_succ), new_marks, 0)
+    new_succ, new_marks, initial, _ = minimise(new_succ, new_marks, 0)
+    if new_succ.shape[0] >= n:
+        return aut
+    condition, n_sets, new_marks = tidy_acceptance(condition, new_marks)
+    return DeterministicAutomaton(
+        aut.propositions, new_succ, new_marks, condition, n_sets, initial, name=aut.name
+    )
+
+
+def _accepting_loop_marks(condition: AcceptanceCondition) -> int | None:
+    """Marks ``M`` such that a cycle whose transitions all carry exactly ``M`` satisfies
+    the condition, or ``None`` if there are none (or the condition has no small DNF)."""
+    dnf = condition_dnf(condition, MAX_DNF)
+    if dnf is None:
+        return None
+    for conj in dnf:
+        m = sum(1 << a.index for a in conj if a.infinitely != a.complemented)
+        if condition.holds(m, m):
+            return m
+    return None
 
 
 def constant(
@@ -600,7 +716,7 @@ def complement(phi: s.Formula, aut: DeterministicAutomaton) -> DeterministicAuto
     >>> from objspec.ltl.translation import translate
     >>> never = complement(parse_formula("G !a"), translate("F a"))
     >>> str(never.acceptance), never.accepts_lasso([], [set()])
-    ('Fin(0)', True)
+    ('t', True)
     >>> never.accepts_lasso([{"a"}], [set()])
     False
     """

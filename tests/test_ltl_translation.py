@@ -78,7 +78,10 @@ def test_named_formulas(text: str) -> None:
 def test_simple_shapes() -> None:
     assert translate("a U b").n_states == 2  # Büchi, a dead transition for !a & !b
     assert str(translate("a U b").acceptance) == "Inf(0)"
-    assert str(translate("G a").acceptance) == "Fin(0)"
+    # G a: one state, a dead transition for !a (its rejecting sink accepts nothing)
+    assert translate("G a").n_states == 1 and str(translate("G a").acceptance) == "t"
+    assert not translate("G a").is_complete
+    assert str(translate("F G a").acceptance) == "Fin(0)"
     assert translate("G F a").n_states == 1
     assert str(translate("true").acceptance) == "t"
     assert str(translate("a & !a").acceptance) == "f"
@@ -544,7 +547,7 @@ def test_many_propositions_are_translated_per_part() -> None:
     for _ in range(30):
         cycle = [frozenset(p for p in props if rng.random() < 0.8) for _ in range(3)]
         assert aut.accepts_lasso([], cycle) == holds_on_lasso(f, [], cycle)
-    assert translate("G a", ["a", "b"]).successors.shape == (2, 4)
+    assert translate("G a", ["a", "b"]).successors.shape == (1, 4)  # no rejecting sink
 
 
 def test_complement_of_the_negation_is_used_when_smaller() -> None:

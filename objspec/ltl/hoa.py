@@ -108,7 +108,7 @@ def to_hoa(automaton: DeterministicAutomaton) -> str:
     Examples
     --------
     >>> from objspec.ltl.translation import translate
-    >>> "Acceptance: 1 Fin(0)" in to_hoa(translate("G a"))
+    >>> "Acceptance: 1 Fin(0)" in to_hoa(translate("F G a"))
     True
     """
     props = automaton.propositions

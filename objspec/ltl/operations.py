@@ -39,6 +39,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from objspec.errors import TranslationLimitError
@@ -60,13 +62,23 @@ from objspec.ltl.automaton import (
     DeterministicAutomaton,
 )
 from objspec.ltl.budget import HOA_ADVICE, check_time, state_budget, too_many_states
-from objspec.mdp.graph import adjacency, edges_on_cycles, strongly_connected_components
+from objspec.mdp.graph import (
+    adjacency,
+    edges_on_cycles,
+    reachable,
+    strongly_connected_components,
+)
 
 __all__ = [
     "MAX_ACCEPTANCE_SETS",
     "mark_table",
     "minimise",
     "prune",
+    "empty_states",
+    "universal_states",
+    "is_empty",
+    "is_universal",
+    "collapse",
     "finish",
     "constant",
     "product",
@@ -264,6 +276,172 @@ def _relevant_sets(
     return keep[which.ravel()][comp]
 
 
+#: Emptiness and universality checks are skipped above this many (edges x distinct
+#: ``Fin`` signatures of the condition's disjuncts): they would cost more than they save.
+MAX_EMPTINESS_WORK = 10_000_000
+
+
+def _accepting_nodes(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states on a cycle whose transitions satisfy ``condition``
+    (``None``: not decided, see :func:`is_empty`).
+
+    A disjunct ``Fin(F) & Inf(I)`` of the condition (complemented atoms read the same
+    way) holds on some cycle through a state iff, after removing the transitions of the
+    sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), the state's strongly
+    connected component has an internal transition of every set in ``I`` (and one
+    outside every set ``j`` of ``Inf(!j)``): a cycle through all transitions of that
+    component satisfies the disjunct.
+    """
+    dnf = condition_dnf(condition, MAX_DNF)
+    if dnf is None:
+        return None
+    n, n_letters = succ.shape
+    good = np.zeros(n, dtype=bool)
+    if not dnf:
+        return good
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    dst = succ[exists]
+    edge_marks = marks[exists]
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for conj in dnf:
+        fin = sum(1 << a.index for a in conj if not a.infinitely and not a.complemented)
+        fin_out = sum(1 << a.index for a in conj if not a.infinitely and a.complemented)
+        inf = sum(1 << a.index for a in conj if a.infinitely and not a.complemented)
+        inf_out = sum(1 << a.index for a in conj if a.infinitely and a.complemented)
+        groups.setdefault((fin, fin_out), []).append((inf, inf_out))
+    if len(groups) * max(src.size, 1) > MAX_EMPTINESS_WORK:
+        return None
+    for (fin, fin_out), wanted in groups.items():
+        keep = ((edge_marks & fin) == 0) & ((edge_marks & fin_out) == fin_out)
+        s_, d_, m_ = src[keep], dst[keep], edge_marks[keep]
+        if s_.size == 0:
+            continue
+        n_comp, comp = strongly_connected_components(adjacency(n, s_, d_))
+        inside = comp[s_] == comp[d_]
+        if not inside.any():
+            continue
+        present = np.zeros(n_comp, dtype=np.int64)
+        absent = np.zeros(n_comp, dtype=np.int64)
+        np.bitwise_or.at(present, comp[s_[inside]], m_[inside])
+        np.bitwise_or.at(absent, comp[s_[inside]], ~m_[inside])
+        has_cycle = np.zeros(n_comp, dtype=bool)
+        has_cycle[comp[s_[inside]]] = True
+        for inf, inf_out in wanted:
+            ok = has_cycle & ((present & inf) == inf) & ((absent & inf_out) == inf_out)
+            good |= ok[comp]
+    return good
+
+
+def _graph(succ: np.ndarray) -> Any:
+    n, n_letters = succ.shape
+    exists = succ >= 0
+    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
+    return adjacency(n, src, succ[exists])
+
+
+def empty_states(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states from which no word is accepted (``None``: not decided).
+
+    A state accepts some word iff it reaches a cycle satisfying the condition (see
+    :func:`is_empty`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[1, 0], [1, 1]]), np.array([[0, 1], [0, 0]])
+    >>> empty_states(succ, marks, parse_acceptance("Inf(0)")).tolist()
+    [False, True]
+    """
+    good = _accepting_nodes(succ, marks, condition)
+    if good is None:
+        return None
+    if not good.any():
+        return np.ones(succ.shape[0], dtype=bool)
+    return ~reachable(_graph(succ), np.flatnonzero(good), backward=True)
+
+
+def universal_states(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition
+) -> np.ndarray | None:
+    """``[Q]`` bool: the states from which every word is accepted (``None``: not
+    decided): those that reach no state with a missing transition and no cycle
+    satisfying the negated condition (deterministic automata complement by negating the
+    condition).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[1, 0], [1, 1]]), np.array([[0, 1], [0, 0]])
+    >>> universal_states(succ, marks, parse_acceptance("Inf(0) | Fin(0)")).tolist()
+    [True, True]
+    >>> universal_states(succ, marks, parse_acceptance("Inf(0)")).tolist()
+    [False, False]
+    """
+    bad = _accepting_nodes(succ, marks, negate(condition))
+    if bad is None:
+        return None
+    bad |= (succ < 0).any(axis=1)
+    if not bad.any():
+        return np.ones(succ.shape[0], dtype=bool)
+    return ~reachable(_graph(succ), np.flatnonzero(bad), backward=True)
+
+
+def is_empty(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
+) -> bool | None:
+    """Whether the automaton given by its tables accepts no word (``None``: not decided).
+
+    Exact for every condition whose disjunctive normal form has at most
+    :data:`~objspec.ltl.acceptance.MAX_DNF` terms: a disjunct ``Fin(F) & Inf(I)`` (with
+    complemented atoms read the same way) is met by some run iff, after removing the
+    transitions of the sets in ``F`` (and those outside a set ``j`` of ``Fin(!j)``), some
+    strongly connected component reachable from ``initial`` has an internal transition
+    of every set in ``I`` (and one outside every set ``j`` of ``Inf(!j)``): a cycle
+    through all transitions of that component is then an accepting run. Returns ``None``
+    when the normal form is too large or the work would exceed
+    :data:`MAX_EMPTINESS_WORK`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])  # "G F a" with Inf(0)
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0)"), 0)
+    False
+    >>> is_empty(succ, marks, parse_acceptance("Inf(0) & Fin(0)"), 0)
+    True
+    """
+    empty = empty_states(succ, marks, condition)
+    return None if empty is None else bool(empty[initial])
+
+
+def is_universal(
+    succ: np.ndarray, marks: np.ndarray, condition: AcceptanceCondition, initial: int
+) -> bool | None:
+    """Whether the automaton accepts every word (``None``: not decided); see
+    :func:`universal_states`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> succ, marks = np.array([[0, 0]]), np.array([[0, 1]])
+    >>> is_universal(succ, marks, parse_acceptance("Inf(0) | Fin(0)"), 0)
+    True
+    >>> is_universal(succ, marks, parse_acceptance("Inf(0)"), 0)
+    False
+    """
+    universal = universal_states(succ, marks, condition)
+    return None if universal is None else bool(universal[initial])
+
+
 def finish(
     phi: s.Formula,
     propositions: tuple[str, ...],
@@ -280,6 +458,8 @@ def finish(
     infinitely often, which all lie in one component), and, per component, the marks of
     sets that no disjunct still satisfiable there mentions (see :func:`_relevant_sets`).
     Minimisation and clearing alternate until nothing changes (at most three rounds).
+    Finally an automaton that accepts no word, or every word, is replaced by the
+    one-state automaton of ``false`` or ``true`` (:func:`is_empty`, :func:`is_universal`).
     """
     table = table.copy()
     for _ in range(3):
@@ -301,9 +481,87 @@ def finish(
     else:
         succ, marks, initial, _ = minimise(succ, cleared, initial)
         condition, n_sets, marks = tidy_acceptance(condition, marks)
-    return DeterministicAutomaton(
+    return collapse(DeterministicAutomaton(
         propositions, succ, marks, condition, n_sets, initial, name=str(phi)
+    ))
+
+
+def collapse(aut: DeterministicAutomaton) -> DeterministicAutomaton:
+    """Settle the states whose language is empty or universal.
+
+    The one-state automaton of ``false`` (``true``) if ``aut`` accepts no (every) word.
+    Otherwise the transitions into states that accept no word are removed (a missing
+    transition rejects), and those into states that accept every word lead to one
+    accepting sink instead (a state looping on every letter with marks that satisfy the
+    condition), when such marks exist; then the automaton is minimised again. A run
+    enters the sink or would die at most once, so no run changes its verdict
+    (:func:`empty_states`, :func:`universal_states`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.automaton import parse_acceptance
+    >>> # two states, "Inf(0) | Fin(0)": every word is accepted
+    >>> aut = DeterministicAutomaton(("a",), np.array([[1, 0], [1, 1]]),
+    ...                              np.array([[1, 0], [0, 1]]),
+    ...                              parse_acceptance("Inf(0) | Fin(0)"), 1)
+    >>> small = collapse(aut)
+    >>> small.n_states, str(small.acceptance)
+    (1, 't')
+    """
+    if aut.n_states == 1 and isinstance(aut.acceptance, AcceptanceConstant):
+        return aut
+    succ, marks, condition = aut.successors, aut.marks, aut.acceptance
+    name = aut.name or ""
+    empty = empty_states(succ, marks, condition)
+    if empty is None:
+        return aut
+    if empty[aut.initial]:
+        return constant(False, aut.propositions, name)
+    universal = universal_states(succ, marks, condition)
+    if universal is not None and universal[aut.initial]:
+        return constant(True, aut.propositions, name)
+    sink_marks = _accepting_loop_marks(condition)
+    redirect = universal is not None and sink_marks is not None and bool(universal.any())
+    if not empty.any() and not redirect:
+        return aut
+    n = aut.n_states
+    target = np.arange(n + 1)
+    target[n] = -1
+    target[np.flatnonzero(empty)] = -1
+    new_marks = marks.copy()
+    if redirect:
+        assert universal is not None and sink_marks is not None
+        target[np.flatnonzero(universal)] = n
+        target[n] = n
+        succ = np.vstack([succ, np.full((1, succ.shape[1]), n)])
+        new_marks = np.vstack([new_marks, np.full((1, succ.shape[1]), sink_marks)])
+    new_succ = np.where(succ >= 0, target[np.where(succ >= 0, succ, n)], -1)
+    if not redirect:
+        new_succ = new_succ[:n]
+    new_marks = np.where(new_succ >= 0, new_marks, 0)
+    new_succ, new_marks = prune(new_succ, new_marks, aut.initial)
+    new_marks = np.where(_on_cycles(new_succ), new_marks, 0)
+    new_succ, new_marks, initial, _ = minimise(new_succ, new_marks, 0)
+    if new_succ.shape[0] >= n:
+        return aut
+    condition, n_sets, new_marks = tidy_acceptance(condition, new_marks)
+    return DeterministicAutomaton(
+        aut.propositions, new_succ, new_marks, condition, n_sets, initial, name=aut.name
     )
+
+
+def _accepting_loop_marks(condition: AcceptanceCondition) -> int | None:
+    """Marks ``M`` such that a cycle whose transitions all carry exactly ``M`` satisfies
+    the condition, or ``None`` if there are none (or the condition has no small DNF)."""
+    dnf = condition_dnf(condition, MAX_DNF)
+    if dnf is None:
+        return None
+    for conj in dnf:
+        m = sum(1 << a.index for a in conj if a.infinitely != a.complemented)
+        if condition.holds(m, m):
+            return m
+    return None
 
 
 def constant(
@@ -458,7 +716,7 @@ def complement(phi: s.Formula, aut: DeterministicAutomaton) -> DeterministicAuto
     >>> from objspec.ltl.translation import translate
     >>> never = complement(parse_formula("G !a"), translate("F a"))
     >>> str(never.acceptance), never.accepts_lasso([], [set()])
-    ('Fin(0)', True)
+    ('t', True)
     >>> never.accepts_lasso([{"a"}], [set()])
     False
     """

@@ -1,0 +1,199 @@
+"""Minimisation, emptiness and universality of deterministic automata keep the language.
+
+``objspec.ltl.operations.finish`` (through which every translated automaton goes) clears
+marks that cannot matter, minimises by partition refinement and replaces an automaton
+that accepts nothing (everything) by the one-state automaton of ``false`` (``true``).
+Here it is run on random raw automata and compared with the raw automaton on lasso words
+and, exactly, on random labelled Markov chains; the emptiness and universality checks are
+compared with a brute force over all sets of transitions.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ltl_reference import chain_probability
+from ltl_strategies import formulas, lassos
+from test_ltl_reference import chains
+
+from objspec.formalisms import LinearTemporalLogic
+from objspec.ltl import operations as ops
+from objspec.ltl import syntax as s
+from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
+from objspec.ltl.translation import translate
+from objspec.mdp.model import FiniteMDP
+from objspec.mdp.policy import Policy
+
+ATOMS = ("a", "b")
+CONDITIONS = [
+    "Inf(0)", "Fin(0)", "Inf(0) & Fin(1)", "Inf(0) | Fin(1)", "Inf(0) & Inf(1)",
+    "Fin(0) | Fin(1)", "(Fin(0) & Inf(1)) | (Inf(0) & Fin(1))", "Inf(!0)", "Fin(!1) | Inf(0)",
+    "t", "f",
+]
+
+
+@st.composite
+def raw_automata(draw: st.DrawFn, max_states: int = 3) -> tuple[Any, Any, str, int]:
+    """Successor table (``-1`` sometimes), marks over two sets, a condition, an initial
+    state: an automaton as the translator builds it, before :func:`ops.finish`."""
+    n = draw(st.integers(1, max_states))
+    letters = 1 << len(ATOMS)
+    succ = np.array(draw(st.lists(
+        st.lists(st.integers(0, n - 1), min_size=letters, max_size=letters),
+        min_size=n, max_size=n)), dtype=np.int64)
+    if draw(st.booleans()):  # a partial automaton: some transitions missing
+        holes = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, letters - 1)),
+                              max_size=3))
+        for q, a in holes:
+            succ[q, a] = -1
+    marks = np.array(draw(st.lists(st.lists(st.sampled_from([0, 0, 0, 1, 2, 3]), min_size=letters,
+                                            max_size=letters), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    marks = np.where(succ >= 0, marks, 0)
+    return succ, marks, draw(st.sampled_from(CONDITIONS)), draw(st.integers(0, n - 1))
+
+
+def _both(raw: tuple[Any, Any, str, int]) -> tuple[DeterministicAutomaton, DeterministicAutomaton]:
+    succ, marks, text, initial = raw
+    condition = parse_acceptance(text)
+    plain = DeterministicAutomaton(ATOMS, succ, marks, condition, 2, initial)
+    table = ((marks.reshape(-1)[:, None] >> np.arange(2)) & 1).astype(bool)
+    if "!" in text:  # the translator's tables never use complemented atoms: minimise only
+        new_succ, new_marks, new_initial, _ = ops.minimise(succ, marks, initial)
+        return plain, DeterministicAutomaton(ATOMS, new_succ, new_marks, condition, 2,
+                                             new_initial)
+    return plain, ops.finish(s.Atom("a"), ATOMS, succ, table, condition, initial)
+
+
+def _exact_value(aut: DeterministicAutomaton, chain: Any) -> Fraction:
+    P, labels, mu0 = chain
+    n = len(labels)
+    tau = np.empty((n, 1, n), dtype=object)
+    tau[:, 0, :] = np.array(P, dtype=object)
+    env = FiniteMDP(tau, np.array(mu0, dtype=object),
+                    labels={i: labels[i] for i in range(n)}, propositions=ATOMS)
+    pi = Policy(np.ones((n, 1), dtype=object))
+    return LinearTemporalLogic(aut).compile(env, exact=True).exact_value(pi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=raw_automata(max_states=6), words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_finish_keeps_the_language_on_lassos(raw: Any, words: Any) -> None:
+    plain, small = _both(raw)
+    assert small.n_states <= plain.n_states
+    for prefix, cycle in words:
+        assert plain.accepts_lasso(prefix, cycle) == small.accepts_lasso(prefix, cycle)
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw=raw_automata(), chain=chains())
+def test_minimised_and_unminimised_automata_have_equal_probabilities(
+    raw: Any, chain: Any
+) -> None:
+    plain, small = _both(raw)
+    assert _exact_value(plain, chain) == _exact_value(small, chain)
+
+
+def _cycle_sets(succ: np.ndarray, initial: int) -> list[list[tuple[int, int]]]:
+    """Every set of transitions reachable from ``initial`` that is strongly connected:
+    exactly the sets a run can take infinitely often."""
+    seen, stack = {initial}, [initial]
+    while stack:
+        q = stack.pop()
+        for j in succ[q].tolist():
+            if j >= 0 and j not in seen:
+                seen.add(j)
+                stack.append(j)
+    edges = [(q, a) for q in sorted(seen) for a in range(succ.shape[1]) if succ[q, a] >= 0]
+    out = []
+    for k in range(1, len(edges) + 1):
+        for subset in combinations(edges, k):
+            nodes = {q for q, _ in subset} | {int(succ[q, a]) for q, a in subset}
+            if nodes != {q for q, _ in subset}:
+                continue  # some edge leaves the set's sources: not a closed cycle set
+            start = subset[0][0]
+            fwd, bwd = {start}, {start}
+            for _ in range(len(nodes)):
+                fwd |= {int(succ[q, a]) for q, a in subset if q in fwd}
+                bwd |= {q for q, a in subset if int(succ[q, a]) in bwd}
+            if fwd == nodes and bwd == nodes:
+                out.append(list(subset))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=raw_automata(max_states=2))
+def test_emptiness_and_universality_agree_with_brute_force(raw: Any) -> None:
+    succ, marks, text, initial = raw
+    condition = parse_acceptance(text)
+    accepted = []
+    for subset in _cycle_sets(succ, initial):
+        union, inter = 0, 3
+        for q, a in subset:
+            union |= int(marks[q, a])
+            inter &= int(marks[q, a])
+        accepted.append(condition.holds(union, inter))
+    reach = {initial} | {int(x) for x in succ[initial] if x >= 0}
+    for _ in range(succ.shape[0]):
+        reach |= {int(x) for q in reach for x in succ[q] if x >= 0}
+    complete = all((succ[q] >= 0).all() for q in reach)
+    assert ops.is_empty(succ, marks, condition, initial) == (not any(accepted))
+    assert ops.is_universal(succ, marks, condition, initial) == (complete and all(accepted))
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("(X a U X b) | !X(a U b)", True),                 # Spot's genltl --sb 11
+    ("(X a U b) | !X(a U (a & b))", True),             # --sb 12
+    ("!((X a U X b) | !X(a U b))", False),
+    ("!((X a U b) | !X(a U (a & b)))", False),
+    ("G F a | F G !a", True),
+    ("G F a & F G !a", False),
+    ("G (a -> F b) | F (a & G !b)", True),
+    ("X X (a U b) & X X G !b", False),
+])
+def test_tautologies_and_contradictions_get_one_state(text: str, value: bool) -> None:
+    aut = translate(text)
+    assert aut.n_states == 1
+    assert str(aut.acceptance) == ("t" if value else "f")
+    assert aut.is_complete
+    assert aut.accepts_lasso([], [{"a"}, set()]) == value
+
+
+@settings(max_examples=40, deadline=None)
+@given(f=formulas(3, ATOMS), chain=chains())
+def test_tautology_collapse_keeps_probabilities(f: s.Formula, chain: Any) -> None:
+    """The disjunction with a formula's negation is valid, and its automaton is the
+    one-state ``true``; the automaton of ``f`` still agrees with the oracle."""
+    valid = translate(s.Or(f, s.Not(f)), ATOMS)
+    assert valid.n_states == 1 and str(valid.acceptance) == "t"
+    P, labels, mu0 = chain
+    assert _exact_value(translate(f, ATOMS), chain) == chain_probability(f, P, labels, mu0)
+
+
+def test_sb_13_and_14_shrink_with_their_valid_disjunct() -> None:
+    """``G (a -> F b) & valid``: only ``G (a -> F b)``'s two states remain."""
+    for text in ("G(a -> F(b)) & (((X(a)) U b) | !X(a U (a & b)))",
+                 "G(a -> F(b)) & (((X(a)) U X(b)) | !X(a U b))"):
+        assert translate(text).n_states == translate("G (a -> F b)").n_states
+
+
+def test_states_accepting_everything_become_one_accepting_sink() -> None:
+    """States 1 and 2 accept every word but differ in their marks (no bisimulation merges
+    them); both are replaced by one accepting sink, which a run enters once."""
+    succ = np.array([[0, 1, 0, 0], [2, 1, 1, 1], [2, 2, 2, 2]])
+    marks = np.array([[3, 0, 3, 3], [0, 2, 2, 2], [1, 1, 1, 1]])
+    condition = parse_acceptance("Fin(0) | Fin(1)")
+    assert ops.universal_states(succ, marks, condition).tolist() == [False, True, True]
+    plain = DeterministicAutomaton(ATOMS, succ, marks, condition, 2, 0)
+    small = ops.collapse(plain)
+    assert small.n_states == 2
+    letters = [frozenset(), frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
+    for prefix in ([], [letters[1]], [letters[1], letters[0]], [letters[2]]):
+        for cycle in ([letters[0]], [letters[1]], [letters[3], letters[0]], [letters[2]]):
+            assert plain.accepts_lasso(prefix, cycle) == small.accepts_lasso(prefix, cycle)

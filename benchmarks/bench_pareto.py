@@ -15,18 +15,34 @@ weights), then evaluate the policies found for each objective. The table gives e
 method's time and the relative hypervolume gap to the exact front (reference point: the
 componentwise minimum of the points, minus 1).
 
-Storm's multi-objective Pareto query (on an undiscounted total-reward variant) is not in
-this run: building a Storm model with several reward models from Python was not done.
+Storm (``--storm``, needs stormpy): Storm's multi-objective Pareto query
+``multi(R{"r0"}max=? [C], R{"r1"}max=? [C])`` (expected total rewards; method PCAA, its
+default absolute precision 1e-4) on the undiscounted total-reward variant of the same
+MDP (:func:`total_reward_variant`: every step moves to an absorbing zero-reward sink with
+probability ``1 - gamma``, so the total rewards there are the discounted values here and
+the two fronts are the same set). The model goes to Storm through objspec's own DRN
+export (:func:`objspec.environments.formats.to_drn`, one reward model per objective).
+Storm's PCAA is far slower than the exact front here, so this runs on small models only
+(the generator and rewards above, with k = 2 and 20 or 50 states, k = 3 and 5 states);
+the table gives Storm's time (DRN export and model building excluded) and the relative
+hypervolume gap of its under-approximation (the value vectors of the schedulers it
+found) to the exact front.
+Run as ``python benchmarks/bench_pareto.py --storm``.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import tempfile
 import time
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
+from objspec import FiniteMDP
 from objspec.environments import random_mdp
 from objspec.pareto import _hypervolume, front, pareto_filter, value_vectors
 
@@ -44,10 +60,124 @@ def _weights(k: int, n: int) -> np.ndarray:
     return np.array(out)
 
 
+def total_reward_variant(env: FiniteMDP, rewards: np.ndarray,
+                         gamma: float) -> tuple[FiniteMDP, np.ndarray]:
+    """The total-reward model whose total rewards are ``env``'s discounted values.
+
+    States ``0..S-1`` are ``env``'s; state ``S`` is an absorbing sink with zero reward;
+    state ``S + 1`` is the single initial state (Storm's multi-objective queries start in
+    one state), which moves to ``env.initial`` with probability one and reward zero. Every
+    enabled action of ``env`` keeps its successor distribution scaled by ``gamma`` and
+    moves to the sink with probability ``1 - gamma``. Returns the model and ``[k, S + 2, A]``
+    rewards (``rewards`` is ``[k, S, A]``)."""
+    S, A = env.n_states, env.n_actions
+    sink, start = S, S + 1
+    coo = env.transition_matrix.tocoo()
+    sa = np.flatnonzero(env.enabled.ravel())
+    init = np.flatnonzero(env.initial)
+    rows = np.concatenate([coo.row, sa, [sink * A], np.full(len(init), start * A)])
+    cols = np.concatenate([coo.col, np.full(len(sa), sink), [sink], init])
+    data = np.concatenate([gamma * coo.data, np.full(len(sa), 1.0 - gamma), [1.0],
+                           env.initial[init]])
+    M = sp.csr_matrix((data, (rows, cols)), shape=((S + 2) * A, S + 2))
+    enabled = np.zeros((S + 2, A), dtype=bool)
+    enabled[:S] = env.enabled
+    enabled[S:, 0] = True
+    R = np.zeros((len(rewards), S + 2, A))
+    R[:, :S] = rewards
+    return FiniteMDP(M, np.eye(S + 2)[start], enabled=enabled), R
+
+
+def storm_pareto(env: FiniteMDP, rewards: np.ndarray, gamma: float,
+                 precision: str = "1/10000") -> tuple[np.ndarray, Any, float]:
+    """Storm's multi-objective Pareto query on :func:`total_reward_variant`: the vertices
+    ``[n, k]`` of its under-approximation, the over-approximation (a stormpy polytope; its
+    ``halfspaces`` have ``normal_vector`` and ``offset``) and the seconds Storm took (model
+    building excluded). ``precision``: Storm's absolute multi-objective precision."""
+    import stormpy
+
+    from objspec.environments.formats import to_drn
+
+    big, R = total_reward_variant(env, rewards, gamma)
+    k = len(R)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.drn")
+        with open(path, "w") as fh:
+            fh.write(to_drn(big, rewards={f"r{i}": R[i] for i in range(k)},
+                            include_labels=False))
+        model = stormpy.build_model_from_drn(path)
+    environment = stormpy.Environment()
+    environment.modelchecker().multi().precision = stormpy.Rational(precision)
+    query = "multi(" + ", ".join(f'R{{"r{i}"}}max=? [C]' for i in range(k)) + ")"
+    t0 = time.perf_counter()
+    result = stormpy.model_checking(model, stormpy.parse_properties(query)[0],
+                                    environment=environment)
+    seconds = time.perf_counter() - t0
+    under = np.array(result.get_under_approximation().vertices, dtype=np.float64)
+    return under.reshape(-1, k), result.get_over_approximation(), seconds
+
+
+def slack(points: np.ndarray, u: np.ndarray) -> float:
+    """The largest ``t`` with ``u + t`` (in every objective) in the downward closure of the
+    convex hull of ``points``: ``>= 0`` iff ``u`` is on or below their front; ``-t`` is
+    how far ``u`` sticks out."""
+    from scipy.optimize import linprog
+
+    n, k = points.shape
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    A_ub = np.hstack([-points.T, np.ones((k, 1))])  # u + t <= lambda @ points
+    res = linprog(c, A_ub=A_ub, b_ub=-u, A_eq=[[1.0] * n + [0.0]], b_eq=[1.0],
+                  bounds=[(0, None)] * n + [(None, None)], method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"slack LP failed: {res.message}")
+    return float(-res.fun)
+
+
+def hull_vertices(points: np.ndarray, tol: float) -> np.ndarray:
+    """The points that are vertices of the downward closure of their convex hull (Storm's
+    under-approximation also lists points inside facets, which would inflate a
+    hypervolume of points)."""
+    keep = [i for i in range(len(points))
+            if len(points) == 1 or slack(np.delete(points, i, axis=0), points[i]) < -tol]
+    return points[keep]
+
+
+def storm_table() -> None:
+    """objspec's exact front against Storm's Pareto query on total-reward variants."""
+    A = 4
+    print(f"total-reward variants of random MDPs: {A} actions, 5 successors, gamma {GAMMA}")
+    print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
+    for k, S in ((2, 20), (2, 50), (3, 5)):
+        env = random_mdp(S, A, 5, seed=0)
+        R = np.random.default_rng(k).normal(size=(k, S, A))
+        t0 = time.perf_counter()
+        f = front(env, R, GAMMA)
+        t_exact = time.perf_counter() - t0
+        ref = f.points.min(axis=0) - 1.0
+        hv = _hypervolume(f.points, ref)
+        print(f"{k:>2} {S:>5} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} "
+              f"{0.0:>9.1e}")
+        under, _, t_storm = storm_pareto(env, R, GAMMA)
+        scale = float(np.abs(R).max()) / (1 - GAMMA)
+        pts = hull_vertices(under[pareto_filter(under, 1e-9)], 1e-7 * scale)
+        gap = (hv - _hypervolume(pts[np.all(pts > ref, axis=1)], ref)) / hv
+        print(f"{k:>2} {S:>5} {'Storm Pareto query (PCAA, 1e-4)':<34} {t_storm:>9.2f} "
+              f"{len(pts):>7} {gap:>9.1e}")
+        out = max(-slack(under, p) for p in f.points)
+        print(f"   largest distance (max norm) of an exact vertex below Storm's "
+              f"under-approximation: {out:.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 states instead of 2,000")
+    parser.add_argument("--storm", action="store_true",
+                        help="only the comparison with Storm's Pareto query (small models)")
     args = parser.parse_args()
+    if args.storm:
+        storm_table()
+        return
     A = 4
     print(f"random MDPs: {A} actions, 5 successors, gamma {GAMMA}")
     print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")

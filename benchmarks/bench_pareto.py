@@ -143,21 +143,28 @@ def hull_vertices(points: np.ndarray, tol: float) -> np.ndarray:
     return points[keep]
 
 
+def exact_row(k: int, S: int, A: int) -> tuple[Any, np.ndarray, Any, np.ndarray, float]:
+    """The benchmark instance (seeded) and its exact front, timed and printed as a row:
+    ``(env, rewards, front, reference point, hypervolume)``."""
+    env = random_mdp(S, A, 5, seed=0)
+    R = np.random.default_rng(k).normal(size=(k, S, A))
+    t0 = time.perf_counter()
+    f = front(env, R, GAMMA)
+    t_exact = time.perf_counter() - t0
+    ref = f.points.min(axis=0) - 1.0
+    hv = _hypervolume(f.points, ref)
+    print(f"{k:>2} {S:>5} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} "
+          f"{0.0:>9.1e}")
+    return env, R, f, ref, hv
+
+
 def storm_table() -> None:
     """objspec's exact front against Storm's Pareto query on total-reward variants."""
     A = 4
     print(f"total-reward variants of random MDPs: {A} actions, 5 successors, gamma {GAMMA}")
     print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
     for k, S in ((2, 20), (2, 50), (3, 5)):
-        env = random_mdp(S, A, 5, seed=0)
-        R = np.random.default_rng(k).normal(size=(k, S, A))
-        t0 = time.perf_counter()
-        f = front(env, R, GAMMA)
-        t_exact = time.perf_counter() - t0
-        ref = f.points.min(axis=0) - 1.0
-        hv = _hypervolume(f.points, ref)
-        print(f"{k:>2} {S:>5} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} "
-              f"{0.0:>9.1e}")
+        env, R, f, ref, hv = exact_row(k, S, A)
         under, _, t_storm = storm_pareto(env, R, GAMMA)
         scale = float(np.abs(R).max()) / (1 - GAMMA)
         pts = hull_vertices(under[pareto_filter(under, 1e-9)], 1e-7 * scale)
@@ -183,15 +190,7 @@ def main() -> None:
     print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
     for k in (2, 3):
         S = (300 if args.quick else 2000) if k == 2 else (20 if args.quick else 50)
-        env = random_mdp(S, A, 5, seed=0)
-        R = np.random.default_rng(k).normal(size=(k, S, A))
-        t0 = time.perf_counter()
-        f = front(env, R, GAMMA)
-        t_exact = time.perf_counter() - t0
-        ref = f.points.min(axis=0) - 1.0
-        hv = _hypervolume(f.points, ref)
-        print(f"{k:>2} {S:>5} {'objspec exact front':<34} {t_exact:>9.2f} {len(f):>7} "
-              f"{0.0:>9.1e}")
+        env, R, f, ref, hv = exact_row(k, S, A)
         try:
             import mdpsolver
         except ImportError:

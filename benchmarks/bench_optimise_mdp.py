@@ -53,13 +53,12 @@ def multichain(S: int, A: int, seed: int) -> FiniteMDP:
     return FiniteMDP(m, np.ones(S) / S)
 
 
-def storm_lra(env: FiniteMDP, r: np.ndarray, method: str | None
-              ) -> tuple[float, float, np.ndarray | None]:
-    import stormpy
+def storm_mdp(env: FiniteMDP, r: np.ndarray) -> Any:
+    """``env`` as a Storm sparse MDP with the state-action reward ``r[S, A]`` named ``"r"``
+    (one choice per action; ``tests/test_optimise_mdp.py`` builds its models with it too)."""
     import stormpy.datastructures as d
     import stormpy.models as m
 
-    start = time.perf_counter()
     S, A = env.n_states, env.n_actions
     coo = env.transition_matrix.tocoo()
     b = d.SparseMatrixBuilder[float](S * A, S, coo.nnz, True, True, S)
@@ -71,6 +70,16 @@ def storm_lra(env: FiniteMDP, r: np.ndarray, method: str | None
     reward = m.SparseRewardModel[float](optional_state_action_reward_vector=r.ravel().tolist())
     comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab,
                                           reward_models={"r": reward})
+    return m.SparseMdp[float](comp)
+
+
+def storm_lra(env: FiniteMDP, r: np.ndarray, method: str | None
+              ) -> tuple[float, float, np.ndarray | None]:
+    import stormpy
+
+    start = time.perf_counter()
+    S = env.n_states
+    model = storm_mdp(env, r)
     e = stormpy.Environment()
     e.solver().min_max().precision = stormpy.Rational("1/100000000")
     e.solver().native().precision = stormpy.Rational("1/100000000")
@@ -78,12 +87,11 @@ def storm_lra(env: FiniteMDP, r: np.ndarray, method: str | None
         kind = type(e.solver().min_max().method)
         e.solver().min_max().method = getattr(kind, method)
     prop = stormpy.parse_properties('R{"r"}max=? [ LRA ]')[0]
-    res = stormpy.model_checking(m.SparseMdp[float](comp), prop, only_initial_states=False,
-                                 environment=e)
+    res = stormpy.model_checking(model, prop, only_initial_states=False, environment=e)
     value = float(env.initial @ np.array(list(res.get_value_vector())))
     elapsed = time.perf_counter() - start
     try:  # Storm's scheduler, to evaluate it with objspec (not timed)
-        res = stormpy.model_checking(m.SparseMdp[float](comp), prop, only_initial_states=False,
+        res = stormpy.model_checking(model, prop, only_initial_states=False,
                                      extract_scheduler=True, environment=e)
         sched = res.scheduler
         acts = np.array([sched.get_choice(s).get_deterministic_choice() for s in range(S)])

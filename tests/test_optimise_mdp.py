@@ -4,7 +4,9 @@ exact results agree with brute force, and the oracles (mdpsolver, Storm's LRAmax
 
 from __future__ import annotations
 
+import importlib.util
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,28 +181,20 @@ def test_gain_upper_bound_is_tight_where_a_safe_stay_beats_a_risky_exit() -> Non
 
 def _storm_lra_max(env: FiniteMDP, r: np.ndarray) -> np.ndarray:
     stormpy = pytest.importorskip("stormpy")
-    import stormpy.datastructures as d
-    import stormpy.models as m
-
-    S, A = env.n_states, env.n_actions
-    coo = env.transition_matrix.tocoo()
-    b = d.SparseMatrixBuilder[float](S * A, S, coo.nnz, True, True, S)
-    b.add_next_values(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
-                      list(range(0, S * A, A)))
-    lab = m.StateLabeling(S)
-    lab.add_label("init")
-    lab.add_label_to_state("init", 0)
-    reward = m.SparseRewardModel[float](optional_state_action_reward_vector=r.ravel().tolist())
-    comp = m.SparseModelComponents[float](transition_matrix=b.build(), state_labeling=lab,
-                                          reward_models={"r": reward})
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_optimise_mdp.py"
+    spec = importlib.util.spec_from_file_location("bench_optimise_mdp", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # the benchmark's Storm model builder, shared
+    model = bench.storm_mdp(env, r)
     environment = stormpy.Environment()
     # Storm's LP min-max solver: its default (optimistic value iteration) does not
     # terminate on some of these multichain models
     method = type(environment.solver().min_max().method)
     environment.solver().min_max().method = method.LINEAR_PROGRAMMING
     prop = stormpy.parse_properties('R{"r"}max=? [ LRA ]')[0]
-    result = stormpy.model_checking(m.SparseMdp[float](comp), prop,
-                                    only_initial_states=False, environment=environment)
+    result = stormpy.model_checking(model, prop, only_initial_states=False,
+                                    environment=environment)
     return np.array(list(result.get_value_vector()))
 
 

@@ -63,17 +63,15 @@ from objspec.errors import InvalidPolicyError, InvalidSpecificationError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
-    MAX_EXACT_STATES,
     Machine,
     ProductSkeleton,
     _check_automaton,
-    accepting_targets,
+    exact_reachability,
     product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import Formula, Not
 from objspec.ltl.translation import translate
-from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
 from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, to_fraction
@@ -588,33 +586,8 @@ def exact_product_probabilities(
         reach = reachable(adjacency(sk.n_states, src, dst), sk.initial_states)
         keep = reach[src]
         ent, src, dst = ent[keep], src[keep], dst[keep]
-    target = accepting_targets(sk, automaton, sk.n_states, ent, src, dst) & reach
-    can = reachable(adjacency(sk.n_states, src, dst), np.flatnonzero(target), backward=True)
-    maybe = np.flatnonzero(can & ~target & reach)
-    if maybe.size > MAX_EXACT_STATES:
-        raise InvalidSpecificationError(
-            f"exact evaluation needs {maybe.size} undecided product states; at most "
-            f"{MAX_EXACT_STATES} are solved in rational arithmetic")
     value_of: dict[int, Fraction] = {int(k): Fraction(0) for k in np.flatnonzero(reach)}
-    value_of.update({int(k): Fraction(1) for k in np.flatnonzero(target)})
-    pos = {int(k): i for i, k in enumerate(maybe.tolist())}
-    m = len(pos)
-    if m:
-        system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
-                          dtype=object)
-        rhs = np.array([Fraction(0)] * m, dtype=object)
-        for e, a_src, a_dst in zip(ent.tolist(), src.tolist(), dst.tolist(), strict=True):
-            i = pos.get(a_src)
-            if i is None:
-                continue
-            j = pos.get(a_dst)
-            if j is not None:
-                system[i, j] -= w[e]
-            elif target[a_dst]:
-                rhs[i] += w[e]
-        solution = solve_rational(system, rhs)
-        for k, i in pos.items():
-            value_of[k] = solution[i]
+    value_of.update(exact_reachability(sk, automaton, w, ent, src, dst, reach))
     return value_of
 
 

@@ -32,7 +32,7 @@ array([1., 0.])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -894,6 +894,57 @@ def _direct_column(
     return out
 
 
+def exact_reachability(
+    sk: ProductSkeleton,
+    automaton: DeterministicAutomaton,
+    weight: Sequence[Fraction],
+    ent: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    reach: np.ndarray,
+) -> dict[int, Fraction]:
+    """Exact probabilities of reaching an accepting bottom component of a product chain.
+
+    The chain's edges are the skeleton entries ``ent`` (from ``src`` to ``dst``, product
+    states) with the exact probability ``weight[e]`` of entry ``e``; ``reach`` masks the
+    states considered. Accepting targets are 1; the undecided states that can reach one are
+    solved in rational arithmetic; the returned mapping omits states of value 0.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        With more than :data:`MAX_EXACT_STATES` undecided states.
+    """
+    target = accepting_targets(sk, automaton, sk.n_states, ent, src, dst) & reach
+    can = reachable(adjacency(sk.n_states, src, dst), np.flatnonzero(target), backward=True)
+    maybe = np.flatnonzero(can & ~target & reach)
+    if maybe.size > MAX_EXACT_STATES:
+        raise InvalidSpecificationError(
+            f"exact evaluation needs {maybe.size} undecided product states; at most "
+            f"{MAX_EXACT_STATES} are solved in rational arithmetic"
+        )
+    pos = {int(k): i for i, k in enumerate(maybe.tolist())}
+    m = len(pos)
+    value_of: dict[int, Fraction] = {int(k): Fraction(1) for k in np.flatnonzero(target)}
+    if m:
+        system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
+                          dtype=object)
+        rhs = np.array([Fraction(0)] * m, dtype=object)
+        for e, a_src, a_dst in zip(ent.tolist(), src.tolist(), dst.tolist(), strict=True):
+            i = pos.get(a_src)
+            if i is None:
+                continue
+            j = pos.get(a_dst)
+            if j is not None:
+                system[i, j] -= weight[e]
+            elif target[a_dst]:
+                rhs[i] += weight[e]
+        solution = solve_rational(system, rhs)
+        for k, i in pos.items():
+            value_of[k] = solution[i]
+    return value_of
+
+
 def exact_satisfaction_probabilities(
     env: FiniteMDP,
     automaton: DeterministicAutomaton,
@@ -941,35 +992,8 @@ def exact_satisfaction_probabilities(
         reach = reachable(adjacency(sk.n_states, src, dst), sk.initial_states)
         keep = reach[src]
         ent, src, dst = ent[keep], src[keep], dst[keep]
-        target = accepting_targets(sk, automaton, sk.n_states, ent, src, dst) & reach
-        can = reachable(adjacency(sk.n_states, src, dst), np.flatnonzero(target),
-                        backward=True)
-        maybe = np.flatnonzero(can & ~target & reach)
-        if maybe.size > MAX_EXACT_STATES:
-            raise InvalidSpecificationError(
-                f"exact evaluation needs {maybe.size} undecided product states; at most "
-                f"{MAX_EXACT_STATES} are solved in rational arithmetic"
-            )
-        pos = {int(k): i for i, k in enumerate(maybe.tolist())}
-        m = len(pos)
-        value_of: dict[int, Fraction] = {int(k): Fraction(1) for k in np.flatnonzero(target)}
-        if m:
-            system = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)],
-                              dtype=object)
-            rhs = np.array([Fraction(0)] * m, dtype=object)
-            for e, a_src, a_dst in zip(ent.tolist(), src.tolist(), dst.tolist(), strict=True):
-                i = pos.get(a_src)
-                if i is None:
-                    continue
-                p = w[e] * entry_tau[e]
-                j = pos.get(a_dst)
-                if j is not None:
-                    system[i, j] -= p
-                elif a_dst in value_of:
-                    rhs[i] += p
-            solution = solve_rational(system, rhs)
-            for k, i in pos.items():
-                value_of[k] = solution[i]
+        weight = [x * t for x, t in zip(w, entry_tau, strict=True)]
+        value_of = exact_reachability(sk, automaton, weight, ent, src, dst, reach)
         init_s = np.flatnonzero(env.initial > 0)
         total = Fraction(0)
         for k, s in zip(sk.initial_states.tolist(), init_s.tolist(), strict=True):

@@ -61,7 +61,6 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import (
-    InvalidModelError,
     InvalidPolicyError,
     InvalidSpecificationError,
     NotExpressibleError,
@@ -76,7 +75,12 @@ from objspec.formalisms.fitting import (
     certificate_for,
     not_expressible,
 )
-from objspec.mdp.exact import exact_discount, exact_expected_return, exact_state_visitation
+from objspec.mdp.exact import (
+    exact_discount,
+    exact_expected_return,
+    exact_state_visitation,
+    has_exact_model,
+)
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.structural import L7
@@ -607,12 +611,8 @@ def exact_env(env: FiniteMDP) -> FiniteMDP:
     """``env`` if its probabilities are rational as given; else the nearest rational model:
     float rows read exactly and renormalised (floats that do not sum to exactly 1 have no
     exact meaning), with the same enabled actions."""
-    try:
-        env.exact_transitions()
-        env.exact_initial()
+    if has_exact_model(env):
         return env
-    except InvalidModelError:
-        pass
 
     def normalised(row: Any) -> list[Fraction]:
         exact = [Fraction(float(x)) for x in row]

@@ -57,7 +57,7 @@ from objspec.formalisms.optimisation import (
 )
 from objspec.mdp.control import optimal_values
 from objspec.mdp.evaluation import state_action_occupancy
-from objspec.mdp.exact import exact_discount, exact_state_visitation
+from objspec.mdp.exact import exact_discount, exact_state_visitation, has_exact_model
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.occupancy_polytope import (
     exact_expected_rewards,
@@ -544,18 +544,6 @@ def _lexicographic_rows(order: Any, n: int, shape: tuple[int, ...]) -> list[Row]
     return None
 
 
-def _rational_model(env: FiniteMDP) -> bool:
-    """Whether ``env``'s probabilities are exact rationals with rows summing to 1."""
-    from objspec.errors import InvalidModelError
-
-    try:
-        env.exact_transitions()
-        env.exact_initial()
-    except InvalidModelError:
-        return False
-    return True
-
-
 def _lp_stages(spec: Any, env: FiniteMDP) -> list[tuple[np.ndarray, Any]] | None:
     """The LP stages of a thresholded lexicographic or constrained GOMORL order."""
     from objspec import orders
@@ -610,7 +598,7 @@ def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     rows = _lexicographic_rows(spec.order, n, (n,) if gomorl else (S, A, S))
     if rows is None:
         return _ordering_search(spec, env, options, gomorl)
-    exact = options.exact or (S <= EXACT_STATES and _rational_model(env))
+    exact = options.exact or (S <= EXACT_STATES and has_exact_model(env))
     if gomorl:
         base = ([exact_expected_rewards(env, spec.rewards[i]) for i in range(n)] if exact
                 else list(expected_reward_batch(env, spec.rewards)))

@@ -21,7 +21,7 @@ import numpy as np
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from objspec.errors import InvalidSpecificationError
+from objspec.errors import InvalidModelError, InvalidSpecificationError
 from objspec.mdp.model import FiniteMDP, rational_array, to_fraction
 from objspec.mdp.policy import exact_policy_batch
 
@@ -34,7 +34,30 @@ __all__ = [
     "exact_expected_return",
     "exact_occupancy_measure",
     "solve_rational",
+    "has_exact_model",
 ]
+
+
+def has_exact_model(env: FiniteMDP) -> bool:
+    """Whether ``env``'s transitions and initial distribution have an exact rational meaning
+    (as given: Fractions, or floats whose rows sum to exactly 1 as rationals).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((3, 1, 3)); P[:, 0, 0] = 1.0
+    >>> has_exact_model(FiniteMDP(P, [1.0, 0.0, 0.0]))
+    True
+    >>> has_exact_model(FiniteMDP(P, [0.7, 0.1, 0.2]))  # 7/10 + 1/10 + 2/10 != 1 exactly
+    False
+    """
+    try:
+        env.exact_transitions()
+        env.exact_initial()
+    except InvalidModelError:
+        return False
+    return True
 
 
 def exact_discount(gamma: Any) -> Fraction:

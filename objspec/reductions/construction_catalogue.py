@@ -48,7 +48,7 @@ from objspec.formalisms import (
 )
 from objspec.formalisms._support import OrderEvaluator, StatisticEvaluator
 from objspec.mdp.evaluation import occupancy_measure
-from objspec.mdp.exact import exact_occupancy_measure
+from objspec.mdp.exact import exact_occupancy_measure, has_exact_model
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 from objspec.mdp.reachability import canonical_policies
@@ -265,12 +265,7 @@ def exact_mode(env: FiniteMDP, gamma: Any) -> bool:
     """
     if not is_exact_number(gamma) or env.n_states * env.n_actions > EXACT_SIZE_LIMIT:
         return False
-    try:
-        env.exact_transitions()
-        env.exact_initial()
-    except InvalidModelError:
-        return False
-    return True
+    return has_exact_model(env)
 
 
 def _batched_occupancies(env: FiniteMDP, policies: np.ndarray, gamma: Any) -> list[np.ndarray]:

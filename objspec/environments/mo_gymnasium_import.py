@@ -30,6 +30,8 @@ Examples
 from __future__ import annotations
 
 import copy
+import pickle
+from array import array
 from collections import deque
 from typing import Any
 
@@ -141,15 +143,67 @@ def _key(obs: Any) -> bytes:
     return np.ascontiguousarray(np.asarray(obs)).tobytes()
 
 
-def _snapshot(u: Any) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in vars(u).items()
-            if k not in _EXCLUDED and not k.endswith("_img") and not k.endswith("_images")}
+class _Snapshots:
+    """Saves and restores an environment's state (its instance attributes, module
+    docstring), cheaply: every attribute is pickled and the bytes are interned, so a
+    snapshot is a tuple of shared ``bytes`` and restoring skips every attribute whose live
+    object is known to equal the snapshot's (the common case: the maze, the item tables,
+    ...). Attributes that cannot be pickled are deep-copied instead."""
+
+    def __init__(self, u: Any) -> None:
+        self.u = u
+        self.names = tuple(k for k in vars(u) if k not in _EXCLUDED
+                           and not k.endswith("_img") and not k.endswith("_images"))
+        self.interned: dict[bytes, bytes] = {}
+        self.live: tuple[Any, ...] | None = None  # what the live attributes equal now
+
+    def _encode(self, value: Any) -> Any:
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - anything unpicklable is deep-copied instead
+            return _Copied(copy.deepcopy(value))
+        return self.interned.setdefault(data, data)
+
+    def save(self) -> tuple[Any, ...]:
+        """The live state (call after ``reset`` or ``step``)."""
+        d = vars(self.u)
+        snap = tuple(self._encode(d.get(k, _MISSING)) for k in self.names)
+        self.live = snap
+        return snap
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        live = self.live
+        for i, (k, v) in enumerate(zip(self.names, snap, strict=True)):
+            if live is not None and live[i] is v:
+                continue
+            value = copy.deepcopy(v.value) if isinstance(v, _Copied) else pickle.loads(v)
+            if value is _MISSING:
+                self.u.__dict__.pop(k, None)
+            else:
+                setattr(self.u, k, value)
+        self.live = None  # a step may change any attribute; save() sets it again
+
+
+class _Copied:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Missing:
+    def __reduce__(self) -> str:
+        return "_MISSING"
+
+
+_MISSING = _Missing()
 
 
 def from_mo_gymnasium(env_or_id: Any, *, max_states: int = 100_000,
+                      reward_form: str = "transition",
                       **make_kwargs: Any) -> tuple[FiniteMDP, np.ndarray]:
-    """``(FiniteMDP, rewards [k, S, A, S])`` of a tabular MO-Gymnasium environment (an id
-    for ``mo_gymnasium.make`` or an environment), read from its own ``reset`` and ``step``.
+    """``(FiniteMDP, rewards)`` of a tabular MO-Gymnasium environment (an id for
+    ``mo_gymnasium.make`` or an environment), read from its own ``reset`` and ``step``.
 
     States are numbered in breadth-first order from the initial states; a terminal
     transition leads to an absorbing state of its own (zero reward) per observation, named
@@ -157,13 +211,39 @@ def from_mo_gymnasium(env_or_id: Any, *, max_states: int = 100_000,
     generator and ``random.choice`` are replaced while the environment runs (not
     thread-safe).
 
+    Parameters
+    ----------
+    env_or_id
+        An environment id (``make_kwargs`` go to ``mo_gymnasium.make``) or an environment.
+    max_states
+        Largest number of reachable states read before giving up.
+    reward_form
+        ``"transition"`` (default): rewards shaped ``[k, S, A, S]``, the reward of each
+        transition ``(s, a, s')``; this dense array needs ``8 k S^2 A`` bytes, so it is
+        refused above 2**30 bytes. ``"expected"``: rewards shaped ``[k, S, A]``, the
+        expected reward of each state-action pair (memory ``O(k S A)``); every discounted
+        or average value, and so :func:`objspec.pareto.front`, depends only on these.
+
     Raises
     ------
     InvalidModelError
         If mo-gymnasium is missing, the environment draws randomness in a way that cannot be
-        read (anything but threshold comparisons of ``random()`` and uniform choices), or
-        more than ``max_states`` states are reachable.
+        read (anything but threshold comparisons of ``random()`` and uniform choices), more
+        than ``max_states`` states are reachable (the message names an observation outside
+        the environment's declared observation space if one was reached: its state space is
+        then larger than declared, as breakable-bottles' is), a transition's reward depends
+        on the random branch and not only on ``(s, a, s')`` (use ``reward_form="expected"``),
+        or the dense ``[k, S, A, S]`` array would be too large.
+
+    Examples
+    --------
+    >>> mdp, rewards = from_mo_gymnasium("deep-sea-treasure-v0")  # doctest: +SKIP
+    >>> mdp.n_states, rewards.shape  # doctest: +SKIP
+    (72, (2, 72, 4, 72))
     """
+    if reward_form not in ("transition", "expected"):
+        raise InvalidModelError(
+            f"reward_form must be 'transition' or 'expected', not {reward_form!r}")
     try:
         import mo_gymnasium
     except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -174,6 +254,7 @@ def from_mo_gymnasium(env_or_id: Any, *, max_states: int = 100_000,
     name = getattr(getattr(u, "spec", None), "id", None) or type(u).__name__
     n_actions = int(u.action_space.n)
     k = int(getattr(u, "reward_dim", np.asarray(u.reward_space.shape).prod()))
+    space = getattr(u, "observation_space", None)
     import random as stdlib_random
 
     rng, choice = getattr(u, "_np_random", None), stdlib_random.choice
@@ -188,68 +269,116 @@ def from_mo_gymnasium(env_or_id: Any, *, max_states: int = 100_000,
                 stdlib_random.choice = choice
         return run
 
-    def do_reset() -> tuple[bytes, str, dict[str, Any]]:
+    u.reset(seed=0)
+    snapshots = _Snapshots(u)
+    outside: list[str] = []  # an observation outside the declared space, if one is met
+
+    def check_space(obs: Any, label: str) -> None:
+        if not outside and space is not None:
+            try:
+                inside = bool(space.contains(obs))
+            except Exception:  # noqa: BLE001 - a space that cannot judge is not evidence
+                inside = True
+            if not inside:
+                outside.append(label)
+
+    def do_reset() -> tuple[bytes, str, tuple[Any, ...], Any]:
         obs, _ = u.reset()
-        return _key(obs), _label(obs), _snapshot(u)
+        return _key(obs), _label(obs), snapshots.save(), obs
 
     keys: list[bytes] = []
     names: list[str] = []
-    snaps: list[dict[str, Any] | None] = []
+    snaps: list[tuple[Any, ...] | None] = []
     index: dict[bytes, int] = {}
     queue: deque[int] = deque()
     terminal_of: dict[bytes, int] = {}
 
-    def state(key: bytes, label: str, snap: dict[str, Any] | None) -> int:
+    def state(key: bytes, label: str, snap: tuple[Any, ...] | None, obs: Any) -> int:
         table = index if snap is not None else terminal_of
         if key not in table:
+            check_space(obs, label)
             table[key] = len(keys)
             keys.append(key)
             names.append(label)
             snaps.append(snap)
             queue.append(table[key])
             if len(keys) > max_states:
-                raise InvalidModelError(f"{name} has more than {max_states} reachable states")
+                why = (f"; it reached the observation {outside[0]}, outside its declared "
+                       f"observation space {space}, so its state space is larger than "
+                       "declared" if outside else "")
+                raise InvalidModelError(
+                    f"{name} has more than {max_states} reachable states{why} "
+                    "(raise max_states= if it is finite)")
         return table[key]
 
-    edges: list[tuple[int, int, int, float, np.ndarray]] = []  # (s, a, t, prob, reward)
+    # transitions, kept compactly: row s * A + a, successor, probability, k rewards
+    rows, cols = array("q"), array("q")
+    probs, rewards_flat = array("d"), array("d")
+    zero = (0.0,) * k
     try:
-        u.reset(seed=0)
-        initial_states = [(p, state(key, label, snap)) for p, (key, label, snap)
+        initial_states = [(p, state(key, label, snap, obs)) for p, (key, label, snap, obs)
                           in _branches(name, branching(do_reset))]
         while queue:
             s = queue.popleft()
             snap = snaps[s]
             if snap is None:  # an absorbing terminal copy
                 for a in range(n_actions):
-                    edges.append((s, a, s, 1.0, np.zeros(k)))
+                    rows.append(s * n_actions + a)
+                    cols.append(s)
+                    probs.append(1.0)
+                    rewards_flat.extend(zero)
                 continue
             for a in range(n_actions):
-                def do_step(snap: dict[str, Any] = snap, a: int = a) -> Any:
-                    for attr, value in copy.deepcopy(snap).items():
-                        setattr(u, attr, value)
+                def do_step(snap: tuple[Any, ...] = snap, a: int = a) -> Any:
+                    snapshots.restore(snap)
                     obs, reward, terminated, _, _ = u.step(a)
                     reward = np.asarray(reward, dtype=np.float64).reshape(k)
-                    label = _label(obs)
+                    key, label = _key(obs), _label(obs)
                     if terminated:
-                        return b"T" + _key(obs), label + " (terminal)", None, reward
-                    return _key(obs), label, _snapshot(u), reward
+                        return b"T" + key, label + " (terminal)", None, reward, obs
+                    return key, label, snapshots.save(), reward, obs
 
-                for p, (key, label, nxt, reward) in _branches(name, branching(do_step)):
-                    edges.append((s, a, state(key, label, nxt), p, reward))
-    except _Unsupported:
-        raise
+                for p, (key, label, nxt, reward, obs) in _branches(name, branching(do_step)):
+                    rows.append(s * n_actions + a)
+                    cols.append(state(key, label, nxt, obs))
+                    probs.append(p)
+                    rewards_flat.extend(reward.tolist())
     finally:
         if rng is not None:
             u._np_random = rng
         stdlib_random.choice = choice
     S = len(keys)
-    rows = [s * n_actions + a for s, a, _, _, _ in edges]
-    cols = [t for _, _, t, _, _ in edges]
-    P = sp.csr_matrix((np.array([p for *_, p, _ in edges]), (rows, cols)),
-                      shape=(S * n_actions, S))
-    rewards = np.zeros((k, S, n_actions, S))
-    for s, a, t, _, r in edges:
-        rewards[:, s, a, t] = r  # a reward depends on (s, a, s'), not on the branch
+    row = np.frombuffer(rows, dtype=np.int64)
+    col = np.frombuffer(cols, dtype=np.int64)
+    prob = np.frombuffer(probs, dtype=np.float64)
+    R = np.frombuffer(rewards_flat, dtype=np.float64).reshape(-1, k)
+    P = sp.csr_matrix((prob, (row, col)), shape=(S * n_actions, S))
+    if reward_form == "expected":
+        flat = np.zeros((k, S * n_actions))
+        for i in range(k):
+            flat[i] = np.bincount(row, weights=prob * R[:, i], minlength=S * n_actions)
+        rewards: np.ndarray = flat.reshape(k, S, n_actions)
+    else:
+        size = 8 * k * S * S * n_actions
+        if size > 2**30:
+            raise InvalidModelError(
+                f"{name}: the [k, S, A, S] reward array would take {size / 2**30:.1f} GiB "
+                f"({S} states); use reward_form='expected' for the [k, S, A] expected "
+                "rewards")
+        dense = np.zeros((k, S * n_actions, S))
+        # a reward depends on (s, a, s'), never on the branch that led there
+        order = np.lexsort((col, row))
+        r_s, c_s, R_s = row[order], col[order], R[order]
+        same = (r_s[1:] == r_s[:-1]) & (c_s[1:] == c_s[:-1])
+        if np.any(same & np.any(R_s[1:] != R_s[:-1], axis=1)):
+            i = int(np.flatnonzero(same & np.any(R_s[1:] != R_s[:-1], axis=1))[0])
+            s_, a_ = divmod(int(r_s[i]), n_actions)
+            raise InvalidModelError(
+                f"{name}: the reward of the transition ({names[s_]}, action {a_}, "
+                f"{names[int(c_s[i])]}) depends on the random branch taken; use "
+                "reward_form='expected'")
+        dense[:, row, col] = R.T
+        rewards = dense.reshape(k, S, n_actions, S)
     initial = np.zeros(S)
     for p, t in initial_states:
         initial[t] += p

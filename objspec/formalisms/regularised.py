@@ -227,11 +227,14 @@ def _optimise_rrl(spec: RegularisedRL, env: FiniteMDP, options: OptimiseOptions)
       ``-log ref_s(a)`` for KL) over the actions where ``F_s(e_a)`` is finite. Solved by
       certified value/policy iteration.
     * A regulariser declared convex with its gradient and minimum
-      (:func:`~objspec.formalisms.regularisers.squared_distance_to`, or a subclass of
-      :class:`~objspec.formalisms.regularisers.Regulariser`) with ``alpha > 0``:
+      (:func:`~objspec.formalisms.regularisers.squared_distance_to`, a subclass of
+      :class:`~objspec.formalisms.regularisers.Regulariser`, or a user callable declared
+      with ``as_regulariser(F, convex=True, gradient=...)``, whose declaration is tested
+      first and refused with a named error when false) with ``alpha > 0``:
       Frank-Wolfe over occupancy measures with a certified duality gap
       (:func:`_frank_wolfe_rrl`).
-    * Any other regulariser (a user callable, whose convexity objspec cannot establish):
+    * Any other regulariser (an undeclared user callable, whose convexity objspec cannot
+      establish):
       the generic search (:func:`objspec.formalisms.optimisation.generic_optimise`,
       ``"local"`` at best).
 

@@ -17,7 +17,9 @@ real number; RRL subtracts ``alpha F(pi(. | s_t))`` from the reward at every ste
 
 A regulariser that declares ``convex = True`` and implements :meth:`Regulariser.gradient`
 and :meth:`Regulariser.minimum` is optimised by Frank-Wolfe over occupancy measures with a
-certified duality gap (``RegularisedRL.optimise``); a subclass can declare its own.
+certified duality gap (``RegularisedRL.optimise``); a subclass can declare its own, and a
+user callable is declared convex with ``as_regulariser(F, convex=True, gradient=grad_F)``
+(the declaration is tested: see :class:`CallableRegulariser`).
 
 Built-ins evaluate a whole ``[N, S, A]`` batch with numpy; a user callable is called once
 per (policy, reachable state). Every value must be finite: a regulariser that returns
@@ -47,9 +49,11 @@ import numpy as np
 
 from objspec.errors import InvalidSpecificationError
 from objspec.formalisms._support import (
+    call_user,
     describe_callable,
     exact_result,
     real_result,
+    user_real,
 )
 
 __all__ = [
@@ -255,14 +259,48 @@ class CallableRegulariser(Regulariser):
 
     Its values are exact when it returns rationals on Fraction input (``exact=True`` passes
     a 1-D object array of Fractions); a float result is taken as the dyadic rational it is.
+
+    A user function may declare itself convex (``convex=True``) with its ``gradient`` (a
+    function of one 1-D distribution returning the ``[A]`` gradient) and, optionally, its
+    ``minimum`` over the simplex (a number, or a function of the number of actions). RRL
+    with ``alpha > 0`` is then optimised by Frank-Wolfe over occupancy measures with a
+    certified duality gap. The declaration is checked, not trusted blindly: on the first
+    environment (:meth:`check_environment`) the gradient inequality
+    ``F(q) >= F(p) + <grad F(p), q - p>`` is tested on pairs among the vertices, the
+    uniform distribution and seeded random distributions, and the gradient against central
+    differences; a failure (which proves that ``F`` is not convex or the gradient wrong)
+    raises :class:`~objspec.errors.InvalidSpecificationError` naming the two
+    distributions. Passing the test is evidence, not a proof of convexity. Without
+    ``minimum``, a certified lower bound of ``min F`` is computed by Frank-Wolfe on the
+    simplex (``F(p) + min_a g_a - <g, p>`` with ``g = grad F(p)``, valid for convex ``F``);
+    a lower bound keeps the optimiser's gap certified (it only enters a supergradient at
+    unvisited states).
     """
 
     rational = True
 
-    def __init__(self, fn: Callable[[np.ndarray], Any]) -> None:
+    def __init__(self, fn: Callable[[np.ndarray], Any], *, convex: bool = False,
+                 gradient: Callable[[np.ndarray], Any] | None = None,
+                 minimum: float | Callable[[int], Any] | None = None) -> None:
         if not callable(fn):
             raise InvalidSpecificationError(f"a regulariser must be callable; got {fn!r}")
+        if not isinstance(convex, bool):
+            raise InvalidSpecificationError(f"convex must be True or False; got {convex!r}")
+        if gradient is not None and not callable(gradient):
+            raise InvalidSpecificationError(
+                f"the gradient of a regulariser must be callable; got {gradient!r}")
+        if convex and gradient is None:
+            raise InvalidSpecificationError(
+                f"regulariser {describe_callable(fn)} is declared convex without its "
+                "gradient: give gradient= (a function of one distribution returning the "
+                "[A] gradient) for the certified optimiser, or leave convex=False")
+        if minimum is not None and not callable(minimum):
+            minimum = user_real(minimum, "the minimum of a regulariser")
         self.fn = fn
+        self.convex = convex
+        self._gradient = gradient
+        self._minimum = minimum
+        self._checked: dict[int, float] = {}  # n_actions -> certified lower bound of min F
 
     def _batch_values(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
         out = np.empty((probs.shape[0], 1))
@@ -271,6 +309,86 @@ class CallableRegulariser(Regulariser):
             what = f"regulariser {self!r} at state {int(states[i])}"
             out[i, 0] = real_result(self.fn, row, what=what)
         return out
+
+    def _grad(self, p: np.ndarray) -> np.ndarray:
+        assert self._gradient is not None
+        what = f"the gradient of regulariser {self!r}"
+        g = np.asarray(call_user(self._gradient, p.copy(), what=what), dtype=np.float64)
+        if g.shape != p.shape or not np.all(np.isfinite(g)):
+            raise InvalidSpecificationError(
+                f"{what} at {p.tolist()} must be {p.shape[0]} finite numbers; got "
+                f"{g.tolist()}")
+        return g
+
+    def gradient(self, distributions: np.ndarray, states: np.ndarray) -> np.ndarray | None:
+        if self._gradient is None:
+            return None
+        return np.stack([self._grad(np.asarray(p, dtype=np.float64))
+                         for p in distributions]) if len(distributions) else \
+            np.zeros_like(distributions)
+
+    def minimum(self, n_actions: int, state: int) -> float | None:
+        if not self.convex:
+            return None
+        if n_actions not in self._checked:
+            self.check_environment(1, n_actions)
+        return self._checked[n_actions]
+
+    def check_environment(self, n_states: int, n_actions: int) -> None:
+        """For a declared convex ``F``: test the declaration and compute ``min F`` (class
+        docstring); nothing otherwise."""
+        if not self.convex or n_actions in self._checked:
+            return
+        A = n_actions
+        F = self.__call__
+        rng = np.random.default_rng(0)
+        points = [np.eye(A)[a] for a in range(A)] + [np.full(A, 1.0 / A)]
+        points += list(rng.dirichlet(np.ones(A), size=12))
+        values = [F(p) for p in points]
+        grads = [self._grad(p) for p in points]
+        for i, p in enumerate(points):
+            scale = 1.0 + abs(values[i]) + float(np.abs(grads[i]).max())
+            interior = np.all(p > 1e-3)
+            if interior:  # the gradient against central differences, along the simplex
+                for _ in range(2):
+                    d = rng.standard_normal(A)
+                    d -= d.mean()
+                    d *= 1e-4 / max(np.abs(d).max(), 1e-300)
+                    fd = (F(p + d) - F(p - d)) / 2.0
+                    if abs(fd - float(grads[i] @ d)) > 1e-3 * 1e-4 * scale + 1e-9 * scale:
+                        raise InvalidSpecificationError(
+                            f"the gradient of regulariser {self!r} does not match its "
+                            f"values at {p.tolist()}: directional derivative "
+                            f"{fd / 1e-4:.6g} (central differences) against "
+                            f"{float(grads[i] @ d) / 1e-4:.6g} from the gradient")
+            for j, q in enumerate(points):
+                lower = values[i] + float(grads[i] @ (q - p))
+                if values[j] < lower - 1e-9 * (scale + abs(values[j])):
+                    raise InvalidSpecificationError(
+                        f"regulariser {self!r} is declared convex, but it is not: "
+                        f"F({q.tolist()}) = {values[j]:.6g} is below the tangent at "
+                        f"{p.tolist()} ({lower:.6g})")
+        if self._minimum is not None:
+            m = self._minimum(A) if callable(self._minimum) else self._minimum
+            self._checked[A] = user_real(m, f"the minimum of regulariser {self!r}")
+            if self._checked[A] > min(values) + 1e-12 * (1 + abs(min(values))):
+                raise InvalidSpecificationError(
+                    f"the minimum {self._checked[A]} given for regulariser {self!r} is above "
+                    f"its value {min(values)} at {points[int(np.argmin(values))].tolist()}")
+            return
+        # Frank-Wolfe on the simplex; the gap gives a certified lower bound of min F
+        p = points[int(np.argmin(values))].copy()
+        best = -np.inf
+        for t in range(2000):
+            g = self._grad(p)
+            a = int(np.argmin(g))
+            gap = float(g @ p - g[a])
+            best = max(best, F(p) - gap)
+            if gap <= 1e-12 * (1.0 + abs(best)):
+                break
+            step = 2.0 / (t + 3.0)
+            p = (1 - step) * p + step * np.eye(A)[a]
+        self._checked[A] = best
 
     def exact_value(self, distribution: np.ndarray, state: int) -> Fraction:
         what = f"regulariser {self!r} at state {state}"
@@ -296,18 +414,28 @@ def kl_to(reference: Any) -> KLToReference:
     return KLToReference(reference)
 
 
-def as_regulariser(obj: Any) -> Regulariser:
-    """A :class:`Regulariser` as is; a callable on one 1-D distribution wrapped.
+def as_regulariser(obj: Any, *, convex: bool = False,
+                   gradient: Callable[[np.ndarray], Any] | None = None,
+                   minimum: float | Callable[[int], Any] | None = None) -> Regulariser:
+    """A :class:`Regulariser` as is; a callable on one 1-D distribution wrapped, optionally
+    declared convex with its gradient (and minimum): see :class:`CallableRegulariser`.
 
     Examples
     --------
     >>> as_regulariser(lambda p: float(p @ p))(np.array([0.5, 0.5]))
     0.5
+    >>> F = as_regulariser(lambda p: float(p @ p), convex=True, gradient=lambda p: 2 * p)
+    >>> round(F.minimum(2, 0), 9)  # min of |p|^2 over the simplex: 1/2
+    0.5
     """
     if isinstance(obj, Regulariser):
+        if convex or gradient is not None or minimum is not None:
+            raise InvalidSpecificationError(
+                f"{obj!r} is already a Regulariser: declare convexity, gradient and minimum "
+                "on its class, not in as_regulariser")
         return obj
     if callable(obj):
-        return CallableRegulariser(obj)
+        return CallableRegulariser(obj, convex=convex, gradient=gradient, minimum=minimum)
     raise InvalidSpecificationError(
         f"a regulariser must be a callable on one action distribution or one of "
         f"objspec.formalisms.regularisers; got {obj!r}"

@@ -287,12 +287,26 @@ class ByKey(Order):
 
     ``key`` results are validated: a non-finite or non-real result raises
     :class:`~objspec.errors.InvalidSpecificationError`.
+
+    ``concave`` and ``gradient`` declare, for a real-valued key, that it is concave and
+    what its gradient is (as for OMORL and FOMR): the GOMORL and OMO optimisers then
+    maximise the key by Frank-Wolfe with a certified gap, since an order by a real key
+    has the key's maximisers as its maximal elements. They do not change comparisons.
     """
 
-    def __init__(self, key: Callable[[Any], Any]) -> None:
+    def __init__(self, key: Callable[[Any], Any], *, concave: bool = False,
+                 gradient: Callable[[Any], Any] | None = None) -> None:
         if not callable(key):
             raise InvalidSpecificationError(f"by_key needs a callable; got {key!r}")
+        if not isinstance(concave, bool):
+            raise InvalidSpecificationError(f"by_key: concave must be True or False; got "
+                                            f"{concave!r}")
+        if gradient is not None and not callable(gradient):
+            raise InvalidSpecificationError(f"by_key: the gradient must be callable; got "
+                                            f"{gradient!r}")
         self.key = key
+        self.concave = concave
+        self.gradient = gradient
 
     def _key(self, x: Any) -> tuple[Any, ...]:
         k = self.key(x)
@@ -400,15 +414,17 @@ def constrained(objective: int, constraints: Sequence[tuple[int, Any]]) -> Const
     return Constrained(objective, constraints)
 
 
-def by_key(key: Callable[[Any], Any]) -> ByKey:
-    """Compare ``key(x)`` (a real or a tuple of reals), larger is better.
+def by_key(key: Callable[[Any], Any], *, concave: bool = False,
+           gradient: Callable[[Any], Any] | None = None) -> ByKey:
+    """Compare ``key(x)`` (a real or a tuple of reals), larger is better; ``concave`` and
+    ``gradient`` declare a concave real key for the optimisers (:class:`ByKey`).
 
     Examples
     --------
     >>> by_key(lambda v: (round(v[0]), -v[1])).compare([1.2, 3.0], [0.9, 0.0])
     -1
     """
-    return ByKey(key)
+    return ByKey(key, concave=concave, gradient=gradient)
 
 
 def from_comparator(cmp: Callable[[Any, Any], Any]) -> Comparator:

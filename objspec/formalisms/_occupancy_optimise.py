@@ -346,6 +346,34 @@ def _hessian_nsd(expr: Any, symbols: list[Any]) -> bool:
     return bool(H.is_negative_semidefinite)
 
 
+def concavity_of(f: Any, k: int, *, concave: bool = False, gradient: Any = None
+                 ) -> tuple[bool, Any]:
+    """``(concave, gradient)`` of a function of a ``k``-vector: as declared, else read from
+    its symbolic form (a quadratic with a negative semidefinite Hessian is concave; the
+    gradient is the lambdified symbolic one), else ``(False, None)``.
+
+    Examples
+    --------
+    >>> c, g = concavity_of(lambda v: -v[0] ** 2 - v[1] ** 2, 2)
+    >>> c, [float(x) for x in g([1.0, -2.0])]
+    (True, [-2.0, 4.0])
+    """
+    if gradient is not None or concave:
+        return concave, gradient
+    sym = symbolic_function(f, k, vector=True)
+    if sym is None:
+        return False, None
+    import sympy
+
+    expr, symbols = sym
+    lam = sympy.lambdify([symbols], [sympy.diff(expr, s) for s in symbols], "numpy")
+
+    def grad(v: Any) -> np.ndarray:
+        return np.asarray(lam(list(np.asarray(v, dtype=np.float64))), dtype=np.float64)
+
+    return _hessian_nsd(expr, symbols), grad
+
+
 def _finite_difference(F: Any, x: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for i in range(len(x)):
@@ -490,7 +518,9 @@ def _linear_map(fn: Any, n: int, shape: tuple[int, ...]) -> list[Row] | None:
     index = {sym: i for i, sym in enumerate(symbols)}
     try:
         out = fn(np.array(symbols, dtype=object).reshape(shape))
-        items = list(out) if isinstance(out, tuple | list | np.ndarray) else [out]
+        if isinstance(out, np.ndarray):
+            out = list(out.ravel())  # an array of statistics (a reshape, say): in order
+        items = list(out) if isinstance(out, tuple | list) else [out]
         rows: list[Row] = []
         for item in items:
             e = sympy.expand(sympy.sympify(item))
@@ -590,6 +620,38 @@ def _ordering_search(spec: Any, env: FiniteMDP, options: OptimiseOptions,
                    evidence, found.iterations)
 
 
+def _by_concave_key(spec: Any, env: FiniteMDP, options: OptimiseOptions,
+                    gomorl: bool) -> Optimum | None:
+    """An order by a real key (:func:`objspec.orders.by_key`) has the key's maximisers as
+    its maximal elements, so it is optimised as OMORL (GOMORL) or FOMR (OMO) with that key
+    as ``f``; used when that optimiser certifies its answer (a key declared concave with
+    its gradient, or concave by its symbolic form for GOMORL). None otherwise."""
+    from objspec import orders
+    from objspec.formalisms.multi_objective import OuterMORL
+    from objspec.formalisms.occupancy import OccupancyMeasureFunction
+
+    order = spec.order
+    if not isinstance(order, orders.ByKey):
+        return None
+    if not gomorl and not (order.concave and order.gradient is not None):
+        return None
+    as_function = (OuterMORL(spec.rewards, order.key, spec.gamma, concave=order.concave,
+                             gradient=order.gradient) if gomorl else
+                   OccupancyMeasureFunction(order.key, spec.gamma, concave=True,
+                                            gradient=order.gradient))
+    try:
+        found = optimise_function(as_function, env, options)
+    except InvalidSpecificationError:  # a key that is not real-valued (a tuple, say)
+        return None
+    if found.guarantee not in ("exact", "certified"):
+        return None
+    return Optimum(found.policy, None, found.guarantee,
+                   "order by a concave key, maximised as a function: " + found.method,
+                   found.bound, found.test,
+                   "the order compares key values, so the key's maximiser is maximal "
+                   "(the bound is in key value): " + found.evidence, found.iterations)
+
+
 def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
     """Optimise a GOMORL or OMO specification (module docstring)."""
     S, A = env.n_states, env.n_actions
@@ -597,6 +659,9 @@ def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     n = int(spec.rewards.shape[0]) if gomorl else S * A * S
     rows = _lexicographic_rows(spec.order, n, (n,) if gomorl else (S, A, S))
     if rows is None:
+        by_key = _by_concave_key(spec, env, options, gomorl)
+        if by_key is not None:
+            return by_key
         return _ordering_search(spec, env, options, gomorl)
     exact = options.exact or (S <= EXACT_STATES and has_exact_model(env))
     if gomorl:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from objspec.errors import InvalidModelError, InvalidPolicyError
+from objspec.errors import InvalidModelError, InvalidPolicyError, InvalidSpecificationError
 from objspec.formalisms import (
     GeneralisedOuterMORL,
     InnerMORL,
@@ -472,6 +472,8 @@ def outer_morl_to_occupancy_function(spec: OuterMORL) -> OccupancyMeasureFunctio
     >>> float(fomr.f(np.ones((1, 1, 1))))
     3.0
     """
+    from objspec.formalisms._occupancy_optimise import concavity_of
+
     rewards = np.asarray(spec.rewards)
     f = spec.f
 
@@ -481,7 +483,28 @@ def outer_morl_to_occupancy_function(spec: OuterMORL) -> OccupancyMeasureFunctio
                        dtype=object if m.dtype == object else np.float64)
         return f(vec)
 
-    return OccupancyMeasureFunction(of_m, spec.gamma)
+    # f concave (declared or symbolic) makes f' concave (a concave function of a linear
+    # map); its gradient is sum_i df/dv_i R_i (the chain rule)
+    concave, grad_f = concavity_of(f, len(rewards), concave=spec.concave,
+                                   gradient=spec.gradient)
+    if grad_f is None:
+        return OccupancyMeasureFunction(of_m, spec.gamma, concave=concave)
+
+    def gradient(m: Any) -> Any:
+        m = np.asarray(m, dtype=np.float64)
+        g = np.asarray(grad_f(np.array([float(inner_product(r, m)) for r in rewards])),
+                       dtype=np.float64)
+        return sum(g[i] * _full_shape(rewards[i].astype(np.float64), m.shape)
+                   for i in range(len(rewards)))
+
+    return OccupancyMeasureFunction(of_m, spec.gamma, concave=concave, gradient=gradient)
+
+
+def _full_shape(reward: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A reward ``[S]``, ``[S, A]`` or ``[S, A, S]`` broadcast to ``[S, A, S]``."""
+    r = reward[:, None, None] if reward.ndim == 1 else (
+        reward[:, :, None] if reward.ndim == 2 else reward)
+    return np.broadcast_to(r, shape)
 
 
 @construction(OccupancyMeasureFunction, OuterMORL,
@@ -503,12 +526,18 @@ def occupancy_function_to_outer_morl(spec: OccupancyMeasureFunction, env: Finite
     (8, 2, 2, 2)
     """
     shape = (env.n_states, env.n_actions, env.n_states)
-    f = spec.f
+    f, grad = spec.f, spec.gradient
 
     def of_vector(v: Any) -> Any:
         return f(np.asarray(v).reshape(shape))
 
-    return OuterMORL(_indicator_rewards(env), of_vector, spec.gamma)
+    def gradient(v: Any) -> Any:  # the same function, so the same (reshaped) gradient
+        assert grad is not None
+        return np.asarray(grad(np.asarray(v, dtype=np.float64).reshape(shape)),
+                          dtype=np.float64).ravel()
+
+    return OuterMORL(_indicator_rewards(env), of_vector, spec.gamma, concave=spec.concave,
+                     gradient=None if grad is None else gradient)
 
 
 @construction(RegularisedRL, OccupancyMeasureFunction, reference="docs/theory.md#c-rrl-to-fomr")
@@ -552,7 +581,40 @@ def regularised_to_occupancy_function(spec: RegularisedRL) -> OccupancyMeasureFu
                 total = total - a * (d[s] if exact else float(d[s])) * F
         return total
 
-    return OccupancyMeasureFunction(of_m, spec.gamma)
+    # F convex and alpha >= 0: f is concave (the perspective d F(x / d) is convex). With
+    # F's gradient g and minimum, a supergradient of f at m is, at (s, a, s'),
+    # R - alpha (F(p) + g_a - <p, g>) where d(s) > 0 (p = pi_m(.|s)) and R - alpha min F
+    # elsewhere (d F(x / d) >= d min F), as in the RRL optimiser
+    concave = bool(getattr(reg, "convex", False)) and float(alpha) >= 0
+    if not (concave and float(alpha) > 0):
+        return OccupancyMeasureFunction(of_m, spec.gamma, concave=concave)
+
+    def gradient(m: Any) -> Any:
+        m = np.asarray(m, dtype=np.float64)
+        S, A = m.shape[0], m.shape[1]
+        x = m.sum(axis=2)
+        d = x.sum(axis=1)
+        vis = d > 0
+        G = np.zeros((S, A))
+        states = np.arange(S)
+        minima = [reg.minimum(A, s) for s in states]
+        if any(v is None for v in minima):
+            raise InvalidSpecificationError(
+                f"regulariser {reg!r} is declared convex but has no minimum")
+        floor = np.array([float(v) for v in minima])  # type: ignore[arg-type]
+        G[~vis] = floor[~vis, None]
+        if vis.any():
+            P = x[vis] / d[vis, None]
+            Fv = reg._batch_values(P[:, None, :], states[vis])[:, 0]
+            g = reg.gradient(P, states[vis])
+            if g is None:
+                raise InvalidSpecificationError(
+                    f"regulariser {reg!r} is declared convex but has no gradient")
+            G[vis] = Fv[:, None] + g - (P * g).sum(axis=1, keepdims=True)
+        full = _full_shape(reward.astype(np.float64), m.shape)
+        return full - float(alpha) * G[:, :, None]
+
+    return OccupancyMeasureFunction(of_m, spec.gamma, concave=True, gradient=gradient)
 
 
 # ---------------------------------------------------------------- 4.4 orders
@@ -574,7 +636,8 @@ def outer_morl_to_generalised(spec: OuterMORL) -> GeneralisedOuterMORL:
     """
     from objspec import orders
 
-    return GeneralisedOuterMORL(spec.rewards, orders.by_key(spec.f), spec.gamma)
+    return GeneralisedOuterMORL(spec.rewards, orders.by_key(spec.f, concave=spec.concave,
+                                                           gradient=spec.gradient), spec.gamma)
 
 
 @construction(GeneralisedOuterMORL, OccupancyMeasureOrdering,
@@ -656,7 +719,8 @@ def occupancy_function_to_occupancy_ordering(
     """
     from objspec import orders
 
-    return OccupancyMeasureOrdering(orders.by_key(spec.f), spec.gamma)
+    return OccupancyMeasureOrdering(orders.by_key(spec.f, concave=spec.concave,
+                                                  gradient=spec.gradient), spec.gamma)
 
 
 # ---------------------------------------------------------------- 4.5 upper part

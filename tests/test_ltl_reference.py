@@ -119,6 +119,41 @@ def test_storm_objspec_and_the_oracle_on_a_fixed_chain() -> None:
         assert theirs.get_value_vector()[0] == pytest.approx(float(truth), abs=1e-9), text
 
 
+def test_the_reported_wrong_storm_answers_are_a_precedence_difference() -> None:
+    """The issue reported Storm wrong on ``P=? [F "a" & F !"a"]`` (0 where the truth is
+    positive) on a 3-state chain. Storm's grammar gives the unary temporal operators lower
+    precedence than ``&``: it reads that text as ``F ("a" & (F !"a"))`` (its own print of
+    the parsed property says so), and its answer is right for that formula. Written with
+    objspec's ``to_storm()`` (every subformula parenthesised), Storm agrees with the
+    oracle. The chain is the one a random search found first (0 against 1)."""
+    pytest.importorskip("stormpy")
+    import stormpy
+    from ltl_reference import _storm_dtmc, storm_environment
+
+    P = [[Fraction(524, 1000), Fraction(9, 1000), Fraction(467, 1000)],
+         [Fraction(0), Fraction(1), Fraction(0)],
+         [Fraction(0), Fraction(997, 1000), Fraction(3, 1000)]]
+    labels: list[set[str]] = [set(), {"a"}, set()]
+    dtmc = _storm_dtmc(np.array(P, dtype=float), labels, ATOMS)
+
+    def storm(text: str) -> tuple[float, str]:
+        prop = stormpy.parse_properties(f"P=? [{text}]")[0]
+        res = stormpy.model_checking(dtmc, prop, environment=storm_environment())
+        return float(res.get_value_vector()[0]), str(prop)
+
+    as_written = parse_formula("F a & F !a")
+    truth = chain_probability(as_written, P, labels, [1, 0, 0])
+    assert truth == 1
+    value, parsed = storm('F "a" & F !"a"')
+    assert 'F ("a" & (F !"a"))' in parsed and value == 0.0
+    assert value == float(chain_probability(parse_formula("F (a & F !a)"), P, labels,
+                                            [1, 0, 0]))
+    value, _ = storm(as_written.to_storm())
+    assert value == pytest.approx(float(truth), abs=1e-12)
+    value, parsed = storm('F !"a" & F "a"')  # the other order reads F (!a & F a): also 1
+    assert 'F ((!"a") & (F "a"))' in parsed and value == pytest.approx(1.0, abs=1e-12)
+
+
 @settings(max_examples=30, deadline=None)
 @given(f=formulas(3, ATOMS), chain=chains())
 def test_storm_disagreements_are_storms(f: s.Formula, chain: Any) -> None:

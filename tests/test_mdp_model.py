@@ -316,3 +316,16 @@ def test_control_rejects_bad_tolerances(tol: Any) -> None:
 def test_control_rejects_unknown_method() -> None:
     with pytest.raises(InvalidSpecificationError, match="method = 'newton'"):
         optimal_values(ENV, [1.0, 0.0], 0.5, method="newton")  # type: ignore[arg-type]
+
+
+def test_a_float_model_stays_inexact_after_exact_conversion() -> None:
+    """``is_exact`` says how the model was given: converting a float model's dyadic
+    probabilities to Fractions (``exact_transitions``) does not make it exact."""
+    from fractions import Fraction
+
+    env = FiniteMDP(np.array([[[0.5, 0.5]], [[0.25, 0.75]]]), np.array([1.0, 0.0]))
+    assert env.exact_transitions()[1, 0, 1] == Fraction(3, 4)
+    assert env.exact_initial()[0] == 1
+    assert not env.is_exact
+    exact = FiniteMDP(env.exact_transitions(), env.exact_initial())
+    assert exact.is_exact

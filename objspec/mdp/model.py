@@ -219,6 +219,8 @@ class FiniteMDP:
         init.flags.writeable = False
         self._initial = init
         self._exact_initial = exact_init
+        # given as rationals (not: converted later by exact_transitions / exact_initial)
+        self._given_exact = self._exact_transitions is not None and exact_init is not None
 
         self._state_names = self._check_names(state_names, n_states, "state_names")
         self._action_names = self._check_names(action_names, n_actions, "action_names")
@@ -524,8 +526,9 @@ class FiniteMDP:
 
     @property
     def is_exact(self) -> bool:
-        """Whether transitions and initial distribution were given as exact rationals."""
-        return self._exact_transitions is not None and self._exact_initial is not None
+        """Whether transitions and initial distribution were given as exact rationals (a
+        float model stays inexact after :meth:`exact_transitions` converts it)."""
+        return self._given_exact
 
     @property
     def state_names(self) -> tuple[str, ...]:

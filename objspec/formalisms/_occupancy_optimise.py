@@ -710,7 +710,9 @@ def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
 ORDERING_OPTIMISER = Optimiser(
     optimise_ordering,
     "lexicographic control by successive action elimination (exact in rationals); "
+    "an order by a concave key as that function (Frank-Wolfe, certified); "
     "generic search for other orders", "exact",
     "k discounted control solves for k lexicographic objectives (polynomial; Gabor, "
-    "Kalmar and Szepesvari 1998), each verified by exact policy iteration; other orders: "
-    "no general method (arXiv 2310.11840, ordering formalisms), local search")
+    "Kalmar and Szepesvari 1998), each verified by exact policy iteration; an order by a "
+    "concave key: a concave maximisation over the occupancy polytope (as OMORL/FOMR); "
+    "other orders: no general method (arXiv 2310.11840, ordering formalisms), local search")

@@ -420,7 +420,8 @@ def fomr_chain_gradient(env: FiniteMDP, g: Any, rows: np.ndarray, cols: np.ndarr
                 f"the FOMR gradient must return an array shaped [{S}, {A}, {S}] or "
                 f"({S * A}, {S}); got shape {arr.shape}")
         arr = arr.reshape(S * A, S)
-        out = np.bincount(rows, weights=arr[rows, cols] * probs, minlength=S * A)
+        out = np.bincount(rows, weights=arr[rows, cols] * probs,
+                          minlength=S * A).astype(np.float64)
     if not np.isfinite(out).all():
         raise InvalidSpecificationError("the FOMR gradient returned a value that is not finite")
     return out

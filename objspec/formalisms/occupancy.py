@@ -130,7 +130,7 @@ class OccupancyMeasureFunction(Specification):
     >>> env = random_mdp(50, 2, 3, seed=0)
     >>> R = np.random.default_rng(0).random(100)
     >>> f = lambda m: float(R @ m.sum(axis=1) - 0.25 * np.sum(m.sum(axis=1) ** 2))
-    >>> grad = lambda m: np.repeat((R - 0.5 * m.sum(axis=1))[:, None], 50, axis=1)
+    >>> grad = lambda m: np.broadcast_to((R - 0.5 * m.sum(axis=1))[:, None], m.shape)
     >>> opt = OccupancyMeasureFunction(f, 0.9, concave=True, gradient=grad,
     ...                                sparse=True).optimise(env)
     >>> opt.guarantee, opt.bound <= 1e-6

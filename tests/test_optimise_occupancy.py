@@ -644,3 +644,24 @@ def test_fomr_sparse_bad_input_is_a_named_error() -> None:
     with pytest.raises(InvalidSpecificationError):
         OMORL(np.ones((1, 3, 2)), lambda v: -float(v[0]) ** 2, 0.5, concave=True,
               gradient=lambda v: [1.0, 2.0]).optimise(env)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_corrective_simplex_qp_active_set_is_optimal(seed: int) -> None:
+    """The corrective step's small QP over the simplex (negative semidefinite, possibly
+    singular H): the active-set answer is feasible and satisfies the KKT conditions."""
+    from objspec.mdp.occupancy_polytope import _simplex_qp_active_set
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 12))
+    B = rng.normal(size=(k, int(rng.integers(1, k + 1))))  # rank-deficient when < k
+    H = -B @ B.T
+    w = rng.dirichlet(np.ones(k))
+    c = rng.normal(size=k)
+    u = _simplex_qp_active_set(w, c, H)
+    assert u is not None
+    assert u.min() >= 0 and abs(u.sum() - 1) <= 1e-12
+    grad = c + H @ (u - w)
+    level = grad[u > 1e-12].mean()
+    assert np.abs(grad[u > 1e-12] - level).max() <= 1e-8  # equal on the support
+    assert grad.max() <= level + 1e-8  # no bound wants to increase

@@ -570,7 +570,7 @@ class _LinearOracle:
     end: the greedy vertex is then good enough to step towards), and falls back to
     :func:`objspec.mdp.optimal_values` after :attr:`MAX_SWEEPS` sweeps."""
 
-    MAX_SWEEPS = 20_000
+    MAX_SWEEPS = 2_000
 
     def __init__(self, env: FiniteMDP, gamma: float) -> None:
         self.env = env
@@ -682,14 +682,14 @@ def frank_wolfe(
     active vertices without an oracle call: a Newton step on the secant model of ``F``
     built from the gradients cached at the vertices (exact for quadratic ``F``), solved on
     the simplex of weights by a primal active-set method (accelerated projected gradient
-    beyond 200 vertices), then a line search on the directional derivative; a pairwise
+    beyond 50 vertices), then a line search on the directional derivative; a pairwise
     step if the model misleads. It is taken whenever
     the active set's own gap ``max_i <g, v_i> - min_j <g, v_j>`` is at least half of the
     last oracle gap ``phi`` (then no oracle is called), or when the oracle's gap does not
     exceed it. Otherwise the step goes towards the oracle's vertex, which joins the active
     set. The oracle is value iteration warm-started from the previous call's values, with
     MacQueen's certified bounds (it stops early when the bracket is narrow next to the
-    gap; :func:`objspec.mdp.optimal_values` after 20,000 sweeps). Each new vertex costs
+    gap; :func:`objspec.mdp.optimal_values` after 2,000 sweeps). Each new vertex costs
     one policy evaluation, warm-started from the nearest known vertex (else
     :func:`objspec.mdp.state_visitation`). Memory ``O(nnz + k S A)`` for ``k`` active
     vertices.
@@ -781,7 +781,7 @@ def frank_wolfe(
             G_v = np.stack(grads) - g
             H = D @ G_v.T
             H = 0.5 * (H + H.T)
-            exact = _simplex_qp_active_set(weights, scores, H) if len(weights) <= 200 else None
+            exact = _simplex_qp_active_set(weights, scores, H) if len(weights) <= 50 else None
             target = exact if exact is not None else _simplex_qp(
                 weights, scores, H, _QP_TOL * max(tol, _QP_TOL * min(phi, 1e300)))
             if np.abs(target - weights).max() <= 1e-15:  # no model progress: pairwise

@@ -760,6 +760,7 @@ def frank_wolfe(
         scores = X @ g
         j_aw, j_to = int(np.argmin(scores)), int(np.argmax(scores))
         local_gap = float(scores[j_to] - scores[j_aw])
+        after_failure = force_oracle  # the last corrective step made no progress
         corrective = (not force_oracle and j_aw != j_to and local_gap >= 0.5 * phi
                       and it < max_iter)
         force_oracle = False
@@ -771,7 +772,7 @@ def frank_wolfe(
                 break
             if it >= max_iter or (expired is not None and expired()):
                 break
-            corrective = local_gap >= gap and j_aw != j_to
+            corrective = local_gap >= gap and j_aw != j_to and not after_failure
         it += 1
         if corrective:
             # re-weight the active set: a Newton step on the secant model built from the

@@ -613,8 +613,9 @@ class _VertexOccupancy:
     nearest known vertex: ``d <- mu0 + gamma P_pi^T d`` from the neighbour's visitation,
     whose error in l1 after a sweep with change ``r`` is at most
     ``gamma |r|_1 / (1 - gamma)``, stopped below ``1e-11`` of the total mass
-    ``1 / (1 - gamma)``; when that would take more than :attr:`MAX_SWEEPS` sweeps (no close
-    neighbour, gamma near 1) :func:`objspec.mdp.state_action_occupancy` solves it."""
+    ``1 / (1 - gamma)``; when that would take more than :attr:`MAX_SWEEPS` sweeps (more,
+    up to 2,000, on chains with under 5,000 non-zeros; no close neighbour, gamma near 1)
+    :func:`objspec.mdp.state_visitation` solves it."""
 
     MAX_SWEEPS = 400
 
@@ -642,8 +643,10 @@ class _VertexOccupancy:
                 change = float(np.abs(new - d).sum())
                 d = new
                 sweeps += 1
+                # a sweep costs O(nnz): on small chains more of them beat a Krylov solve
+                budget = min(max(self.MAX_SWEEPS, 2_000_000 // max(PT.nnz, 1)), 2000)
                 if sweeps == 8 and (np.log(target * (1 - gam) / max(gam * change, 1e-300))
-                                    / np.log(gam) > self.MAX_SWEEPS):
+                                    / np.log(gam) > budget):
                     d = None  # too slow from here: the Krylov solve
                     break
         if d is None:

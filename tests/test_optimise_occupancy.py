@@ -461,3 +461,207 @@ def test_gomorl_thresholded_and_constrained_orders(seed: int) -> None:
         ev = spec.compile(env)
         for p in deterministic_policies(env):
             assert ev.compare(opt.policy, p) >= 0
+
+
+# ---------------------------------------------------------------- FOMR sparse form and the
+# blended Frank-Wolfe (issue 13: concave FOMR at scale)
+
+
+def _quadratic_fomr(env: FiniteMDP, seed: int, lam: float, sparse: bool) -> tuple[Any, Any]:
+    """``f(m) = <R, x> - lam/2 |x|^2`` with ``x(s, a) = sum_s' m(s, a, s')`` and its
+    gradient, written for the dense ``[S, A, S]`` or the sparse ``(S*A, S)`` form."""
+    S, A = env.n_states, env.n_actions
+    r = np.random.default_rng(seed).normal(size=S * A)
+
+    def x_of(m: Any) -> np.ndarray:
+        if sparse:
+            return np.asarray(m.sum(axis=1), dtype=float).ravel()
+        return np.asarray(m, dtype=float).sum(axis=2).ravel()
+
+    def f(m: Any) -> float:
+        x = x_of(m)
+        return float(r @ x - lam / 2 * (x @ x))
+
+    def gradient(m: Any) -> np.ndarray:
+        g = np.repeat((r - lam * x_of(m))[:, None], S, axis=1)
+        return g if sparse else g.reshape(S, A, S)
+
+    return f, gradient
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fomr_sparse_form_agrees_with_dense_and_cvxpy(seed: int) -> None:
+    cp = pytest.importorskip("cvxpy")
+    import scipy.sparse as sps
+
+    rng = np.random.default_rng(seed)
+    S, A = int(rng.integers(3, 9)), int(rng.integers(2, 4))
+    env = random_mdp(S, A, seed=seed)
+    gamma, lam = 0.85, float(rng.uniform(0.2, 2.0))
+    seen: list[Any] = []
+    f_s, g_s = _quadratic_fomr(env, seed, lam, sparse=True)
+
+    def f_rec(m: Any) -> float:
+        seen.append(m)
+        return f_s(m)
+
+    sparse = FOMR(f_rec, gamma, concave=True, gradient=g_s, sparse=True)
+    f_d, g_d = _quadratic_fomr(env, seed, lam, sparse=False)
+    dense = FOMR(f_d, gamma, concave=True, gradient=g_d)
+    pols = random_policies(env, 5, seed=seed)
+    np.testing.assert_allclose(sparse.compile(env).values(pols), dense.compile(env).values(pols),
+                               rtol=1e-10, atol=1e-12)
+    assert seen and all(sps.issparse(m) and m.shape == (S * A, S)
+                        and m.nnz <= env.transition_matrix.nnz for m in seen)
+    opt_s, opt_d = sparse.optimise(env), dense.optimise(env)
+    assert opt_s.guarantee == opt_d.guarantee == "certified"
+    r = np.random.default_rng(seed).normal(size=S * A)
+    top = _cvxpy_optimum(env, gamma, lambda m: r @ m - lam / 2 * cp.sum_squares(m))
+    for opt in (opt_s, opt_d):
+        assert 0 <= float(opt.bound) <= 1e-6
+        assert top - float(opt.value) <= float(opt.bound) + 1e-7  # the certificate holds
+        assert float(opt.value) <= top + 1e-6
+    _check_not_beaten(dense, env, opt_s)
+
+
+def test_fomr_sparse_exact_compile_gets_the_dense_layout() -> None:
+    env = rational_mdp(3, 2, seed=5)
+    spec = FOMR(lambda m: m[0, 1] + 2 * m[5, 2] - m[3, 0] * m[3, 0], F(1, 2), sparse=True)
+    dense = FOMR(lambda m: m[0, 0, 1] + 2 * m[2, 1, 2] - m[1, 1, 0] * m[1, 1, 0], F(1, 2))
+    pols = _rational_policies(env, 3, seed=1)
+    for p in pols:
+        got = spec.compile(env, exact=True).exact_value(p)
+        assert isinstance(got, F)
+        assert got == dense.compile(env, exact=True).exact_value(p)
+    np.testing.assert_allclose(spec.compile(env).values(pols), dense.compile(env).values(pols),
+                               rtol=1e-10)
+    assert "sparse=True" in repr(spec)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_frank_wolfe_gap_bounds_the_true_suboptimality(seed: int) -> None:
+    """The returned gap is at least the true distance to the optimum (cvxpy), for a
+    strongly concave quadratic and for a concave function that is not quadratic."""
+    cp = pytest.importorskip("cvxpy")
+    from objspec.mdp.control import optimal_values
+    from objspec.mdp.occupancy_polytope import frank_wolfe
+
+    rng = np.random.default_rng(100 + seed)
+    S, A = 6, 3
+    env = random_mdp(S, A, seed=100 + seed)
+    gamma = 0.9
+    M = rng.normal(size=(4, S * A))
+    c = rng.normal(size=4)
+    start = [np.asarray(optimal_values(env, rng.normal(size=(S, A)), gamma).policies)]
+
+    def Fq(x: np.ndarray) -> float:
+        return float(-np.sum((M @ x - c) ** 2) - 0.01 * (x @ x))
+
+    def Gq(x: np.ndarray) -> np.ndarray:
+        return -2 * M.T @ (M @ x - c) - 0.02 * x
+
+    res = frank_wolfe(env, gamma, Fq, Gq, start, tol=1e-7)
+    top = _cvxpy_optimum(env, gamma, lambda m: -cp.sum_squares(M @ m - c)
+                         - 0.01 * cp.sum_squares(m))
+    assert res.converged and res.gap <= 1e-7
+    assert top - res.value <= res.gap + 1e-8
+    assert res.value <= top + 1e-6
+    assert np.isclose(res.weights.sum(), 1.0) and len(res.vertices) == len(res.weights)
+
+    w = rng.normal(size=(2, S * A))
+
+    def Fe(x: np.ndarray) -> float:
+        return float(-np.exp(w[0] @ x / 4) - np.exp(-w[1] @ x / 4))
+
+    def Ge(x: np.ndarray) -> np.ndarray:
+        return -np.exp(w[0] @ x / 4) * w[0] / 4 + np.exp(-w[1] @ x / 4) * w[1] / 4
+
+    res = frank_wolfe(env, gamma, Fe, Ge, start, tol=1e-7)
+    top = _cvxpy_optimum(env, gamma, lambda m: -cp.exp(w[0] @ m / 4) - cp.exp(-w[1] @ m / 4))
+    assert res.converged
+    assert top - res.value <= res.gap + 1e-7
+    assert res.value <= top + 1e-6
+
+
+def test_fomr_sparse_on_a_larger_model_is_certified() -> None:
+    """300 states: the sparse form never builds an [S, A, S] array; the certified gap is
+    met and the optimum is not beaten by deterministic policies' random sample."""
+    import scipy.sparse as sps
+
+    env = random_mdp(300, 2, 3, seed=4)
+    f, _ = _quadratic_fomr(env, 4, 0.5, sparse=True)
+    shapes: set[Any] = set()
+
+    tau = sps.csr_array(env.transition_matrix)
+    rows = np.repeat(np.arange(600), np.diff(tau.indptr))
+    r = np.random.default_rng(4).normal(size=600)
+
+    def grad(m: Any) -> Any:  # sparse, on tau's support: d f / d m(s, a, s') = r - lam x
+        assert sps.issparse(m)
+        shapes.add(m.shape)
+        out = tau.copy()
+        out.data = (r - 0.5 * np.asarray(m.sum(axis=1)).ravel())[rows]
+        return out
+
+    spec = FOMR(f, 0.9, concave=True, gradient=grad, sparse=True)
+    opt = spec.optimise(env)
+    assert opt.guarantee == "certified" and float(opt.bound) <= 1e-6
+    assert shapes == {(600, 300)}
+    vals = spec.compile(env).values(random_policies(env, 20, seed=0))
+    assert float(opt.value) >= float(vals.max()) - float(opt.bound)
+
+
+@pytest.mark.parametrize("bad_gradient", [
+    lambda m: np.zeros(7),  # wrong shape
+    lambda m: np.full(np.shape(m), np.nan),  # not finite
+    lambda m: "gradient",  # not an array
+])
+def test_fomr_bad_gradient_is_a_named_error(bad_gradient: Any) -> None:
+    env = random_mdp(3, 2, seed=0)
+    spec = FOMR(lambda m: -float(np.sum(np.asarray(m, dtype=float) ** 2)), 0.5, concave=True,
+                gradient=bad_gradient)
+    with pytest.raises(InvalidSpecificationError):
+        spec.optimise(env)
+
+
+def test_fomr_sparse_bad_input_is_a_named_error() -> None:
+    import scipy.sparse as sps
+
+    from objspec.mdp.occupancy_polytope import frank_wolfe, sparse_occupancy_measure
+
+    env = random_mdp(3, 2, seed=0)
+    with pytest.raises(InvalidSpecificationError):
+        FOMR(lambda m: 0.0, 0.5, sparse="yes")  # type: ignore[arg-type]
+    spec = FOMR(lambda m: -float(m.sum() ** 2), 0.5, concave=True, sparse=True,
+                gradient=lambda m: sps.csr_array((5, 5)))  # sparse, wrong shape
+    with pytest.raises(InvalidSpecificationError):
+        spec.optimise(env)
+    with pytest.raises(InvalidSpecificationError):
+        sparse_occupancy_measure(env, np.ones(5))
+    with pytest.raises(InvalidSpecificationError):
+        frank_wolfe(env, 0.5, lambda x: 0.0, lambda x: np.zeros(6), [np.zeros(3, dtype=int)],
+                    tol=0.0)
+    with pytest.raises(InvalidSpecificationError):
+        OMORL(np.ones((1, 3, 2)), lambda v: -float(v[0]) ** 2, 0.5, concave=True,
+              gradient=lambda v: [1.0, 2.0]).optimise(env)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_corrective_simplex_qp_active_set_is_optimal(seed: int) -> None:
+    """The corrective step's small QP over the simplex (negative semidefinite, possibly
+    singular H): the active-set answer is feasible and satisfies the KKT conditions."""
+    from objspec.mdp.occupancy_polytope import _simplex_qp_active_set
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 12))
+    B = rng.normal(size=(k, int(rng.integers(1, k + 1))))  # rank-deficient when < k
+    H = -B @ B.T
+    w = rng.dirichlet(np.ones(k))
+    c = rng.normal(size=k)
+    u = _simplex_qp_active_set(w, c, H)
+    assert u is not None
+    assert u.min() >= 0 and abs(u.sum() - 1) <= 1e-12
+    grad = c + H @ (u - w)
+    level = grad[u > 1e-12].mean()
+    assert np.abs(grad[u > 1e-12] - level).max() <= 1e-8  # equal on the support
+    assert grad.max() <= level + 1e-8  # no bound wants to increase

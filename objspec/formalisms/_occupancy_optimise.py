@@ -19,9 +19,14 @@ depend on a policy only through ``m_gamma^pi``).
   search.
 * **OMORL and FOMR** (:func:`optimise_function`). For concave ``f`` (declared with
   ``concave=True``, or proven: a symbolic OMORL ``f`` of degree at most 2 with a negative
-  semidefinite Hessian) with a known gradient (``gradient=``, or symbolic), away-step
-  Frank-Wolfe whose linear oracle is :func:`objspec.mdp.optimal_values`; the duality gap
-  is a certified bound (Jaggi 2013; Lacoste-Julien and Jaggi 2015). Without a gradient a
+  semidefinite Hessian) with a known gradient (``gradient=``, or symbolic), blended
+  conditional gradients (Frank-Wolfe with corrective steps on the active vertices;
+  :func:`objspec.mdp.occupancy_polytope.frank_wolfe`) whose linear oracle is discounted
+  optimal control (value iteration warm-started from the previous call, with MacQueen's
+  certified bounds); the duality gap is a certified bound (Jaggi 2013; Braun, Pokutta, Tu
+  and Wright 2019). FOMR with ``sparse=True`` passes ``f`` and ``gradient`` the
+  ``(S*A, S)`` sparse measure (memory ``O(nnz)`` per call); the dense form builds an
+  ``[S, A, S]`` array per call, so it suits small models only. Without a gradient a
   finite-difference one is used and the result is ``heuristic``. Non-concave ``f``:
   coordinate ascent from the vertices optimal for each objective and from the generic
   starts (``local``).
@@ -65,6 +70,7 @@ from objspec.mdp.occupancy_polytope import (
     frank_wolfe,
     lexicographic_actions,
     policy_from_occupancy,
+    sparse_occupancy_measure,
 )
 from objspec.mdp.policy import Policy
 
@@ -80,6 +86,7 @@ __all__ = [
     "EXACT_STATES",
     "check_flag",
     "GRID_POINTS",
+    "fomr_chain_gradient",
 ]
 
 #: Largest model whose lexicographic optimum is verified in rationals without ``exact=True``.
@@ -384,6 +391,70 @@ def _finite_difference(F: Any, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _checked_vector(value: Any, n: int, what: str) -> np.ndarray:
+    """``value`` as a finite float vector of length ``n``, else
+    :class:`InvalidSpecificationError` naming ``what``."""
+    try:
+        out = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSpecificationError(f"{what} must return {n} reals; got {value!r}") from exc
+    if out.shape != (n,):
+        raise InvalidSpecificationError(f"{what} must return {n} reals; got shape {out.shape}")
+    if not np.isfinite(out).all():
+        raise InvalidSpecificationError(f"{what} returned a value that is not finite")
+    return out
+
+
+def fomr_chain_gradient(env: FiniteMDP, g: Any, rows: np.ndarray, cols: np.ndarray,
+                        probs: np.ndarray) -> np.ndarray:
+    """The gradient of ``x -> f(m(x))`` with ``m(s, a, s') = x(s, a) tau(s'|s, a)``, from
+    the gradient ``g`` of ``f`` with respect to ``m``:
+    ``d f / d x(s, a) = sum_s' g(s, a, s') tau(s'|s, a)`` (flattened ``[S*A]``).
+
+    ``g`` is a scipy.sparse matrix ``(S*A, S)`` or an array shaped ``(S*A, S)`` or
+    ``[S, A, S]``; only its entries on ``tau``'s support (``rows``, ``cols``, ``probs``:
+    the non-zeros of ``env.transition_matrix``) are read. Anything else, or a non-finite
+    result, is an :class:`InvalidSpecificationError`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> env = FiniteMDP(np.full((2, 1, 2), 0.5), [1.0, 0.0])
+    >>> tau = env.transition_matrix
+    >>> rows = np.repeat(np.arange(2), np.diff(tau.indptr))
+    >>> fomr_chain_gradient(env, np.array([[1.0, 3.0], [0.0, 2.0]]), rows, tau.indices,
+    ...                     tau.data).tolist()
+    [2.0, 1.0]
+    """
+    import scipy.sparse as sp
+
+    S, A = env.n_states, env.n_actions
+    if sp.issparse(g):
+        if g.shape != (S * A, S):
+            raise InvalidSpecificationError(
+                f"a sparse FOMR gradient must be shaped ({S * A}, {S}); got {g.shape}")
+        out = np.asarray(sp.csr_array(g).multiply(env.transition_matrix).sum(axis=1),
+                         dtype=np.float64).ravel()
+    else:
+        try:
+            arr = np.asarray(g, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpecificationError(
+                f"the FOMR gradient must return an array shaped [{S}, {A}, {S}] or "
+                f"({S * A}, {S}); got {type(g).__name__}") from exc
+        if arr.shape not in ((S, A, S), (S * A, S)):
+            raise InvalidSpecificationError(
+                f"the FOMR gradient must return an array shaped [{S}, {A}, {S}] or "
+                f"({S * A}, {S}); got shape {arr.shape}")
+        arr = arr.reshape(S * A, S)
+        out = np.bincount(rows, weights=arr[rows, cols] * probs,
+                          minlength=S * A).astype(np.float64)
+    if not np.isfinite(out).all():
+        raise InvalidSpecificationError("the FOMR gradient returned a value that is not finite")
+    return out
+
+
 def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Optimum:
     """Optimise an OMORL or FOMR specification (module docstring)."""
     S, A = env.n_states, env.n_actions
@@ -411,7 +482,7 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
 
         def grad_v(v: np.ndarray) -> np.ndarray:
             if gradient is not None:
-                return np.asarray(gradient(v), dtype=np.float64)
+                return _checked_vector(gradient(v), len(v), "OMORL gradient")
             assert sym_grad is not None
             return np.asarray(sym_grad(list(v)), dtype=np.float64)
 
@@ -426,10 +497,14 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
         sol = optimal_values(env, np.concatenate([r, -r]), gamma, batched=True)
         starts = [np.asarray(p) for p in sol.policies]
     else:
-        csr = env.transition_matrix.tocoo()  # the measure lives on tau's non-zeros
-        rows, cols, probs = csr.row, csr.col, csr.data
+        tau = env.transition_matrix  # the measure lives on tau's non-zeros
+        rows = np.repeat(np.arange(S * A), np.diff(tau.indptr))
+        cols, probs = tau.indices, tau.data
+        sparse_form = bool(getattr(spec, "sparse", False))
 
-        def measure(x: np.ndarray) -> np.ndarray:
+        def measure(x: np.ndarray) -> Any:
+            if sparse_form:  # O(nnz): the (S*A, S) sparse form
+                return sparse_occupancy_measure(env, x)
             m = np.zeros((S * A, S))
             m[rows, cols] = x[rows] * probs
             return m.reshape(S, A, S)
@@ -441,9 +516,7 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
 
         def G(x: np.ndarray) -> np.ndarray:
             if gradient is not None:
-                g = np.asarray(gradient(measure(x)), dtype=np.float64).reshape(S * A, S)
-                # d f(m(x)) / d x(s, a) = sum_t grad(s, a, t) tau(t | s, a)
-                return np.bincount(rows, weights=g[rows, cols] * probs, minlength=S * A)
+                return fomr_chain_gradient(env, gradient(measure(x)), rows, cols, probs)
             return _finite_difference(F, x)
 
         uniform = np.where(env.enabled, 1.0, 0.0)
@@ -453,18 +526,22 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     starts.append(np.array([int(np.flatnonzero(env.enabled[s])[0]) for s in range(S)]))
     ev = spec.compile(env)
     if concave and (exact_grad or omorl or S * A <= 256):
-        res = frank_wolfe(env, gamma, F, G, starts, tol=1e-6, expired=options.expired)
+        # FOMR: the vertex optimal for the gradient at the uniform policy's occupancy is
+        # the one start (each start costs a policy evaluation)
+        res = frank_wolfe(env, gamma, F, G, starts if omorl else starts[:1], tol=1e-6,
+                          expired=options.expired)
         policy = policy_from_occupancy(env, res.occupancy, fallback=np.eye(A)[starts[0]])
         value = float(ev.values([policy])[0])
         bound = res.gap + max(0.0, res.value - value)
         if exact_grad:
-            return Optimum(policy, value, "certified", "away-step Frank-Wolfe over the "
-                           "occupancy polytope (optimal control as linear oracle)", bound,
+            return Optimum(policy, value, "certified", "blended conditional gradients "
+                           "(Frank-Wolfe) over the occupancy polytope, optimal control as "
+                           "linear oracle", bound,
                            None, f"Frank-Wolfe duality gap {res.gap:.3g} "
                            f"({'converged' if res.converged else 'stopped'} after "
                            f"{res.iterations} iterations; {len(res.vertices)} active "
                            "vertices)", res.iterations)
-        return Optimum(policy, value, "heuristic", "away-step Frank-Wolfe with a "
+        return Optimum(policy, value, "heuristic", "blended Frank-Wolfe with a "
                        "finite-difference gradient", None, None,
                        f"approximate duality gap {res.gap:.3g} (the gradient is not exact, "
                        "so nothing is certified)", res.iterations)

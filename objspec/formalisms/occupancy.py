@@ -37,8 +37,10 @@ from objspec.formalisms.base import Specification
 from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.registry import formalism
 from objspec.mdp.evaluation import occupancy_measure
+from objspec.mdp.evaluation import state_action_occupancy as _sa_occupancy
 from objspec.mdp.exact import exact_occupancy_measure
 from objspec.mdp.model import FiniteMDP
+from objspec.mdp.occupancy_polytope import sparse_occupancy_measure
 from objspec.mdp.policy import Policy
 from objspec.mdp.rewards import check_discount
 from objspec.orders import Order, as_order
@@ -89,7 +91,20 @@ class OccupancyMeasureFunction(Specification):
         certified duality gap when ``gradient`` is given.
     gradient : callable, optional, keyword-only
         ``gradient(m) -> [S, A, S]``, the gradient of ``f`` (without it a finite-difference
-        gradient is used and nothing is certified).
+        gradient is used and nothing is certified). Only its entries on ``tau``'s support
+        matter (``m`` is zero elsewhere).
+    sparse : bool, keyword-only
+        The form in which ``f`` and ``gradient`` receive the measure. ``False`` (default):
+        a dense ``[S, A, S]`` array, memory ``O(S^2 A)`` per call, for small models.
+        ``True``: a ``scipy.sparse.csr_array`` of shape ``(S*A, S)`` (row ``s*A + a``,
+        column ``s'``: the layout of ``env.transition_matrix``) holding ``m`` on ``tau``'s
+        non-zeros only (:func:`objspec.mdp.occupancy_polytope.sparse_occupancy_measure`),
+        memory ``O(nnz)``: use it for large models. ``gradient`` then returns a sparse
+        matrix or an array shaped ``(S*A, S)`` or ``[S, A, S]``; only its entries on
+        ``tau``'s support are read. Under ``compile(env, exact=True)`` (small models) a
+        sparse ``f`` receives the exact measure as a dense object array of Fractions in the
+        same ``(S*A, S)`` layout (scipy.sparse cannot hold Fractions), so write ``f`` with
+        operations both accept (``m @ v``, ``m.sum(axis=1)``, ``m[i, j]``).
 
     Examples
     --------
@@ -99,23 +114,47 @@ class OccupancyMeasureFunction(Specification):
     >>> spec = OccupancyMeasureFunction(lambda m: m[0, 0, 1] * (1 - m[0, 0, 1]), gamma=0.9)
     >>> spec.compile(E3()).values([[[0.5, 0.5], [1, 0]], [[1.0, 0.0], [1, 0]]])
     array([0.25, 0.  ])
+
+    The same objective in the sparse form (row ``s*A + a = 0``, column ``s' = 1``):
+
+    >>> sparse = OccupancyMeasureFunction(lambda m: m[0, 1] * (1 - m[0, 1]), gamma=0.9,
+    ...                                   sparse=True)
+    >>> sparse.compile(E3()).values([[[0.5, 0.5], [1, 0]], [[1.0, 0.0], [1, 0]]])
+    array([0.25, 0.  ])
+
+    A concave ``f`` of the state-action occupancy ``x(s, a) = sum_s' m(s, a, s')`` with
+    its gradient, maximised by Frank-Wolfe with a certified duality gap:
+
+    >>> import numpy as np
+    >>> from objspec.environments import random_mdp
+    >>> env = random_mdp(50, 2, 3, seed=0)
+    >>> R = np.random.default_rng(0).random(100)
+    >>> f = lambda m: float(R @ m.sum(axis=1) - 0.25 * np.sum(m.sum(axis=1) ** 2))
+    >>> grad = lambda m: np.broadcast_to((R - 0.5 * m.sum(axis=1))[:, None], m.shape)
+    >>> opt = OccupancyMeasureFunction(f, 0.9, concave=True, gradient=grad,
+    ...                                sparse=True).optimise(env)
+    >>> opt.guarantee, opt.bound <= 1e-6
+    ('certified', True)
     """
 
-    def __init__(self, f: Callable[[np.ndarray], Any], gamma: Any, *, concave: bool = False,
-                 gradient: Callable[[np.ndarray], Any] | None = None) -> None:
+    def __init__(self, f: Callable[[Any], Any], gamma: Any, *, concave: bool = False,
+                 gradient: Callable[[Any], Any] | None = None,
+                 sparse: bool = False) -> None:
         self.f = check_callable(f, "FOMR function f")
         check_discount(gamma)
         self.gamma = gamma
         self.concave = check_flag(concave, "FOMR concave")
         self.gradient = None if gradient is None else check_callable(gradient,
                                                                      "FOMR gradient")
+        self.sparse = check_flag(sparse, "FOMR sparse")
 
     def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OccupancyFunctionEvaluator:
         """Evaluator in ``env``; ``exact=True`` passes Fraction occupancy measures to ``f``."""
         return OccupancyFunctionEvaluator(self, env, exact=bool(exact))
 
     def __repr__(self) -> str:
-        return f"OccupancyMeasureFunction(f={describe_callable(self.f)}, gamma={self.gamma})"
+        return (f"OccupancyMeasureFunction(f={describe_callable(self.f)}, gamma={self.gamma}"
+                + (", sparse=True)" if self.sparse else ")"))
 
 
 class OccupancyFunctionEvaluator(StatisticEvaluator[OccupancyMeasureFunction]):
@@ -124,12 +163,20 @@ class OccupancyFunctionEvaluator(StatisticEvaluator[OccupancyMeasureFunction]):
     def __init__(self, spec: OccupancyMeasureFunction, env: FiniteMDP, *, exact: bool) -> None:
         super().__init__(spec, env, spec.f, exact=exact, method="linear solve")
         self._gamma = spec.gamma
+        self._sparse = spec.sparse
 
     def statistics(self, policies: np.ndarray) -> list[Any]:
+        if self._sparse:  # O(nnz) per policy: the (S*A, S) sparse form
+            x = _sa_occupancy(self.env, policies, float(self._gamma))
+            x = np.asarray(x).reshape(policies.shape[0], -1)
+            return [sparse_occupancy_measure(self.env, row) for row in x]
         return _occupancies(self.env, policies, self._gamma)
 
     def exact_statistic(self, policy: Policy) -> np.ndarray:
-        return np.asarray(exact_occupancy_measure(self.env, policy, self._gamma))
+        m = np.asarray(exact_occupancy_measure(self.env, policy, self._gamma))
+        if self._sparse:
+            return m.reshape(self.env.n_states * self.env.n_actions, self.env.n_states)
+        return m
 
 
 class OccupancyMeasureOrdering(Specification):

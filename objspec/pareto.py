@@ -71,6 +71,8 @@ __all__ = ["ParetoFront", "Facet", "front", "front_of", "value_vectors", "pareto
 DETERMINISTIC_LIMIT = 200_000
 #: Most search nodes of the lasso search on deterministic environments.
 LASSO_NODE_LIMIT = 2_000_000
+#: Most labels the Pareto dynamic programme on acyclic environments forms.
+ACYCLIC_LABEL_LIMIT = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -765,6 +767,221 @@ def _lasso_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
     return ParetoFront(pts[idx], [Policy(pols[i]) for i in idx], [], "deterministic", gamma)
 
 
+# ---------------------------------------------------------------- acyclic environments
+
+
+def _expected_sa(env: FiniteMDP, R: np.ndarray) -> np.ndarray:
+    """``[k, S, A]`` expected immediate rewards of ``[k, S, A]`` or ``[k, S, A, S]`` rewards."""
+    from objspec.mdp.rewards import expected_rewards, normalize_rewards
+
+    return np.asarray(expected_rewards(env, *normalize_rewards(env, R, batched=True)[:2]),
+                      dtype=np.float64)
+
+
+def _topological_order(env: FiniteMDP) -> list[int] | None:
+    """The states reachable from the initial distribution in a topological order of the
+    transition graph without its self-loops (every successor of a state, other than the state
+    itself, comes later), or None when that graph has a cycle."""
+    S, A = env.n_states, env.n_actions
+    M = env.transition_matrix.tocsr()
+    succ: list[set[int]] = [set() for _ in range(S)]
+    for s in range(S):
+        for a in np.flatnonzero(env.enabled[s]):
+            row = s * A + int(a)
+            for t in M.indices[M.indptr[row]:M.indptr[row + 1]]:
+                if int(t) != s:
+                    succ[s].add(int(t))
+    reach = set(int(s) for s in np.flatnonzero(env.initial))
+    todo = list(reach)
+    while todo:
+        for t in succ[todo.pop()]:
+            if t not in reach:
+                reach.add(t)
+                todo.append(t)
+    indeg = dict.fromkeys(reach, 0)
+    for s in reach:
+        for t in succ[s]:
+            indeg[t] += 1
+    order = sorted(s for s in reach if indeg[s] == 0)
+    i = 0
+    while i < len(order):
+        for t in sorted(succ[order[i]]):
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                order.append(t)
+        i += 1
+    return order if len(order) == len(reach) else None
+
+
+def _is_acyclic(env: FiniteMDP) -> bool:
+    """Whether the reachable part of ``env`` is acyclic apart from self-loops."""
+    return _topological_order(env) is not None
+
+
+def _dominator_intervals(env: FiniteMDP, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Dominator tree of the reachable transition graph (rooted at a virtual start that moves
+    to the initial states), as DFS intervals: ``t`` dominates ``x`` (every path from the
+    start to ``x`` visits ``t``) iff ``tin[t] <= tin[x] < tout[t]``."""
+    S, A = env.n_states, env.n_actions
+    M = env.transition_matrix.tocsr()
+    root = S
+    preds: list[list[int]] = [[] for _ in range(S)]
+    for s in order:
+        for a in np.flatnonzero(env.enabled[s]):
+            row = s * A + int(a)
+            for t in M.indices[M.indptr[row]:M.indptr[row + 1]]:
+                if int(t) != s:
+                    preds[int(t)].append(s)
+    for s in np.flatnonzero(env.initial):
+        preds[int(s)].append(root)
+    idom = np.full(S + 1, -1, dtype=np.int64)
+    depth = np.zeros(S + 1, dtype=np.int64)
+    idom[root] = root
+
+    def lca(x: int, y: int) -> int:
+        while x != y:
+            if depth[x] < depth[y]:
+                x, y = y, x
+            x = int(idom[x])
+        return x
+
+    for x in order:  # the predecessors of x come first in a topological order
+        d = preds[x][0]
+        for p in preds[x][1:]:
+            d = lca(d, p)
+        idom[x] = d
+        depth[x] = depth[d] + 1
+    children: list[list[int]] = [[] for _ in range(S + 1)]
+    for x in order:
+        children[int(idom[x])].append(x)
+    tin = np.full(S + 1, -1, dtype=np.int64)
+    tout = np.full(S + 1, -1, dtype=np.int64)
+    clock = 0
+    stack: list[tuple[int, bool]] = [(root, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            tout[x] = clock
+            continue
+        tin[x] = clock
+        clock += 1
+        stack.append((x, True))
+        stack.extend((c, False) for c in children[x])
+    return tin, tout
+
+
+def _acyclic_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
+    """Exact front over deterministic stationary policies on an acyclic environment (apart
+    from self-loops) by Pareto dynamic programming with consistent partial policies.
+
+    States are processed backwards over a topological order. A *label* of state ``t`` is a
+    pair ``(v, pi)``: a partial deterministic policy ``pi`` on the states reachable from
+    ``t`` under ``pi`` (its domain) and its value vector ``v = V^pi(t)``. The labels of
+    ``t`` for action ``a`` are all *consistent* combinations of one label per successor
+    ``c != t`` of ``(t, a)`` (the policies agree where their domains meet, so the union is a
+    policy), with ``v = (r(t, a) + gamma sum_c P(c|t,a) v_c) / (1 - gamma P(t|t,a))``; the
+    initial distribution combines the initial states' labels in the same way. Combining
+    the successors' labels independently would over-approximate (two actions at one shared
+    state); only consistent combinations are formed, so every label is a real policy and
+    its value is exact.
+
+    Pruning. Let ``Dom(t)`` be the states ``t`` dominates (every path from the initial
+    states to them visits ``t``; ``t`` included) and the *key* of a label of ``t`` its
+    policy restricted to the states outside ``Dom(t)``. A label is dropped only when a kept
+    label with the SAME key has a value ``>=`` in every objective. This is exact: let
+    ``pi`` be any deterministic policy, and replace, state by state in the processing
+    order, ``pi``'s restriction below ``t`` (when it is a formed label that was dropped) by
+    the kept label ``l'`` that dropped it. As the keys agree, the new policy ``pi'``
+    differs from ``pi`` only on ``Dom(t)``, which every path from outside enters through
+    ``t``; so for every state ``y`` outside ``Dom(t)``, ``V^pi'(y) - V^pi(y) =
+    c(y) (V^pi'(t) - V^pi(t)) >= 0`` with ``c(y) >= 0`` the discounted probability of
+    reaching ``t`` from ``y`` (which does not depend on the policy inside ``Dom(t)``), and
+    the same holds at the initial distribution. Labels restricted to any state of their
+    domain are kept labels of that state (by construction), so the replacements at
+    earlier-processed states stay valid, and after the last state ``pi'`` is a kept
+    initial label with ``J(pi') >= J(pi)``. Hence every Pareto-optimal value vector is
+    the value of a kept initial label. Pruning by dominance alone would not be exact: with
+    shared descendants a dominated label may be the only one consistent with a
+    neighbour's label.
+
+    Raises :class:`~objspec.errors.NotTractableError` when the labels formed exceed
+    :data:`ACYCLIC_LABEL_LIMIT`.
+    """
+    order = _topological_order(env)
+    if order is None:
+        raise InvalidSpecificationError("the environment has a cycle (other than self-loops)")
+    S, A = env.n_states, env.n_actions
+    k = R.shape[0]
+    r = _expected_sa(env, R)
+    M = env.transition_matrix.tocsr()
+    tin, tout = _dominator_intervals(env, order)
+    formed = 0
+    labels: dict[int, tuple[np.ndarray, list[dict[int, int]]]] = {}
+
+    def combine(base: dict[int, int], parts: list[tuple[int, float]]
+                ) -> tuple[list[np.ndarray], list[dict[int, int]]]:
+        nonlocal formed
+        accs: list[np.ndarray] = [np.zeros(k)]
+        pols: list[dict[int, int]] = [base]
+        for c, p in parts:
+            vals_c, pols_c = labels[c]
+            new_a: list[np.ndarray] = []
+            new_p: list[dict[int, int]] = []
+            for acc, pol in zip(accs, pols, strict=True):
+                for v_c, pol_c in zip(vals_c, pols_c, strict=True):
+                    small, big = (pol, pol_c) if len(pol) <= len(pol_c) else (pol_c, pol)
+                    if any(big.get(x, b) != b for x, b in small.items()):
+                        continue  # two actions at a shared state: not a policy
+                    new_a.append(acc + p * v_c)
+                    new_p.append({**pol, **pol_c})
+            formed += len(new_a)
+            if formed > ACYCLIC_LABEL_LIMIT:
+                raise NotTractableError(
+                    f"the Pareto dynamic programme on this acyclic environment formed "
+                    f"{formed} labels (more than ACYCLIC_LABEL_LIMIT = {ACYCLIC_LABEL_LIMIT}; "
+                    f"{_deterministic_count(env)} deterministic policies)")
+            accs, pols = new_a, new_p
+        return accs, pols
+
+    for t in reversed(order):
+        vals: list[np.ndarray] = []
+        pols: list[dict[int, int]] = []
+        for a in np.flatnonzero(env.enabled[t]):
+            row = t * A + int(a)
+            idx = M.indices[M.indptr[row]:M.indptr[row + 1]]
+            prob = M.data[M.indptr[row]:M.indptr[row + 1]]
+            p_self = float(prob[idx == t].sum())
+            parts = [(int(c), float(p)) for c, p in zip(idx, prob, strict=True)
+                     if int(c) != t and p > 0]
+            accs, ps = combine({t: int(a)}, parts)
+            denom = 1.0 - gamma * p_self
+            vals.extend((r[:, t, a] + gamma * acc) / denom for acc in accs)
+            pols.extend(ps)
+        # prune within groups of equal keys (the policy outside the states t dominates)
+        groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+        for i, pol in enumerate(pols):
+            key = tuple(sorted((x, b) for x, b in pol.items()
+                               if not tin[t] <= tin[x] < tout[t]))
+            groups.setdefault(key, []).append(i)
+        keep: list[int] = []
+        for members in groups.values():
+            kept = pareto_filter(np.array([vals[i] for i in members]), 0.0)
+            keep.extend(members[j] for j in kept)
+        keep.sort()
+        labels[t] = (np.array([vals[i] for i in keep]).reshape(-1, k), [pols[i] for i in keep])
+    init = np.flatnonzero(env.initial)
+    accs, pols = combine({}, [(int(s), float(env.initial[s])) for s in init])
+    pts = np.array(accs).reshape(-1, k)
+    scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
+    keep_idx = pareto_filter(pts, 1e-9 * scale)
+    idx = sorted(keep_idx.tolist(), key=lambda i: tuple(-x for x in pts[i]))
+    out = []
+    for i in idx:
+        acts = [pols[i].get(s, int(np.flatnonzero(env.enabled[s])[0])) for s in range(S)]
+        out.append(Policy(np.eye(A)[acts]))
+    return ParetoFront(pts[idx], out, [], "deterministic", gamma)
+
+
 def front(env: FiniteMDP, rewards: Any, gamma: float, *,
           policies: Literal["stationary", "deterministic"] = "stationary",
           exact: bool = False, max_points: int = 10_000) -> ParetoFront:
@@ -814,9 +1031,11 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
     count = _deterministic_count(env)
     if count <= DETERMINISTIC_LIMIT:
         return _enumerated_front(env, R, g)
+    if _is_acyclic(env):
+        return _acyclic_front(env, R, g)
     if _is_deterministic(env):
         return _lasso_front(env, R, g)
     raise NotTractableError(
         f"the front over deterministic policies needs {count} policies enumerated (more than "
-        f"{DETERMINISTIC_LIMIT}) and the environment is not deterministic; use "
+        f"{DETERMINISTIC_LIMIT}) and the environment is neither acyclic nor deterministic; use "
         "policies='stationary' (exact, polynomial per vertex) instead")

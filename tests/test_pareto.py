@@ -234,3 +234,86 @@ def test_the_docs_page_prints_what_it_shows(capsys: pytest.CaptureFixture[str]) 
         out = capsys.readouterr().out
         if nxt_lang == "text":
             assert out == nxt
+
+
+@st.composite
+def acyclic_problems(draw: st.DrawFn) -> tuple[FiniteMDP, np.ndarray, float]:
+    """Random MDPs whose transition graph is acyclic apart from self-loops: state ``s``
+    moves to later states (often to the same ones from different states: shared
+    descendants), sometimes stays with some probability, the last state absorbs."""
+    S = draw(st.integers(2, 6))
+    A = draw(st.integers(1, 3))
+    k = draw(st.integers(1, 3))
+    P = np.zeros((S, A, S))
+    P[S - 1, :, S - 1] = 1.0
+    for s in range(S - 1):
+        for a in range(A):
+            succ = draw(st.sets(st.integers(s + 1, S - 1), min_size=1, max_size=3))
+            stay = draw(st.sampled_from([0, 0, 1, 2]))  # weight of a self-loop
+            weights = {t: draw(st.integers(1, 3)) for t in succ}
+            total = stay + sum(weights.values())
+            P[s, a, s] = stay / total
+            for t, w in weights.items():
+                P[s, a, t] = w / total
+    init = np.zeros(S)
+    init[0] = 1.0
+    if draw(st.booleans()):
+        init[: min(2, S)] = 1.0 / min(2, S)
+    R = np.array(draw(st.lists(st.integers(-2, 2), min_size=k * S * A, max_size=k * S * A)),
+                 dtype=float).reshape(k, S, A)
+    return FiniteMDP(P, init), R, draw(st.sampled_from([0.5, 0.9]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(acyclic_problems())
+def test_the_acyclic_dynamic_programme_equals_enumeration(problem: Any) -> None:
+    env, R, gamma = problem
+    assert pareto._is_acyclic(env)
+    enumerated = pareto._enumerated_front(env, R, gamma)
+    dp = pareto._acyclic_front(env, R, gamma)
+    assert len(dp) == len(enumerated)
+    assert np.allclose(np.array(sorted(map(tuple, dp.points))),
+                       np.array(sorted(map(tuple, enumerated.points))), atol=1e-9)
+    for p, pol in zip(dp.points, dp.policies, strict=True):
+        assert np.allclose(_values(env, pol, R, gamma), p, atol=1e-9)
+
+
+def _shared_descendant_instance() -> tuple[FiniteMDP, np.ndarray]:
+    """s0 moves to s1 or s2 (1/2 each); s1 moves to s2 paying (2, 0) or to the sink s3
+    paying (2, 1); s2 pays (0, 2) or (2, 0) and moves to the sink. s2 is shared by s0 and
+    s1."""
+    P = np.zeros((4, 2, 4))
+    P[0, :, 1] = P[0, :, 2] = 0.5
+    P[1, 0, 2] = P[1, 1, 3] = 1.0
+    P[2:, :, 3] = 1.0
+    R = np.zeros((2, 4, 2))
+    R[0] = [[0, 1], [2, 2], [0, 2], [0, 0]]
+    R[1] = [[0, 0], [0, 1], [2, 0], [0, 0]]
+    return FiniteMDP(P, [1.0, 0.0, 0.0, 0.0]), R
+
+
+def test_pruning_keeps_labels_needed_for_consistency(monkeypatch: pytest.MonkeyPatch) -> None:
+    env, R = _shared_descendant_instance()
+    enumerated = pareto._enumerated_front(env, R, 0.5)
+    exact = pareto._acyclic_front(env, R, 0.5)
+    expected = [[2.25, 0.0], [2.0, 0.25], [1.5, 0.75]]
+    assert enumerated.points.tolist() == expected and exact.points.tolist() == expected
+
+    def everything_dominated(env: FiniteMDP, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(env.n_states + 1, np.int64), np.full(env.n_states + 1, 99, np.int64)
+
+    # plain dominance pruning (every key empty) loses (2, 0.25): s1's label "to the sink"
+    # (2, 1) ties with "to s2, which pays (0, 2)" and one of them is dropped, but each is the
+    # only one consistent with one choice at the shared s2 on s0's other branch
+    monkeypatch.setattr(pareto, "_dominator_intervals", everything_dominated)
+    assert len(pareto._acyclic_front(env, R, 0.5)) == 2
+
+
+def test_acyclic_fronts_are_dispatched_and_budgeted(monkeypatch: pytest.MonkeyPatch) -> None:
+    env, R = _shared_descendant_instance()
+    monkeypatch.setattr(pareto, "DETERMINISTIC_LIMIT", 0)
+    f = pareto.front(env, R, 0.5, policies="deterministic")
+    assert f.points.tolist() == [[2.25, 0.0], [2.0, 0.25], [1.5, 0.75]]
+    monkeypatch.setattr(pareto, "ACYCLIC_LABEL_LIMIT", 3)
+    with pytest.raises(NotTractableError, match="labels"):
+        pareto.front(env, R, 0.5, policies="deterministic")

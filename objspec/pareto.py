@@ -48,6 +48,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -102,6 +103,18 @@ class ParetoFront:
     gamma : float
     exact_points : list of tuple of Fraction or None
         The points in rational arithmetic (``exact=True``).
+    complete : bool
+        False for an anytime result (:func:`front` with ``max_vertices`` or ``time_limit``
+        that stopped early): the points are Pareto-optimal vertices of the front, but not
+        all of them, and the facets are only those certified so far. Such a result is an
+        inner approximation, never the front; :meth:`hypervolume_bounds` bounds what is
+        missing.
+    outer : list of (ndarray, float)
+        Stationary fronts: the weighted sums solved, as pairs ``(w, u)`` with ``w . x <= u``
+        certified for every achievable value vector ``x`` (the outer approximation).
+    found_at : ndarray or None
+        Stationary fronts: seconds after the start of the search at which each point was
+        found.
     """
 
     points: np.ndarray
@@ -110,6 +123,9 @@ class ParetoFront:
     kind: Literal["stationary", "deterministic"] = "stationary"
     gamma: float = 0.0
     exact_points: list[tuple[Fraction, ...]] | None = None
+    complete: bool = True
+    outer: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    found_at: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -155,6 +171,40 @@ class ParetoFront:
             raise InvalidSpecificationError(f"reference must have {self.k} entries")
         pts = [p for p in self.points if np.all(p > ref)]
         return _hypervolume(np.array(pts).reshape(-1, self.k), ref)
+
+    def hypervolume_bounds(self, reference: Any) -> tuple[float, float]:
+        """Certified bounds ``(lower, upper)`` on the hypervolume above ``reference`` of the
+        whole achievable set of value vectors (stationary policies: the downward closure
+        of the front's convex hull). ``lower`` is the volume of the downward closure of
+        the convex hull of :attr:`points` (achievable, as each point is attained by its
+        policy); ``upper`` is the volume of the outer approximation ``{x >= reference :
+        w . x <= u for every (w, u) in outer}``. For a complete front they agree up to
+        rounding; for an anytime result ``upper - lower`` is a certified hypervolume gap.
+        As every set of achievable points has a point hypervolume (:meth:`hypervolume`)
+        at most the achievable set's, ``upper - self.hypervolume(reference)`` also bounds
+        how much point hypervolume the exact front's vertices add. ``reference`` must lie
+        strictly below every point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> P = np.zeros((1, 3, 1)); P[0, :, 0] = 1.0
+        >>> R = np.array([[[1.0, 0.0, 0.6]], [[0.0, 1.0, 0.6]]])
+        >>> lo, hi = front(FiniteMDP(P, [1.0]), R, 0.5).hypervolume_bounds([-1, -1])
+        >>> round(lo, 6), round(hi, 6)
+        (7.4, 7.4)
+        """
+        ref = real_array(reference, "reference", InvalidSpecificationError).ravel()
+        if ref.shape != (self.k,):
+            raise InvalidSpecificationError(f"reference must have {self.k} entries")
+        if self.kind != "stationary" or not self.outer:
+            raise InvalidSpecificationError(
+                "hypervolume_bounds needs a stationary front (its outer approximation)")
+        if not np.all(self.points > ref):
+            raise InvalidSpecificationError(
+                "hypervolume_bounds: the reference must lie strictly below every point")
+        return _convex_volume(self.points, ref), _outer_volume(self.outer, self.points, ref)
 
     def to_mo_gymnasium(self) -> list[np.ndarray]:
         """The points as MO-Gymnasium's ``pareto_front(gamma)`` returns them: a list of
@@ -210,13 +260,17 @@ class ParetoFront:
             for p, p_ in zip(self.points[:50], self.policies[:50], strict=True))
         head = "".join(f"<th>J_{i + 1}</th>" for i in range(self.k))
         more = f"<p>... {len(self) - 50} more</p>" if len(self) > 50 else ""
-        return (f"<p>Pareto front ({self.kind} policies, gamma = {self.gamma}): {len(self)} "
+        what = "Pareto front" if self.complete else (
+            "PARTIAL inner approximation of the Pareto front (anytime run stopped early; "
+            "not the front)")
+        return (f"<p>{what} ({self.kind} policies, gamma = {self.gamma}): {len(self)} "
                 f"points, {len(self.facets)} facets</p><table><tr>{head}<th>actions</th></tr>"
                 f"{rows}</table>{more}")
 
     def __repr__(self) -> str:
+        partial = "" if self.complete else ", PARTIAL: not the front"
         return (f"ParetoFront({len(self)} points, k={self.k}, {self.kind}, "
-                f"{len(self.facets)} facets)")
+                f"{len(self.facets)} facets{partial})")
 
 
 # ---------------------------------------------------------------- helpers
@@ -232,15 +286,14 @@ def pareto_filter(points: np.ndarray, tol: float = 0.0) -> np.ndarray:
     array([0, 1, 2])
     """
     pts = np.asarray(points, dtype=float)
-    keep: list[int] = []
+    kept = np.zeros(len(pts), dtype=bool)
     for i in range(len(pts)):
         ge = np.all(pts >= pts[i] - tol, axis=1)
         gt = np.any(pts > pts[i] + tol, axis=1)
         dominated = bool(np.any(ge & gt))
-        duplicate = any(np.all(np.abs(pts[j] - pts[i]) <= tol) for j in keep)
-        if not dominated and not duplicate:
-            keep.append(i)
-    return np.array(keep, dtype=np.int64)
+        duplicate = bool(np.any(np.all(np.abs(pts[:i][kept[:i]] - pts[i]) <= tol, axis=1)))
+        kept[i] = not dominated and not duplicate
+    return np.flatnonzero(kept).astype(np.int64)
 
 
 def _supported(points: np.ndarray, i: int) -> bool:
@@ -292,6 +345,52 @@ def _hypervolume(pts: np.ndarray, ref: np.ndarray) -> float:
             corner = pts[list(sub)].min(axis=0)
             vol += (-1) ** (r + 1) * float(np.prod(corner - ref))
     return vol
+
+
+def _downward_box(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """The points with every subset of their coordinates lowered to ``ref``: their convex
+    hull is the downward closure of ``conv(points)`` cut at ``ref``."""
+    k = points.shape[1]
+    out = []
+    for mask in itertools.product((False, True), repeat=k):
+        q = points.copy()
+        q[:, list(mask)] = ref[list(mask)]
+        out.append(q)
+    return np.unique(np.concatenate(out), axis=0)
+
+
+def _convex_volume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Volume of ``(conv(points) - R^k_+) ∩ {x >= ref}`` (points above ``ref``)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    k = points.shape[1]
+    if k == 1:
+        return float(points.max() - ref[0])
+    try:
+        return float(ConvexHull(_downward_box(points, ref)).volume)
+    except (QhullError, ValueError):  # flat (e.g. a single point or collinear): boxes
+        return _hypervolume(points, ref) if len(points) == 1 else float(
+            ConvexHull(_downward_box(points, ref), qhull_options="QJ").volume)
+
+
+def _outer_volume(outer: list[tuple[np.ndarray, float]], points: np.ndarray,
+                  ref: np.ndarray) -> float:
+    """Volume of ``{x >= ref : w . x <= u for all (w, u)}`` (bounded: ``outer`` has the
+    unit weights)."""
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    k = points.shape[1]
+    W = np.array([w for w, _ in outer], dtype=np.float64)
+    u = np.array([b for _, b in outer], dtype=np.float64)
+    if k == 1:
+        return float(u[W[:, 0] > 0].min() / W[W[:, 0] > 0, 0].min() - ref[0])
+    # halfspaces as [A | -b] with A x - b <= 0
+    hs = np.vstack([np.hstack([W, -u[:, None]]),
+                    np.hstack([-np.eye(k), ref[:, None]])])
+    delta = 1e-6 * max(1.0, float(np.ptp(np.vstack([points, ref]), axis=0).max()))
+    inside = points.mean(axis=0) - delta  # strictly inside: w . x <= u - delta, x > ref
+    verts = HalfspaceIntersection(hs, inside).intersections
+    return float(ConvexHull(verts).volume)
 
 
 def _values(env: FiniteMDP, pols: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
@@ -427,32 +526,6 @@ def _hull_weights(V: list[np.ndarray], k: int) -> list[np.ndarray] | None:
     return [W[i] for i in sorted(first)]
 
 
-def _batched_oracle(oracle: _Oracle, W: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The oracle at many weights. Strictly positive weights are solved together by one
-    batched control call (a weighted optimum with positive weights is Pareto-optimal, no
-    tie-breaking needed); the others one by one with the lexicographic tie-break."""
-    from objspec.mdp.rewards import expected_rewards, normalize_rewards
-
-    env, R, gamma = oracle.env, oracle.R, oracle.gamma
-    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(W)
-    pos = [i for i, w in enumerate(W) if np.all(w > 0)]
-    if pos:
-        r_sa = np.stack([expected_rewards(env, *normalize_rewards(env, R[j], batched=False)[:2])[0]
-                         for j in range(len(R))])  # [k, S, A]
-        batch = np.tensordot(W[pos], r_sa, axes=1)  # [m, S, A]
-        sol = optimal_values(env, batch, gamma, tol=1e-11, batched=True)
-        acts_all = np.atleast_2d(sol.policies)
-        oracle.calls += len(pos)
-        pols = np.eye(env.n_actions)[acts_all]  # [m, S, A]
-        values = _values(env, pols, R, gamma)
-        for n, i in enumerate(pos):
-            out[i] = (values[n], acts_all[n])
-    for i, w in enumerate(W):
-        if out[i] is None:
-            out[i] = oracle(w)
-    return [x for x in out if x is not None]
-
-
 def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
     """The vertices of the upper envelope ``max_v w . v`` over the weight simplex (by qhull
     on the downward closure, or by brute force over ``k``-subsets of constraints when
@@ -489,68 +562,224 @@ def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
     return out
 
 
+class _WarmOracle:
+    """Weighted sums with strictly positive weights by policy iteration warm-started from a
+    given policy (a neighbouring vertex's: near it, one or two improvements suffice); each
+    evaluation is a sparse Krylov solve started from the previous values. Every call also
+    returns a certified upper bound ``u`` on ``max_x w . x`` over the achievable set: for
+    any ``V``, ``V* <= V + max_s (T V - V)^+ / (1 - gamma)`` (``T`` the Bellman optimality
+    operator of the weighted reward; ``T`` is monotone and a ``gamma``-contraction), plus a
+    margin of ``1e-12`` times the value scale for floating-point rounding. Weights with a
+    zero entry go to :class:`_Oracle` (lexicographic tie-breaking)."""
+
+    def __init__(self, env: FiniteMDP, R: np.ndarray, gamma: float) -> None:
+        self.env, self.gamma = env, float(gamma)
+        self.r = _expected_sa(env, R)  # [k, S, A]
+        self.M = env.transition_matrix.tocsr()
+        self.S, self.A = env.n_states, env.n_actions
+        self.rows = np.arange(self.S)
+        self.eye = sp.identity(self.S, format="csr")
+        self.lexicographic = _Oracle(env, R, gamma)
+
+    def _system(self, acts: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix(self.eye - self.gamma * self.M[self.rows * self.A + acts])
+
+    @staticmethod
+    def _solve(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None) -> np.ndarray:
+        """Solve ``A x = b`` (``b``: ``[S]`` or ``[S, m]``, columns at once) by BiCGSTAB
+        from ``x0``; columns whose residual is not below ``1e-11`` relative are solved
+        directly."""
+        from scipy.sparse.linalg import spsolve
+
+        B = b.reshape(len(b), -1)
+        X = np.zeros_like(B) if x0 is None else np.array(x0, dtype=np.float64).reshape(B.shape)
+        target = 1e-11 * np.maximum(1.0, np.abs(B).max(axis=0))
+        R = B - A @ X
+        Rh = R.copy()
+        rho = alpha = omega = np.ones(B.shape[1])
+        Vv = np.zeros_like(B)
+        Pp = np.zeros_like(B)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for _ in range(500):
+                if np.all(np.abs(R).max(axis=0) <= 0.1 * target):
+                    break
+                rho_new = np.einsum("ij,ij->j", Rh, R)
+                beta = (rho_new / rho) * (alpha / omega)
+                rho = rho_new
+                Pp = R + beta * (Pp - omega * Vv)
+                Vv = A @ Pp
+                alpha = rho / np.einsum("ij,ij->j", Rh, Vv)
+                Sv = R - alpha * Vv
+                T = A @ Sv
+                omega = np.einsum("ij,ij->j", T, Sv) / np.einsum("ij,ij->j", T, T)
+                omega = np.where(np.isfinite(omega), omega, 0.0)
+                X = X + alpha * Pp + omega * Sv
+                R = Sv - omega * T
+                if not np.all(np.isfinite(X)):
+                    break
+        bad = ~(np.abs(B - A @ X).max(axis=0) <= target)
+        if np.any(bad):
+            X[:, bad] = np.asarray(spsolve(sp.csc_matrix(A), B[:, bad]),
+                                   dtype=np.float64).reshape(len(B), -1)
+        return X.reshape(b.shape)
+
+    def _bound(self, rw: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, float]:
+        """``Q`` of ``V`` and the certified upper bound on ``max_x w . x``."""
+        g = self.gamma
+        Q = np.where(self.env.enabled, rw + g * (self.M @ V).reshape(self.S, self.A), -np.inf)
+        c = max(0.0, float((Q.max(axis=1) - V).max()))
+        scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - g)
+        return Q, float(self.env.initial @ V) + c / (1 - g) + 1e-12 * scale
+
+    def _objectives(self, A: sp.csr_matrix, acts: np.ndarray, x0: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The value vector and the ``[k, S]`` values per objective (``x0``: a guess)."""
+        Vk = self._solve(A, self.r[:, self.rows, acts].T, None if x0 is None else x0.T).T
+        return Vk @ self.env.initial, Vk
+
+    def __call__(self, w: np.ndarray, start: np.ndarray | None,
+                 guess: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        """``(value vector, actions, upper bound, [k, S] values or None)`` for the weights
+        ``w``; ``start``: the policy to improve, ``guess``: its ``[k, S]`` values."""
+        rw = np.tensordot(w, self.r, axes=1)  # [S, A]
+        scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - self.gamma)
+        if start is not None and np.all(w > 0):
+            acts = np.asarray(start, dtype=np.int64).copy()
+            V = None if guess is None else np.tensordot(w, guess, axes=1)
+            for _ in range(200):
+                A = self._system(acts)
+                V = self._solve(A, rw[self.rows, acts], V)
+                Q, u = self._bound(rw, V)
+                best = Q.argmax(axis=1)
+                improve = Q[self.rows, best] - Q[self.rows, acts] > 1e-12 * scale
+                if not improve.any():
+                    value, Vk = self._objectives(A, acts, guess)
+                    return value, acts, u, Vk
+                acts = np.where(improve, best, acts)
+        # a weight with a zero entry (or policy iteration cycling on rounding)
+        value, acts = self.lexicographic(w)
+        A = self._system(acts)
+        _, u = self._bound(rw, self._solve(A, rw[self.rows, acts], None))
+        return value, acts, u, None
+
+
+def _drop_collinear(V: list[np.ndarray], acts: list[np.ndarray], tol: float) -> None:
+    """``k = 2``, points sorted by the first objective (descending): remove the points on
+    the segment between their neighbours (Pareto-optimal, but not vertices)."""
+    i = 1
+    while i < len(V) - 1:
+        a, b, c = V[i - 1], V[i], V[i + 1]
+        cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        if abs(cross) <= tol * max(1e-300, float(np.hypot(*(c - a)))):
+            del V[i], acts[i]
+        else:
+            i += 1
+
+
 def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
-                      max_points: int) -> ParetoFront:
-    """``exact``: False, or the rewards as an object array of Fractions."""
+                      max_points: int, max_vertices: int | None = None,
+                      time_limit: float | None = None) -> ParetoFront:
+    """``exact``: False, or the rewards as an object array of Fractions. With
+    ``max_vertices`` or ``time_limit`` (anytime mode) the search stops when either is
+    reached (or at ``max_points`` vertices) and returns the vertices found so far, marked
+    ``complete=False``."""
+    t0 = time.perf_counter()
+    anytime = max_vertices is not None or time_limit is not None
     k = R.shape[0]
-    oracle = _Oracle(env, R, gamma)
+    oracle = _WarmOracle(env, R, float(gamma))
     scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
     tol = 1e-8 * scale
     V: list[np.ndarray] = []
     acts: list[np.ndarray] = []
+    found_at: list[float] = []
+    bounds: list[tuple[np.ndarray, float]] = []
+    # per vertex, its [k, S] values (float32) to warm-start the Krylov solves near it;
+    # kept for at most 2**24 numbers
+    guesses: list[np.ndarray | None] = []
+    last: list[np.ndarray | None] = [None]
 
     def add(value: np.ndarray, a: np.ndarray) -> bool:
         if V and bool(np.any(np.all(np.abs(np.array(V) - value) <= tol, axis=1))):
             return False
         V.append(value)
         acts.append(a)
+        found_at.append(time.perf_counter() - t0)
+        Vk = last[0]
+        small = (len(guesses) + 1) * k * env.n_states <= 2**24
+        guesses.append(Vk.astype(np.float32) if Vk is not None and small else None)
         return True
 
+    def solve(w: np.ndarray, start: int | None) -> tuple[np.ndarray, np.ndarray]:
+        guess = None if start is None else guesses[start]
+        value, a, u, last[0] = oracle(w, None if start is None else acts[start],
+                                      None if guess is None else guess.astype(np.float64))
+        bounds.append((w, u))
+        return value, a
+
+    def stop() -> bool:
+        if not anytime:
+            return False
+        return ((max_vertices is not None and len(V) >= max_vertices)
+                or (time_limit is not None and time.perf_counter() - t0 >= time_limit)
+                or len(V) >= max_points)
+
     for i in range(k):
-        add(*oracle(np.eye(k)[i]))
+        add(*solve(np.eye(k)[i], None))
     checked: list[np.ndarray] = []
+    complete = True
     if k == 2:  # dichotomic search: one weighted problem per adjacent pair of vertices
-        pairs = [(V[0], V[-1])] if len(V) == 2 else []
+        pairs = [(0, len(V) - 1)] if len(V) == 2 else []
         if len(V) == 1:
             checked.append(np.array([0.5, 0.5]))
         while pairs:
-            p, q = pairs.pop()
+            if stop():
+                complete = False
+                break
+            i, j = pairs.pop()
+            p, q = V[i], V[j]
             w = np.array([q[1] - p[1], p[0] - q[0]])  # normal of the segment, pointing out
             if np.any(w < 0) or w.sum() <= 0:
                 continue
             w = w / w.sum()
-            value, a = oracle(w)
+            value, a = solve(w, i)
             if float(np.dot(w, value)) > float(np.dot(w, p)) + tol and add(value, a):
-                pairs += [(p, value), (value, q)]
+                pairs += [(i, len(V) - 1), (len(V) - 1, j)]
             else:
                 checked.append(w)
-        V_sorted = sorted(range(len(V)), key=lambda i: -V[i][0])
-        V[:] = [V[i] for i in V_sorted]
-        acts[:] = [acts[i] for i in V_sorted]
     seen: set[tuple[float, ...]] = set()
-    while k != 2:  # rounds: every unchecked corner weight of the current envelope at once
-        if len(V) > max_points:
-            raise NotTractableError(f"the front has more than {max_points} vertices")
+    while k != 2:  # rounds: every unchecked corner weight of the current envelope
+        if len(V) > max_points and not anytime:
+            raise NotTractableError(
+                f"the front has more than {max_points} vertices; give max_vertices= or "
+                "time_limit= for an anytime inner approximation with a certified gap")
         todo = [w for w in _corner_weights(V, k) if tuple(np.round(w, 10)) not in seen]
         if not todo:
             break
         Vm = np.array(V)
-        envelope = (np.array(todo) @ Vm.T).max(axis=1)
+        scores = np.array(todo) @ Vm.T
         new = False
-        for w, env_w, (value, a) in zip(todo, envelope, _batched_oracle(oracle,
-                                                                        np.array(todo)),
-                                        strict=True):
-            if float(np.dot(w, value)) > env_w + tol and add(value, a):
+        for w, row in zip(todo, scores, strict=True):
+            if stop():
+                complete = False
+                break
+            value, a = solve(w, int(np.argmax(row)))
+            if float(np.dot(w, value)) > float(row.max()) + tol and add(value, a):
                 new = True
             else:
                 checked.append(w)
                 seen.add(tuple(np.round(w, 10)))
-        if not new:
+        if not complete or not new:
             break
     keep = pareto_filter(np.array(V), tol)
     idx = sorted(keep.tolist(), key=lambda i: tuple(-x for x in V[i]))
-    points = np.array([V[i] for i in idx])
-    policies = [Policy(np.eye(env.n_actions)[acts[i]]) for i in idx]
+    Vs, As, Ts = [V[i] for i in idx], [acts[i] for i in idx], [found_at[i] for i in idx]
+    if k == 2:
+        Ts_by_point = {id(v): t for v, t in zip(Vs, Ts, strict=True)}
+        _drop_collinear(Vs, As, tol)
+        Ts = [Ts_by_point[id(v)] for v in Vs]
+    points = np.array(Vs).reshape(-1, k)
+    policies = [Policy(np.eye(env.n_actions)[a]) for a in As]
     facets = []
     for w in checked:
         best = float(max(np.dot(w, p) for p in points))
@@ -558,7 +787,8 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
         if np.all(w > 0) or k == 1:
             facets.append(Facet(w, verts))
     facets.sort(key=lambda f: f.vertices)
-    out = ParetoFront(points, policies, facets, "stationary", float(gamma))
+    out = ParetoFront(points, policies, facets, "stationary", float(gamma), complete=complete,
+                      outer=bounds, found_at=np.array(Ts))
     if exact is not False:
         _verify_exactly(env, exact, gamma, out)
     return out
@@ -984,7 +1214,8 @@ def _acyclic_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
 
 def front(env: FiniteMDP, rewards: Any, gamma: float, *,
           policies: Literal["stationary", "deterministic"] = "stationary",
-          exact: bool = False, max_points: int = 10_000) -> ParetoFront:
+          exact: bool = False, max_points: int = 10_000, max_vertices: int | None = None,
+          time_limit: float | None = None) -> ParetoFront:
     """The Pareto front of the discounted value vectors of ``k`` rewards (module docstring).
 
     Parameters
@@ -1002,7 +1233,15 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
         rewards and ``gamma`` are read as rationals (Fractions stay exact, floats are
         their exact binary values).
     max_points : int
-        Most vertices before :class:`~objspec.errors.NotTractableError`.
+        Most vertices before :class:`~objspec.errors.NotTractableError` (without an
+        anytime limit).
+    max_vertices, time_limit : int or float, optional
+        Anytime mode (stationary fronts): stop after this many vertices or seconds (or at
+        ``max_points`` vertices) and return the vertices found so far. If the search
+        stopped early the result has ``complete=False``: an inner approximation that never
+        claims to be the front, with a certified hypervolume gap from
+        :meth:`ParetoFront.hypervolume_bounds`. A search that finishes within the limits
+        returns the exact front (``complete=True``).
 
     Raises
     ------
@@ -1018,9 +1257,19 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
 
         raise InvalidModelError(f"front needs a FiniteMDP, got {type(env).__name__}")
     R, g = _check_rewards(env, rewards, gamma)
+    anytime = max_vertices is not None or time_limit is not None
+    if max_vertices is not None and (isinstance(max_vertices, bool) or int(max_vertices) < 1
+                                     or int(max_vertices) != max_vertices):
+        raise InvalidSpecificationError(f"max_vertices = {max_vertices!r}: give a positive int")
+    if time_limit is not None and not (float(time_limit) > 0):
+        raise InvalidSpecificationError(f"time_limit = {time_limit!r}: give seconds > 0")
+    if anytime and (exact or policies != "stationary"):
+        raise InvalidSpecificationError(
+            "max_vertices= and time_limit= (anytime mode) are for policies='stationary' "
+            "without exact=True")
     if policies == "stationary":
         if not exact:
-            return _stationary_front(env, R, g, False, max_points)
+            return _stationary_front(env, R, g, False, max_points, max_vertices, time_limit)
         from objspec.mdp.model import to_fraction
 
         Rq = np.vectorize(to_fraction, otypes=[object])(np.asarray(rewards, dtype=object))

@@ -12,15 +12,24 @@ polytope, whose vertices are attained by deterministic stationary policies
   the corner weights of the current upper envelope, which for ``k = 2`` is the dichotomic
   (Aneja-Nair) search. Each weighted problem is solved by :func:`objspec.mdp.optimal_values`
   and broken lexicographically (the weighted optimum, then the sum of all objectives among
-  the weighted-optimal actions), so every vertex found is Pareto-optimal. With
+  the weighted-optimal actions), so every vertex found is Pareto-optimal (the unit
+  weights; the others by policy iteration warm-started from a neighbouring vertex's
+  policy, :class:`_WarmOracle`). With
   ``exact=True`` every vertex is evaluated in rationals and every facet is verified in
   rationals (its weight's Bellman optimality inequalities hold exactly for its vertices'
   policies; a failed check is repaired by exact policy iteration);
 * ``policies="deterministic"``: the front over deterministic stationary policies (in
-  general not convex): by enumeration when there are few of them, and on deterministic
+  general not convex): by enumeration when there are few of them, on acyclic
+  environments (apart from self-loops) exactly by Pareto dynamic programming over
+  consistent partial policies (:func:`_acyclic_front`), and on deterministic
   environments (one successor per action: a deterministic stationary policy follows one
   lasso) by a branch-and-bound search over lassos with optimistic bounds; otherwise a
   :class:`~objspec.errors.NotTractableError` with the count.
+
+With ``max_vertices=`` or ``time_limit=`` the stationary search is *anytime*: stopped
+early it returns the vertices found so far with ``complete=False`` (never claimed to be the
+front) and a certified hypervolume gap (:meth:`ParetoFront.hypervolume_bounds`, from the
+upper bound every weighted sum certifies).
 
 The :class:`ParetoFront` has ``points``, ``policies``, ``weights`` (the facets'), the
 convex coverage set (:meth:`ParetoFront.ccs`), :meth:`ParetoFront.best_for`,
@@ -49,6 +58,7 @@ import csv
 import itertools
 import math
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -66,7 +76,7 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
 __all__ = ["ParetoFront", "Facet", "front", "front_of", "value_vectors", "pareto_filter",
-           "DETERMINISTIC_LIMIT"]
+           "DETERMINISTIC_LIMIT", "ACYCLIC_LABEL_LIMIT"]
 
 #: Most deterministic policies :func:`front` enumerates for ``policies="deterministic"``.
 DETERMINISTIC_LIMIT = 200_000
@@ -569,8 +579,14 @@ class _WarmOracle:
     returns a certified upper bound ``u`` on ``max_x w . x`` over the achievable set: for
     any ``V``, ``V* <= V + max_s (T V - V)^+ / (1 - gamma)`` (``T`` the Bellman optimality
     operator of the weighted reward; ``T`` is monotone and a ``gamma``-contraction), plus a
-    margin of ``1e-12`` times the value scale for floating-point rounding. Weights with a
-    zero entry go to :class:`_Oracle` (lexicographic tie-breaking)."""
+    margin of ``1e-12`` times the value scale for floating-point rounding. Calls without a
+    start policy (the unit weights) go to :class:`_Oracle` (lexicographic tie-breaking).
+    Elsewhere ties are not broken: with a zero weight the point found may be only weakly
+    Pareto-optimal, which the final Pareto filter removes; no vertex is lost, as the
+    search ends only when the envelope of the points found equals the support function of
+    the achievable set at every corner weight, hence everywhere (a convex function that
+    is at least a linear one on a cell and equals it at the cell's corners equals it on
+    the cell), and each Pareto-optimal vertex is the unique maximiser of some weight."""
 
     def __init__(self, env: FiniteMDP, R: np.ndarray, gamma: float) -> None:
         self.env, self.gamma = env, float(gamma)
@@ -588,10 +604,12 @@ class _WarmOracle:
     def _solve(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None) -> np.ndarray:
         """Solve ``A x = b`` (``b``: ``[S]`` or ``[S, m]``, columns at once) by BiCGSTAB
         from ``x0``; columns whose residual is not below ``1e-11`` relative are solved
-        directly."""
+        directly, and so are systems of at most 400 states."""
         from scipy.sparse.linalg import spsolve
 
         B = b.reshape(len(b), -1)
+        if len(B) <= 400:  # small: a sparse LU is cheaper than the iteration's overhead
+            return np.asarray(spsolve(sp.csc_matrix(A), B), dtype=np.float64).reshape(b.shape)
         X = np.zeros_like(B) if x0 is None else np.array(x0, dtype=np.float64).reshape(B.shape)
         target = 1e-11 * np.maximum(1.0, np.abs(B).max(axis=0))
         R = B - A @ X
@@ -644,7 +662,7 @@ class _WarmOracle:
         ``w``; ``start``: the policy to improve, ``guess``: its ``[k, S]`` values."""
         rw = np.tensordot(w, self.r, axes=1)  # [S, A]
         scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - self.gamma)
-        if start is not None and np.all(w > 0):
+        if start is not None:
             acts = np.asarray(start, dtype=np.int64).copy()
             V = None if guess is None else np.tensordot(w, guess, axes=1)
             for _ in range(200):
@@ -657,7 +675,7 @@ class _WarmOracle:
                     value, Vk = self._objectives(A, acts, guess)
                     return value, acts, u, Vk
                 acts = np.where(improve, best, acts)
-        # a weight with a zero entry (or policy iteration cycling on rounding)
+        # no start (the unit weights, first) or policy iteration cycling on rounding
         value, acts = self.lexicographic(w)
         A = self._system(acts)
         _, u = self._bound(rw, self._solve(A, rw[self.rows, acts], None))
@@ -729,14 +747,15 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
     checked: list[np.ndarray] = []
     complete = True
     if k == 2:  # dichotomic search: one weighted problem per adjacent pair of vertices
-        pairs = [(0, len(V) - 1)] if len(V) == 2 else []
+        # breadth first (a queue): the anytime mode refines the whole front evenly
+        pairs = deque([(0, len(V) - 1)] if len(V) == 2 else [])
         if len(V) == 1:
             checked.append(np.array([0.5, 0.5]))
         while pairs:
             if stop():
                 complete = False
                 break
-            i, j = pairs.pop()
+            i, j = pairs.popleft()
             p, q = V[i], V[j]
             w = np.array([q[1] - p[1], p[0] - q[0]])  # normal of the segment, pointing out
             if np.any(w < 0) or w.sum() <= 0:
@@ -744,7 +763,7 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
             w = w / w.sum()
             value, a = solve(w, i)
             if float(np.dot(w, value)) > float(np.dot(w, p)) + tol and add(value, a):
-                pairs += [(i, len(V) - 1), (len(V) - 1, j)]
+                pairs.extend([(i, len(V) - 1), (len(V) - 1, j)])
             else:
                 checked.append(w)
     seen: set[tuple[float, ...]] = set()
@@ -1062,8 +1081,8 @@ def _dominator_intervals(env: FiniteMDP, order: list[int]) -> tuple[np.ndarray, 
             for t in M.indices[M.indptr[row]:M.indptr[row + 1]]:
                 if int(t) != s:
                     preds[int(t)].append(s)
-    for s in np.flatnonzero(env.initial):
-        preds[int(s)].append(root)
+    for s0 in np.flatnonzero(env.initial):
+        preds[int(s0)].append(root)
     idom = np.full(S + 1, -1, dtype=np.int64)
     depth = np.zeros(S + 1, dtype=np.int64)
     idom[root] = root

@@ -272,8 +272,8 @@ def test_the_acyclic_dynamic_programme_equals_enumeration(problem: Any) -> None:
     enumerated = pareto._enumerated_front(env, R, gamma)
     dp = pareto._acyclic_front(env, R, gamma)
     assert len(dp) == len(enumerated)
-    assert np.allclose(np.array(sorted(map(tuple, dp.points))),
-                       np.array(sorted(map(tuple, enumerated.points))), atol=1e-9)
+    for a, b in ((dp.points, enumerated.points), (enumerated.points, dp.points)):
+        assert all(np.any(np.all(np.abs(b - p) <= 1e-9, axis=1)) for p in a)
     for p, pol in zip(dp.points, dp.policies, strict=True):
         assert np.allclose(_values(env, pol, R, gamma), p, atol=1e-9)
 
@@ -317,3 +317,52 @@ def test_acyclic_fronts_are_dispatched_and_budgeted(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pareto, "ACYCLIC_LABEL_LIMIT", 3)
     with pytest.raises(NotTractableError, match="labels"):
         pareto.front(env, R, 0.5, policies="deterministic")
+
+
+def _random_k3(seed: int) -> tuple[FiniteMDP, np.ndarray]:
+    from objspec.environments import random_mdp
+
+    env = random_mdp(12, 3, 3, seed=seed)
+    return env, np.random.default_rng(seed).normal(size=(3, 12, 3))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_anytime_front_is_an_honest_inner_approximation(seed: int) -> None:
+    env, R = _random_k3(seed)
+    exact = pareto.front(env, R, 0.9)
+    assert exact.complete and len(exact) > 8
+    ref = exact.points.min(axis=0) - 1.0
+    lo, hi = exact.hypervolume_bounds(ref)
+    assert hi == pytest.approx(lo, rel=1e-7)
+    for w, u in exact.outer:  # every bound is valid and tight at the front
+        best = float((exact.points @ w).max())
+        assert best <= u + 1e-9 and u - best <= 1e-7 * (1 + abs(best))
+    partial = pareto.front(env, R, 0.9, max_vertices=6)
+    assert not partial.complete and 1 <= len(partial) <= 6
+    assert "PARTIAL" in repr(partial) and "not the front" in partial._repr_html_()
+    scale = float(np.abs(R).max()) / (1 - 0.9)
+    for p, pol in zip(partial.points, partial.policies, strict=True):
+        assert np.allclose(_values(env, pol, R, 0.9), p, atol=1e-7 * scale)
+        # on the exact front: a vertex of it
+        assert np.any(np.all(np.abs(exact.points - p) <= 1e-7 * scale, axis=1))
+    plo, phi = partial.hypervolume_bounds(ref)
+    assert plo <= lo * (1 + 1e-9) and phi >= hi * (1 - 1e-9) and phi - plo > 1e-6 * hi
+    assert partial.hypervolume(ref) <= exact.hypervolume(ref) + 1e-9
+    assert pareto.front(env, R, 0.9, time_limit=1e-9).complete is False
+    everything = pareto.front(env, R, 0.9, max_vertices=10_000, time_limit=1e6)
+    assert everything.complete and np.allclose(everything.points, exact.points)
+
+
+def test_anytime_limits_are_checked() -> None:
+    env, R = _random_k3(0)
+    with pytest.raises(InvalidSpecificationError, match="max_vertices"):
+        pareto.front(env, R, 0.9, max_vertices=0)
+    with pytest.raises(InvalidSpecificationError, match="time_limit"):
+        pareto.front(env, R, 0.9, time_limit=-1.0)
+    with pytest.raises(InvalidSpecificationError, match="anytime"):
+        pareto.front(env, R, 0.9, max_vertices=3, exact=True)
+    with pytest.raises(InvalidSpecificationError, match="anytime"):
+        pareto.front(env, R, 0.9, policies="deterministic", time_limit=1.0)
+    f = pareto.front(env, R, 0.9, max_vertices=4)
+    with pytest.raises(InvalidSpecificationError, match="below"):
+        f.hypervolume_bounds(f.points.max(axis=0))

@@ -366,3 +366,21 @@ def test_anytime_limits_are_checked() -> None:
     f = pareto.front(env, R, 0.9, max_vertices=4)
     with pytest.raises(InvalidSpecificationError, match="below"):
         f.hypervolume_bounds(f.points.max(axis=0))
+
+
+def test_the_two_objective_search_is_anytime_too() -> None:
+    from objspec.environments import random_mdp
+
+    env = random_mdp(30, 3, 3, seed=4)
+    R = np.random.default_rng(4).normal(size=(2, 30, 3))
+    exact = pareto.front(env, R, 0.9)
+    partial = pareto.front(env, R, 0.9, max_vertices=4)
+    assert exact.complete and not partial.complete and len(partial) <= 4 < len(exact)
+    scale = float(np.abs(R).max()) / (1 - 0.9)
+    for p in partial.points:
+        assert np.any(np.all(np.abs(exact.points - p) <= 1e-7 * scale, axis=1))
+    ref = exact.points.min(axis=0) - 1.0
+    lo, hi = exact.hypervolume_bounds(ref)
+    plo, phi = partial.hypervolume_bounds(ref)
+    assert plo < lo * (1 - 1e-9) and phi >= hi * (1 - 1e-9) and hi == pytest.approx(lo)
+    assert exact.found_at is not None and len(exact.found_at) == len(exact)

@@ -1,19 +1,30 @@
 """Benchmark of exact Pareto fronts (objspec.pareto.front) against a weighted-sum sweep with
 mdpsolver.
 
-Run as ``python benchmarks/bench_pareto.py`` (``--quick`` for a smaller model). Not a test.
+Run as ``python benchmarks/bench_pareto.py`` (``--quick`` for smaller models, ``--k 2`` or
+``--k 3`` for one table). Not a test. The machine may be shared: compare the rows of one
+run (ratios), not times across runs.
 
-Model: a random MDP with 2,000 states (k = 2) or 50 states (k = 3: random rewards give
-about a thousand vertices there already), 4 actions, 5 successors per state-action pair,
-discount 0.95, and k independent normal rewards on ``(s, a)``.
+Model: a random MDP (``random_mdp(S, 4, 5, seed=0)``: 2,000 states, 4 actions, 5
+successors per state-action pair), discount 0.95, and k independent normal rewards on
+``(s, a)``.
 
-objspec computes the exact front (optimistic linear support, lexicographic tie-breaking).
-The peer is what a MORL user does without it: solve the weighted sums for a sweep of
-weights with mdpsolver (one solve per weight, evenly spaced weights on the simplex,
-doubled until its front's hypervolume is within 1e-6 relative of the exact one, or 4,096
-weights), then evaluate the policies found for each objective. The table gives each
-method's time and the relative hypervolume gap to the exact front (reference point: the
-componentwise minimum of the points, minus 1).
+The peer is what a MORL user does without objspec: solve the weighted sums for a sweep of
+evenly spaced weights with mdpsolver (one solve per weight) and evaluate the policies
+found for each objective. The sweeps are nested (each level adds the midpoints), so a
+level's time is the cumulative time of all its solves.
+
+k = 2: objspec computes the exact front (dichotomic search, breadth first, each weighted
+sum by policy iteration warm-started from the neighbouring vertex). Each sweep level
+(3, 5, 9, ... up to 1,025 weights) gives its time and relative hypervolume gap to the
+exact front (reference point: the componentwise minimum of the points, minus 1), and the
+time at which objspec's search had reached that hypervolume (from ``found_at``).
+
+k = 3: random rewards give far more than 10,000 vertices at 2,000 states, so objspec runs
+in anytime mode (``time_limit`` = the sweep's time, 561 weights). The table gives each
+method's points, point hypervolume and the certified relative gap of the convex
+hypervolume to the achievable set's (from objspec's outer approximation, which bounds the
+sweep's gap as well), and the time at which objspec reached the sweep's hypervolume.
 
 Storm (``--storm``, needs stormpy): Storm's multi-objective Pareto query
 ``multi(R{"r0"}max=? [C], R{"r1"}max=? [C])`` (expected total rewards; method PCAA, its
@@ -47,17 +58,6 @@ from objspec.environments import random_mdp
 from objspec.pareto import _hypervolume, front, pareto_filter, value_vectors
 
 GAMMA = 0.95
-
-
-def _weights(k: int, n: int) -> np.ndarray:
-    """About ``n`` evenly spaced weight vectors on the simplex."""
-    if k == 2:
-        t = np.linspace(0, 1, n)
-        return np.stack([t, 1 - t], axis=1)
-    m = max(2, int(round(np.sqrt(2 * n))))
-    out = [(i / m, j / m, (m - i - j) / m) for i, j in itertools.product(range(m + 1), repeat=2)
-           if i + j <= m]
-    return np.array(out)
 
 
 def total_reward_variant(env: FiniteMDP, rewards: np.ndarray,
@@ -176,46 +176,151 @@ def storm_table() -> None:
               f"under-approximation: {out:.1e}")
 
 
+def _nested_weights(k: int, level: int) -> np.ndarray:
+    """Evenly spaced weights on the simplex, nested across levels: ``2**level + 1`` for
+    ``k = 2``, the grid of step ``1 / 2**level`` for ``k = 3``."""
+    m = 2**level
+    if k == 2:
+        t = np.linspace(0, 1, m + 1)
+        return np.stack([t, 1 - t], axis=1)
+    return np.array([(i / m, j / m, (m - i - j) / m)
+                     for i, j in itertools.product(range(m + 1), repeat=2) if i + j <= m])
+
+
+class Sweep:
+    """The peer: weighted sums solved by mdpsolver, one solve per weight; the weights of
+    a level include the previous level's, so a level costs only its new solves and the
+    time of a level is the cumulative time of all solves so far."""
+
+    def __init__(self, env: FiniteMDP, R: np.ndarray) -> None:
+        self.env, self.R = env, R
+        S, A = env.n_states, env.n_actions
+        P = env.transition_matrix.tocsr()
+        self.probs = [[P[s * A + a].data.tolist() for a in range(A)] for s in range(S)]
+        self.cols = [[P[s * A + a].indices.tolist() for a in range(A)] for s in range(S)]
+        self.done: dict[tuple[float, ...], np.ndarray] = {}
+        self.seconds = 0.0
+
+    def level(self, level: int) -> np.ndarray:
+        """Solve the level's new weights; the Pareto-optimal value vectors found so far."""
+        import mdpsolver
+
+        A = self.env.n_actions
+        k = len(self.R)
+        t0 = time.perf_counter()
+        new = []
+        for w in _nested_weights(k, level):
+            key = tuple(np.round(w, 12))
+            if key in self.done:
+                continue
+            model = mdpsolver.model()
+            model.mdp(discount=GAMMA, rewards=np.tensordot(w, self.R, axes=1).tolist(),
+                      tranMatProbs=self.probs, tranMatColumns=self.cols)
+            model.solve(tolerance=1e-8, verbose=False, parallel=False)
+            self.done[key] = np.array(model.getPolicy(), dtype=np.int64)
+            new.append(key)
+        if new:
+            pols = np.eye(A)[np.stack([self.done[key] for key in new])]
+            vals = value_vectors(self.env, pols, self.R, GAMMA)
+            for key, v in zip(new, vals, strict=True):
+                self.done[key] = np.concatenate([self.done[key], v])  # policy, then value
+        self.seconds += time.perf_counter() - t0
+        S = self.env.n_states
+        vals = np.array([x[S:] for x in self.done.values()])
+        return vals[pareto_filter(vals, 1e-9)]
+
+
+def time_to_reach(f: Any, target: float, ref: np.ndarray) -> float | None:
+    """The first time (``f.found_at``) at which the points found so far reach the point
+    hypervolume ``target`` (binary search over the discovery order; points dropped by
+    the final Pareto filter are not counted, so this is an upper bound), or None."""
+    order = np.argsort(f.found_at)
+    pts, times = f.points[order], f.found_at[order]
+
+    def hv(n: int) -> float:
+        q = pts[:n]
+        return _hypervolume(q[np.all(q > ref, axis=1)], ref)
+
+    if hv(len(pts)) < target:
+        return None
+    lo, hi = 1, len(pts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hv(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(times[lo - 1])
+
+
+def _row(k: int, S: int, method: str, seconds: float, points: int, *rest: str) -> None:
+    print(f"| {k} | {S:,} | {method} | {seconds:.1f} | {points:,} | " + " | ".join(rest) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="300 states instead of 2,000")
+    parser.add_argument("--quick", action="store_true", help="300 and 50 states, not 2,000")
     parser.add_argument("--storm", action="store_true",
                         help="only the comparison with Storm's Pareto query (small models)")
+    parser.add_argument("--k", type=int, choices=(2, 3), action="append",
+                        help="only this number of objectives (repeatable)")
     args = parser.parse_args()
     if args.storm:
         storm_table()
         return
+    import mdpsolver  # noqa: F401  (the peer; fail early if it is missing)
+
     A = 4
     print(f"random MDPs: {A} actions, 5 successors, gamma {GAMMA}")
-    print(f"{'k':>2} {'S':>5} {'method':<34} {'time [s]':>9} {'points':>7} {'HV gap':>9}")
-    for k in (2, 3):
-        S = (300 if args.quick else 2000) if k == 2 else (20 if args.quick else 50)
-        env, R, f, ref, hv = exact_row(k, S, A)
-        try:
-            import mdpsolver
-        except ImportError:
-            print("   mdpsolver not installed: no sweep")
-            continue
-        P = env.transition_matrix
-        probs = [[P[s * A + a].data.tolist() for a in range(A)] for s in range(S)]
-        cols = [[P[s * A + a].indices.tolist() for a in range(A)] for s in range(S)]
-        n, t_sweep, gap, pts = 4, 0.0, 1.0, np.empty((0, k))
-        while gap > 1e-6 and n <= 4096:
-            t0 = time.perf_counter()
-            pols = []
-            for w in _weights(k, n):
-                model = mdpsolver.model()
-                model.mdp(discount=GAMMA, rewards=np.tensordot(w, R, axes=1).tolist(),
-                          tranMatProbs=probs, tranMatColumns=cols)
-                model.solve(tolerance=1e-8, verbose=False, parallel=False)
-                pols.append(np.eye(A)[np.array(model.getPolicy(), dtype=np.int64)])
-            vals = value_vectors(env, np.stack(pols), R, GAMMA)
-            pts = vals[pareto_filter(vals, 1e-9)]
-            t_sweep = time.perf_counter() - t0
+    if 2 in (args.k or (2, 3)):
+        S = 300 if args.quick else 2000
+        env = random_mdp(S, A, 5, seed=0)
+        R = np.random.default_rng(2).normal(size=(2, S, A))
+        t0 = time.perf_counter()
+        f = front(env, R, GAMMA)
+        t_exact = time.perf_counter() - t0
+        ref = f.points.min(axis=0) - 1.0
+        hv = _hypervolume(f.points, ref)
+        print("| k | states | method | time [s] | points | hypervolume gap to the exact front |")
+        print("|---:|---:|---|---:|---:|---:|")
+        _row(2, S, "objspec exact front (dichotomic, warm-started)", t_exact, len(f), "0")
+        sweep = Sweep(env, R)
+        level, gap = 1, 1.0
+        while gap > 1e-6 and level <= (10 if not args.quick else 12):  # up to 1,025 or 4,097
+            pts = sweep.level(level)
             gap = (hv - _hypervolume(pts[np.all(pts > ref, axis=1)], ref)) / hv
-            n *= 2
-        label = f"mdpsolver sweep ({n // 2} weights)"
-        print(f"{k:>2} {S:>5} {label:<34} {t_sweep:>9.2f} {len(pts):>7} {gap:>9.1e}")
+            _row(2, S, f"mdpsolver sweep, {len(sweep.done):,} weights", sweep.seconds,
+                 len(pts), f"{gap:.1e}")
+            t_reach = time_to_reach(f, hv * (1 - gap), ref)
+            print(f"   objspec's search reached this sweep's hypervolume after "
+                  f"{t_reach:.1f} s" if t_reach is not None else "   (not reached)")
+            level += 1
+    if 3 in (args.k or (2, 3)):
+        S = 50 if args.quick else 2000
+        env = random_mdp(S, A, 5, seed=0)
+        R = np.random.default_rng(3).normal(size=(3, S, A))
+        sweep = Sweep(env, R)
+        for level in range(1, 6):  # up to 561 weights
+            pts = sweep.level(level)
+        t0 = time.perf_counter()
+        f = front(env, R, GAMMA, time_limit=sweep.seconds)
+        t_any = time.perf_counter() - t0
+        ref = np.minimum(f.points.min(axis=0), pts.min(axis=0)) - 1.0
+        lo, hi = f.hypervolume_bounds(ref)
+        hv_sweep = _hypervolume(pts, ref)
+        from objspec.pareto import _convex_volume
+
+        print("| k | states | method | time [s] | points | point hypervolume | certified "
+              "hypervolume gap (convex) |")
+        print("|---:|---:|---|---:|---:|---:|---:|")
+        _row(3, S, f"mdpsolver sweep, {len(sweep.done):,} weights", sweep.seconds, len(pts),
+             f"{hv_sweep:.6g}", f"{(hi - _convex_volume(pts, ref)) / hi:.1e}")
+        what = "complete" if f.complete else "anytime, stopped at the sweep's time"
+        _row(3, S, f"objspec front ({what})", t_any, len(f), f"{f.hypervolume(ref):.6g}",
+             f"{(hi - lo) / hi:.1e}")
+        t_reach = time_to_reach(f, hv_sweep, ref)
+        print("   objspec reached the sweep's point hypervolume after "
+              + (f"{t_reach:.1f} s" if t_reach is not None else "(not reached)"))
 
 
 if __name__ == "__main__":

@@ -12,15 +12,24 @@ polytope, whose vertices are attained by deterministic stationary policies
   the corner weights of the current upper envelope, which for ``k = 2`` is the dichotomic
   (Aneja-Nair) search. Each weighted problem is solved by :func:`objspec.mdp.optimal_values`
   and broken lexicographically (the weighted optimum, then the sum of all objectives among
-  the weighted-optimal actions), so every vertex found is Pareto-optimal. With
+  the weighted-optimal actions), so every vertex found is Pareto-optimal (the unit
+  weights; the others by policy iteration warm-started from a neighbouring vertex's
+  policy, :class:`_WarmOracle`). With
   ``exact=True`` every vertex is evaluated in rationals and every facet is verified in
   rationals (its weight's Bellman optimality inequalities hold exactly for its vertices'
   policies; a failed check is repaired by exact policy iteration);
 * ``policies="deterministic"``: the front over deterministic stationary policies (in
-  general not convex): by enumeration when there are few of them, and on deterministic
+  general not convex): by enumeration when there are few of them, on acyclic
+  environments (apart from self-loops) exactly by Pareto dynamic programming over
+  consistent partial policies (:func:`_acyclic_front`), and on deterministic
   environments (one successor per action: a deterministic stationary policy follows one
   lasso) by a branch-and-bound search over lassos with optimistic bounds; otherwise a
   :class:`~objspec.errors.NotTractableError` with the count.
+
+With ``max_vertices=`` or ``time_limit=`` the stationary search is *anytime*: stopped
+early it returns the vertices found so far with ``complete=False`` (never claimed to be the
+front) and a certified hypervolume gap (:meth:`ParetoFront.hypervolume_bounds`, from the
+upper bound every weighted sum certifies).
 
 The :class:`ParetoFront` has ``points``, ``policies``, ``weights`` (the facets'), the
 convex coverage set (:meth:`ParetoFront.ccs`), :meth:`ParetoFront.best_for`,
@@ -48,6 +57,8 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -65,12 +76,14 @@ from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
 
 __all__ = ["ParetoFront", "Facet", "front", "front_of", "value_vectors", "pareto_filter",
-           "DETERMINISTIC_LIMIT"]
+           "DETERMINISTIC_LIMIT", "ACYCLIC_LABEL_LIMIT"]
 
 #: Most deterministic policies :func:`front` enumerates for ``policies="deterministic"``.
 DETERMINISTIC_LIMIT = 200_000
 #: Most search nodes of the lasso search on deterministic environments.
 LASSO_NODE_LIMIT = 2_000_000
+#: Most labels the Pareto dynamic programme on acyclic environments forms.
+ACYCLIC_LABEL_LIMIT = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,18 @@ class ParetoFront:
     gamma : float
     exact_points : list of tuple of Fraction or None
         The points in rational arithmetic (``exact=True``).
+    complete : bool
+        False for an anytime result (:func:`front` with ``max_vertices`` or ``time_limit``
+        that stopped early): the points are Pareto-optimal vertices of the front, but not
+        all of them, and the facets are only those certified so far. Such a result is an
+        inner approximation, never the front; :meth:`hypervolume_bounds` bounds what is
+        missing.
+    outer : list of (ndarray, float)
+        Stationary fronts: the weighted sums solved, as pairs ``(w, u)`` with ``w . x <= u``
+        certified for every achievable value vector ``x`` (the outer approximation).
+    found_at : ndarray or None
+        Stationary fronts: seconds after the start of the search at which each point was
+        found.
     """
 
     points: np.ndarray
@@ -108,6 +133,9 @@ class ParetoFront:
     kind: Literal["stationary", "deterministic"] = "stationary"
     gamma: float = 0.0
     exact_points: list[tuple[Fraction, ...]] | None = None
+    complete: bool = True
+    outer: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    found_at: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -153,6 +181,40 @@ class ParetoFront:
             raise InvalidSpecificationError(f"reference must have {self.k} entries")
         pts = [p for p in self.points if np.all(p > ref)]
         return _hypervolume(np.array(pts).reshape(-1, self.k), ref)
+
+    def hypervolume_bounds(self, reference: Any) -> tuple[float, float]:
+        """Certified bounds ``(lower, upper)`` on the hypervolume above ``reference`` of the
+        whole achievable set of value vectors (stationary policies: the downward closure
+        of the front's convex hull). ``lower`` is the volume of the downward closure of
+        the convex hull of :attr:`points` (achievable, as each point is attained by its
+        policy); ``upper`` is the volume of the outer approximation ``{x >= reference :
+        w . x <= u for every (w, u) in outer}``. For a complete front they agree up to
+        rounding; for an anytime result ``upper - lower`` is a certified hypervolume gap.
+        As every set of achievable points has a point hypervolume (:meth:`hypervolume`)
+        at most the achievable set's, ``upper - self.hypervolume(reference)`` also bounds
+        how much point hypervolume the exact front's vertices add. ``reference`` must lie
+        strictly below every point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> P = np.zeros((1, 3, 1)); P[0, :, 0] = 1.0
+        >>> R = np.array([[[1.0, 0.0, 0.6]], [[0.0, 1.0, 0.6]]])
+        >>> lo, hi = front(FiniteMDP(P, [1.0]), R, 0.5).hypervolume_bounds([-1, -1])
+        >>> round(lo, 6), round(hi, 6)
+        (7.4, 7.4)
+        """
+        ref = real_array(reference, "reference", InvalidSpecificationError).ravel()
+        if ref.shape != (self.k,):
+            raise InvalidSpecificationError(f"reference must have {self.k} entries")
+        if self.kind != "stationary" or not self.outer:
+            raise InvalidSpecificationError(
+                "hypervolume_bounds needs a stationary front (its outer approximation)")
+        if not np.all(self.points > ref):
+            raise InvalidSpecificationError(
+                "hypervolume_bounds: the reference must lie strictly below every point")
+        return _convex_volume(self.points, ref), _outer_volume(self.outer, self.points, ref)
 
     def to_mo_gymnasium(self) -> list[np.ndarray]:
         """The points as MO-Gymnasium's ``pareto_front(gamma)`` returns them: a list of
@@ -208,13 +270,17 @@ class ParetoFront:
             for p, p_ in zip(self.points[:50], self.policies[:50], strict=True))
         head = "".join(f"<th>J_{i + 1}</th>" for i in range(self.k))
         more = f"<p>... {len(self) - 50} more</p>" if len(self) > 50 else ""
-        return (f"<p>Pareto front ({self.kind} policies, gamma = {self.gamma}): {len(self)} "
+        what = "Pareto front" if self.complete else (
+            "PARTIAL inner approximation of the Pareto front (anytime run stopped early; "
+            "not the front)")
+        return (f"<p>{what} ({self.kind} policies, gamma = {self.gamma}): {len(self)} "
                 f"points, {len(self.facets)} facets</p><table><tr>{head}<th>actions</th></tr>"
                 f"{rows}</table>{more}")
 
     def __repr__(self) -> str:
+        partial = "" if self.complete else ", PARTIAL: not the front"
         return (f"ParetoFront({len(self)} points, k={self.k}, {self.kind}, "
-                f"{len(self.facets)} facets)")
+                f"{len(self.facets)} facets{partial})")
 
 
 # ---------------------------------------------------------------- helpers
@@ -230,15 +296,14 @@ def pareto_filter(points: np.ndarray, tol: float = 0.0) -> np.ndarray:
     array([0, 1, 2])
     """
     pts = np.asarray(points, dtype=float)
-    keep: list[int] = []
+    kept = np.zeros(len(pts), dtype=bool)
     for i in range(len(pts)):
         ge = np.all(pts >= pts[i] - tol, axis=1)
         gt = np.any(pts > pts[i] + tol, axis=1)
         dominated = bool(np.any(ge & gt))
-        duplicate = any(np.all(np.abs(pts[j] - pts[i]) <= tol) for j in keep)
-        if not dominated and not duplicate:
-            keep.append(i)
-    return np.array(keep, dtype=np.int64)
+        duplicate = bool(np.any(np.all(np.abs(pts[:i][kept[:i]] - pts[i]) <= tol, axis=1)))
+        kept[i] = not dominated and not duplicate
+    return np.flatnonzero(kept).astype(np.int64)
 
 
 def _supported(points: np.ndarray, i: int) -> bool:
@@ -290,6 +355,52 @@ def _hypervolume(pts: np.ndarray, ref: np.ndarray) -> float:
             corner = pts[list(sub)].min(axis=0)
             vol += (-1) ** (r + 1) * float(np.prod(corner - ref))
     return vol
+
+
+def _downward_box(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """The points with every subset of their coordinates lowered to ``ref``: their convex
+    hull is the downward closure of ``conv(points)`` cut at ``ref``."""
+    k = points.shape[1]
+    out = []
+    for mask in itertools.product((False, True), repeat=k):
+        q = points.copy()
+        q[:, list(mask)] = ref[list(mask)]
+        out.append(q)
+    return np.unique(np.concatenate(out), axis=0)
+
+
+def _convex_volume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Volume of ``(conv(points) - R^k_+) ∩ {x >= ref}`` (points above ``ref``)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    k = points.shape[1]
+    if k == 1:
+        return float(points.max() - ref[0])
+    try:
+        return float(ConvexHull(_downward_box(points, ref)).volume)
+    except (QhullError, ValueError):  # flat (e.g. a single point or collinear): boxes
+        return _hypervolume(points, ref) if len(points) == 1 else float(
+            ConvexHull(_downward_box(points, ref), qhull_options="QJ").volume)
+
+
+def _outer_volume(outer: list[tuple[np.ndarray, float]], points: np.ndarray,
+                  ref: np.ndarray) -> float:
+    """Volume of ``{x >= ref : w . x <= u for all (w, u)}`` (bounded: ``outer`` has the
+    unit weights)."""
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    k = points.shape[1]
+    W = np.array([w for w, _ in outer], dtype=np.float64)
+    u = np.array([b for _, b in outer], dtype=np.float64)
+    if k == 1:
+        return float(u[W[:, 0] > 0].min() / W[W[:, 0] > 0, 0].min() - ref[0])
+    # halfspaces as [A | -b] with A x - b <= 0
+    hs = np.vstack([np.hstack([W, -u[:, None]]),
+                    np.hstack([-np.eye(k), ref[:, None]])])
+    delta = 1e-6 * max(1.0, float(np.ptp(np.vstack([points, ref]), axis=0).max()))
+    inside = points.mean(axis=0) - delta  # strictly inside: w . x <= u - delta, x > ref
+    verts = HalfspaceIntersection(hs, inside).intersections
+    return float(ConvexHull(verts).volume)
 
 
 def _values(env: FiniteMDP, pols: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
@@ -425,32 +536,6 @@ def _hull_weights(V: list[np.ndarray], k: int) -> list[np.ndarray] | None:
     return [W[i] for i in sorted(first)]
 
 
-def _batched_oracle(oracle: _Oracle, W: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The oracle at many weights. Strictly positive weights are solved together by one
-    batched control call (a weighted optimum with positive weights is Pareto-optimal, no
-    tie-breaking needed); the others one by one with the lexicographic tie-break."""
-    from objspec.mdp.rewards import expected_rewards, normalize_rewards
-
-    env, R, gamma = oracle.env, oracle.R, oracle.gamma
-    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(W)
-    pos = [i for i, w in enumerate(W) if np.all(w > 0)]
-    if pos:
-        r_sa = np.stack([expected_rewards(env, *normalize_rewards(env, R[j], batched=False)[:2])[0]
-                         for j in range(len(R))])  # [k, S, A]
-        batch = np.tensordot(W[pos], r_sa, axes=1)  # [m, S, A]
-        sol = optimal_values(env, batch, gamma, tol=1e-11, batched=True)
-        acts_all = np.atleast_2d(sol.policies)
-        oracle.calls += len(pos)
-        pols = np.eye(env.n_actions)[acts_all]  # [m, S, A]
-        values = _values(env, pols, R, gamma)
-        for n, i in enumerate(pos):
-            out[i] = (values[n], acts_all[n])
-    for i, w in enumerate(W):
-        if out[i] is None:
-            out[i] = oracle(w)
-    return [x for x in out if x is not None]
-
-
 def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
     """The vertices of the upper envelope ``max_v w . v`` over the weight simplex (by qhull
     on the downward closure, or by brute force over ``k``-subsets of constraints when
@@ -487,68 +572,233 @@ def _corner_weights(V: list[np.ndarray], k: int) -> list[np.ndarray]:
     return out
 
 
+class _WarmOracle:
+    """Weighted sums with strictly positive weights by policy iteration warm-started from a
+    given policy (a neighbouring vertex's: near it, one or two improvements suffice); each
+    evaluation is a sparse Krylov solve started from the previous values. Every call also
+    returns a certified upper bound ``u`` on ``max_x w . x`` over the achievable set: for
+    any ``V``, ``V* <= V + max_s (T V - V)^+ / (1 - gamma)`` (``T`` the Bellman optimality
+    operator of the weighted reward; ``T`` is monotone and a ``gamma``-contraction), plus a
+    margin of ``1e-12`` times the value scale for floating-point rounding. Calls without a
+    start policy (the unit weights) go to :class:`_Oracle` (lexicographic tie-breaking).
+    Elsewhere ties are not broken: with a zero weight the point found may be only weakly
+    Pareto-optimal, which the final Pareto filter removes; no vertex is lost, as the
+    search ends only when the envelope of the points found equals the support function of
+    the achievable set at every corner weight, hence everywhere (a convex function that
+    is at least a linear one on a cell and equals it at the cell's corners equals it on
+    the cell), and each Pareto-optimal vertex is the unique maximiser of some weight."""
+
+    def __init__(self, env: FiniteMDP, R: np.ndarray, gamma: float) -> None:
+        self.env, self.gamma = env, float(gamma)
+        self.r = _expected_sa(env, R)  # [k, S, A]
+        self.M = env.transition_matrix.tocsr()
+        self.S, self.A = env.n_states, env.n_actions
+        self.rows = np.arange(self.S)
+        self.eye = sp.identity(self.S, format="csr")
+        self.lexicographic = _Oracle(env, R, gamma)
+
+    def _system(self, acts: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix(self.eye - self.gamma * self.M[self.rows * self.A + acts])
+
+    @staticmethod
+    def _solve(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None) -> np.ndarray:
+        """Solve ``A x = b`` (``b``: ``[S]`` or ``[S, m]``, columns at once) by BiCGSTAB
+        from ``x0``; columns whose residual is not below ``1e-11`` relative are solved
+        directly, and so are systems of at most 400 states."""
+        from scipy.sparse.linalg import spsolve
+
+        B = b.reshape(len(b), -1)
+        if len(B) <= 400:  # small: a sparse LU is cheaper than the iteration's overhead
+            return np.asarray(spsolve(sp.csc_matrix(A), B), dtype=np.float64).reshape(b.shape)
+        X = np.zeros_like(B) if x0 is None else np.array(x0, dtype=np.float64).reshape(B.shape)
+        target = 1e-11 * np.maximum(1.0, np.abs(B).max(axis=0))
+        R = B - A @ X
+        Rh = R.copy()
+        rho = alpha = omega = np.ones(B.shape[1])
+        Vv = np.zeros_like(B)
+        Pp = np.zeros_like(B)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for _ in range(500):
+                if np.all(np.abs(R).max(axis=0) <= 0.1 * target):
+                    break
+                rho_new = np.einsum("ij,ij->j", Rh, R)
+                beta = (rho_new / rho) * (alpha / omega)
+                rho = rho_new
+                Pp = R + beta * (Pp - omega * Vv)
+                Vv = A @ Pp
+                alpha = rho / np.einsum("ij,ij->j", Rh, Vv)
+                Sv = R - alpha * Vv
+                T = A @ Sv
+                omega = np.einsum("ij,ij->j", T, Sv) / np.einsum("ij,ij->j", T, T)
+                omega = np.where(np.isfinite(omega), omega, 0.0)
+                X = X + alpha * Pp + omega * Sv
+                R = Sv - omega * T
+                if not np.all(np.isfinite(X)):
+                    break
+        bad = ~(np.abs(B - A @ X).max(axis=0) <= target)
+        if np.any(bad):
+            X[:, bad] = np.asarray(spsolve(sp.csc_matrix(A), B[:, bad]),
+                                   dtype=np.float64).reshape(len(B), -1)
+        return X.reshape(b.shape)
+
+    def _bound(self, rw: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, float]:
+        """``Q`` of ``V`` and the certified upper bound on ``max_x w . x``."""
+        g = self.gamma
+        Q = np.where(self.env.enabled, rw + g * (self.M @ V).reshape(self.S, self.A), -np.inf)
+        c = max(0.0, float((Q.max(axis=1) - V).max()))
+        scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - g)
+        return Q, float(self.env.initial @ V) + c / (1 - g) + 1e-12 * scale
+
+    def _objectives(self, A: sp.csr_matrix, acts: np.ndarray, x0: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The value vector and the ``[k, S]`` values per objective (``x0``: a guess)."""
+        Vk = self._solve(A, self.r[:, self.rows, acts].T, None if x0 is None else x0.T).T
+        return Vk @ self.env.initial, Vk
+
+    def __call__(self, w: np.ndarray, start: np.ndarray | None,
+                 guess: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        """``(value vector, actions, upper bound, [k, S] values or None)`` for the weights
+        ``w``; ``start``: the policy to improve, ``guess``: its ``[k, S]`` values."""
+        rw = np.tensordot(w, self.r, axes=1)  # [S, A]
+        scale = max(1.0, float(np.abs(rw).max(initial=0.0))) / (1 - self.gamma)
+        if start is not None:
+            acts = np.asarray(start, dtype=np.int64).copy()
+            V = None if guess is None else np.tensordot(w, guess, axes=1)
+            for _ in range(200):
+                A = self._system(acts)
+                V = self._solve(A, rw[self.rows, acts], V)
+                Q, u = self._bound(rw, V)
+                best = Q.argmax(axis=1)
+                improve = Q[self.rows, best] - Q[self.rows, acts] > 1e-12 * scale
+                if not improve.any():
+                    value, Vk = self._objectives(A, acts, guess)
+                    return value, acts, u, Vk
+                acts = np.where(improve, best, acts)
+        # no start (the unit weights, first) or policy iteration cycling on rounding
+        value, acts = self.lexicographic(w)
+        A = self._system(acts)
+        _, u = self._bound(rw, self._solve(A, rw[self.rows, acts], None))
+        return value, acts, u, None
+
+
+def _drop_collinear(V: list[np.ndarray], acts: list[np.ndarray], tol: float) -> None:
+    """``k = 2``, points sorted by the first objective (descending): remove the points on
+    the segment between their neighbours (Pareto-optimal, but not vertices)."""
+    i = 1
+    while i < len(V) - 1:
+        a, b, c = V[i - 1], V[i], V[i + 1]
+        cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        if abs(cross) <= tol * max(1e-300, float(np.hypot(*(c - a)))):
+            del V[i], acts[i]
+        else:
+            i += 1
+
+
 def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
-                      max_points: int) -> ParetoFront:
-    """``exact``: False, or the rewards as an object array of Fractions."""
+                      max_points: int, max_vertices: int | None = None,
+                      time_limit: float | None = None) -> ParetoFront:
+    """``exact``: False, or the rewards as an object array of Fractions. With
+    ``max_vertices`` or ``time_limit`` (anytime mode) the search stops when either is
+    reached (or at ``max_points`` vertices) and returns the vertices found so far, marked
+    ``complete=False``."""
+    t0 = time.perf_counter()
+    anytime = max_vertices is not None or time_limit is not None
     k = R.shape[0]
-    oracle = _Oracle(env, R, gamma)
+    oracle = _WarmOracle(env, R, float(gamma))
     scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
     tol = 1e-8 * scale
     V: list[np.ndarray] = []
     acts: list[np.ndarray] = []
+    found_at: list[float] = []
+    bounds: list[tuple[np.ndarray, float]] = []
+    # per vertex, its [k, S] values (float32) to warm-start the Krylov solves near it;
+    # kept for at most 2**24 numbers
+    guesses: list[np.ndarray | None] = []
+    last: list[np.ndarray | None] = [None]
 
     def add(value: np.ndarray, a: np.ndarray) -> bool:
         if V and bool(np.any(np.all(np.abs(np.array(V) - value) <= tol, axis=1))):
             return False
         V.append(value)
         acts.append(a)
+        found_at.append(time.perf_counter() - t0)
+        Vk = last[0]
+        small = (len(guesses) + 1) * k * env.n_states <= 2**24
+        guesses.append(Vk.astype(np.float32) if Vk is not None and small else None)
         return True
 
+    def solve(w: np.ndarray, start: int | None) -> tuple[np.ndarray, np.ndarray]:
+        guess = None if start is None else guesses[start]
+        value, a, u, last[0] = oracle(w, None if start is None else acts[start],
+                                      None if guess is None else guess.astype(np.float64))
+        bounds.append((w, u))
+        return value, a
+
+    def stop() -> bool:
+        if not anytime:
+            return False
+        return ((max_vertices is not None and len(V) >= max_vertices)
+                or (time_limit is not None and time.perf_counter() - t0 >= time_limit)
+                or len(V) >= max_points)
+
     for i in range(k):
-        add(*oracle(np.eye(k)[i]))
+        add(*solve(np.eye(k)[i], None))
     checked: list[np.ndarray] = []
+    complete = True
     if k == 2:  # dichotomic search: one weighted problem per adjacent pair of vertices
-        pairs = [(V[0], V[-1])] if len(V) == 2 else []
+        # breadth first (a queue): the anytime mode refines the whole front evenly
+        pairs = deque([(0, len(V) - 1)] if len(V) == 2 else [])
         if len(V) == 1:
             checked.append(np.array([0.5, 0.5]))
         while pairs:
-            p, q = pairs.pop()
+            if stop():
+                complete = False
+                break
+            i, j = pairs.popleft()
+            p, q = V[i], V[j]
             w = np.array([q[1] - p[1], p[0] - q[0]])  # normal of the segment, pointing out
             if np.any(w < 0) or w.sum() <= 0:
                 continue
             w = w / w.sum()
-            value, a = oracle(w)
+            value, a = solve(w, i)
             if float(np.dot(w, value)) > float(np.dot(w, p)) + tol and add(value, a):
-                pairs += [(p, value), (value, q)]
+                pairs.extend([(i, len(V) - 1), (len(V) - 1, j)])
             else:
                 checked.append(w)
-        V_sorted = sorted(range(len(V)), key=lambda i: -V[i][0])
-        V[:] = [V[i] for i in V_sorted]
-        acts[:] = [acts[i] for i in V_sorted]
     seen: set[tuple[float, ...]] = set()
-    while k != 2:  # rounds: every unchecked corner weight of the current envelope at once
-        if len(V) > max_points:
-            raise NotTractableError(f"the front has more than {max_points} vertices")
+    while k != 2:  # rounds: every unchecked corner weight of the current envelope
+        if len(V) > max_points and not anytime:
+            raise NotTractableError(
+                f"the front has more than {max_points} vertices; give max_vertices= or "
+                "time_limit= for an anytime inner approximation with a certified gap")
         todo = [w for w in _corner_weights(V, k) if tuple(np.round(w, 10)) not in seen]
         if not todo:
             break
         Vm = np.array(V)
-        envelope = (np.array(todo) @ Vm.T).max(axis=1)
+        scores = np.array(todo) @ Vm.T
         new = False
-        for w, env_w, (value, a) in zip(todo, envelope, _batched_oracle(oracle,
-                                                                        np.array(todo)),
-                                        strict=True):
-            if float(np.dot(w, value)) > env_w + tol and add(value, a):
+        for w, row in zip(todo, scores, strict=True):
+            if stop():
+                complete = False
+                break
+            value, a = solve(w, int(np.argmax(row)))
+            if float(np.dot(w, value)) > float(row.max()) + tol and add(value, a):
                 new = True
             else:
                 checked.append(w)
                 seen.add(tuple(np.round(w, 10)))
-        if not new:
+        if not complete or not new:
             break
     keep = pareto_filter(np.array(V), tol)
     idx = sorted(keep.tolist(), key=lambda i: tuple(-x for x in V[i]))
-    points = np.array([V[i] for i in idx])
-    policies = [Policy(np.eye(env.n_actions)[acts[i]]) for i in idx]
+    Vs, As, Ts = [V[i] for i in idx], [acts[i] for i in idx], [found_at[i] for i in idx]
+    if k == 2:
+        Ts_by_point = {id(v): t for v, t in zip(Vs, Ts, strict=True)}
+        _drop_collinear(Vs, As, tol)
+        Ts = [Ts_by_point[id(v)] for v in Vs]
+    points = np.array(Vs).reshape(-1, k)
+    policies = [Policy(np.eye(env.n_actions)[a]) for a in As]
     facets = []
     for w in checked:
         best = float(max(np.dot(w, p) for p in points))
@@ -556,7 +806,8 @@ def _stationary_front(env: FiniteMDP, R: np.ndarray, gamma: Any, exact: Any,
         if np.all(w > 0) or k == 1:
             facets.append(Facet(w, verts))
     facets.sort(key=lambda f: f.vertices)
-    out = ParetoFront(points, policies, facets, "stationary", float(gamma))
+    out = ParetoFront(points, policies, facets, "stationary", float(gamma), complete=complete,
+                      outer=bounds, found_at=np.array(Ts))
     if exact is not False:
         _verify_exactly(env, exact, gamma, out)
     return out
@@ -765,9 +1016,225 @@ def _lasso_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
     return ParetoFront(pts[idx], [Policy(pols[i]) for i in idx], [], "deterministic", gamma)
 
 
+# ---------------------------------------------------------------- acyclic environments
+
+
+def _expected_sa(env: FiniteMDP, R: np.ndarray) -> np.ndarray:
+    """``[k, S, A]`` expected immediate rewards of ``[k, S, A]`` or ``[k, S, A, S]`` rewards."""
+    from objspec.mdp.rewards import expected_rewards, normalize_rewards
+
+    return np.asarray(expected_rewards(env, *normalize_rewards(env, R, batched=True)[:2]),
+                      dtype=np.float64)
+
+
+def _topological_order(env: FiniteMDP) -> list[int] | None:
+    """The states reachable from the initial distribution in a topological order of the
+    transition graph without its self-loops (every successor of a state, other than the state
+    itself, comes later), or None when that graph has a cycle."""
+    S, A = env.n_states, env.n_actions
+    M = env.transition_matrix.tocsr()
+    succ: list[set[int]] = [set() for _ in range(S)]
+    for s in range(S):
+        for a in np.flatnonzero(env.enabled[s]):
+            row = s * A + int(a)
+            for t in M.indices[M.indptr[row]:M.indptr[row + 1]]:
+                if int(t) != s:
+                    succ[s].add(int(t))
+    reach = set(int(s) for s in np.flatnonzero(env.initial))
+    todo = list(reach)
+    while todo:
+        for t in succ[todo.pop()]:
+            if t not in reach:
+                reach.add(t)
+                todo.append(t)
+    indeg = dict.fromkeys(reach, 0)
+    for s in reach:
+        for t in succ[s]:
+            indeg[t] += 1
+    order = sorted(s for s in reach if indeg[s] == 0)
+    i = 0
+    while i < len(order):
+        for t in sorted(succ[order[i]]):
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                order.append(t)
+        i += 1
+    return order if len(order) == len(reach) else None
+
+
+def _is_acyclic(env: FiniteMDP) -> bool:
+    """Whether the reachable part of ``env`` is acyclic apart from self-loops."""
+    return _topological_order(env) is not None
+
+
+def _dominator_intervals(env: FiniteMDP, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Dominator tree of the reachable transition graph (rooted at a virtual start that moves
+    to the initial states), as DFS intervals: ``t`` dominates ``x`` (every path from the
+    start to ``x`` visits ``t``) iff ``tin[t] <= tin[x] < tout[t]``."""
+    S, A = env.n_states, env.n_actions
+    M = env.transition_matrix.tocsr()
+    root = S
+    preds: list[list[int]] = [[] for _ in range(S)]
+    for s in order:
+        for a in np.flatnonzero(env.enabled[s]):
+            row = s * A + int(a)
+            for t in M.indices[M.indptr[row]:M.indptr[row + 1]]:
+                if int(t) != s:
+                    preds[int(t)].append(s)
+    for s0 in np.flatnonzero(env.initial):
+        preds[int(s0)].append(root)
+    idom = np.full(S + 1, -1, dtype=np.int64)
+    depth = np.zeros(S + 1, dtype=np.int64)
+    idom[root] = root
+
+    def lca(x: int, y: int) -> int:
+        while x != y:
+            if depth[x] < depth[y]:
+                x, y = y, x
+            x = int(idom[x])
+        return x
+
+    for x in order:  # the predecessors of x come first in a topological order
+        d = preds[x][0]
+        for p in preds[x][1:]:
+            d = lca(d, p)
+        idom[x] = d
+        depth[x] = depth[d] + 1
+    children: list[list[int]] = [[] for _ in range(S + 1)]
+    for x in order:
+        children[int(idom[x])].append(x)
+    tin = np.full(S + 1, -1, dtype=np.int64)
+    tout = np.full(S + 1, -1, dtype=np.int64)
+    clock = 0
+    stack: list[tuple[int, bool]] = [(root, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            tout[x] = clock
+            continue
+        tin[x] = clock
+        clock += 1
+        stack.append((x, True))
+        stack.extend((c, False) for c in children[x])
+    return tin, tout
+
+
+def _acyclic_front(env: FiniteMDP, R: np.ndarray, gamma: float) -> ParetoFront:
+    """Exact front over deterministic stationary policies on an acyclic environment (apart
+    from self-loops) by Pareto dynamic programming with consistent partial policies.
+
+    States are processed backwards over a topological order. A *label* of state ``t`` is a
+    pair ``(v, pi)``: a partial deterministic policy ``pi`` on the states reachable from
+    ``t`` under ``pi`` (its domain) and its value vector ``v = V^pi(t)``. The labels of
+    ``t`` for action ``a`` are all *consistent* combinations of one label per successor
+    ``c != t`` of ``(t, a)`` (the policies agree where their domains meet, so the union is a
+    policy), with ``v = (r(t, a) + gamma sum_c P(c|t,a) v_c) / (1 - gamma P(t|t,a))``; the
+    initial distribution combines the initial states' labels in the same way. Combining
+    the successors' labels independently would over-approximate (two actions at one shared
+    state); only consistent combinations are formed, so every label is a real policy and
+    its value is exact.
+
+    Pruning. Let ``Dom(t)`` be the states ``t`` dominates (every path from the initial
+    states to them visits ``t``; ``t`` included) and the *key* of a label of ``t`` its
+    policy restricted to the states outside ``Dom(t)``. A label is dropped only when a kept
+    label with the SAME key has a value ``>=`` in every objective. This is exact: let
+    ``pi`` be any deterministic policy, and replace, state by state in the processing
+    order, ``pi``'s restriction below ``t`` (when it is a formed label that was dropped) by
+    the kept label ``l'`` that dropped it. As the keys agree, the new policy ``pi'``
+    differs from ``pi`` only on ``Dom(t)``, which every path from outside enters through
+    ``t``; so for every state ``y`` outside ``Dom(t)``, ``V^pi'(y) - V^pi(y) =
+    c(y) (V^pi'(t) - V^pi(t)) >= 0`` with ``c(y) >= 0`` the discounted probability of
+    reaching ``t`` from ``y`` (which does not depend on the policy inside ``Dom(t)``), and
+    the same holds at the initial distribution. Labels restricted to any state of their
+    domain are kept labels of that state (by construction), so the replacements at
+    earlier-processed states stay valid, and after the last state ``pi'`` is a kept
+    initial label with ``J(pi') >= J(pi)``. Hence every Pareto-optimal value vector is
+    the value of a kept initial label. Pruning by dominance alone would not be exact: with
+    shared descendants a dominated label may be the only one consistent with a
+    neighbour's label.
+
+    Raises :class:`~objspec.errors.NotTractableError` when the labels formed exceed
+    :data:`ACYCLIC_LABEL_LIMIT`.
+    """
+    order = _topological_order(env)
+    if order is None:
+        raise InvalidSpecificationError("the environment has a cycle (other than self-loops)")
+    S, A = env.n_states, env.n_actions
+    k = R.shape[0]
+    r = _expected_sa(env, R)
+    M = env.transition_matrix.tocsr()
+    tin, tout = _dominator_intervals(env, order)
+    formed = 0
+    labels: dict[int, tuple[np.ndarray, list[dict[int, int]]]] = {}
+
+    def combine(base: dict[int, int], parts: list[tuple[int, float]]
+                ) -> tuple[list[np.ndarray], list[dict[int, int]]]:
+        nonlocal formed
+        accs: list[np.ndarray] = [np.zeros(k)]
+        pols: list[dict[int, int]] = [base]
+        for c, p in parts:
+            vals_c, pols_c = labels[c]
+            new_a: list[np.ndarray] = []
+            new_p: list[dict[int, int]] = []
+            for acc, pol in zip(accs, pols, strict=True):
+                for v_c, pol_c in zip(vals_c, pols_c, strict=True):
+                    small, big = (pol, pol_c) if len(pol) <= len(pol_c) else (pol_c, pol)
+                    if any(big.get(x, b) != b for x, b in small.items()):
+                        continue  # two actions at a shared state: not a policy
+                    new_a.append(acc + p * v_c)
+                    new_p.append({**pol, **pol_c})
+            formed += len(new_a)
+            if formed > ACYCLIC_LABEL_LIMIT:
+                raise NotTractableError(
+                    f"the Pareto dynamic programme on this acyclic environment formed "
+                    f"{formed} labels (more than ACYCLIC_LABEL_LIMIT = {ACYCLIC_LABEL_LIMIT}; "
+                    f"{_deterministic_count(env)} deterministic policies)")
+            accs, pols = new_a, new_p
+        return accs, pols
+
+    for t in reversed(order):
+        vals: list[np.ndarray] = []
+        pols: list[dict[int, int]] = []
+        for a in np.flatnonzero(env.enabled[t]):
+            row = t * A + int(a)
+            idx = M.indices[M.indptr[row]:M.indptr[row + 1]]
+            prob = M.data[M.indptr[row]:M.indptr[row + 1]]
+            p_self = float(prob[idx == t].sum())
+            parts = [(int(c), float(p)) for c, p in zip(idx, prob, strict=True)
+                     if int(c) != t and p > 0]
+            accs, ps = combine({t: int(a)}, parts)
+            denom = 1.0 - gamma * p_self
+            vals.extend((r[:, t, a] + gamma * acc) / denom for acc in accs)
+            pols.extend(ps)
+        # prune within groups of equal keys (the policy outside the states t dominates)
+        groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+        for i, pol in enumerate(pols):
+            key = tuple(sorted((x, b) for x, b in pol.items()
+                               if not tin[t] <= tin[x] < tout[t]))
+            groups.setdefault(key, []).append(i)
+        keep: list[int] = []
+        for members in groups.values():
+            kept = pareto_filter(np.array([vals[i] for i in members]), 0.0)
+            keep.extend(members[j] for j in kept)
+        keep.sort()
+        labels[t] = (np.array([vals[i] for i in keep]).reshape(-1, k), [pols[i] for i in keep])
+    init = np.flatnonzero(env.initial)
+    accs, pols = combine({}, [(int(s), float(env.initial[s])) for s in init])
+    pts = np.array(accs).reshape(-1, k)
+    scale = max(1.0, float(np.abs(R).max())) / (1 - gamma)
+    keep_idx = pareto_filter(pts, 1e-9 * scale)
+    idx = sorted(keep_idx.tolist(), key=lambda i: tuple(-x for x in pts[i]))
+    out = []
+    for i in idx:
+        acts = [pols[i].get(s, int(np.flatnonzero(env.enabled[s])[0])) for s in range(S)]
+        out.append(Policy(np.eye(A)[acts]))
+    return ParetoFront(pts[idx], out, [], "deterministic", gamma)
+
+
 def front(env: FiniteMDP, rewards: Any, gamma: float, *,
           policies: Literal["stationary", "deterministic"] = "stationary",
-          exact: bool = False, max_points: int = 10_000) -> ParetoFront:
+          exact: bool = False, max_points: int = 10_000, max_vertices: int | None = None,
+          time_limit: float | None = None) -> ParetoFront:
     """The Pareto front of the discounted value vectors of ``k`` rewards (module docstring).
 
     Parameters
@@ -785,7 +1252,15 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
         rewards and ``gamma`` are read as rationals (Fractions stay exact, floats are
         their exact binary values).
     max_points : int
-        Most vertices before :class:`~objspec.errors.NotTractableError`.
+        Most vertices before :class:`~objspec.errors.NotTractableError` (without an
+        anytime limit).
+    max_vertices, time_limit : int or float, optional
+        Anytime mode (stationary fronts): stop after this many vertices or seconds (or at
+        ``max_points`` vertices) and return the vertices found so far. If the search
+        stopped early the result has ``complete=False``: an inner approximation that never
+        claims to be the front, with a certified hypervolume gap from
+        :meth:`ParetoFront.hypervolume_bounds`. A search that finishes within the limits
+        returns the exact front (``complete=True``).
 
     Raises
     ------
@@ -801,9 +1276,19 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
 
         raise InvalidModelError(f"front needs a FiniteMDP, got {type(env).__name__}")
     R, g = _check_rewards(env, rewards, gamma)
+    anytime = max_vertices is not None or time_limit is not None
+    if max_vertices is not None and (isinstance(max_vertices, bool) or int(max_vertices) < 1
+                                     or int(max_vertices) != max_vertices):
+        raise InvalidSpecificationError(f"max_vertices = {max_vertices!r}: give a positive int")
+    if time_limit is not None and not (float(time_limit) > 0):
+        raise InvalidSpecificationError(f"time_limit = {time_limit!r}: give seconds > 0")
+    if anytime and (exact or policies != "stationary"):
+        raise InvalidSpecificationError(
+            "max_vertices= and time_limit= (anytime mode) are for policies='stationary' "
+            "without exact=True")
     if policies == "stationary":
         if not exact:
-            return _stationary_front(env, R, g, False, max_points)
+            return _stationary_front(env, R, g, False, max_points, max_vertices, time_limit)
         from objspec.mdp.model import to_fraction
 
         Rq = np.vectorize(to_fraction, otypes=[object])(np.asarray(rewards, dtype=object))
@@ -814,9 +1299,11 @@ def front(env: FiniteMDP, rewards: Any, gamma: float, *,
     count = _deterministic_count(env)
     if count <= DETERMINISTIC_LIMIT:
         return _enumerated_front(env, R, g)
+    if _is_acyclic(env):
+        return _acyclic_front(env, R, g)
     if _is_deterministic(env):
         return _lasso_front(env, R, g)
     raise NotTractableError(
         f"the front over deterministic policies needs {count} policies enumerated (more than "
-        f"{DETERMINISTIC_LIMIT}) and the environment is not deterministic; use "
+        f"{DETERMINISTIC_LIMIT}) and the environment is neither acyclic nor deterministic; use "
         "policies='stationary' (exact, polynomial per vertex) instead")

@@ -234,3 +234,153 @@ def test_the_docs_page_prints_what_it_shows(capsys: pytest.CaptureFixture[str]) 
         out = capsys.readouterr().out
         if nxt_lang == "text":
             assert out == nxt
+
+
+@st.composite
+def acyclic_problems(draw: st.DrawFn) -> tuple[FiniteMDP, np.ndarray, float]:
+    """Random MDPs whose transition graph is acyclic apart from self-loops: state ``s``
+    moves to later states (often to the same ones from different states: shared
+    descendants), sometimes stays with some probability, the last state absorbs."""
+    S = draw(st.integers(2, 6))
+    A = draw(st.integers(1, 3))
+    k = draw(st.integers(1, 3))
+    P = np.zeros((S, A, S))
+    P[S - 1, :, S - 1] = 1.0
+    for s in range(S - 1):
+        for a in range(A):
+            succ = draw(st.sets(st.integers(s + 1, S - 1), min_size=1, max_size=3))
+            stay = draw(st.sampled_from([0, 0, 1, 2]))  # weight of a self-loop
+            weights = {t: draw(st.integers(1, 3)) for t in succ}
+            total = stay + sum(weights.values())
+            P[s, a, s] = stay / total
+            for t, w in weights.items():
+                P[s, a, t] = w / total
+    init = np.zeros(S)
+    init[0] = 1.0
+    if draw(st.booleans()):
+        init[: min(2, S)] = 1.0 / min(2, S)
+    R = np.array(draw(st.lists(st.integers(-2, 2), min_size=k * S * A, max_size=k * S * A)),
+                 dtype=float).reshape(k, S, A)
+    return FiniteMDP(P, init), R, draw(st.sampled_from([0.5, 0.9]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(acyclic_problems())
+def test_the_acyclic_dynamic_programme_equals_enumeration(problem: Any) -> None:
+    env, R, gamma = problem
+    assert pareto._is_acyclic(env)
+    enumerated = pareto._enumerated_front(env, R, gamma)
+    dp = pareto._acyclic_front(env, R, gamma)
+    assert len(dp) == len(enumerated)
+    for a, b in ((dp.points, enumerated.points), (enumerated.points, dp.points)):
+        assert all(np.any(np.all(np.abs(b - p) <= 1e-9, axis=1)) for p in a)
+    for p, pol in zip(dp.points, dp.policies, strict=True):
+        assert np.allclose(_values(env, pol, R, gamma), p, atol=1e-9)
+
+
+def _shared_descendant_instance() -> tuple[FiniteMDP, np.ndarray]:
+    """s0 moves to s1 or s2 (1/2 each); s1 moves to s2 paying (2, 0) or to the sink s3
+    paying (2, 1); s2 pays (0, 2) or (2, 0) and moves to the sink. s2 is shared by s0 and
+    s1."""
+    P = np.zeros((4, 2, 4))
+    P[0, :, 1] = P[0, :, 2] = 0.5
+    P[1, 0, 2] = P[1, 1, 3] = 1.0
+    P[2:, :, 3] = 1.0
+    R = np.zeros((2, 4, 2))
+    R[0] = [[0, 1], [2, 2], [0, 2], [0, 0]]
+    R[1] = [[0, 0], [0, 1], [2, 0], [0, 0]]
+    return FiniteMDP(P, [1.0, 0.0, 0.0, 0.0]), R
+
+
+def test_pruning_keeps_labels_needed_for_consistency(monkeypatch: pytest.MonkeyPatch) -> None:
+    env, R = _shared_descendant_instance()
+    enumerated = pareto._enumerated_front(env, R, 0.5)
+    exact = pareto._acyclic_front(env, R, 0.5)
+    expected = [[2.25, 0.0], [2.0, 0.25], [1.5, 0.75]]
+    assert enumerated.points.tolist() == expected and exact.points.tolist() == expected
+
+    def everything_dominated(env: FiniteMDP, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(env.n_states + 1, np.int64), np.full(env.n_states + 1, 99, np.int64)
+
+    # plain dominance pruning (every key empty) loses (2, 0.25): s1's label "to the sink"
+    # (2, 1) ties with "to s2, which pays (0, 2)" and one of them is dropped, but each is the
+    # only one consistent with one choice at the shared s2 on s0's other branch
+    monkeypatch.setattr(pareto, "_dominator_intervals", everything_dominated)
+    assert len(pareto._acyclic_front(env, R, 0.5)) == 2
+
+
+def test_acyclic_fronts_are_dispatched_and_budgeted(monkeypatch: pytest.MonkeyPatch) -> None:
+    env, R = _shared_descendant_instance()
+    monkeypatch.setattr(pareto, "DETERMINISTIC_LIMIT", 0)
+    f = pareto.front(env, R, 0.5, policies="deterministic")
+    assert f.points.tolist() == [[2.25, 0.0], [2.0, 0.25], [1.5, 0.75]]
+    monkeypatch.setattr(pareto, "ACYCLIC_LABEL_LIMIT", 3)
+    with pytest.raises(NotTractableError, match="labels"):
+        pareto.front(env, R, 0.5, policies="deterministic")
+
+
+def _random_k3(seed: int) -> tuple[FiniteMDP, np.ndarray]:
+    from objspec.environments import random_mdp
+
+    env = random_mdp(12, 3, 3, seed=seed)
+    return env, np.random.default_rng(seed).normal(size=(3, 12, 3))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_anytime_front_is_an_honest_inner_approximation(seed: int) -> None:
+    env, R = _random_k3(seed)
+    exact = pareto.front(env, R, 0.9)
+    assert exact.complete and len(exact) > 8
+    ref = exact.points.min(axis=0) - 1.0
+    lo, hi = exact.hypervolume_bounds(ref)
+    assert hi == pytest.approx(lo, rel=1e-7)
+    for w, u in exact.outer:  # every bound is valid and tight at the front
+        best = float((exact.points @ w).max())
+        assert best <= u + 1e-9 and u - best <= 1e-7 * (1 + abs(best))
+    partial = pareto.front(env, R, 0.9, max_vertices=6)
+    assert not partial.complete and 1 <= len(partial) <= 6
+    assert "PARTIAL" in repr(partial) and "not the front" in partial._repr_html_()
+    scale = float(np.abs(R).max()) / (1 - 0.9)
+    for p, pol in zip(partial.points, partial.policies, strict=True):
+        assert np.allclose(_values(env, pol, R, 0.9), p, atol=1e-7 * scale)
+        # on the exact front: a vertex of it
+        assert np.any(np.all(np.abs(exact.points - p) <= 1e-7 * scale, axis=1))
+    plo, phi = partial.hypervolume_bounds(ref)
+    assert plo <= lo * (1 + 1e-9) and phi >= hi * (1 - 1e-9) and phi - plo > 1e-6 * hi
+    assert partial.hypervolume(ref) <= exact.hypervolume(ref) + 1e-9
+    assert pareto.front(env, R, 0.9, time_limit=1e-9).complete is False
+    everything = pareto.front(env, R, 0.9, max_vertices=10_000, time_limit=1e6)
+    assert everything.complete and np.allclose(everything.points, exact.points)
+
+
+def test_anytime_limits_are_checked() -> None:
+    env, R = _random_k3(0)
+    with pytest.raises(InvalidSpecificationError, match="max_vertices"):
+        pareto.front(env, R, 0.9, max_vertices=0)
+    with pytest.raises(InvalidSpecificationError, match="time_limit"):
+        pareto.front(env, R, 0.9, time_limit=-1.0)
+    with pytest.raises(InvalidSpecificationError, match="anytime"):
+        pareto.front(env, R, 0.9, max_vertices=3, exact=True)
+    with pytest.raises(InvalidSpecificationError, match="anytime"):
+        pareto.front(env, R, 0.9, policies="deterministic", time_limit=1.0)
+    f = pareto.front(env, R, 0.9, max_vertices=4)
+    with pytest.raises(InvalidSpecificationError, match="below"):
+        f.hypervolume_bounds(f.points.max(axis=0))
+
+
+def test_the_two_objective_search_is_anytime_too() -> None:
+    from objspec.environments import random_mdp
+
+    env = random_mdp(30, 3, 3, seed=4)
+    R = np.random.default_rng(4).normal(size=(2, 30, 3))
+    exact = pareto.front(env, R, 0.9)
+    partial = pareto.front(env, R, 0.9, max_vertices=4)
+    assert exact.complete and not partial.complete and len(partial) <= 4 < len(exact)
+    scale = float(np.abs(R).max()) / (1 - 0.9)
+    for p in partial.points:
+        assert np.any(np.all(np.abs(exact.points - p) <= 1e-7 * scale, axis=1))
+    ref = exact.points.min(axis=0) - 1.0
+    lo, hi = exact.hypervolume_bounds(ref)
+    plo, phi = partial.hypervolume_bounds(ref)
+    assert plo < lo * (1 - 1e-9) and phi >= hi * (1 - 1e-9) and hi == pytest.approx(lo)
+    assert exact.found_at is not None and len(exact.found_at) == len(exact)

@@ -210,7 +210,9 @@ def _exact_lar(spec: LimitAverageReward, env: FiniteMDP, policy: Policy, method:
 
 #: Width (relative to ``max(1, max |R|)``) of the value-iteration bracket that ends the
 #: LAR optimiser's fast path: with the evaluator's tie tolerance ``1e-9`` the bound is
-#: ``2e-9`` relative, and the bracket's midpoint is within the re-evaluation check.
+#: ``2e-9`` relative, and the bracket's midpoint is within ``5e-10`` relative of the
+#: policy's value, inside the re-evaluation check (``1e-9`` relative plus ``1e-9``
+#: absolute) whatever the reward's scale.
 VI_TOLERANCE = 1e-9
 
 #: Most enabled state-action pairs for the linear-program fallback of the LAR optimiser.

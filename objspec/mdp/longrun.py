@@ -321,28 +321,32 @@ def _power_stationary(block: sp.csr_matrix, x: np.ndarray) -> np.ndarray | None:
 
     Converges geometrically at the rate of the second-largest eigenvalue modulus of an
     irreducible aperiodic chain, one sparse product per sweep. Stops at a residual
-    ``||pi P - pi||_1 <= RESIDUAL_TARGET``; gives up (``None``) after
-    :data:`POWER_ITERATIONS` sweeps or when ``POWER_CHECK * 4`` sweeps shrink the residual
-    by less than half (periodic or slowly mixing chains, left to the Krylov and LU
-    solves), unless the residual is already at rounding level (below ``1e-12``). The
-    returned distribution's residual is checked against :data:`STATIONARY_TOLERANCE`.
+    ``||pi P - pi||_1 <= RESIDUAL_TARGET``. Gives up (``None``) as soon as the observed
+    rate predicts that :data:`POWER_ITERATIONS` sweeps will not reach the target
+    (periodic or slowly mixing chains, left to the Krylov and LU solves), unless the
+    residual is already at rounding level (below ``1e-12``). The returned distribution's
+    residual is checked against :data:`STATIONARY_TOLERANCE`.
     """
     transposed = block.T.tocsr()  # CSR products are several times faster than CSC ones
-    history: list[float] = []
+    previous = np.inf
     for sweep in range(1, POWER_ITERATIONS + 1):
         y = transposed @ x
         if sweep % POWER_CHECK == 0:
             residual = float(np.abs(y - x).sum())
             done = residual <= RESIDUAL_TARGET
-            if not done and len(history) >= 4 and residual > 0.5 * history[-4]:
-                done = residual <= 1e-12
-                if not done:
-                    return None
+            if not done and sweep >= 2 * POWER_CHECK:
+                ratio = residual / previous  # over POWER_CHECK sweeps
+                hopeless = ratio >= 1.0 or sweep + POWER_CHECK * (
+                    np.log(RESIDUAL_TARGET / residual) / np.log(ratio)) > POWER_ITERATIONS
+                if hopeless:
+                    if residual > 1e-12:
+                        return None
+                    done = True
             if done:
                 pi = _normalised(y)
                 ok = float(np.abs(transposed @ pi - pi).sum()) <= STATIONARY_TOLERANCE
                 return pi if ok else None
-            history.append(residual)
+            previous = residual
         x = y
     return None
 

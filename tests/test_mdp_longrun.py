@@ -216,3 +216,81 @@ def test_ties_are_exact_in_float_mode() -> None:
     loop, stay = Policy.deterministic([0, 0, 0], 2), Policy.deterministic([1, 0, 0], 2)
     g = long_run_average(env, [loop, stay], R)
     assert g[0] == g[1] == 0.5
+
+
+# ------------------------------------------------------------- large classes (power iteration)
+def _dense_stationary(block: np.ndarray) -> np.ndarray:
+    k = block.shape[0]
+    system = np.eye(k) - block.T
+    system[-1] = 1.0
+    rhs = np.zeros(k)
+    rhs[-1] = 1.0
+    return np.linalg.solve(system, rhs)
+
+
+def _random_block(rng: np.random.Generator, k: int, offset: int, n: int) -> sp.lil_matrix:
+    """An irreducible aperiodic random chain on ``offset .. offset + k - 1`` in an
+    ``n``-state matrix (a Hamiltonian cycle plus random edges)."""
+    P = sp.lil_matrix((n, n))
+    order = offset + rng.permutation(k)
+    for i, s in enumerate(order):
+        targets = {int(order[(i + 1) % k]), *map(int, offset + rng.choice(k, 2))}
+        weights = rng.dirichlet(np.ones(len(targets)))
+        for t, w in zip(sorted(targets), weights, strict=True):
+            P[s, t] = w
+    return P
+
+
+@pytest.mark.parametrize("layout", ["one class", "one class and transients", "two classes"])
+def test_large_classes_take_the_power_iteration_and_agree_with_a_dense_solve(
+        layout: str) -> None:
+    from objspec.mdp import longrun
+
+    rng = np.random.default_rng(7)
+    n = 400
+    if layout == "one class":
+        sizes, transient = [n], 0
+    elif layout == "one class and transients":
+        sizes, transient = [300], 100  # class >= n / 2: iterated in place
+    else:
+        sizes, transient = [180, 160], 60  # classes < n / 2: iterated on their block
+    assert all(k > longrun.POWER_BLOCK for k in sizes)
+    P = sp.lil_matrix((n, n))
+    offset = 0
+    for k in sizes:
+        P += _random_block(rng, k, offset, n)
+        offset += k
+    for s in range(offset, offset + transient):  # transient states leak into the classes
+        targets = rng.choice(n, 3, replace=False)
+        targets[0] = rng.integers(0, sizes[0])
+        P[s, :] = 0.0
+        P[s, targets] = rng.dirichlet(np.ones(3))
+    chain = P.tocsr()
+    dense = chain.toarray()
+    got = stationary_distributions(chain)
+    classes = recurrent_classes(chain)
+    assert [c.size for c in classes] == sizes
+    for members, pi in zip(classes, got, strict=True):
+        block = dense[np.ix_(members, members)]
+        want = _dense_stationary(block)
+        power = longrun._power_stationary(sp.csr_matrix(block), np.ones(k := members.size) / k)
+        assert power is not None and np.abs(power - want).sum() <= 1e-12  # the fast path
+        assert np.abs(pi[members] - want).sum() <= 1e-12
+        outside = np.ones(n, dtype=bool)
+        outside[members] = False
+        assert not pi[outside].any()
+    r = rng.normal(size=n)
+    assert np.allclose(cesaro_limit(chain) @ r,
+                       long_run_average_values(FiniteMDP(dense[:, None, :], np.ones(n) / n),
+                                               Policy(np.ones((n, 1))), r), atol=1e-11)
+
+
+def test_a_large_periodic_class_falls_back_from_the_power_iteration() -> None:
+    from objspec.mdp import longrun
+
+    n = 2 * longrun.POWER_BLOCK + 2  # a deterministic cycle: period n, power iteration stalls
+    start = np.arange(n) % 3 / 3.0 + 0.1
+    P = sp.csr_matrix((np.ones(n), (np.arange(n), (np.arange(n) + 1) % n)), shape=(n, n))
+    assert longrun._power_stationary(P, start / start.sum()) is None
+    (pi,) = stationary_distributions(P)
+    assert np.abs(pi - 1.0 / n).max() <= 1e-14

@@ -26,6 +26,7 @@ from objspec.mdp.gain import (
     gain_optimal_policy,
     gain_policy_iteration,
     gain_upper_bound,
+    gain_value_iteration,
     maximal_end_components,
 )
 from objspec.mdp.policy import deterministic_policies
@@ -177,6 +178,104 @@ def test_gain_upper_bound_is_tight_where_a_safe_stay_beats_a_risky_exit() -> Non
     assert abs(u[0] - 0.5) <= 1e-12 and abs(u[1] - 1.0) <= 1e-12
     opt = LimitAverageReward(r).optimise(env)
     assert abs(opt.value - 0.5) <= 1e-12 and opt.bound <= 1e-8
+
+
+def _dyadic_mdp(seed: int, S: int, A: int, *, communicating: bool) -> FiniteMDP:
+    """Random MDPs whose probabilities (1, 1/2, 1/4, 3/4) are exact in floating point, so
+    that the float model *is* the rational one and bounds can be checked exactly.
+    ``communicating``: every action may also step to the next state of a cycle through
+    all states; else two absorbing states and a closed low region (multichain, with
+    optimal gains that differ between states)."""
+    rng = np.random.default_rng(seed)
+    P = np.zeros((S, A, S))
+    k = max(2, S // 3)
+    for s in range(S):
+        for a in range(A):
+            pool = S if communicating or s >= k else k
+            t = rng.choice(pool, size=2, replace=False)
+            if communicating and a == 0:
+                t[0] = (s + 1) % S
+            p = [0.5, 0.5] if rng.random() < 0.5 else [0.25, 0.75]
+            P[s, a, t[0]] += p[0]
+            P[s, a, t[1]] += p[1]
+    if not communicating:
+        for s in rng.choice(S, size=2, replace=False):
+            P[s] = 0.0
+            P[s, :, s] = 1.0
+    return FiniteMDP(P, np.ones(S) / S)
+
+
+@pytest.mark.parametrize("communicating", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_value_iteration_bracket_holds_exactly(seed: int, communicating: bool) -> None:
+    """``lower <= g_sigma(s)`` for the greedy policy and ``g*(s) <= upper`` in every state,
+    checked in rationals against exact multichain policy iteration."""
+    from objspec.mdp.longrun import exact_long_run_average_values
+
+    rng = np.random.default_rng(seed)
+    S, A = int(rng.integers(3, 8)), int(rng.integers(1, 4))
+    env = _dyadic_mdp(seed, S, A, communicating=communicating)
+    r = rng.integers(-4, 5, size=(S, A)) / 4.0  # exact in floating point
+    for max_iter in (1, 7, 10_000):  # every iterate's bracket is proven, converged or not
+        vi = gain_value_iteration(env, r, max_iter=max_iter)
+        best = exact_multichain_policy_iteration(env, r).values
+        greedy = exact_long_run_average_values(env, Policy.deterministic(vi.actions, A), r)
+        assert all(Fraction(vi.lower) <= g for g in greedy)
+        assert all(g <= Fraction(vi.upper) for g in best)
+        if vi.converged:
+            assert vi.upper - vi.lower <= 1e-9
+            assert max(best) - min(best) <= Fraction(vi.upper) - Fraction(vi.lower)
+
+
+def test_lar_takes_value_iteration_on_communicating_models_and_policy_iteration_else(
+        ) -> None:
+    """Both paths are hit, and both results are certified with bounds that hold against
+    the exact rational optimum."""
+    methods = set()
+    for seed in range(6):
+        for communicating in (True, False):
+            rng = np.random.default_rng(50 + seed)
+            S, A = 8, 2
+            env = _dyadic_mdp(50 + seed, S, A, communicating=communicating)
+            r = rng.integers(-4, 5, size=(S, A)) / 4.0
+            opt = LimitAverageReward(r).optimise(env)
+            assert opt.guarantee == "certified" and 0 < opt.bound <= 1e-8
+            exact = exact_multichain_policy_iteration(env, r)
+            optimum = sum(exact.values * env.exact_initial(), Fraction(0))
+            # value is the evaluator's float value (rounding ~1e-15 from the exact one)
+            assert Fraction(opt.value) - Fraction(1, 10**12) <= optimum
+            assert optimum <= Fraction(opt.value) + Fraction(opt.bound)
+            gains = exact.values
+            if communicating:
+                assert opt.method.startswith("relative value iteration"), opt.method
+            elif max(gains) - min(gains) > 1e-6:
+                assert opt.method.startswith("multichain"), opt.method
+            methods.add(opt.method.split(" + ")[0])
+    assert methods == {"relative value iteration", "multichain policy iteration"}
+
+
+def test_lar_on_a_periodic_model_falls_back_and_stays_correct() -> None:
+    # a deterministic 2-cycle with rewards 1 and 0: value iteration's span never shrinks
+    P = np.zeros((2, 1, 2))
+    P[0, 0, 1] = P[1, 0, 0] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0])
+    vi = gain_value_iteration(env, [1.0, 0.0])
+    assert not vi.converged and vi.lower <= 0.5 <= vi.upper
+    opt = LimitAverageReward([1.0, 0.0]).optimise(env)
+    assert opt.method.startswith("multichain") and abs(opt.value - 0.5) <= 1e-12
+    assert opt.bound <= 1e-8
+
+
+@pytest.mark.parametrize("n_states", [200, 2000])
+def test_lar_fast_path_agrees_with_policy_iteration_on_larger_models(n_states: int) -> None:
+    env = random_mdp(n_states, 2, 3, seed=3, sparse=True)
+    r = np.random.default_rng(3).random((n_states, 2))
+    opt = LimitAverageReward(r).optimise(env)
+    assert opt.method.startswith("relative value iteration") and opt.bound <= 1e-8
+    pi = gain_policy_iteration(env, r)
+    assert abs(float(env.initial @ pi.gains) - opt.value) <= opt.bound
+    upper, _ = gain_upper_bound(env, r, pi.bias)
+    assert opt.value <= float(env.initial @ upper) + 1e-12
 
 
 def _storm_lra_max(env: FiniteMDP, r: np.ndarray) -> np.ndarray:

@@ -20,6 +20,12 @@ from objspec.formalisms.fitting import Comparisons, Fit, FitOptions, Fitter
 from objspec.formalisms.optimisation import OptimiseOptions, Optimiser, Optimum
 from objspec.formalisms.reading import SpecificationFields
 from objspec.formalisms.registry import SpecificationReader, formalism
+from objspec.mdp.gain import (
+    gain_optimal_policy,
+    gain_policy_iteration,
+    gain_upper_bound,
+    gain_value_iteration,
+)
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy
@@ -112,7 +118,15 @@ def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
     """A gain-optimal stationary policy (stationary deterministic policies suffice on
     finite MDPs, also multichain ones: Puterman 1994, Theorem 9.1.8).
 
-    Multichain policy iteration in floating point
+    First, relative value iteration (:func:`objspec.mdp.gain.gain_value_iteration`,
+    Puterman 1994, section 8.5) until its span bound brackets the gain of its greedy
+    policy and the optimal gain, from every state, within :data:`VI_TOLERANCE` (relative
+    to ``max |R|``): ``"certified"``, with the bracket's midpoint as the value (the
+    evaluator's value is checked against it) and its width as the bound. This is the
+    fast path; it succeeds whenever the optimal gain is the same from every state and
+    value iteration converges (weakly communicating, aperiodic enough MDPs). Otherwise
+    (the span stalls: multichain MDPs whose optimal gain differs between states, or very
+    slow mixing), multichain policy iteration in floating point
     (:func:`objspec.mdp.gain.gain_policy_iteration`, Puterman 1994, section 9.2.1, started
     from the optimal policy for the discount 0.999) gives a deterministic policy and its
     bias. Without ``exact`` the result is ``"certified"``:
@@ -133,12 +147,23 @@ def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
     >>> opt.guarantee, opt.value
     ('exact', Fraction(1, 1))
     """
-    from objspec.mdp.gain import gain_optimal_policy, gain_policy_iteration, gain_upper_bound
-
-    ev = LimitAverageEvaluator(spec, env, exact=False)
     r = expected_reward(env, spec.reward)
     scale = max(1.0, reward_scale(spec.reward))
+    tie = 1e-9 * scale  # the evaluator's tie tolerance
     A = env.n_actions
+    vi = gain_value_iteration(env, r, tol=VI_TOLERANCE * scale, deadline=options.deadline)
+    if vi.converged:
+        policy = Policy.deterministic(vi.actions, A)
+        if options.exact:
+            return _exact_lar(spec, env, policy, "relative value iteration", vi.iterations)
+        return Optimum(policy, 0.5 * (vi.lower + vi.upper), "certified",
+                       "relative value iteration + span bound",
+                       (vi.upper - vi.lower) + tie,
+                       evidence=(f"span bound after {vi.iterations} sweeps: the policy's gain "
+                                 f"is >= {vi.lower!r} and every policy's gain is <= "
+                                 f"{vi.upper!r}, from every state"),
+                       iterations=vi.iterations)
+    ev = LimitAverageEvaluator(spec, env, exact=False)
 
     def certify(actions: np.ndarray, bias: np.ndarray) -> tuple[Policy, float, float, str]:
         policy = Policy.deterministic(actions, A)
@@ -152,7 +177,7 @@ def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
 
     sol = gain_policy_iteration(env, r, deadline=options.deadline)
     method = "multichain policy iteration"
-    iterations = sol.iterations
+    iterations = vi.iterations + sol.iterations
     policy, value, bound, evidence = certify(sol.actions, sol.bias)
     if bound > 1e-6 * scale and int(env.enabled.sum()) <= LP_PAIRS and not options.expired():
         lp = gain_optimal_policy(env, r)
@@ -162,20 +187,33 @@ def _optimise_lar(spec: LimitAverageReward, env: FiniteMDP,
             policy, value, bound, evidence = found
             sol, method = lp, "multichain LP (HiGHS)"
     if options.exact:
-        from objspec.mdp.exact_control import exact_multichain_policy_iteration
-
-        ex = exact_multichain_policy_iteration(env, spec.reward,
-                                               start=policy.probabilities.argmax(axis=1))
-        exact_value = sum(ex.values * env.exact_initial(), Fraction(0))
-        return Optimum(Policy.deterministic(ex.actions, A), exact_value, "exact",
-                       method + " + exact multichain policy iteration in rationals",
-                       Fraction(0),
-                       evidence="the exact gain and bias of the policy solve the multichain "
-                                "optimality equations (no action improves either)",
-                       iterations=iterations + ex.iterations)
+        return _exact_lar(spec, env, policy, method, iterations)
     return Optimum(policy, value, "certified", method + " + superharmonic bound", bound,
                    evidence=evidence, iterations=iterations)
 
+
+def _exact_lar(spec: LimitAverageReward, env: FiniteMDP, policy: Policy, method: str,
+               iterations: int) -> Optimum:
+    """Exact multichain policy iteration in rationals started from ``policy``."""
+    from objspec.mdp.exact_control import exact_multichain_policy_iteration
+
+    ex = exact_multichain_policy_iteration(env, spec.reward,
+                                           start=policy.probabilities.argmax(axis=1))
+    exact_value = sum(ex.values * env.exact_initial(), Fraction(0))
+    return Optimum(Policy.deterministic(ex.actions, env.n_actions), exact_value, "exact",
+                   method + " + exact multichain policy iteration in rationals",
+                   Fraction(0),
+                   evidence="the exact gain and bias of the policy solve the multichain "
+                            "optimality equations (no action improves either)",
+                   iterations=iterations + ex.iterations)
+
+
+#: Width (relative to ``max(1, max |R|)``) of the value-iteration bracket that ends the
+#: LAR optimiser's fast path: with the evaluator's tie tolerance ``1e-9`` the bound is
+#: ``2e-9`` relative, and the bracket's midpoint is within ``5e-10`` relative of the
+#: policy's value, inside the re-evaluation check (``1e-9`` relative plus ``1e-9``
+#: absolute) whatever the reward's scale.
+VI_TOLERANCE = 1e-9
 
 #: Most enabled state-action pairs for the linear-program fallback of the LAR optimiser.
 LP_PAIRS = 1000  # HiGHS needs about a minute for 800 states on this problem
@@ -183,7 +221,8 @@ LP_PAIRS = 1000  # HiGHS needs about a minute for 800 states on this problem
 #: The LAR optimiser: multichain policy iteration or LP, certified or verified exactly.
 LAR_OPTIMISER = Optimiser(
     _optimise_lar,
-    "multichain policy iteration (LP fallback) with a superharmonic upper bound; exact "
+    "relative value iteration with the span bound; where the optimal gain differs between "
+    "states, multichain policy iteration (LP fallback) with a superharmonic upper bound; exact "
     "multichain policy iteration in rationals with exact=True",
     "exact",
     "polynomial: linear programming (Puterman 1994, section 9.3); multichain policy "

@@ -28,7 +28,7 @@ from objspec.mdp.gain import (
 )
 from objspec.mdp.longrun import exact_long_run_average, long_run_average
 from objspec.mdp.model import FiniteMDP
-from objspec.mdp.policy import Policy
+from objspec.mdp.policy import Policy, as_policy_batch
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -100,8 +100,12 @@ class LimitAverageEvaluator(RealValuedEvaluator[LimitAverageReward]):
         self.tie_tolerance = 1e-9 * max(1.0, reward_scale(spec.reward))
 
     def valuation(self, policies: Any) -> Valuation:
-        pi = self._batch(policies)
-        return self._valued(np.atleast_1d(long_run_average(self.env, pi, self._reward)))
+        # validated but not made canonical off the reached states: the gain from the
+        # initial distribution is read on the reached states only, so canonical rows
+        # would not change it (and finding the reached states costs a graph search)
+        env = self.env
+        pi, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
+        return self._valued(np.atleast_1d(long_run_average(env, pi, self._reward)))
 
     def exact_value(self, policy: Policy) -> Fraction:
         return exact_long_run_average(self.env, policy, self._spec.reward)

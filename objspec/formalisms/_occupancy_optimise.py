@@ -355,9 +355,10 @@ def _hessian_nsd(expr: Any, symbols: list[Any]) -> bool:
 
 def concavity_of(f: Any, k: int, *, concave: bool = False, gradient: Any = None
                  ) -> tuple[bool, Any]:
-    """``(concave, gradient)`` of a function of a ``k``-vector: as declared, else read from
-    its symbolic form (a quadratic with a negative semidefinite Hessian is concave; the
-    gradient is the lambdified symbolic one), else ``(False, None)``.
+    """``(concave, gradient)`` of a function of a ``k``-vector: a declared gradient is kept
+    as it is; otherwise both are read from ``f``'s symbolic form where it has one (a
+    quadratic with a negative semidefinite Hessian is concave; the gradient is the
+    lambdified symbolic one), and a declared ``concave`` stays True.
 
     Examples
     --------
@@ -365,11 +366,11 @@ def concavity_of(f: Any, k: int, *, concave: bool = False, gradient: Any = None
     >>> c, [float(x) for x in g([1.0, -2.0])]
     (True, [-2.0, 4.0])
     """
-    if gradient is not None or concave:
+    if gradient is not None:
         return concave, gradient
     sym = symbolic_function(f, k, vector=True)
     if sym is None:
-        return False, None
+        return concave, None
     import sympy
 
     expr, symbols = sym
@@ -378,7 +379,7 @@ def concavity_of(f: Any, k: int, *, concave: bool = False, gradient: Any = None
     def grad(v: Any) -> np.ndarray:
         return np.asarray(lam(list(np.asarray(v, dtype=np.float64))), dtype=np.float64)
 
-    return _hessian_nsd(expr, symbols), grad
+    return concave or _hessian_nsd(expr, symbols), grad
 
 
 def _finite_difference(F: Any, x: np.ndarray) -> np.ndarray:
@@ -466,16 +467,9 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     if omorl:
         r = expected_reward_batch(env, spec.rewards)  # [k, S, A]
         Rmat = r.reshape(r.shape[0], S * A)
-        sym = symbolic_function(spec.f, r.shape[0], vector=True) if gradient is None else None
         sym_grad = None
-        if sym is not None:
-            import sympy
-
-            expr, symbols = sym
-            if not concave and _hessian_nsd(expr, symbols):
-                concave = True
-            sym_grad = sympy.lambdify([symbols], [sympy.diff(expr, s) for s in symbols],
-                                      "numpy")
+        if gradient is None:
+            concave, sym_grad = concavity_of(spec.f, r.shape[0], concave=concave)
 
         def F(x: np.ndarray) -> float:
             return float(spec.f(Rmat @ x))
@@ -484,7 +478,7 @@ def optimise_function(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
             if gradient is not None:
                 return _checked_vector(gradient(v), len(v), "OMORL gradient")
             assert sym_grad is not None
-            return np.asarray(sym_grad(list(v)), dtype=np.float64)
+            return np.asarray(sym_grad(v), dtype=np.float64)
 
         exact_grad = gradient is not None or sym_grad is not None
 

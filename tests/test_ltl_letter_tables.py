@@ -15,10 +15,13 @@ from ltl_strategies import formulas
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl import after as after_module
+from objspec.ltl import clear_caches
 from objspec.ltl import operations as ops
 from objspec.ltl import syntax as s
+from objspec.ltl import translation as translation_module
 from objspec.ltl.after import DNF, After, expand_table, to_dnf
 from objspec.ltl.families import FAMILIES, family
+from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import simplify
 from objspec.ltl.translation import translate
 
@@ -62,6 +65,43 @@ def test_letter_tables_agree_with_per_letter_af(direct: int, f: s.Formula) -> No
                 assert table.values[codes[letter]] == plain.dnf(d, letter)
     finally:
         after_module._DIRECT_READS = old
+
+
+def _check_both_ways(f: s.Formula) -> None:
+    """The whole translation gives the same tables whether states are explored letter by
+    letter (the plain computation) or by letter tables."""
+    old = translation_module._PER_LETTER_PROPS
+    automata = []
+    try:
+        for threshold in (len(ATOMS), 0):
+            translation_module._PER_LETTER_PROPS = threshold
+            clear_caches()
+            automata.append(translate(f, ATOMS))
+    finally:
+        translation_module._PER_LETTER_PROPS = old
+        clear_caches()
+    plain, fast = automata
+    assert np.array_equal(plain.successors, fast.successors)
+    assert np.array_equal(plain.marks, fast.marks)
+    assert str(plain.acceptance) == str(fast.acceptance)
+    assert plain.initial == fast.initial
+
+
+@settings(max_examples=40, deadline=None)
+@given(f=formulas(depth=3, atoms=ATOMS))
+def test_explored_by_tables_or_letter_by_letter_the_same_automaton(f: s.Formula) -> None:
+    _check_both_ways(f)
+
+
+@pytest.mark.parametrize("text", [
+    "G (a -> F (b & F c))",             # invariance (breakpoint) construction
+    "G F (a & F (b & X d))",            # recurrence monitor
+    "F G (a | X b) & G F c",            # persistence monitor, products
+    "(G F a -> G F b) & G (c -> X d)",  # master theorem
+    "a U (b R (c W (d M a)))",
+])
+def test_named_formulas_explored_both_ways(text: str) -> None:
+    _check_both_ways(parse_formula(text))
 
 
 def test_tables_read_only_the_propositions_outside_next() -> None:

@@ -418,7 +418,7 @@ def _drop_unread(t: LetterTable) -> LetterTable:
     codes = t.codes
     for j in range(len(props) - 1, -1, -1):
         halves = codes.reshape(-1, 2, 1 << j)
-        if np.array_equal(halves[:, 0, :], halves[:, 1, :]):
+        if (halves[:, 0, :] == halves[:, 1, :]).all():
             codes = np.ascontiguousarray(halves[:, 0, :]).reshape(-1)
             del props[j]
     return LetterTable(tuple(props), codes, t.values)
@@ -467,6 +467,8 @@ def join_tables(tables: Sequence[LetterTable]) -> LetterTable:
     >>> joined.values
     (('x', 'z'), ('y', 'z'))
     """
+    if len(tables) == 1:
+        return LetterTable(tables[0].props, tables[0].codes, tuple((v,) for v in tables[0].values))
     out = LetterTable((), _ZERO_CODES, ((),))
     for t in tables:
         out = combine_tables(out, t, lambda acc, v: (*acc, v))  # type: ignore[misc]

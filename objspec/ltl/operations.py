@@ -175,8 +175,13 @@ def first_occurrences(row: np.ndarray) -> np.ndarray:
     --------
     >>> first_occurrences(np.array([3, 1, 3, -1, 0, 1])).tolist()
     [3, 1, -1, 0]
+    >>> first_occurrences(np.array([900, -1, 900, 5])).tolist()
+    [900, -1, 5]
     """
     size = int(row.max()) + 2 if row.size else 1
+    if size > 4 * row.size + 64:  # large values in a short row: sort instead
+        values, first_at = np.unique(row, return_index=True)
+        return values[np.argsort(first_at, kind="stable")]
     first = np.full(size, row.size, dtype=np.int64)
     np.minimum.at(first, row + 1, np.arange(row.size))
     values = np.flatnonzero(first < row.size)

@@ -49,6 +49,16 @@ marks and equivalent successors merge) after clearing marks that cannot matter (
 or of sets no satisfiable disjunct of the component mentions), acceptance sets marking the
 same transitions are merged, and the result is cached per formula.
 
+States are explored breadth first; the successors of a state are computed once per
+distinct tuple of its components' ``af`` results, not once per letter:
+:meth:`objspec.ltl.after.After.table` gives ``af`` of a DNF for all letters at once as a
+table over the propositions it reads outside ``X`` (``F (p1 & F (p2 & ...))`` reads all
+``p_i``, ``X p`` none), built by combining its atoms' tables with numpy broadcasting (one
+``dnf_and``/``dnf_or`` per distinct pair of values), and the dense row over ``2**k``
+letters is filled by indexing. Small alphabets (up to ``_PER_LETTER_PROPS``
+propositions) are explored letter by letter, which is cheaper there; both give the same
+automaton.
+
 Formulas of any depth are handled without Python recursion (explicit stacks in the
 parser, printers, simplifier, ``af`` and the decomposition). The budget of a translation,
 ``max_states`` and ``time_limit`` of :func:`translate`, and the limits above raise
@@ -304,6 +314,32 @@ def _fixpoint_subformulas(
     return mu, nu
 
 
+#: Alphabets of at most this many propositions are explored letter by letter (few
+#: letters: cheaper than building letter tables); larger ones by :meth:`After.table`.
+_PER_LETTER_PROPS = 6
+
+
+def _letter_classes(
+    after: After, parts: tuple[DNF, ...], n_props: int
+) -> tuple[np.ndarray, list[tuple[int, tuple[DNF, ...]]]]:
+    """The letters grouped by the tuple of ``af`` results of ``parts``: ``codes[letter]``
+    is the letter's class, and the classes with their tuples are listed in the order of
+    their first letter (as a loop over the letters meets them)."""
+    if n_props <= _PER_LETTER_PROPS:
+        found: dict[tuple[DNF, ...], int] = {}
+        codes = [found.setdefault(tuple(after.dnf(d, w) for d in parts), len(found))
+                 for w in range(1 << n_props)]
+        return np.asarray(codes, dtype=np.int64), [(c, v) for v, c in found.items()]
+    joint = join_tables([after.table(d) for d in parts])
+    codes_array = expand_table(joint, n_props)
+    classes = []
+    for c in ops.first_occurrences(codes_array).tolist():
+        values = joint.values[c]
+        assert isinstance(values, tuple)
+        classes.append((c, values))
+    return codes_array, classes
+
+
 def _explore(
     phi: s.Formula,
     propositions: tuple[str, ...],
@@ -334,13 +370,10 @@ def _explore(
     while i < len(states):
         check_time(phi, len(states))
         state = states[i]
-        joint = join_tables([after.table(c) for c in state])
-        codes = expand_table(joint, n_props)
-        class_succ = np.empty(len(joint.values), dtype=np.int64)
-        class_marks = np.zeros((len(joint.values), n_monitors), dtype=bool)
-        for c in ops.first_occurrences(codes).tolist():
-            values = joint.values[c]
-            assert isinstance(values, tuple)
+        codes, classes = _letter_classes(after, state, n_props)
+        class_succ = np.empty(len(classes), dtype=np.int64)
+        class_marks = np.zeros((len(classes), n_monitors), dtype=bool)
+        for c, values in classes:
             main_next = values[0]
             parts: list[DNF] = [main_next]
             for k, m in enumerate(monitors):
@@ -597,7 +630,7 @@ def _invariance_automaton(
     """
     after = After(propositions)
     n_props = len(propositions)
-    chi_table = after.table(to_dnf(chi))
+    chi_dnf = to_dnf(chi)
     start = (TT, TT)
     index = {start: 0}
     states = [start]
@@ -607,13 +640,10 @@ def _invariance_automaton(
     while i < len(states):
         check_time(phi, len(states))
         pending, watched = states[i]
-        joint = join_tables([after.table(pending), chi_table, after.table(watched)])
-        codes = expand_table(joint, n_props)
-        class_succ = np.empty(len(joint.values), dtype=np.int64)
-        class_marks = np.zeros(len(joint.values), dtype=bool)
-        for c in ops.first_occurrences(codes).tolist():
-            values = joint.values[c]
-            assert isinstance(values, tuple)
+        codes, classes = _letter_classes(after, (pending, chi_dnf, watched), n_props)
+        class_succ = np.empty(len(classes), dtype=np.int64)
+        class_marks = np.zeros(len(classes), dtype=bool)
+        for c, values in classes:
             new_pending = dnf_and(values[0], values[1])
             if new_pending == FF:
                 class_succ[c] = -1

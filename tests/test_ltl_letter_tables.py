@@ -131,6 +131,10 @@ def test_distinct_edges(n: int, n_letters: int, seed: int, with_marks: bool) -> 
         for q in range(n) for w in range(n_letters) if succ[q, w] >= 0
     })
     assert list(zip(src.tolist(), dst.tolist(), m.tolist(), strict=True)) == expected
+    raw = ops._edges(succ, marks)
+    assert sorted(zip(*(a.tolist() for a in raw), strict=True)) == sorted(
+        (q, int(succ[q, w]), int(marks[q, w]) if marks is not None else 0)
+        for q in range(n) for w in range(n_letters) if succ[q, w] >= 0)
     old = ops._PRESENCE_SLOTS
     ops._PRESENCE_SLOTS = 0  # the sorting fallback
     try:

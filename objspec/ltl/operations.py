@@ -204,7 +204,9 @@ def prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray
     i = 0
     while i < len(order):
         # the row's distinct successors in the order of their first letter
-        for j in first_occurrences(succ[order[i]]).tolist():
+        row = succ[order[i]]
+        targets = row.tolist() if row.size <= 64 else first_occurrences(row).tolist()
+        for j in targets:
             if j >= 0 and j not in seen:
                 seen[j] = len(order)
                 order.append(j)
@@ -254,10 +256,36 @@ def _distinct_edges(
     return src, dst, m
 
 
+#: Tables with at most this many letters give graph passes every transition (few repeats);
+#: wider ones their distinct edges only.
+_RAW_EDGES_LETTERS = 16
+
+
+def _edges(
+    succ: np.ndarray, marks: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The existing transitions ``(source, target, marks)`` for a graph pass: all of them
+    on narrow tables, the distinct ones (:func:`_distinct_edges`) on wide ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src, dst, m = _edges(np.array([[1, 1], [-1, 0]]))
+    >>> src.tolist(), dst.tolist(), m.tolist()
+    ([0, 0, 1], [1, 1, 0], [0, 0, 0])
+    """
+    if succ.shape[1] > _RAW_EDGES_LETTERS:
+        return _distinct_edges(succ, marks)
+    exists = succ >= 0
+    src = np.repeat(np.arange(succ.shape[0], dtype=np.int64), succ.shape[1])[exists.reshape(-1)]
+    m = np.zeros(src.size, dtype=np.int64) if marks is None else marks[exists]
+    return src, succ[exists], m
+
+
 def _on_cycles(succ: np.ndarray) -> np.ndarray:
     """``[Q, L]`` bool: the transition exists and lies inside a strongly connected component."""
     n = succ.shape[0]
-    src, dst, _ = _distinct_edges(succ)
+    src, dst, _ = _edges(succ)
     _, labels = strongly_connected_components(adjacency(n, src, dst))
     labels = np.append(np.asarray(labels), -1)
     return (succ >= 0) & (labels[:n, None] == labels[succ])
@@ -328,7 +356,7 @@ def _relevant_sets(
     inf_masks = np.array([sum(1 << a.index for a in c if a.infinitely) for c in dnf],
                          dtype=np.int64)
     all_masks = np.array([sum(1 << a.index for a in c) for c in dnf], dtype=np.int64)
-    src, dst, edge_marks = _distinct_edges(succ, marks)
+    src, dst, edge_marks = _edges(succ, marks)
     n_comp, comp = strongly_connected_components(adjacency(n, src, dst))
     inside = comp[src] == comp[dst]
     present = np.zeros(n_comp, dtype=np.int64)
@@ -364,7 +392,7 @@ def _accepting_nodes(
     good = np.zeros(n, dtype=bool)
     if not dnf:
         return good
-    src, dst, edge_marks = _distinct_edges(succ, marks)
+    src, dst, edge_marks = _edges(succ, marks)
     groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for conj in dnf:
         fin = sum(1 << a.index for a in conj if not a.infinitely and not a.complemented)
@@ -396,7 +424,7 @@ def _accepting_nodes(
 
 
 def _graph(succ: np.ndarray) -> Any:
-    src, dst, _ = _distinct_edges(succ)
+    src, dst, _ = _edges(succ)
     return adjacency(succ.shape[0], src, dst)
 
 

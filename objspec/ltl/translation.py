@@ -85,6 +85,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -321,15 +322,17 @@ _PER_LETTER_PROPS = 6
 
 def _letter_classes(
     after: After, parts: tuple[DNF, ...], n_props: int
-) -> tuple[np.ndarray, list[tuple[int, tuple[DNF, ...]]]]:
+) -> tuple[list[int] | np.ndarray, list[tuple[int, tuple[DNF, ...]]]]:
     """The letters grouped by the tuple of ``af`` results of ``parts``: ``codes[letter]``
     is the letter's class, and the classes with their tuples are listed in the order of
-    their first letter (as a loop over the letters meets them)."""
+    their first letter (as a loop over the letters meets them). ``codes`` is a list for
+    a small alphabet (explored letter by letter, without per-state numpy overhead) and an
+    array otherwise."""
     if n_props <= _PER_LETTER_PROPS:
         found: dict[tuple[DNF, ...], int] = {}
         codes = [found.setdefault(tuple(after.dnf(d, w) for d in parts), len(found))
                  for w in range(1 << n_props)]
-        return np.asarray(codes, dtype=np.int64), [(c, v) for v, c in found.items()]
+        return codes, [(c, v) for v, c in found.items()]
     joint = join_tables([after.table(d) for d in parts])
     codes_array = expand_table(joint, n_props)
     classes = []
@@ -363,23 +366,23 @@ def _explore(
     start = (main0, *(m.start(main0) for m in monitors))
     index = {start: 0}
     states = [start]
-    succ_rows: list[np.ndarray] = []
-    mark_rows: list[np.ndarray] = []
+    succ_rows: list[Any] = []
+    mark_rows: list[Any] = []
     n_monitors = len(monitors)
     i = 0
     while i < len(states):
         check_time(phi, len(states))
         state = states[i]
         codes, classes = _letter_classes(after, state, n_props)
-        class_succ = np.empty(len(classes), dtype=np.int64)
-        class_marks = np.zeros((len(classes), n_monitors), dtype=bool)
+        class_succ = [0] * len(classes)
+        class_marks = [[False] * n_monitors for _ in classes]
         for c, values in classes:
             main_next = values[0]
             parts: list[DNF] = [main_next]
             for k, m in enumerate(monitors):
                 nxt, fired = m.follow(values[k + 1], main_next)
                 parts.append(nxt)
-                class_marks[c, k] = fired
+                class_marks[c][k] = fired
             key = tuple(parts)
             j = index.get(key)
             if j is None:
@@ -389,11 +392,19 @@ def _explore(
                 index[key] = j
                 states.append(key)
             class_succ[c] = j
-        succ_rows.append(class_succ[codes])
-        mark_rows.append(class_marks[codes])
+        if isinstance(codes, list):
+            succ_rows.append([class_succ[c] for c in codes])
+            mark_rows.extend(class_marks[c] for c in codes)
+        else:
+            succ_rows.append(np.asarray(class_succ, dtype=np.int64)[codes])
+            mark_rows.append(
+                np.asarray(class_marks, dtype=bool).reshape(len(classes), n_monitors)[codes])
         i += 1
-    succ = np.stack(succ_rows)
-    marks = np.concatenate(mark_rows, axis=0)
+    succ = np.array(succ_rows, dtype=np.int64)
+    if mark_rows and isinstance(mark_rows[0], np.ndarray):
+        marks = np.concatenate(mark_rows, axis=0)
+    else:
+        marks = np.array(mark_rows, dtype=bool).reshape(succ.size, n_monitors)
     return succ, marks, states
 
 
@@ -634,15 +645,15 @@ def _invariance_automaton(
     start = (TT, TT)
     index = {start: 0}
     states = [start]
-    succ_rows: list[np.ndarray] = []
-    mark_rows: list[np.ndarray] = []
+    succ_rows: list[Any] = []
+    mark_rows: list[Any] = []
     i = 0
     while i < len(states):
         check_time(phi, len(states))
         pending, watched = states[i]
         codes, classes = _letter_classes(after, (pending, chi_dnf, watched), n_props)
-        class_succ = np.empty(len(classes), dtype=np.int64)
-        class_marks = np.zeros(len(classes), dtype=bool)
+        class_succ = [0] * len(classes)
+        class_marks = [False] * len(classes)
         for c, values in classes:
             new_pending = dnf_and(values[0], values[1])
             if new_pending == FF:
@@ -660,11 +671,15 @@ def _invariance_automaton(
                 states.append(key)
             class_succ[c] = j
             class_marks[c] = fired
-        succ_rows.append(class_succ[codes])
-        mark_rows.append(class_marks[codes])
+        if isinstance(codes, list):
+            succ_rows.append([class_succ[c] for c in codes])
+            mark_rows.extend(class_marks[c] for c in codes)
+        else:
+            succ_rows.append(np.asarray(class_succ, dtype=np.int64)[codes])
+            mark_rows.extend(np.asarray(class_marks, dtype=bool)[codes].tolist())
         i += 1
-    succ = np.stack(succ_rows)
-    table = np.concatenate(mark_rows)[:, None]
+    succ = np.array(succ_rows, dtype=np.int64)
+    table = np.array(mark_rows, dtype=bool).reshape(succ.size, 1)
     return ops.finish(phi, propositions, succ, table, AcceptanceAtom(True, 0), 0)
 
 

@@ -1,11 +1,15 @@
 """Benchmark of the LTL engine (not a test).
 
 1. Translation time of LTL formulas with up to 15 operators into deterministic automata.
+1b. The parametrised families of Spot's ``genltl`` (:mod:`objspec.ltl.families`): states and
+   translation time per family and size ``n`` up to ``--max-n`` (10), each run under a time
+   budget (``--budget`` seconds, 10): a family stops at its first refused size.
 2. Satisfaction probabilities of 64 policies for one formula on a 1,000-state labelled MDP:
    objspec's batched product-chain evaluation versus a loop of Storm DTMC LTL checks (model
    building and property parsing included), measured in the same run, with the ratio.
 
-Run: ``python benchmarks/bench_ltl.py`` (``--states``, ``--policies``, ``--seed`` to vary).
+Run: ``python benchmarks/bench_ltl.py`` (``--states``, ``--policies``, ``--seed`` to vary;
+``--families-only`` for part 1b alone, ``--family NAME`` (repeatable) to pick families).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import numpy as np
 
 from objspec import FiniteMDP
 from objspec.environments.generators import random_labelled_mdp, random_policies
+from objspec.errors import TranslationLimitError
 from objspec.ltl import clear_caches
 from objspec.ltl import syntax as s
+from objspec.ltl.families import FAMILIES
 from objspec.ltl.product import ProductSkeleton, satisfaction_probabilities
 from objspec.ltl.translation import translate
 from objspec.mdp.chunks import worker_count
@@ -211,12 +217,43 @@ def best_of(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
     return best, result
 
 
+def bench_families(names: list[str], max_n: int, budget: float) -> None:
+    """States and translation time (caches cleared) of each family for n = 1..max_n."""
+    print(f"## genltl families (translation, n <= {max_n}, budget {budget:g} s per run)\n")
+    print("| family | n | states | time (s) | ms per state |")
+    print("|---|---:|---:|---:|---:|")
+    translate("G (z -> F y) & F G !x")  # warm-up: imports and lazily built tables
+    for name in names:
+        for n in range(1, max_n + 1):
+            f = FAMILIES[name](n)
+            clear_caches()
+            start = time.perf_counter()
+            try:
+                aut = translate(f, time_limit=budget)
+            except TranslationLimitError as exc:
+                elapsed = time.perf_counter() - start
+                print(f"| {name} | {n} | refused after {elapsed:.1f} s: "
+                      f"{str(exc)[:50]}... | | |", flush=True)
+                break
+            elapsed = time.perf_counter() - start
+            print(f"| {name} | {n} | {aut.n_states} | {elapsed:.3f} | "
+                  f"{1e3 * elapsed / aut.n_states:.2f} |", flush=True)
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--states", type=int, default=1000)
     parser.add_argument("--policies", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-n", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=10.0)
+    parser.add_argument("--family", action="append", choices=sorted(FAMILIES))
+    parser.add_argument("--families-only", action="store_true")
     args = parser.parse_args()
+    bench_families(args.family or list(FAMILIES), args.max_n, args.budget)
+    if args.families_only:
+        return
     bench_translation(args.seed)
     bench_evaluation(args.states, args.policies, args.seed, "G (a -> F b) & F G !c")
     print()

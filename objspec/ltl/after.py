@@ -31,8 +31,11 @@ True
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
 
 from objspec.ltl import syntax as s
 from objspec.ltl.caches import clear_caches, register_cache
@@ -44,6 +47,11 @@ __all__ = [
     "TT",
     "FF",
     "After",
+    "LetterTable",
+    "constant_table",
+    "combine_tables",
+    "join_tables",
+    "expand_table",
     "to_dnf",
     "from_dnf",
     "dnf_and",
@@ -348,6 +356,144 @@ def from_dnf(d: DNF) -> s.Formula:
     return result
 
 
+class LetterTable(NamedTuple):
+    """A function from letters to values that reads only some propositions.
+
+    ``props`` are the bit positions (in the alphabet of an :class:`After`) the function
+    reads, increasing; ``codes[v]`` is the index in ``values`` of the value on the letters
+    whose restriction to ``props`` is ``v`` (bit ``j`` of ``v`` is proposition
+    ``props[j]``). ``values`` has no repeats. A table over ``k`` propositions has ``2**k``
+    codes, however large the alphabet: ``af`` of a state only reads the propositions that
+    occur in it outside ``X`` (``af(X p) = p`` reads nothing), so the successors of a state
+    are computed once per distinct value rather than once per letter.
+
+    Examples
+    --------
+    >>> t = combine_tables(LetterTable((0,), np.array([0, 1]), ("no", "yes")),
+    ...                    constant_table("!"), lambda a, b: a + b)
+    >>> t.props, t.codes.tolist(), t.values
+    ((0,), [0, 1], ('no!', 'yes!'))
+    >>> expand_table(t, 2).tolist()  # letters 0..3 of a two-proposition alphabet
+    [0, 1, 0, 1]
+    """
+
+    props: tuple[int, ...]
+    codes: np.ndarray
+    values: tuple[object, ...]
+
+
+_ZERO_CODES = np.zeros(1, dtype=np.int64)
+_ZERO_CODES.flags.writeable = False
+
+
+def constant_table(value: object) -> LetterTable:
+    """The table of a function that reads no proposition.
+
+    Examples
+    --------
+    >>> constant_table(7).values, constant_table(7).codes.tolist()
+    ((7,), [0])
+    """
+    return LetterTable((), _ZERO_CODES, (value,))
+
+
+@lru_cache(maxsize=4096)
+def _projection(props: tuple[int, ...], sub: tuple[int, ...]) -> np.ndarray:
+    """``[2**len(props)]``: each valuation of ``props`` restricted to ``sub`` (a subset),
+    as a valuation index of ``sub``."""
+    valuations = np.arange(1 << len(props), dtype=np.int64)
+    out = np.zeros_like(valuations)
+    where = {p: i for i, p in enumerate(props)}
+    for j, p in enumerate(sub):
+        out |= ((valuations >> where[p]) & 1) << j
+    out.flags.writeable = False
+    return out
+
+
+def _drop_unread(t: LetterTable) -> LetterTable:
+    """The same function without the propositions its codes do not depend on."""
+    if len(t.values) == 1:
+        return constant_table(t.values[0])
+    props = list(t.props)
+    codes = t.codes
+    for j in range(len(props) - 1, -1, -1):
+        halves = codes.reshape(-1, 2, 1 << j)
+        if (halves[:, 0, :] == halves[:, 1, :]).all():
+            codes = np.ascontiguousarray(halves[:, 0, :]).reshape(-1)
+            del props[j]
+    return LetterTable(tuple(props), codes, t.values)
+
+
+def combine_tables(
+    f: LetterTable, g: LetterTable, op: Callable[[object, object], object]
+) -> LetterTable:
+    """The table of ``letter -> op(f(letter), g(letter))``: ``op`` is called once per
+    distinct pair of values (not per letter), and the valuations are matched by numpy
+    broadcasting over the union of the propositions read.
+
+    Examples
+    --------
+    >>> a = LetterTable((0,), np.array([0, 1]), (False, True))
+    >>> b = LetterTable((1,), np.array([0, 1]), (False, True))
+    >>> both = combine_tables(a, b, lambda x, y: x and y)
+    >>> both.props, both.codes.tolist(), both.values
+    ((0, 1), [0, 0, 0, 1], (False, True))
+    """
+    if len(f.values) == 1 and len(g.values) == 1:
+        return constant_table(op(f.values[0], g.values[0]))
+    props = tuple(sorted(set(f.props) | set(g.props)))
+    fc = f.codes if f.props == props else f.codes[_projection(props, f.props)]
+    gc = g.codes if g.props == props else g.codes[_projection(props, g.props)]
+    ng = len(g.values)
+    unique, inverse = np.unique(fc * ng + gc, return_inverse=True)
+    found: dict[object, int] = {}
+    remap = [
+        found.setdefault(op(f.values[u // ng], g.values[u % ng]), len(found))
+        for u in unique.tolist()
+    ]
+    if len(found) == 1:
+        return constant_table(next(iter(found)))
+    codes = np.asarray(remap, dtype=np.int64)[inverse.reshape(-1)]
+    return _drop_unread(LetterTable(props, codes, tuple(found)))
+
+
+def join_tables(tables: Sequence[LetterTable]) -> LetterTable:
+    """The table of the tuple of the tables' values (letter -> ``(t0(letter), ...)``).
+
+    Examples
+    --------
+    >>> a = LetterTable((0,), np.array([0, 1]), ("x", "y"))
+    >>> joined = join_tables([a, constant_table("z")])
+    >>> joined.values
+    (('x', 'z'), ('y', 'z'))
+    """
+    if len(tables) == 1:
+        return LetterTable(tables[0].props, tables[0].codes, tuple((v,) for v in tables[0].values))
+    out = LetterTable((), _ZERO_CODES, ((),))
+    for t in tables:
+        out = combine_tables(out, t, lambda acc, v: (*acc, v))  # type: ignore[misc]
+    return out
+
+
+def expand_table(t: LetterTable, n_props: int) -> np.ndarray:
+    """``[2**n_props]``: the code of every letter of an alphabet of ``n_props``
+    propositions (the dense row of a successor table).
+
+    Examples
+    --------
+    >>> expand_table(LetterTable((1,), np.array([0, 1]), ("a", "b")), 2).tolist()
+    [0, 0, 1, 1]
+    """
+    if not t.props:
+        return np.zeros(1 << n_props, dtype=np.int64)
+    return t.codes[_projection(tuple(range(n_props)), t.props)]
+
+
+#: :meth:`After.table` of a DNF that reads at most this many propositions calls ``af`` per
+#: valuation (cached per atom and letter); above, it combines the atoms' tables.
+_DIRECT_READS = 6
+
+
 class After:
     """The after function ``af`` on monotone DNFs, memoised per letter.
 
@@ -363,6 +509,9 @@ class After:
         self.index = {p: i for i, p in enumerate(propositions)}
         self.atom_cache: dict[tuple[int, int], DNF] = {}
         self.dnf_cache: dict[tuple[DNF, int], DNF] = {}
+        self.atom_tables: dict[int, LetterTable] = {}
+        self.dnf_tables: dict[DNF, LetterTable] = {}
+        self.reads_cache: dict[int, frozenset[int]] = {}
 
     def formula(self, f: s.Formula, letter: int) -> DNF:
         return self.dnf(to_dnf(f), letter)
@@ -443,6 +592,138 @@ class After:
                 break
         self.dnf_cache[key] = out
         return out
+
+
+    # ------------------------------------------------------------ all letters at once
+    def table(self, d: DNF) -> LetterTable:
+        """``af(d, letter)`` for every letter, as a :class:`LetterTable` over the
+        propositions ``d`` reads (those outside ``X``).
+
+        The same folds as :meth:`dnf` (clause by clause, atom by atom, with
+        :func:`dnf_and` and :func:`dnf_or`), each applied once per distinct pair of
+        values instead of once per letter, so ``table(d)`` at a letter equals
+        ``dnf(d, letter)``.
+
+        Examples
+        --------
+        >>> from objspec.ltl.parser import parse_formula as p
+        >>> af = After(("a", "b", "c"))
+        >>> t = af.table(to_dnf(p("a U b")))  # reads a and b, not c
+        >>> t.props, len(t.values)
+        ((0, 1), 3)
+        >>> all(t.values[t.codes[(w & 1) | ((w >> 1) & 1) << 1]] == af.dnf(to_dnf(p("a U b")), w)
+        ...     for w in range(8))
+        True
+        """
+        hit = self.dnf_tables.get(d)
+        if hit is not None:
+            return hit
+        reads = sorted({p for clause in d for atom in clause for p in self.reads(atom)})
+        if len(reads) <= _DIRECT_READS:
+            # few valuations: af per representative letter (cached per atom and letter)
+            # costs less than combining tables
+            valuations = np.arange(1 << len(reads), dtype=np.int64)
+            letters = np.zeros_like(valuations)
+            for j, p in enumerate(reads):
+                letters |= ((valuations >> j) & 1) << p
+            found: dict[object, int] = {}
+            codes = [found.setdefault(self.dnf(d, w), len(found)) for w in letters.tolist()]
+            direct = _drop_unread(LetterTable(tuple(reads), np.asarray(codes, dtype=np.int64),
+                                              tuple(found)))
+            self.dnf_tables[d] = direct
+            return direct
+        for clause in d:
+            for atom in clause:
+                self.atom_table(atom)
+        out = constant_table(FF)
+        for clause in d:
+            conj = constant_table(TT)
+            for atom in clause:
+                conj = combine_tables(conj, self.atom_tables[atom], dnf_and)
+            out = combine_tables(out, conj, dnf_or)
+        self.dnf_tables[d] = out
+        return out
+
+    def reads(self, atom: int) -> frozenset[int]:
+        """The propositions (bit positions) ``af`` of a DNF atom can read: those of its
+        literals outside ``X``."""
+        hit = self.reads_cache.get(atom)
+        if hit is not None:
+            return hit
+        stack = [atom]
+        while stack:
+            top = stack[-1]
+            if top in self.reads_cache:
+                stack.pop()
+                continue
+            needs = self._needs(top)
+            missing = [a for a in needs if a not in self.reads_cache]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            f = _FORMULAS[top]
+            if isinstance(f, s.Atom):
+                self.reads_cache[top] = frozenset({self.index[f.name]})
+            elif isinstance(f, s.Not):
+                assert isinstance(f.operand, s.Atom)
+                self.reads_cache[top] = frozenset({self.index[f.operand.name]})
+            else:
+                self.reads_cache[top] = frozenset().union(*(self.reads_cache[a] for a in needs))
+        return self.reads_cache[atom]
+
+    def atom_table(self, atom: int) -> LetterTable:
+        """``af`` of one DNF atom for every letter (see :meth:`table`); the atoms of its
+        operands are done first, deepest first, with an explicit stack."""
+        hit = self.atom_tables.get(atom)
+        if hit is not None:
+            return hit
+        stack = [atom]
+        while stack:
+            top = stack[-1]
+            if top in self.atom_tables:
+                stack.pop()
+                continue
+            missing = [a for a in self._needs(top) if a not in self.atom_tables]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            self.atom_tables[top] = self._atom_table(top)
+        return self.atom_tables[atom]
+
+    def _atom_table(self, atom: int) -> LetterTable:
+        f = _FORMULAS[atom]
+        if isinstance(f, s.Atom):
+            return LetterTable((self.index[f.name],), np.array([0, 1]), (FF, TT))
+        if isinstance(f, s.Not):
+            assert isinstance(f.operand, s.Atom)
+            return LetterTable((self.index[f.operand.name],), np.array([0, 1]), (TT, FF))
+        if isinstance(f, s.Next):
+            return constant_table(to_dnf(f.operand))
+        self_table = constant_table(to_dnf(f))
+        both: Callable[[object, object], object] = dnf_and
+        either: Callable[[object, object], object] = dnf_or
+        if isinstance(f, s.Finally):
+            return combine_tables(self._operand_table(f.operand), self_table, either)
+        if isinstance(f, s.Globally):
+            return combine_tables(self._operand_table(f.operand), self_table, both)
+        if isinstance(f, s.Until | s.WeakUntil):
+            return combine_tables(
+                self._operand_table(f.right),
+                combine_tables(self._operand_table(f.left), self_table, both),
+                either,
+            )
+        if isinstance(f, s.Release | s.StrongRelease):
+            return combine_tables(
+                self._operand_table(f.right),
+                combine_tables(self._operand_table(f.left), self_table, either),
+                both,
+            )
+        raise TypeError(f"not an af atom: {f!r}")
+
+    def _operand_table(self, g: s.Formula) -> LetterTable:
+        return self.table(to_dnf(g))
 
 
 def _clear_interned() -> None:

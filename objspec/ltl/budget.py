@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -55,6 +55,10 @@ HOA_ADVICE = (
 _STATE_BUDGET: ContextVar[int] = ContextVar("_STATE_BUDGET", default=MAX_STATES)
 #: The ``time.monotonic()`` deadline in force and the time limit it came from, or None.
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("_DEADLINE", default=None)
+#: The progress callback in force and the ``time.monotonic()`` start of the translation.
+_PROGRESS: ContextVar[tuple[Callable[[int, float], None], float] | None] = ContextVar(
+    "_PROGRESS", default=None
+)
 
 
 def state_budget() -> int:
@@ -86,9 +90,15 @@ def state_limit(max_states: int) -> Iterator[None]:
 
 
 @contextmanager
-def translation_budget(max_states: int, time_limit: float | None) -> Iterator[None]:
+def translation_budget(
+    max_states: int,
+    time_limit: float | None,
+    progress: Callable[[int, float], None] | None = None,
+) -> Iterator[None]:
     """Run the block under a state limit and a deadline ``time_limit`` seconds from now
-    (``None``: no deadline).
+    (``None``: no deadline); ``progress(states, seconds)``, if given, is called by
+    :func:`check_time` with the states built so far by the construction that checks and
+    the seconds since the block started.
 
     Examples
     --------
@@ -102,9 +112,11 @@ def translation_budget(max_states: int, time_limit: float | None) -> Iterator[No
     deadline = None if time_limit is None else (time.monotonic() + time_limit, time_limit)
     budget_token = _STATE_BUDGET.set(max_states)
     deadline_token = _DEADLINE.set(deadline)
+    progress_token = _PROGRESS.set(None if progress is None else (progress, time.monotonic()))
     try:
         yield
     finally:
+        _PROGRESS.reset(progress_token)
         _DEADLINE.reset(deadline_token)
         _STATE_BUDGET.reset(budget_token)
 
@@ -123,14 +135,23 @@ def too_many_states(phi: s.Formula) -> TranslationLimitError:
     )
 
 
-def check_time(phi: s.Formula) -> None:
+def check_time(phi: s.Formula, states: int | None = None) -> None:
     """Raise :class:`~objspec.errors.TranslationLimitError` once the deadline in force
-    (while translating ``phi``) has passed.
+    (while translating ``phi``) has passed; report ``states`` (the states built so far by
+    the calling construction) to the progress callback in force, if any.
 
     Examples
     --------
     >>> check_time(s.Atom("a"))  # no deadline outside a translation
+    >>> seen = []
+    >>> with translation_budget(5, None, progress=lambda n, t: seen.append(n)):
+    ...     check_time(s.Atom("a"), 3)
+    >>> seen
+    [3]
     """
+    progress = _PROGRESS.get()
+    if progress is not None and states is not None:
+        progress[0](states, time.monotonic() - progress[1])
     deadline = _DEADLINE.get()
     if deadline is not None and time.monotonic() > deadline[0]:
         raise TranslationLimitError(

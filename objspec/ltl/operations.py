@@ -64,7 +64,6 @@ from objspec.ltl.automaton import (
 from objspec.ltl.budget import HOA_ADVICE, check_time, state_budget, too_many_states
 from objspec.mdp.graph import (
     adjacency,
-    edges_on_cycles,
     reachable,
     strongly_connected_components,
 )
@@ -74,6 +73,7 @@ __all__ = [
     "mark_table",
     "minimise",
     "prune",
+    "first_occurrences",
     "empty_states",
     "universal_states",
     "is_empty",
@@ -117,6 +117,12 @@ def _row_classes(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a)
     if a.shape[1] == 0:
         return np.zeros(a.shape[0], dtype=np.int64)
+    if a.shape[0] <= 4096 or a.shape[1] * a.itemsize >= 4096:
+        # few or wide rows (a dense table over many letters): hash each row's bytes
+        # instead of sorting the rows
+        seen: dict[bytes, int] = {}
+        return np.array([seen.setdefault(row.tobytes(), len(seen)) for row in a],
+                        dtype=np.int64)
     rows = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
     _, inverse = np.unique(rows, return_inverse=True)
     return inverse.ravel()
@@ -161,6 +167,27 @@ def minimise(
     return new_succ, marks[rep], 0, remap[block]
 
 
+def first_occurrences(row: np.ndarray) -> np.ndarray:
+    """The distinct values of a row of small ints (``>= -1``) in the order of their first
+    occurrence, without sorting the row.
+
+    Examples
+    --------
+    >>> first_occurrences(np.array([3, 1, 3, -1, 0, 1])).tolist()
+    [3, 1, -1, 0]
+    >>> first_occurrences(np.array([900, -1, 900, 5])).tolist()
+    [900, -1, 5]
+    """
+    size = int(row.max()) + 2 if row.size else 1
+    if size > 4 * row.size + 64:  # large values in a short row: sort instead
+        values, first_at = np.unique(row, return_index=True)
+        return values[np.argsort(first_at, kind="stable")]
+    first = np.full(size, row.size, dtype=np.int64)
+    np.minimum.at(first, row + 1, np.arange(row.size))
+    values = np.flatnonzero(first < row.size)
+    return values[np.argsort(first[values], kind="stable")] - 1
+
+
 def prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep the states reachable from ``initial`` (renumbered in order, initial first).
 
@@ -176,7 +203,10 @@ def prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray
     order = [initial]
     i = 0
     while i < len(order):
-        for j in succ[order[i]].tolist():
+        # the row's distinct successors in the order of their first letter
+        row = succ[order[i]]
+        targets = row.tolist() if row.size <= 64 else first_occurrences(row).tolist()
+        for j in targets:
             if j >= 0 and j not in seen:
                 seen[j] = len(order)
                 order.append(j)
@@ -188,14 +218,77 @@ def prune(succ: np.ndarray, marks: np.ndarray, initial: int) -> tuple[np.ndarray
     return remap[succ[kept]], marks[kept]
 
 
+#: Distinct transitions are found with a presence array (no sort) up to this many slots.
+_PRESENCE_SLOTS = 1 << 26
+
+
+def _distinct_edges(
+    succ: np.ndarray, marks: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct existing transitions ``(source, target, marks)`` of a table, sorted.
+
+    Graph algorithms only need each edge (with its marks) once, and a dense table over
+    ``2**k`` letters repeats most of them: a state has few distinct successors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src, dst, m = _distinct_edges(np.array([[1, 1, 0, -1], [1, 1, 1, 1]]))
+    >>> src.tolist(), dst.tolist(), m.tolist()
+    ([0, 0, 1], [0, 1, 1], [0, 0, 0])
+    """
+    n = succ.shape[0]
+    exists = succ >= 0
+    key = (np.arange(n, dtype=np.int64)[:, None] * n + succ)[exists]
+    m = np.zeros(key.size, dtype=np.int64) if marks is None else marks[exists]
+    top = int(m.max()) + 1 if m.size else 1
+    slots = n * n * top
+    if slots <= min(_PRESENCE_SLOTS, max(16 * key.size, 1 << 16)):
+        present = np.zeros(slots, dtype=bool)
+        present[key * top + m] = True
+        key, m = np.divmod(np.flatnonzero(present), top)
+    elif slots < 1 << 62:
+        key, m = np.divmod(np.unique(key * top + m), top)
+    else:
+        pairs = np.unique(np.stack([key, m], axis=1), axis=0)
+        key, m = pairs[:, 0], pairs[:, 1]
+    src, dst = np.divmod(key, n)
+    return src, dst, m
+
+
+#: Tables with at most this many letters give graph passes every transition (few repeats);
+#: wider ones their distinct edges only.
+_RAW_EDGES_LETTERS = 16
+
+
+def _edges(
+    succ: np.ndarray, marks: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The existing transitions ``(source, target, marks)`` for a graph pass: all of them
+    on narrow tables, the distinct ones (:func:`_distinct_edges`) on wide ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src, dst, m = _edges(np.array([[1, 1], [-1, 0]]))
+    >>> src.tolist(), dst.tolist(), m.tolist()
+    ([0, 0, 1], [1, 1, 0], [0, 0, 0])
+    """
+    if succ.shape[1] > _RAW_EDGES_LETTERS:
+        return _distinct_edges(succ, marks)
+    exists = succ >= 0
+    src = np.repeat(np.arange(succ.shape[0], dtype=np.int64), succ.shape[1])[exists.reshape(-1)]
+    m = np.zeros(src.size, dtype=np.int64) if marks is None else marks[exists]
+    return src, succ[exists], m
+
+
 def _on_cycles(succ: np.ndarray) -> np.ndarray:
     """``[Q, L]`` bool: the transition exists and lies inside a strongly connected component."""
-    n, n_letters = succ.shape
-    exists = succ >= 0
-    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
-    out = np.zeros(succ.shape, dtype=bool)
-    out[exists] = edges_on_cycles(n, src, succ[exists])
-    return out
+    n = succ.shape[0]
+    src, dst, _ = _edges(succ)
+    _, labels = strongly_connected_components(adjacency(n, src, dst))
+    labels = np.append(np.asarray(labels), -1)
+    return (succ >= 0) & (labels[:n, None] == labels[succ])
 
 
 def _merge_equal_sets(
@@ -263,13 +356,11 @@ def _relevant_sets(
     inf_masks = np.array([sum(1 << a.index for a in c if a.infinitely) for c in dnf],
                          dtype=np.int64)
     all_masks = np.array([sum(1 << a.index for a in c) for c in dnf], dtype=np.int64)
-    exists = succ >= 0
-    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
-    dst = succ[exists]
+    src, dst, edge_marks = _edges(succ, marks)
     n_comp, comp = strongly_connected_components(adjacency(n, src, dst))
     inside = comp[src] == comp[dst]
     present = np.zeros(n_comp, dtype=np.int64)
-    np.bitwise_or.at(present, comp[src[inside]], marks[exists][inside])
+    np.bitwise_or.at(present, comp[src[inside]], edge_marks[inside])
     values, which = np.unique(present, return_inverse=True)
     live = (values[:, None] & inf_masks[None, :]) == inf_masks[None, :]
     keep = np.bitwise_or.reduce(np.where(live, all_masks[None, :], 0), axis=1)
@@ -297,14 +388,11 @@ def _accepting_nodes(
     dnf = condition_dnf(condition, MAX_DNF)
     if dnf is None:
         return None
-    n, n_letters = succ.shape
+    n = succ.shape[0]
     good = np.zeros(n, dtype=bool)
     if not dnf:
         return good
-    exists = succ >= 0
-    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
-    dst = succ[exists]
-    edge_marks = marks[exists]
+    src, dst, edge_marks = _edges(succ, marks)
     groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for conj in dnf:
         fin = sum(1 << a.index for a in conj if not a.infinitely and not a.complemented)
@@ -336,10 +424,8 @@ def _accepting_nodes(
 
 
 def _graph(succ: np.ndarray) -> Any:
-    n, n_letters = succ.shape
-    exists = succ >= 0
-    src = np.repeat(np.arange(n), n_letters)[exists.reshape(-1)]
-    return adjacency(n, src, succ[exists])
+    src, dst, _ = _edges(succ)
+    return adjacency(succ.shape[0], src, dst)
 
 
 def empty_states(
@@ -660,7 +746,7 @@ def _pair_product(
         visited = np.concatenate([visited, new])
         if visited.size > state_budget():
             raise too_many_states(phi)
-        check_time(phi)
+        check_time(phi, int(visited.size))
         frontier = new
     order = np.argsort(visited, kind="stable")
     ordered_codes = visited[order]

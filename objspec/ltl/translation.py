@@ -49,6 +49,16 @@ marks and equivalent successors merge) after clearing marks that cannot matter (
 or of sets no satisfiable disjunct of the component mentions), acceptance sets marking the
 same transitions are merged, and the result is cached per formula.
 
+States are explored breadth first; the successors of a state are computed once per
+distinct tuple of its components' ``af`` results, not once per letter:
+:meth:`objspec.ltl.after.After.table` gives ``af`` of a DNF for all letters at once as a
+table over the propositions it reads outside ``X`` (``F (p1 & F (p2 & ...))`` reads all
+``p_i``, ``X p`` none), built by combining its atoms' tables with numpy broadcasting (one
+``dnf_and``/``dnf_or`` per distinct pair of values), and the dense row over ``2**k``
+letters is filled by indexing. Small alphabets (up to ``_PER_LETTER_PROPS``
+propositions) are explored letter by letter, which is cheaper there; both give the same
+automaton.
+
 Formulas of any depth are handled without Python recursion (explicit stacks in the
 parser, printers, simplifier, ``af`` and the decomposition). The budget of a translation,
 ``max_states`` and ``time_limit`` of :func:`translate`, and the limits above raise
@@ -75,6 +85,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -89,8 +100,10 @@ from objspec.ltl.after import (
     After,
     dnf_and,
     eventually_implies,
+    expand_table,
     from_dnf,
     implies,
+    join_tables,
     to_dnf,
 )
 from objspec.ltl.automaton import AcceptanceAtom, AcceptanceConstant, DeterministicAutomaton
@@ -271,7 +284,12 @@ class _Monitor:
         return hit
 
     def step(self, after: After, state: DNF, letter: int, main_next: DNF) -> tuple[DNF, bool]:
-        nxt = after.dnf(state, letter)
+        """The successor on one letter and whether the monitor fired (marked)."""
+        return self.follow(after.dnf(state, letter), main_next)
+
+    def follow(self, nxt: DNF, main_next: DNF) -> tuple[DNF, bool]:
+        """The successor and mark once ``af`` of the monitor's state is ``nxt`` and that
+        of the tracked formula is ``main_next`` (the reset rule)."""
         if self.kind == "recurrence":
             if nxt == TT:
                 return self.reset, True
@@ -297,37 +315,74 @@ def _fixpoint_subformulas(
     return mu, nu
 
 
+#: Alphabets of at most this many propositions are explored letter by letter (few
+#: letters: cheaper than building letter tables); larger ones by :meth:`After.table`.
+_PER_LETTER_PROPS = 6
+
+
+def _letter_classes(
+    after: After, parts: tuple[DNF, ...], n_props: int
+) -> tuple[list[int] | np.ndarray, list[tuple[int, tuple[DNF, ...]]]]:
+    """The letters grouped by the tuple of ``af`` results of ``parts``: ``codes[letter]``
+    is the letter's class, and the classes with their tuples are listed in the order of
+    their first letter (as a loop over the letters meets them). ``codes`` is a list for
+    a small alphabet (explored letter by letter, without per-state numpy overhead) and an
+    array otherwise."""
+    if n_props <= _PER_LETTER_PROPS:
+        found: dict[tuple[DNF, ...], int] = {}
+        codes = [found.setdefault(tuple(after.dnf(d, w) for d in parts), len(found))
+                 for w in range(1 << n_props)]
+        return codes, [(c, v) for v, c in found.items()]
+    joint = join_tables([after.table(d) for d in parts])
+    codes_array = expand_table(joint, n_props)
+    classes = []
+    for c in ops.first_occurrences(codes_array).tolist():
+        values = joint.values[c]
+        assert isinstance(values, tuple)
+        classes.append((c, values))
+    return codes_array, classes
+
+
 def _explore(
     phi: s.Formula,
     propositions: tuple[str, ...],
     monitors: list[_Monitor],
     track: bool = True,
-) -> tuple[np.ndarray, list[list[list[int]]], list[tuple[DNF, ...]]]:
+) -> tuple[np.ndarray, np.ndarray, list[tuple[DNF, ...]]]:
     """Build the product of the ``af`` tracker of ``phi`` (a constant ``false`` component
-    if not ``track``) and the monitors, breadth first from the initial state."""
+    if not ``track``) and the monitors, breadth first from the initial state.
+
+    Returns the successor table ``[Q, 2**k]``, the marks as a ``[Q * 2**k, len(monitors)]``
+    bool table (row-major transitions, :func:`objspec.ltl.operations.mark_table`'s
+    layout) and the states. A state's successors are computed once per distinct tuple of
+    its components' ``af`` results (:meth:`After.table`: only the propositions the
+    components read outside ``X`` are enumerated) and spread over the letters by numpy
+    indexing; new states are numbered in the order of the first letter leading to them,
+    as a loop over the letters would.
+    """
     after = After(propositions)
-    n_letters = 1 << len(propositions)
+    n_props = len(propositions)
     main0 = to_dnf(phi) if track else FF
     start = (main0, *(m.start(main0) for m in monitors))
     index = {start: 0}
     states = [start]
-    succ_rows: list[list[int]] = []
-    mark_rows: list[list[list[int]]] = []
+    succ_rows: list[Any] = []
+    mark_rows: list[Any] = []
+    n_monitors = len(monitors)
     i = 0
     while i < len(states):
-        if i % 64 == 0:
-            check_time(phi)
+        check_time(phi, len(states))
         state = states[i]
-        srow, mrow = [], []
-        for letter in range(n_letters):
-            main_next = after.dnf(state[0], letter)
+        codes, classes = _letter_classes(after, state, n_props)
+        class_succ = [0] * len(classes)
+        class_marks = [[False] * n_monitors for _ in classes]
+        for c, values in classes:
+            main_next = values[0]
             parts: list[DNF] = [main_next]
-            mark: list[int] = []
             for k, m in enumerate(monitors):
-                nxt, fired = m.step(after, state[k + 1], letter, main_next)
+                nxt, fired = m.follow(values[k + 1], main_next)
                 parts.append(nxt)
-                if fired:
-                    mark.append(k)
+                class_marks[c][k] = fired
             key = tuple(parts)
             j = index.get(key)
             if j is None:
@@ -336,12 +391,21 @@ def _explore(
                     raise too_many_states(phi)
                 index[key] = j
                 states.append(key)
-            srow.append(j)
-            mrow.append(mark)
-        succ_rows.append(srow)
-        mark_rows.append(mrow)
+            class_succ[c] = j
+        if isinstance(codes, list):
+            succ_rows.append([class_succ[c] for c in codes])
+            mark_rows.extend(class_marks[c] for c in codes)
+        else:
+            succ_rows.append(np.asarray(class_succ, dtype=np.int64)[codes])
+            mark_rows.append(
+                np.asarray(class_marks, dtype=bool).reshape(len(classes), n_monitors)[codes])
         i += 1
-    return np.array(succ_rows, dtype=np.int64), mark_rows, states
+    succ = np.array(succ_rows, dtype=np.int64)
+    if mark_rows and isinstance(mark_rows[0], np.ndarray):
+        marks = np.concatenate(mark_rows, axis=0)
+    else:
+        marks = np.array(mark_rows, dtype=bool).reshape(succ.size, n_monitors)
+    return succ, marks, states
 
 
 def _safety_or_cosafety(
@@ -442,8 +506,7 @@ def _general(phi: s.Formula, propositions: tuple[str, ...]) -> DeterministicAuto
                     late = monitor("late-safety", None, x)
                 atoms.add(AcceptanceAtom(False, late))
                 disjuncts.append(frozenset(atoms))
-    succ, mark_rows, _ = _explore(phi, propositions, monitors)
-    table = ops.mark_table(mark_rows, len(monitors))
+    succ, table, _ = _explore(phi, propositions, monitors)
     condition = condition_from_dnf(disjuncts)
     return ops.finish(phi, propositions, succ, table, condition, 0)
 
@@ -577,27 +640,26 @@ def _invariance_automaton(
     about the nesting depth per level), this has at most ``|P|^2`` states.
     """
     after = After(propositions)
-    n_letters = 1 << len(propositions)
+    n_props = len(propositions)
     chi_dnf = to_dnf(chi)
     start = (TT, TT)
     index = {start: 0}
     states = [start]
-    succ_rows: list[list[int]] = []
-    mark_rows: list[list[list[int]]] = []
+    succ_rows: list[Any] = []
+    mark_rows: list[Any] = []
     i = 0
     while i < len(states):
-        if i % 64 == 0:
-            check_time(phi)
+        check_time(phi, len(states))
         pending, watched = states[i]
-        srow: list[int] = []
-        mrow: list[list[int]] = []
-        for letter in range(n_letters):
-            new_pending = dnf_and(after.dnf(pending, letter), after.dnf(chi_dnf, letter))
+        codes, classes = _letter_classes(after, (pending, chi_dnf, watched), n_props)
+        class_succ = [0] * len(classes)
+        class_marks = [False] * len(classes)
+        for c, values in classes:
+            new_pending = dnf_and(values[0], values[1])
             if new_pending == FF:
-                srow.append(-1)
-                mrow.append([])
+                class_succ[c] = -1
                 continue
-            new_watched = after.dnf(watched, letter)
+            new_watched = values[2]
             fired = new_watched == TT
             key = (new_pending, new_pending if fired else new_watched)
             j = index.get(key)
@@ -607,13 +669,17 @@ def _invariance_automaton(
                     raise too_many_states(phi)
                 index[key] = j
                 states.append(key)
-            srow.append(j)
-            mrow.append([0] if fired else [])
-        succ_rows.append(srow)
-        mark_rows.append(mrow)
+            class_succ[c] = j
+            class_marks[c] = fired
+        if isinstance(codes, list):
+            succ_rows.append([class_succ[c] for c in codes])
+            mark_rows.extend(class_marks[c] for c in codes)
+        else:
+            succ_rows.append(np.asarray(class_succ, dtype=np.int64)[codes])
+            mark_rows.extend(np.asarray(class_marks, dtype=bool)[codes].tolist())
         i += 1
     succ = np.array(succ_rows, dtype=np.int64)
-    table = ops.mark_table(mark_rows, 1)
+    table = np.array(mark_rows, dtype=bool).reshape(succ.size, 1)
     return ops.finish(phi, propositions, succ, table, AcceptanceAtom(True, 0), 0)
 
 
@@ -634,8 +700,7 @@ def _monitor_automaton(
     nested co-safety (``G F (a & F (b & F c))``) grows by about the nesting depth per level.
     """
     monitor = _Monitor(kind, psi, frozenset())
-    succ, mark_rows, _ = _explore(phi, propositions, [monitor], track=False)
-    table = ops.mark_table(mark_rows, 1)
+    succ, table, _ = _explore(phi, propositions, [monitor], track=False)
     condition = AcceptanceAtom(kind == "recurrence", 0)
     return ops.finish(phi, propositions, succ, table, condition, 0)
 
@@ -702,6 +767,7 @@ def translate(
     complement: bool = True,
     max_states: int = MAX_STATES,
     time_limit: float | None = TIME_LIMIT,
+    progress: Callable[[int, float], None] | None = None,
 ) -> DeterministicAutomaton:
     """Translate an LTL formula into an equivalent deterministic Emerson-Lei automaton.
 
@@ -728,6 +794,12 @@ def translate(
         Wall-clock seconds the translation may take (checked while states are explored);
         ``None`` for no limit. An automaton already in the cache is returned whatever the
         budget.
+    progress : callable, optional
+        ``progress(states, seconds)``, called while states are explored (by each
+        construction and product in turn) with the states that construction has built so
+        far and the seconds since the translation started: e.g. to drive a progress bar
+        for a large formula, next to the ``max_states``/``time_limit`` budget. Not called
+        for an automaton found in the cache.
 
     Returns
     -------
@@ -781,6 +853,11 @@ def translate(
     >>> many = " & ".join(f"G F p{i}" for i in range(8))
     >>> translate(many).n_states
     1
+    >>> steps = []
+    >>> translate("G (c -> X X a)", progress=lambda n, t: steps.append(n)).n_states
+    4
+    >>> steps[-1] >= 4
+    True
     >>> translate(many, decompose=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -817,7 +894,9 @@ def translate(
     for name, flag in (("decompose", decompose), ("complement", complement)):
         if not isinstance(flag, bool):
             raise InvalidSpecificationError(f"{name} must be True or False; got {flag!r}")
-    with translation_budget(max_states, time_limit):
+    if progress is not None and not callable(progress):
+        raise InvalidSpecificationError(f"progress must be callable or None; got {progress!r}")
+    with translation_budget(max_states, time_limit, progress):
         return _translate_cached(phi, props, decompose, complement)
 
 

@@ -397,8 +397,9 @@ def test_ascent_is_skipped_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) ->
     found = LinearTemporalLogic("F a & F b").optimise(memory_example())
     assert found.guarantee == "heuristic" and "skipped" in found.evidence
     # the best candidate (the average of the Pmax policy over its memory states mixes A
-    # and B), not improved by an ascent
-    assert 0 < float(found.value) < 1 / 3
+    # and B), not improved by an ascent: at most the stationary optimum 1/3 (which the
+    # average reaches when the Pmax policy's memory states split A and B evenly)
+    assert 0 < float(found.value) <= 1 / 3 + 1e-12
 
 
 def test_reward_machine_minimisation_is_the_least_value() -> None:

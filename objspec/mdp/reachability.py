@@ -227,12 +227,14 @@ class MaxReachability:
     """
 
     def __init__(self, values: np.ndarray, choice: np.ndarray, maybe: np.ndarray,
-                 iterations: int, quotient: _Quotient | None) -> None:
+                 iterations: int, quotient: _Quotient | None,
+                 problem: _Problem | None = None) -> None:
         self.values = values
         self.choice = choice
         self.maybe = maybe
         self.iterations = iterations
         self._quotient = quotient
+        self._problem = problem
 
     def quotient_values(self) -> np.ndarray:
         """``[K]``: the values of the policy iteration's last solve (on the quotient with
@@ -246,15 +248,16 @@ class MaxReachability:
                     ) -> tuple[np.ndarray, int]:
         """A vector ``u >= Pmax`` (proven up to float64 rounding) and the sweeps it took.
 
-        ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target on
-        the MDP with the undecided end components collapsed (``T u <= u``), so it bounds
-        that operator's least fixed point, ``Pmax``, from above (Knaster-Tarski; the
-        collapse: Haddad & Monmege 2018, Baier et al. CAV 2017). First candidate: the
-        policy's values plus ``tol / 2``, accepted if ``T u <= u`` holds up to the rounding
-        of one backup (4 ulps of 1); if it is not a pre-fixed point, value iteration
-        from ``1`` (every iterate is one) until ``weights_of(u) - lower <= tol`` or
-        ``max_iterations`` sweeps. ``weights_of`` maps a ``[K]`` vector to the number being
-        bounded (e.g. its average under the initial distribution).
+        ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target
+        (``T u <= u``), so it bounds that operator's least fixed point, ``Pmax``, from
+        above (Knaster-Tarski). First candidate: the policy's values plus ``tol / 2``,
+        accepted if ``T u <= u`` holds up to the rounding of one backup (4 ulps of 1);
+        else value iteration from ``1`` (every iterate is a pre-fixed point) on the MDP
+        with the undecided end components collapsed, where it converges to ``Pmax``
+        (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017), until
+        ``weights_of(u) - lower <= tol`` or ``max_iterations`` sweeps. ``weights_of``
+        maps a ``[K]`` vector to the number being bounded (e.g. its average under the
+        initial distribution).
         """
         q = self._quotient
         if q is None:  # nothing undecided: the values are exact
@@ -265,7 +268,11 @@ class MaxReachability:
         if bool((q.best(u) <= u + 4 * np.finfo(np.float64).eps).all()):
             lifted[self.maybe] = u[q.node_of[self.maybe]]
             return lifted, 1
-        x = np.ones_like(u)
+        # interval iteration needs the end components collapsed to converge
+        if not q.collapsed:
+            assert self._problem is not None
+            q = self._problem.quotient(self._problem.end_components())
+        x = np.ones(q.n_nodes)
         sweeps = 0
         while True:
             lifted[self.maybe] = x[q.node_of[self.maybe]]
@@ -276,8 +283,16 @@ class MaxReachability:
 
 
 class _Quotient:
-    """The undecided part of a reachability problem with its maximal end components
-    collapsed: nodes, and the exit pairs ``(k, a)`` of each node sorted by node."""
+    """The undecided part of a reachability problem, possibly with its maximal end
+    components collapsed: nodes, and the pairs ``(k, a)`` leaving each node, sorted by
+    node."""
+
+    pair_state: np.ndarray
+    pair_action: np.ndarray
+    pair_id: np.ndarray
+    problem: _Problem
+    components: tuple[np.ndarray, np.ndarray, int]
+    collapsed: bool
 
     def __init__(self, node_of: np.ndarray, n_nodes: int, pair_node: np.ndarray,
                  matrix: Any, to_target: np.ndarray) -> None:
@@ -295,6 +310,32 @@ class _Quotient:
     def best(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(self.q_values(x), self.starts)
 
+    def lift(self, chosen: np.ndarray, choice: np.ndarray) -> np.ndarray:
+        """``choice`` with each node's chosen pair played at its state and, inside each
+        collapsed component, a walk (breadth-first tree of its inner pairs) to that
+        state."""
+        from scipy.sparse import csgraph
+
+        choice = choice.copy()
+        exit_state = self.pair_state[chosen]
+        choice[exit_state] = self.pair_action[chosen]
+        mec, inner_pairs, n_mec = self.components
+        if n_mec:
+            pr = self.problem
+            K, src, act, dst = pr.K, pr.src, pr.act, pr.dst
+            inner = (mec[src] >= 0) & inner_pairs[src, act]
+            is_exit = np.zeros(K, dtype=bool)
+            is_exit[exit_state] = True
+            walk = inner & ~is_exit[src]
+            r_src = np.concatenate([dst[walk], np.full(int(is_exit.sum()), K)])
+            r_dst = np.concatenate([src[walk], np.flatnonzero(is_exit)])
+            _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
+                                                  directed=True, return_predecessors=True)
+            step = walk & (pred[src] == dst)
+            first = _first_per_group(src, step)
+            choice[src[first]] = act[first]
+        return choice
+
 
 def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """For sorted ``group`` ids, the index of the first element with ``mask`` in each group
@@ -308,16 +349,21 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
                      ) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
-    Method: the states that cannot reach the target get 0 (a backward graph search); the
-    undecided rest has its maximal end components collapsed (no policy leaves them with
-    positive value by staying, and with them collapsed every policy reaches the target or
-    a value-0 state almost surely, so every policy's linear system is non-singular and the
-    Bellman operator has a unique fixed point); on that quotient, policy iteration with
-    sparse LU evaluations, seeded by a few value-iteration sweeps, switching only on
-    strict improvements (more than 1e-12). The quotient policy is lifted back: in a
-    collapsed component, every state walks (breadth-first tree of the component's inner
-    actions) to the state whose action is the chosen exit. The reported values are those
-    of the lifted policy (one more sparse LU solve). Baier & Katoen 2008, section 10.6.1.
+    Method: the states that cannot reach the target get 0 (a backward graph search). On the
+    undecided rest, policy iteration starts from the breadth-first tree towards the target
+    (a *proper* policy: it leaves the undecided states almost surely, so its linear system
+    is non-singular) and switches only on strict improvements (beyond the evaluation's
+    precision), which keeps every policy proper: a closed class of the new policy would
+    be closed under the old one too (average the improvements over its stationary
+    distribution). The last policy's values are then a fixed point of the Bellman operator
+    that some policy attains, so they are its least fixed point, ``Pmax`` (Baier & Katoen
+    2008, section 10.6.1). Evaluations: dense LAPACK on small systems, else BiCGSTAB
+    warm-started from the previous values (to a loose precision while the policy still
+    changes) with sparse LU as the fallback. Should an evaluation fail (an improper
+    policy through rounding), the problem is solved on the quotient by the undecided
+    maximal end components instead (Haddad & Monmege 2018), where every policy is proper;
+    the quotient policy is lifted back by walking, inside each collapsed component, to the
+    state whose action is the chosen exit.
 
     Parameters
     ----------
@@ -356,68 +402,138 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     values = target.astype(np.float64)
     if not maybe.any():
         return MaxReachability(values, choice, maybe, 0, None)
-    allowed = enabled & maybe[:, None]
-    # an end component inside the undecided states needs a pair that stays among them;
-    # with one action per state (a Markov chain) it would be closed and miss the target
-    leaves = np.zeros(K * A, dtype=bool)
-    leaves[pair[~maybe[dst]]] = True
-    if (enabled.sum(axis=1) <= 1).all() or not (allowed & ~leaves.reshape(K, A)).any():
-        allowed &= False
-        mec = np.full(K, -1, dtype=np.int64)
-    else:
-        mec = maximal_end_components(K, A, src, act, dst, allowed)
-    in_mec = mec >= 0
-    n_mec = int(mec.max()) + 1 if in_mec.any() else 0
-    node_of = np.full(K, -1, dtype=np.int64)
-    node_of[in_mec] = mec[in_mec]
-    single = maybe & ~in_mec
-    node_of[single] = n_mec + np.arange(int(single.sum()))
-    n_nodes = n_mec + int(single.sum())
-    # exit pairs: the enabled pairs of undecided states that are not inside their MEC
-    exit_pair = enabled & maybe[:, None] & ~(allowed & in_mec[:, None])
-    pk, pa = np.nonzero(exit_pair)
-    order = np.argsort(node_of[pk], kind="stable")
-    pk, pa = pk[order], pa[order]
-    pair_id = np.full(K * A, -1, dtype=np.int64)
-    pair_id[pk * A + pa] = np.arange(pk.size)
-    e_pair = pair_id[pair]
-    sel = e_pair >= 0
-    e_pair, e_dst, e_p = e_pair[sel], dst[sel], prob[sel]
-    into = maybe[e_dst]
-    matrix: Any
-    if n_nodes <= DENSE_MAX_NODES:  # small: dense rows, LAPACK solves, no sparse overhead
-        matrix = np.zeros((pk.size, n_nodes))
-        np.add.at(matrix, (e_pair[into], node_of[e_dst[into]]), e_p[into])
-    else:
-        matrix = sp.csr_matrix((e_p[into], (e_pair[into], node_of[e_dst[into]])),
-                               shape=(pk.size, n_nodes))
-        matrix.sum_duplicates()
-    to_target = np.bincount(e_pair, weights=e_p * target[e_dst], minlength=pk.size)
-    q = _Quotient(node_of, n_nodes, node_of[pk], matrix, to_target)
-    # seed: a few value-iteration sweeps from below, then greedy
+    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
+    # the breadth-first tree towards the target: a proper first policy
+    from scipy.sparse import csgraph
+
+    is_target = np.flatnonzero(target)
+    r_src = np.concatenate([dst, np.full(is_target.size, K)])
+    r_dst = np.concatenate([src, is_target])
+    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
+                                          return_predecessors=True)
+    step = maybe[src] & (pred[src] == dst)
+    first = _first_per_group(src, step)
+    start = choice.copy()
+    start[src[first]] = act[first]
+    try:
+        q, chosen, iterations = _policy_iteration(problem.quotient(None), start)
+    except SolverError:
+        q, chosen, iterations = _policy_iteration(problem.quotient(problem.end_components()),
+                                                  None)
+    values[maybe] = q.values[q.node_of[maybe]]
+    return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
+
+
+class _Problem:
+    """The entries of a reachability problem, its undecided states and target."""
+
+    def __init__(self, K: int, A: int, pair: np.ndarray, src: np.ndarray, act: np.ndarray,
+                 dst: np.ndarray, prob: np.ndarray, enabled: np.ndarray, maybe: np.ndarray,
+                 target: np.ndarray) -> None:
+        self.K, self.A = K, A
+        self.pair, self.src, self.act, self.dst, self.prob = pair, src, act, dst, prob
+        self.enabled, self.maybe, self.target = enabled, maybe, target
+
+    def end_components(self) -> tuple[np.ndarray, np.ndarray]:
+        """The maximal end components of the undecided states (``[K]`` index or -1) and
+        the pairs that stay inside them (``[K, A]``)."""
+        K, A, maybe = self.K, self.A, self.maybe
+        allowed = self.enabled & maybe[:, None]
+        # an end component inside the undecided states needs a pair that stays among them;
+        # with one action per state (a Markov chain) it would be closed and miss the target
+        leaves = np.zeros(K * A, dtype=bool)
+        leaves[self.pair[~maybe[self.dst]]] = True
+        if (self.enabled.sum(axis=1) <= 1).all() or not (allowed
+                                                         & ~leaves.reshape(K, A)).any():
+            return np.full(K, -1, dtype=np.int64), np.zeros_like(allowed)
+        mec = maximal_end_components(K, A, self.src, self.act, self.dst, allowed)
+        return mec, allowed
+
+    def quotient(self, components: tuple[np.ndarray, np.ndarray] | None) -> _Quotient:
+        """The undecided states as nodes (with ``components`` collapsed, if given) and the
+        pairs leaving each node, sorted by node."""
+        K, A, maybe, target = self.K, self.A, self.maybe, self.target
+        mec, inner = components if components is not None else (
+            np.full(K, -1, dtype=np.int64), np.zeros((K, A), dtype=bool))
+        in_mec = mec >= 0
+        n_mec = int(mec.max()) + 1 if in_mec.any() else 0
+        node_of = np.full(K, -1, dtype=np.int64)
+        node_of[in_mec] = mec[in_mec]
+        single = maybe & ~in_mec
+        node_of[single] = n_mec + np.arange(int(single.sum()))
+        n_nodes = n_mec + int(single.sum())
+        exit_pair = self.enabled & maybe[:, None] & ~(inner & in_mec[:, None])
+        pk, pa = np.nonzero(exit_pair)
+        if n_mec:
+            order = np.argsort(node_of[pk], kind="stable")
+            pk, pa = pk[order], pa[order]
+        pair_id = np.full(K * A, -1, dtype=np.int64)
+        pair_id[pk * A + pa] = np.arange(pk.size)
+        e_pair = pair_id[self.pair]
+        sel = e_pair >= 0
+        e_pair, e_dst, e_p = e_pair[sel], self.dst[sel], self.prob[sel]
+        into = maybe[e_dst]
+        matrix: Any
+        if n_nodes <= DENSE_MAX_NODES:  # small: dense rows, LAPACK solves, no sparse overhead
+            matrix = np.zeros((pk.size, n_nodes))
+            np.add.at(matrix, (e_pair[into], node_of[e_dst[into]]), e_p[into])
+        else:
+            matrix = sp.csr_matrix((e_p[into], (e_pair[into], node_of[e_dst[into]])),
+                                   shape=(pk.size, n_nodes))
+            matrix.sum_duplicates()
+        to_target = np.bincount(e_pair, weights=e_p * target[e_dst], minlength=pk.size)
+        q = _Quotient(node_of, n_nodes, node_of[pk], matrix, to_target)
+        q.pair_state, q.pair_action, q.pair_id = pk, pa, pair_id
+        q.problem, q.components = self, (mec, inner, n_mec)
+        q.collapsed = components is not None
+        return q
+
+
+def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient, np.ndarray,
+                                                                         int]:
+    """Policy iteration on the quotient from the pairs of ``start`` (an action per state,
+    read at each node's first state; by default a few value-iteration sweeps and greedy);
+    returns the quotient (with ``values`` set), the chosen pair per node and the number
+    of evaluations. Raises :class:`SolverError` if an evaluation fails."""
+    n_nodes, n_pairs = q.n_nodes, q.pair_node.size
+    counts = np.diff(np.r_[q.starts, n_pairs])
     x = np.zeros(n_nodes)
-    if pk.size == n_nodes:  # one pair per node: nothing to choose
+    if n_pairs == n_nodes:  # one pair per node: nothing to choose
         chosen = np.arange(n_nodes)
+    elif start is not None:
+        A = q.problem.A
+        chosen = q.pair_id[q.pair_state[q.starts] * A + start[q.pair_state[q.starts]]]
+        if (chosen < 0).any():
+            raise SolverError("the start policy plays a pair that is not in the quotient")
     else:
         for _ in range(SEED_SWEEPS):
             x = q.best(x)
         q_val = q.q_values(x)
-        chosen = _first_per_group(q.pair_node, q_val >= np.repeat(x, np.diff(
-            np.r_[q.starts, pk.size])))
-    dense = isinstance(matrix, np.ndarray)
+        chosen = _first_per_group(q.pair_node, q_val >= np.repeat(x, counts))
+    dense = isinstance(q.matrix, np.ndarray)
     eye: Any = np.eye(n_nodes) if dense else sp.identity(n_nodes, format="csr")
     iterations = 0
     v = x
     # inexact policy iteration: early evaluations only as precise as the improvements
-    # they decide; the last one (no switch left) is solved to 1e-14 (small systems are
-    # solved directly, to that precision at once)
-    precision = 1e-8 if n_nodes > ITERATIVE_MIN_UNKNOWNS else FINAL_PRECISION
+    # they decide; the last one (no switch left) is solved to FINAL_PRECISION (small
+    # systems, and single policies, are solved to that precision at once)
+    precision = (1e-8 if n_nodes > ITERATIVE_MIN_UNKNOWNS and n_pairs > n_nodes
+                 else FINAL_PRECISION)
     while True:
         iterations += 1
         if dense:
-            v = np.linalg.solve(eye - matrix[chosen], to_target[chosen])
+            with np.errstate(all="raise"):
+                try:
+                    v = np.linalg.solve(eye - q.matrix[chosen], q.to_target[chosen])
+                except (np.linalg.LinAlgError, FloatingPointError):
+                    raise SolverError("a policy evaluation of the reachability problem is "
+                                      "singular") from None
+            if not np.isfinite(v).all() or np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
+                raise SolverError("a policy evaluation of the reachability problem failed")
         else:
-            v = _proper_solve(eye - matrix[chosen], to_target[chosen], v, precision)
+            v = _proper_solve(eye - q.matrix[chosen], q.to_target[chosen], v, precision)
+            if np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
+                raise SolverError("a policy evaluation of the reachability problem failed")
         q_val = q.q_values(v)
         best = np.maximum.reduceat(q_val, q.starts)
         gap = best - v
@@ -429,33 +545,11 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
             continue
         if iterations > 10 * n_nodes + 10:
             break
-        is_best = q_val >= np.repeat(best, np.diff(np.r_[q.starts, pk.size]))
-        first_best = _first_per_group(q.pair_node, is_best)
+        first_best = _first_per_group(q.pair_node, q_val >= np.repeat(best, counts))
         chosen = np.where(better, first_best, chosen)
         precision = max(FINAL_PRECISION, min(precision, 1e-3 * float(gap.max())))
     q.values = np.clip(v, 0.0, 1.0)
-    # lift: exit actions, and in each MEC a walk to its chosen exit state
-    exit_state = pk[chosen]
-    choice[exit_state] = pa[chosen]
-    if n_mec:
-        inner = in_mec[src] & allowed[src, act]
-        is_exit = np.zeros(K, dtype=bool)
-        is_exit[exit_state] = True
-        walk = inner & ~is_exit[src]
-        # reversed inner graph plus a super-source joined to the exit states
-        from scipy.sparse import csgraph
-
-        r_src = np.concatenate([dst[walk], np.full(int(is_exit.sum()), K)])
-        r_dst = np.concatenate([src[walk], np.flatnonzero(is_exit)])
-        _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
-                                              directed=True, return_predecessors=True)
-        step = walk & (pred[src] == dst)
-        first = _first_per_group(src, step) if step.any() else np.zeros(0, dtype=np.int64)
-        choice[src[first]] = act[first]
-    # the lifted policy's values are the quotient's: in a collapsed component it walks to
-    # the chosen exit, and leaves through it only
-    values[maybe] = q.values[node_of[maybe]]
-    return MaxReachability(values, choice, maybe, iterations, q)
+    return q, chosen, iterations
 
 
 def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
@@ -471,10 +565,13 @@ def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
     if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
         matrix = sp.csr_matrix(matrix)
         with np.errstate(all="ignore"):
-            x = _bicgstab(matrix, rhs, guess, limit / 4, 1000)
+            x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:
             return x
-    out = np.asarray(splu(sp.csc_matrix(matrix)).solve(rhs))
+    try:
+        out = np.asarray(splu(sp.csc_matrix(matrix)).solve(rhs))
+    except RuntimeError:  # "Factor is exactly singular"
+        out = np.full(rhs.shape, np.nan)
     if not np.isfinite(out).all():
         raise SolverError(
             f"a sparse LU solve of a reachability system ({matrix.shape[0]} unknowns) "

@@ -90,7 +90,12 @@ from objspec.ltl.translation import translate
 from objspec.mdp.graph import adjacency, reachable
 from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, to_fraction
-from objspec.mdp.reachability import MaxReachability, max_reachability, maximal_end_components
+from objspec.mdp.reachability import (
+    MaxReachability,
+    invariant_states,
+    max_reachability,
+    maximal_end_components,
+)
 
 __all__ = [
     "accepting_end_components",
@@ -368,15 +373,9 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
         safe = _state_mask(env, formula.operand, cache)
         if safe is None:
             return None
-        # the end components inside the safe states; then reach them staying safe
-        cut = _cut_rows(rows, safe, A)
-        pair = np.repeat(np.arange(S * A), np.diff(cut.indptr))
-        src, act, dst = pair // A, pair % A, cut.indices.astype(np.int64)
-        outside = np.zeros(S * A, dtype=bool)
-        outside[pair[~safe[dst]]] = True
-        allowed = enabled & safe[:, None] & ~outside.reshape(S, A)
-        inside = maximal_end_components(S, A, src, act, dst, allowed) >= 0
-        return max_reachability(cut, enabled, inside).values
+        # the safe states where a policy can stay forever; then reach them staying safe
+        inside = invariant_states(rows, enabled, safe)
+        return max_reachability(_cut_rows(rows, safe, A), enabled, inside).values
     return None
 
 

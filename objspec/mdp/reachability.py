@@ -36,6 +36,7 @@ __all__ = [
     "reachable_from_supports",
     "canonical_policies",
     "maximal_end_components",
+    "invariant_states",
     "MaxReachability",
     "max_reachability",
 ]
@@ -165,6 +166,7 @@ def maximal_end_components(
         pair, source, target = pair[order], source[order], target[order]
     alive: np.ndarray = np.asarray(allowed.any(axis=1))
     comp = np.zeros(n_states, dtype=np.int64)
+    reverse = _reverse_index(target, n_states)
     while True:
         use = flat[pair] & alive[target]
         indptr = np.zeros(n_states + 1, dtype=np.int64)
@@ -180,13 +182,7 @@ def maximal_end_components(
             break
         flat[pair[leaving]] = False
         # cascade without new SCCs: states left with no pair die, pairs into them leave
-        while True:
-            dead = alive & ~flat.reshape(n_states, n_actions).any(axis=1)
-            if not dead.any():
-                break
-            alive &= ~dead
-            into = flat[pair] & dead[target]
-            flat[pair[into]] = False
+        _cascade(flat, alive, pair, target, n_states, n_actions, reverse)
     flat.reshape(n_states, n_actions)[~alive] = False
     allowed[...] = flat.reshape(n_states, n_actions)
     out = np.full(n_states, -1, dtype=np.int64)
@@ -206,6 +202,83 @@ ITERATIVE_MIN_UNKNOWNS = 200
 #: Quotients with at most this many nodes are solved with dense matrices (below the size
 #: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
 DENSE_MAX_NODES = 64
+
+
+def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries sorted by target state, and where each state's run starts."""
+    order = np.argsort(target, kind="stable")
+    starts = np.zeros(n_states + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target, minlength=n_states), out=starts[1:])
+    return order, starts
+
+
+def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
+             n_states: int, n_actions: int, reverse: tuple[np.ndarray, np.ndarray]) -> None:
+    """Remove, in place, the live states without an allowed pair (``flat``, by pair
+    index ``state * n_actions + action``) and the pairs with an entry into a removed
+    state, until none is left: the greatest set of live states each with an allowed pair
+    whose entries all stay in it. Works frontier by frontier through the entries into
+    the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
+    its entries, not its depth times the whole model."""
+    order, starts = reverse
+    count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
+    frontier = np.flatnonzero(alive & (count == 0))
+    while frontier.size:
+        alive[frontier] = False
+        lengths = starts[frontier + 1] - starts[frontier]
+        total = int(lengths.sum())
+        if not total:
+            break
+        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        hit = pair[order[np.repeat(starts[frontier], lengths) + offsets]]
+        hit = np.unique(hit[flat[hit]])
+        if not hit.size:
+            break
+        flat[hit] = False
+        lost = np.bincount(hit // n_actions, minlength=n_states)
+        count -= lost
+        frontier = np.flatnonzero(alive & (lost > 0) & (count == 0))
+
+
+def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
+                     ) -> np.ndarray:
+    """The greatest set of ``safe`` states in which some policy can stay forever: each
+    has an enabled action all of whose successors are in the set (a greatest fixed point,
+    Baier & Katoen 2008, section 10.6.2). ``Pmax(G safe)`` is the largest probability of
+    reaching it through safe states.
+
+    Parameters
+    ----------
+    rows : scipy.sparse.csr_matrix ``(K*A, K)``
+    enabled : ndarray of bool ``[K, A]``
+    safe : ndarray of bool ``[K]``
+
+    Returns
+    -------
+    ndarray of bool ``[K]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> rows = sp.csr_matrix(np.array([[0.5, 0.5, 0], [1.0, 0, 0], [0, 0, 1.0],
+    ...                                [0, 0, 1.0], [0, 0, 1.0], [0, 0, 1.0]]))
+    >>> invariant_states(rows, np.ones((3, 2), dtype=bool), np.array([True, True, False]))
+    array([ True, False, False])
+    """
+    rows = sp.csr_matrix(rows)
+    K, A = enabled.shape
+    safe = np.asarray(safe, dtype=bool)
+    pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
+    dst = rows.indices.astype(np.int64)
+    live = enabled.reshape(-1)[pair] & (rows.data > 0)
+    pair, dst = pair[live], dst[live]
+    outside = np.zeros(K * A, dtype=bool)
+    outside[pair[~safe[dst]]] = True
+    flat = (enabled & safe[:, None]).reshape(-1) & ~outside
+    alive = safe.copy()
+    _cascade(flat, alive, pair, dst, K, A, _reverse_index(dst, K))
+    return alive
 
 
 class MaxReachability:

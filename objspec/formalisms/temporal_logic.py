@@ -520,8 +520,7 @@ def stationary_below_memory_optimum(
 
 
 _PMAX_METHOD = ("Pmax on the product with a deterministic automaton (accepting end "
-                "components, policy iteration on the quotient by end components), "
-                "pre-fixed-point bound")
+                "components, policy iteration from a proper policy), pre-fixed-point bound")
 _LTL_STATIONARY_METHOD = ("Pmax bound; projected Pmax policy + exhaustive deterministic; "
                           "coordinate ascent when the bound is not reached")
 

@@ -223,7 +223,7 @@ def ltl_row(n_states: int, seed: int, formula: str, limit: float, tol: float) ->
                     "method": opt.method}
         t, res = timed(lambda: maximal_satisfaction(env, formula))
         return {"time": t, "value": float(res.probability), "guarantee": "n/a",
-                "method": "maximal_satisfaction (product LP + policy iteration)"}
+                "method": "maximal_satisfaction (product, policy iteration)"}
 
     def storm() -> Result:
         build, model = timed(lambda: storm_mdp(env))

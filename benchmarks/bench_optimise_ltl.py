@@ -1,8 +1,9 @@
 """Benchmark of LTL optimisation (not a test): ``Pmax`` on a 2,000-state labelled MDP.
 
 objspec: ``LTL(f).optimise(env, policies="finite-memory")`` from a cold translation cache
-(translation, product, accepting end components, LP + policy iteration, the
-interval-iteration certificate and the re-evaluation of the policy all included), and
+(translation, product, accepting end components, policy iteration on the quotient by end
+components, the pre-fixed-point certificate and the re-evaluation of the policy all
+included), and
 :func:`objspec.ltl.optimise.maximal_satisfaction` alone. Storm: ``Pmax=? [f]`` on the same
 MDP, model building and property parsing included, with its default engine and with the
 precise settings the tests use (policy iteration, absolute precision 1e-14). The values

@@ -38,6 +38,7 @@ from objspec.formalisms import (
 from objspec.formalisms.optimisation import deterministic_count
 from objspec.ltl.optimise import FiniteMemoryPolicy, certified_maximal_satisfaction
 from objspec.ltl.parser import parse_formula
+from objspec.ltl.syntax import Not
 from objspec.ltl.translation import translate
 from objspec.mdp.policy import deterministic_policies
 from objspec.mdp.strategies import mdps
@@ -311,24 +312,82 @@ def test_monte_carlo_search_is_deterministic() -> None:
     assert first.policy == second.policy and first.value == second.value
 
 
-@SETTINGS
-@given(ltl_problems(max_states=4))
-def test_value_iteration_seed_gives_the_same_pmax(problem: tuple[FiniteMDP, Any]) -> None:
-    """Large products seed the policy iteration by value iteration instead of the LP: the
-    optimum does not depend on the seed."""
-    import objspec.ltl.optimise as module
+def _lp_pmax(rows: Any, enabled: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``Pmax(F target)`` by the textbook linear program (Baier & Katoen 2008, 10.6.1):
+    minimise ``sum x`` subject to ``x >= P_a x`` off the target, ``x = 1`` on it, ``x = 0``
+    where the target is unreachable."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
 
-    env, spec = problem
-    automaton = spec.automaton_for(env)
-    lp = module.maximal_satisfaction(env, automaton)
-    saved = module.LP_MAX_UNKNOWNS
-    module.LP_MAX_UNKNOWNS = 0
-    try:
-        vi = module.maximal_satisfaction(env, automaton)
-    finally:
-        module.LP_MAX_UNKNOWNS = saved
-    assert abs(vi.probability - lp.probability) <= 1e-9
-    assert vi.lp_probability <= vi.probability + 1e-12
+    from objspec.mdp.graph import adjacency, reachable
+
+    K, A = enabled.shape
+    coo = sp.coo_matrix(rows)
+    can = reachable(adjacency(K, coo.row // A, coo.col), np.flatnonzero(target),
+                    backward=True)
+    pairs = [(k, a) for k in range(K) for a in range(A)
+             if enabled[k, a] and can[k] and not target[k]]
+    dense = rows.toarray()
+    a_ub = np.zeros((len(pairs), K))
+    for i, (k, a) in enumerate(pairs):
+        a_ub[i] = dense[k * A + a]
+        a_ub[i, k] -= 1.0
+    bounds = [(1.0, 1.0) if target[k] else (0.0, 1.0) if can[k] else (0.0, 0.0)
+              for k in range(K)]
+    res = linprog(np.ones(K), A_ub=a_ub if pairs else None,
+                  b_ub=np.zeros(len(pairs)) if pairs else None, bounds=bounds,
+                  method="highs")
+    assert res.status == 0
+    return np.asarray(res.x)
+
+
+@pytest.mark.parametrize("solver", ["dense", "sparse LU", "BiCGSTAB"])
+@pytest.mark.parametrize("seed", range(12))
+def test_max_reachability_agrees_with_the_linear_program(
+    seed: int, solver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quotient policy iteration (dense, sparse LU or BiCGSTAB solves) gives the LP's
+    Pmax, its policy attains it, and its upper bound is a proven pre-fixed point above it."""
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    if solver != "dense":
+        monkeypatch.setattr(module, "DENSE_MAX_NODES", 0)
+    if solver == "BiCGSTAB":
+        monkeypatch.setattr(module, "ITERATIVE_MIN_UNKNOWNS", 0)
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(3, 30)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        succ = rng.choice(K, size=int(rng.integers(1, 4)), replace=False)
+        dense[r, succ] = rng.dirichlet(np.ones(succ.size))
+    for k in rng.choice(K, size=max(1, K // 5), replace=False):  # absorbing states
+        dense[k * A:(k + 1) * A] = 0.0
+        dense[k * A:(k + 1) * A, k] = 1.0
+    enabled = rng.random((K, A)) < 0.8
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    target = rng.random(K) < 0.2
+    rows = sp.csr_matrix(dense)
+    solved = module.max_reachability(rows, enabled, target)
+    want = _lp_pmax(rows, enabled, target)
+    np.testing.assert_allclose(solved.values, want, atol=1e-7)
+    assert enabled[np.arange(K), solved.choice].all()
+    # the policy's own reachability probabilities (a dense solve) are the values
+    chain = dense[np.arange(K) * A + solved.choice]
+    chain[target] = 0.0
+    maybe = solved.maybe
+    m = np.flatnonzero(maybe)
+    own = target.astype(float)
+    if m.size:
+        own[m] = np.linalg.solve(np.eye(m.size) - chain[np.ix_(m, m)],
+                                 chain[np.ix_(m, np.flatnonzero(target))].sum(axis=1))
+    np.testing.assert_allclose(solved.values, own, atol=1e-10)
+    upper, _ = solved.upper_bound(lambda x: float((x - solved.values).max(initial=0.0)), 0.0,
+                                  1e-10, 100_000)
+    assert (upper >= want - 1e-9).all() and (upper >= solved.values - 1e-12).all()
+    assert (upper - solved.values).max(initial=0.0) <= 1e-9
 
 
 def test_ascent_is_skipped_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,8 +397,9 @@ def test_ascent_is_skipped_beyond_its_budget(monkeypatch: pytest.MonkeyPatch) ->
     found = LinearTemporalLogic("F a & F b").optimise(memory_example())
     assert found.guarantee == "heuristic" and "skipped" in found.evidence
     # the best candidate (the average of the Pmax policy over its memory states mixes A
-    # and B), not improved by an ascent
-    assert 0 < float(found.value) < 1 / 3
+    # and B), not improved by an ascent: at most the stationary optimum 1/3 (which the
+    # average reaches when the Pmax policy's memory states split A and B evenly)
+    assert 0 < float(found.value) <= 1 / 3 + 1e-12
 
 
 def test_reward_machine_minimisation_is_the_least_value() -> None:
@@ -358,3 +418,45 @@ def test_reward_machine_minimisation_is_the_least_value() -> None:
     assert abs(low.policy_value - low.value) <= low.error_bound + 1e-9
     negated = RewardMachine([(u, v, g, -r) for u, v, g, r in edges], 0, 0.8).compile(env)
     assert low.value == pytest.approx(-negated.optimise().value, abs=1e-8)
+
+
+#: formulas the fast path of maximal_satisfaction solves without an automaton
+FAST_FORMULAS = ["F a", "!F a", "G a", "!G (a | b)", "a U b", "(a & !b) U (b | !a)", "X a",
+                 "X X X !a", "!X X (a -> b)", "a", "!(a xor b)", "true", "F false",
+                 "G !(a <-> b)"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("text", FAST_FORMULAS)
+def test_fast_paths_agree_with_the_product_method(text: str, seed: int) -> None:
+    """``F``, ``U``, ``G`` and ``X^n`` over propositional formulas skip the automaton: the
+    values agree with the product method's, the (lazily built) policy attains them, and
+    Pmin agrees too."""
+    import objspec.ltl.optimise as module
+    from objspec.environments.generators import random_labelled_mdp
+
+    env = random_labelled_mdp(9, 2, ("a", "b"), 3, seed=seed)
+    formula = parse_formula(text)
+    fast = module.maximal_satisfaction(env, text)
+    assert isinstance(fast, module._FastMaximalSatisfaction)
+    general = module.maximal_satisfaction(env, translate(formula, sorted(formula.atoms())))
+    np.testing.assert_allclose(fast.state_values, general.state_values, rtol=0, atol=1e-10)
+    assert fast.probability == pytest.approx(general.probability, abs=1e-10)
+    spec = LinearTemporalLogic(text)
+    assert spec.compile(env, exact=False).value(fast.policy) == pytest.approx(
+        fast.probability, abs=1e-9)
+    low = module.minimal_satisfaction(env, text)
+    worst = module.maximal_satisfaction(env, translate(Not(formula), sorted(formula.atoms())))
+    np.testing.assert_allclose(low.state_values, 1.0 - worst.state_values, rtol=0, atol=1e-10)
+    assert LinearTemporalLogic(low.negation).compile(env, exact=False).value(
+        low.policy) == pytest.approx(1.0 - low.probability, abs=1e-9)
+
+
+def test_formulas_outside_the_fast_paths_use_the_automaton() -> None:
+    import objspec.ltl.optimise as module
+    from objspec.environments.generators import random_labelled_mdp
+
+    env = random_labelled_mdp(5, 2, ("a", "b"), 2, seed=0)
+    for text in ("F G a", "G F a", "F (a & X b)", "a U (b U a)", "X F a"):
+        assert not isinstance(module.maximal_satisfaction(env, text),
+                              module._FastMaximalSatisfaction)

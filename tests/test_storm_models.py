@@ -45,6 +45,7 @@ from objspec.environments.formats import (  # noqa: E402
 )
 from objspec.errors import InvalidPolicyError  # noqa: E402
 from objspec.ltl.optimise import maximal_satisfaction  # noqa: E402
+from objspec.ltl.parser import parse_formula  # noqa: E402
 from objspec.mdp import discounted_values, optimal_values  # noqa: E402
 
 FILES = os.path.dirname(os.path.dirname(examples.prism_dtmc_die))
@@ -339,3 +340,30 @@ def test_load_prism_builds_masked_models_and_reports_storm_errors() -> None:
         load_prism(os.path.join(FILES, "mdp/coin2.nm"))  # K undefined
     with pytest.raises(InvalidModelError, match="Storm cannot build"):
         load_prism(os.path.join(FILES, "mdp/coin2-2-illegalSynchronizingWrite.nm"))
+
+
+@pytest.mark.parametrize(
+    "path", ["mdp/die_selection.nm", "mdp/coin2-2.nm", "dtmc/leader-3-5.pm", "mdp/two_dice.nm"]
+)
+def test_until_and_next_fast_paths_agree_with_exact_storm(path: str) -> None:
+    """``l1 U l2`` and ``X X X l`` skip the automaton in objspec (fast paths); Storm's exact
+    engine gives the same ``Pmax``/``Pmin`` (``P`` on a DTMC) in every state."""
+    from objspec.ltl.optimise import minimal_satisfaction
+
+    model = _built(path, None, True)
+    program = _program(path, None)
+    env = _imported(path, None)
+    exact_env = stormpy.environments.exact()
+    labels = _labels(model, env)
+    texts = [f'"{a}" U "{b}"' for a, b in zip(labels, labels[1:], strict=False)][:4]
+    texts += [f'X X X "{label}"' for label in labels[:3]]
+    op = "Pmax" if _is_mdp(model) else "P"
+    for text in texts:
+        storm = parse_formula(text).to_storm()
+        want = _storm_values(model, program, f"{op}=? [{storm}]", exact_env)
+        got = maximal_satisfaction(env, text).state_values
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=text)
+        if _is_mdp(model):
+            want = _storm_values(model, program, f"Pmin=? [{storm}]", exact_env)
+            got = minimal_satisfaction(env, text).state_values
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=text)

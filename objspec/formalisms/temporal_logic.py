@@ -520,7 +520,7 @@ def stationary_below_memory_optimum(
 
 
 _PMAX_METHOD = ("Pmax on the product with a deterministic automaton (accepting end "
-                "components, LP + policy iteration), interval-iteration bound")
+                "components, policy iteration from a proper policy), pre-fixed-point bound")
 _LTL_STATIONARY_METHOD = ("Pmax bound; projected Pmax policy + exhaustive deterministic; "
                           "coordinate ascent when the bound is not reached")
 
@@ -541,8 +541,9 @@ def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOp
                            "reaching the accepting end components", cert.iterations,
                            policies="finite-memory")
         return Optimum(result.policy, result.probability, "certified", _PMAX_METHOD,
-                       cert.bound, None, f"Pmax <= {cert.upper_bound!r} (interval iteration "
-                       "on the product with end components collapsed)", cert.iterations,
+                       cert.bound, None, f"Pmax <= {cert.upper_bound!r} (a pre-fixed point of "
+                       "the Bellman operator on the product with end components collapsed)",
+                       cert.iterations,
                        policies="finite-memory")
     sk = LinearTemporalLogicEvaluator(spec, env, exact=False).skeleton
     candidates = memory_projections(np.asarray(result.policy.action_probabilities),

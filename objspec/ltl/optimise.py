@@ -8,19 +8,21 @@ disjunctive normal form): on the product MDP ``S x Q``, for each conjunction
 ``Fin(...) & Inf(...)`` of the condition remove the actions that can take a ``Fin``
 transition, decompose the rest into maximal end components (MECs), and keep the MECs that
 contain a transition of every ``Inf`` set. An optimal policy reaches the union of these
-accepting MECs with maximal probability (a linear program solved by HiGHS, or value
-iteration from below on large products, seeds a policy iteration with linear-solve values
-and strict improvements only) and then stays in its MEC playing all its actions uniformly,
-which visits every transition of it infinitely often. The policy's probability is then
-computed again by the exact product-chain method.
+accepting MECs with maximal probability (:func:`objspec.mdp.reachability.max_reachability`:
+the states that cannot reach them get 0, the end components of the undecided rest are
+collapsed, and policy iteration with sparse LU evaluations and strict improvements only
+solves the quotient) and then stays in its MEC playing all its actions uniformly, which
+visits every transition of it infinitely often. The reported probability is the returned
+policy's own (a sparse LU solve on the product).
 
 Policy iteration stops when no action improves any state's value by more than 1e-12 in
 float64: up to that, the policy's values are a fixed point of the Bellman operator, so the
 policy is optimal. :func:`certified_maximal_satisfaction` proves how close: an upper bound on
-``Pmax`` by interval iteration (value iteration from above with the end components of the
-undecided states collapsed: Haddad & Monmege 2018; Baier et al., CAV 2017), and, with
-``exact=True``, the fixed-point test in rational arithmetic, which proves the policy optimal
-exactly.
+``Pmax``, a pre-fixed point of the Bellman operator on the product with the end components
+of the undecided states collapsed (the policy's values plus ``tol / 2`` when they are one,
+else interval iteration from above: Haddad & Monmege 2018; Baier et al., CAV 2017), and,
+with ``exact=True``, the fixed-point test in rational arithmetic, which proves the policy
+optimal exactly.
 
 **Finite memory versus stationary policies.** ``Pmax`` is attained by a policy whose memory
 is the automaton state (:class:`FiniteMemoryPolicy`); the paper's class, stationary policies
@@ -57,9 +59,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
-from objspec.errors import InvalidPolicyError, InvalidSpecificationError
+from objspec.errors import InvalidPolicyError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.product import (
@@ -70,11 +71,31 @@ from objspec.ltl.product import (
     product_state_probabilities,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
-from objspec.ltl.syntax import Formula, Not
+from objspec.ltl.syntax import (
+    And,
+    Atom,
+    Constant,
+    Equivalent,
+    Finally,
+    Formula,
+    Globally,
+    Implies,
+    Next,
+    Not,
+    Or,
+    Until,
+    Xor,
+)
 from objspec.ltl.translation import translate
-from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
+from objspec.mdp.graph import adjacency, reachable
 from objspec.mdp.linear import check_tolerances
 from objspec.mdp.model import FiniteMDP, to_fraction
+from objspec.mdp.reachability import (
+    MaxReachability,
+    invariant_states,
+    max_reachability,
+    maximal_end_components,
+)
 
 __all__ = [
     "accepting_end_components",
@@ -133,15 +154,14 @@ class MaximalSatisfaction:
     Attributes
     ----------
     probability : float
-        ``Pmax`` from the initial distribution: the satisfaction probability of ``policy``,
-        computed by the product-chain method (exact up to float64 rounding).
+        ``Pmax`` from the initial distribution: the satisfaction probability of ``policy``
+        (a sparse LU solve on the product, exact up to float64 rounding).
     policy : FiniteMemoryPolicy
         An optimal policy with the automaton state as memory.
     lp_probability : float
-        The probability that seeded the policy iteration: the linear program's optimum,
-        which agrees with ``probability`` up to the LP solver's tolerance (about 1e-7); for
-        products with more than :data:`LP_MAX_UNKNOWNS` undecided states, a value-iteration
-        lower bound instead.
+        The value of the policy iteration's last solve, on the product with the undecided
+        end components collapsed; it agrees with ``probability`` up to float64 rounding
+        (the name is historical: a linear program once computed it).
     state_values : ndarray ``[S]``
         ``Pmax`` from each environment state (automaton in its initial state).
     """
@@ -150,53 +170,6 @@ class MaximalSatisfaction:
     policy: FiniteMemoryPolicy
     lp_probability: float
     state_values: np.ndarray
-
-
-def maximal_end_components(
-    n_states: int, n_actions: int, source: np.ndarray, action: np.ndarray,
-    target: np.ndarray, allowed: np.ndarray,
-) -> np.ndarray:
-    """Maximal end components of the sub-MDP of allowed state-action pairs.
-
-    Parameters
-    ----------
-    source, action, target : ndarray ``[E]``
-        The positive-probability entries ``(k, a) -> k'``.
-    allowed : ndarray of bool ``[n_states, n_actions]``
-        Pairs that may be used.
-
-    Returns
-    -------
-    ndarray ``[n_states]``
-        The MEC index of each state, ``-1`` for states in no end component. Pairs that leave
-        their MEC are removed from ``allowed`` in place.
-
-    Examples
-    --------
-    >>> src, act, dst = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([0, 1, 0])
-    >>> maximal_end_components(2, 2, src, act, dst, np.ones((2, 2), dtype=bool))
-    array([0, 0])
-    """
-    alive: np.ndarray = np.asarray(allowed.any(axis=1))
-    while True:
-        use = allowed[source, action] & alive[source] & alive[target]
-        graph = sp.csr_matrix(
-            (np.ones(int(use.sum()), dtype=np.int8), (source[use], target[use])),
-            shape=(n_states, n_states),
-        )
-        _, comp = strongly_connected_components(graph)
-        leaving = allowed[source, action] & (~alive[target] | (comp[source] != comp[target]))
-        if leaving.any():
-            allowed[source[leaving], action[leaving]] = False
-        new_alive: np.ndarray = np.asarray(alive & allowed.any(axis=1))
-        if not leaving.any() and (new_alive == alive).all():
-            break
-        alive = new_alive
-    labels = np.where(alive, comp, -1)
-    uniq, dense = np.unique(labels[alive], return_inverse=True)
-    out = np.full(n_states, -1, dtype=np.int64)
-    out[alive] = dense.ravel()
-    return out
 
 
 def _entry_meets(atom: AcceptanceAtom, marks: np.ndarray) -> np.ndarray:
@@ -275,7 +248,7 @@ def maximal_satisfaction(
     Raises
     ------
     InvalidSpecificationError
-        If the objective mentions propositions the environment lacks, or the LP fails.
+        If the objective mentions propositions the environment lacks.
 
     Examples
     --------
@@ -288,8 +261,159 @@ def maximal_satisfaction(
     >>> round(maximal_satisfaction(env, "X safe").probability, 12)
     0.9
     """
+    if not isinstance(objective, DeterministicAutomaton):
+        formula = parse_formula(objective) if isinstance(objective, str) else objective
+        check_propositions(formula, env.propositions, f"the LTL formula {str(formula)!r}")
+        fast = _fast_state_values(env, formula)
+        if fast is not None:
+            return _FastMaximalSatisfaction(env, formula, fast)
     automaton = _objective_automaton(env, objective)
     return _solve_pmax(env, automaton).result
+
+
+# ------------------------------------------------- fast paths without an automaton
+
+#: Most ``X`` operators the finite-horizon fast path unrolls.
+FAST_NEXT_MAX = 64
+
+
+def _state_mask(env: FiniteMDP, formula: Formula, cache: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
+    """``[S]`` bool: the states whose label satisfies the propositional ``formula``, or
+    None if it is temporal."""
+    if isinstance(formula, Constant):
+        return np.full(env.n_states, bool(formula.value))
+    if isinstance(formula, Atom):
+        if formula.name not in cache:
+            labels = env.state_labels
+            assert labels is not None
+            cache[formula.name] = np.fromiter((formula.name in ls for ls in labels),
+                                              dtype=bool, count=env.n_states)
+        return cache[formula.name]
+    if isinstance(formula, Not):
+        inner = _state_mask(env, formula.operand, cache)
+        return None if inner is None else ~inner
+    if not isinstance(formula, And | Or | Xor | Implies | Equivalent):
+        return None
+    left = _state_mask(env, formula.left, cache)
+    right = None if left is None else _state_mask(env, formula.right, cache)
+    if left is None or right is None:
+        return None
+    if isinstance(formula, And):
+        return left & right
+    if isinstance(formula, Or):
+        return left | right
+    if isinstance(formula, Xor):
+        return left ^ right
+    if isinstance(formula, Implies):
+        return ~left | right
+    return left == right
+
+
+def _push_negation(formula: Formula) -> Formula:
+    """One negation pushed through ``F``, ``G`` and ``X`` (dual on infinite words)."""
+    if isinstance(formula, Not):
+        inner = formula.operand
+        if isinstance(inner, Finally):
+            return Globally(Not(inner.operand))
+        if isinstance(inner, Globally):
+            return Finally(Not(inner.operand))
+        if isinstance(inner, Next):
+            return Next(Not(inner.operand))
+        if isinstance(inner, Not):
+            return _push_negation(inner.operand)
+    return formula
+
+
+def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
+    """``Pmax`` from every state, without an automaton, for the shapes that need none on
+    a state-labelled environment: a propositional formula, ``F a``, ``a U b``, ``G a``
+    and ``X^n a`` (``a``, ``b`` propositional, ``n <= FAST_NEXT_MAX``), and their
+    negations through ``F``/``G``/``X``; None for every other formula (or transition
+    labels). Reachability, constrained reachability and safety are memoryless
+    (Baier & Katoen 2008, sections 10.6.1-10.6.2); ``X^n`` is a finite-horizon backward
+    induction."""
+    if env.state_labels is None:
+        return None
+    cache: dict[str, np.ndarray] = {}
+    formula = _push_negation(formula)
+    S, A = env.n_states, env.n_actions
+    here = _state_mask(env, formula, cache)
+    if here is not None:
+        return here.astype(np.float64)
+    rows = env.transition_matrix
+    enabled = env.enabled
+    if isinstance(formula, Next):
+        depth = 0
+        inner: Formula = formula
+        while isinstance(inner, Next) and depth <= FAST_NEXT_MAX:
+            inner, depth = _push_negation(inner.operand), depth + 1
+        goal = _state_mask(env, inner, cache)
+        if goal is None or depth > FAST_NEXT_MAX:
+            return None
+        values = goal.astype(np.float64)
+        blocked = ~enabled
+        for _ in range(depth):
+            q = (rows @ values).reshape(S, A)
+            q[blocked] = -np.inf
+            values = np.clip(q.max(axis=1), 0.0, 1.0)
+        return values
+    if isinstance(formula, Finally):
+        goal = _state_mask(env, formula.operand, cache)
+        if goal is None:
+            return None
+        return max_reachability(rows, enabled, goal).values
+    if isinstance(formula, Until):
+        keep = _state_mask(env, formula.left, cache)
+        goal = None if keep is None else _state_mask(env, formula.right, cache)
+        if keep is None or goal is None:
+            return None
+        return max_reachability(_cut_rows(rows, keep | goal, A), enabled, goal).values
+    if isinstance(formula, Globally):
+        safe = _state_mask(env, formula.operand, cache)
+        if safe is None:
+            return None
+        # the safe states where a policy can stay forever; then reach them staying safe
+        inside = invariant_states(rows, enabled, safe)
+        return max_reachability(_cut_rows(rows, safe, A), enabled, inside).values
+    return None
+
+
+def _cut_rows(rows: sp.csr_matrix, keep: np.ndarray, n_actions: int) -> sp.csr_matrix:
+    """``rows`` with the rows of the states outside ``keep`` emptied (those states can
+    then reach nothing: value 0 unless they are targets)."""
+    mask = np.repeat(keep, n_actions)
+    counts = np.diff(rows.indptr) * mask[np.arange(rows.shape[0])]
+    entry_keep = np.repeat(mask, np.diff(rows.indptr))
+    indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_matrix((rows.data[entry_keep], rows.indices[entry_keep], indptr),
+                         shape=rows.shape)
+
+
+class _FastMaximalSatisfaction(MaximalSatisfaction):
+    """A :class:`MaximalSatisfaction` computed without an automaton: ``probability``,
+    ``lp_probability`` and ``state_values`` at once; ``policy`` (whose memory is the
+    formula's automaton) is built by the general product method the first time it is
+    read."""
+
+    def __init__(self, env: FiniteMDP, formula: Formula, values: np.ndarray) -> None:
+        probability = float(np.clip(values @ env.initial, 0.0, 1.0))
+        object.__setattr__(self, "probability", probability)
+        object.__setattr__(self, "lp_probability", probability)
+        object.__setattr__(self, "state_values", values)
+        object.__setattr__(self, "_env", env)
+        object.__setattr__(self, "_formula", formula)
+
+    @property
+    def policy(self) -> FiniteMemoryPolicy:
+        """An optimal policy with the automaton state as memory (computed on first use)."""
+        cached = self.__dict__.get("_policy")
+        if cached is None:
+            automaton = _objective_automaton(self.__dict__["_env"], self.__dict__["_formula"])
+            cached = _solve_pmax(self.__dict__["_env"], automaton).result.policy
+            object.__setattr__(self, "_policy", cached)
+        return cached
 
 
 def _objective_automaton(
@@ -316,124 +440,35 @@ class _Pmax:
     target: np.ndarray  # [K] bool: product states in accepting end components
     values: np.ndarray  # [K] the policy's satisfaction probability from each product state
     iterations: int
-
-
-#: Products with more undecided states than this seed the policy iteration of
-#: :func:`maximal_satisfaction` by value iteration instead of the linear program (HiGHS
-#: takes seconds on tens of thousands of constraints; the policy iteration that follows
-#: makes the result the same).
-LP_MAX_UNKNOWNS = 1000
-#: Most sweeps of that value iteration.
-SEED_SWEEPS = 5000
-
-
-def _value_iteration_seed(sk: ProductSkeleton, target: np.ndarray, maybe: np.ndarray
-                          ) -> np.ndarray:
-    """Value iteration from below for the probability of reaching ``target``: a lower
-    bound on ``Pmax`` that seeds the policy iteration (stopped when a sweep changes no value
-    by more than 1e-12, or after :data:`SEED_SWEEPS` sweeps)."""
-    K, A = sk.n_states, sk.env.n_actions
-    rows = sk.transition_rows()
-    blocked = ~sk.env.enabled[sk.env_state]
-    x = target.astype(np.float64)
-    for _ in range(SEED_SWEEPS):
-        q = (rows @ x).reshape(K, A)
-        q[blocked] = -np.inf
-        new = np.where(maybe, q.max(axis=1), x)
-        delta = float(np.abs(new - x).max(initial=0.0))
-        x = new
-        if delta <= 1e-12:
-            break
-    return np.clip(x, 0.0, 1.0)
+    reachability: MaxReachability  # the solve of reaching the accepting end components
 
 
 def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
     sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
     target, stay = accepting_end_components(sk, automaton)
-    src, act, dst, prob = sk.entry_source, sk.entry_action, sk.entry_target, sk.entry_probability
-    x = np.zeros(K)
-    x[target] = 1.0
-    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
-    maybe = can & ~target
-    rows = src * A + act
-    if maybe.sum() > LP_MAX_UNKNOWNS:
-        x = _value_iteration_seed(sk, target, maybe)
-    elif maybe.any():
-        idx = np.flatnonzero(maybe)
-        pos = np.full(K, -1, dtype=np.int64)
-        pos[idx] = np.arange(idx.size)
-        from_maybe = maybe[src]
-        pair_rows, pair_index = np.unique(rows[from_maybe], return_inverse=True)
-        pair_index = pair_index.ravel()
-        m, n_pairs = idx.size, pair_rows.size
-        e_dst = dst[from_maybe]
-        e_p = prob[from_maybe]
-        into_maybe = maybe[e_dst]
-        # constraint per pair (k, a):  -x_k + sum_{k' maybe} p x_k' <= -sum_{k' target} p
-        a_rows = np.concatenate([np.arange(n_pairs), pair_index[into_maybe]])
-        a_cols = np.concatenate([pos[pair_rows // A], pos[e_dst[into_maybe]]])
-        a_vals = np.concatenate([-np.ones(n_pairs), e_p[into_maybe]])
-        a_ub = sp.csr_matrix((a_vals, (a_rows, a_cols)), shape=(n_pairs, m))
-        b_ub = -np.bincount(pair_index, weights=e_p * target[e_dst], minlength=n_pairs)
-        res = linprog(np.ones(m), A_ub=a_ub, b_ub=b_ub, bounds=(0.0, 1.0), method="highs")
-        if res.status != 0:
-            raise InvalidSpecificationError(f"the Pmax linear program failed: {res.message}")
-        x[idx] = np.clip(res.x, 0.0, 1.0)
-    # Optimal actions: maximal Q value, then progress towards the target (attractor layers).
     enabled = env.enabled[sk.env_state]  # [K, A]
-    q_values = np.bincount(rows, weights=prob * x[dst], minlength=K * A).reshape(K, A)
-    optimal = (q_values >= x[:, None] - 1e-9) & enabled
-    layer = np.where(target, 0, -1)
-    choice = np.argmax(enabled, axis=1)  # the first enabled action until a better one
-    current = 0
-    while True:
-        reached = layer >= 0
-        hits = np.zeros(K * A, dtype=bool)
-        sel = reached[dst] & ~reached[src]
-        hits[rows[sel]] = True
-        good = hits.reshape(K, A) & optimal & (x[:, None] > 0)
-        fresh = good.any(axis=1) & ~reached
-        if not fresh.any():
-            break
-        current += 1
-        layer[fresh] = current
-        choice[fresh] = good[fresh].argmax(axis=1)
-    in_mec = stay.any(axis=1)
-
-    def weights(choice: np.ndarray) -> np.ndarray:
-        table = np.zeros((K, A))
-        table[np.arange(K), choice] = 1.0
-        table[in_mec] = stay[in_mec] / stay[in_mec].sum(axis=1, keepdims=True)
-        return table
-
-    # Policy iteration from the LP's policy: exact (linear-solve) values, strict improvements
-    # only, so the result does not inherit the LP solver's tolerance.
-    iterations = 0
-    for _ in range(10 * K + 10):
-        iterations += 1
-        per_product = weights(choice)
-        values = product_state_probabilities(sk, automaton, per_product[None])[:, 0]
-        q_values = np.bincount(rows, weights=prob * values[dst], minlength=K * A).reshape(K, A)
-        q_values[~enabled] = -np.inf  # the maximiser is always an enabled action
-        better = (q_values.max(axis=1) > values + 1e-12) & ~in_mec
-        if not better.any():
-            break
-        choice = np.where(better, q_values.argmax(axis=1), choice)
-    # mu0 may sum to 1 only up to rounding: the averages are clipped to [0, 1]
-    lp_probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
-    x = values
+    solved = max_reachability(sk.transition_rows(), enabled, target)
+    per_product = np.zeros((K, A))
+    per_product[np.arange(K), solved.choice] = 1.0
+    # in an accepting end component: all its actions, uniformly (every transition of it
+    # is then taken infinitely often)
+    per_product[target] = stay[target] / stay[target].sum(axis=1, keepdims=True)
+    values = solved.values
     Q1 = automaton.n_states + 1
     # uniform over the enabled actions where the product state is never reached
     uniform = env.enabled / env.enabled.sum(axis=1, keepdims=True)
     table = np.repeat(uniform[:, None, :], Q1, axis=1)
     table[sk.env_state, sk.machine_state] = per_product
-    state_values = x[sk.initial_states]
-    probability = float(np.clip(x[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
+    state_values = values[sk.initial_states]
+    # mu0 may sum to 1 only up to rounding: the averages are clipped to [0, 1]
+    probability = float(np.clip(state_values @ sk.initial_weights, 0.0, 1.0))
+    solve_value = float(np.clip(
+        solved.quotient_values()[sk.initial_states] @ sk.initial_weights, 0.0, 1.0))
     result = MaximalSatisfaction(
-        probability, FiniteMemoryPolicy(automaton, table), lp_probability, state_values
+        probability, FiniteMemoryPolicy(automaton, table), solve_value, state_values
     )
-    return _Pmax(result, sk, target, values, iterations)
+    return _Pmax(result, sk, target, values, solved.iterations, solved)
 
 
 def finite_memory_policy_probability(
@@ -646,46 +681,20 @@ class CertifiedSatisfaction:
     iterations: int
 
 
-def _upper_bound(pmax: _Pmax, tol: float, max_iterations: int
-                 ) -> tuple[np.ndarray, float, int]:
-    """Value iteration from above for the probability of reaching the accepting end
-    components, on the product with the maximal end components of the undecided states
-    collapsed (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017). Every
-    iterate is an upper bound on ``Pmax`` (the operator is monotone and its least fixed
-    point is ``Pmax``); the collapse makes the iterates converge to it. Stops once the
-    bound at ``mu0`` is within ``tol`` of the policy's probability."""
-    sk, target = pmax.skeleton, pmax.target
-    env = sk.env
-    K, A = sk.n_states, env.n_actions
-    src, act, dst = sk.entry_source, sk.entry_action, sk.entry_target
-    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
-    maybe = can & ~target
-    enabled = env.enabled[sk.env_state]
-    allowed = enabled & maybe[:, None]
-    mec = maximal_end_components(K, A, src, act, dst, allowed)
-    exits = enabled & maybe[:, None] & ~(allowed & (mec >= 0)[:, None])
-    n_mec = int(mec.max()) + 1 if (mec >= 0).any() else 0
-    rows = sk.transition_rows()
-    x = np.where(target | maybe, 1.0, 0.0)
+def _upper_bound(pmax: _Pmax, tol: float, max_iterations: int) -> tuple[np.ndarray, float, int]:
+    """A proven upper bound on ``Pmax`` (from every product state, and from ``mu0``) and the
+    sweeps it took: a pre-fixed point of the Bellman operator of reaching the accepting end
+    components on the product with the undecided end components collapsed (see
+    :meth:`objspec.mdp.reachability.MaxReachability.upper_bound`)."""
+    sk = pmax.skeleton
     weights = sk.initial_weights
-    lower = float(pmax.values[sk.initial_states] @ weights)
-    upper = float(np.clip(x[sk.initial_states] @ weights, 0.0, 1.0))
-    sweeps = 0
-    in_mec = mec >= 0
-    while sweeps < max_iterations and upper - lower > tol:
-        sweeps += 1
-        q = (rows @ x).reshape(K, A)
-        q = np.where(exits, q, -np.inf)
-        best = q.max(axis=1)
-        if n_mec:
-            top = np.full(n_mec, -np.inf)
-            np.maximum.at(top, mec[in_mec], best[in_mec])
-            best[in_mec] = top[mec[in_mec]]
-        new = np.where(maybe, np.maximum(best, 0.0), x)
-        new = np.minimum(new, x)  # monotone from above; guards rounding
-        x = new
-        upper = float(np.clip(x[sk.initial_states] @ weights, 0.0, 1.0))
-    return x, upper, sweeps
+
+    def at_mu0(x: np.ndarray) -> float:
+        return float(np.clip(x[sk.initial_states] @ weights, 0.0, 1.0))
+
+    lower = at_mu0(pmax.values)
+    x, sweeps = pmax.reachability.upper_bound(at_mu0, lower, tol, max_iterations)
+    return x, at_mu0(x), sweeps
 
 
 def _exact_check(pmax: _Pmax, automaton: DeterministicAutomaton) -> Fraction | None:
@@ -725,15 +734,16 @@ def certified_maximal_satisfaction(
 ) -> CertifiedSatisfaction:
     """:func:`maximal_satisfaction` with a proof of how good its policy is.
 
-    The policy of :func:`maximal_satisfaction` is found by an LP (floats, HiGHS) and
-    float64 policy iteration; its probability is a float64 linear solve. Here it is
-    certified:
+    The policy of :func:`maximal_satisfaction` is found by float64 policy iteration on
+    the product (always through the automaton here, never the fast paths); its probability
+    is a float64 linear solve. Here it is certified:
 
-    * an upper bound on ``Pmax`` by value iteration from above on the product with the
-      undecided states' maximal end components collapsed (interval iteration), stopped when
-      within ``tol`` of the policy's probability (or after ``max_iterations`` sweeps, with
-      the bound reached); ``bound`` = upper bound - probability, proven up to float64
-      rounding;
+    * an upper bound on ``Pmax``: a pre-fixed point ``T u <= u`` of the Bellman operator on
+      the product with the undecided states' maximal end components collapsed, first the
+      policy's values plus ``tol / 2``, else value iteration from above (interval
+      iteration) until within ``tol`` of the policy's probability (or after
+      ``max_iterations`` sweeps, with the bound reached); ``bound`` = upper bound -
+      probability, proven up to float64 rounding;
     * with ``exact=True``, in rationals: the policy's exact probability from every product
       state is checked to be a fixed point of the Bellman operator, which proves it equals
       ``Pmax`` (``exact_probability``; products of at most
@@ -858,5 +868,23 @@ def minimal_satisfaction(env: FiniteMDP, objective: str | Formula) -> MinimalSat
     phi = parse_formula(objective) if isinstance(objective, str) else objective
     negation = Not(phi)
     best = maximal_satisfaction(env, negation)
+    if isinstance(best, _FastMaximalSatisfaction):
+        return _FastMinimalSatisfaction(best, negation)
     return MinimalSatisfaction(1.0 - best.probability, best.policy, negation,
                                1.0 - np.asarray(best.state_values))
+
+
+class _FastMinimalSatisfaction(MinimalSatisfaction):
+    """A :class:`MinimalSatisfaction` from a fast-path ``Pmax`` of the negation; its
+    ``policy`` is built on first use."""
+
+    def __init__(self, best: _FastMaximalSatisfaction, negation: Formula) -> None:
+        object.__setattr__(self, "probability", 1.0 - best.probability)
+        object.__setattr__(self, "negation", negation)
+        object.__setattr__(self, "state_values", 1.0 - np.asarray(best.state_values))
+        object.__setattr__(self, "_best", best)
+
+    @property
+    def policy(self) -> FiniteMemoryPolicy:
+        """A policy attaining ``Pmin`` (memory: the automaton of the negation)."""
+        return self.__dict__["_best"].policy

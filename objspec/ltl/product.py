@@ -91,9 +91,12 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     labels = env.state_labels
     if labels is not None:
-        per_state = np.array(
-            [sum(bit.get(p, 0) for p in ls) for ls in labels], dtype=np.int64
-        )
+        # one membership test per (proposition, state): the machine reads few propositions,
+        # a state may carry many labels
+        per_state = np.zeros(env.n_states, dtype=np.int64)
+        for p, b in bit.items():
+            per_state[np.fromiter((p in ls for ls in labels), dtype=bool,
+                                  count=env.n_states)] |= b
         return per_state[rows // env.n_actions]
     out = np.empty(matrix.nnz, dtype=np.int64)
     A = env.n_actions

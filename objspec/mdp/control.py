@@ -11,7 +11,9 @@ for ``K`` reward functions at once. Two methods share one certificate:
   :mod:`objspec.mdp.linear`);
 * ``"auto"`` (default): value iteration for at most ``vi_sweeps`` sweeps (fast on
   well-mixing MDPs), then policy iteration warm-started from the greedy policies for the
-  rewards not yet certified (fast where the span contracts slowly).
+  rewards not yet certified (fast where the span contracts slowly); on MDPs of at most
+  :data:`SMALL_STATES` states straight to policy iteration (a few dense solves cost less
+  than the Python overhead of many sweeps).
 
 **Stopping rule and certificate** (MacQueen 1966; Porteus 1971; Puterman 1994, section
 6.6.3). For *any* ``V`` let ``d = T V - V``. Then, state by state,
@@ -53,6 +55,9 @@ from objspec.mdp.rewards import check_discount, expected_rewards, normalize_rewa
 __all__ = ["ControlSolution", "optimal_values", "bellman_optimality_bounds"]
 
 ControlMethod = Literal["auto", "value_iteration", "policy_iteration"]
+
+#: ``method="auto"`` runs policy iteration directly on MDPs with at most this many states.
+SMALL_STATES = 200
 
 
 @dataclass(frozen=True)
@@ -357,7 +362,7 @@ def optimal_values(
     V0 = np.zeros((S, K))
     used: list[str] = []
     iterations = 0
-    if method == "policy_iteration":
+    if method == "policy_iteration" or (method == "auto" and S <= SMALL_STATES):
         _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
         V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations

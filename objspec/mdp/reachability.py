@@ -1,4 +1,5 @@
-"""Which states a policy reaches, and policies made canonical off those states.
+"""Which states a policy reaches, policies made canonical off those states, and maximal
+reachability probabilities.
 
 A state is *reachable* under ``pi`` when some trajectory of positive probability visits
 it: it is in the support of ``mu0``, or it is a successor ``tau(t | s, a) > 0`` of a
@@ -11,6 +12,11 @@ returns, satisfaction probabilities, long-run averages) is the same for ``pi`` a
 :func:`canonical_policies` of ``pi``, which puts the uniform distribution on every
 unreachable state. Evaluating the canonical policies makes that invariance hold bit for
 bit in floating point, not only up to rounding.
+
+:func:`max_reachability` computes ``Pmax(F target)`` on a sparse MDP given by its
+transition rows, with an optimal deterministic policy and a certificate (an upper bound
+proven by a pre-fixed point of the Bellman operator); the LTL optimiser runs it on the
+product with the automaton.
 """
 
 from __future__ import annotations
@@ -20,11 +26,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from objspec.errors import SolverError
 from objspec.mdp.graph import adjacency, reachable
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
-__all__ = ["reachable_states", "reachable_from_supports", "canonical_policies"]
+__all__ = [
+    "reachable_states",
+    "reachable_from_supports",
+    "canonical_policies",
+    "maximal_end_components",
+    "invariant_states",
+    "MaxReachability",
+    "max_reachability",
+]
 
 #: Up to this many states reachability is computed for all policies at once, in rounds of
 #: one sparse product each; beyond, by one breadth-first search per policy.
@@ -113,3 +128,570 @@ def canonical_policies(env: FiniteMDP, policies: Any) -> np.ndarray:
     uniform = mask / mask.sum(axis=1, keepdims=True)
     out = np.where(reach[:, :, None], pi, uniform[None])
     return out[0] if single else out
+
+
+def maximal_end_components(
+    n_states: int, n_actions: int, source: np.ndarray, action: np.ndarray,
+    target: np.ndarray, allowed: np.ndarray,
+) -> np.ndarray:
+    """Maximal end components of the sub-MDP of allowed state-action pairs.
+
+    Parameters
+    ----------
+    source, action, target : ndarray ``[E]``
+        The positive-probability entries ``(k, a) -> k'``.
+    allowed : ndarray of bool ``[n_states, n_actions]``
+        Pairs that may be used.
+
+    Returns
+    -------
+    ndarray ``[n_states]``
+        The MEC index of each state, ``-1`` for states in no end component. Pairs that leave
+        their MEC are removed from ``allowed`` in place.
+
+    Examples
+    --------
+    >>> src, act, dst = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([0, 1, 0])
+    >>> maximal_end_components(2, 2, src, act, dst, np.ones((2, 2), dtype=bool))
+    array([0, 0])
+    """
+    from scipy.sparse import csgraph
+
+    flat = np.array(allowed, dtype=bool).reshape(-1)  # written back into allowed at the end
+    pair = np.asarray(source, dtype=np.int64) * n_actions + np.asarray(action, dtype=np.int64)
+    keep = flat[pair]
+    pair, source, target = pair[keep], np.asarray(source)[keep], np.asarray(target)[keep]
+    if source.size and np.any(source[1:] < source[:-1]):
+        order = np.argsort(source, kind="stable")
+        pair, source, target = pair[order], source[order], target[order]
+    alive: np.ndarray = np.asarray(allowed.any(axis=1))
+    comp = np.zeros(n_states, dtype=np.int64)
+    reverse = _reverse_index(target, n_states)
+    while True:
+        use = flat[pair] & alive[target]
+        indptr = np.zeros(n_states + 1, dtype=np.int64)
+        np.cumsum(np.bincount(source[use], minlength=n_states), out=indptr[1:])
+        graph = sp.csr_matrix((np.ones(int(indptr[-1])), target[use], indptr),
+                              shape=(n_states, n_states))
+        # repeated edges (several actions to one successor) must be merged: scipy's
+        # strong-components search can loop forever on a float64 graph with repeats
+        graph.sum_duplicates()
+        _, comp = csgraph.connected_components(graph, directed=True, connection="strong")
+        leaving = flat[pair] & (~alive[target] | (comp[source] != comp[target]))
+        if not leaving.any():
+            break
+        flat[pair[leaving]] = False
+        # cascade without new SCCs: states left with no pair die, pairs into them leave
+        _cascade(flat, alive, pair, target, n_states, n_actions, reverse)
+    flat.reshape(n_states, n_actions)[~alive] = False
+    allowed[...] = flat.reshape(n_states, n_actions)
+    out = np.full(n_states, -1, dtype=np.int64)
+    if alive.any():
+        _, dense = np.unique(comp[alive], return_inverse=True)
+        out[alive] = dense.ravel()
+    return out
+
+
+#: Value-iteration sweeps on the quotient before the first greedy policy of
+#: :func:`max_reachability`.
+SEED_SWEEPS = 30
+#: Residual (sup norm, relative) of the last policy evaluation of :func:`max_reachability`.
+FINAL_PRECISION = 1e-14
+#: Systems with more unknowns than this are tried with BiCGSTAB before sparse LU.
+ITERATIVE_MIN_UNKNOWNS = 200
+#: Quotients with at most this many nodes are solved with dense matrices (below the size
+#: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
+DENSE_MAX_NODES = 64
+
+
+def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries sorted by target state, and where each state's run starts."""
+    order = np.argsort(target, kind="stable")
+    starts = np.zeros(n_states + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target, minlength=n_states), out=starts[1:])
+    return order, starts
+
+
+def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
+             n_states: int, n_actions: int, reverse: tuple[np.ndarray, np.ndarray]) -> None:
+    """Remove, in place, the live states without an allowed pair (``flat``, by pair
+    index ``state * n_actions + action``) and the pairs with an entry into a removed
+    state, until none is left: the greatest set of live states each with an allowed pair
+    whose entries all stay in it. Works frontier by frontier through the entries into
+    the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
+    its entries, not its depth times the whole model."""
+    order, starts = reverse
+    count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
+    frontier = np.flatnonzero(alive & (count == 0))
+    while frontier.size:
+        alive[frontier] = False
+        lengths = starts[frontier + 1] - starts[frontier]
+        total = int(lengths.sum())
+        if not total:
+            break
+        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        hit = pair[order[np.repeat(starts[frontier], lengths) + offsets]]
+        hit = np.unique(hit[flat[hit]])
+        if not hit.size:
+            break
+        flat[hit] = False
+        lost = np.bincount(hit // n_actions, minlength=n_states)
+        count -= lost
+        frontier = np.flatnonzero(alive & (lost > 0) & (count == 0))
+
+
+def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
+                     ) -> np.ndarray:
+    """The greatest set of ``safe`` states in which some policy can stay forever: each
+    has an enabled action all of whose successors are in the set (a greatest fixed point,
+    Baier & Katoen 2008, section 10.6.2). ``Pmax(G safe)`` is the largest probability of
+    reaching it through safe states.
+
+    Parameters
+    ----------
+    rows : scipy.sparse.csr_matrix ``(K*A, K)``
+    enabled : ndarray of bool ``[K, A]``
+    safe : ndarray of bool ``[K]``
+
+    Returns
+    -------
+    ndarray of bool ``[K]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> rows = sp.csr_matrix(np.array([[0.5, 0.5, 0], [1.0, 0, 0], [0, 0, 1.0],
+    ...                                [0, 0, 1.0], [0, 0, 1.0], [0, 0, 1.0]]))
+    >>> invariant_states(rows, np.ones((3, 2), dtype=bool), np.array([True, True, False]))
+    array([ True, False, False])
+    """
+    rows = sp.csr_matrix(rows)
+    K, A = enabled.shape
+    safe = np.asarray(safe, dtype=bool)
+    pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
+    dst = rows.indices.astype(np.int64)
+    live = enabled.reshape(-1)[pair] & (rows.data > 0)
+    pair, dst = pair[live], dst[live]
+    outside = np.zeros(K * A, dtype=bool)
+    outside[pair[~safe[dst]]] = True
+    flat = (enabled & safe[:, None]).reshape(-1) & ~outside
+    alive = safe.copy()
+    _cascade(flat, alive, pair, dst, K, A, _reverse_index(dst, K))
+    return alive
+
+
+class MaxReachability:
+    """Result of :func:`max_reachability`.
+
+    Attributes
+    ----------
+    values : ndarray ``[K]``
+        The probability of reaching the target under :attr:`choice` from each state
+        (a float64 sparse LU solve): ``Pmax`` up to the policy iteration's 1e-12 stopping
+        test, which :meth:`upper_bound` turns into a proven bound.
+    choice : ndarray ``[K]`` of int
+        An optimal deterministic policy: an enabled action in every state (meaningful
+        off the target; in undecided end components it walks to the component's best exit).
+    maybe : ndarray ``[K]`` of bool
+        The undecided states: not in the target, and able to reach it.
+    iterations : int
+        Policy-iteration steps.
+    """
+
+    def __init__(self, values: np.ndarray, choice: np.ndarray, maybe: np.ndarray,
+                 iterations: int, quotient: _Quotient | None,
+                 problem: _Problem | None = None) -> None:
+        self.values = values
+        self.choice = choice
+        self.maybe = maybe
+        self.iterations = iterations
+        self._quotient = quotient
+        self._problem = problem
+
+    def quotient_values(self) -> np.ndarray:
+        """``[K]``: the values of the policy iteration's last solve (on the quotient with
+        the undecided end components collapsed), lifted to the states."""
+        out = self.values.copy()
+        if self._quotient is not None:
+            out[self.maybe] = self._quotient.values[self._quotient.node_of[self.maybe]]
+        return out
+
+    def upper_bound(self, weights_of: Any, lower: float, tol: float, max_iterations: int
+                    ) -> tuple[np.ndarray, int]:
+        """A vector ``u >= Pmax`` (proven up to float64 rounding) and the sweeps it took.
+
+        ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target
+        (``T u <= u``), so it bounds that operator's least fixed point, ``Pmax``, from
+        above (Knaster-Tarski). First candidate: the policy's values plus ``tol / 2``,
+        accepted if ``T u <= u`` holds up to the rounding of one backup (4 ulps of 1);
+        else value iteration from ``1`` (every iterate is a pre-fixed point) on the MDP
+        with the undecided end components collapsed, where it converges to ``Pmax``
+        (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017), until
+        ``weights_of(u) - lower <= tol`` or ``max_iterations`` sweeps. ``weights_of``
+        maps a ``[K]`` vector to the number being bounded (e.g. its average under the
+        initial distribution).
+        """
+        q = self._quotient
+        if q is None:  # nothing undecided: the values are exact
+            return self.values.copy(), 0
+        lifted = self.values.copy()
+        u = np.minimum(1.0, q.values + tol / 2)
+        # a pre-fixed point up to the rounding of one backup (4 ulps of 1)
+        if bool((q.best(u) <= u + 4 * np.finfo(np.float64).eps).all()):
+            lifted[self.maybe] = u[q.node_of[self.maybe]]
+            return lifted, 1
+        # interval iteration needs the end components collapsed to converge
+        if not q.collapsed:
+            assert self._problem is not None
+            q = self._problem.quotient(self._problem.end_components())
+        x = np.ones(q.n_nodes)
+        sweeps = 0
+        while True:
+            lifted[self.maybe] = x[q.node_of[self.maybe]]
+            if sweeps >= max_iterations or weights_of(lifted) - lower <= tol:
+                return lifted, sweeps
+            sweeps += 1
+            x = np.minimum(x, np.maximum(q.best(x), 0.0))
+
+
+class _Quotient:
+    """The undecided part of a reachability problem, possibly with its maximal end
+    components collapsed: nodes, and the pairs ``(k, a)`` leaving each node, sorted by
+    node."""
+
+    pair_state: np.ndarray
+    pair_action: np.ndarray
+    pair_id: np.ndarray
+    problem: _Problem
+    components: tuple[np.ndarray, np.ndarray, int]
+    collapsed: bool
+
+    def __init__(self, node_of: np.ndarray, n_nodes: int, pair_node: np.ndarray,
+                 matrix: Any, to_target: np.ndarray) -> None:
+        self.node_of = node_of
+        self.n_nodes = n_nodes
+        self.pair_node = pair_node
+        self.starts = np.flatnonzero(np.r_[True, pair_node[1:] != pair_node[:-1]])
+        self.matrix = matrix
+        self.to_target = to_target
+        self.values = np.zeros(n_nodes)
+
+    def q_values(self, x: np.ndarray) -> np.ndarray:
+        return self.to_target + self.matrix @ x
+
+    def best(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(self.q_values(x), self.starts)
+
+    def lift(self, chosen: np.ndarray, choice: np.ndarray) -> np.ndarray:
+        """``choice`` with each node's chosen pair played at its state and, inside each
+        collapsed component, a walk (breadth-first tree of its inner pairs) to that
+        state."""
+        from scipy.sparse import csgraph
+
+        choice = choice.copy()
+        exit_state = self.pair_state[chosen]
+        choice[exit_state] = self.pair_action[chosen]
+        mec, inner_pairs, n_mec = self.components
+        if n_mec:
+            pr = self.problem
+            K, src, act, dst = pr.K, pr.src, pr.act, pr.dst
+            inner = (mec[src] >= 0) & inner_pairs[src, act]
+            is_exit = np.zeros(K, dtype=bool)
+            is_exit[exit_state] = True
+            walk = inner & ~is_exit[src]
+            r_src = np.concatenate([dst[walk], np.full(int(is_exit.sum()), K)])
+            r_dst = np.concatenate([src[walk], np.flatnonzero(is_exit)])
+            _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
+                                                  directed=True, return_predecessors=True)
+            step = walk & (pred[src] == dst)
+            first = _first_per_group(src, step)
+            choice[src[first]] = act[first]
+        return choice
+
+
+def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For sorted ``group`` ids, the index of the first element with ``mask`` in each group
+    (groups without one are absent)."""
+    idx = np.flatnonzero(mask)
+    _, first = np.unique(group[idx], return_index=True)
+    return idx[first]
+
+
+def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray
+                     ) -> MaxReachability:
+    """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
+
+    Method: the states that cannot reach the target get 0 (a backward graph search). On the
+    undecided rest, policy iteration starts from the breadth-first tree towards the target
+    (a *proper* policy: it leaves the undecided states almost surely, so its linear system
+    is non-singular) and switches only on strict improvements (beyond the evaluation's
+    precision), which keeps every policy proper: a closed class of the new policy would
+    be closed under the old one too (average the improvements over its stationary
+    distribution). The last policy's values are then a fixed point of the Bellman operator
+    that some policy attains, so they are its least fixed point, ``Pmax`` (Baier & Katoen
+    2008, section 10.6.1). Evaluations: dense LAPACK on small systems, else BiCGSTAB
+    warm-started from the previous values (to a loose precision while the policy still
+    changes) with sparse LU as the fallback. Should an evaluation fail (an improper
+    policy through rounding), the problem is solved on the quotient by the undecided
+    maximal end components instead (Haddad & Monmege 2018), where every policy is proper;
+    the quotient policy is lifted back by walking, inside each collapsed component, to the
+    state whose action is the chosen exit.
+
+    Parameters
+    ----------
+    rows : scipy.sparse.csr_matrix ``(K*A, K)``
+        Row ``k*A + a``: the successor distribution of action ``a`` in state ``k`` (rows
+        of disabled actions are ignored).
+    enabled : ndarray of bool ``[K, A]``
+        The enabled actions (at least one per state).
+    target : ndarray of bool ``[K]``
+
+    Returns
+    -------
+    MaxReachability
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> rows = sp.csr_matrix(np.array([[0.5, 0.5, 0], [0, 0, 1.0], [0, 1.0, 0],
+    ...                                [0, 1.0, 0], [0, 0, 1.0], [0, 0, 1.0]]))
+    >>> res = max_reachability(rows, np.ones((3, 2), dtype=bool), np.array([0, 1, 0], bool))
+    >>> res.values.tolist(), int(res.choice[0])
+    ([1.0, 1.0, 0.0], 0)
+    """
+    rows = sp.csr_matrix(rows)
+    K, A = enabled.shape
+    pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
+    src, act, dst, prob = pair // A, pair % A, rows.indices.astype(np.int64), rows.data
+    live = enabled[src, act] & (prob > 0)
+    if not live.all():
+        pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
+    target = np.asarray(target, dtype=bool)
+    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
+    maybe = can & ~target
+    choice = np.argmax(enabled, axis=1)
+    values = target.astype(np.float64)
+    if not maybe.any():
+        return MaxReachability(values, choice, maybe, 0, None)
+    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
+    # the breadth-first tree towards the target: a proper first policy
+    from scipy.sparse import csgraph
+
+    is_target = np.flatnonzero(target)
+    r_src = np.concatenate([dst, np.full(is_target.size, K)])
+    r_dst = np.concatenate([src, is_target])
+    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
+                                          return_predecessors=True)
+    step = maybe[src] & (pred[src] == dst)
+    first = _first_per_group(src, step)
+    start = choice.copy()
+    start[src[first]] = act[first]
+    try:
+        q, chosen, iterations = _policy_iteration(problem.quotient(None), start)
+    except SolverError:
+        q, chosen, iterations = _policy_iteration(problem.quotient(problem.end_components()),
+                                                  None)
+    values[maybe] = q.values[q.node_of[maybe]]
+    return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
+
+
+class _Problem:
+    """The entries of a reachability problem, its undecided states and target."""
+
+    def __init__(self, K: int, A: int, pair: np.ndarray, src: np.ndarray, act: np.ndarray,
+                 dst: np.ndarray, prob: np.ndarray, enabled: np.ndarray, maybe: np.ndarray,
+                 target: np.ndarray) -> None:
+        self.K, self.A = K, A
+        self.pair, self.src, self.act, self.dst, self.prob = pair, src, act, dst, prob
+        self.enabled, self.maybe, self.target = enabled, maybe, target
+
+    def end_components(self) -> tuple[np.ndarray, np.ndarray]:
+        """The maximal end components of the undecided states (``[K]`` index or -1) and
+        the pairs that stay inside them (``[K, A]``)."""
+        K, A, maybe = self.K, self.A, self.maybe
+        allowed = self.enabled & maybe[:, None]
+        # an end component inside the undecided states needs a pair that stays among them;
+        # with one action per state (a Markov chain) it would be closed and miss the target
+        leaves = np.zeros(K * A, dtype=bool)
+        leaves[self.pair[~maybe[self.dst]]] = True
+        if (self.enabled.sum(axis=1) <= 1).all() or not (allowed
+                                                         & ~leaves.reshape(K, A)).any():
+            return np.full(K, -1, dtype=np.int64), np.zeros_like(allowed)
+        mec = maximal_end_components(K, A, self.src, self.act, self.dst, allowed)
+        return mec, allowed
+
+    def quotient(self, components: tuple[np.ndarray, np.ndarray] | None) -> _Quotient:
+        """The undecided states as nodes (with ``components`` collapsed, if given) and the
+        pairs leaving each node, sorted by node."""
+        K, A, maybe, target = self.K, self.A, self.maybe, self.target
+        mec, inner = components if components is not None else (
+            np.full(K, -1, dtype=np.int64), np.zeros((K, A), dtype=bool))
+        in_mec = mec >= 0
+        n_mec = int(mec.max()) + 1 if in_mec.any() else 0
+        node_of = np.full(K, -1, dtype=np.int64)
+        node_of[in_mec] = mec[in_mec]
+        single = maybe & ~in_mec
+        node_of[single] = n_mec + np.arange(int(single.sum()))
+        n_nodes = n_mec + int(single.sum())
+        exit_pair = self.enabled & maybe[:, None] & ~(inner & in_mec[:, None])
+        pk, pa = np.nonzero(exit_pair)
+        if n_mec:
+            order = np.argsort(node_of[pk], kind="stable")
+            pk, pa = pk[order], pa[order]
+        pair_id = np.full(K * A, -1, dtype=np.int64)
+        pair_id[pk * A + pa] = np.arange(pk.size)
+        e_pair = pair_id[self.pair]
+        sel = e_pair >= 0
+        e_pair, e_dst, e_p = e_pair[sel], self.dst[sel], self.prob[sel]
+        into = maybe[e_dst]
+        matrix: Any
+        if n_nodes <= DENSE_MAX_NODES:  # small: dense rows, LAPACK solves, no sparse overhead
+            matrix = np.zeros((pk.size, n_nodes))
+            np.add.at(matrix, (e_pair[into], node_of[e_dst[into]]), e_p[into])
+        else:
+            matrix = sp.csr_matrix((e_p[into], (e_pair[into], node_of[e_dst[into]])),
+                                   shape=(pk.size, n_nodes))
+            matrix.sum_duplicates()
+        to_target = np.bincount(e_pair, weights=e_p * target[e_dst], minlength=pk.size)
+        q = _Quotient(node_of, n_nodes, node_of[pk], matrix, to_target)
+        q.pair_state, q.pair_action, q.pair_id = pk, pa, pair_id
+        q.problem, q.components = self, (mec, inner, n_mec)
+        q.collapsed = components is not None
+        return q
+
+
+def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient, np.ndarray,
+                                                                         int]:
+    """Policy iteration on the quotient from the pairs of ``start`` (an action per state,
+    read at each node's first state; by default a few value-iteration sweeps and greedy);
+    returns the quotient (with ``values`` set), the chosen pair per node and the number
+    of evaluations. Raises :class:`SolverError` if an evaluation fails."""
+    n_nodes, n_pairs = q.n_nodes, q.pair_node.size
+    counts = np.diff(np.r_[q.starts, n_pairs])
+    x = np.zeros(n_nodes)
+    if n_pairs == n_nodes:  # one pair per node: nothing to choose
+        chosen = np.arange(n_nodes)
+    elif start is not None:
+        A = q.problem.A
+        chosen = q.pair_id[q.pair_state[q.starts] * A + start[q.pair_state[q.starts]]]
+        if (chosen < 0).any():
+            raise SolverError("the start policy plays a pair that is not in the quotient")
+    else:
+        for _ in range(SEED_SWEEPS):
+            x = q.best(x)
+        q_val = q.q_values(x)
+        chosen = _first_per_group(q.pair_node, q_val >= np.repeat(x, counts))
+    dense = isinstance(q.matrix, np.ndarray)
+    eye: Any = np.eye(n_nodes) if dense else sp.identity(n_nodes, format="csr")
+    iterations = 0
+    v = x
+    # inexact policy iteration: early evaluations only as precise as the improvements
+    # they decide; the last one (no switch left) is solved to FINAL_PRECISION (small
+    # systems, and single policies, are solved to that precision at once)
+    precision = (1e-8 if n_nodes > ITERATIVE_MIN_UNKNOWNS and n_pairs > n_nodes
+                 else FINAL_PRECISION)
+    while True:
+        iterations += 1
+        if dense:
+            with np.errstate(all="raise"):
+                try:
+                    v = np.linalg.solve(eye - q.matrix[chosen], q.to_target[chosen])
+                except (np.linalg.LinAlgError, FloatingPointError):
+                    raise SolverError("a policy evaluation of the reachability problem is "
+                                      "singular") from None
+            if not np.isfinite(v).all() or np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
+                raise SolverError("a policy evaluation of the reachability problem failed")
+        else:
+            v = _proper_solve(eye - q.matrix[chosen], q.to_target[chosen], v, precision)
+            if np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
+                raise SolverError("a policy evaluation of the reachability problem failed")
+        q_val = q.q_values(v)
+        best = np.maximum.reduceat(q_val, q.starts)
+        gap = best - v
+        better = gap > max(1e-12, 10 * precision)
+        if not better.any():
+            if precision <= FINAL_PRECISION:
+                break
+            precision = FINAL_PRECISION
+            continue
+        if iterations > 10 * n_nodes + 10:
+            break
+        first_best = _first_per_group(q.pair_node, q_val >= np.repeat(best, counts))
+        chosen = np.where(better, first_best, chosen)
+        precision = max(FINAL_PRECISION, min(precision, 1e-3 * float(gap.max())))
+    q.values = np.clip(v, 0.0, 1.0)
+    return q, chosen, iterations
+
+
+def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
+                  precision: float = 1e-14) -> np.ndarray:
+    """Solve ``(I - P) x = rhs`` for the substochastic ``P`` of a policy that leaves the
+    undecided states almost surely (so ``I - P`` is non-singular): BiCGSTAB warm-started
+    from ``guess``, accepted when its true residual is at most ``precision`` (relative to
+    ``max(1, |rhs|)``), else sparse LU (random-graph products fill LU factors densely,
+    chains and PRISM models do not)."""
+    from scipy.sparse.linalg import splu
+
+    limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
+    if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
+        matrix = sp.csr_matrix(matrix)
+        with np.errstate(all="ignore"):
+            x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
+        if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:
+            return x
+    try:
+        out = np.asarray(splu(sp.csc_matrix(matrix)).solve(rhs))
+    except RuntimeError:  # "Factor is exactly singular"
+        out = np.full(rhs.shape, np.nan)
+    if not np.isfinite(out).all():
+        raise SolverError(
+            f"a sparse LU solve of a reachability system ({matrix.shape[0]} unknowns) "
+            "returned a non-finite solution; please report this model")
+    return out
+
+
+def _bicgstab(matrix: sp.csr_matrix, rhs: np.ndarray, x: np.ndarray, atol: float,
+              max_iterations: int) -> np.ndarray:
+    """Jacobi-preconditioned BiCGSTAB (van der Vorst 1992) from ``x``, stopped when the
+    recursive residual is at most ``atol`` (sup norm) or after ``max_iterations``; the
+    caller checks the true residual. Plain numpy on the CSR matrix: no operator wrapping,
+    which dominates scipy's version on systems of a few thousand unknowns."""
+    diagonal = matrix.diagonal()
+    diagonal[diagonal == 0] = 1.0
+    x = np.array(x, dtype=np.float64)
+    r = rhs - matrix @ x
+    if float(np.abs(r).max(initial=0.0)) <= atol:
+        return x
+    r_hat = r.copy()
+    rho = alpha = omega = 1.0
+    v = np.zeros_like(r)
+    p = np.zeros_like(r)
+    for _ in range(max_iterations):
+        rho_new = float(r_hat @ r)
+        if rho_new == 0.0:
+            break
+        p = r + (rho_new / rho) * (alpha / omega) * (p - omega * v)
+        y = p / diagonal
+        v = matrix @ y
+        denominator = float(r_hat @ v)
+        if denominator == 0.0:  # breakdown: the caller falls back to LU
+            break
+        alpha = rho_new / denominator
+        s = r - alpha * v
+        if float(np.abs(s).max(initial=0.0)) <= atol:
+            x += alpha * y
+            break
+        z = s / diagonal
+        t = matrix @ z
+        tt = float(t @ t)
+        if tt == 0.0:
+            break
+        omega = float(t @ s) / tt
+        x += alpha * y + omega * z
+        r = s - omega * t
+        if float(np.abs(r).max(initial=0.0)) <= atol or omega == 0.0:
+            break
+        rho = rho_new
+    return x

@@ -691,25 +691,21 @@ def _ordering_search(spec: Any, env: FiniteMDP, options: OptimiseOptions,
                    evidence, found.iterations)
 
 
-def _by_concave_key(spec: Any, env: FiniteMDP, options: OptimiseOptions,
-                    gomorl: bool) -> Optimum | None:
+def _by_concave_key(spec: Any, env: FiniteMDP, options: OptimiseOptions
+                    ) -> Optimum | None:
     """An order by a real key (:func:`objspec.orders.by_key`) has the key's maximisers as
     its maximal elements, so it is optimised as OMORL (GOMORL) or FOMR (OMO) with that key
     as ``f``; used when that optimiser certifies its answer (a key declared concave with
     its gradient, or concave by its symbolic form for GOMORL). None otherwise."""
-    from objspec import orders
-    from objspec.formalisms.multi_objective import OuterMORL
-    from objspec.formalisms.occupancy import OccupancyMeasureFunction
-
-    order = spec.order
-    if not isinstance(order, orders.ByKey):
+    as_function = spec.key_function()
+    if as_function is None:
         return None
-    if not gomorl and not (order.concave and order.gradient is not None):
-        return None
-    as_function = (OuterMORL(spec.rewards, order.key, spec.gamma, concave=order.concave,
-                             gradient=order.gradient) if gomorl else
-                   OccupancyMeasureFunction(order.key, spec.gamma, concave=True,
-                                            gradient=order.gradient))
+    if hasattr(as_function, "rewards"):  # OMORL: only when concavity is established
+        concave, grad = concavity_of(as_function.f, int(as_function.rewards.shape[0]),
+                                     concave=as_function.concave,
+                                     gradient=as_function.gradient)
+        if not (concave and grad is not None):
+            return None
     try:
         found = optimise_function(as_function, env, options)
     except InvalidSpecificationError:  # a key that is not real-valued (a tuple, say)
@@ -730,7 +726,7 @@ def optimise_ordering(spec: Any, env: FiniteMDP, options: OptimiseOptions) -> Op
     n = int(spec.rewards.shape[0]) if gomorl else S * A * S
     rows = _lexicographic_rows(spec.order, n, (n,) if gomorl else (S, A, S))
     if rows is None:
-        by_key = _by_concave_key(spec, env, options, gomorl)
+        by_key = _by_concave_key(spec, env, options)
         if by_key is not None:
             return by_key
         return _ordering_search(spec, env, options, gomorl)

@@ -221,6 +221,27 @@ class GeneralisedOuterMORL(Specification):
         """Number of objectives."""
         return int(self.rewards.shape[0])
 
+    def key_function(self) -> OuterMORL | None:
+        """The OMORL specification with the same ordering when the order compares a real
+        key (:func:`objspec.orders.by_key`; its concavity declaration carried over), else
+        None. Its maximisers are this specification's maximal policies, which is how the
+        optimiser uses it.
+
+        Examples
+        --------
+        >>> from objspec import orders
+        >>> g = GeneralisedOuterMORL([[1.0], [2.0]], orders.by_key(sum), 0.5)
+        >>> type(g.key_function()).__name__
+        'OuterMORL'
+        """
+        from objspec import orders
+
+        order = self.order
+        if not isinstance(order, orders.ByKey):
+            return None
+        return OuterMORL(self.rewards, order.key, self.gamma, concave=order.concave,
+                         gradient=order.gradient)
+
     def _evaluator(self, env: FiniteMDP, exact: bool | None) -> GeneralisedOuterMORLEvaluator:
         """Evaluator in ``env``; ``exact=True`` compares Fraction return vectors."""
         return GeneralisedOuterMORLEvaluator(self, env, exact=bool(exact))

@@ -218,6 +218,29 @@ class OccupancyMeasureOrdering(Specification):
         check_discount(gamma)
         self.gamma = gamma
 
+    def key_function(self) -> OccupancyMeasureFunction | None:
+        """The FOMR specification with the same ordering when the order compares a real
+        key declared concave with its gradient (:func:`objspec.orders.by_key`), else None.
+        Its maximisers are this specification's maximal policies, which is how the
+        optimiser uses it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import orders
+        >>> o = OccupancyMeasureOrdering(orders.by_key(np.sum), 0.5)
+        >>> o.key_function() is None  # not declared concave
+        True
+        """
+        from objspec import orders
+
+        order = self.order
+        if not (isinstance(order, orders.ByKey) and order.concave
+                and order.gradient is not None):
+            return None
+        return OccupancyMeasureFunction(order.key, self.gamma, concave=True,
+                                        gradient=order.gradient)
+
     def _evaluator(self, env: FiniteMDP, exact: bool | None) -> OccupancyOrderingEvaluator:
         """Evaluator in ``env``; ``exact=True`` compares Fraction occupancy measures."""
         return OccupancyOrderingEvaluator(self, env, exact=bool(exact))

@@ -42,7 +42,7 @@ from objspec.ltl.parser import parse_formula
 from objspec.mdp import optimal_values
 
 #: (path under stormpy's example files, constant definitions or None): the DTMC and MDP
-#: files Storm builds (as in tests/test_storm_models.py)
+#: files Storm builds; tests/test_storm_models.py checks them (and reads this list)
 MODELS: list[tuple[str, str | None]] = [
     ("dtmc/brp-16-2.pm", None),
     ("dtmc/brp.pm", "N=16,MAX=2"),

@@ -24,10 +24,13 @@ builds as given; a test checks that Storm still refuses the first two.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import tempfile
 from fractions import Fraction
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,43 +53,19 @@ from objspec.mdp import discounted_values, optimal_values  # noqa: E402
 
 FILES = os.path.dirname(os.path.dirname(examples.prism_dtmc_die))
 
+def _models() -> list[tuple[str, str | None]]:
+    """The model list of benchmarks/bench_prism.py (written once, there)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_prism.py"
+    spec = importlib.util.spec_from_file_location("bench_prism", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_prism", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return list(module.MODELS)
+
+
 #: (path under stormpy's example files, constant definitions or None)
-MODELS: list[tuple[str, str | None]] = [
-    ("dtmc/brp-16-2.pm", None),
-    ("dtmc/brp.pm", "N=16,MAX=2"),
-    ("dtmc/crowds-5-5.pm", None),
-    ("dtmc/crowds5_5.pm", None),
-    ("dtmc/die.pm", None),
-    ("dtmc/die.jani", None),
-    ("dtmc/infinite.pm", None),
-    ("dtmc/leader-3-5.pm", None),
-    ("dtmc/leader3_5.pm", None),
-    ("dtmc/nand-5-2.pm", None),
-    ("dtmc/negativevals.pm", None),
-    ("dtmc/test_conditional.pm", None),
-    ("mdp/SmallPrismTest.nm", None),
-    ("mdp/SmallPrismTest2.nm", None),
-    ("mdp/coin2-2.nm", None),
-    ("mdp/coin2.nm", "K=2"),
-    ("mdp/csma2-2.nm", None),
-    ("mdp/csma2_2.nm", None),
-    ("mdp/die_c1.nm", None),
-    ("mdp/die_selection.nm", None),
-    ("mdp/firewire.nm", "delay=3,fast=0.5"),
-    ("mdp/firewire3-0.5.nm", None),
-    ("mdp/leader3.nm", None),
-    ("mdp/leader4.nm", None),
-    ("mdp/maze_2.nm", None),
-    ("mdp/maze_2_multigoal.nm", None),
-    ("mdp/multiobjective1.nm", None),
-    ("mdp/multiobjective2.nm", None),
-    ("mdp/scheduler_generation.nm", None),
-    ("mdp/slipgrid.nm", None),
-    ("mdp/tiny_rewards.nm", None),
-    ("mdp/two_dice.nm", None),
-    ("mdp/wlan0-2-2.nm", None),
-    ("mdp/wlan0_collide.nm", "COL=2,TRANS_TIME_MAX=10"),
-]
+MODELS: list[tuple[str, str | None]] = _models()
 
 #: shipped files that are not checked, with the reason
 NOT_DTMC_OR_MDP: dict[str, str] = {

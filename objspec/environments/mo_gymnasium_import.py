@@ -1,13 +1,16 @@
 """MO-Gymnasium's tabular environments as a :class:`~objspec.mdp.model.FiniteMDP` and a
-``[k, S, A, S]`` reward array (the ``mo`` extra: ``pip install objspec[mo]``).
+``[k, S, A, S]`` reward array, or ``[k, S, A]`` expected rewards (the ``mo`` extra:
+``pip install objspec[mo]``).
 
 The transitions are read from the environment's own ``step`` (nothing is re-implemented):
 starting from ``reset(seed=0)``, every reachable state is visited breadth first, and from
 each one every action is stepped on a restored copy of the environment's state. A state is
 identified by its observation; the environment's state is the set of its instance
-attributes (windows, fonts, images, spaces and the random generator excluded), saved with
-``copy.deepcopy`` and restored before each step. Terminal transitions lead to an
-absorbing copy of the state with zero reward, as for gymnasium toy-text.
+attributes (windows, fonts, images, spaces and the random generator excluded), saved by
+pickling each attribute (interned bytes; deep copies for what cannot be pickled) and
+restored before each step, skipping attributes whose live value is already the saved one.
+Terminal transitions lead to an absorbing copy of the state with zero reward, as for
+gymnasium toy-text.
 
 Random transitions are read from the code too: while ``reset`` and ``step`` run, the
 environment's generator is replaced by one that *branches*. A uniform draw

@@ -97,13 +97,8 @@ def inner_product(reward: np.ndarray, m: np.ndarray) -> Any:
     >>> inner_product(np.array([1.0, 2.0]), np.ones((2, 1, 2)))
     6.0
     """
-    r = np.asarray(reward)
     m = np.asarray(m)
-    if r.ndim == 1:
-        r = r[:, None, None]
-    elif r.ndim == 2:
-        r = r[:, :, None]
-    terms = (np.broadcast_to(r, m.shape) * m).ravel()
+    terms = (_full_shape(np.asarray(reward), m.shape) * m).ravel()
     total: Any = Fraction(0) if m.dtype == object else 0.0
     for x in terms:
         total = total + x

@@ -380,6 +380,24 @@ def _normal(g: s.Formula) -> s.Formula:
     raise TypeError(g)
 
 
+def objspec_exact_chain_value(objective, P, labels, mu0, propositions):  # type: ignore[no-untyped-def]
+    """objspec's exact satisfaction probability of ``objective`` (a formula or an automaton)
+    on the Markov chain ``(P, labels, mu0)`` of Fractions, as a one-action MDP."""
+    import numpy as np
+
+    from objspec.formalisms import LinearTemporalLogic
+    from objspec.mdp.model import FiniteMDP
+    from objspec.mdp.policy import Policy
+
+    n = len(labels)
+    tau = np.empty((n, 1, n), dtype=object)
+    tau[:, 0, :] = np.array(P, dtype=object)
+    env = FiniteMDP(tau, np.array(mu0, dtype=object),
+                    labels={i: labels[i] for i in range(n)}, propositions=propositions)
+    pi = Policy(np.ones((n, 1), dtype=object))
+    return LinearTemporalLogic(objective).compile(env, exact=True).exact_value(pi)
+
+
 def chain_probability(f: s.Formula, P, labels, mu0):  # type: ignore[no-untyped-def]
     """``P(xi |= f)`` for the Markov chain ``(P, mu0)`` with state labels ``labels``, exactly.
 

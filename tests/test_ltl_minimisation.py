@@ -18,17 +18,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ltl_reference import chain_probability
+from ltl_reference import chain_probability, objspec_exact_chain_value
 from ltl_strategies import formulas, lassos
 from test_ltl_reference import chains
 
-from objspec.formalisms import LinearTemporalLogic
 from objspec.ltl import operations as ops
 from objspec.ltl import syntax as s
 from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
 from objspec.ltl.translation import translate
-from objspec.mdp.model import FiniteMDP
-from objspec.mdp.policy import Policy
 
 ATOMS = ("a", "b")
 CONDITIONS = [
@@ -72,14 +69,7 @@ def _both(raw: tuple[Any, Any, str, int]) -> tuple[DeterministicAutomaton, Deter
 
 
 def _exact_value(aut: DeterministicAutomaton, chain: Any) -> Fraction:
-    P, labels, mu0 = chain
-    n = len(labels)
-    tau = np.empty((n, 1, n), dtype=object)
-    tau[:, 0, :] = np.array(P, dtype=object)
-    env = FiniteMDP(tau, np.array(mu0, dtype=object),
-                    labels={i: labels[i] for i in range(n)}, propositions=ATOMS)
-    pi = Policy(np.ones((n, 1), dtype=object))
-    return LinearTemporalLogic(aut).compile(env, exact=True).exact_value(pi)
+    return objspec_exact_chain_value(aut, *chain, ATOMS)
 
 
 @settings(max_examples=200, deadline=None)

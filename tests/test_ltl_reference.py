@@ -15,14 +15,18 @@ import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from ltl_reference import chain_probability, holds_on_lasso, storm_chain
+from ltl_reference import (
+    chain_probability,
+    holds_on_lasso,
+    objspec_exact_chain_value,
+    storm_chain,
+)
 from ltl_strategies import formulas, lassos
 
 from objspec.formalisms import LinearTemporalLogic
 from objspec.ltl import syntax as s
 from objspec.ltl.parser import parse_formula
 from objspec.mdp.model import FiniteMDP
-from objspec.mdp.policy import Policy
 
 ATOMS = ("a", "b")
 
@@ -62,13 +66,7 @@ def chains(draw: st.DrawFn, max_states: int = 3) -> tuple[Any, list[set[str]], A
 
 
 def _objspec_exact(f: s.Formula, P: Any, labels: list[set[str]], mu0: Any) -> Fraction:
-    n = len(labels)
-    tau = np.empty((n, 1, n), dtype=object)
-    tau[:, 0, :] = np.array(P, dtype=object)
-    env = FiniteMDP(tau, np.array(mu0, dtype=object),
-                    labels={i: labels[i] for i in range(n)}, propositions=ATOMS)
-    pi = Policy(np.ones((n, 1), dtype=object))
-    return LinearTemporalLogic(f).compile(env, exact=True).exact_value(pi)
+    return objspec_exact_chain_value(f, P, labels, mu0, ATOMS)
 
 
 @settings(max_examples=60, deadline=None)

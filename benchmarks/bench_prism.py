@@ -117,8 +117,8 @@ def best_of(repeats: int, run: Callable[[], Any]) -> tuple[float, Any]:
     return float(best), result
 
 
-def load(path: str, constants: str | None) -> tuple[Any, Any]:
-    """Storm's program and float64 model for a shipped file."""
+def program_of(path: str, constants: str | None) -> Any:
+    """Storm's program (PRISM or JANI) of a shipped file, its constants instantiated."""
     import stormpy
     import stormpy.examples.files as examples
 
@@ -129,6 +129,14 @@ def load(path: str, constants: str | None) -> tuple[Any, Any]:
         program = stormpy.parse_prism_program(full)
     if constants:
         program, _ = stormpy.instantiate_constants(program, constants)
+    return program
+
+
+def load(path: str, constants: str | None) -> tuple[Any, Any]:
+    """Storm's program and float64 model for a shipped file."""
+    import stormpy
+
+    program = program_of(path, constants)
     return program, stormpy.build_model(program)
 
 

@@ -53,19 +53,21 @@ from objspec.mdp import discounted_values, optimal_values  # noqa: E402
 
 FILES = os.path.dirname(os.path.dirname(examples.prism_dtmc_die))
 
-def _models() -> list[tuple[str, str | None]]:
-    """The model list of benchmarks/bench_prism.py (written once, there)."""
+def _bench() -> Any:
+    """benchmarks/bench_prism.py, where the model list and the program loader are written."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_prism.py"
     spec = importlib.util.spec_from_file_location("bench_prism", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_prism", module)  # its dataclasses look their module up
     spec.loader.exec_module(module)
-    return list(module.MODELS)
+    return module
 
+
+BENCH = _bench()
 
 #: (path under stormpy's example files, constant definitions or None)
-MODELS: list[tuple[str, str | None]] = _models()
+MODELS: list[tuple[str, str | None]] = list(BENCH.MODELS)
 
 #: shipped files that are not checked, with the reason
 NOT_DTMC_OR_MDP: dict[str, str] = {
@@ -87,14 +89,7 @@ LARGE = 2000
 
 
 def _program(path: str, constants: str | None) -> Any:
-    full = os.path.join(FILES, path)
-    if path.endswith(".jani"):
-        program, _ = stormpy.parse_jani_model(full)
-    else:
-        program = stormpy.parse_prism_program(full)
-    if constants:
-        program, _ = stormpy.instantiate_constants(program, constants)
-    return program
+    return BENCH.program_of(path, constants)
 
 
 @cache

@@ -45,6 +45,8 @@ from objspec.formalisms.regularisers import (
     NegativeEntropy,
     Regulariser,
     as_regulariser,
+    perspective_supergradient,
+    regulariser_floor,
     squared_distance_to,
 )
 from objspec.mdp.evaluation import evaluate, state_visitation
@@ -298,7 +300,7 @@ def _frank_wolfe_rrl(spec: RegularisedRL, env: FiniteMDP, options: OptimiseOptio
     S, A = env.n_states, env.n_actions
     gamma, alpha, reg = float(spec.gamma), float(spec.alpha), spec.regulariser
     r = expected_reward(env, spec.reward)  # [S, A]
-    floor = np.array([float(reg.minimum(A, s)) for s in range(S)])  # type: ignore[arg-type]
+    floor = regulariser_floor(reg, S, A)
     states = np.arange(S)
 
     def parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,16 +316,7 @@ def _frank_wolfe_rrl(spec: RegularisedRL, env: FiniteMDP, options: OptimiseOptio
         return float((X * r).sum() - alpha * float(np.dot(d[vis], vals)))
 
     def grad(x: np.ndarray) -> np.ndarray:
-        X, d, vis = parts(x)
-        G = r.copy()
-        if vis.any():
-            P = X[vis] / d[vis, None]
-            Fv = reg._batch_values(P[:, None, :], states[vis])[:, 0]
-            g = reg.gradient(P, states[vis])
-            assert g is not None  # declared with the convex flag
-            G[vis] -= alpha * (Fv[:, None] + g - (P * g).sum(axis=1, keepdims=True))
-        G[~vis] -= alpha * floor[~vis, None]
-        return G.ravel()
+        return (r - alpha * perspective_supergradient(reg, x.reshape(S, A), floor)).ravel()
 
     scale = max(1.0, float(np.abs(r).max(initial=0.0))) / (1.0 - gamma)
     starts = [np.asarray(optimal_values(env, r, gamma, tol=1e-10).policies),

@@ -398,6 +398,52 @@ class CallableRegulariser(Regulariser):
         return describe_callable(self.fn)
 
 
+def regulariser_floor(reg: Regulariser, n_states: int, n_actions: int) -> np.ndarray:
+    """``[S]``: ``min F`` over the simplex at each state (or a certified lower bound), for a
+    regulariser declared convex.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If the regulariser gives no minimum.
+    """
+    minima = [reg.minimum(n_actions, s) for s in range(n_states)]
+    if any(v is None for v in minima):
+        raise InvalidSpecificationError(
+            f"regulariser {reg!r} is declared convex but has no minimum")
+    return np.array([float(v) for v in minima])  # type: ignore[arg-type]
+
+
+def perspective_supergradient(reg: Regulariser, X: np.ndarray, floor: np.ndarray
+                              ) -> np.ndarray:
+    """``[S, A]``: a supergradient of ``-sum_s d_s F(x_s / d_s)`` negated, i.e. a subgradient
+    of the perspective sum ``x -> sum_s d_s F(x_s / d_s)`` of a convex ``F`` at the
+    state-action occupancy ``X`` (``d_s = sum_a X[s, a]``): ``F(p) + grad F(p)_a -
+    <p, grad F(p)>`` (``p = x_s / d_s``) where ``d_s > 0``, and ``floor[s]`` (``min F``, see
+    :func:`regulariser_floor`) where ``d_s = 0``, since ``d F(y / d) >= d min F``.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If the regulariser gives no gradient.
+    """
+    S = X.shape[0]
+    d = X.sum(axis=1)
+    vis = d > 0
+    G = np.empty(X.shape)
+    G[~vis] = floor[~vis, None]
+    if vis.any():
+        states = np.arange(S)[vis]
+        P = X[vis] / d[vis, None]
+        Fv = reg._batch_values(P[:, None, :], states)[:, 0]
+        g = reg.gradient(P, states)
+        if g is None:
+            raise InvalidSpecificationError(
+                f"regulariser {reg!r} is declared convex but has no gradient")
+        G[vis] = Fv[:, None] + g - (P * g).sum(axis=1, keepdims=True)
+    return G
+
+
 #: ``F(p) = sum_a p_a log p_a``; RRL with ``alpha > 0`` rewards entropy.
 negative_entropy = NegativeEntropy()
 

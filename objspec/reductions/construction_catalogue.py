@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from objspec.errors import InvalidModelError, InvalidPolicyError, InvalidSpecificationError
+from objspec.errors import InvalidModelError, InvalidPolicyError
 from objspec.formalisms import (
     GeneralisedOuterMORL,
     InnerMORL,
@@ -47,6 +47,7 @@ from objspec.formalisms import (
     TrajectoryLotteryOrdering,
 )
 from objspec.formalisms._support import OrderEvaluator, StatisticEvaluator
+from objspec.formalisms.regularisers import perspective_supergradient, regulariser_floor
 from objspec.mdp.evaluation import occupancy_measure
 from objspec.mdp.exact import exact_occupancy_measure, has_exact_model
 from objspec.mdp.model import FiniteMDP
@@ -579,7 +580,8 @@ def regularised_to_occupancy_function(spec: RegularisedRL) -> OccupancyMeasureFu
     # F convex and alpha >= 0: f is concave (the perspective d F(x / d) is convex). With
     # F's gradient g and minimum, a supergradient of f at m is, at (s, a, s'),
     # R - alpha (F(p) + g_a - <p, g>) where d(s) > 0 (p = pi_m(.|s)) and R - alpha min F
-    # elsewhere (d F(x / d) >= d min F), as in the RRL optimiser
+    # elsewhere (d F(x / d) >= d min F): regularisers.perspective_supergradient, as in the
+    # RRL optimiser
     concave = bool(getattr(reg, "convex", False)) and float(alpha) >= 0
     if not (concave and float(alpha) > 0):
         return OccupancyMeasureFunction(of_m, spec.gamma, concave=concave)
@@ -587,25 +589,7 @@ def regularised_to_occupancy_function(spec: RegularisedRL) -> OccupancyMeasureFu
     def gradient(m: Any) -> Any:
         m = np.asarray(m, dtype=np.float64)
         S, A = m.shape[0], m.shape[1]
-        x = m.sum(axis=2)
-        d = x.sum(axis=1)
-        vis = d > 0
-        G = np.zeros((S, A))
-        states = np.arange(S)
-        minima = [reg.minimum(A, s) for s in states]
-        if any(v is None for v in minima):
-            raise InvalidSpecificationError(
-                f"regulariser {reg!r} is declared convex but has no minimum")
-        floor = np.array([float(v) for v in minima])  # type: ignore[arg-type]
-        G[~vis] = floor[~vis, None]
-        if vis.any():
-            P = x[vis] / d[vis, None]
-            Fv = reg._batch_values(P[:, None, :], states[vis])[:, 0]
-            g = reg.gradient(P, states[vis])
-            if g is None:
-                raise InvalidSpecificationError(
-                    f"regulariser {reg!r} is declared convex but has no gradient")
-            G[vis] = Fv[:, None] + g - (P * g).sum(axis=1, keepdims=True)
+        G = perspective_supergradient(reg, m.sum(axis=2), regulariser_floor(reg, S, A))
         full = _full_shape(reward.astype(np.float64), m.shape)
         return full - float(alpha) * G[:, :, None]
 

@@ -603,3 +603,72 @@ def test_the_automaton_does_not_depend_on_earlier_translations() -> None:
         for order in (formulas, formulas[::-1])
     ]
     assert runs[0] == runs[1]
+
+
+@st.composite
+def fairness_formulas(draw: st.DrawFn, depth: int = 3) -> s.Formula:
+    """A positive boolean combination of ``G F psi`` and ``F G psi`` (``psi``
+    propositional over ``a, b, c``): the shape of Spot's ``gh-r``, ``sejk`` and ``ms-phi``
+    families."""
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        psi = draw(st.recursive(
+            st.sampled_from([s.Atom(x) for x in ATOMS]),
+            lambda sub: st.builds(s.Not, sub) | st.builds(s.And, sub, sub)
+            | st.builds(s.Or, sub, sub), max_leaves=3))
+        if draw(st.booleans()):
+            return s.Globally(s.Finally(psi))
+        return s.Finally(s.Globally(psi))
+    kind = draw(st.sampled_from([s.And, s.Or]))
+    return kind(draw(fairness_formulas(depth - 1)), draw(fairness_formulas(depth - 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(fairness_formulas())
+def test_fairness_formulas_get_one_state_and_keep_their_language(f: s.Formula) -> None:
+    """Boolean combinations of ``G F psi`` / ``F G psi`` are translated directly into one
+    state with one acceptance set per ``psi`` (translation._fairness_automaton), which must
+    accept exactly the models, like the master theorem's automaton."""
+    from objspec.ltl.translation import _fairness_automaton
+
+    phi = simplify(f)
+    direct = translate(f, ATOMS)
+    assert direct.n_states == 1
+    whole = translate(f, ATOMS, decompose=False, complement=False)
+    if isinstance(phi, s.And | s.Or):
+        assert _fairness_automaton(phi, ATOMS) is not None
+    for prefix, cycle in MORE_WORDS[::2]:
+        expected = holds_on_lasso(f, prefix, cycle)
+        assert direct.accepts_lasso(prefix, cycle) == expected, (str(f), prefix, cycle)
+        assert whole.accepts_lasso(prefix, cycle) == expected
+
+
+def test_fairness_automaton_shares_sets_and_refuses_other_shapes() -> None:
+    from objspec.ltl.translation import _fairness_automaton
+
+    phi = simplify(parse_formula("(G F a | F G !a) & (G F (b & c) | F G b)"))
+    aut = _fairness_automaton(phi, ATOMS)
+    assert aut is not None and aut.n_states == 1
+    assert aut.n_sets <= 3  # G F a and F G !a share one set
+    for text in ("G F a & F b", "G F (a & X b) | F G b", "G F a & G (a -> F b)"):
+        assert _fairness_automaton(simplify(parse_formula(text)), ATOMS) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(
+    st.builds(lambda inf, i: f"{'Inf' if inf else 'Fin'}({i})", st.booleans(),
+              st.integers(0, 4)) | st.sampled_from(["t", "f"]),
+    lambda sub: st.builds(lambda xs, op: "(" + f" {op} ".join(xs) + ")",
+                          st.lists(sub, min_size=2, max_size=3), st.sampled_from("&|")),
+    max_leaves=12))
+def test_condition_dnf_by_bit_sets_matches_the_set_algebra(text: str) -> None:
+    """acceptance.condition_dnf computes with bit sets when no atom is complemented; it
+    must give the same minimal terms as the set computation (and refuse the same caps)."""
+    from objspec.ltl.acceptance import _dnf_sets, condition_dnf
+
+    cond = parse_acceptance(text)
+    for cap in (4, 64):
+        fast, slow = condition_dnf(cond, cap), _dnf_sets(cond, cap)
+        assert (fast is None) == (slow is None)
+        if fast is not None and slow is not None:
+            assert sorted(map(sorted, map(lambda t: [str(a) for a in t], fast))) == sorted(
+                map(sorted, map(lambda t: [str(a) for a in t], slow)))

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from objspec.ltl.automaton import (
     AcceptanceConstant,
     AcceptanceOr,
 )
+from objspec.ltl.caches import register_cache
 
 __all__ = [
     "MAX_DNF",
@@ -96,6 +98,7 @@ def substitute(
     assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
     conj = isinstance(cond, AcceptanceAnd)
     parts: list[AcceptanceCondition] = []
+    seen: set[AcceptanceCondition] = set()
     for c in cond.operands:
         sub = substitute(c, atom_value)
         if isinstance(sub, AcceptanceConstant):
@@ -104,7 +107,8 @@ def substitute(
             continue
         if isinstance(sub, type(cond)):
             parts.extend(sub.operands)
-        elif sub not in parts:
+        elif sub not in seen:
+            seen.add(sub)
             parts.append(sub)
     if not parts:
         return AcceptanceConstant(conj)
@@ -143,15 +147,15 @@ def negate(cond: AcceptanceCondition) -> AcceptanceCondition:
     return AcceptanceOr(parts) if isinstance(cond, AcceptanceAnd) else AcceptanceAnd(parts)
 
 
-def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
-    """Whether a conjunction has both ``Inf(i)`` and ``Fin(i)`` (it can never hold)."""
-    return any(a.infinitely and AcceptanceAtom(False, a.index) in conj for a in conj)
-
-
 def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
     """The condition as a list of minimal conjunctions, or ``None`` when distributing a
     conjunction over disjunctions would give more than ``cap`` terms (disjunctions are
     never refused: the master theorem's conditions are disjunctions of conjunctions).
+
+    The terms come shortest first. Without complemented atoms (``Inf(!i)``, from HOA
+    input) a conjunction is computed as a bit set (``Fin(i)`` bit ``2i``, ``Inf(i)`` bit
+    ``2i + 1``), which makes the contradiction and subsumption tests single integer
+    operations.
 
     Examples
     --------
@@ -160,6 +164,107 @@ def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[Accepta
     >>> len(condition_dnf(big, 8)), condition_dnf(big, 4)
     (8, None)
     """
+    cached = _condition_dnf_cached(cond, cap)
+    return None if cached is None else list(cached)
+
+
+@lru_cache(maxsize=128)
+def _condition_dnf_cached(
+    cond: AcceptanceCondition, cap: int
+) -> tuple[frozenset[AcceptanceAtom], ...] | None:
+    """:func:`condition_dnf`, memoised (conditions are immutable; one automaton's
+    analyses ask for the same normal form several times)."""
+    if _has_complemented(cond):
+        terms = _dnf_sets(cond, cap)
+        return None if terms is None else tuple(terms)
+    bits = _dnf_bits(cond, cap)
+    if bits is None:
+        return None
+    return tuple(frozenset(AcceptanceAtom(bool(b & 1), b >> 1) for b in _bit_positions(t))
+                 for t in bits)
+
+
+register_cache(_condition_dnf_cached.cache_clear)
+
+
+def _has_complemented(cond: AcceptanceCondition) -> bool:
+    if isinstance(cond, AcceptanceAtom):
+        return cond.complemented
+    if isinstance(cond, AcceptanceAnd | AcceptanceOr):
+        return any(_has_complemented(c) for c in cond.operands)
+    return False
+
+
+def _bit_positions(t: int) -> list[int]:
+    out = []
+    while t:
+        low = t & -t
+        out.append(low.bit_length() - 1)
+        t ^= low
+    return out
+
+
+def _dnf_bits(cond: AcceptanceCondition, cap: int) -> list[int] | None:
+    """:func:`condition_dnf` over bit sets (no complemented atoms)."""
+    if isinstance(cond, AcceptanceConstant):
+        return [0] if cond.value else []
+    if isinstance(cond, AcceptanceAtom):
+        return [1 << (2 * cond.index + int(cond.infinitely))]
+    assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
+    if isinstance(cond, AcceptanceAnd) and all(
+        isinstance(c, AcceptanceAtom) for c in cond.operands
+    ):  # a conjunction of atoms: one term (the common case in a DNF)
+        t = 0
+        for c in cond.operands:
+            assert isinstance(c, AcceptanceAtom)
+            t |= 1 << (2 * c.index + int(c.infinitely))
+        return [] if (t >> 1) & t & _FIN_BITS else [t]
+    parts = []
+    for c in cond.operands:
+        d = _dnf_bits(c, cap)
+        if d is None:
+            return None
+        parts.append(d)
+    if isinstance(cond, AcceptanceOr):
+        return _minimal_bits({t for d in parts for t in d})
+    out = [0]
+    for d in sorted(parts, key=len):
+        if len(out) * len(d) > cap:
+            return None
+        # Inf(i) (bit 2i + 1) with Fin(i) (bit 2i) can never hold
+        out = _minimal_bits({t for t in (a | b for a in out for b in d)
+                             if not (t >> 1) & t & _FIN_BITS})
+    return out
+
+
+#: Bits ``2i`` (the ``Fin(i)`` atoms) for every set an int64 mark can hold.
+_FIN_BITS = int("01" * 64, 2)
+
+
+def _minimal_bits(terms: set[int]) -> list[int]:
+    """The bit sets that contain no other one, fewest bits first (then by value).
+
+    A set can only contain a set with fewer bits (equal ones were merged by the set), so
+    each is compared with the kept sets of smaller size only."""
+    kept: list[int] = []
+    smaller = 0  # kept[:smaller] have fewer bits than the current size
+    size = -1
+    for t in sorted(terms, key=lambda t: (t.bit_count(), t)):
+        c = t.bit_count()
+        if c != size:
+            size, smaller = c, len(kept)
+        if not any(o & t == o for o in kept[:smaller]):
+            kept.append(t)
+    return kept
+
+
+def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
+    """Whether a conjunction has both ``Inf(i)`` and ``Fin(i)`` (it can never hold)."""
+    return any(a.infinitely and AcceptanceAtom(False, a.index) in conj for a in conj)
+
+
+def _dnf_sets(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
+    """:func:`condition_dnf` over sets of atoms (any atoms)."""
     if isinstance(cond, AcceptanceConstant):
         return [frozenset()] if cond.value else []
     if isinstance(cond, AcceptanceAtom):
@@ -167,7 +272,7 @@ def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[Accepta
     assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
     parts = []
     for c in cond.operands:
-        d = condition_dnf(c, cap)
+        d = _dnf_sets(c, cap)
         if d is None:
             return None
         parts.append(d)

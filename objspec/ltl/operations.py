@@ -407,6 +407,16 @@ def _accepting_nodes(
         s_, d_, m_ = src[keep], dst[keep], edge_marks[keep]
         if s_.size == 0:
             continue
+        if n == 1:  # one state: every transition is a self-loop, one component
+            present = np.bitwise_or.reduce(m_, keepdims=True)
+            absent = np.bitwise_or.reduce(~m_, keepdims=True)
+            for inf, inf_out in wanted:
+                if (present[0] & inf) == inf and (absent[0] & inf_out) == inf_out:
+                    good[0] = True
+                    break
+            if good[0]:
+                break
+            continue
         n_comp, comp = strongly_connected_components(adjacency(n, s_, d_))
         inside = comp[s_] == comp[d_]
         if not inside.any():

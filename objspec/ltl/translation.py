@@ -106,7 +106,14 @@ from objspec.ltl.after import (
     join_tables,
     to_dnf,
 )
-from objspec.ltl.automaton import AcceptanceAtom, AcceptanceConstant, DeterministicAutomaton
+from objspec.ltl.automaton import (
+    AcceptanceAnd,
+    AcceptanceAtom,
+    AcceptanceCondition,
+    AcceptanceConstant,
+    AcceptanceOr,
+    DeterministicAutomaton,
+)
 from objspec.ltl.budget import (
     HOA_ADVICE,
     MAX_STATES,
@@ -581,6 +588,10 @@ def _translate_own(
     if isinstance(phi, s.Constant):
         return ops.constant(phi.value, own, str(phi))
     mu, nu = _fixpoint_subformulas(phi, ordered=False)
+    if decompose and mu and nu and isinstance(phi, s.And | s.Or):
+        fairness = _fairness_automaton(phi, own)
+        if fairness is not None:
+            return fairness
     parts: list[s.Formula] = []
     if decompose and mu and nu and isinstance(phi, s.And | s.Or):
         conj, parts = _components(phi)
@@ -605,6 +616,111 @@ def _translate_own(
     if not complement:
         return _general(phi, own)
     return _general_or_complement(phi, own, decompose)
+
+
+_TEMPORAL = (s.Next, *_MU, *_NU)
+
+
+def _propositional(f: s.Formula) -> bool:
+    """Whether ``f`` has no temporal operator."""
+    return not any(isinstance(g, _TEMPORAL) for g in f.subformulas())
+
+
+def _letter_mask(f: s.Formula, letters: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """``[2**n]`` bool: the letters (bit ``i`` = proposition ``i``) satisfying the
+    propositional formula ``f``."""
+    if isinstance(f, s.Constant):
+        return np.full(letters.shape, bool(f.value))
+    if isinstance(f, s.Atom):
+        return ((letters >> index[f.name]) & 1).astype(bool)
+    if isinstance(f, s.Not):
+        return ~_letter_mask(f.operand, letters, index)
+    assert isinstance(f, s.And | s.Or | s.Xor | s.Implies | s.Equivalent), f
+    left = _letter_mask(f.left, letters, index)
+    right = _letter_mask(f.right, letters, index)
+    if isinstance(f, s.And):
+        return left & right
+    if isinstance(f, s.Or):
+        return left | right
+    if isinstance(f, s.Xor):
+        return left ^ right
+    if isinstance(f, s.Implies):
+        return ~left | right
+    return left == right
+
+
+def _fairness_automaton(
+    phi: s.Formula, propositions: tuple[str, ...]
+) -> DeterministicAutomaton | None:
+    """The one-state automaton of a positive boolean combination of ``G F psi`` and
+    ``F G psi`` with every ``psi`` propositional, or None for any other formula.
+
+    Such a formula (a fairness or "generalised Rabin/Streett" condition: Spot's ``genltl``
+    families ``gh-r``, ``sejk-j/k``, ``ms-phi-r/s``, ``gf-equiv``, ``and-gf`` ...) only
+    asks which letters a word reads infinitely often, so one state suffices: each distinct
+    ``psi`` gets an acceptance set marking the letters satisfying it, ``G F psi`` becomes
+    ``Inf`` of that set and ``F G psi`` becomes ``Fin`` of the set of ``!psi`` (one set
+    serves ``G F a`` and ``F G !a``), and ``&``/``|`` map to themselves (Emerson-Lei
+    acceptance; Baier & Katoen 2008, section 10.3). The product of the parts' monitors
+    would give the same single state, but through the acceptance algebra of every
+    intermediate product (distributing conjunctions of disjunctions), which grew
+    exponentially with the number of parts.
+    """
+    leaves: list[tuple[bool, s.Formula]] = []
+
+    def shape(f: s.Formula) -> bool:
+        if isinstance(f, s.And | s.Or):
+            return shape(f.left) and shape(f.right)
+        if isinstance(f, s.Globally) and isinstance(f.operand, s.Finally):
+            inner = f.operand.operand
+            if _propositional(inner):
+                leaves.append((True, inner))
+                return True
+        if isinstance(f, s.Finally) and isinstance(f.operand, s.Globally):
+            inner = f.operand.operand
+            if _propositional(inner):
+                leaves.append((False, inner))
+                return True
+        return False
+
+    if not shape(phi) or len(leaves) < 2:
+        return None
+    letters = np.arange(1 << len(propositions), dtype=np.int64)
+    index = {p: i for i, p in enumerate(propositions)}
+    columns: list[np.ndarray] = []
+    set_of: dict[bytes, int] = {}
+    atom_of: dict[tuple[bool, s.Formula], AcceptanceAtom] = {}
+    for infinitely, psi in leaves:
+        if (infinitely, psi) in atom_of:
+            continue
+        mask = _letter_mask(psi, letters, index)
+        if not infinitely:
+            mask = ~mask  # F G psi: finitely many letters of !psi
+        key = mask.tobytes()
+        if key not in set_of:
+            set_of[key] = len(columns)
+            columns.append(mask)
+        atom_of[(infinitely, psi)] = AcceptanceAtom(infinitely, set_of[key])
+    if len(columns) > 60:
+        return None  # marks are bit sets of an int64
+
+    def condition(f: s.Formula) -> AcceptanceCondition:
+        if isinstance(f, s.And | s.Or):
+            kind = AcceptanceAnd if isinstance(f, s.And) else AcceptanceOr
+            parts: list[AcceptanceCondition] = []
+            for g in (condition(f.left), condition(f.right)):
+                for h in (g.operands if isinstance(g, kind) else (g,)):
+                    if h not in parts:
+                        parts.append(h)
+            return parts[0] if len(parts) == 1 else kind(tuple(parts))
+        assert isinstance(f, s.Globally | s.Finally)
+        middle = f.operand
+        assert isinstance(middle, s.Globally | s.Finally)
+        return atom_of[(isinstance(f, s.Globally), middle.operand)]
+
+    succ = np.zeros((1, letters.size), dtype=np.int64)
+    table = np.stack(columns, axis=1)
+    return ops.finish(phi, propositions, succ, table, condition(phi), 0)
 
 
 def _recurrence_or_persistence(phi: s.Formula) -> tuple[str, s.Formula] | None:

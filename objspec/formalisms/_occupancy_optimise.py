@@ -706,6 +706,9 @@ def _by_concave_key(spec: Any, env: FiniteMDP, options: OptimiseOptions
                                      gradient=as_function.gradient)
         if not (concave and grad is not None):
             return None
+        if as_function.gradient is None:  # carry what was read, not to read it again
+            as_function = type(as_function)(as_function.rewards, as_function.f,
+                                            as_function.gamma, concave=True, gradient=grad)
     try:
         found = optimise_function(as_function, env, options)
     except InvalidSpecificationError:  # a key that is not real-valued (a tuple, say)

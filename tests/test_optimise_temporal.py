@@ -386,7 +386,10 @@ def test_max_reachability_agrees_with_the_linear_program(
     np.testing.assert_allclose(solved.values, own, atol=1e-10)
     upper, _ = solved.upper_bound(lambda x: float((x - solved.values).max(initial=0.0)), 0.0,
                                   1e-10, 100_000)
-    assert (upper >= want - 1e-9).all() and (upper >= solved.values - 1e-12).all()
+    # above Pmax (the LP's, to its precision) and above the policy's exact values (a dense
+    # solve; the BiCGSTAB values themselves are only within the solver's tolerance, 4e-12
+    # above them for seed 0 with this machine's scipy)
+    assert (upper >= want - 1e-9).all() and (upper >= own - 1e-12).all()
     assert (upper - solved.values).max(initial=0.0) <= 1e-9
 
 

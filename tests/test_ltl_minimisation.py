@@ -187,3 +187,12 @@ def test_states_accepting_everything_become_one_accepting_sink() -> None:
     for prefix in ([], [letters[1]], [letters[1], letters[0]], [letters[2]]):
         for cycle in ([letters[0]], [letters[1]], [letters[3], letters[0]], [letters[2]]):
             assert plain.accepts_lasso(prefix, cycle) == small.accepts_lasso(prefix, cycle)
+
+
+def test_inf_of_the_complement_with_fin_of_the_set_can_hold() -> None:
+    """``Inf(!0) & Fin(0)`` is met by a run that ends in unmarked transitions; the normal
+    form once dropped it as a contradiction, which made this automaton look empty."""
+    succ, marks = np.array([[0, 0]]), np.array([[0, 1]])
+    condition = parse_acceptance("Inf(!0) & Fin(0)")
+    assert ops.is_empty(succ, marks, condition, 0) is False
+    assert ops.is_empty(succ, marks, parse_acceptance("Inf(!0) & Fin(!0)"), 0) is True

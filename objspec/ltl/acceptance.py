@@ -152,10 +152,11 @@ def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[Accepta
     conjunction over disjunctions would give more than ``cap`` terms (disjunctions are
     never refused: the master theorem's conditions are disjunctions of conjunctions).
 
-    The terms come shortest first. Without complemented atoms (``Inf(!i)``, from HOA
-    input) a conjunction is computed as a bit set (``Fin(i)`` bit ``2i``, ``Inf(i)`` bit
-    ``2i + 1``), which makes the contradiction and subsumption tests single integer
-    operations.
+    Conjunctions that can never hold are dropped: ``Inf(i) & Fin(i)`` and
+    ``Inf(!i) & Fin(!i)`` (but not ``Inf(!i) & Fin(i)``: a run may end in transitions
+    outside set ``i``). The terms come shortest first. A conjunction is computed as a bit
+    set (each distinct set ``i`` or ``!i`` a slot ``k``, ``Fin`` bit ``2k`` and ``Inf``
+    bit ``2k + 1``), so the contradiction and subsumption tests are integer operations.
 
     Examples
     --------
@@ -163,6 +164,8 @@ def condition_dnf(cond: AcceptanceCondition, cap: int) -> list[frozenset[Accepta
     >>> big = parse_acceptance("(Inf(0) | Inf(1)) & (Inf(2) | Inf(3)) & (Inf(4) | Inf(5))")
     >>> len(condition_dnf(big, 8)), condition_dnf(big, 4)
     (8, None)
+    >>> [sorted(map(str, t)) for t in condition_dnf(parse_acceptance("Inf(!0) & Fin(0)"), 8)]
+    [['Fin(0)', 'Inf(!0)']]
     """
     cached = _condition_dnf_cached(cond, cap)
     return None if cached is None else list(cached)
@@ -174,25 +177,16 @@ def _condition_dnf_cached(
 ) -> tuple[frozenset[AcceptanceAtom], ...] | None:
     """:func:`condition_dnf`, memoised (conditions are immutable; one automaton's
     analyses ask for the same normal form several times)."""
-    if _has_complemented(cond):
-        terms = _dnf_sets(cond, cap)
-        return None if terms is None else tuple(terms)
-    bits = _dnf_bits(cond, cap)
+    slots: dict[tuple[int, bool], int] = {}
+    bits = _dnf_bits(cond, cap, slots)
     if bits is None:
         return None
-    return tuple(frozenset(AcceptanceAtom(bool(b & 1), b >> 1) for b in _bit_positions(t))
-                 for t in bits)
+    atoms = {2 * k + inf: AcceptanceAtom(bool(inf), index, complemented)
+             for (index, complemented), k in slots.items() for inf in (0, 1)}
+    return tuple(frozenset(atoms[b] for b in _bit_positions(t)) for t in bits)
 
 
 register_cache(_condition_dnf_cached.cache_clear)
-
-
-def _has_complemented(cond: AcceptanceCondition) -> bool:
-    if isinstance(cond, AcceptanceAtom):
-        return cond.complemented
-    if isinstance(cond, AcceptanceAnd | AcceptanceOr):
-        return any(_has_complemented(c) for c in cond.operands)
-    return False
 
 
 def _bit_positions(t: int) -> list[int]:
@@ -204,12 +198,28 @@ def _bit_positions(t: int) -> list[int]:
     return out
 
 
-def _dnf_bits(cond: AcceptanceCondition, cap: int) -> list[int] | None:
-    """:func:`condition_dnf` over bit sets (no complemented atoms)."""
+def _atom_bit(atom: AcceptanceAtom, slots: dict[tuple[int, bool], int]) -> int:
+    k = slots.setdefault((atom.index, atom.complemented), len(slots))
+    return 1 << (2 * k + int(atom.infinitely))
+
+
+def _never_holds(t: int) -> bool:
+    """Whether a conjunction (bit set) has ``Inf`` and ``Fin`` of one slot."""
+    return bool((t >> 1) & t & _FIN_BITS)
+
+
+#: Bits ``2k`` (the ``Fin`` atoms) of every slot: a mark holds at most 63 sets, each
+#: plain or complemented.
+_FIN_BITS = int("01" * 128, 2)
+
+
+def _dnf_bits(cond: AcceptanceCondition, cap: int, slots: dict[tuple[int, bool], int]
+              ) -> list[int] | None:
+    """:func:`condition_dnf` over bit sets (``slots``: the slot of each set, filled in)."""
     if isinstance(cond, AcceptanceConstant):
         return [0] if cond.value else []
     if isinstance(cond, AcceptanceAtom):
-        return [1 << (2 * cond.index + int(cond.infinitely))]
+        return [_atom_bit(cond, slots)]
     assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
     if isinstance(cond, AcceptanceAnd) and all(
         isinstance(c, AcceptanceAtom) for c in cond.operands
@@ -217,11 +227,11 @@ def _dnf_bits(cond: AcceptanceCondition, cap: int) -> list[int] | None:
         t = 0
         for c in cond.operands:
             assert isinstance(c, AcceptanceAtom)
-            t |= 1 << (2 * c.index + int(c.infinitely))
-        return [] if (t >> 1) & t & _FIN_BITS else [t]
+            t |= _atom_bit(c, slots)
+        return [] if _never_holds(t) else [t]
     parts = []
     for c in cond.operands:
-        d = _dnf_bits(c, cap)
+        d = _dnf_bits(c, cap, slots)
         if d is None:
             return None
         parts.append(d)
@@ -231,14 +241,8 @@ def _dnf_bits(cond: AcceptanceCondition, cap: int) -> list[int] | None:
     for d in sorted(parts, key=len):
         if len(out) * len(d) > cap:
             return None
-        # Inf(i) (bit 2i + 1) with Fin(i) (bit 2i) can never hold
-        out = _minimal_bits({t for t in (a | b for a in out for b in d)
-                             if not (t >> 1) & t & _FIN_BITS})
+        out = _minimal_bits({t for t in (a | b for a in out for b in d) if not _never_holds(t)})
     return out
-
-
-#: Bits ``2i`` (the ``Fin(i)`` atoms) for every set an int64 mark can hold.
-_FIN_BITS = int("01" * 64, 2)
 
 
 def _minimal_bits(terms: set[int]) -> list[int]:
@@ -254,47 +258,6 @@ def _minimal_bits(terms: set[int]) -> list[int]:
         if c != size:
             size, smaller = c, len(kept)
         if not any(o & t == o for o in kept[:smaller]):
-            kept.append(t)
-    return kept
-
-
-def _contradictory(conj: frozenset[AcceptanceAtom]) -> bool:
-    """Whether a conjunction has both ``Inf(i)`` and ``Fin(i)`` (it can never hold)."""
-    return any(a.infinitely and AcceptanceAtom(False, a.index) in conj for a in conj)
-
-
-def _dnf_sets(cond: AcceptanceCondition, cap: int) -> list[frozenset[AcceptanceAtom]] | None:
-    """:func:`condition_dnf` over sets of atoms (any atoms)."""
-    if isinstance(cond, AcceptanceConstant):
-        return [frozenset()] if cond.value else []
-    if isinstance(cond, AcceptanceAtom):
-        return [frozenset({cond})]
-    assert isinstance(cond, AcceptanceAnd | AcceptanceOr)
-    parts = []
-    for c in cond.operands:
-        d = _dnf_sets(c, cap)
-        if d is None:
-            return None
-        parts.append(d)
-    if isinstance(cond, AcceptanceOr):
-        return _subsumption_free(t for d in parts for t in d)
-    out: list[frozenset[AcceptanceAtom]] = [frozenset()]
-    for d in sorted(parts, key=len):
-        if len(out) * len(d) > cap:
-            return None
-        out = _subsumption_free(
-            t for t in (a | b for a in out for b in d) if not _contradictory(t)
-        )
-    return out
-
-
-def _subsumption_free(
-    terms: Iterable[frozenset[AcceptanceAtom]],
-) -> list[frozenset[AcceptanceAtom]]:
-    """The terms (conjunctions) that contain no other term, without repetitions."""
-    kept: list[frozenset[AcceptanceAtom]] = []
-    for t in sorted(set(terms), key=len):
-        if not any(o <= t for o in kept):
             kept.append(t)
     return kept
 

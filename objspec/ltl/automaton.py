@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidSpecificationError
+from objspec.ltl import syntax as s
 
 __all__ = [
     "AcceptanceCondition",
@@ -42,6 +43,7 @@ __all__ = [
     "AcceptanceOr",
     "parse_acceptance",
     "DeterministicAutomaton",
+    "guard_letters",
 ]
 
 
@@ -477,3 +479,41 @@ class DeterministicAutomaton:
             f"<DeterministicAutomaton{desc}: {self.n_states} states, "
             f"{len(self._propositions)} propositions, acceptance {kind}>"
         )
+
+
+def _evaluate_guard(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+    if isinstance(f, s.Constant):
+        return np.full(n, f.value)
+    if isinstance(f, s.Atom):
+        return values[f.name]
+    if isinstance(f, s.Not):
+        return ~_evaluate_guard(f.operand, values, n)
+    if isinstance(f, s.BinaryOperator):
+        a = _evaluate_guard(f.left, values, n)
+        b = _evaluate_guard(f.right, values, n)
+        if isinstance(f, s.And):
+            return a & b
+        if isinstance(f, s.Or):
+            return a | b
+        if isinstance(f, s.Implies):
+            return ~a | b
+        if isinstance(f, s.Equivalent):
+            return a == b
+        if isinstance(f, s.Xor):
+            return a != b
+    raise InvalidSpecificationError(f"{f} is not a propositional guard")
+
+
+def guard_letters(guard: s.Formula, propositions: Sequence[str]) -> np.ndarray:
+    """Boolean ``[2**k]``: which letters (bitmasks over ``propositions``) satisfy ``guard``.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_guard
+    >>> guard_letters(parse_guard("a & !b"), ["a", "b"]).tolist()
+    [False, True, False, False]
+    """
+    n = 1 << len(propositions)
+    letters = np.arange(n)
+    values = {p: ((letters >> i) & 1).astype(bool) for i, p in enumerate(propositions)}
+    return _evaluate_guard(guard, values, n)

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.ltl import product
 from objspec.ltl import syntax as s
-from objspec.ltl.automaton import AcceptanceConstant, DeterministicAutomaton
+from objspec.ltl.automaton import AcceptanceConstant, DeterministicAutomaton, guard_letters
 from objspec.ltl.parser import check_propositions, parse_guard
 from objspec.ltl.product import (
     ProductSkeleton,
@@ -149,43 +149,6 @@ def parse_edges(edges: Iterable[Any]) -> list[MachineEdge]:
     if not out:
         raise InvalidSpecificationError("a reward machine needs at least one edge")
     return out
-
-
-def _evaluate_guard(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.ndarray:
-    if isinstance(f, s.Constant):
-        return np.full(n, f.value)
-    if isinstance(f, s.Atom):
-        return values[f.name]
-    if isinstance(f, s.Not):
-        return ~_evaluate_guard(f.operand, values, n)
-    if isinstance(f, s.BinaryOperator):
-        a = _evaluate_guard(f.left, values, n)
-        b = _evaluate_guard(f.right, values, n)
-        if isinstance(f, s.And):
-            return a & b
-        if isinstance(f, s.Or):
-            return a | b
-        if isinstance(f, s.Implies):
-            return ~a | b
-        if isinstance(f, s.Equivalent):
-            return a == b
-        if isinstance(f, s.Xor):
-            return a != b
-    raise InvalidSpecificationError(f"{f} is not a propositional guard")
-
-
-def guard_letters(guard: s.Formula, propositions: Sequence[str]) -> np.ndarray:
-    """Boolean ``[2**k]``: which letters (bitmasks over ``propositions``) satisfy ``guard``.
-
-    Examples
-    --------
-    >>> guard_letters(parse_guard("a & !b"), ["a", "b"]).tolist()
-    [False, True, False, False]
-    """
-    n = 1 << len(propositions)
-    letters = np.arange(n)
-    values = {p: ((letters >> i) & 1).astype(bool) for i, p in enumerate(propositions)}
-    return _evaluate_guard(guard, values, n)
 
 
 def machine_tables(

@@ -113,6 +113,7 @@ from objspec.ltl.automaton import (
     AcceptanceConstant,
     AcceptanceOr,
     DeterministicAutomaton,
+    guard_letters,
 )
 from objspec.ltl.budget import (
     HOA_ADVICE,
@@ -626,29 +627,6 @@ def _propositional(f: s.Formula) -> bool:
     return not any(isinstance(g, _TEMPORAL) for g in f.subformulas())
 
 
-def _letter_mask(f: s.Formula, letters: np.ndarray, index: dict[str, int]) -> np.ndarray:
-    """``[2**n]`` bool: the letters (bit ``i`` = proposition ``i``) satisfying the
-    propositional formula ``f``."""
-    if isinstance(f, s.Constant):
-        return np.full(letters.shape, bool(f.value))
-    if isinstance(f, s.Atom):
-        return ((letters >> index[f.name]) & 1).astype(bool)
-    if isinstance(f, s.Not):
-        return ~_letter_mask(f.operand, letters, index)
-    assert isinstance(f, s.And | s.Or | s.Xor | s.Implies | s.Equivalent), f
-    left = _letter_mask(f.left, letters, index)
-    right = _letter_mask(f.right, letters, index)
-    if isinstance(f, s.And):
-        return left & right
-    if isinstance(f, s.Or):
-        return left | right
-    if isinstance(f, s.Xor):
-        return left ^ right
-    if isinstance(f, s.Implies):
-        return ~left | right
-    return left == right
-
-
 def _fairness_automaton(
     phi: s.Formula, propositions: tuple[str, ...]
 ) -> DeterministicAutomaton | None:
@@ -685,15 +663,13 @@ def _fairness_automaton(
 
     if not shape(phi) or len(leaves) < 2:
         return None
-    letters = np.arange(1 << len(propositions), dtype=np.int64)
-    index = {p: i for i, p in enumerate(propositions)}
     columns: list[np.ndarray] = []
     set_of: dict[bytes, int] = {}
     atom_of: dict[tuple[bool, s.Formula], AcceptanceAtom] = {}
     for infinitely, psi in leaves:
         if (infinitely, psi) in atom_of:
             continue
-        mask = _letter_mask(psi, letters, index)
+        mask = guard_letters(psi, propositions)
         if not infinitely:
             mask = ~mask  # F G psi: finitely many letters of !psi
         key = mask.tobytes()
@@ -718,7 +694,7 @@ def _fairness_automaton(
         assert isinstance(middle, s.Globally | s.Finally)
         return atom_of[(isinstance(f, s.Globally), middle.operand)]
 
-    succ = np.zeros((1, letters.size), dtype=np.int64)
+    succ = np.zeros((1, 1 << len(propositions)), dtype=np.int64)
     table = np.stack(columns, axis=1)
     return ops.finish(phi, propositions, succ, table, condition(phi), 0)
 

@@ -68,6 +68,8 @@ def rational_array(values: Any) -> np.ndarray | None:
     Returns ``None`` for float (or mixed) input. Integers count as rational only when at
     least one entry is a non-integer rational, so plain integer arrays stay numeric.
     """
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return None  # numpy scalars: floats, bools and strings are not rational, ints alone
     arr = np.asarray(values, dtype=object)
     flat = arr.ravel()
     if flat.size == 0 or not all(_is_rational_scalar(x) for x in flat):

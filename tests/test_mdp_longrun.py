@@ -377,3 +377,21 @@ def test_power_iteration_on_a_large_unichain_matches_a_dense_solve(seed: int) ->
     r = rng.random((n, 2))
     gain = long_run_average(env, Policy.deterministic(acts, 2), r)
     assert abs(gain - want @ r[members, acts[members]]) <= 1e-12
+
+
+@given(_env_and_policy(), st.integers(0, 2**32 - 1))
+def test_policy_gains_equal_long_run_average(case: tuple[FiniteMDP, Policy],
+                                             seed: int) -> None:
+    """The LAR evaluator's entry point (validated batch, expected reward) against the
+    public function, on a batch of two policies of one environment."""
+    from objspec.mdp.longrun import policy_gains
+
+    env, first = case
+    rng = np.random.default_rng(seed)
+    second = Policy.deterministic(
+        np.array([rng.choice(np.flatnonzero(env.enabled[s])) for s in range(env.n_states)]),
+        env.n_actions)
+    r = rng.normal(size=(env.n_states, env.n_actions))
+    batch = np.stack([first.probabilities, second.probabilities])
+    want = long_run_average(env, [first, second], r)
+    assert np.abs(policy_gains(env, batch, r) - want).max() <= 1e-12

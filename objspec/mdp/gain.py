@@ -119,8 +119,9 @@ class GainBracket:
 SPAN_CHECK = 4
 SPAN_GAP = 12
 
-#: :func:`gain_value_iteration` gives up when ``STALL_WINDOW`` sweeps shrank the span by
-#: less than this factor (a gain that differs between states, or very slow mixing).
+#: :func:`gain_value_iteration` gives up when the span shrank by less than this factor
+#: since the last measurement at least ``STALL_WINDOW`` sweeps back (a gain that differs
+#: between states, or very slow mixing).
 STALL_FACTOR = 0.25
 STALL_WINDOW = 32
 
@@ -134,7 +135,10 @@ def gain_value_iteration(env: FiniteMDP, reward: Any, *, tol: float = 1e-9,
     when ``span(T W - W) <= tol`` (``converged``), after ``max_iter`` sweeps, at
     ``deadline``, or when the span stalls (it then stays above ``span(g*) > 0`` on an MDP
     whose optimal gain differs between states). Each sweep is one sparse product with the
-    ``[S*A, S]`` transition matrix; nothing is solved.
+    ``[S*A, S]`` transition matrix; nothing is solved. The span is measured after
+    :data:`SPAN_CHECK` sweeps and then where the contraction observed between the last two
+    measurements predicts ``tol`` (at most :data:`SPAN_GAP` sweeps on), so that few sweeps
+    are spent past convergence and few on measuring.
 
     **Bracket.** Let ``d = T W - W`` and ``sigma`` greedy for ``W``, so
     ``d = r_sigma + P_sigma W - W``. Multiplying by the Cesaro limit ``P*_sigma``

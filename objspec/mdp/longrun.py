@@ -80,6 +80,7 @@ __all__ = [
     "cesaro_limit",
     "long_run_average",
     "long_run_average_values",
+    "policy_gains",
     "exact_cesaro_limit",
     "exact_long_run_average",
     "exact_long_run_average_values",
@@ -658,6 +659,33 @@ def _gains(env: FiniteMDP, policies: Any, rewards: Any) -> tuple[np.ndarray, boo
     for n in range(pi.shape[0]):
         out[n] = _chain_gains(induced_chain_sparse(env, pi[n]), r_pi[n].T).T
     return out, single_pi, single_r
+
+
+def policy_gains(env: FiniteMDP, batch: np.ndarray, r_sa: np.ndarray) -> np.ndarray:
+    """``[N]`` gains ``mu0 . P*_pi r_pi`` of a validated ``[N, S, A]`` policy batch for one
+    expected reward ``r_sa [S, A]``: :func:`long_run_average` without its conversions.
+
+    For callers that validated both already (the LAR evaluator checks the policies and
+    computes the expected reward once, at compile time); same method and precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1.0; P[:, 1, 1] = 1.0
+    >>> env = FiniteMDP(P, [1.0, 0.0])
+    >>> stay, move = np.eye(2)[[0, 1]], np.eye(2)[[1, 1]]
+    >>> policy_gains(env, np.stack([stay, move]), np.array([[2.0, 0.0], [0.0, 1.0]]))
+    array([2., 1.])
+    """
+    from objspec.mdp.linear import induced_chain_sparse
+
+    r_pi = (batch * r_sa[None]).sum(axis=2)  # [N, S]
+    out = np.empty(batch.shape[0])
+    for n in range(batch.shape[0]):
+        g = _chain_gains(induced_chain_sparse(env, batch[n]), r_pi[n][:, None])[:, 0]
+        out[n] = env.initial @ g
+    return out
 
 
 def _squeeze(out: np.ndarray, single_pi: bool, single_r: bool) -> np.ndarray:

@@ -294,3 +294,104 @@ def test_a_large_periodic_class_falls_back_from_the_power_iteration() -> None:
     assert longrun._power_stationary(P, start / start.sum()) is None
     (pi,) = stationary_distributions(P)
     assert np.abs(pi - 1.0 / n).max() <= 1e-14
+
+
+# ---------------------------------------------------------------- fast paths of the LAR evaluator
+
+
+@st.composite
+def _env_and_policy(draw: st.DrawFn) -> tuple[FiniteMDP, Policy]:
+    from objspec.mdp.strategies import mdps, policies
+
+    env = draw(mdps(1, 6, 1, 3, sparse=draw(st.booleans()), masked=draw(st.booleans()),
+                    exact=True))
+    kind = draw(st.sampled_from(["deterministic", "deterministic", "any"]))
+    return env, draw(policies(env, kind, exact=True))  # rows sum to 1 as rationals
+
+
+@given(_env_and_policy())
+def test_induced_chain_of_a_deterministic_policy_is_the_weighted_product(
+        case: tuple[FiniteMDP, Policy]) -> None:
+    """Deterministic policies take the row selection (no product): the chain must be the
+    product ``weights @ transitions`` entry for entry, with no stored zero."""
+    from objspec.mdp.linear import induced_chain_sparse
+
+    env, policy = case
+    S, A = env.n_states, env.n_actions
+    pi = policy.probabilities
+    weights = sp.csr_matrix((pi.ravel(), (np.repeat(np.arange(S), A), np.arange(S * A))),
+                            shape=(S, S * A))
+    want = (weights @ env.transition_matrix).toarray()
+    chain = induced_chain_sparse(env, pi)
+    assert np.array_equal(chain.toarray(), want)
+    assert chain.data.all()  # the pattern is the support graph
+
+
+def test_nearly_deterministic_rows_take_the_product() -> None:
+    from objspec.mdp.linear import induced_chain_sparse
+
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = P[:, 1, 1] = 1.0
+    env = FiniteMDP(P, [1.0, 0.0])
+    pi = np.array([[1.0, 1e-12], [0.0, 1.0]])  # a 1 in each row, and a tiny mass besides
+    chain = induced_chain_sparse(env, pi).toarray()
+    assert chain[0].tolist() == [1.0, 1e-12] and chain[1].tolist() == [0.0, 1.0]
+
+
+@given(_env_and_policy(), st.integers(0, 2**32 - 1))
+def test_float_gains_equal_the_exact_rational_gains(case: tuple[FiniteMDP, Policy],
+                                                    seed: int) -> None:
+    """The float evaluation path (row selection, support graph, one-class shortcuts, power
+    iteration with predicted residual checks) against the exact rational evaluation."""
+    env, policy = case
+    rng = np.random.default_rng(seed)
+    r = rng.integers(-3, 4, size=(env.n_states, env.n_actions)) / 2.0
+    exact = exact_long_run_average_values(env, policy, r)
+    got = long_run_average_values(env, policy, r)
+    assert np.abs(got - exact.astype(np.float64)).max() <= 1e-12
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_power_iteration_on_a_large_unichain_matches_a_dense_solve(seed: int) -> None:
+    """A random 3-successor policy chain of 600 states (one class and transient states, the
+    benchmark's shape): the in-place power iteration with predicted checks reaches the
+    residual target, and the gain equals the dense linear algebra's."""
+    from objspec.environments import random_mdp
+    from objspec.mdp import longrun
+    from objspec.mdp.linear import induced_chain_sparse
+
+    n = 600
+    env = random_mdp(n, 2, 3, seed=seed, sparse=True)
+    rng = np.random.default_rng(seed)
+    acts = rng.integers(0, 2, n)
+    chain = induced_chain_sparse(env, np.eye(2)[acts])
+    (members,) = recurrent_classes(chain)
+    assert 2 * members.size >= n > members.size  # iterated in place, transients around
+    start = np.zeros(n)
+    start[members] = 1.0 / members.size
+    pi = longrun._power_stationary(chain, start)
+    assert pi is not None
+    assert np.abs(chain.T @ pi - pi).sum() <= 1e-13
+    want = _dense_stationary(chain.toarray()[np.ix_(members, members)])
+    assert np.abs(pi[members] - want).sum() <= 1e-12
+    r = rng.random((n, 2))
+    gain = long_run_average(env, Policy.deterministic(acts, 2), r)
+    assert abs(gain - want @ r[members, acts[members]]) <= 1e-12
+
+
+@given(_env_and_policy(), st.integers(0, 2**32 - 1))
+def test_policy_gains_equal_long_run_average(case: tuple[FiniteMDP, Policy],
+                                             seed: int) -> None:
+    """The LAR evaluator's entry point (validated batch, expected reward) against the
+    public function, on a batch of two policies of one environment."""
+    from objspec.mdp.longrun import policy_gains
+
+    env, first = case
+    rng = np.random.default_rng(seed)
+    second = Policy.deterministic(
+        np.array([rng.choice(np.flatnonzero(env.enabled[s])) for s in range(env.n_states)]),
+        env.n_actions)
+    r = rng.normal(size=(env.n_states, env.n_actions))
+    batch = np.stack([first.probabilities, second.probabilities])
+    want = long_run_average(env, [first, second], r)
+    assert np.abs(policy_gains(env, batch, r) - want).max() <= 1e-12

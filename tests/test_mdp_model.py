@@ -329,3 +329,39 @@ def test_a_float_model_stays_inexact_after_exact_conversion() -> None:
     assert not env.is_exact
     exact = FiniteMDP(env.exact_transitions(), env.exact_initial())
     assert exact.is_exact
+
+
+@pytest.mark.parametrize("actions, n_actions", [([0], 1), ([1, 0, 2, 2], 3), ([0, 1] * 50, 2)])
+def test_deterministic_policy_equals_the_validated_constructor(actions: list[int],
+                                                               n_actions: int) -> None:
+    """Policy.deterministic skips the constructor's checks (they hold by construction):
+    the result must be indistinguishable from ``Policy(one-hot rows)``."""
+    fast = Policy.deterministic(np.array(actions), n_actions)
+    slow = Policy(np.eye(n_actions)[actions])
+    assert fast == slow and hash(fast) == hash(slow)
+    assert fast.probabilities.dtype == np.float64 and not fast.probabilities.flags.writeable
+    assert fast.is_deterministic and fast.actions.tolist() == actions
+    assert fast.exact_probabilities().tolist() == slow.exact_probabilities().tolist()
+    with pytest.raises(InvalidPolicyError):
+        Policy.deterministic(np.array([], dtype=np.int64), 2)
+    with pytest.raises(InvalidPolicyError):
+        Policy.deterministic(np.array(actions), n_actions - 1 if n_actions > 1 else 0)
+
+
+@pytest.mark.parametrize("values", [
+    np.array([0.5, 0.25]), np.array([1, 2]), np.array([True, False]), np.array(["1/2"]),
+    np.array([1 + 0j]), np.zeros((0, 2)), np.float64(0.5), np.array(3),
+])
+def test_rational_array_of_a_numeric_array_is_none(values: Any) -> None:
+    """The shortcut for non-object arrays gives what the entry-by-entry test gives."""
+    from objspec.mdp.model import rational_array
+
+    assert rational_array(values) is None
+    assert rational_array(np.asarray(values).tolist()) is None  # the general path agrees
+
+
+def test_rational_array_keeps_fractions() -> None:
+    from objspec.mdp.model import rational_array
+
+    out = rational_array(np.array([Fraction(1, 3), 1], dtype=object))
+    assert out is not None and out.tolist() == [Fraction(1, 3), Fraction(1)]

@@ -227,6 +227,29 @@ def test_value_iteration_bracket_holds_exactly(seed: int, communicating: bool) -
             assert max(best) - min(best) <= Fraction(vi.upper) - Fraction(vi.lower)
 
 
+@SETTINGS
+@given(data=st.data())
+def test_value_iteration_bracket_holds_exactly_on_random_mdps(data: st.DataObject) -> None:
+    """The bracket of every stopping point (first check, predicted checks, convergence) is
+    proven: checked in rationals on random MDPs, disabled actions included, with rewards
+    of any scale (the rounding margin covers ``r + P W`` summed from ``r``)."""
+    from objspec.mdp.longrun import exact_long_run_average_values
+    from objspec.mdp.strategies import mdps
+
+    env = data.draw(mdps(1, 6, 1, 3, masked=data.draw(st.booleans()), exact=True))
+    S, A = env.n_states, env.n_actions
+    scale = data.draw(st.sampled_from([1.0, 2.0**-20, 2.0**20]))
+    r = np.array(data.draw(st.lists(st.integers(-8, 8), min_size=S * A, max_size=S * A)),
+                 dtype=np.float64).reshape(S, A) / 8.0 * scale  # dyadic: exact in floats
+    best = exact_multichain_policy_iteration(env, r).values
+    for max_iter in (data.draw(st.integers(1, 40)), 10_000):
+        vi = gain_value_iteration(env, r, max_iter=max_iter, tol=1e-9 * max(1.0, scale))
+        assert env.enabled[np.arange(S), vi.actions].all()
+        greedy = exact_long_run_average_values(env, Policy.deterministic(vi.actions, A), r)
+        assert all(Fraction(vi.lower) <= g for g in greedy)
+        assert all(g <= Fraction(vi.upper) for g in best)
+
+
 def test_lar_takes_value_iteration_on_communicating_models_and_policy_iteration_else(
         ) -> None:
     """Both paths are hit, and both results are certified with bounds that hold against

@@ -26,7 +26,7 @@ from objspec.mdp.gain import (
     gain_upper_bound,
     gain_value_iteration,
 )
-from objspec.mdp.longrun import exact_long_run_average, long_run_average
+from objspec.mdp.longrun import exact_long_run_average, policy_gains
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import Policy, as_policy_batch
 
@@ -105,7 +105,7 @@ class LimitAverageEvaluator(RealValuedEvaluator[LimitAverageReward]):
         # would not change it (and finding the reached states costs a graph search)
         env = self.env
         pi, _ = as_policy_batch(policies, env.n_states, env.n_actions, enabled=env.enabled)
-        return self._valued(np.atleast_1d(long_run_average(env, pi, self._reward)))
+        return self._valued(policy_gains(env, pi, self._reward))
 
     def exact_value(self, policy: Policy) -> Fraction:
         return exact_long_run_average(self.env, policy, self._spec.reward)

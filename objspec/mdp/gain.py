@@ -41,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from objspec.errors import SolverError
+from objspec.mdp.csr import matvec_adder
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.rewards import expected_rewards, normalize_rewards
 
@@ -112,11 +113,15 @@ class GainBracket:
     converged: bool
 
 
-#: Sweeps between two span checks of :func:`gain_value_iteration`.
+#: Sweeps to the first span check of :func:`gain_value_iteration`, and between two checks
+#: while no contraction rate is observed; later checks are placed where the observed rate
+#: predicts convergence, at most :data:`SPAN_GAP` sweeps apart.
 SPAN_CHECK = 4
+SPAN_GAP = 12
 
-#: :func:`gain_value_iteration` gives up when ``STALL_WINDOW`` sweeps shrank the span by
-#: less than this factor (a gain that differs between states, or very slow mixing).
+#: :func:`gain_value_iteration` gives up when the span shrank by less than this factor
+#: since the last measurement at least ``STALL_WINDOW`` sweeps back (a gain that differs
+#: between states, or very slow mixing).
 STALL_FACTOR = 0.25
 STALL_WINDOW = 32
 
@@ -130,7 +135,10 @@ def gain_value_iteration(env: FiniteMDP, reward: Any, *, tol: float = 1e-9,
     when ``span(T W - W) <= tol`` (``converged``), after ``max_iter`` sweeps, at
     ``deadline``, or when the span stalls (it then stays above ``span(g*) > 0`` on an MDP
     whose optimal gain differs between states). Each sweep is one sparse product with the
-    ``[S*A, S]`` transition matrix; nothing is solved.
+    ``[S*A, S]`` transition matrix; nothing is solved. The span is measured after
+    :data:`SPAN_CHECK` sweeps and then where the contraction observed between the last two
+    measurements predicts ``tol`` (at most :data:`SPAN_GAP` sweeps on), so that few sweeps
+    are spent past convergence and few on measuring.
 
     **Bracket.** Let ``d = T W - W`` and ``sigma`` greedy for ``W``, so
     ``d = r_sigma + P_sigma W - W``. Multiplying by the Cesaro limit ``P*_sigma``
@@ -173,18 +181,22 @@ def gain_value_iteration(env: FiniteMDP, reward: Any, *, tol: float = 1e-9,
     r = _expected(env, reward)
     S, A = env.n_states, env.n_actions
     n, row_err = _row_margin(env)
-    flat = r.ravel() if env.all_enabled else np.where(env.enabled, r, -np.inf).ravel()
+    flat = np.ascontiguousarray(
+        r.ravel() if env.all_enabled else np.where(env.enabled, r, -np.inf).ravel())
+    r_max = float(np.abs(r[env.enabled]).max(initial=0.0))
     m = env.transition_matrix
     # two buffers: the sweep reads one and writes the other
     bufs = (np.zeros(S), np.zeros(S))
-    history: list[float] = []
-    back = STALL_WINDOW // SPAN_CHECK
+    Q = np.empty(S * A)
+    add_product = matvec_adder(m)
+    history: list[tuple[int, float]] = []  # (sweep, bracket width) at each check
+    check = SPAN_CHECK
     it = 0
     while True:
         old, new = bufs[it % 2], bufs[(it + 1) % 2]
         it += 1
-        Q = m @ old
-        Q += flat  # -inf on disabled actions
+        np.copyto(Q, flat)  # -inf on disabled actions
+        add_product(old, Q)  # Q = r + P W, summed from r (a margin below covers it)
         V = new
         if A == 1:
             V[:] = Q
@@ -193,21 +205,37 @@ def gain_value_iteration(env: FiniteMDP, reward: Any, *, tol: float = 1e-9,
             for a in range(2, A):
                 np.maximum(V, Q[a::A], out=V)
         last = it >= max_iter or (deadline is not None and time.monotonic() >= deadline)
-        if it % SPAN_CHECK == 0 or last:
+        if it >= check or last:
             W = old
             d = V - W
             scale = max(float(np.abs(W).max()), float(np.abs(V).max()))
-            margin = (n + 3) * EPS * scale + row_err * scale
+            # rounding of r + sum_k p_k W_k (any summation order) and of V - W
+            margin = (n + 3) * EPS * (scale + r_max) + row_err * scale
             lo, hi = float(d.min()) - margin, float(d.max()) + margin
             width = hi - lo
             if not np.isfinite(width):
                 raise SolverError("value iteration overflowed: rescale the reward")
-            history.append(width)
-            stalled = len(history) > back and width > STALL_FACTOR * history[-1 - back]
+            earlier = [w for i, w in history if i <= it - STALL_WINDOW]
+            stalled = bool(earlier) and width > STALL_FACTOR * earlier[-1]
             if width <= tol or last or stalled:
                 actions = Q.reshape(S, A).argmax(axis=1).astype(np.int64)
                 return GainBracket(actions, lo, hi, W - W[0], it, width <= tol)
+            check = it + _next_check(history, it, width, tol)
+            history.append((it, width))
             V -= V[0]
+
+
+def _next_check(history: list[tuple[int, float]], it: int, width: float, tol: float) -> int:
+    """Sweeps until the next span check of :func:`gain_value_iteration`: where the rate
+    observed since the previous check predicts ``width <= tol``, at least 1 and at most
+    :data:`SPAN_GAP` sweeps on; :data:`SPAN_CHECK` before a rate is known or while the
+    width does not shrink."""
+    if not history or not 0.0 < width < history[-1][1]:
+        return SPAN_CHECK
+    before, previous = history[-1]
+    rate = (width / previous) ** (1.0 / (it - before))
+    needed = float(np.ceil(np.log(tol / width) / np.log(rate)))
+    return int(min(SPAN_GAP, max(1.0, needed)))
 
 
 def _expected(env: FiniteMDP, reward: Any) -> np.ndarray:

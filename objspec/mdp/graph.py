@@ -211,6 +211,8 @@ def bottom_components(graph: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
     [False, True, True]
     """
     n_comp, labels = strongly_connected_components(graph)
+    if n_comp == 1:  # strongly connected: the one component is bottom
+        return labels, np.ones(1, dtype=bool)
     indptr, indices = _structure(graph, backward=False)
     source_label = np.repeat(labels, np.diff(indptr))
     target_label = labels[indices]

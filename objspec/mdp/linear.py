@@ -40,6 +40,7 @@ import scipy.sparse.linalg as spla
 
 from objspec.errors import InvalidSpecificationError, SolverError
 from objspec.mdp.backends import get_backend
+from objspec.mdp.csr import select_rows
 from objspec.mdp.kernels import (
     _ChainOperator,
     _jacobi_diagonal,  # noqa: F401 (re-exported)
@@ -113,10 +114,19 @@ def induced_chain_sparse(env: FiniteMDP, pi_row: np.ndarray) -> sp.csr_matrix:
     2
     """
     S, A = env.n_states, env.n_actions
-    weights = sp.csr_matrix(
-        (pi_row.ravel(), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A)
-    )
-    chain = (weights @ env.transition_matrix).tocsr()
+    acts = pi_row.argmax(axis=1)
+    rows = np.arange(S) * A + acts
+    if bool(np.all(pi_row.ravel()[rows] == 1.0)) and np.count_nonzero(pi_row) == S:
+        # deterministic (a 1 in every row, and no other non-zero): the chain's rows are
+        # rows of the transition matrix, copied as they are (1.0 * p == p exactly)
+        chain = select_rows(env.transition_matrix, rows)
+        if chain.data.all():  # no explicit zeros to remove
+            return chain
+    else:
+        weights = sp.csr_matrix(
+            (pi_row.ravel(), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A)
+        )
+        chain = (weights @ env.transition_matrix).tocsr()
     chain.eliminate_zeros()
     return chain
 

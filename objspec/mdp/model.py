@@ -68,6 +68,10 @@ def rational_array(values: Any) -> np.ndarray | None:
     Returns ``None`` for float (or mixed) input. Integers count as rational only when at
     least one entry is a non-integer rational, so plain integer arrays stay numeric.
     """
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        # entries of a non-object array: floats, complex numbers, bools and strings are not
+        # rational, and an array of integers alone stays numeric (as the test below finds)
+        return None
     arr = np.asarray(values, dtype=object)
     flat = arr.ravel()
     if flat.size == 0 or not all(_is_rational_scalar(x) for x in flat):

@@ -159,7 +159,14 @@ class Policy:
             )
         probs = np.zeros((acts.size, n_actions))
         probs[np.arange(acts.size), acts] = 1.0
-        return cls(probs)
+        if acts.size == 0:
+            return cls(probs)  # refused there, with the constructor's message
+        # one 1.0 per row: finite, non-negative, rows summing to exactly 1, so the
+        # constructor's checks hold by construction and are not repeated
+        probs.flags.writeable = False
+        policy = cls.__new__(cls)
+        policy._probs, policy._exact, policy._hash = probs, None, None
+        return policy
 
     @classmethod
     def uniform_over(cls, env: FiniteMDP) -> Policy:

@@ -118,6 +118,7 @@ from objspec.ltl.budget import (
     translation_budget,
 )
 from objspec.ltl.caches import register_cache
+from objspec.ltl.merging import merge_equivalent_states
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import (
     _postorder,
@@ -753,6 +754,7 @@ def _translate_cached(
     phi: s.Formula, propositions: tuple[str, ...], decompose: bool, complement: bool
 ) -> DeterministicAutomaton:
     aut = _translate_nnf(simplify(phi), propositions, {}, False, decompose, complement)
+    aut = merge_equivalent_states(aut)
     return DeterministicAutomaton(
         propositions, aut.successors, aut.marks, aut.acceptance, aut.n_sets, aut.initial,
         acceptance_name=aut.acceptance_name, name=str(phi),
@@ -849,7 +851,7 @@ def translate(
 
     >>> f = "a R c R XX!b M a M (c R Xa) M XXa"
     >>> translate(f).n_states, translate(f, complement=False).n_states
-    (67, 316)
+    (16, 77)
     >>> many = " & ".join(f"G F p{i}" for i in range(8))
     >>> translate(many).n_states
     1

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from objspec.ltl import operations as ops
-from objspec.ltl.acceptance import tidy_acceptance
+from objspec.ltl import syntax as s
 from objspec.ltl.automaton import (
     AcceptanceAnd,
     AcceptanceAtom,
@@ -323,13 +323,14 @@ def _same_language(a: DeterministicAutomaton, b: DeterministicAutomaton) -> bool
 
 def _tidy(aut: DeterministicAutomaton, succ: np.ndarray, marks: np.ndarray,
           initial: int) -> DeterministicAutomaton:
+    """The reachable part, then :func:`objspec.ltl.operations.finish` (marks that cannot
+    matter cleared, equal sets merged, minimised, condition tidied)."""
     succ, marks = ops.prune(succ, marks, initial)
-    marks = np.where(ops._on_cycles(succ), marks, 0)
-    succ, marks, init, _ = ops.minimise(succ, marks, 0)
-    condition, n_sets, marks = tidy_acceptance(aut.acceptance, marks)
+    table = ((marks.reshape(-1)[:, None].astype(np.int64) >> np.arange(aut.n_sets)) & 1)
+    out = ops.finish(s.TRUE, aut.propositions, succ, table.astype(bool), aut.acceptance, 0)
     return DeterministicAutomaton(
-        aut.propositions, succ, marks, condition, n_sets, init, name=aut.name,
-        acceptance_name=aut.acceptance_name,
+        aut.propositions, out.successors, out.marks, out.acceptance, out.n_sets, out.initial,
+        name=aut.name, acceptance_name=aut.acceptance_name,
     )
 
 

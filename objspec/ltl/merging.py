@@ -17,25 +17,33 @@ decides language equivalence of states exactly and merges what is safe to merge.
   (its transitions removed, the components recomputed) or visited (the atom fixed), with
   disjunctions split. The search has a work budget; an undecided component counts as
   inequivalent, which only forgoes merges.
-* :func:`merge_equivalent_states`: redirects the transitions into a state ``q`` to an
-  equivalent state ``p`` from which ``q`` is not reachable, then re-minimises. A run
-  that is redirected continues as a run from ``p``, which never takes a redirected
-  transition again (``p`` does not reach ``q``); so every word's verdict is the verdict
-  from ``q`` of its suffix, unchanged (by induction over the single redirection). Merging
-  states of one strongly connected component is not safe in general (the redirected run
-  could loop through different marks) and is not done.
+* :func:`merge_equivalent_states`: the quotient of the automaton by candidate classes (one
+  representative state per class, its transitions and marks, targets replaced by their
+  classes' representatives), used only when its language is checked equal to the
+  automaton's by the same product test, from the two initial states. The candidates are
+  the coarsest partition that ignores marks, then the states grouped by their verdicts on
+  random lassos refined to a congruence: cheap, and never trusted. When no quotient is
+  exact (and the automaton is small, :data:`MAX_EXACT_PAIRS`), the exact classes are
+  computed and a state ``q`` is merged into an equivalent ``p`` from which ``q`` is not
+  reachable: a redirected run continues as a run from ``p``, which never takes a
+  redirected transition again, so every word's verdict is the verdict from ``q`` of its
+  suffix, unchanged. Weak automata (equal marks inside each strongly connected component,
+  as the co-safety and safety ones) are left to partition refinement.
 
 Examples
 --------
 >>> import numpy as np
 >>> from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
->>> # F a, with a transient copy of the waiting state (states 0 and 1 are equivalent)
->>> succ = np.array([[1, 2], [1, 2], [2, 2]])
->>> marks = np.array([[0, 0], [0, 0], [1, 1]])
+>>> # G F a (state 1) behind a transient copy of it with other marks (state 0); state 2
+>>> # loops without marks
+>>> succ = np.array([[1, 1], [1, 1], [2, 2]])
+>>> marks = np.array([[1, 0], [0, 1], [0, 0]])
 >>> aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0)"), 1)
 >>> eq = equivalent_states(aut)
 >>> bool(eq[0, 1]), bool(eq[0, 2])
 (True, False)
+>>> merge_equivalent_states(aut).n_states
+1
 """
 
 from __future__ import annotations
@@ -54,11 +62,18 @@ from objspec.ltl.automaton import (
 )
 from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
 
-__all__ = ["MAX_PAIR_EDGES", "MERGE_WORK", "equivalent_states", "merge_equivalent_states"]
+__all__ = [
+    "MAX_EXACT_PAIRS", "MAX_PAIR_EDGES", "MERGE_WORK", "equivalent_states",
+    "merge_equivalent_states",
+]
 
 #: The product of an automaton with itself is built only up to this many transitions
 #: (states squared times letters); larger automata are left as they are.
 MAX_PAIR_EDGES = 4_000_000
+
+#: Exact language equivalence of all pairs of states (for one-way merges when no quotient
+#: is exact) is computed only up to this many product transitions.
+MAX_EXACT_PAIRS = 200_000
 
 #: The most component checks the cycle search may make for one automaton; beyond it the
 #: components not yet decided count as inequivalent.
@@ -334,6 +349,80 @@ def _tidy(aut: DeterministicAutomaton, succ: np.ndarray, marks: np.ndarray,
     )
 
 
+_PASSES = 16
+
+
+def _verdicts(aut: DeterministicAutomaton, starts: np.ndarray, count: int, seed: int,
+              passes: int) -> np.ndarray:
+    """``[len(starts), count]`` bool: whether ``aut`` from each start state accepts each
+    of ``count`` random lassos ``u v^w`` (``|u|, |v| <= 4``; the same lassos for the same
+    ``count``, ``seed`` and alphabet). After ``n + 1`` passes over ``v`` the state at each
+    pass start is periodic and the next ``n + 1`` passes cover a whole period, so the
+    verdicts are exact for ``passes >= n + 1`` and heuristic below."""
+    succ, marks, cond = aut.successors, aut.marks.astype(np.int64), aut.acceptance
+    n, n_letters = succ.shape
+    dead = n
+    table = np.vstack([np.where(succ >= 0, succ, dead), np.full((1, n_letters), dead)])
+    mark_table = np.vstack([marks, np.zeros((1, n_letters), dtype=np.int64)])
+    rng = np.random.default_rng(seed)
+    out = []
+    per_length = max(1, count // 4)
+    for cycle_length in (1, 2, 3, 4):
+        prefix = rng.integers(0, n_letters, size=(per_length, int(rng.integers(0, 5))))
+        cycle = rng.integers(0, n_letters, size=(per_length, cycle_length))
+        cur = np.broadcast_to(starts, (per_length, starts.size)).copy()
+        rows = np.arange(per_length)[:, None]
+        for t in range(prefix.shape[1]):
+            cur = table[cur, prefix[rows, t]]
+        union = np.zeros(cur.shape, dtype=np.int64)
+        for rep in range(2 * passes):
+            for t in range(cycle_length):
+                letter = cycle[rows, t]
+                if rep >= passes:
+                    union |= mark_table[cur, letter]
+                cur = table[cur, letter]
+        values = {u: cond.holds(u, 0) for u in np.unique(union).tolist()}
+        accept = np.vectorize(values.__getitem__, otypes=[bool])(union) & (cur != dead)
+        out.append(accept)
+    return np.concatenate(out, axis=0).T
+
+
+def _lasso_signatures(aut: DeterministicAutomaton, count: int, seed: int) -> np.ndarray:
+    """``[Q]`` int: states grouped by their verdicts on ``count`` random lassos
+    (:func:`_verdicts`, at most ``2 * _PASSES`` passes), refined to a congruence (equal
+    groups, equal successor groups). Equivalent states always share a group; a group may
+    hold inequivalent states (the candidates are checked, never trusted)."""
+    n, n_letters = aut.successors.shape
+    signature = _verdicts(aut, np.arange(n), count, seed, min(n + 1, _PASSES))
+    _, group = np.unique(signature, axis=0, return_inverse=True)
+    group = np.asarray(group).reshape(-1)
+    _, _, _, block = ops.minimise(aut.successors, np.repeat(group[:, None], n_letters, axis=1),
+                                  aut.initial)
+    return block
+
+
+def _plausible(a: DeterministicAutomaton, b: DeterministicAutomaton) -> bool:
+    """Whether ``a`` and ``b`` agree on 256 random lassos: a cheap refutation before the
+    exact check (verdicts exact up to ``4 * _PASSES`` states)."""
+    va = _verdicts(a, np.array([a.initial]), 256, 7, min(a.n_states + 1, 4 * _PASSES))
+    vb = _verdicts(b, np.array([b.initial]), 256, 7, min(b.n_states + 1, 4 * _PASSES))
+    return bool(np.array_equal(va, vb))
+
+
+def _weak(aut: DeterministicAutomaton) -> bool:
+    """Whether all transitions inside each strongly connected component carry the same
+    marks (as the co-safety and safety automata do): partition refinement then already
+    merges what equal languages allow in practice, and the search is skipped."""
+    src, dst, m = ops._edges(aut.successors, aut.marks)
+    _, label = strongly_connected_components(adjacency(aut.n_states, src, dst))
+    label = np.asarray(label)
+    inside = label[src] == label[dst]
+    lab, mk = label[src[inside]], m[inside]
+    first = np.full(aut.n_states, -1, dtype=np.int64)
+    first[lab[::-1]] = mk[::-1]
+    return bool((first[lab] == mk).all())
+
+
 def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomaton:
     """``aut`` with language-equivalent states merged where that is safe (see the module
     docstring), re-minimised; ``aut`` itself when nothing merges or equivalence is not
@@ -343,33 +432,43 @@ def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomat
     --------
     >>> import numpy as np
     >>> from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
-    >>> succ = np.array([[1, 2], [1, 2], [2, 2]])
-    >>> marks = np.array([[0, 0], [0, 0], [1, 1]])
+    >>> succ, marks = np.array([[1, 1], [1, 1]]), np.array([[1, 0], [0, 1]])
     >>> aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0)"), 1)
-    >>> merge_equivalent_states(aut).n_states
-    2
+    >>> merge_equivalent_states(aut).n_states  # state 0: a transient copy of state 1
+    1
     """
-    if aut.n_states < 2:
+    if aut.n_states < 2 or _weak(aut):
         return aut
     # First the coarsest partition that ignores marks: language-equivalent states (all
     # nonempty) have the same defined letters and equivalent successors, so it is coarser
     # than language equivalence; its quotient is cheap to build and check. (For states
     # that may be empty, the partition is only a heuristic: every quotient is checked.)
     _, _, _, block = ops.minimise(aut.successors, np.zeros_like(aut.marks), aut.initial)
+    if block.max() + 1 == aut.n_states:
+        return aut  # no two states are equivalent
     if block.max() + 1 < aut.n_states:
         blind = block[:, None] == block[None, :]
         for last in (False, True):
             small = _quotient(aut, blind, last)
-            if _same_language(aut, small):
+            if _plausible(aut, small) and _same_language(aut, small):
                 return _tidy(small, small.successors, small.marks, small.initial)
+    if _tree(aut.acceptance, 0, False) is None:
+        return aut
+    # Candidates from random lassos (cheap); their quotient is used only if checked exact.
+    for count, seed in ((64, 0), (256, 1)):
+        group = _lasso_signatures(aut, count, seed)
+        if group.max() + 1 == aut.n_states:
+            break
+        same = group[:, None] == group[None, :]
+        for last in (False, True):
+            small = _quotient(aut, same, last)
+            if _plausible(aut, small) and _same_language(aut, small):
+                return _tidy(small, small.successors, small.marks, small.initial)
+    if aut.n_states * aut.n_states * aut.successors.shape[1] > MAX_EXACT_PAIRS:
+        return aut
     eq = equivalent_states(aut)
     if eq is None:
         return aut
-    if len({r.tobytes() for r in eq}) < aut.n_states:
-        for last in (False, True):
-            small = _quotient(aut, eq, last)
-            if _same_language(aut, small):
-                return _tidy(small, small.successors, small.marks, small.initial)
     succ = aut.successors.copy()
     n = aut.n_states
     alive = np.ones(n, dtype=bool)

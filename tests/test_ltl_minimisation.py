@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ltl_reference import chain_probability, objspec_exact_chain_value
+from ltl_reference import chain_probability, holds_on_lasso, objspec_exact_chain_value
 from ltl_strategies import formulas, lassos
 from test_ltl_reference import chains
 
@@ -27,7 +27,8 @@ from objspec.ltl import syntax as s
 from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
 from objspec.ltl.families import pattern
 from objspec.ltl.merging import equivalent_states, merge_equivalent_states
-from objspec.ltl.translation import translate
+from objspec.ltl.simplify import simplify
+from objspec.ltl.translation import _translate_nnf, translate
 
 ATOMS = ("a", "b")
 CONDITIONS = [
@@ -255,3 +256,33 @@ def test_pattern_automata_merge_to_spot_sizes() -> None:
     assert translate(pattern("dac", 55)).n_states <= 7
     assert translate(pattern("dac", 50)).n_states <= 7
     assert translate(s.Not(pattern("dac", 55))).n_states <= 11
+
+
+@settings(max_examples=150, deadline=None)
+@given(f=formulas(depth=4, atoms=ATOMS), words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_merged_translation_keeps_the_language_of_random_formulas(f: s.Formula,
+                                                                   words: Any) -> None:
+    """The translation (which merges equivalent states) against the semantics, and the
+    merged automaton against the unmerged one, on random formulas and lassos."""
+    for g in (f, s.Not(f), s.Globally(s.Finally(f))):
+        aut = translate(g, ATOMS)
+        plain = _translate_nnf(simplify(g), ATOMS, {}, False, True, True)
+        for prefix, cycle in words:
+            verdict = holds_on_lasso(g, prefix, cycle)
+            assert aut.accepts_lasso(prefix, cycle) == verdict
+            assert plain.accepts_lasso(prefix, cycle) == verdict
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=formulas(depth=2, atoms=ATOMS), q=formulas(depth=2, atoms=ATOMS),
+       nxt=st.booleans(), words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_gf_of_conjunction_with_eventual_operand(p: s.Formula, q: s.Formula, nxt: bool,
+                                                 words: Any) -> None:
+    """G F (p & e) = G F p & G F e for eventual e (here e = F q or X F q)."""
+    e: s.Formula = s.Finally(q)
+    if nxt:
+        e = s.Next(e)
+    f = s.Globally(s.Finally(s.And(p, e)))
+    g = simplify(f)
+    for prefix, cycle in words:
+        assert holds_on_lasso(g, prefix, cycle) == holds_on_lasso(f, prefix, cycle)

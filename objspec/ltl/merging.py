@@ -197,8 +197,13 @@ def _accepting_cycle(
     if not fins:
         return False  # only Inf atoms: fewer sets cannot help
     forced = [p[1] for p in c[1] if p[0] == "fin"] if c[0] == "and" else []
-    i = forced[0] if forced else fins[0]
-    keep = ((marks >> i) & 1) == 0
+    i = fins[0]
+    avoid = 1 << i
+    if forced:  # every set of a Fin conjunct must be avoided: all removed at once
+        avoid = 0
+        for j in forced:
+            avoid |= 1 << j
+    keep = (marks & avoid) == 0
     for edges in _components(src[keep], dst[keep]):
         sub = np.flatnonzero(keep)[edges]
         if _accepting_cycle(src[sub], dst[sub], marks[sub], c, visited, work):

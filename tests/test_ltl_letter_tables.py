@@ -173,8 +173,8 @@ def test_pattern_sets_translate_to_their_language(name: str) -> None:
         for g in (f, s.Not(f)):
             aut = translate(g)
             for prefix, cycle in words:
-                assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(g, prefix, cycle), (
-                    name, n, str(g), prefix, cycle)
+                u, v = [frozenset(x) for x in prefix], [frozenset(x) for x in cycle]
+                assert aut.accepts_lasso(u, v) == holds_on_lasso(g, u, v), (name, n, str(g), u, v)
 
 
 def test_pattern_sets() -> None:

@@ -28,7 +28,8 @@ decides language equivalence of states exactly and merges what is safe to merge.
   reachable: a redirected run continues as a run from ``p``, which never takes a
   redirected transition again, so every word's verdict is the verdict from ``q`` of its
   suffix, unchanged. Weak automata (equal marks inside each strongly connected component,
-  as the co-safety and safety ones) are left to partition refinement.
+  as the co-safety and safety ones) of more than 32 states are left to partition
+  refinement.
 
 Examples
 --------
@@ -414,10 +415,15 @@ def _plausible(a: DeterministicAutomaton, b: DeterministicAutomaton) -> bool:
     return bool(np.array_equal(va, vb))
 
 
+#: Weak automata with more states than this are left to partition refinement.
+_SMALL = 32
+
+
 def _weak(aut: DeterministicAutomaton) -> bool:
     """Whether all transitions inside each strongly connected component carry the same
     marks (as the co-safety and safety automata do): partition refinement then already
-    merges what equal languages allow in practice, and the search is skipped."""
+    merges what equal languages allow in practice, and the search is skipped for all but
+    small ones (:data:`_SMALL`)."""
     src, dst, m = ops._edges(aut.successors, aut.marks)
     _, label = strongly_connected_components(adjacency(aut.n_states, src, dst))
     label = np.asarray(label)
@@ -442,7 +448,7 @@ def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomat
     >>> merge_equivalent_states(aut).n_states  # state 0: a transient copy of state 1
     1
     """
-    if aut.n_states < 2 or _weak(aut):
+    if aut.n_states < 2 or (aut.n_states > _SMALL and _weak(aut)):
         return aut
     # First the coarsest partition that ignores marks: language-equivalent states (all
     # nonempty) have the same defined letters and equivalent successors, so it is coarser

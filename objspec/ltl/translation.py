@@ -882,7 +882,7 @@ def translate(
 
     >>> f = "a R c R XX!b M a M (c R Xa) M XXa"
     >>> translate(f).n_states, translate(f, complement=False).n_states
-    (16, 47)
+    (16, 316)
     >>> many = " & ".join(f"G F p{i}" for i in range(8))
     >>> translate(many).n_states
     1

@@ -4,12 +4,25 @@
 1b. The parametrised families of Spot's ``genltl`` (:mod:`objspec.ltl.families`): states and
    translation time per family and size ``n`` up to ``--max-n`` (10), each run under a time
    budget (``--budget`` seconds, 10): a family stops at its first refused size.
+1c. ``--patterns``: the specification-pattern sets (DAC, EH, SB, HKRSS, P of
+   :data:`objspec.ltl.families.PATTERNS`) and their negations: objspec's states next to the
+   sizes Spot 2.9.6's ``ltl2tgba -D`` publishes in its test suite
+   (``benchmarks/spot_pattern_sizes.py``), the ratios, the totals, the formulas more than
+   twice Spot's size and the tautologies / contradictions. Both are counted the same way:
+   the states of the deterministic automaton, which may be incomplete (a missing transition
+   rejects; objspec removes the transitions into empty states, Spot never builds them), so
+   neither counts a rejecting sink; ``true`` and ``false`` are one state each. Spot's
+   ``-D`` only prefers determinism: where no deterministic generalized Buchi automaton
+   exists it may print a smaller nondeterministic one, so for the formulas over 2x the
+   number of distinct state languages of objspec's automaton (a lower bound for every
+   deterministic automaton) is printed too.
 2. Satisfaction probabilities of 64 policies for one formula on a 1,000-state labelled MDP:
    objspec's batched product-chain evaluation versus a loop of Storm DTMC LTL checks (model
    building and property parsing included), measured in the same run, with the ratio.
 
 Run: ``python benchmarks/bench_ltl.py`` (``--states``, ``--policies``, ``--seed`` to vary;
-``--families-only`` for part 1b alone, ``--family NAME`` (repeatable) to pick families).
+``--families-only`` for part 1b alone, ``--family NAME`` (repeatable) to pick families;
+``--patterns`` for part 1c alone).
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from objspec.environments.generators import random_labelled_mdp, random_policies
 from objspec.errors import TranslationLimitError
 from objspec.ltl import clear_caches
 from objspec.ltl import syntax as s
-from objspec.ltl.families import FAMILIES
+from objspec.ltl.families import FAMILIES, PATTERNS, pattern
 from objspec.ltl.product import ProductSkeleton, satisfaction_probabilities
 from objspec.ltl.translation import translate
 from objspec.mdp.chunks import worker_count
@@ -241,6 +254,84 @@ def bench_families(names: list[str], max_n: int, budget: float) -> None:
     print()
 
 
+def pattern_rows(budget: float) -> list[tuple[str, int, bool, int, int, float]]:
+    """``(set, n, negated, objspec states, Spot states, seconds)`` for every pattern formula
+    and negation that Spot's table lists, translated with cleared caches."""
+    from spot_pattern_sizes import SPOT_D_STATES
+
+    rows = []
+    for name in PATTERNS:
+        for n in range(1, len(PATTERNS[name]) + 1):
+            for negated in (False, True):
+                spot = SPOT_D_STATES.get((name, n, negated))
+                if spot is None:
+                    continue
+                f = pattern(name, n)
+                clear_caches()
+                start = time.perf_counter()
+                aut = translate(s.Not(f) if negated else f, time_limit=budget)
+                rows.append((name, n, negated, aut.n_states, spot,
+                             time.perf_counter() - start))
+    return rows
+
+
+def bench_patterns(budget: float) -> None:
+    """objspec's automaton sizes on the pattern sets against Spot's ``ltl2tgba -D``."""
+    translate("G (z -> F y) & F G !x")  # warm-up
+    rows = pattern_rows(budget)
+    print("## Pattern sets: objspec vs Spot `ltl2tgba -D` (states)\n")
+    print("| formula | objspec | Spot | ratio | time (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, n, negated, ours, spot, sec in rows:
+        label = f"{'!' if negated else ''}{name} {n}"
+        print(f"| {label} | {ours} | {spot} | {ours / spot:.2f} | {sec:.3f} |")
+    print()
+    print("| set | formulas | objspec | Spot | ratio | over 2x |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in [*PATTERNS, "all"]:
+        sel = [r for r in rows if name in ("all", r[0])]
+        ours_total = sum(r[3] for r in sel)
+        spot_total = sum(r[4] for r in sel)
+        over = sum(1 for r in sel if r[3] > 2 * r[4])
+        print(f"| {name} | {len(sel)} | {ours_total} | {spot_total} | "
+              f"{ours_total / spot_total:.3f} | {over} |")
+    print()
+    over = [r for r in rows if r[3] > 2 * r[4]]
+    if over:
+        print("Over 2x, with the number of distinct languages of the states of objspec's "
+              "automaton (residuals: every deterministic automaton for the formula has at "
+              "least that many states; exact, the search ran without a work limit):\n")
+        import objspec.ltl.merging as merging
+
+        budget, merging.MERGE_WORK = merging.MERGE_WORK, 10**12
+        try:
+            for name, n, negated, ours, spot, _ in over:
+                f = pattern(name, n)
+                aut = translate(s.Not(f) if negated else f)
+                eq = merging.equivalent_states(aut)
+                classes = "-" if eq is None else len({r.tobytes() for r in eq})
+                print(f"- {'!' if negated else ''}{name} {n}: objspec {ours}, Spot {spot}, "
+                      f"residuals {classes}")
+        finally:
+            merging.MERGE_WORK = budget
+        print()
+    worst = sorted(rows, key=lambda r: (-r[3] / r[4], -r[3]))[:10]
+    print("Worst ratios: " + ", ".join(
+        f"{'!' if r[2] else ''}{r[0]} {r[1]} {r[3]}/{r[4]}" for r in worst))
+    from spot_pattern_sizes import CONTRADICTIONS
+
+    trivial = [r for r in rows if (r[0], r[1], not r[2]) in CONTRADICTIONS
+               or (r[0], r[1], r[2]) in CONTRADICTIONS]
+    print("Tautologies and contradictions: " + ", ".join(
+        f"{'!' if r[2] else ''}{r[0]} {r[1]}: {r[3]} state{'s' if r[3] > 1 else ''}"
+        for r in trivial))
+    big = [r for r in rows if r[4] == 1 and r[3] > 1]
+    print(f"Spot's one-state automata: {sum(r[4] == 1 for r in rows)}; objspec larger on "
+          f"{len(big)}" + (": " + ", ".join(f"{'!' if r[2] else ''}{r[0]} {r[1]} ({r[3]})"
+                                            for r in big) if big else ""))
+    print(f"Total translation time {sum(r[5] for r in rows):.1f} s\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--states", type=int, default=1000)
@@ -250,7 +341,11 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=10.0)
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES))
     parser.add_argument("--families-only", action="store_true")
+    parser.add_argument("--patterns", action="store_true")
     args = parser.parse_args()
+    if args.patterns:
+        bench_patterns(args.budget * 6)
+        return
     bench_families(args.family or list(FAMILIES), args.max_n, args.budget)
     if args.families_only:
         return

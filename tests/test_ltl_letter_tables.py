@@ -20,7 +20,7 @@ from objspec.ltl import operations as ops
 from objspec.ltl import syntax as s
 from objspec.ltl import translation as translation_module
 from objspec.ltl.after import DNF, After, expand_table, to_dnf
-from objspec.ltl.families import FAMILIES, family
+from objspec.ltl.families import FAMILIES, PATTERNS, family, pattern
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import simplify
 from objspec.ltl.translation import translate
@@ -161,6 +161,31 @@ def test_families_translate_to_their_language(name: str) -> None:
         for prefix, cycle in _words(atoms, 60, n):
             assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(f, prefix, cycle), (
                 name, n, prefix, cycle)
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_pattern_sets_translate_to_their_language(name: str) -> None:
+    """Every pattern formula and its negation, on random lassos, against the semantics."""
+    for n in range(1, len(PATTERNS[name]) + 1):
+        f = pattern(name, n)
+        atoms = sorted(f.atoms())
+        words = _words(atoms, 30, n)
+        for g in (f, s.Not(f)):
+            aut = translate(g)
+            for prefix, cycle in words:
+                u, v = [frozenset(x) for x in prefix], [frozenset(x) for x in cycle]
+                assert aut.accepts_lasso(u, v) == holds_on_lasso(g, u, v), (name, n, str(g), u, v)
+
+
+def test_pattern_sets() -> None:
+    assert [len(PATTERNS[k]) for k in ("dac", "eh", "sb", "hkrss", "p")] == [55, 12, 27, 55, 20]
+    assert str(pattern("sb", 11)) == "Xp0 U Xp1 | !X(p0 U p1)"
+    assert translate(pattern("sb", 11)).n_states == 1  # a tautology
+    assert len(pattern("hkrss", 21).atoms()) == 9
+    with pytest.raises(InvalidSpecificationError, match="no pattern dac 56"):
+        pattern("dac", 56)
+    with pytest.raises(InvalidSpecificationError, match="unknown pattern set"):
+        pattern("xyz", 1)
 
 
 def test_families_match_spot_definitions() -> None:

@@ -18,14 +18,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ltl_reference import chain_probability, objspec_exact_chain_value
+from ltl_reference import chain_probability, holds_on_lasso, objspec_exact_chain_value
 from ltl_strategies import formulas, lassos
 from test_ltl_reference import chains
 
 from objspec.ltl import operations as ops
 from objspec.ltl import syntax as s
 from objspec.ltl.automaton import DeterministicAutomaton, parse_acceptance
-from objspec.ltl.translation import translate
+from objspec.ltl.families import pattern
+from objspec.ltl.merging import equivalent_states, merge_equivalent_states
+from objspec.ltl.simplify import simplify
+from objspec.ltl.translation import _translate_nnf, translate
 
 ATOMS = ("a", "b")
 CONDITIONS = [
@@ -196,3 +199,99 @@ def test_inf_of_the_complement_with_fin_of_the_set_can_hold() -> None:
     condition = parse_acceptance("Inf(!0) & Fin(0)")
     assert ops.is_empty(succ, marks, condition, 0) is False
     assert ops.is_empty(succ, marks, parse_acceptance("Inf(!0) & Fin(!0)"), 0) is True
+
+
+def _finished(raw: tuple[Any, Any, str, int]) -> DeterministicAutomaton:
+    succ, marks, text, initial = raw
+    table = ((marks.reshape(-1)[:, None] >> np.arange(2)) & 1).astype(bool)
+    return ops.finish(s.Atom("a"), ATOMS, succ, table, parse_acceptance(text), initial)
+
+
+def _with_initial(aut: DeterministicAutomaton, q: int) -> DeterministicAutomaton:
+    return DeterministicAutomaton(aut.propositions, aut.successors, aut.marks, aut.acceptance,
+                                  aut.n_sets, q)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=raw_automata(max_states=6).filter(lambda r: "!" not in r[2]),
+       words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_merging_equivalent_states_keeps_the_language(raw: Any, words: Any) -> None:
+    aut = _finished(raw)
+    small = merge_equivalent_states(aut)
+    assert small.n_states <= aut.n_states
+    for prefix, cycle in words:
+        assert aut.accepts_lasso(prefix, cycle) == small.accepts_lasso(prefix, cycle)
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw=raw_automata(max_states=6).filter(lambda r: "!" not in r[2]), chain=chains())
+def test_merged_automata_have_equal_probabilities(raw: Any, chain: Any) -> None:
+    aut = _finished(raw)
+    assert _exact_value(aut, chain) == _exact_value(merge_equivalent_states(aut), chain)
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=raw_automata(max_states=5).filter(lambda r: "!" not in r[2]),
+       words=st.lists(lassos(ATOMS), min_size=4, max_size=12))
+def test_equivalent_states_accept_the_same_lassos(raw: Any, words: Any) -> None:
+    aut = _finished(raw)
+    eq = equivalent_states(aut)
+    assert eq is not None
+    assert eq.diagonal().all() and (eq == eq.T).all()
+    for p, q in zip(*np.nonzero(eq), strict=True):
+        a, b = _with_initial(aut, int(p)), _with_initial(aut, int(q))
+        for prefix, cycle in words:
+            assert a.accepts_lasso(prefix, cycle) == b.accepts_lasso(prefix, cycle)
+
+
+def test_equivalent_states_tell_acceptance_apart() -> None:
+    # two copies of one loop: marked Inf(0) in state 0, unmarked in state 1; in state 2
+    # the marks alternate, so 2 accepts what 0 accepts, and 1 accepts nothing of it
+    succ = np.array([[0, 0], [1, 1], [3, 3], [2, 2]])
+    marks = np.array([[1, 1], [0, 0], [1, 1], [0, 0]])
+    aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0) | Fin(0)"), 1)
+    eq = equivalent_states(aut)
+    assert eq is not None and eq.all()  # the condition is "t": all states are universal
+    aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0)"), 1)
+    eq = equivalent_states(aut)
+    assert eq is not None
+    assert eq[0, 2] and eq[2, 3] and not eq[0, 1] and not eq[1, 3]
+
+
+def test_pattern_automata_merge_to_spot_sizes() -> None:
+    # Spot's ltl2tgba -D has 6 states for DAC 55 (Dwyer et al.'s last pattern) and 6 for
+    # DAC 50; the master theorem's automata had 130 and 92 before language-equivalent
+    # states were merged
+    assert translate(pattern("dac", 55)).n_states <= 7
+    assert translate(pattern("dac", 50)).n_states <= 7
+    assert translate(s.Not(pattern("dac", 55))).n_states <= 11
+
+
+@settings(max_examples=150, deadline=None)
+@given(f=formulas(depth=4, atoms=ATOMS), words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_merged_translation_keeps_the_language_of_random_formulas(f: s.Formula,
+                                                                   words: Any) -> None:
+    """The translation (which merges equivalent states) against the semantics, and the
+    merged automaton against the unmerged one, on random formulas and lassos."""
+    for g in (f, s.Not(f), s.Globally(s.Finally(f))):
+        aut = translate(g, ATOMS)
+        plain = _translate_nnf(simplify(g), ATOMS, {}, False, True, True)
+        for prefix, cycle in words:
+            verdict = holds_on_lasso(g, prefix, cycle)
+            assert aut.accepts_lasso(prefix, cycle) == verdict
+            assert plain.accepts_lasso(prefix, cycle) == verdict
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=formulas(depth=2, atoms=ATOMS), q=formulas(depth=2, atoms=ATOMS),
+       nxt=st.booleans(), words=st.lists(lassos(ATOMS), min_size=1, max_size=8))
+def test_gf_of_conjunction_with_eventual_operand(p: s.Formula, q: s.Formula, nxt: bool,
+                                                 words: Any) -> None:
+    """G F (p & e) = G F p & G F e for eventual e (here e = F q or X F q)."""
+    e: s.Formula = s.Finally(q)
+    if nxt:
+        e = s.Next(e)
+    f = s.Globally(s.Finally(s.And(p, e)))
+    g = simplify(f)
+    for prefix, cycle in words:
+        assert holds_on_lasso(g, prefix, cycle) == holds_on_lasso(f, prefix, cycle)

@@ -53,8 +53,9 @@ from collections.abc import Callable, Sequence
 
 from objspec.errors import InvalidSpecificationError
 from objspec.ltl import syntax as s
+from objspec.ltl.parser import parse_formula
 
-__all__ = ["FAMILIES", "family"]
+__all__ = ["FAMILIES", "PATTERNS", "family", "pattern"]
 
 
 def _ap(name: str, i: int | None = None) -> s.Atom:
@@ -252,3 +253,233 @@ def family(name: str, n: int) -> s.Formula:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidSpecificationError(f"a family's size must be a positive int; got {n!r}")
     return FAMILIES[name](n)
+
+
+#: The specification-pattern sets of Spot's ``genltl`` (``--dac-patterns`` ...), each a tuple
+#: of formulas in Spot's syntax, pattern ``n`` at index ``n - 1``; the propositions are named
+#: ``p0, p1, ...``. Sources: ``dac`` Dwyer, Avrunin and Corbett (ICSE 1999), 55 patterns;
+#: ``eh`` Etessami and Holzmann (CONCUR 2000), 12; ``sb`` Somenzi and Bloem (CAV 2000), 27;
+#: ``hkrss`` Holeček, Kratochvíla, Řehák, Šafránek and Šimeček (2004), 55; ``p`` Pelánek
+#: (SPIN 2007, the BEEM database), 20. ``benchmarks/bench_ltl.py --patterns`` compares the
+#: sizes of objspec's automata for them with Spot's.
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "dac": (
+        "G!p0",
+        "Fp2 -> (!p0 U p2)",
+        "G(p1 -> G!p0)",
+        "G((p1 & !p2 & Fp2) -> (!p0 U p2))",
+        "G(p1 & !p2 -> (!p0 W p2))",
+        "Fp0",
+        "!p2 W (p0 & !p2)",
+        "G!p1 | F(p1 & Fp0)",
+        "G(p1 & !p2 -> (!p2 W (p0 & !p2)))",
+        "G(p1 & !p2 -> (!p2 U (p0 & !p2)))",
+        "!p0 W (p0 W (!p0 W (p0 W G!p0)))",
+        "Fp2 -> ((!p0 & !p2) U (p2 | ((p0 & !p2) U (p2 | ((!p0 & !p2) U (p2 | ((p0 & !p2) "
+        "U (p2 | (!p0 U p2)))))))))",
+        "Fp1 -> (!p1 U (p1 & (!p0 W (p0 W (!p0 W (p0 W G!p0))))))",
+        "G((p1 & Fp2) -> ((!p0 & !p2) U (p2 | ((p0 & !p2) U (p2 | ((!p0 & !p2) U (p2 | "
+        "((p0 & !p2) U (p2 | (!p0 U p2))))))))))",
+        "G(p1 -> ((!p0 & !p2) U (p2 | ((p0 & !p2) U (p2 | ((!p0 & !p2) U (p2 | ((p0 & !p2) "
+        "U (p2 | (!p0 W p2) | Gp0)))))))))",
+        "Gp0",
+        "Fp2 -> (p0 U p2)",
+        "G(p1 -> Gp0)",
+        "G((p1 & !p2 & Fp2) -> (p0 U p2))",
+        "G(p1 & !p2 -> (p0 W p2))",
+        "!p0 W p3",
+        "Fp2 -> (!p0 U (p3 | p2))",
+        "G!p1 | F(p1 & (!p0 W p3))",
+        "G((p1 & !p2 & Fp2) -> (!p0 U (p3 | p2)))",
+        "G(p1 & !p2 -> (!p0 W (p3 | p2)))",
+        "G(p0 -> Fp3)",
+        "Fp2 -> (p0 -> (!p2 U (p3 & !p2))) U p2",
+        "G(p1 -> G(p0 -> Fp3))",
+        "G((p1 & !p2 & Fp2) -> ((p0 -> (!p2 U (p3 & !p2))) U p2))",
+        "G(p1 & !p2 -> ((p0 -> (!p2 U (p3 & !p2))) W p2))",
+        "Fp0 -> (!p0 U (p3 & !p0 & X(!p0 U p4)))",
+        "Fp2 -> (!p0 U (p2 | (p3 & !p0 & X(!p0 U p4))))",
+        "G!p1 | (!p1 U (p1 & Fp0 -> (!p0 U (p3 & !p0 & X(!p0 U p4)))))",
+        "G((p1 & Fp2) -> (!p0 U (p2 | (p3 & !p0 & X(!p0 U p4)))))",
+        "G(p1 -> (Fp0 -> (!p0 U (p2 | (p3 & !p0 & X(!p0 U p4))))))",
+        "F(p3 & XFp4) -> (!p3 U p0)",
+        "Fp2 -> (!(p3 & !p2 & X(!p2 U (p4 & !p2))) U (p2 | p0))",
+        "G!p1 | (!p1 U (p1 & (F(p3 & XFp4) -> (!p3 U p0))))",
+        "G((p1 & Fp2) -> (!(p3 & !p2 & X(!p2 U (p4 & !p2))) U (p2 | p0)))",
+        "G(p1 -> (!(p3 & !p2 & X(!p2 U (p4 & !p2))) U (p2 | p0) | G!(p3 & XFp4)))",
+        "G(p3 & XFp4 -> XF(p4 & Fp0))",
+        "Fp2 -> (p3 & X(!p2 U p4) -> X(!p2 U (p4 & Fp0))) U p2",
+        "G(p1 -> G(p3 & XFp4 -> X(!p4 U (p4 & Fp0))))",
+        "G((p1 & Fp2) -> (p3 & X(!p2 U p4) -> X(!p2 U (p4 & Fp0))) U p2)",
+        "G(p1 -> (p3 & X(!p2 U p4) -> X(!p2 U (p4 & Fp0))) U (p2 | G(p3 & X(!p2 U p4) -> "
+        "X(!p2 U (p4 & Fp0)))))",
+        "G(p0 -> F(p3 & XFp4))",
+        "Fp2 -> (p0 -> (!p2 U (p3 & !p2 & X(!p2 U p4)))) U p2",
+        "G(p1 -> G(p0 -> (p3 & XFp4)))",
+        "G((p1 & Fp2) -> (p0 -> (!p2 U (p3 & !p2 & X(!p2 U p4)))) U p2)",
+        "G(p1 -> (p0 -> (!p2 U (p3 & !p2 & X(!p2 U p4)))) U (p2 | G(p0 -> (p3 & XFp4))))",
+        "G(p0 -> F(p3 & !p5 & X(!p5 U p4)))",
+        "Fp2 -> (p0 -> (!p2 U (p3 & !p2 & !p5 & X((!p2 & !p5) U p4)))) U p2",
+        "G(p1 -> G(p0 -> (p3 & !p5 & X(!p5 U p4))))",
+        "G((p1 & Fp2) -> (p0 -> (!p2 U (p3 & !p2 & !p5 & X((!p2 & !p5) U p4)))) U p2)",
+        "G(p1 -> (p0 -> (!p2 U (p3 & !p2 & !p5 & X((!p2 & !p5) U p4)))) U (p2 | G(p0 -> "
+        "(p3 & !p5 & X(!p5 U p4)))))",
+    ),
+    "eh": (
+        "p0 U (p1 & Gp2)",
+        "p0 U (p1 & X(p2 U p3))",
+        "p0 U (p1 & X(p2 & F(p3 & XF(p4 & XF(p5 & XFp6)))))",
+        "F(p0 & XGp1)",
+        "F(p0 & X(p1 & XFp2))",
+        "F(p0 & X(p1 U p2))",
+        "FGp0 | GFp1",
+        "G(p0 -> (p1 U p2))",
+        "G(p0 & XF(p1 & XF(p2 & XFp3)))",
+        "GFp0 & GFp1 & GFp2 & GFp3 & GFp4",
+        "(p0 U (p1 U p2)) | (p1 U (p2 U p0)) | (p2 U (p0 U p1))",
+        "G(p0 -> (p1 U (Gp2 | Gp3)))",
+    ),
+    "sb": (
+        "p0 U p1",
+        "p0 U (p1 U p2)",
+        "!(p0 U (p1 U p2))",
+        "GFp0 -> GFp1",
+        "Fp0 U Gp1",
+        "Gp0 U p1",
+        "!(FFp0 <-> Fp1)",
+        "!(GFp0 -> GFp1)",
+        "!(GFp0 <-> GFp1)",
+        "p0 R (p0 | p1)",
+        "(Xp0 U Xp1) | !X(p0 U p1)",
+        "(Xp0 U p1) | !X(p0 U (p0 & p1))",
+        "G(p0 -> Fp1) & ((Xp0 U p1) | !X(p0 U (p0 & p1)))",
+        "G(p0 -> Fp1) & ((Xp0 U Xp1) | !X(p0 U p1))",
+        "G(p0 -> Fp1)",
+        "!G(p0 -> X(p1 R p2))",
+        "!(FGp0 | FGp1)",
+        "G(Fp0 & Fp1)",
+        "Fp0 & F!p0",
+        "(Xp1 & p2) R X(((p3 U p0) R p2) U (p3 R p2))",
+        "(G(p1 | GFp0) & G(p2 | GF!p0)) | Gp1 | Gp2",
+        "(G(p1 | FGp0) & G(p2 | FG!p0)) | Gp1 | Gp2",
+        "!((G(p1 | GFp0) & G(p2 | GF!p0)) | Gp1 | Gp2)",
+        "!((G(p1 | FGp0) & G(p2 | FG!p0)) | Gp1 | Gp2)",
+        "G(p1 | XGp0) & G(p2 | XG!p0)",
+        "G(p1 | (Xp0 & X!p0))",
+        "(p0 U p0) | (p1 U p0)",
+    ),
+    "hkrss": (
+        "G(Fp0 & F!p0)",
+        "GFp0 & GF!p0",
+        "GF(!(p1 <-> Xp1) | !(p0 <-> Xp0))",
+        "GF(!(p1 <-> Xp1) | !(p0 <-> Xp0) | !(p2 <-> Xp2) | !(p3 <-> Xp3))",
+        "G!p0",
+        "G((p0 -> F!p0) & (!p0 -> Fp0))",
+        "G(p0 -> F(p0 & p1))",
+        "G(p0 -> F((!p0 & p1 & p2 & p3) -> Fp4))",
+        "G(p0 -> F!p1)",
+        "G(p0 -> Fp1)",
+        "G(p0 -> F(p1 -> Fp2))",
+        "G(p0 -> F((p1 & p2) -> Fp3))",
+        "G((p0 -> Fp1) & (p2 -> Fp3) & (p4 -> Fp5) & (p6 -> Fp7))",
+        "G(!p0 & !p1)",
+        "G!(p0 & p1)",
+        "G(p0 -> p1)",
+        "G((p0 -> !p1) & (p1 -> !p0))",
+        "G(!p0 -> (p1 <-> !p2))",
+        "G((!p0 & (p1 | p2 | p3)) -> p4)",
+        "G((p0 & p1) -> (p2 | !(p3 & p4)))",
+        "G((!p0 & p1 & !p2 & !p3 & !p4) -> F(!p5 & !p6 & !p7 & !p8))",
+        "G((p0 & p1 & !p2 & !p3 & !p4) -> F(p5 & !p6 & !p7 & !p8))",
+        "G(!p0 -> !(p1 & p2 & p3 & p4 & p5))",
+        "G(!p0 -> ((p1 & p2 & p3 & p4) -> !p5))",
+        "G((p0 & p1) -> (p2 | p3 | !(p4 & p5)))",
+        "G((!p0 & (p1 | p2 | p3 | p4)) -> (!p5 <-> p6))",
+        "G((p0 & p1) -> (p2 | p3 | p4 | !(p5 & p6)))",
+        "G((p0 & p1) -> (p2 | p3 | p4 | p5 | !(p6 & p7)))",
+        "G((p0 & p1 & !p2 & Xp2) -> X(p3 | X(!p1 | p3)))",
+        "G((p0 & p1 & !p2 & Xp2) -> X(X!p1 | (p2 U (!p2 U (p2 U (!p1 | p3))))))",
+        "G(p0 & p1 & !p2 & Xp2) -> X(X!p1 | (p2 U (!p2 U (p2 U (!p1 | p3)))))",
+        "G(p0 -> (p1 U (!p1 U (!p2 | p3))))",
+        "G(p0 -> (p1 U (!p1 U (p2 | p3))))",
+        "G((!p0 & p1) -> Xp2)",
+        "G(p0 -> X(p0 | p1))",
+        "G((!(p1 <-> Xp1) | !(p0 <-> Xp0) | !(p2 <-> Xp2) | !(p3 <-> Xp3)) -> (X!p4 & "
+        "X(!(!(p1 <-> Xp1) | !(p0 <-> Xp0) | !(p2 <-> Xp2) | !(p3 <-> Xp3)) U p4)))",
+        "G((p0 & !p1 & Xp1 & Xp0) -> (p2 -> Xp3))",
+        "G(p0 -> X(!p0 U p1))",
+        "G((!p0 & Xp0) -> X((p0 U p1) | Gp0))",
+        "G((!p0 & Xp0) -> X(p0 U (p0 & !p1 & X(p0 & p1))))",
+        "G((!p0 & Xp0) -> X(p0 U (p0 & !p1 & X(p0 & p1 & (p0 U (p0 & !p1 & X(p0 & p1)))))))",
+        "G((p0 & X!p0) -> X(!p0 U (!p0 & !p1 & X(!p0 & p1 & (!p0 U (!p0 & !p1 & "
+        "X(!p0 & p1)))))))",
+        "G((p0 & X!p0) -> X(!p0 U (!p0 & !p1 & X(!p0 & p1 & (!p0 U (!p0 & !p1 & X(!p0 & p1 "
+        "& (!p0 U (!p0 & !p1 & X(!p0 & p1))))))))))",
+        "G((!p0 & Xp0) -> X(!(!p0 & Xp0) U (!p1 & Xp1)))",
+        "G(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | X(!p0 | "
+        "X(!p0 | X(!p0 | X!p0))))))))))))",
+        "G((Xp0 -> p0) -> (p1 <-> Xp1))",
+        "G((Xp0 -> p0) -> ((p1 -> Xp1) & (!p1 -> X!p1)))",
+        "!p0 U G!((p1 & p2) | (p3 & p4) | (p2 & p3) | (p2 & p4) | (p1 & p4) | (p1 & p3))",
+        "!p0 U p1",
+        "(p0 U p1) | Gp0",
+        "p0 & XG!p0",
+        "XG(p0 -> (G!p1 | (!Xp1 U p2)))",
+        "XG((p0 & !p1) -> (G!p1 | (!p1 U p2)))",
+        "XG((p0 & p1) -> ((p1 U p2) | Gp1))",
+        "Xp0 & G((!p0 & Xp0) -> XXp0)",
+    ),
+    "p": (
+        "G(p0 -> Fp1)",
+        "(GFp1 & GFp0) -> GFp2",
+        "G(p0 -> (p1 & (p2 U p3)))",
+        "F(p0 | p1)",
+        "GF(p0 | p1)",
+        "(p0 U p1) -> ((p2 U p3) | Gp2)",
+        "G(p0 -> (!p1 U (p1 U (!p1 & (p2 R !p1)))))",
+        "G(p0 -> (p1 R !p2))",
+        "G(!p0 -> Fp0)",
+        "G(p0 -> F(p1 | p2))",
+        "!(!(p0 | p1) U p2) & G(p3 -> !(!(p0 | p1) U p2))",
+        "G!p0 -> G!p1",
+        "G(p0 -> (G!p1 | (!p2 U p1)))",
+        "G(p0 -> (p1 R (p1 | !p2)))",
+        "G((p0 & p1) -> (!p1 R (p0 | !p1)))",
+        "G(p0 -> F(p1 & p2))",
+        "G(p0 -> (!p1 U (p1 U (p1 & p2))))",
+        "G(p0 -> (!p1 U (p1 U (!p1 U (p1 U (p1 & p2))))))",
+        "GFp0 -> GFp1",
+        "GF(p0 | p1) & GF(p1 | p2)",
+    ),
+}
+
+
+def pattern(name: str, n: int) -> s.Formula:
+    """Pattern ``n`` (from 1) of the pattern set ``name`` (a key of :data:`PATTERNS`).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If the set is unknown or ``n`` is outside ``1 .. len(PATTERNS[name])``.
+
+    Examples
+    --------
+    >>> str(pattern("dac", 2))
+    'Fp2 -> !p0 U p2'
+    >>> [len(PATTERNS[k]) for k in ("dac", "eh", "sb", "hkrss", "p")]
+    [55, 12, 27, 55, 20]
+    >>> pattern("sb", 28)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    objspec.errors.InvalidSpecificationError: no pattern sb 28; ...
+    """
+    if name not in PATTERNS:
+        raise InvalidSpecificationError(
+            f"unknown pattern set {name!r}; known: {', '.join(sorted(PATTERNS))}"
+        )
+    texts = PATTERNS[name]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(texts):
+        raise InvalidSpecificationError(
+            f"no pattern {name} {n!r}; the set has patterns 1 to {len(texts)}"
+        )
+    return parse_formula(texts[n - 1])

@@ -437,7 +437,15 @@ def make_globally(a: s.Formula) -> s.Formula:
     ``G u = u`` for universal ``u`` (so ``G G p = G p``, ``G F G p = F G p``);
     ``G (p R q) = G q``; ``G (p W q) = G (p | q)``; ``G X p = X G p``;
     ``G (p | s) = G p | s`` for suspendable ``s``; ``G (p & q) = G p & G q`` when ``q`` is
-    universal (``G q = q``) or eventual (``G q`` is then suspendable).
+    universal (``G q = q``) or eventual (``G q`` is then suspendable); ``G F (p & e) =
+    G F p & G F e`` for eventual ``e`` (Spot's rule; ``G (p0 & X F (p1 & X F p2))``, EH 9,
+    becomes ``G p0 & G F p1 & G F p2``).
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> str(simplify(parse_formula("G (p0 & X F (p1 & X F p2))")))
+    'Gp0 & GFp2 & GFp1'
     """
     depth = 0  # the X's moved out (G X p = X G p), applied at the end: no recursion
     while True:
@@ -451,6 +459,23 @@ def make_globally(a: s.Formula) -> s.Formula:
             a, depth = a.operand, depth + 1
         else:
             break
+    if isinstance(a, s.Finally) and isinstance(a.operand, s.And):
+        # G F (p & e) = G F p & G F e for eventual e: infinitely many positions satisfy
+        # e = F e iff every position does, so G F e = G e and the p-positions carry e.
+        parts = operands(a.operand, s.And)
+        ev = [g for g in parts if is_eventual(g)]
+        if ev and len(parts) > 1:
+            rest = [g for g in parts if not is_eventual(g)]
+            out = [make_globally(make_finally(g)) for g in ev]
+            if rest:
+                conj = rest[0]
+                for g in rest[1:]:
+                    conj = make_and(conj, g)
+                out.append(make_globally(make_finally(conj)))
+            result = out[0]
+            for g in out[1:]:
+                result = make_and(result, g)
+            return _wrap_next(result, depth)
     if isinstance(a, s.And | s.Or):
         # G (p & q) = G p & G q always; G (p | s) = G p | s only for suspendable s.
         pulled = _pull_out(a, is_suspendable if isinstance(a, s.Or) else _pulled,

@@ -457,6 +457,11 @@ def test_formulas_outside_the_fast_paths_use_the_automaton() -> None:
     from objspec.environments.generators import random_labelled_mdp
 
     env = random_labelled_mdp(5, 2, ("a", "b"), 2, seed=0)
-    for text in ("F G a", "G F a", "F (a & X b)", "a U (b U a)", "X F a"):
+    for text in ("F G F a", "G F a & b", "F (a & X b)", "a U (b U a)", "X F a"):
         assert not isinstance(module.maximal_satisfaction(env, text),
                               module._FastMaximalSatisfaction)
+    # Boolean combinations of G F / F G have their own automaton-free path
+    # (objspec.ltl.prefix_independent)
+    for text in ("F G a", "G F a", "G F a -> G F b"):
+        assert isinstance(module.maximal_satisfaction(env, text),
+                          module._FastMaximalSatisfaction)

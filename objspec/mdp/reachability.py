@@ -39,6 +39,7 @@ __all__ = [
     "invariant_states",
     "MaxReachability",
     "max_reachability",
+    "proper_solve",
 ]
 
 #: Up to this many states reachability is computed for all policies at once, in rounds of
@@ -414,8 +415,32 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """For sorted ``group`` ids, the index of the first element with ``mask`` in each group
     (groups without one are absent)."""
     idx = np.flatnonzero(mask)
-    _, first = np.unique(group[idx], return_index=True)
-    return idx[first]
+    ids = group[idx]
+    return idx[np.r_[True, ids[1:] != ids[:-1]]] if idx.size else idx
+
+
+def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
+    """``I - matrix[chosen]`` (rows ``chosen`` of a CSR matrix, one per node, minus the
+    identity) as CSR, built by index arithmetic: the diagonal entry is stored after each
+    row's entries (a row with a self-loop then holds its column twice; CSR products,
+    ``diagonal`` and the conversion to CSC for LU sum duplicates)."""
+    n = chosen.size
+    starts = matrix.indptr[chosen]
+    counts = matrix.indptr[chosen + 1] - starts
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts + 1, out=indptr[1:])
+    total = int(indptr[-1])
+    is_diagonal = np.zeros(total, dtype=bool)
+    is_diagonal[indptr[1:] - 1] = True
+    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
+    indices = np.empty(total, dtype=matrix.indices.dtype)
+    data = np.empty(total)
+    off = ~is_diagonal
+    indices[off] = matrix.indices[source[off]]
+    data[off] = -matrix.data[source[off]]
+    indices[is_diagonal] = np.arange(n)
+    data[is_diagonal] = 1.0
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray
@@ -584,7 +609,7 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
         q_val = q.q_values(x)
         chosen = _first_per_group(q.pair_node, q_val >= np.repeat(x, counts))
     dense = isinstance(q.matrix, np.ndarray)
-    eye: Any = np.eye(n_nodes) if dense else sp.identity(n_nodes, format="csr")
+    eye: Any = np.eye(n_nodes) if dense else None
     iterations = 0
     v = x
     # inexact policy iteration: early evaluations only as precise as the improvements
@@ -604,7 +629,8 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
             if not np.isfinite(v).all() or np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         else:
-            v = _proper_solve(eye - q.matrix[chosen], q.to_target[chosen], v, precision)
+            v = proper_solve(_policy_system(q.matrix, chosen), q.to_target[chosen], v,
+                             precision)
             if np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         q_val = q.q_values(v)
@@ -625,18 +651,34 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
     return q, chosen, iterations
 
 
-def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
-                  precision: float = 1e-14) -> np.ndarray:
-    """Solve ``(I - P) x = rhs`` for the substochastic ``P`` of a policy that leaves the
-    undecided states almost surely (so ``I - P`` is non-singular): BiCGSTAB warm-started
-    from ``guess``, accepted when its true residual is at most ``precision`` (relative to
-    ``max(1, |rhs|)``), else sparse LU (random-graph products fill LU factors densely,
-    chains and PRISM models do not)."""
+def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | None = None,
+                 precision: float = 1e-14) -> np.ndarray:
+    """Solve ``(I - P) x = rhs`` (``matrix`` is ``I - P``) for the substochastic ``P`` of a
+    policy that leaves the undecided states almost surely (so ``I - P`` is non-singular):
+    BiCGSTAB warm-started from ``guess`` (default 0), accepted when its true residual is at
+    most ``precision`` (relative to ``max(1, |rhs|)``), else sparse LU (random-graph
+    products fill LU factors densely, chains and PRISM models do not).
+
+    Raises
+    ------
+    SolverError
+        If sparse LU returns a non-finite solution.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> proper_solve(sp.csr_matrix(np.array([[1.0, -0.5], [0.0, 1.0]])),
+    ...              np.array([0.0, 0.5])).tolist()
+    [0.25, 0.5]
+    """
     from scipy.sparse.linalg import splu
 
     limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
+    if guess is None:
+        guess = np.zeros(rhs.shape)
     if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
-        matrix = sp.csr_matrix(matrix)
+        if not sp.isspmatrix_csr(matrix):
+            matrix = sp.csr_matrix(matrix)
         with np.errstate(all="ignore"):
             x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:

@@ -377,8 +377,9 @@ def test_max_reachability_agrees_with_the_linear_program(
     # the policy's own reachability probabilities (a dense solve) are the values
     chain = dense[np.arange(K) * A + solved.choice]
     chain[target] = 0.0
-    maybe = solved.maybe
-    m = np.flatnonzero(maybe)
+    # every state of positive value, including those decided as Pmax = 1 by the graph
+    # algorithm (solved.maybe excludes them), must get it from the policy
+    m = np.flatnonzero((solved.values > 0) & ~target)
     own = target.astype(float)
     if m.size:
         own[m] = np.linalg.solve(np.eye(m.size) - chain[np.ix_(m, m)],

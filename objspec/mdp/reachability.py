@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from objspec.errors import SolverError
-from objspec.mdp.graph import adjacency, reachable
+from objspec.mdp.graph import adjacency, reachable, stable_order
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
@@ -163,7 +163,7 @@ def maximal_end_components(
     keep = flat[pair]
     pair, source, target = pair[keep], np.asarray(source)[keep], np.asarray(target)[keep]
     if source.size and np.any(source[1:] < source[:-1]):
-        order = np.argsort(source, kind="stable")
+        order = stable_order(source, n_states)
         pair, source, target = pair[order], source[order], target[order]
     alive: np.ndarray = np.asarray(allowed.any(axis=1))
     comp = np.zeros(n_states, dtype=np.int64)
@@ -207,7 +207,7 @@ DENSE_MAX_NODES = 64
 
 def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
     """The entries sorted by target state, and where each state's run starts."""
-    order = np.argsort(target, kind="stable")
+    order = stable_order(target, n_states)
     starts = np.zeros(n_states + 1, dtype=np.int64)
     np.cumsum(np.bincount(target, minlength=n_states), out=starts[1:])
     return order, starts
@@ -295,7 +295,8 @@ class MaxReachability:
         An optimal deterministic policy: an enabled action in every state (meaningful
         off the target; in undecided end components it walks to the component's best exit).
     maybe : ndarray ``[K]`` of bool
-        The undecided states: not in the target, and able to reach it.
+        The undecided states: able to reach the target, but not almost surely (so neither
+        in it nor of ``Pmax = 1``).
     iterations : int
         Policy-iteration steps.
     """
@@ -447,8 +448,11 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
                      ) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
-    Method: the states that cannot reach the target get 0 (a backward graph search). On the
-    undecided rest, policy iteration starts from the breadth-first tree towards the target
+    Method: the states that cannot reach the target get 0 (a backward graph search), those
+    from which a policy reaches it almost surely get 1 (a graph fixed point, Baier & Katoen
+    2008, section 10.6.1; they play the breadth-first tree towards the target through pairs
+    that keep among them, which reaches it almost surely). On the undecided rest, policy
+    iteration starts from the breadth-first tree towards the decided states
     (a *proper* policy: it leaves the undecided states almost surely, so its linear system
     is non-singular) and switches only on strict improvements (beyond the evaluation's
     precision), which keeps every policy proper: a closed class of the new policy would
@@ -495,24 +499,21 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)
     can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
-    maybe = can & ~target
     choice = np.argmax(enabled, axis=1)
-    values = target.astype(np.float64)
+    # the states of Pmax = 1, decided by a graph algorithm, with an almost-sure policy; the
+    # linear systems are left with the rest
+    sure, sure_entry = _almost_sure(K, A, pair, src, dst, enabled, can, target)
+    _tree_towards(K, src[sure_entry], act[sure_entry], dst[sure_entry], target,
+                  sure & ~target, choice)
+    decided = target | sure
+    maybe = can & ~decided
+    values = decided.astype(np.float64)
     if not maybe.any():
         return MaxReachability(values, choice, maybe, 0, None)
-    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
-    # the breadth-first tree towards the target: a proper first policy
-    from scipy.sparse import csgraph
-
-    is_target = np.flatnonzero(target)
-    r_src = np.concatenate([dst, np.full(is_target.size, K)])
-    r_dst = np.concatenate([src, is_target])
-    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
-                                          return_predecessors=True)
-    step = maybe[src] & (pred[src] == dst)
-    first = _first_per_group(src, step)
+    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, decided)
+    # the breadth-first tree towards the decided states: a proper first policy
     start = choice.copy()
-    start[src[first]] = act[first]
+    _tree_towards(K, src, act, dst, decided, maybe, start)
     try:
         q, chosen, iterations = _policy_iteration(problem.quotient(None), start)
     except SolverError:
@@ -520,6 +521,55 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
                                                   None)
     values[maybe] = q.values[q.node_of[maybe]]
     return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
+
+
+def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                 enabled: np.ndarray, can: np.ndarray, target: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The states from which some policy reaches ``target`` almost surely (``Pmax = 1``),
+    and which entries an almost-sure policy may use (those of pairs whose successors all
+    lie among them).
+
+    The greatest fixed point of Baier & Katoen 2008, section 10.6.1 (algorithm for
+    ``Pmax(F B) = 1``): start from the states that can reach the target (``can``); keep
+    those that can reach it through pairs whose successors all stay in the set; repeat
+    until nothing is removed. Between two reachability searches, the states (other than
+    targets) left without any pair that stays in the set are removed frontier by frontier
+    (:func:`_cascade`), which they would be by the next searches one layer at a time. A
+    graph computation: exact, no rounding."""
+    reverse = _reverse_index(dst, K)
+    keep_states = can.copy()
+    while True:
+        leaves = np.zeros(K * A, dtype=bool)
+        leaves[pair[~keep_states[dst]]] = True
+        entry = ~leaves[pair]
+        stay = reachable(adjacency(K, src[entry], dst[entry]), np.flatnonzero(target),
+                         backward=True) & keep_states
+        if np.array_equal(stay, keep_states):
+            return stay, entry
+        leaves[pair[~stay[dst]]] = True
+        alive = stay & ~target
+        flat = (enabled & alive[:, None]).reshape(-1) & ~leaves
+        _cascade(flat, alive, pair, dst, K, A, reverse)
+        keep_states = alive | target
+
+
+def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
+                  goal: np.ndarray, states: np.ndarray, choice: np.ndarray) -> None:
+    """Set ``choice`` in ``states`` (in place) to the breadth-first tree towards ``goal``
+    through the entries ``src -a-> dst``: each state plays a pair with an entry one step
+    closer, so the policy reaches ``goal`` almost surely while it only uses pairs whose
+    entries stay where the tree is (every state of ``states`` must reach ``goal``)."""
+    from scipy.sparse import csgraph
+
+    is_goal = np.flatnonzero(goal)
+    r_src = np.concatenate([dst, np.full(is_goal.size, K)])
+    r_dst = np.concatenate([src, is_goal])
+    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
+                                          return_predecessors=True)
+    step = states[src] & (pred[src] == dst)
+    first = _first_per_group(src, step)
+    choice[src[first]] = act[first]
 
 
 class _Problem:
@@ -563,7 +613,7 @@ class _Problem:
         exit_pair = self.enabled & maybe[:, None] & ~(inner & in_mec[:, None])
         pk, pa = np.nonzero(exit_pair)
         if n_mec:
-            order = np.argsort(node_of[pk], kind="stable")
+            order = stable_order(node_of[pk], n_nodes)
             pk, pa = pk[order], pa[order]
         pair_id = np.full(K * A, -1, dtype=np.int64)
         pair_id[pk * A + pa] = np.arange(pk.size)

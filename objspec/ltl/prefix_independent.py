@@ -433,9 +433,9 @@ def stationary_satisfaction(env: FiniteMDP, form: StreettForm, policies: np.ndar
 
     For each policy: the bottom SCCs of its chain (supports read exactly: an entry counts
     iff its probability is non-zero), each accepted iff its set of states satisfies a
-    conjunction; the states that cannot reach an accepting one get 0, those in one get 1,
-    and the rest (transient: they can reach an accepting BSCC) solve one sparse linear
-    system. Policies with the same support share the analysis; all systems are solved
+    conjunction; the states that cannot reach an accepting one get 0, those that cannot
+    reach a rejecting one get 1 (almost every run ends in a BSCC), and the rest
+    (transient: they can reach both) solve one sparse linear system. Policies with the same support share the analysis; all systems are solved
     together as one block-diagonal system (sparse LU when small, else BiCGSTAB with a
     sparse LU fallback: :func:`objspec.mdp.reachability.proper_solve`), to a relative
     residual of :data:`~objspec.ltl.product.RESIDUAL_TOLERANCE`. Float64 values, as the
@@ -463,9 +463,12 @@ def stationary_satisfaction(env: FiniteMDP, form: StreettForm, policies: np.ndar
         accepting = _accepting_bottoms(labels, bottom, masks)
         good = accepting[labels]
         can = reachable(graph, np.flatnonzero(good), backward=True) if good.any() else good
+        # probability 1: no rejecting BSCC is reachable (almost every run ends in a BSCC)
+        rejecting = (bottom & ~accepting)[labels]
+        sure = ~reachable(graph, np.flatnonzero(rejecting), backward=True) & can
         members = group == g
-        target[members] = good
-        maybe[members] = can & ~good
+        target[members] = sure
+        maybe[members] = can & ~sure
     values = target.astype(np.float64)
     if maybe.any():
         values[maybe] = _solve_transient(src, dst, prob, weights, target, maybe)

@@ -558,10 +558,15 @@ def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
                   goal: np.ndarray, states: np.ndarray, choice: np.ndarray) -> None:
     """Set ``choice`` in ``states`` (in place) to the breadth-first tree towards ``goal``
     through the entries ``src -a-> dst``: each state plays a pair with an entry one step
-    closer, so the policy reaches ``goal`` almost surely while it only uses pairs whose
-    entries stay where the tree is (every state of ``states`` must reach ``goal``)."""
+    closer. Every state of ``states`` must reach ``goal`` through entries out of
+    ``states`` (so the policy reaches ``goal`` almost surely while its pairs' entries stay
+    in ``states`` or ``goal``, or lead where ``goal`` cannot be reached)."""
     from scipy.sparse import csgraph
 
+    # only the entries out of ``states`` matter: a path from one of them to ``goal`` that
+    # passed through a third state would pass through a state that cannot reach it
+    sel = states[src]
+    src, act, dst = src[sel], act[sel], dst[sel]
     is_goal = np.flatnonzero(goal)
     r_src = np.concatenate([dst, np.full(is_goal.size, K)])
     r_dst = np.concatenate([src, is_goal])

@@ -325,7 +325,8 @@ class MaxReachability:
 
         ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target
         (``T u <= u``), so it bounds that operator's least fixed point, ``Pmax``, from
-        above (Knaster-Tarski). First candidate: the policy's values plus ``tol / 2``,
+        above (Knaster-Tarski). The operator is that of reaching the target or a state of
+        ``Pmax = 1`` (decided exactly by the graph algorithm), whose ``Pmax`` is the same. First candidate: the policy's values plus ``tol / 2``,
         accepted if ``T u <= u`` holds up to the rounding of one backup (4 ulps of 1);
         else value iteration from ``1`` (every iterate is a pre-fixed point) on the MDP
         with the undecided end components collapsed, where it converges to ``Pmax``

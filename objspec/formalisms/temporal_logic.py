@@ -83,6 +83,7 @@ from objspec.ltl.product import (
     ProductSkeleton,
     exact_satisfaction_probabilities,
     satisfaction_probabilities,
+    shared_skeleton,
 )
 from objspec.ltl.syntax import Formula
 from objspec.ltl.translation import MAX_STATES, TIME_LIMIT, translate
@@ -338,7 +339,7 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
     def skeleton(self) -> ProductSkeleton:
         """The product of the environment with :attr:`automaton` (built on first use)."""
         if self._skeleton is None:
-            self._skeleton = ProductSkeleton(self.labelled_env, self.automaton)
+            self._skeleton = shared_skeleton(self.labelled_env, self.automaton)
         return self._skeleton
 
     def valuation(self, policies: Any) -> Valuation:

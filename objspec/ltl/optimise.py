@@ -70,6 +70,7 @@ from objspec.ltl.product import (
     _check_automaton,
     exact_reachability,
     product_state_probabilities,
+    shared_skeleton,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import (
@@ -450,7 +451,7 @@ class _Pmax:
 
 
 def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
-    sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
+    sk = shared_skeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
     target, stay = accepting_end_components(sk, automaton)
     enabled = env.enabled[sk.env_state]  # [K, A]

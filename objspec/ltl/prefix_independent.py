@@ -435,8 +435,9 @@ def stationary_satisfaction(env: FiniteMDP, form: StreettForm, policies: np.ndar
     iff its probability is non-zero), each accepted iff its set of states satisfies a
     conjunction; the states that cannot reach an accepting one get 0, those that cannot
     reach a rejecting one get 1 (almost every run ends in a BSCC), and the rest
-    (transient: they can reach both) solve one sparse linear system. Policies with the same support share the analysis; all systems are solved
-    together as one block-diagonal system (sparse LU when small, else BiCGSTAB with a
+    (transient: they can reach both) solve one sparse linear system. Policies with the
+    same support share the analysis; all systems are solved together as one
+    block-diagonal system (sparse LU when small, else BiCGSTAB with a
     sparse LU fallback: :func:`objspec.mdp.reachability.proper_solve`), to a relative
     residual of :data:`~objspec.ltl.product.RESIDUAL_TOLERANCE`. Float64 values, as the
     product evaluator's.

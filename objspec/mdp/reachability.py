@@ -326,11 +326,12 @@ class MaxReachability:
         ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target
         (``T u <= u``), so it bounds that operator's least fixed point, ``Pmax``, from
         above (Knaster-Tarski). The operator is that of reaching the target or a state of
-        ``Pmax = 1`` (decided exactly by the graph algorithm), whose ``Pmax`` is the same. First candidate: the policy's values plus ``tol / 2``,
-        accepted if ``T u <= u`` holds up to the rounding of one backup (4 ulps of 1);
-        else value iteration from ``1`` (every iterate is a pre-fixed point) on the MDP
-        with the undecided end components collapsed, where it converges to ``Pmax``
-        (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017), until
+        ``Pmax = 1`` (decided exactly by the graph algorithm), whose ``Pmax`` is the same.
+        First candidate: the policy's values plus ``tol / 2``, accepted if ``T u <= u``
+        holds up to the rounding of one backup (4 ulps of 1); else value iteration from
+        ``1`` (every iterate is a pre-fixed point) on the MDP with the undecided end
+        components collapsed, where it converges to ``Pmax`` (interval iteration: Haddad &
+        Monmege 2018; Baier et al., CAV 2017), until
         ``weights_of(u) - lower <= tol`` or ``max_iterations`` sweeps. ``weights_of``
         maps a ``[K]`` vector to the number being bounded (e.g. its average under the
         initial distribution).

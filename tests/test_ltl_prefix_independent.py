@@ -267,3 +267,23 @@ def test_pmax_agrees_with_storm() -> None:
             ours = LinearTemporalLogic(f).optimise(env, policies="finite-memory")
             assert isinstance(ours.policy, Policy)
             assert abs(float(ours.value) - storm_maximal_probability(env, f)) <= 1e-8, text
+
+
+def test_the_optimiser_and_the_evaluator_share_the_product() -> None:
+    """A finite-memory optimum is re-evaluated on the product the optimiser built (the same
+    environment and automaton objects, the same roots), not on a second copy."""
+    from objspec.ltl import clear_caches
+    from objspec.ltl.product import shared_skeleton
+
+    env = _randomised_example()
+    spec = LinearTemporalLogic("G F a & G (a -> X b)")
+    found = spec.optimise(env, policies="finite-memory")
+    ev: Any = spec.compile(env, exact=False)
+    automaton = found.policy.automaton
+    assert ev.automaton is automaton
+    every = shared_skeleton(env, automaton, np.arange(env.n_states))
+    assert shared_skeleton(env, automaton) is ev.skeleton
+    assert every is not ev.skeleton  # other roots: another product
+    assert shared_skeleton(env, automaton, np.arange(env.n_states)) is every
+    clear_caches()
+    assert shared_skeleton(env, automaton, np.arange(env.n_states)) is not every

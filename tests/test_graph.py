@@ -15,6 +15,7 @@ from objspec.mdp.graph import (
     breadth_first_order,
     edges_on_cycles,
     reachable,
+    stable_order,
     strongly_connected_components,
 )
 
@@ -121,3 +122,12 @@ def test_a_long_chain_is_searched_without_recursion() -> None:
     n_comp, _ = strongly_connected_components(m)
     assert n_comp == n
     assert not edges_on_cycles(n, src, src + 1).any()
+
+
+@pytest.mark.parametrize("n", [1, 3, 2000, 1 << 16, (1 << 16) + 1, 200_000])
+def test_stable_order_is_a_stable_argsort(n: int) -> None:
+    """Keys below 2**16 are sorted as 16-bit integers (radix sort), larger ones as given:
+    both give numpy's stable argsort."""
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, n, size=5000)
+    assert np.array_equal(stable_order(keys, n), np.argsort(keys, kind="stable"))

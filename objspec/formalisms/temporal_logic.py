@@ -72,11 +72,18 @@ from objspec.ltl.optimise import (
     minimal_satisfaction,
 )
 from objspec.ltl.parser import check_propositions, parse_formula
+from objspec.ltl.prefix_independent import (
+    StreettForm,
+    prefix_independent_pmax,
+    stationary_satisfaction,
+    streett_form,
+)
 from objspec.ltl.product import (
     MAX_EXACT_STATES,
     ProductSkeleton,
     exact_satisfaction_probabilities,
     satisfaction_probabilities,
+    shared_skeleton,
 )
 from objspec.ltl.syntax import Formula
 from objspec.ltl.translation import MAX_STATES, TIME_LIMIT, translate
@@ -304,13 +311,36 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
         super().__init__(spec, env)
         #: The environment read through the specification's labelling (``env`` by default).
         self.labelled_env = spec.environment_for(env)
-        self.automaton = spec.automaton_for(self.labelled_env)
-        self.skeleton = ProductSkeleton(self.labelled_env, self.automaton)
+        #: The formula as a disjunction of ``F G b & G F a_1 & ...`` conjunctions when it is
+        #: a Boolean combination of ``G F a`` / ``F G a`` read on state labels
+        #: (:func:`objspec.ltl.prefix_independent.streett_form`), else None.
+        self.streett_form = prefix_independent_form(spec, self.labelled_env)
+        self._automaton: DeterministicAutomaton | None = None
+        self._skeleton: ProductSkeleton | None = None
+        if self.streett_form is None:
+            self._automaton = spec.automaton_for(self.labelled_env)
         if exact is None:
             exact = env.is_exact and self.skeleton.n_states <= MAX_EXACT_STATES
         self.exact = exact
-        self.method = "exact rational" if exact else "product chain + sparse LU"
+        self.method = ("exact rational" if exact else "product chain + sparse LU"
+                       if self.streett_form is None else
+                       "bottom SCCs of the chain judged by the formula + sparse solve")
         self.tie_tolerance = 1e-9
+
+    @property
+    def automaton(self) -> DeterministicAutomaton:
+        """The deterministic automaton of the formula (translated on first use when the
+        formula is in the automaton-free fragment)."""
+        if self._automaton is None:
+            self._automaton = self.spec.automaton_for(self.labelled_env)
+        return self._automaton
+
+    @property
+    def skeleton(self) -> ProductSkeleton:
+        """The product of the environment with :attr:`automaton` (built on first use)."""
+        if self._skeleton is None:
+            self._skeleton = shared_skeleton(self.labelled_env, self.automaton)
+        return self._skeleton
 
     def valuation(self, policies: Any) -> Valuation:
         """Satisfaction probabilities of a batch of policies, float64 ``[N]``.
@@ -318,7 +348,9 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
         The batch may also be one :class:`~objspec.ltl.optimise.FiniteMemoryPolicy` (or a
         list of them) whose memory is this specification's automaton, as
         ``spec.optimise(env, policies="finite-memory")`` returns: it is evaluated on the
-        product ``S x Q``.
+        product ``S x Q``. Stationary policies of a formula in the automaton-free fragment
+        (:attr:`streett_form`) are evaluated on their own chains, without the automaton
+        (:func:`objspec.ltl.prefix_independent.stationary_satisfaction`).
         """
         memory = _finite_memory_batch(policies)
         if memory is not None:
@@ -328,6 +360,9 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
                 probs.append(finite_memory_policy_probability(self.labelled_env, pol,
                                                               skeleton=self.skeleton))
             return self._valued(probs)
+        if self.streett_form is not None:
+            return self._valued(stationary_satisfaction(self.labelled_env, self.streett_form,
+                                                        self._batch(policies)))
         vals = satisfaction_probabilities(
             self.labelled_env, self.automaton, self._batch(policies), skeleton=self.skeleton
         )
@@ -368,6 +403,24 @@ class LinearTemporalLogicEvaluator(RealValuedEvaluator[LinearTemporalLogic]):
 
 
 LTL = LinearTemporalLogic
+
+
+def prefix_independent_form(spec: LinearTemporalLogic, env: FiniteMDP) -> StreettForm | None:
+    """The formula of ``spec`` as a disjunction of ``F G b & G F a_1 & ...`` conjunctions
+    (:func:`objspec.ltl.prefix_independent.streett_form`) when it is a Boolean combination
+    of ``G F a`` and ``F G a`` and ``env`` (the labelled environment) has state labels,
+    else None (an automaton given directly, transition labels, other formulas). Checks the
+    formula's propositions against ``env``'s alphabet.
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If the formula mentions a proposition outside the alphabet.
+    """
+    if spec.formula is None or env.state_labels is None:
+        return None
+    check_propositions(spec.formula, env.propositions, f"the LTL formula {str(spec.formula)!r}")
+    return streett_form(spec.formula)
 
 
 def _finite_memory_batch(policies: Any) -> list[FiniteMemoryPolicy] | None:
@@ -525,11 +578,43 @@ _LTL_STATIONARY_METHOD = ("Pmax bound; projected Pmax policy + exhaustive determ
                           "coordinate ascent when the bound is not reached")
 
 
+_STREETT_METHOD = ("Pmax without an automaton (a Boolean combination of G F a / F G a on "
+                   "state labels): maximal reachability of the good end components, policy "
+                   "iteration from a proper policy, pre-fixed-point bound; a stationary "
+                   "policy attains it")
+
+#: Precision and sweep limit of the upper bound of the automaton-free ``Pmax`` (those of
+#: :func:`~objspec.ltl.optimise.certified_maximal_satisfaction`).
+BOUND_TOLERANCE, BOUND_SWEEPS = 1e-10, 100_000
+
+
+def _optimise_prefix_independent(env: FiniteMDP, form: StreettForm, options: OptimiseOptions
+                                 ) -> Optimum:
+    """``Pmax`` of a Boolean combination of ``G F a`` / ``F G a`` without an automaton
+    (:func:`objspec.ltl.prefix_independent.prefix_independent_pmax`). The optimal policy is
+    stationary, so it answers both policy classes: it is returned as a :class:`Policy` (a
+    finite-memory policy with one memory state), ``"certified"`` with the bound of a
+    pre-fixed point of the Bellman operator of reaching the good end components."""
+    solved = prefix_independent_pmax(env, form)
+    upper, sweeps = solved.upper_bound(BOUND_TOLERANCE, BOUND_SWEEPS)
+    value = solved.probability
+    return Optimum(Policy(solved.policy), value, "certified", _STREETT_METHOD,
+                   max(0.0, upper - value), None,
+                   f"Pmax <= {upper!r} (a pre-fixed point of the Bellman operator of reaching "
+                   "the good end components, whose maximal probability is Pmax of the "
+                   "formula); the policy is stationary, so it is optimal among stationary "
+                   "and finite-memory policies alike",
+                   solved.reachability.iterations + sweeps, policies=options.policies)
+
+
 def _optimise_ltl(spec: LinearTemporalLogic, env: FiniteMDP, options: OptimiseOptions
                   ) -> Optimum:
     """The registered LTL optimiser: ``Pmax`` (finite memory) or the stationary search
     (:func:`stationary_below_memory_optimum`)."""
     labelled = spec.environment_for(env)
+    form = None if options.exact else prefix_independent_form(spec, labelled)
+    if form is not None:
+        return _optimise_prefix_independent(labelled, form, options)
     automaton = spec.automaton_for(labelled)
     cert = certified_maximal_satisfaction(labelled, automaton, exact=options.exact)
     result = cert.result

@@ -63,12 +63,14 @@ import scipy.sparse as sp
 from objspec.errors import InvalidPolicyError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
 from objspec.ltl.parser import check_propositions, parse_formula
+from objspec.ltl.prefix_independent import prefix_independent_pmax, streett_form
 from objspec.ltl.product import (
     Machine,
     ProductSkeleton,
     _check_automaton,
     exact_reachability,
     product_state_probabilities,
+    shared_skeleton,
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import (
@@ -329,10 +331,12 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
     """``Pmax`` from every state, without an automaton, for the shapes that need none on
     a state-labelled environment: a propositional formula, ``F a``, ``a U b``, ``G a``
     and ``X^n a`` (``a``, ``b`` propositional, ``n <= FAST_NEXT_MAX``), and their
-    negations through ``F``/``G``/``X``; None for every other formula (or transition
-    labels). Reachability, constrained reachability and safety are memoryless
-    (Baier & Katoen 2008, sections 10.6.1-10.6.2); ``X^n`` is a finite-horizon backward
-    induction."""
+    negations through ``F``/``G``/``X``, and Boolean combinations of ``G F a`` and
+    ``F G a``; None for every other formula (or transition labels). Reachability,
+    constrained reachability and safety are memoryless (Baier & Katoen 2008, sections
+    10.6.1-10.6.2); ``X^n`` is a finite-horizon backward induction; the ``G F`` / ``F G``
+    combinations are the reachability of good end components
+    (:mod:`objspec.ltl.prefix_independent`; section 10.6.4)."""
     if env.state_labels is None:
         return None
     cache: dict[str, np.ndarray] = {}
@@ -341,6 +345,9 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
     here = _state_mask(env, formula, cache)
     if here is not None:
         return here.astype(np.float64)
+    form = streett_form(formula)
+    if form is not None:
+        return prefix_independent_pmax(env, form).state_values
     rows = env.transition_matrix
     enabled = env.enabled
     if isinstance(formula, Next):
@@ -444,7 +451,7 @@ class _Pmax:
 
 
 def _solve_pmax(env: FiniteMDP, automaton: DeterministicAutomaton) -> _Pmax:
-    sk = ProductSkeleton(env, automaton, roots=np.arange(env.n_states))
+    sk = shared_skeleton(env, automaton, roots=np.arange(env.n_states))
     K, A = sk.n_states, env.n_actions
     target, stay = accepting_end_components(sk, automaton)
     enabled = env.enabled[sk.env_state]  # [K, A]

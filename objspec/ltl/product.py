@@ -32,6 +32,7 @@ array([1., 0.])
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, Protocol
@@ -46,6 +47,7 @@ from objspec.errors import (
     SolverError,
 )
 from objspec.ltl.automaton import DeterministicAutomaton
+from objspec.ltl.caches import register_cache
 from objspec.mdp.chunks import in_chunks, worker_count
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, bottom_components, breadth_first_order, reachable
@@ -58,6 +60,7 @@ __all__ = [
     "satisfaction_probabilities",
     "exact_satisfaction_probabilities",
     "environment_letters",
+    "shared_skeleton",
     "MAX_EXACT_STATES",
 ]
 
@@ -235,6 +238,57 @@ class ProductSkeleton:
         return np.bincount((self.entry_source * A + self.entry_action)[loop],
                            weights=self.entry_probability[loop],
                            minlength=self.n_states * A).reshape(self.n_states, A)
+
+
+#: How many recent products :func:`shared_skeleton` keeps (cleared by
+#: :func:`objspec.ltl.clear_caches`).
+SHARED_SKELETONS = 2
+_SHARED: dict[tuple[int, int, bytes], ProductSkeleton] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_skeleton(env: FiniteMDP, machine: Machine, roots: np.ndarray | None = None
+                    ) -> ProductSkeleton:
+    """``ProductSkeleton(env, machine, roots)``, shared with the last callers that asked
+    for the same environment and machine (the same objects) and the same roots (by
+    default those with ``mu0(s) > 0``): e.g. the LTL optimiser's product and the one its
+    evaluator re-evaluates the returned policy on. A skeleton is never modified after it
+    is built (its transition matrix is built once, on demand), so sharing it is safe; at
+    most :data:`SHARED_SKELETONS` are kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec import FiniteMDP
+    >>> from objspec.ltl.translation import translate
+    >>> P = np.zeros((2, 1, 2)); P[:, 0, 1] = 1
+    >>> env = FiniteMDP(P, [1, 0], labels={1: ["a"]})
+    >>> a = translate("F a")
+    >>> shared_skeleton(env, a) is shared_skeleton(env, a, np.array([0]))
+    True
+    """
+    init = (np.flatnonzero(env.initial > 0) if roots is None
+            else np.asarray(roots, dtype=np.int64))
+    key = (id(env), id(machine), init.tobytes())
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+    # the skeleton holds both objects, so their ids cannot have been reused meanwhile
+    if found is not None and found.env is env and found.machine is machine:
+        return found
+    sk = ProductSkeleton(env, machine, init)
+    with _SHARED_LOCK:
+        while len(_SHARED) >= SHARED_SKELETONS:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = sk
+    return sk
+
+
+def _clear_shared() -> None:
+    with _SHARED_LOCK:
+        _SHARED.clear()
+
+
+register_cache(_clear_shared)
 
 
 def _expand(states: np.ndarray, A: int, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

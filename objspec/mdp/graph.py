@@ -33,6 +33,7 @@ from scipy.sparse import csgraph
 
 __all__ = [
     "adjacency",
+    "stable_order",
     "breadth_first_order",
     "reachable",
     "strongly_connected_components",
@@ -66,11 +67,28 @@ def adjacency(n: int, source: np.ndarray, target: np.ndarray) -> sp.csr_matrix:
     source = np.asarray(source, dtype=np.int64)
     target = np.asarray(target, dtype=np.int64)
     if source.size and np.any(source[1:] < source[:-1]):
-        order = np.argsort(source, kind="stable")
+        order = stable_order(source, n)
         source, target = source[order], target[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(source, minlength=n), out=indptr[1:])
     return sp.csr_matrix((np.ones(target.size, dtype=np.int8), target, indptr), shape=(n, n))
+
+
+def stable_order(keys: np.ndarray, n: int) -> np.ndarray:
+    """``numpy.argsort(keys, kind="stable")`` for integer keys in ``[0, n)``: with at most
+    65,536 distinct values the keys are sorted as 16-bit integers, for which numpy's stable
+    sort is a radix sort (linear time, several times faster than the merge sort of 64-bit
+    keys).
+
+    Examples
+    --------
+    >>> stable_order(np.array([2, 0, 2, 1]), 3).tolist()
+    [1, 3, 0, 2]
+    """
+    keys = np.asarray(keys)
+    if n <= 1 << 16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
 
 
 def _structure(graph: sp.spmatrix, backward: bool) -> tuple[np.ndarray, np.ndarray]:

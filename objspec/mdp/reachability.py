@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from objspec.errors import SolverError
-from objspec.mdp.graph import adjacency, reachable
+from objspec.mdp.graph import adjacency, reachable, stable_order
 from objspec.mdp.model import FiniteMDP
 from objspec.mdp.policy import as_policy_batch
 
@@ -39,6 +39,7 @@ __all__ = [
     "invariant_states",
     "MaxReachability",
     "max_reachability",
+    "proper_solve",
 ]
 
 #: Up to this many states reachability is computed for all policies at once, in rounds of
@@ -162,7 +163,7 @@ def maximal_end_components(
     keep = flat[pair]
     pair, source, target = pair[keep], np.asarray(source)[keep], np.asarray(target)[keep]
     if source.size and np.any(source[1:] < source[:-1]):
-        order = np.argsort(source, kind="stable")
+        order = stable_order(source, n_states)
         pair, source, target = pair[order], source[order], target[order]
     alive: np.ndarray = np.asarray(allowed.any(axis=1))
     comp = np.zeros(n_states, dtype=np.int64)
@@ -206,7 +207,7 @@ DENSE_MAX_NODES = 64
 
 def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
     """The entries sorted by target state, and where each state's run starts."""
-    order = np.argsort(target, kind="stable")
+    order = stable_order(target, n_states)
     starts = np.zeros(n_states + 1, dtype=np.int64)
     np.cumsum(np.bincount(target, minlength=n_states), out=starts[1:])
     return order, starts
@@ -294,7 +295,8 @@ class MaxReachability:
         An optimal deterministic policy: an enabled action in every state (meaningful
         off the target; in undecided end components it walks to the component's best exit).
     maybe : ndarray ``[K]`` of bool
-        The undecided states: not in the target, and able to reach it.
+        The undecided states: able to reach the target, but not almost surely (so neither
+        in it nor of ``Pmax = 1``).
     iterations : int
         Policy-iteration steps.
     """
@@ -323,11 +325,13 @@ class MaxReachability:
 
         ``u`` is a pre-fixed point of the Bellman operator ``T`` of reaching the target
         (``T u <= u``), so it bounds that operator's least fixed point, ``Pmax``, from
-        above (Knaster-Tarski). First candidate: the policy's values plus ``tol / 2``,
-        accepted if ``T u <= u`` holds up to the rounding of one backup (4 ulps of 1);
-        else value iteration from ``1`` (every iterate is a pre-fixed point) on the MDP
-        with the undecided end components collapsed, where it converges to ``Pmax``
-        (interval iteration: Haddad & Monmege 2018; Baier et al., CAV 2017), until
+        above (Knaster-Tarski). The operator is that of reaching the target or a state of
+        ``Pmax = 1`` (decided exactly by the graph algorithm), whose ``Pmax`` is the same.
+        First candidate: the policy's values plus ``tol / 2``, accepted if ``T u <= u``
+        holds up to the rounding of one backup (4 ulps of 1); else value iteration from
+        ``1`` (every iterate is a pre-fixed point) on the MDP with the undecided end
+        components collapsed, where it converges to ``Pmax`` (interval iteration: Haddad &
+        Monmege 2018; Baier et al., CAV 2017), until
         ``weights_of(u) - lower <= tol`` or ``max_iterations`` sweeps. ``weights_of``
         maps a ``[K]`` vector to the number being bounded (e.g. its average under the
         initial distribution).
@@ -414,16 +418,43 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """For sorted ``group`` ids, the index of the first element with ``mask`` in each group
     (groups without one are absent)."""
     idx = np.flatnonzero(mask)
-    _, first = np.unique(group[idx], return_index=True)
-    return idx[first]
+    ids = group[idx]
+    return idx[np.r_[True, ids[1:] != ids[:-1]]] if idx.size else idx
+
+
+def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
+    """``I - matrix[chosen]`` (rows ``chosen`` of a CSR matrix, one per node, minus the
+    identity) as CSR, built by index arithmetic: the diagonal entry is stored after each
+    row's entries (a row with a self-loop then holds its column twice; CSR products,
+    ``diagonal`` and the conversion to CSC for LU sum duplicates)."""
+    n = chosen.size
+    starts = matrix.indptr[chosen]
+    counts = matrix.indptr[chosen + 1] - starts
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts + 1, out=indptr[1:])
+    total = int(indptr[-1])
+    is_diagonal = np.zeros(total, dtype=bool)
+    is_diagonal[indptr[1:] - 1] = True
+    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
+    indices = np.empty(total, dtype=matrix.indices.dtype)
+    data = np.empty(total)
+    off = ~is_diagonal
+    indices[off] = matrix.indices[source[off]]
+    data[off] = -matrix.data[source[off]]
+    indices[is_diagonal] = np.arange(n)
+    data[is_diagonal] = 1.0
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray
                      ) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
-    Method: the states that cannot reach the target get 0 (a backward graph search). On the
-    undecided rest, policy iteration starts from the breadth-first tree towards the target
+    Method: the states that cannot reach the target get 0 (a backward graph search), those
+    from which a policy reaches it almost surely get 1 (a graph fixed point, Baier & Katoen
+    2008, section 10.6.1; they play the breadth-first tree towards the target through pairs
+    that keep among them, which reaches it almost surely). On the undecided rest, policy
+    iteration starts from the breadth-first tree towards the decided states
     (a *proper* policy: it leaves the undecided states almost surely, so its linear system
     is non-singular) and switches only on strict improvements (beyond the evaluation's
     precision), which keeps every policy proper: a closed class of the new policy would
@@ -470,24 +501,21 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)
     can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
-    maybe = can & ~target
     choice = np.argmax(enabled, axis=1)
-    values = target.astype(np.float64)
+    # the states of Pmax = 1, decided by a graph algorithm, with an almost-sure policy; the
+    # linear systems are left with the rest
+    sure, sure_entry = _almost_sure(K, A, pair, src, dst, enabled, can, target)
+    _tree_towards(K, src[sure_entry], act[sure_entry], dst[sure_entry], target,
+                  sure & ~target, choice)
+    decided = target | sure
+    maybe = can & ~decided
+    values = decided.astype(np.float64)
     if not maybe.any():
         return MaxReachability(values, choice, maybe, 0, None)
-    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
-    # the breadth-first tree towards the target: a proper first policy
-    from scipy.sparse import csgraph
-
-    is_target = np.flatnonzero(target)
-    r_src = np.concatenate([dst, np.full(is_target.size, K)])
-    r_dst = np.concatenate([src, is_target])
-    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
-                                          return_predecessors=True)
-    step = maybe[src] & (pred[src] == dst)
-    first = _first_per_group(src, step)
+    problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, decided)
+    # the breadth-first tree towards the decided states: a proper first policy
     start = choice.copy()
-    start[src[first]] = act[first]
+    _tree_towards(K, src, act, dst, decided, maybe, start)
     try:
         q, chosen, iterations = _policy_iteration(problem.quotient(None), start)
     except SolverError:
@@ -495,6 +523,60 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
                                                   None)
     values[maybe] = q.values[q.node_of[maybe]]
     return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
+
+
+def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                 enabled: np.ndarray, can: np.ndarray, target: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The states from which some policy reaches ``target`` almost surely (``Pmax = 1``),
+    and which entries an almost-sure policy may use (those of pairs whose successors all
+    lie among them).
+
+    The greatest fixed point of Baier & Katoen 2008, section 10.6.1 (algorithm for
+    ``Pmax(F B) = 1``): start from the states that can reach the target (``can``); keep
+    those that can reach it through pairs whose successors all stay in the set; repeat
+    until nothing is removed. Between two reachability searches, the states (other than
+    targets) left without any pair that stays in the set are removed frontier by frontier
+    (:func:`_cascade`), which they would be by the next searches one layer at a time. A
+    graph computation: exact, no rounding."""
+    reverse = _reverse_index(dst, K)
+    keep_states = can.copy()
+    while True:
+        leaves = np.zeros(K * A, dtype=bool)
+        leaves[pair[~keep_states[dst]]] = True
+        entry = ~leaves[pair]
+        stay = reachable(adjacency(K, src[entry], dst[entry]), np.flatnonzero(target),
+                         backward=True) & keep_states
+        if np.array_equal(stay, keep_states):
+            return stay, entry
+        leaves[pair[~stay[dst]]] = True
+        alive = stay & ~target
+        flat = (enabled & alive[:, None]).reshape(-1) & ~leaves
+        _cascade(flat, alive, pair, dst, K, A, reverse)
+        keep_states = alive | target
+
+
+def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
+                  goal: np.ndarray, states: np.ndarray, choice: np.ndarray) -> None:
+    """Set ``choice`` in ``states`` (in place) to the breadth-first tree towards ``goal``
+    through the entries ``src -a-> dst``: each state plays a pair with an entry one step
+    closer. Every state of ``states`` must reach ``goal`` through entries out of
+    ``states`` (so the policy reaches ``goal`` almost surely while its pairs' entries stay
+    in ``states`` or ``goal``, or lead where ``goal`` cannot be reached)."""
+    from scipy.sparse import csgraph
+
+    # only the entries out of ``states`` matter: a path from one of them to ``goal`` that
+    # passed through a third state would pass through a state that cannot reach it
+    sel = states[src]
+    src, act, dst = src[sel], act[sel], dst[sel]
+    is_goal = np.flatnonzero(goal)
+    r_src = np.concatenate([dst, np.full(is_goal.size, K)])
+    r_dst = np.concatenate([src, is_goal])
+    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
+                                          return_predecessors=True)
+    step = states[src] & (pred[src] == dst)
+    first = _first_per_group(src, step)
+    choice[src[first]] = act[first]
 
 
 class _Problem:
@@ -538,7 +620,7 @@ class _Problem:
         exit_pair = self.enabled & maybe[:, None] & ~(inner & in_mec[:, None])
         pk, pa = np.nonzero(exit_pair)
         if n_mec:
-            order = np.argsort(node_of[pk], kind="stable")
+            order = stable_order(node_of[pk], n_nodes)
             pk, pa = pk[order], pa[order]
         pair_id = np.full(K * A, -1, dtype=np.int64)
         pair_id[pk * A + pa] = np.arange(pk.size)
@@ -584,7 +666,7 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
         q_val = q.q_values(x)
         chosen = _first_per_group(q.pair_node, q_val >= np.repeat(x, counts))
     dense = isinstance(q.matrix, np.ndarray)
-    eye: Any = np.eye(n_nodes) if dense else sp.identity(n_nodes, format="csr")
+    eye: Any = np.eye(n_nodes) if dense else None
     iterations = 0
     v = x
     # inexact policy iteration: early evaluations only as precise as the improvements
@@ -604,7 +686,8 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
             if not np.isfinite(v).all() or np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         else:
-            v = _proper_solve(eye - q.matrix[chosen], q.to_target[chosen], v, precision)
+            v = proper_solve(_policy_system(q.matrix, chosen), q.to_target[chosen], v,
+                             precision)
             if np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         q_val = q.q_values(v)
@@ -625,18 +708,34 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
     return q, chosen, iterations
 
 
-def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
-                  precision: float = 1e-14) -> np.ndarray:
-    """Solve ``(I - P) x = rhs`` for the substochastic ``P`` of a policy that leaves the
-    undecided states almost surely (so ``I - P`` is non-singular): BiCGSTAB warm-started
-    from ``guess``, accepted when its true residual is at most ``precision`` (relative to
-    ``max(1, |rhs|)``), else sparse LU (random-graph products fill LU factors densely,
-    chains and PRISM models do not)."""
+def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | None = None,
+                 precision: float = 1e-14) -> np.ndarray:
+    """Solve ``(I - P) x = rhs`` (``matrix`` is ``I - P``) for the substochastic ``P`` of a
+    policy that leaves the undecided states almost surely (so ``I - P`` is non-singular):
+    BiCGSTAB warm-started from ``guess`` (default 0), accepted when its true residual is at
+    most ``precision`` (relative to ``max(1, |rhs|)``), else sparse LU (random-graph
+    products fill LU factors densely, chains and PRISM models do not).
+
+    Raises
+    ------
+    SolverError
+        If sparse LU returns a non-finite solution.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> proper_solve(sp.csr_matrix(np.array([[1.0, -0.5], [0.0, 1.0]])),
+    ...              np.array([0.0, 0.5])).tolist()
+    [0.25, 0.5]
+    """
     from scipy.sparse.linalg import splu
 
     limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
+    if guess is None:
+        guess = np.zeros(rhs.shape)
     if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
-        matrix = sp.csr_matrix(matrix)
+        if not sp.isspmatrix_csr(matrix):
+            matrix = sp.csr_matrix(matrix)
         with np.errstate(all="ignore"):
             x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:

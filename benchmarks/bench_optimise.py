@@ -6,14 +6,13 @@ One run prints one table with a row per comparison:
    (``objspec.environments.random_mdp(S, 2, 3)``, a random state-action reward in
    ``[0, 1)``) versus Storm's ``R{"r"}max=? [ LRA ]`` on the same MDP (built from the same
    arrays; model building timed separately, not in the ratio). Both sides run in one
-   child process, alternating call by call :data:`LAR_ROUNDS` times (after one untimed
-   call each), and report their median times: on a shared machine, both see the same
-   load.
+   child process, alternating call by call :data:`ALTERNATING_ROUNDS` times (after one
+   first call each, reported apart), and report their median times: on a shared machine,
+   both see the same load.
 2. **LTL Pmax**: the maximal satisfaction probability of ``--formula`` on a random labelled
-   MDP with 5% absorbing states, translation included (caches cleared): with
-   ``LinearTemporalLogic(phi).optimise(env, policies="finite-memory")`` when the LTL
-   optimiser supports finite memory, else :func:`objspec.ltl.optimise.maximal_satisfaction`
-   (the product method it would use); versus Storm's ``Pmax=? [phi]`` on the same MDP.
+   MDP with 5% absorbing states, translation included (caches cleared before every call):
+   ``LinearTemporalLogic(phi).optimise(env, policies="finite-memory")`` versus Storm's
+   ``Pmax=? [phi]`` on the same MDP, alternating as in row 1.
 3. **concave FOMR**: ``f(m) = <R, m_sa> - (lam / 2) |m_sa|^2`` (``m_sa`` the state-action
    occupancy measure, concave) optimised by ``OccupancyMeasureFunction(f, gamma,
    concave=True, gradient=..., sparse=True).optimise`` (f receives the sparse ``(S*A, S)``
@@ -152,16 +151,37 @@ def storm_check(model: Any, text: str, initial: np.ndarray, precision: float) ->
 # ------------------------------------------------------------------ rows
 
 
-#: Alternating rounds of the LAR row (one call of each side per round); the row reports
-#: each side's median time (both take milliseconds, so one call measures the machine's
-#: load as much as the solver).
-LAR_ROUNDS = 31
+#: Alternating rounds of the LAR and LTL rows (one call of each side per round); each side's
+#: time is its median (both take milliseconds, so one call measures the machine's load as
+#: much as the solver).
+ALTERNATING_ROUNDS = 31
+
+
+def alternating(ours: Callable[[], Any], ref: Callable[[], Any], rounds: int,
+                before_ours: Callable[[], None] | None = None) -> Result:
+    """Call ``ours`` and ``ref`` alternately, ``rounds`` times after one first call each
+    (timed apart, as "first"); ``before_ours`` (untimed) runs before every call of
+    ``ours``. Returns each side's median time, first-call time and last result."""
+    times: dict[str, list[float]] = {"ours": [], "ref": []}
+    first: dict[str, float] = {}
+    last: dict[str, Any] = {}
+    for i in range(rounds + 1):
+        for side, fn in (("ours", ours), ("ref", ref)):
+            if side == "ours" and before_ours is not None:
+                before_ours()
+            t, last[side] = timed(fn)
+            if i == 0:
+                first[side] = t
+            else:
+                times[side].append(t)
+    return {side: {"time": float(np.median(times[side])), "first": first[side],
+                   "result": last[side]} for side in ("ours", "ref")}
 
 
 def lar_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
-    """Both sides in one child process, alternating call by call (:data:`LAR_ROUNDS`
-    rounds after one untimed call each), so that both see the same machine load; each
-    side's time is its median."""
+    """Both sides in one child process, alternating call by call
+    (:data:`ALTERNATING_ROUNDS` rounds after one first call each), so that both see the
+    same machine load."""
     from objspec.formalisms import LimitAverageReward
 
     env = random_mdp(n_states, 2, 3, seed=seed, sparse=True)
@@ -169,25 +189,16 @@ def lar_row(n_states: int, seed: int, limit: float, tol: float) -> Result:
 
     def both() -> Result:
         build, model = timed(lambda: storm_mdp(env, reward))
-
-        def ours() -> Any:
-            return LimitAverageReward(reward).optimise(env, seed=seed, time_limit=limit)
-
-        def storm() -> float:
-            return storm_check(model, 'R{"r"}max=? [ LRA ]', env.initial, tol)
-
-        opt, value = ours(), storm()
-        ours_times, storm_times = [], []
-        for _ in range(LAR_ROUNDS):
-            t, opt = timed(ours)
-            ours_times.append(t)
-            t, value = timed(storm)
-            storm_times.append(t)
-        return {"ours": {"time": float(np.median(ours_times)), "value": float(opt.value),
-                         "guarantee": opt.guarantee, "method": opt.method,
-                         "bound": float(opt.bound)},
-                "ref": {"time": float(np.median(storm_times)), "build": build,
-                        "value": value}}
+        out = alternating(
+            lambda: LimitAverageReward(reward).optimise(env, seed=seed, time_limit=limit),
+            lambda: storm_check(model, 'R{"r"}max=? [ LRA ]', env.initial, tol),
+            ALTERNATING_ROUNDS)
+        opt = out["ours"]["result"]
+        return {"ours": {"time": out["ours"]["time"], "first": out["ours"]["first"],
+                         "value": float(opt.value), "guarantee": opt.guarantee,
+                         "method": opt.method, "bound": float(opt.bound)},
+                "ref": {"time": out["ref"]["time"], "first": out["ref"]["first"],
+                        "build": build, "value": float(out["ref"]["result"])}}
 
     out = guarded(both, limit * 2 + 30)
     ours_result, ref_result = (out, out) if "error" in out else (out["ours"], out["ref"])
@@ -213,37 +224,36 @@ def ltl_env(n_states: int, seed: int) -> FiniteMDP:
 
 
 def ltl_row(n_states: int, seed: int, formula: str, limit: float, tol: float) -> Result:
+    """Both sides in one child process, alternating call by call (as :func:`lar_row`);
+    objspec's LTL caches are cleared before each of its calls, so translation is always
+    counted (Storm parses the property each time too)."""
     from objspec.formalisms import LinearTemporalLogic
     from objspec.ltl import clear_caches
-    from objspec.ltl.optimise import maximal_satisfaction
     from objspec.ltl.parser import parse_formula
 
     env = ltl_env(n_states, seed)
-    info = formalism_info("LTL")
-    finite_memory = info.optimiser is not None and info.optimiser.finite_memory
+    text = f"Pmax=? [ {parse_formula(formula).to_storm()} ]"
 
-    def ours() -> Result:
-        clear_caches()
-        if finite_memory:
-            t, opt = timed(lambda: LinearTemporalLogic(formula).optimise(
-                env, policies="finite-memory", time_limit=limit))
-            return {"time": t, "value": float(opt.value), "guarantee": opt.guarantee,
-                    "method": opt.method}
-        t, res = timed(lambda: maximal_satisfaction(env, formula))
-        return {"time": t, "value": float(res.probability), "guarantee": "n/a",
-                "method": "maximal_satisfaction (product, policy iteration)"}
-
-    def storm() -> Result:
+    def both() -> Result:
         build, model = timed(lambda: storm_mdp(env))
-        text = f"Pmax=? [ {parse_formula(formula).to_storm()} ]"
-        t, v = timed(lambda: storm_check(model, text, env.initial, tol))
-        return {"time": t, "build": build, "value": v}
+        out = alternating(
+            lambda: LinearTemporalLogic(formula).optimise(
+                env, policies="finite-memory", time_limit=limit),
+            lambda: storm_check(model, text, env.initial, tol),
+            ALTERNATING_ROUNDS, before_ours=clear_caches)
+        opt = out["ours"]["result"]
+        return {"ours": {"time": out["ours"]["time"], "first": out["ours"]["first"],
+                         "value": float(opt.value), "guarantee": opt.guarantee,
+                         "method": opt.method},
+                "ref": {"time": out["ref"]["time"], "first": out["ref"]["first"],
+                        "build": build, "value": float(out["ref"]["result"])}}
 
-    method = (method_of("LTL") if finite_memory else
-              "maximal_satisfaction (the LTL optimiser has no finite-memory path yet)")
-    return {"name": f"LTL Pmax incl. translation vs Storm ({n_states} states, {formula})",
-            "method": method, "ours": guarded(ours, limit * 2 + 30),
-            "ref": guarded(storm, limit * 2 + 30), "ref_name": "Storm Pmax"}
+    out = guarded(both, limit * 2 + 30)
+    ours_result, ref_result = (out, out) if "error" in out else (out["ours"], out["ref"])
+    return {"name": f"LTL Pmax incl. translation vs Storm ({n_states} states, {formula}, "
+                    "alternating calls)",
+            "method": method_of("LTL"), "ours": ours_result, "ref": ref_result,
+            "ref_name": "Storm Pmax"}
 
 
 def fomr_problem(n_states: int, seed: int) -> tuple[FiniteMDP, np.ndarray, float, float]:
@@ -392,6 +402,11 @@ def report(rows: list[Result]) -> None:
         print(" | ".join([row["name"], cell(ours, "time", ".3g"), cell(ref, "time", ".3g"),
                           ratio, diff, str(ours.get("guarantee", ours.get("error", "-"))),
                           ours.get("method", row["method"]), ref_name]))
+    for row in rows:
+        ours, ref = row["ours"], row["ref"]
+        if "first" in ours and "first" in ref:
+            print(f"{row['name']}: first calls in the child process: objspec "
+                  f"{ours['first']:.3g} s, reference {ref['first']:.3g} s")
     print("ratio = reference time / objspec time (> 1: objspec faster); Storm's model "
           "building is excluded from its time.")
 

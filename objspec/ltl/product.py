@@ -95,8 +95,7 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
         # a state may carry many labels
         per_state = np.zeros(env.n_states, dtype=np.int64)
         for p, b in bit.items():
-            per_state[np.fromiter((p in ls for ls in labels), dtype=bool,
-                                  count=env.n_states)] |= b
+            per_state[env.proposition_mask(p)] |= b
         return per_state[rows // env.n_actions]
     out = np.empty(matrix.nnz, dtype=np.int64)
     A = env.n_actions

@@ -71,3 +71,57 @@ def test_float_orderings_tie_policies_that_differ_only_off_their_reached_states(
         assert gomorl.compare(Policy(pi), Policy(other)) == 0
         assert OMO(lexicographic(), 0.9).compile(env).compare(Policy(pi), Policy(other)) == 0
     assert checked >= 4
+
+
+def _invariant_brute_force(dense: np.ndarray, enabled: np.ndarray, safe: np.ndarray
+                           ) -> np.ndarray:
+    """The greatest set of safe states each with an enabled action whose successors all
+    stay in it, by the textbook fixed-point loop on dense arrays."""
+    K, A = enabled.shape
+    inside = safe.copy()
+    while True:
+        support = dense.reshape(K, A, K) > 0
+        keeps = enabled & ~(support & ~inside[None, None, :]).any(axis=2)
+        new = inside & keeps.any(axis=1)
+        if (new == inside).all():
+            return inside
+        inside = new
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("rounds", [0, 1, 8, 10_000])
+def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
+    seed: int, rounds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # invariant_states and maximal_end_components through _cascade, switched to its
+    # worklist pass after `rounds` vectorised rounds (10_000: never): the same sets
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    monkeypatch.setattr(module, "CASCADE_ROUNDS", rounds)
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        # mostly a chain towards higher states (deep cascades), sometimes a jump back
+        succ = np.unique(np.minimum(K - 1, r // A + rng.integers(0, 3, size=2)))
+        if rng.random() < 0.2:
+            succ = np.unique(np.r_[succ, rng.integers(0, K)])
+        dense[r, succ] = 1.0 / succ.size
+    enabled = rng.random((K, A)) < 0.7
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    safe = rng.random(K) < 0.85
+    rows = sp.csr_matrix(dense)
+    got = module.invariant_states(rows, enabled, safe)
+    assert got.tolist() == _invariant_brute_force(dense, enabled, safe).tolist()
+    # end components of the sub-MDP of the actions that stay in `got`: the same with the
+    # cascade never switched
+    coo = rows.tocoo()
+    src, act, dst = coo.row // A, coo.row % A, coo.col
+    allowed = enabled & got[:, None]
+    mec = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
+    monkeypatch.setattr(module, "CASCADE_ROUNDS", 10_000)
+    again = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
+    assert mec.tolist() == again.tolist()

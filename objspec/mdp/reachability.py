@@ -212,6 +212,13 @@ def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.nd
     return order, starts
 
 
+#: Vectorised rounds of :func:`_cascade` before a deep cascade (a long chain of removals,
+#: one state per round) switches to one worklist pass over the remaining entries ...
+CASCADE_ROUNDS = 8
+#: ... on models of at most this many entries (a Python loop over every entry).
+CASCADE_WORKLIST_MAX_ENTRIES = 200_000
+
+
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
              n_states: int, n_actions: int, reverse: tuple[np.ndarray, np.ndarray]) -> None:
     """Remove, in place, the live states without an allowed pair (``flat``, by pair
@@ -219,11 +226,19 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     state, until none is left: the greatest set of live states each with an allowed pair
     whose entries all stay in it. Works frontier by frontier through the entries into
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
-    its entries, not its depth times the whole model."""
+    its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
+    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries the rest
+    is one worklist pass (each entry into a removed state visited once), which a chain
+    removing one state per round would otherwise pay a round of array calls for."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
+    rounds = 0
     while frontier.size:
+        if rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES:
+            _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
+            return
+        rounds += 1
         alive[frontier] = False
         lengths = starts[frontier + 1] - starts[frontier]
         total = int(lengths.sum())
@@ -238,6 +253,34 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
         lost = np.bincount(hit // n_actions, minlength=n_states)
         count -= lost
         frontier = np.flatnonzero(alive & (lost > 0) & (count == 0))
+
+
+def _cascade_worklist(flat: np.ndarray, alive: np.ndarray, count: np.ndarray,
+                      frontier: np.ndarray, into: np.ndarray, starts: np.ndarray,
+                      n_actions: int) -> None:
+    """The rest of :func:`_cascade` from ``frontier`` (live states with no allowed pair
+    left; ``count``: allowed pairs per state), one state at a time: ``into[starts[t] :
+    starts[t + 1]]`` are the pairs with an entry into ``t``."""
+    flat_l: list[bool] = flat.tolist()
+    alive_l: list[bool] = alive.tolist()
+    count_l: list[int] = count.tolist()
+    into_l: list[int] = into.tolist()
+    starts_l: list[int] = starts.tolist()
+    stack: list[int] = frontier.tolist()
+    for t in stack:
+        alive_l[t] = False
+    while stack:
+        t = stack.pop()
+        for p in into_l[starts_l[t]:starts_l[t + 1]]:
+            if flat_l[p]:
+                flat_l[p] = False
+                k = p // n_actions
+                count_l[k] -= 1
+                if count_l[k] == 0 and alive_l[k]:
+                    alive_l[k] = False
+                    stack.append(k)
+    flat[:] = flat_l
+    alive[:] = alive_l
 
 
 def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
@@ -461,7 +504,10 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     >>> res.values.tolist(), int(res.choice[0])
     ([1.0, 1.0, 0.0], 0)
     """
-    rows = sp.csr_matrix(rows)
+    from scipy.sparse import csgraph
+
+    if not sp.isspmatrix_csr(rows):
+        rows = sp.csr_matrix(rows)
     K, A = enabled.shape
     pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
     src, act, dst, prob = pair // A, pair % A, rows.indices.astype(np.int64), rows.data
@@ -469,21 +515,22 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     if not live.all():
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)
-    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
-    maybe = can & ~target
+    # one breadth-first search on the reversed graph from a virtual node K joined to the
+    # targets: the states it reaches can reach the target, and its tree towards the
+    # target is a proper first policy
+    is_target = np.flatnonzero(target)
+    r_src = np.concatenate([dst, np.full(is_target.size, K)])
+    r_dst = np.concatenate([src, is_target])
+    order, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
+                                              directed=True, return_predecessors=True)
+    can = np.zeros(K + 1, dtype=bool)
+    can[order] = True
+    maybe = can[:K] & ~target
     choice = np.argmax(enabled, axis=1)
     values = target.astype(np.float64)
     if not maybe.any():
         return MaxReachability(values, choice, maybe, 0, None)
     problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
-    # the breadth-first tree towards the target: a proper first policy
-    from scipy.sparse import csgraph
-
-    is_target = np.flatnonzero(target)
-    r_src = np.concatenate([dst, np.full(is_target.size, K)])
-    r_dst = np.concatenate([src, is_target])
-    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
-                                          return_predecessors=True)
     step = maybe[src] & (pred[src] == dst)
     first = _first_per_group(src, step)
     start = choice.copy()

@@ -281,17 +281,18 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
         which = np.asarray(which).reshape(-1)
         groups = [(policy, np.flatnonzero(which == j)) for j, policy in enumerate(distinct)]
     for policy, cols in groups:
-        chain = P[states * A + policy]  # [S, S] rows of the chosen actions
         rhs = r[states[:, None], policy[:, None], cols[None, :]]  # [S, len(cols)]
         with np.errstate(all="ignore"):
             if S <= DENSE_SOLVE_STATES:
-                matrix = -gamma * chain.toarray()
+                # the dense tensor (built once per environment, S * A * S floats)
+                matrix = -gamma * env.transitions[states, policy]
                 matrix[states, states] += 1.0
                 try:
                     x = np.linalg.solve(matrix, rhs)
                 except np.linalg.LinAlgError:
                     x = np.full(rhs.shape, np.nan)
             else:
+                chain = P[states * A + policy]  # [S, S] rows of the chosen actions
                 system = sp.csc_matrix(sp.identity(S, format="csr") - gamma * chain)
                 try:
                     x = np.asarray(splu(system).solve(rhs)).reshape(S, cols.size)
@@ -319,16 +320,20 @@ def _policy_iteration(
     only on a strict improvement beyond rounding, so ties cannot make it cycle; ``tol`` is
     not used here (the caller certifies the result with the MacQueen bounds)."""
     S, A, K = r.shape
-    states = np.arange(S)
-    cols = np.arange(K)
     acts = actions.copy()
     V = np.zeros((S, K))
     evaluations = 0
     for _ in range(max_iter):
         V = _evaluate_policies(env, r, acts, gamma)
         evaluations += 1
-        TV, greedy = get_backend().bellman_max(env, r, V, gamma)
-        current = r[states[:, None], acts, cols[None, :]] + gamma * _next_values(env, V, acts)
+        # the Q-values once: their maximum (disabled pairs are -inf in r), its first
+        # maximiser, and the current policy's own entry
+        q = np.asarray(env.transition_matrix @ V).reshape(S, A, K)
+        q *= gamma
+        q += r
+        greedy = q.argmax(axis=1)
+        TV = np.take_along_axis(q, greedy[:, None, :], axis=1)[:, 0, :]
+        current = np.take_along_axis(q, acts[:, None, :], axis=1)[:, 0, :]
         # switch only on a strict improvement beyond rounding, so ties cannot make PI cycle
         slack = 1e-12 * np.maximum(1.0, np.abs(TV))
         improve = TV > current + slack
@@ -336,14 +341,6 @@ def _policy_iteration(
             break
         acts = np.where(improve, greedy, acts)
     return V, evaluations
-
-
-def _next_values(env: FiniteMDP, V: np.ndarray, acts: np.ndarray) -> np.ndarray:
-    """``sum_t tau(t | s, acts[s, k]) V[t, k]`` for every state and reward, ``[S, K]``."""
-    S, K = V.shape
-    A = env.n_actions
-    nxt = np.asarray(env.transition_matrix @ V).reshape(S, A, K)
-    return np.take_along_axis(nxt, acts[:, None, :], axis=1)[:, 0, :]
 
 
 def _certified_optimal(

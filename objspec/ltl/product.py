@@ -220,9 +220,13 @@ class ProductSkeleton:
         state ``k`` under action ``a`` (built once)."""
         if self._rows is None:
             A = self.env.n_actions
+            # the entries are in row order (k, a) and a row's targets are distinct (its
+            # environment successors are): the CSR arrays directly, no COO pass
+            indptr = np.zeros(self.n_states * A + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.entry_source * A + self.entry_action,
+                                  minlength=self.n_states * A), out=indptr[1:])
             self._rows = sp.csr_matrix(
-                (self.entry_probability,
-                 (self.entry_source * A + self.entry_action, self.entry_target)),
+                (self.entry_probability, self.entry_target, indptr),
                 shape=(self.n_states * A, self.n_states),
             )
         return self._rows

@@ -61,8 +61,9 @@ ControlMethod = Literal["auto", "value_iteration", "policy_iteration"]
 #: ``method="auto"`` runs policy iteration directly on MDPs with at most this many states.
 SMALL_STATES = 200
 #: Policy evaluations on MDPs of at most this many states are dense LU solves, beyond
-#: that sparse LU (SuperLU) solves.
-DENSE_SOLVE_STATES = 200
+#: that sparse LU (SuperLU) solves (a dense solve of a few hundred unknowns starts the
+#: BLAS's threads, which a loaded machine makes slow by orders of magnitude).
+DENSE_SOLVE_STATES = 64
 #: ``method="auto"``: after this many value-iteration sweeps, the contraction of each
 #: reward's bound over the last half of them predicts the sweeps still needed ...
 PROBE_SWEEPS = 10

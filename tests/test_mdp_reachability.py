@@ -125,3 +125,31 @@ def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
     monkeypatch.setattr(module, "CASCADE_ROUNDS", 10_000)
     again = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
     assert mec.tolist() == again.tolist()
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_max_reachability_stop_equals_emptied_rows(seed: int) -> None:
+    # stop=... (the constrained-reachability and safety fast paths) gives the values and
+    # undecided states of the same problem with the stopped states' rows emptied
+    import scipy.sparse as sp
+
+    from objspec.mdp.reachability import max_reachability
+
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        succ = rng.choice(K, size=int(rng.integers(1, 4)), replace=False)
+        dense[r, succ] = rng.dirichlet(np.ones(succ.size))
+    enabled = rng.random((K, A)) < 0.8
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    target = rng.random(K) < 0.2
+    stop = rng.random(K) < 0.3
+    emptied = dense.copy()
+    emptied[np.repeat(stop, A)] = 0.0
+    got = max_reachability(sp.csr_matrix(dense), enabled, target, stop=stop)
+    want = max_reachability(sp.csr_matrix(emptied), enabled, target)
+    np.testing.assert_allclose(got.values, want.values, atol=1e-12)
+    assert got.maybe.tolist() == want.maybe.tolist()
+    assert not got.maybe[stop].any()

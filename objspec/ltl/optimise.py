@@ -58,7 +58,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from objspec.errors import InvalidPolicyError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
@@ -361,27 +360,15 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
         goal = None if keep is None else _state_mask(env, formula.right)
         if keep is None or goal is None:
             return None
-        return max_reachability(_cut_rows(rows, keep | goal, A), enabled, goal).values
+        return max_reachability(rows, enabled, goal, stop=~(keep | goal)).values
     if isinstance(formula, Globally):
         safe = _state_mask(env, formula.operand)
         if safe is None:
             return None
         # the safe states where a policy can stay forever; then reach them staying safe
         inside = invariant_states(rows, enabled, safe)
-        return max_reachability(_cut_rows(rows, safe, A), enabled, inside).values
+        return max_reachability(rows, enabled, inside, stop=~safe).values
     return None
-
-
-def _cut_rows(rows: sp.csr_matrix, keep: np.ndarray, n_actions: int) -> sp.csr_matrix:
-    """``rows`` with the rows of the states outside ``keep`` emptied (those states can
-    then reach nothing: value 0 unless they are targets)."""
-    mask = np.repeat(keep, n_actions)
-    counts = np.diff(rows.indptr) * mask[np.arange(rows.shape[0])]
-    entry_keep = np.repeat(mask, np.diff(rows.indptr))
-    indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return sp.csr_matrix((rows.data[entry_keep], rows.indices[entry_keep], indptr),
-                         shape=rows.shape)
 
 
 class _FastMaximalSatisfaction(MaximalSatisfaction):

@@ -461,8 +461,8 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return idx[first]
 
 
-def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray
-                     ) -> MaxReachability:
+def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray,
+                     *, stop: np.ndarray | None = None) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
     Method: the states that cannot reach the target get 0 (a backward graph search). On the
@@ -489,6 +489,10 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     enabled : ndarray of bool ``[K, A]``
         The enabled actions (at least one per state).
     target : ndarray of bool ``[K]``
+    stop : ndarray of bool ``[K]``, optional
+        States whose rows are ignored: a run that enters one stops there (value 0 unless
+        it is a target). ``Pmax(keep U goal)`` is ``Pmax(F goal)`` with ``stop = ~(keep |
+        goal)``, without a copy of ``rows``.
 
     Returns
     -------
@@ -512,6 +516,8 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
     src, act, dst, prob = pair // A, pair % A, rows.indices.astype(np.int64), rows.data
     live = enabled[src, act] & (prob > 0)
+    if stop is not None:
+        live &= ~np.asarray(stop, dtype=bool)[src]
     if not live.all():
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)

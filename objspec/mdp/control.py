@@ -260,15 +260,18 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
     """``V_pi`` ``[S, K]`` of the deterministic policies ``acts`` ``[S, K]`` (reward ``k``
     under policy ``acts[:, k]``): one LU factorisation of ``I - gamma P_pi`` per distinct
     policy, solved for every reward that plays it; dense LAPACK on MDPs of at most
-    :data:`DENSE_SOLVE_STATES` states, sparse SuperLU beyond (PRISM-style models, whose
-    slow-mixing chains are the ones that reach policy iteration, factor with little fill).
+    :data:`DENSE_SOLVE_STATES` states, sparse SuperLU beyond
+    (:func:`~objspec.mdp.linear.ordered_splu`: PRISM-style models, whose slow-mixing
+    chains are the ones that reach policy iteration, factor with little fill in their
+    exploration order).
 
     ``I - gamma P_pi`` is strictly diagonally dominant for ``gamma < 1`` (``P_pi`` is
     stochastic), so the systems are non-singular and well conditioned (infinity-norm
     condition number at most ``(1 + gamma) / (1 - gamma)``). The solve is not certified
     here: :func:`optimal_values` certifies its final values with the MacQueen bounds."""
     import scipy.sparse as sp
-    from scipy.sparse.linalg import splu
+
+    from objspec.mdp.linear import ordered_splu
 
     S, K = acts.shape
     A = env.n_actions
@@ -296,7 +299,7 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
                 chain = P[states * A + policy]  # [S, S] rows of the chosen actions
                 system = sp.csc_matrix(sp.identity(S, format="csr") - gamma * chain)
                 try:
-                    x = np.asarray(splu(system).solve(rhs)).reshape(S, cols.size)
+                    x = np.asarray(ordered_splu(system).solve(rhs)).reshape(S, cols.size)
                 except RuntimeError:  # "Factor is exactly singular"
                     x = np.full(rhs.shape, np.nan)
         if not np.isfinite(x).all():

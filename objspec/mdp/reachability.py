@@ -685,7 +685,7 @@ def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
     from ``guess``, accepted when its true residual is at most ``precision`` (relative to
     ``max(1, |rhs|)``), else sparse LU (random-graph products fill LU factors densely,
     chains and PRISM models do not)."""
-    from scipy.sparse.linalg import splu
+    from objspec.mdp.linear import ordered_splu
 
     limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
     if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
@@ -695,7 +695,7 @@ def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:
             return x
     try:
-        out = np.asarray(splu(sp.csc_matrix(matrix)).solve(rhs))
+        out = np.asarray(ordered_splu(matrix).solve(rhs))
     except RuntimeError:  # "Factor is exactly singular"
         out = np.full(rhs.shape, np.nan)
     if not np.isfinite(out).all():

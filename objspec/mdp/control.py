@@ -14,8 +14,9 @@ for ``K`` reward functions at once. Two methods share one certificate:
   contracts so slowly that it is predicted to need more than :data:`SLOW_SWEEPS` more
   sweeps leaves; then policy iteration warm-started from the greedy policies for the
   rewards not yet certified (fast where the span contracts slowly, as on the chains of
-  PRISM models); on MDPs of at most :data:`SMALL_STATES` states straight to policy
-  iteration (a few dense solves cost less than the Python overhead of many sweeps).
+  PRISM models); on MDPs of at most :data:`SMALL_STATES` states, and on Markov chains
+  (one enabled action per state: a single evaluation), straight to policy iteration (a
+  few direct solves cost less than the Python overhead of many sweeps).
 
 **Stopping rule and certificate** (MacQueen 1966; Porteus 1971; Puterman 1994, section
 6.6.3). For *any* ``V`` let ``d = T V - V``. Then, state by state,
@@ -435,7 +436,9 @@ def optimal_values(
     V0 = np.zeros((S, K))
     used: list[str] = []
     iterations = 0
-    if method == "policy_iteration" or (method == "auto" and S <= SMALL_STATES):
+    # a Markov chain (one enabled action per state): its one evaluation is the answer
+    chain = A == 1 or bool((env.n_enabled == 1).all())
+    if method == "policy_iteration" or (method == "auto" and (S <= SMALL_STATES or chain)):
         _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
         V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations

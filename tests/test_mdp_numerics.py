@@ -586,3 +586,21 @@ def test_ordered_splu_solves_in_both_orders(seed: int, shape: str) -> None:
     # the residual of a backward-stable solve, and agreement with scipy's own solver
     assert float(np.abs(M @ x - b).max()) <= 1e-12
     np.testing.assert_allclose(x, spla.spsolve(M, b), rtol=0, atol=1e-10)
+
+
+def test_matrix_envelope_against_its_definition() -> None:
+    import scipy.sparse as sp
+
+    from objspec.mdp.linear import matrix_envelope
+
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        n = int(rng.integers(1, 30))
+        dense = (rng.random((n, n)) < 0.15) * 1.0
+        want = 0
+        for i in range(n):
+            row, col = np.flatnonzero(dense[i]), np.flatnonzero(dense[:, i])
+            want += max(0, i - int(row.min())) if row.size else 0
+            want += max(0, i - int(col.min())) if col.size else 0
+        assert matrix_envelope(sp.csr_matrix(dense)) == want
+        assert matrix_envelope(sp.csc_matrix(dense)) == want

@@ -526,15 +526,15 @@ def matrix_envelope(matrix: sp.spmatrix) -> int:
     >>> matrix_envelope(sp.csc_matrix(np.array([[1.0, 0, 1], [0, 1, 0], [1, 0, 1]])))
     4
     """
-    csc = sp.csc_matrix(matrix)
-    total = 0
-    for compressed in (csc, csc.tocsr()):
-        lengths = np.diff(compressed.indptr)
-        nonempty = np.flatnonzero(lengths > 0)
-        if nonempty.size:
-            first = np.minimum.reduceat(compressed.indices, compressed.indptr[nonempty])
-            total += int(np.maximum(nonempty - first, 0).sum())
-    return total
+    csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
+    n = csc.shape[0]
+    column = np.repeat(np.arange(n), np.diff(csc.indptr))  # the column of each entry
+    first_row = np.full(n, n, dtype=np.int64)  # per column, its first row
+    np.minimum.at(first_row, column, csc.indices)
+    first_column = np.full(n, n, dtype=np.int64)  # per row, its first column
+    np.minimum.at(first_column, csc.indices, column)
+    span = np.arange(n)
+    return int(np.maximum(span - first_row, 0).sum() + np.maximum(span - first_column, 0).sum())
 
 
 def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:
@@ -560,7 +560,7 @@ def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:
     >>> lu.solve(np.array([1.0, 1.0])).tolist()
     [1.0, 1.0]
     """
-    csc = sp.csc_matrix(matrix)
+    csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
     if matrix_envelope(csc) <= NATURAL_ORDER_ENVELOPE * (csc.nnz + csc.shape[0]):
         return spla.splu(csc, permc_spec="NATURAL", diag_pivot_thresh=0.0)
     return spla.splu(csc, permc_spec="COLAMD")

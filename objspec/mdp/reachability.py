@@ -689,7 +689,8 @@ def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray,
 
     limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
     if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
-        matrix = sp.csr_matrix(matrix)
+        if not sp.isspmatrix_csr(matrix):
+            matrix = sp.csr_matrix(matrix)
         with np.errstate(all="ignore"):
             x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:

@@ -153,3 +153,31 @@ def test_max_reachability_stop_equals_emptied_rows(seed: int) -> None:
     np.testing.assert_allclose(got.values, want.values, atol=1e-12)
     assert got.maybe.tolist() == want.maybe.tolist()
     assert not got.maybe[stop].any()
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_layered_search_and_csgraph_search_give_the_same_pmax(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small models find the states that can reach the target (and the first policy's
+    # tree) by vectorised layers, larger ones by scipy's search: the same answer
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        succ = rng.choice(K, size=int(rng.integers(1, 3)), replace=False)
+        dense[r, succ] = rng.dirichlet(np.ones(succ.size))
+    enabled = rng.random((K, A)) < 0.8
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    target = rng.random(K) < 0.15
+    rows = sp.csr_matrix(dense)
+    layered = module.max_reachability(rows, enabled, target)
+    monkeypatch.setattr(module, "DENSE_MAX_NODES", 0)
+    searched = module.max_reachability(rows, enabled, target)
+    assert layered.maybe.tolist() == searched.maybe.tolist()
+    np.testing.assert_allclose(layered.values, searched.values, atol=1e-12)

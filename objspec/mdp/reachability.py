@@ -524,20 +524,24 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     # one breadth-first search on the reversed graph from a virtual node K joined to the
     # targets: the states it reaches can reach the target, and its tree towards the
     # target is a proper first policy
-    is_target = np.flatnonzero(target)
-    r_src = np.concatenate([dst, np.full(is_target.size, K)])
-    r_dst = np.concatenate([src, is_target])
-    order, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
-                                              directed=True, return_predecessors=True)
-    can = np.zeros(K + 1, dtype=bool)
-    can[order] = True
-    maybe = can[:K] & ~target
+    if K <= DENSE_MAX_NODES:
+        can, toward = _layers_to_target(src, dst, target)
+    else:
+        is_target = np.flatnonzero(target)
+        r_src = np.concatenate([dst, np.full(is_target.size, K)])
+        r_dst = np.concatenate([src, is_target])
+        order, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K,
+                                                  directed=True, return_predecessors=True)
+        reached = np.zeros(K + 1, dtype=bool)
+        reached[order] = True
+        can, toward = reached[:K], pred[src] == dst
+    maybe = can & ~target
     choice = np.argmax(enabled, axis=1)
     values = target.astype(np.float64)
     if not maybe.any():
         return MaxReachability(values, choice, maybe, 0, None)
     problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, target)
-    step = maybe[src] & (pred[src] == dst)
+    step = maybe[src] & toward
     first = _first_per_group(src, step)
     start = choice.copy()
     start[src[first]] = act[first]
@@ -548,6 +552,26 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
                                                   None)
     values[maybe] = q.values[q.node_of[maybe]]
     return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
+
+
+def _layers_to_target(src: np.ndarray, dst: np.ndarray, target: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Breadth-first layers towards ``target`` over the entries ``src -> dst``, one
+    vectorised step per layer (for small models, where it costs less than building a graph
+    for :mod:`scipy.sparse.csgraph`): the states that can reach the target, and which
+    entries lead from a state of layer ``d`` to one of layer ``d - 1`` (every state off the
+    target that can reach it has one: the first per state is a breadth-first tree)."""
+    reached = np.array(target, dtype=bool)
+    frontier = reached
+    toward = np.zeros(src.size, dtype=bool)
+    while True:
+        step = frontier[dst] & ~reached[src]
+        if not step.any():
+            return reached, toward
+        toward |= step
+        frontier = np.zeros_like(reached)
+        frontier[src[step]] = True
+        reached = reached | frontier
 
 
 class _Problem:

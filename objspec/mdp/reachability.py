@@ -415,7 +415,7 @@ class _Quotient:
         self.node_of = node_of
         self.n_nodes = n_nodes
         self.pair_node = pair_node
-        self.starts = np.flatnonzero(np.r_[True, pair_node[1:] != pair_node[:-1]])
+        self.starts = np.flatnonzero(np.concatenate(([True], pair_node[1:] != pair_node[:-1])))
         self.matrix = matrix
         self.to_target = to_target
         self.values = np.zeros(n_nodes)
@@ -646,7 +646,7 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
     returns the quotient (with ``values`` set), the chosen pair per node and the number
     of evaluations. Raises :class:`SolverError` if an evaluation fails."""
     n_nodes, n_pairs = q.n_nodes, q.pair_node.size
-    counts = np.diff(np.r_[q.starts, n_pairs])
+    counts = np.diff(np.append(q.starts, n_pairs))
     x = np.zeros(n_nodes)
     if n_pairs == n_nodes:  # one pair per node: nothing to choose
         chosen = np.arange(n_nodes)

@@ -100,6 +100,9 @@ def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
     import objspec.mdp.reachability as module
 
     monkeypatch.setattr(module, "CASCADE_ROUNDS", rounds)
+    # rounds first even on these small models (0: the worklist pass at once; 10_000:
+    # the vectorised rounds only)
+    monkeypatch.setattr(module, "CASCADE_WORKLIST_SMALL", -1)
     rng = np.random.default_rng(seed)
     K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
     dense = np.zeros((K * A, K))
@@ -123,6 +126,7 @@ def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
     allowed = enabled & got[:, None]
     mec = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
     monkeypatch.setattr(module, "CASCADE_ROUNDS", 10_000)
+    monkeypatch.setattr(module, "CASCADE_WORKLIST_SMALL", -1)
     again = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
     assert mec.tolist() == again.tolist()
 

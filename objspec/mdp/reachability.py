@@ -217,6 +217,9 @@ def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.nd
 CASCADE_ROUNDS = 8
 #: ... on models of at most this many entries (a Python loop over every entry).
 CASCADE_WORKLIST_MAX_ENTRIES = 200_000
+#: Models of at most this many entries take the worklist pass at once (a few hundred
+#: Python steps cost less than one vectorised round's array calls).
+CASCADE_WORKLIST_SMALL = 256
 
 
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
@@ -227,15 +230,17 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     whose entries all stay in it. Works frontier by frontier through the entries into
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
     its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
-    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries the rest
-    is one worklist pass (each entry into a removed state visited once), which a chain
-    removing one state per round would otherwise pay a round of array calls for."""
+    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries (at once
+    on one of at most :data:`CASCADE_WORKLIST_SMALL`) the rest is one worklist pass
+    (each entry into a removed state visited once), which a chain removing one state
+    per round would otherwise pay a round of array calls for."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
     rounds = 0
     while frontier.size:
-        if rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES:
+        if pair.size <= CASCADE_WORKLIST_SMALL or (
+                rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES):
             _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
             return
         rounds += 1
@@ -309,7 +314,8 @@ def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
     >>> invariant_states(rows, np.ones((3, 2), dtype=bool), np.array([True, True, False]))
     array([ True, False, False])
     """
-    rows = sp.csr_matrix(rows)
+    if not sp.isspmatrix_csr(rows):
+        rows = sp.csr_matrix(rows)
     K, A = enabled.shape
     safe = np.asarray(safe, dtype=bool)
     pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))

@@ -181,7 +181,33 @@ def test_layered_search_and_csgraph_search_give_the_same_pmax(
     target = rng.random(K) < 0.15
     rows = sp.csr_matrix(dense)
     layered = module.max_reachability(rows, enabled, target)
-    monkeypatch.setattr(module, "DENSE_MAX_NODES", 0)
+    monkeypatch.setattr(module, "LAYERED_MAX_STATES", 0)
     searched = module.max_reachability(rows, enabled, target)
     assert layered.maybe.tolist() == searched.maybe.tolist()
     np.testing.assert_allclose(layered.values, searched.values, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [100, 300])
+def test_deep_models_fall_back_from_layers_to_the_search(
+    K: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a chain K - 1 layers deep (more than LAYER_ROUNDS) above DENSE_MAX_NODES states:
+    # the layered search gives up and the graph search answers, as with no layers at all
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    assert module.DENSE_MAX_NODES < K <= module.LAYERED_MAX_STATES
+    assert module._layers_to_target(np.arange(K - 1), np.arange(1, K),
+                                    np.eye(K, dtype=bool)[-1], module.LAYER_ROUNDS) is None
+    dense = np.zeros((2 * K, K))
+    dense[2 * np.arange(K), np.minimum(np.arange(K) + 1, K - 1)] = 0.9  # action 0: on
+    dense[2 * np.arange(K), 0] += 0.1
+    dense[2 * np.arange(K) + 1, np.arange(K)] = 1.0  # action 1: stay
+    target = np.eye(K, dtype=bool)[-1]
+    enabled = np.ones((K, 2), dtype=bool)
+    got = module.max_reachability(sp.csr_matrix(dense), enabled, target)
+    monkeypatch.setattr(module, "LAYERED_MAX_STATES", 0)
+    want = module.max_reachability(sp.csr_matrix(dense), enabled, target)
+    np.testing.assert_allclose(got.values, want.values, atol=1e-12)
+    assert np.allclose(got.values, 1.0)  # go on: every retry restarts, the goal is sure

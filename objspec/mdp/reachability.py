@@ -199,6 +199,12 @@ SEED_SWEEPS = 30
 FINAL_PRECISION = 1e-14
 #: Systems with more unknowns than this are tried with BiCGSTAB before sparse LU.
 ITERATIVE_MIN_UNKNOWNS = 200
+#: :func:`max_reachability` finds the states that can reach the target by vectorised
+#: breadth-first layers on models of at most :data:`DENSE_MAX_NODES` states, and on models
+#: of at most LAYERED_MAX_STATES states whose layers number at most LAYER_ROUNDS (else by
+#: one graph search).
+LAYERED_MAX_STATES = 1024
+LAYER_ROUNDS = 16
 #: Quotients with at most this many nodes are solved with dense matrices (below the size
 #: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
 DENSE_MAX_NODES = 64
@@ -530,8 +536,10 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     # one breadth-first search on the reversed graph from a virtual node K joined to the
     # targets: the states it reaches can reach the target, and its tree towards the
     # target is a proper first policy
-    if K <= DENSE_MAX_NODES:
-        can, toward = _layers_to_target(src, dst, target)
+    layered = (_layers_to_target(src, dst, target, K if K <= DENSE_MAX_NODES else LAYER_ROUNDS)
+               if K <= LAYERED_MAX_STATES else None)
+    if layered is not None:
+        can, toward = layered
     else:
         is_target = np.flatnonzero(target)
         r_src = np.concatenate([dst, np.full(is_target.size, K)])
@@ -560,17 +568,18 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
 
 
-def _layers_to_target(src: np.ndarray, dst: np.ndarray, target: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _layers_to_target(src: np.ndarray, dst: np.ndarray, target: np.ndarray, max_rounds: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
     """Breadth-first layers towards ``target`` over the entries ``src -> dst``, one
-    vectorised step per layer (for small models, where it costs less than building a graph
-    for :mod:`scipy.sparse.csgraph`): the states that can reach the target, and which
+    vectorised step per layer (on small or shallow models it costs less than building a
+    graph for :mod:`scipy.sparse.csgraph`): the states that can reach the target, and which
     entries lead from a state of layer ``d`` to one of layer ``d - 1`` (every state off the
-    target that can reach it has one: the first per state is a breadth-first tree)."""
+    target that can reach it has one: the first per state is a breadth-first tree). None
+    if more than ``max_rounds`` layers are needed (a deep model: search it instead)."""
     reached = np.array(target, dtype=bool)
     frontier = reached
     toward = np.zeros(src.size, dtype=bool)
-    while True:
+    for _ in range(max_rounds + 1):
         step = frontier[dst] & ~reached[src]
         if not step.any():
             return reached, toward
@@ -578,6 +587,7 @@ def _layers_to_target(src: np.ndarray, dst: np.ndarray, target: np.ndarray
         frontier = np.zeros_like(reached)
         frontier[src[step]] = True
         reached = reached | frontier
+    return None
 
 
 class _Problem:

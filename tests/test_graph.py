@@ -100,11 +100,14 @@ def test_edges_on_cycles_match_networkx(graph: tuple) -> None:
     assert edges_on_cycles(n, src, dst).tolist() == expected
 
 
-def test_adjacency_keeps_repeated_edges_and_their_order() -> None:
+def test_adjacency_is_canonical_float64() -> None:
+    # the form scipy.sparse.csgraph works in (it used to copy every int8 graph to it):
+    # repeated edges merged, each row's targets sorted, float64 ones
     m = adjacency(3, np.array([2, 0, 2, 0]), np.array([1, 2, 0, 2]))
-    assert m.shape == (3, 3) and m.dtype == np.int8
-    assert m.indptr.tolist() == [0, 2, 2, 4]
-    assert m.indices.tolist() == [2, 2, 1, 0]
+    assert m.shape == (3, 3) and m.dtype == np.float64 and m.has_canonical_format
+    assert m.indptr.tolist() == [0, 1, 1, 3]
+    assert m.indices.tolist() == [2, 0, 1]
+    assert m.data.tolist() == [1.0, 1.0, 1.0]
 
 
 @pytest.mark.parametrize("backward", [False, True])

@@ -678,3 +678,47 @@ def test_condition_dnf_is_an_equivalent_minimal_normal_form(text: str) -> None:
             expected = cond.holds(union, intersection)
             got = any(all(a.holds(union, intersection) for a in term) for term in dnf)
             assert got == expected, (text, union, intersection, dnf)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_dense_closure_graph_passes_agree_with_the_sparse_searches(seed: int) -> None:
+    # the small-automaton graph passes (a dense transitive closure) against
+    # objspec.mdp.graph's sparse searches: the same SCC partition and backward reach
+    from objspec.ltl import operations
+    from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
+
+    rng = np.random.default_rng(seed)
+    n, letters = int(rng.integers(1, operations.SMALL_GRAPH_STATES + 1)), int(rng.integers(1, 5))
+    succ = rng.integers(-1, n, size=(n, letters))
+    src, dst, _ = operations._edges(succ)
+    count, labels = operations._sccs(n, src, dst)
+    want_count, want = strongly_connected_components(adjacency(n, src, dst))
+    assert count == want_count and labels.min() >= 0 and labels.max() == count - 1
+    assert ((labels[:, None] == labels[None, :]) == (want[:, None] == want[None, :])).all()
+    roots = np.flatnonzero(rng.random(n) < 0.2)
+    assert (operations._reaching(succ, roots)
+            == reachable(adjacency(n, src, dst), roots, backward=True)).all()
+
+
+@given(formulas(depth=4))
+@settings(max_examples=60, deadline=None)
+def test_translation_is_the_same_with_and_without_the_dense_graph_passes(
+    phi: s.Formula,
+) -> None:
+    from objspec.ltl import clear_caches, operations
+
+    atoms = sorted(phi.atoms())
+    clear_caches()
+    dense = translate(phi, atoms)
+    saved = operations.SMALL_GRAPH_STATES
+    operations.SMALL_GRAPH_STATES = 0
+    try:
+        clear_caches()
+        sparse = translate(phi, atoms)
+    finally:
+        operations.SMALL_GRAPH_STATES = saved
+        clear_caches()
+    assert dense.initial == sparse.initial
+    assert np.array_equal(dense.successors, sparse.successors)
+    assert np.array_equal(dense.marks, sparse.marks)
+    assert str(dense.acceptance) == str(sparse.acceptance)

@@ -99,6 +99,53 @@ def test_policy_iteration_on_slowly_mixing_model() -> None:
     assert sol.optimal_certified
 
 
+def test_auto_probe_leaves_slow_value_iteration_for_sparse_policy_iteration() -> None:
+    # a corridor of more than SMALL_STATES states: after PROBE_SWEEPS sweeps the bound's
+    # contraction predicts many more, so "auto" finishes by policy iteration with sparse
+    # LU evaluations; the values agree with the closed form and with value iteration
+    from objspec.mdp import control
+
+    S = control.SMALL_STATES + 100
+    assert S > control.DENSE_SOLVE_STATES
+    P = np.zeros((S, 2, S))
+    P[np.arange(S), 0, np.maximum(np.arange(S) - 1, 0)] = 1.0
+    P[np.arange(S), 1, np.minimum(np.arange(S) + 1, S - 1)] = 1.0
+    env = FiniteMDP(P, np.eye(S)[0])
+    R = np.zeros(S)
+    R[-1] = 1.0
+    sol = optimal_values(env, R, 0.99)
+    assert sol.method == "value_iteration+policy_iteration"
+    expected = 0.99 ** (S - 1 - np.arange(S)) / (1 - 0.99)
+    assert np.abs(sol.values - expected).max() <= sol.error_bound
+    assert sol.error_bound <= 1e-8 and sol.optimal_certified
+    vi = optimal_values(env, R, 0.99, method="value_iteration", max_iter=20_000)
+    assert np.abs(sol.values - vi.values).max() <= sol.error_bound + vi.error_bound
+
+
+@given(st.data(), st.sampled_from([Fraction(1, 2), Fraction(9, 10)]))
+def test_sparse_lu_evaluations_match_exact_policy_iteration(
+    data: st.DataObject, gamma: Fraction
+) -> None:
+    # policy iteration with the sparse LU evaluation forced (DENSE_SOLVE_STATES = 0) and
+    # with the dense one: both within their certified bound of the exact optimum
+    from objspec.mdp import control
+    from objspec.mdp.exact_control import exact_policy_iteration
+
+    env = data.draw(rational_mdps(max_states=5, max_actions=3))
+    R = data.draw(rational_rewards(env))
+    exact = exact_policy_iteration(env, R, gamma)
+    want = np.array([float(v) for v in exact.values])
+    saved = control.DENSE_SOLVE_STATES
+    try:
+        for dense_states in (0, saved):
+            control.DENSE_SOLVE_STATES = dense_states
+            sol = optimal_values(env, R.astype(np.float64), float(gamma),
+                                 method="policy_iteration")
+            assert np.abs(sol.values - want).max() <= sol.error_bound + 1e-12
+    finally:
+        control.DENSE_SOLVE_STATES = saved
+
+
 def test_ties_are_not_certified_but_policies_remain_optimal() -> None:
     P = np.zeros((2, 2, 2))
     P[:, :, 1] = 1.0  # both actions identical

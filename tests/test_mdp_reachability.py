@@ -71,3 +71,143 @@ def test_float_orderings_tie_policies_that_differ_only_off_their_reached_states(
         assert gomorl.compare(Policy(pi), Policy(other)) == 0
         assert OMO(lexicographic(), 0.9).compile(env).compare(Policy(pi), Policy(other)) == 0
     assert checked >= 4
+
+
+def _invariant_brute_force(dense: np.ndarray, enabled: np.ndarray, safe: np.ndarray
+                           ) -> np.ndarray:
+    """The greatest set of safe states each with an enabled action whose successors all
+    stay in it, by the textbook fixed-point loop on dense arrays."""
+    K, A = enabled.shape
+    inside = safe.copy()
+    while True:
+        support = dense.reshape(K, A, K) > 0
+        keeps = enabled & ~(support & ~inside[None, None, :]).any(axis=2)
+        new = inside & keeps.any(axis=1)
+        if (new == inside).all():
+            return inside
+        inside = new
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("rounds", [0, 1, 8, 10_000])
+def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
+    seed: int, rounds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # invariant_states and maximal_end_components through _cascade, switched to its
+    # worklist pass after `rounds` vectorised rounds (10_000: never): the same sets
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    monkeypatch.setattr(module, "CASCADE_ROUNDS", rounds)
+    # rounds first even on these small models (0: the worklist pass at once; 10_000:
+    # the vectorised rounds only)
+    monkeypatch.setattr(module, "CASCADE_WORKLIST_SMALL", -1)
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        # mostly a chain towards higher states (deep cascades), sometimes a jump back
+        succ = np.unique(np.minimum(K - 1, r // A + rng.integers(0, 3, size=2)))
+        if rng.random() < 0.2:
+            succ = np.unique(np.r_[succ, rng.integers(0, K)])
+        dense[r, succ] = 1.0 / succ.size
+    enabled = rng.random((K, A)) < 0.7
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    safe = rng.random(K) < 0.85
+    rows = sp.csr_matrix(dense)
+    got = module.invariant_states(rows, enabled, safe)
+    assert got.tolist() == _invariant_brute_force(dense, enabled, safe).tolist()
+    # end components of the sub-MDP of the actions that stay in `got`: the same with the
+    # cascade never switched
+    coo = rows.tocoo()
+    src, act, dst = coo.row // A, coo.row % A, coo.col
+    allowed = enabled & got[:, None]
+    mec = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
+    monkeypatch.setattr(module, "CASCADE_ROUNDS", 10_000)
+    monkeypatch.setattr(module, "CASCADE_WORKLIST_SMALL", -1)
+    again = module.maximal_end_components(K, A, src, act, dst, allowed.copy())
+    assert mec.tolist() == again.tolist()
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_max_reachability_stop_equals_emptied_rows(seed: int) -> None:
+    # stop=... (the constrained-reachability and safety fast paths) gives the values and
+    # undecided states of the same problem with the stopped states' rows emptied
+    import scipy.sparse as sp
+
+    from objspec.mdp.reachability import max_reachability
+
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        succ = rng.choice(K, size=int(rng.integers(1, 4)), replace=False)
+        dense[r, succ] = rng.dirichlet(np.ones(succ.size))
+    enabled = rng.random((K, A)) < 0.8
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    target = rng.random(K) < 0.2
+    stop = rng.random(K) < 0.3
+    emptied = dense.copy()
+    emptied[np.repeat(stop, A)] = 0.0
+    got = max_reachability(sp.csr_matrix(dense), enabled, target, stop=stop)
+    want = max_reachability(sp.csr_matrix(emptied), enabled, target)
+    np.testing.assert_allclose(got.values, want.values, atol=1e-12)
+    assert got.maybe.tolist() == want.maybe.tolist()
+    assert not got.maybe[stop].any()
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_layered_search_and_csgraph_search_give_the_same_pmax(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small models find the states that can reach the target (and the first policy's
+    # tree) by vectorised layers, larger ones by scipy's search: the same answer
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    rng = np.random.default_rng(seed)
+    K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
+    dense = np.zeros((K * A, K))
+    for r in range(K * A):
+        succ = rng.choice(K, size=int(rng.integers(1, 3)), replace=False)
+        dense[r, succ] = rng.dirichlet(np.ones(succ.size))
+    enabled = rng.random((K, A)) < 0.8
+    enabled[np.arange(K), rng.integers(0, A, size=K)] = True
+    dense[~enabled.reshape(-1)] = 0.0
+    target = rng.random(K) < 0.15
+    rows = sp.csr_matrix(dense)
+    layered = module.max_reachability(rows, enabled, target)
+    monkeypatch.setattr(module, "LAYERED_MAX_STATES", 0)
+    searched = module.max_reachability(rows, enabled, target)
+    assert layered.maybe.tolist() == searched.maybe.tolist()
+    np.testing.assert_allclose(layered.values, searched.values, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [100, 300])
+def test_deep_models_fall_back_from_layers_to_the_search(
+    K: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a chain K - 1 layers deep (more than LAYER_ROUNDS) above DENSE_MAX_NODES states:
+    # the layered search gives up and the graph search answers, as with no layers at all
+    import scipy.sparse as sp
+
+    import objspec.mdp.reachability as module
+
+    assert module.DENSE_MAX_NODES < K <= module.LAYERED_MAX_STATES
+    assert module._layers_to_target(np.arange(K - 1), np.arange(1, K),
+                                    np.eye(K, dtype=bool)[-1], module.LAYER_ROUNDS) is None
+    dense = np.zeros((2 * K, K))
+    dense[2 * np.arange(K), np.minimum(np.arange(K) + 1, K - 1)] = 0.9  # action 0: on
+    dense[2 * np.arange(K), 0] += 0.1
+    dense[2 * np.arange(K) + 1, np.arange(K)] = 1.0  # action 1: stay
+    target = np.eye(K, dtype=bool)[-1]
+    enabled = np.ones((K, 2), dtype=bool)
+    got = module.max_reachability(sp.csr_matrix(dense), enabled, target)
+    monkeypatch.setattr(module, "LAYERED_MAX_STATES", 0)
+    want = module.max_reachability(sp.csr_matrix(dense), enabled, target)
+    np.testing.assert_allclose(got.values, want.values, atol=1e-12)
+    assert np.allclose(got.values, 1.0)  # go on: every retry restarts, the goal is sure

@@ -39,8 +39,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from objspec.errors import TranslationLimitError
@@ -282,11 +280,52 @@ def _edges(
     return src, succ[exists], m
 
 
+#: Graphs of at most this many automaton states are analysed with a dense transitive
+#: closure (a few float32 matrix squarings) instead of :mod:`objspec.mdp.graph`'s sparse
+#: searches, whose fixed cost dominates on the few-state automata of most formulas.
+SMALL_GRAPH_STATES = 32
+
+
+def _closure(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``[n, n]`` bool: ``closure[i, j]`` iff ``j`` is reachable from ``i`` (reflexive),
+    by repeated squaring of the adjacency matrix with the identity (``ceil(log2 n)``
+    products at most; float32 counts of at most ``n`` are exact)."""
+    reach = np.eye(n, dtype=np.float32)
+    reach[src, dst] = 1.0
+    while True:
+        squared = (reach @ reach) > 0
+        if (squared == (reach > 0)).all():
+            return squared
+        reach = squared.astype(np.float32)
+
+
+def _sccs(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[int, np.ndarray]:
+    """The strongly connected components of the graph ``src -> dst`` on ``n`` nodes:
+    their number and each node's label in ``0 .. count - 1`` (the dense closure below
+    :data:`SMALL_GRAPH_STATES` nodes, labels in order of each component's smallest node;
+    else :func:`~objspec.mdp.graph.strongly_connected_components`)."""
+    if n > SMALL_GRAPH_STATES:
+        return strongly_connected_components(adjacency(n, src, dst))
+    reach = _closure(n, src, dst)
+    first = (reach & reach.T).argmax(axis=1)  # each node's smallest mutual-reach node
+    roots, labels = np.unique(first, return_inverse=True)
+    return int(roots.size), labels.reshape(-1)
+
+
+def _reaching(succ: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """``[Q]`` bool: the automaton states from which a state of ``roots`` is reachable."""
+    n = succ.shape[0]
+    src, dst, _ = _edges(succ)
+    if n > SMALL_GRAPH_STATES:
+        return reachable(adjacency(n, src, dst), roots, backward=True)
+    return np.asarray(_closure(n, src, dst)[:, roots].any(axis=1))
+
+
 def _on_cycles(succ: np.ndarray) -> np.ndarray:
     """``[Q, L]`` bool: the transition exists and lies inside a strongly connected component."""
     n = succ.shape[0]
     src, dst, _ = _edges(succ)
-    _, labels = strongly_connected_components(adjacency(n, src, dst))
+    _, labels = _sccs(n, src, dst)
     labels = np.append(np.asarray(labels), -1)
     return (succ >= 0) & (labels[:n, None] == labels[succ])
 
@@ -357,7 +396,7 @@ def _relevant_sets(
                          dtype=np.int64)
     all_masks = np.array([sum(1 << a.index for a in c) for c in dnf], dtype=np.int64)
     src, dst, edge_marks = _edges(succ, marks)
-    n_comp, comp = strongly_connected_components(adjacency(n, src, dst))
+    n_comp, comp = _sccs(n, src, dst)
     inside = comp[src] == comp[dst]
     present = np.zeros(n_comp, dtype=np.int64)
     np.bitwise_or.at(present, comp[src[inside]], edge_marks[inside])
@@ -417,7 +456,7 @@ def _accepting_nodes(
             if good[0]:
                 break
             continue
-        n_comp, comp = strongly_connected_components(adjacency(n, s_, d_))
+        n_comp, comp = _sccs(n, s_, d_)
         inside = comp[s_] == comp[d_]
         if not inside.any():
             continue
@@ -431,11 +470,6 @@ def _accepting_nodes(
             ok = has_cycle & ((present & inf) == inf) & ((absent & inf_out) == inf_out)
             good |= ok[comp]
     return good
-
-
-def _graph(succ: np.ndarray) -> Any:
-    src, dst, _ = _edges(succ)
-    return adjacency(succ.shape[0], src, dst)
 
 
 def empty_states(
@@ -459,7 +493,7 @@ def empty_states(
         return None
     if not good.any():
         return np.ones(succ.shape[0], dtype=bool)
-    return ~reachable(_graph(succ), np.flatnonzero(good), backward=True)
+    return ~_reaching(succ, np.flatnonzero(good))
 
 
 def universal_states(
@@ -486,7 +520,7 @@ def universal_states(
     bad |= (succ < 0).any(axis=1)
     if not bad.any():
         return np.ones(succ.shape[0], dtype=bool)
-    return ~reachable(_graph(succ), np.flatnonzero(bad), backward=True)
+    return ~_reaching(succ, np.flatnonzero(bad))
 
 
 def is_empty(

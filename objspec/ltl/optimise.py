@@ -58,7 +58,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from objspec.errors import InvalidPolicyError
 from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
@@ -279,26 +278,20 @@ def maximal_satisfaction(
 FAST_NEXT_MAX = 64
 
 
-def _state_mask(env: FiniteMDP, formula: Formula, cache: dict[str, np.ndarray]
-                ) -> np.ndarray | None:
+def _state_mask(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
     """``[S]`` bool: the states whose label satisfies the propositional ``formula``, or
     None if it is temporal."""
     if isinstance(formula, Constant):
         return np.full(env.n_states, bool(formula.value))
     if isinstance(formula, Atom):
-        if formula.name not in cache:
-            labels = env.state_labels
-            assert labels is not None
-            cache[formula.name] = np.fromiter((formula.name in ls for ls in labels),
-                                              dtype=bool, count=env.n_states)
-        return cache[formula.name]
+        return env.proposition_mask(formula.name)
     if isinstance(formula, Not):
-        inner = _state_mask(env, formula.operand, cache)
+        inner = _state_mask(env, formula.operand)
         return None if inner is None else ~inner
     if not isinstance(formula, And | Or | Xor | Implies | Equivalent):
         return None
-    left = _state_mask(env, formula.left, cache)
-    right = None if left is None else _state_mask(env, formula.right, cache)
+    left = _state_mask(env, formula.left)
+    right = None if left is None else _state_mask(env, formula.right)
     if left is None or right is None:
         return None
     if isinstance(formula, And):
@@ -339,10 +332,9 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
     (:mod:`objspec.ltl.prefix_independent`; section 10.6.4)."""
     if env.state_labels is None:
         return None
-    cache: dict[str, np.ndarray] = {}
     formula = _push_negation(formula)
     S, A = env.n_states, env.n_actions
-    here = _state_mask(env, formula, cache)
+    here = _state_mask(env, formula)
     if here is not None:
         return here.astype(np.float64)
     form = streett_form(formula)
@@ -355,7 +347,7 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
         inner: Formula = formula
         while isinstance(inner, Next) and depth <= FAST_NEXT_MAX:
             inner, depth = _push_negation(inner.operand), depth + 1
-        goal = _state_mask(env, inner, cache)
+        goal = _state_mask(env, inner)
         if goal is None or depth > FAST_NEXT_MAX:
             return None
         values = goal.astype(np.float64)
@@ -366,36 +358,24 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
             values = np.clip(q.max(axis=1), 0.0, 1.0)
         return values
     if isinstance(formula, Finally):
-        goal = _state_mask(env, formula.operand, cache)
+        goal = _state_mask(env, formula.operand)
         if goal is None:
             return None
         return max_reachability(rows, enabled, goal).values
     if isinstance(formula, Until):
-        keep = _state_mask(env, formula.left, cache)
-        goal = None if keep is None else _state_mask(env, formula.right, cache)
+        keep = _state_mask(env, formula.left)
+        goal = None if keep is None else _state_mask(env, formula.right)
         if keep is None or goal is None:
             return None
-        return max_reachability(_cut_rows(rows, keep | goal, A), enabled, goal).values
+        return max_reachability(rows, enabled, goal, stop=~(keep | goal)).values
     if isinstance(formula, Globally):
-        safe = _state_mask(env, formula.operand, cache)
+        safe = _state_mask(env, formula.operand)
         if safe is None:
             return None
         # the safe states where a policy can stay forever; then reach them staying safe
         inside = invariant_states(rows, enabled, safe)
-        return max_reachability(_cut_rows(rows, safe, A), enabled, inside).values
+        return max_reachability(rows, enabled, inside, stop=~safe).values
     return None
-
-
-def _cut_rows(rows: sp.csr_matrix, keep: np.ndarray, n_actions: int) -> sp.csr_matrix:
-    """``rows`` with the rows of the states outside ``keep`` emptied (those states can
-    then reach nothing: value 0 unless they are targets)."""
-    mask = np.repeat(keep, n_actions)
-    counts = np.diff(rows.indptr) * mask[np.arange(rows.shape[0])]
-    entry_keep = np.repeat(mask, np.diff(rows.indptr))
-    indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return sp.csr_matrix((rows.data[entry_keep], rows.indices[entry_keep], indptr),
-                         shape=rows.shape)
 
 
 class _FastMaximalSatisfaction(MaximalSatisfaction):

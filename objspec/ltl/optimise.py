@@ -60,7 +60,12 @@ from typing import Any
 import numpy as np
 
 from objspec.errors import InvalidPolicyError
-from objspec.ltl.automaton import AcceptanceAtom, DeterministicAutomaton
+from objspec.ltl.automaton import (
+    AcceptanceAtom,
+    DeterministicAutomaton,
+    evaluate_propositional,
+    is_propositional,
+)
 from objspec.ltl.parser import check_propositions, parse_formula
 from objspec.ltl.prefix_independent import prefix_independent_pmax, streett_form
 from objspec.ltl.product import (
@@ -73,19 +78,12 @@ from objspec.ltl.product import (
 )
 from objspec.ltl.reward_machines import CompiledRewardMachine, RewardMachineSolution
 from objspec.ltl.syntax import (
-    And,
-    Atom,
-    Constant,
-    Equivalent,
     Finally,
     Formula,
     Globally,
-    Implies,
     Next,
     Not,
-    Or,
     Until,
-    Xor,
 )
 from objspec.ltl.translation import translate
 from objspec.mdp.graph import adjacency, reachable
@@ -281,28 +279,10 @@ FAST_NEXT_MAX = 64
 def _state_mask(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
     """``[S]`` bool: the states whose label satisfies the propositional ``formula``, or
     None if it is temporal."""
-    if isinstance(formula, Constant):
-        return np.full(env.n_states, bool(formula.value))
-    if isinstance(formula, Atom):
-        return env.proposition_mask(formula.name)
-    if isinstance(formula, Not):
-        inner = _state_mask(env, formula.operand)
-        return None if inner is None else ~inner
-    if not isinstance(formula, And | Or | Xor | Implies | Equivalent):
+    if not is_propositional(formula):
         return None
-    left = _state_mask(env, formula.left)
-    right = None if left is None else _state_mask(env, formula.right)
-    if left is None or right is None:
-        return None
-    if isinstance(formula, And):
-        return left & right
-    if isinstance(formula, Or):
-        return left | right
-    if isinstance(formula, Xor):
-        return left ^ right
-    if isinstance(formula, Implies):
-        return ~left | right
-    return left == right
+    values = {a: env.proposition_mask(a) for a in formula.atoms()}
+    return evaluate_propositional(formula, values, env.n_states)
 
 
 def _push_negation(formula: Formula) -> Formula:

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from objspec.ltl.automaton import evaluate_propositional
 from objspec.ltl.product import RESIDUAL_TOLERANCE
 from objspec.ltl.syntax import (
     And,
@@ -221,35 +222,14 @@ def streett_form(formula: Formula) -> StreettForm | None:
 # ----------------------------------------------------------------------- on an MDP
 
 
-def _mask(env: FiniteMDP, formula: Formula, cache: dict[str, np.ndarray]) -> np.ndarray:
+def _mask(env: FiniteMDP, formula: Formula) -> np.ndarray:
     """``[S]`` bool: the states whose label satisfies the propositional ``formula``."""
-    if isinstance(formula, Constant):
-        return np.full(env.n_states, bool(formula.value))
-    if isinstance(formula, Atom):
-        if formula.name not in cache:
-            labels = env.state_labels
-            assert labels is not None
-            cache[formula.name] = np.fromiter((formula.name in ls for ls in labels),
-                                              dtype=bool, count=env.n_states)
-        return cache[formula.name]
-    if isinstance(formula, Not):
-        return ~_mask(env, formula.operand, cache)
-    assert isinstance(formula, And | Or | Xor | Implies | Equivalent)
-    left, right = _mask(env, formula.left, cache), _mask(env, formula.right, cache)
-    if isinstance(formula, And):
-        return left & right
-    if isinstance(formula, Or):
-        return left | right
-    if isinstance(formula, Xor):
-        return left ^ right
-    if isinstance(formula, Implies):
-        return ~left | right
-    return left == right
+    values = {a: env.proposition_mask(a) for a in formula.atoms()}
+    return evaluate_propositional(formula, values, env.n_states)
 
 
 def _masks(env: FiniteMDP, form: StreettForm) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    cache: dict[str, np.ndarray] = {}
-    return [(_mask(env, c.persistent, cache), [_mask(env, a, cache) for a in c.recurrent])
+    return [(_mask(env, c.persistent), [_mask(env, a) for a in c.recurrent])
             for c in form.conjunctions]
 
 

@@ -114,6 +114,7 @@ from objspec.ltl.automaton import (
     AcceptanceOr,
     DeterministicAutomaton,
     guard_letters,
+    is_propositional,
 )
 from objspec.ltl.budget import (
     HOA_ADVICE,
@@ -622,14 +623,6 @@ def _translate_own(
     return _general_or_complement(phi, own, decompose)
 
 
-_TEMPORAL = (s.Next, *_MU, *_NU)
-
-
-def _propositional(f: s.Formula) -> bool:
-    """Whether ``f`` has no temporal operator."""
-    return not any(isinstance(g, _TEMPORAL) for g in f.subformulas())
-
-
 def _fairness_automaton(
     phi: s.Formula, propositions: tuple[str, ...]
 ) -> DeterministicAutomaton | None:
@@ -654,12 +647,12 @@ def _fairness_automaton(
             return shape(f.left) and shape(f.right)
         if isinstance(f, s.Globally) and isinstance(f.operand, s.Finally):
             inner = f.operand.operand
-            if _propositional(inner):
+            if is_propositional(inner):
                 leaves.append((True, inner))
                 return True
         if isinstance(f, s.Finally) and isinstance(f.operand, s.Globally):
             inner = f.operand.operand
-            if _propositional(inner):
+            if is_propositional(inner):
                 leaves.append((False, inner))
                 return True
         return False

@@ -295,3 +295,51 @@ def test_gf_of_conjunction_with_eventual_operand(p: s.Formula, q: s.Formula, nxt
     g = simplify(f)
     for prefix, cycle in words:
         assert holds_on_lasso(g, prefix, cycle) == holds_on_lasso(f, prefix, cycle)
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw=raw_automata(max_states=6).filter(lambda r: "!" not in r[2]),
+       seed=st.integers(0, 2**16))
+def test_quotient_by_class_labels_picks_first_or_last_representatives(raw: Any, seed: int
+                                                                       ) -> None:
+    from objspec.ltl.merging import _quotient
+
+    aut = _finished(raw)
+    group = np.random.default_rng(seed).integers(0, 3, aut.n_states)
+    for last in (False, True):
+        q = _quotient(aut, group, last)
+        reps = sorted({int(np.flatnonzero(group == g)[-1 if last else 0]) for g in group})
+        assert q.n_states == len(reps)
+        assert (q.marks == aut.marks[reps]).all()
+        for i, r in enumerate(reps):
+            for letter, t in enumerate(aut.successors[r].tolist()):
+                rep_t = -1 if t < 0 else reps.index(
+                    int(np.flatnonzero(group == group[t])[-1 if last else 0]))
+                assert q.successors[i, letter] == rep_t
+
+
+def test_merging_honours_the_translation_deadline() -> None:
+    from objspec.errors import TranslationLimitError
+    from objspec.ltl.budget import translation_budget
+
+    # a 2-ring marked on !a in state 0 only: the mark-blind quotients (one state, with
+    # either state's marks) change the language, so the lasso candidates come next
+    succ = np.array([[1, 1], [0, 0]])
+    marks = np.array([[1, 0], [0, 0]])
+    aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0)"), 1)
+    with translation_budget(10, 1e-9), pytest.raises(TranslationLimitError, match="time_limit"):
+        merge_equivalent_states(aut, s.Atom("a"))
+    merge_equivalent_states(aut)  # outside a translation: no deadline
+
+
+def test_large_automata_skip_the_lasso_candidates() -> None:
+    from objspec.ltl import merging
+
+    # a ring of MAX_SIGNATURE_STATES + 1 states, all marks equal except one: the mark-blind
+    # partition is one class whose quotient is not equivalent, and the lasso stage is skipped
+    n = merging.MAX_SIGNATURE_STATES + 1
+    succ = np.repeat(((np.arange(n) + 1) % n)[:, None], 2, axis=1)
+    marks = np.zeros((n, 2), dtype=np.int64)
+    marks[0, 0] = 1
+    aut = DeterministicAutomaton(("a",), succ, marks, parse_acceptance("Inf(0)"), 1)
+    assert merge_equivalent_states(aut) is aut

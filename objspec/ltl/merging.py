@@ -61,10 +61,11 @@ from objspec.ltl.automaton import (
     AcceptanceOr,
     DeterministicAutomaton,
 )
+from objspec.ltl.budget import check_time
 from objspec.mdp.graph import adjacency, reachable, strongly_connected_components
 
 __all__ = [
-    "MAX_EXACT_PAIRS", "MAX_PAIR_EDGES", "MERGE_WORK", "equivalent_states",
+    "MAX_EXACT_PAIRS", "MAX_PAIR_EDGES", "MAX_SIGNATURE_STATES", "MERGE_WORK", "equivalent_states",
     "merge_equivalent_states",
 ]
 
@@ -75,6 +76,10 @@ MAX_PAIR_EDGES = 4_000_000
 #: Exact language equivalence of all pairs of states (for one-way merges when no quotient
 #: is exact) is computed only up to this many product transitions.
 MAX_EXACT_PAIRS = 200_000
+
+#: Automata with more states than this skip the candidates from random lassos (their cost
+#: grows with states times lassos): only the coarsest partition that ignores marks is tried.
+MAX_SIGNATURE_STATES = 5_000
 
 #: The most component checks the cycle search may make for one automaton; beyond it the
 #: components not yet decided count as inequivalent.
@@ -312,13 +317,17 @@ def equivalent_states(aut: DeterministicAutomaton) -> np.ndarray | None:
     return eq.reshape(n, n) & same
 
 
-def _quotient(aut: DeterministicAutomaton, eq: np.ndarray, last: bool) -> DeterministicAutomaton:
-    """The automaton of the language classes: one representative state per class (the
-    first or the ``last`` in state order), its transitions and marks, targets replaced by
-    their classes' representatives. Its language is not guaranteed (checked by the caller).
-    """
+def _quotient(aut: DeterministicAutomaton, group: np.ndarray, last: bool
+              ) -> DeterministicAutomaton:
+    """The automaton of the candidate classes ``group`` (``[Q]`` int labels): one
+    representative state per class (the first or the ``last`` in state order), its
+    transitions and marks, targets replaced by their classes' representatives. Its language
+    is not guaranteed (checked by the caller). O(transitions): no ``Q x Q`` matrix."""
     n = aut.n_states
-    cls = np.argmax(eq, axis=1) if not last else n - 1 - np.argmax(eq[:, ::-1], axis=1)
+    order = np.arange(n)
+    rep = np.full(int(group.max()) + 1, -1 if last else n, dtype=np.int64)
+    (np.maximum if last else np.minimum).at(rep, group, order)
+    cls = rep[group]
     reps = np.unique(cls)
     index = np.full(n + 1, -1, dtype=np.int64)
     index[reps] = np.arange(reps.size)
@@ -434,10 +443,18 @@ def _weak(aut: DeterministicAutomaton) -> bool:
     return bool((first[lab] == mk).all())
 
 
-def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomaton:
+def merge_equivalent_states(
+    aut: DeterministicAutomaton, formula: s.Formula | None = None
+) -> DeterministicAutomaton:
     """``aut`` with language-equivalent states merged where that is safe (see the module
     docstring), re-minimised; ``aut`` itself when nothing merges or equivalence is not
     decided. The language is unchanged.
+
+    Inside a translation (``formula``: the formula translated) the translation's deadline
+    is checked between the steps (:func:`objspec.ltl.budget.check_time`). Automata of more
+    than :data:`MAX_SIGNATURE_STATES` states only try the mark-blind partition, and those
+    whose one-state quotient could not be checked (:data:`MAX_PAIR_EDGES` transitions) are
+    returned as they are.
 
     Examples
     --------
@@ -450,6 +467,9 @@ def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomat
     """
     if aut.n_states < 2 or (aut.n_states > _SMALL and _weak(aut)):
         return aut
+    if aut.n_states * aut.successors.shape[1] > MAX_PAIR_EDGES:
+        # even a one-state quotient could not be checked (_same_language): nothing merges
+        return aut
     # First the coarsest partition that ignores marks: language-equivalent states (all
     # nonempty) have the same defined letters and equivalent successors, so it is coarser
     # than language equivalence; its quotient is cheap to build and check. (For states
@@ -458,25 +478,27 @@ def merge_equivalent_states(aut: DeterministicAutomaton) -> DeterministicAutomat
     if block.max() + 1 == aut.n_states:
         return aut  # no two states are equivalent
     if block.max() + 1 < aut.n_states:
-        blind = block[:, None] == block[None, :]
         for last in (False, True):
-            small = _quotient(aut, blind, last)
+            small = _quotient(aut, block, last)
             if _plausible(aut, small) and _same_language(aut, small):
                 return _tidy(small, small.successors, small.marks, small.initial)
-    if _tree(aut.acceptance, 0, False) is None:
+    if _tree(aut.acceptance, 0, False) is None or aut.n_states > MAX_SIGNATURE_STATES:
         return aut
     # Candidates from random lassos (cheap); their quotient is used only if checked exact.
     for count, seed in ((64, 0), (256, 1)):
+        if formula is not None:
+            check_time(formula, aut.n_states)
         group = _lasso_signatures(aut, count, seed)
         if group.max() + 1 == aut.n_states:
             break
-        same = group[:, None] == group[None, :]
         for last in (False, True):
-            small = _quotient(aut, same, last)
+            small = _quotient(aut, group, last)
             if _plausible(aut, small) and _same_language(aut, small):
                 return _tidy(small, small.successors, small.marks, small.initial)
     if aut.n_states * aut.n_states * aut.successors.shape[1] > MAX_EXACT_PAIRS:
         return aut
+    if formula is not None:
+        check_time(formula, aut.n_states)
     eq = equivalent_states(aut)
     if eq is None:
         return aut

@@ -870,7 +870,7 @@ def _translate_cached(
     phi: s.Formula, propositions: tuple[str, ...], decompose: bool, complement: bool
 ) -> DeterministicAutomaton:
     aut = _translate_nnf(simplify(phi), propositions, {}, False, decompose, complement)
-    aut = merge_equivalent_states(aut)
+    aut = merge_equivalent_states(aut, phi)
     return DeterministicAutomaton(
         propositions, aut.successors, aut.marks, aut.acceptance, aut.n_sets, aut.initial,
         acceptance_name=aut.acceptance_name, name=str(phi),

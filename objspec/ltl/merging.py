@@ -416,6 +416,19 @@ def _lasso_signatures(aut: DeterministicAutomaton, count: int, seed: int) -> np.
     return block
 
 
+#: Pairs of automata with at most this many product transitions (states times states
+#: times letters) go straight to the exact check: cheaper than the refutation on lassos.
+_DIRECT_CHECK = 4096
+
+
+def _checked_equal(a: DeterministicAutomaton, b: DeterministicAutomaton) -> bool:
+    """Whether ``a`` and ``b`` accept the same words (exact, :func:`_same_language`), after
+    the refutation on random lassos (:func:`_plausible`) for all but small pairs."""
+    if a.n_states * b.n_states * a.successors.shape[1] > _DIRECT_CHECK and not _plausible(a, b):
+        return False
+    return _same_language(a, b)
+
+
 def _plausible(a: DeterministicAutomaton, b: DeterministicAutomaton) -> bool:
     """Whether ``a`` and ``b`` agree on 256 random lassos: a cheap refutation before the
     exact check (verdicts exact up to ``4 * _PASSES`` states)."""
@@ -480,7 +493,7 @@ def merge_equivalent_states(
     if block.max() + 1 < aut.n_states:
         for last in (False, True):
             small = _quotient(aut, block, last)
-            if _plausible(aut, small) and _same_language(aut, small):
+            if _checked_equal(aut, small):
                 return _tidy(small, small.successors, small.marks, small.initial)
     if _tree(aut.acceptance, 0, False) is None or aut.n_states > MAX_SIGNATURE_STATES:
         return aut
@@ -493,7 +506,7 @@ def merge_equivalent_states(
             break
         for last in (False, True):
             small = _quotient(aut, group, last)
-            if _plausible(aut, small) and _same_language(aut, small):
+            if _checked_equal(aut, small):
                 return _tidy(small, small.successors, small.marks, small.initial)
     if aut.n_states * aut.n_states * aut.successors.shape[1] > MAX_EXACT_PAIRS:
         return aut

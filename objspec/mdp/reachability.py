@@ -234,6 +234,12 @@ CASCADE_WORKLIST_MAX_ENTRIES = 200_000
 #: Models of at most this many entries take the worklist pass at once (a few hundred
 #: Python steps cost less than one vectorised round's array calls).
 CASCADE_WORKLIST_SMALL = 256
+#: On models of at most CASCADE_WORKLIST_MEDIUM entries, a frontier with at most
+#: CASCADE_WORKLIST_FRONTIER entries into it is also left to the worklist pass (a
+#: vectorised round costs a few dozen array calls whatever the frontier's size; the
+#: worklist's set-up, a copy of every array to lists, is then small).
+CASCADE_WORKLIST_MEDIUM = 4096
+CASCADE_WORKLIST_FRONTIER = 256
 
 
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
@@ -245,22 +251,24 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
     its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
     rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries (at once
-    on one of at most :data:`CASCADE_WORKLIST_SMALL`) the rest is one worklist pass
-    (each entry into a removed state visited once), which a chain removing one state
-    per round would otherwise pay a round of array calls for."""
+    on one of at most :data:`CASCADE_WORKLIST_SMALL`, and at a small frontier on one of
+    at most :data:`CASCADE_WORKLIST_MEDIUM`) the rest is one worklist pass (each entry
+    into a removed state visited once), which a chain removing one state per round would
+    otherwise pay a round of array calls for."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
     rounds = 0
     while frontier.size:
+        lengths = starts[frontier + 1] - starts[frontier]
+        total = int(lengths.sum())
         if pair.size <= CASCADE_WORKLIST_SMALL or (
-                rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES):
+                pair.size <= CASCADE_WORKLIST_MAX_ENTRIES and rounds >= CASCADE_ROUNDS) or (
+                pair.size <= CASCADE_WORKLIST_MEDIUM and total <= CASCADE_WORKLIST_FRONTIER):
             _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
             return
         rounds += 1
         alive[frontier] = False
-        lengths = starts[frontier + 1] - starts[frontier]
-        total = int(lengths.sum())
         if not total:
             break
         offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -579,7 +587,7 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         can = layered[0]
     else:
         rounds = None
-        can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
+        can = _reach_backward(K, src, dst, target, None)
     choice = np.argmax(enabled, axis=1)
     # one enabled action per state (a Markov chain): nothing to choose
     chain = bool((enabled.sum(axis=1) == 1).all())
@@ -618,11 +626,33 @@ def _reach_backward(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray,
     """The states that can reach ``roots`` (``[K]`` bool) through the entries ``src ->
     dst``: by breadth-first layers (:func:`_layers_to_target`) when ``rounds`` is given
     and that many suffice, else by one graph search."""
+    from scipy.sparse import csgraph
+
     if rounds is not None:
         layered = _layers_to_target(src, dst, roots, rounds)
         if layered is not None:
             return layered[0]
-    return reachable(adjacency(K, src, dst), np.flatnonzero(roots), backward=True)
+    order = csgraph.breadth_first_order(_reversed_from_root(K, src, dst, roots), K,
+                                        directed=True, return_predecessors=False)
+    out = np.zeros(K + 1, dtype=bool)
+    out[order] = True
+    return out[:K]
+
+
+def _reversed_from_root(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray
+                        ) -> sp.csr_matrix:
+    """The graph of the entries reversed (``dst -> src``) plus a node ``K`` with an edge to
+    every state of ``roots`` (``[K]`` bool), built as one CSR matrix in the form
+    :mod:`scipy.sparse.csgraph` searches without converting it (float64 data, int32
+    indices; repeated edges are harmless to a breadth-first search)."""
+    goal = np.flatnonzero(roots)
+    order = stable_order(dst, K)
+    indptr = np.empty(K + 2, dtype=np.int32)
+    indptr[0] = 0
+    np.cumsum(np.bincount(dst, minlength=K), out=indptr[1:K + 1])
+    indptr[K + 1] = indptr[K] + goal.size
+    indices = np.concatenate([src[order], goal]).astype(np.int32)
+    return sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(K + 1, K + 1))
 
 
 def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndarray,
@@ -678,11 +708,8 @@ def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
             first = _first_per_group(src, layered[1])
             choice[src[first]] = act[first]
             return
-    is_goal = np.flatnonzero(goal)
-    r_src = np.concatenate([dst, np.full(is_goal.size, K)])
-    r_dst = np.concatenate([src, is_goal])
-    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
-                                          return_predecessors=True)
+    _, pred = csgraph.breadth_first_order(_reversed_from_root(K, src, dst, goal), K,
+                                          directed=True, return_predecessors=True)
     step = states[src] & (pred[src] == dst)
     first = _first_per_group(src, step)
     choice[src[first]] = act[first]

@@ -262,7 +262,8 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
     under policy ``acts[:, k]``): one LU factorisation of ``I - gamma P_pi`` per distinct
     policy, solved for every reward that plays it; dense LAPACK on MDPs of at most
     :data:`DENSE_SOLVE_STATES` states, sparse SuperLU beyond
-    (:func:`~objspec.mdp.linear.ordered_splu`: PRISM-style models, whose slow-mixing
+    (:func:`~objspec.mdp.linear.ordered_splu` of
+    :func:`~objspec.mdp.linear.policy_system`: PRISM-style models, whose slow-mixing
     chains are the ones that reach policy iteration, factor with little fill in their
     exploration order).
 
@@ -270,9 +271,7 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
     stochastic), so the systems are non-singular and well conditioned (infinity-norm
     condition number at most ``(1 + gamma) / (1 - gamma)``). The solve is not certified
     here: :func:`optimal_values` certifies its final values with the MacQueen bounds."""
-    import scipy.sparse as sp
-
-    from objspec.mdp.linear import ordered_splu
+    from objspec.mdp.linear import envelope_of, policy_system, splu_in_order
 
     S, K = acts.shape
     A = env.n_actions
@@ -297,10 +296,12 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
                 except np.linalg.LinAlgError:
                     x = np.full(rhs.shape, np.nan)
             else:
-                chain = P[states * A + policy]  # [S, S] rows of the chosen actions
-                system = sp.csc_matrix(sp.identity(S, format="csr") - gamma * chain)
+                # I - gamma P_pi from the rows of the chosen actions
+                system = policy_system(P, states * A + policy, gamma)
+                csc = system.tocsc()
                 try:
-                    x = np.asarray(ordered_splu(system).solve(rhs)).reshape(S, cols.size)
+                    x = np.asarray(splu_in_order(csc, envelope_of(csc, system)).solve(rhs)
+                                   ).reshape(S, cols.size)
                 except RuntimeError:  # "Factor is exactly singular"
                     x = np.full(rhs.shape, np.nan)
         if not np.isfinite(x).all():

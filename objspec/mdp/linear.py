@@ -64,6 +64,7 @@ __all__ = [
     "envelope_of",
     "matrix_envelope",
     "ordered_splu",
+    "policy_system",
     "splu_in_order",
 ]
 
@@ -557,6 +558,41 @@ def envelope_of(csc: sp.csc_matrix, csr: sp.csr_matrix) -> int:
                                                   compressed.indptr[:-1][nonempty])
         total += int(np.maximum(span - first, 0).sum())
     return total
+
+
+def policy_system(matrix: sp.csr_matrix, rows: np.ndarray, gamma: float) -> sp.csr_matrix:
+    """``I - gamma * matrix[rows]`` (the rows ``rows`` of a CSR matrix, one per unknown) as
+    CSR, built by index arithmetic instead of sparse row indexing and sparse arithmetic:
+    each row's entries scaled by ``-gamma``, then its diagonal entry ``1``. A row with a
+    self-loop then holds its diagonal twice; CSR products, ``diagonal``,
+    :func:`matrix_envelope` and SuperLU (which sums repeated entries) read it as their
+    sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> P = sp.csr_matrix(np.array([[0.5, 0.5], [0.0, 1.0], [1.0, 0.0]]))
+    >>> policy_system(P, np.array([2, 0]), 0.5).toarray().tolist()
+    [[0.5, 0.0], [-0.25, 0.75]]
+    """
+    n = rows.size
+    starts = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - starts
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts + 1, out=indptr[1:])
+    total = int(indptr[-1])
+    is_diagonal = np.zeros(total, dtype=bool)
+    is_diagonal[indptr[1:] - 1] = True
+    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
+    indices = np.empty(total, dtype=matrix.indices.dtype)
+    data = np.empty(total)
+    off = ~is_diagonal
+    indices[off] = matrix.indices[source[off]]
+    data[off] = matrix.data[source[off]] * -gamma
+    indices[is_diagonal] = np.arange(n)
+    data[is_diagonal] = 1.0
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:

@@ -494,26 +494,10 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
     """``I - matrix[chosen]`` (rows ``chosen`` of a CSR matrix, one per node, minus the
-    identity) as CSR, built by index arithmetic: the diagonal entry is stored after each
-    row's entries (a row with a self-loop then holds its column twice; CSR products,
-    ``diagonal`` and the conversion to CSC for LU sum duplicates)."""
-    n = chosen.size
-    starts = matrix.indptr[chosen]
-    counts = matrix.indptr[chosen + 1] - starts
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts + 1, out=indptr[1:])
-    total = int(indptr[-1])
-    is_diagonal = np.zeros(total, dtype=bool)
-    is_diagonal[indptr[1:] - 1] = True
-    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
-    indices = np.empty(total, dtype=matrix.indices.dtype)
-    data = np.empty(total)
-    off = ~is_diagonal
-    indices[off] = matrix.indices[source[off]]
-    data[off] = -matrix.data[source[off]]
-    indices[is_diagonal] = np.arange(n)
-    data[is_diagonal] = 1.0
-    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    identity) as CSR: :func:`objspec.mdp.linear.policy_system`."""
+    from objspec.mdp.linear import policy_system
+
+    return policy_system(matrix, chosen, 1.0)
 
 
 def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray,

@@ -14,9 +14,10 @@ for ``K`` reward functions at once. Two methods share one certificate:
   contracts so slowly that it is predicted to need more than :data:`SLOW_SWEEPS` more
   sweeps leaves; then policy iteration warm-started from the greedy policies for the
   rewards not yet certified (fast where the span contracts slowly, as on the chains of
-  PRISM models); on MDPs of at most :data:`SMALL_STATES` states, and on Markov chains
-  (one enabled action per state: a single evaluation), straight to policy iteration (a
-  few direct solves cost less than the Python overhead of many sweeps).
+  PRISM models); on MDPs of at most :data:`SMALL_STATES` states straight to policy
+  iteration (a few direct solves cost less than the Python overhead of many sweeps), and
+  on Markov chains (one enabled action per state) straight to the direct evaluation of
+  their one policy, with no greedy sweep or improvement step.
 
 **Stopping rule and certificate** (MacQueen 1966; Porteus 1971; Puterman 1994, section
 6.6.3). For *any* ``V`` let ``d = T V - V``. Then, state by state,
@@ -440,8 +441,12 @@ def optimal_values(
     # a Markov chain (one enabled action per state): its one evaluation is the answer
     chain = A == 1 or bool((env.n_enabled == 1).all())
     if method == "policy_iteration" or (method == "auto" and (S <= SMALL_STATES or chain)):
-        _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
-        V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
+        if chain:  # the one policy: its evaluation is V*, no Bellman sweep picks it
+            greedy = np.repeat(np.argmax(env.enabled, axis=1)[:, None], K, axis=1)
+            V, evaluations = _evaluate_policies(env, r, greedy, gamma), 1
+        else:
+            _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
+            V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations
         used.append("policy_iteration")
         V, bound, actions, sweeps, stuck = _value_iteration(env, r, V, gamma, tol, max_iter)

@@ -501,7 +501,8 @@ def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
 
 
 def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray,
-                     *, stop: np.ndarray | None = None) -> MaxReachability:
+                     *, stop: np.ndarray | None = None, sure_is_target: bool = False
+                     ) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
     Method: the states that cannot reach the target get 0 (a backward graph search), those
@@ -535,6 +536,13 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         States whose rows are ignored: a run that enters one stops there (value 0 unless
         it is a target). ``Pmax(keep U goal)`` is ``Pmax(F goal)`` with ``stop = ~(keep |
         goal)``, without a copy of ``rows``.
+    sure_is_target : bool, default False
+        The caller knows that the states of ``Pmax = 1`` are the target states: the graph
+        fixed point for them is skipped. True for ``Pmax(G safe)`` as the reachability of
+        the invariant states (:func:`invariant_states`) with ``stop = ~safe``: staying
+        safe almost surely is staying safe surely, which is being invariant. (Were the
+        claim wrong, other states of ``Pmax = 1`` would be solved by the linear systems:
+        the values stay right, to their precision instead of exactly.)
 
     Returns
     -------
@@ -577,7 +585,9 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     chain = bool((enabled.sum(axis=1) == 1).all())
     # the states of Pmax = 1, decided by a graph algorithm, with an almost-sure policy; the
     # linear systems are left with the rest
-    if chain:
+    if sure_is_target:
+        sure = target
+    elif chain:
         # a chain reaches the target almost surely unless it can reach, before the target,
         # a state that cannot (Baier & Katoen 2008, section 10.1.1)
         on = ~target[src]

@@ -785,9 +785,16 @@ class _Problem:
             matrix = np.zeros((pk.size, n_nodes))
             np.add.at(matrix, (e_pair[into], node_of[e_dst[into]]), e_p[into])
         else:
-            matrix = sp.csr_matrix((e_p[into], (e_pair[into], node_of[e_dst[into]])),
-                                   shape=(pk.size, n_nodes))
-            matrix.sum_duplicates()
+            # CSR from the entries sorted by pair (they are, unless the pairs were
+            # renumbered by node above); repeated columns (entries of one pair into one
+            # collapsed component) stay repeated: products and LU sum them
+            e_row, e_col, e_val = e_pair[into], node_of[e_dst[into]], e_p[into]
+            if e_row.size and bool((e_row[1:] < e_row[:-1]).any()):
+                order = stable_order(e_row, pk.size)
+                e_row, e_col, e_val = e_row[order], e_col[order], e_val[order]
+            indptr = np.zeros(pk.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(e_row, minlength=pk.size), out=indptr[1:])
+            matrix = sp.csr_matrix((e_val, e_col, indptr), shape=(pk.size, n_nodes))
         to_target = np.bincount(e_pair, weights=e_p * target[e_dst], minlength=pk.size)
         q = _Quotient(node_of, n_nodes, node_of[pk], matrix, to_target)
         q.pair_state, q.pair_action, q.pair_id = pk, pa, pair_id
@@ -898,12 +905,15 @@ def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | Non
 def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | None,
                   precision: float) -> tuple[np.ndarray, bool]:
     """:func:`proper_solve`, and whether the solution is sparse LU's."""
-    from objspec.mdp.linear import envelope_of, splu_in_order
+    from objspec.mdp.linear import NATURAL_ORDER_ENVELOPE, envelope_of, splu_in_order
 
     csr = matrix if sp.isspmatrix_csr(matrix) else sp.csr_matrix(matrix)
     csc = csr.tocsc()
     n = csr.shape[0]
-    envelope = envelope_of(csc, csr)
+    # a small system with at least n entries has an envelope of at most
+    # n^2 <= NATURAL_ORDER_ENVELOPE * (nnz + n): LU in its own order, no need to measure
+    small = n <= min(ITERATIVE_MIN_UNKNOWNS, 2 * NATURAL_ORDER_ENVELOPE) and csr.nnz >= n
+    envelope = 0 if small else envelope_of(csc, csr)
     if n > ITERATIVE_MIN_UNKNOWNS and envelope > DIRECT_MAX_ENVELOPE * (csr.nnz + n):
         limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
         with np.errstate(all="ignore"):

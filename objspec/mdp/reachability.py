@@ -212,7 +212,7 @@ BICGSTAB_WINDOW = 10
 #: of at most LAYERED_MAX_STATES states whose layers number at most LAYER_ROUNDS (else by
 #: one graph search).
 LAYERED_MAX_STATES = 1024
-LAYER_ROUNDS = 16
+LAYER_ROUNDS = 8
 #: Quotients with at most this many nodes are solved with dense matrices (below the size
 #: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
 DENSE_MAX_NODES = 64

@@ -664,7 +664,7 @@ def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndar
     (:func:`_cascade`), which they would be by the next searches one layer at a time. A
     graph computation: exact, no rounding. The searches are :func:`_reach_backward`'s
     (``rounds``: its breadth-first layers)."""
-    reverse = _reverse_index(dst, K)
+    reverse = None  # built when a cascade first needs it
     keep_states = can.copy()
     while True:
         leaves = np.zeros(K * A, dtype=bool)
@@ -676,6 +676,8 @@ def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndar
         leaves[pair[~stay[dst]]] = True
         alive = stay & ~target
         flat = (enabled & alive[:, None]).reshape(-1) & ~leaves
+        if reverse is None:
+            reverse = _reverse_index(dst, K)
         _cascade(flat, alive, pair, dst, K, A, reverse)
         keep_states = alive | target
 

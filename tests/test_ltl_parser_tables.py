@@ -64,3 +64,43 @@ def test_loaded_and_built_parsers_fail_alike(text: str) -> None:
 def test_syntax_errors_keep_their_positions() -> None:
     with pytest.raises(LTLSyntaxError, match="position 12"):
         module.parse_formula("p xor q -> X[2] p")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet='abxFGXU!~&|()<>[] \t\n"truefalsxo_1', max_size=16))
+def test_prefix_chains_read_without_the_parser_as_the_parser_reads_them(text: str) -> None:
+    # parse_formula reads prefix operators on one atom without lark: wherever that fast
+    # path answers, it is the parser's formula; anything else it leaves to the parser
+    fast = module._prefix_chain(text)
+    if fast is None:
+        return
+    assert fast == _built().parse(text)
+
+
+@pytest.mark.parametrize("text", ['F "a b"', "G !bad", "X X X X X p", "Fa", "<> [] ~x",
+                                  ' F\tG  "q" ', "FGXa1_B", "! ! a", "F truex"])
+def test_prefix_chains_take_the_fast_path(text: str) -> None:
+    fast = module._prefix_chain(text)
+    assert fast is not None or text == "F truex"  # a keyword's prefix: the parser's
+    assert module.parse_formula(text) == _built().parse(text)
+
+
+@pytest.mark.parametrize("text", ["F true", "G (a)", "F a U b", "X 1", "F", "a b",
+                                  "F xor", "!", 'F ""'])
+def test_other_texts_are_left_to_the_parser(text: str) -> None:
+    assert module._prefix_chain(text) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["!", "~", "X", "F", "G", "<>", "[]"]), max_size=6),
+       st.lists(st.sampled_from(["", " ", "\t", "\n"]), min_size=8, max_size=8),
+       st.sampled_from(["a", "p_1", "aUb", '"a b"', '"!"', "truex", "xorg", "_x"]))
+def test_composed_prefix_chains_agree_with_the_parser(
+    operators: list[str], spaces: list[str], atom: str
+) -> None:
+    text = spaces[0] + "".join(op + spaces[1 + i % 7] for i, op in enumerate(operators))
+    text += atom + spaces[-1]
+    fast = module._prefix_chain(text)
+    assert fast is not None or atom in ("truex", "xorg")
+    if fast is not None:
+        assert fast == _built().parse(text)

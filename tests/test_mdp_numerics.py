@@ -604,3 +604,59 @@ def test_matrix_envelope_against_its_definition() -> None:
             want += max(0, i - int(col.min())) if col.size else 0
         assert matrix_envelope(sp.csr_matrix(dense)) == want
         assert matrix_envelope(sp.csc_matrix(dense)) == want
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_policy_system_is_the_dense_system_and_lu_reads_its_repeated_diagonal(
+    seed: int,
+) -> None:
+    # I - gamma P[rows] built by index arithmetic (a self-loop leaves the diagonal stored
+    # twice): the dense matrix, the same envelope, and SuperLU solves it to rounding
+    import scipy.sparse as sp
+
+    from objspec.mdp.linear import envelope_of, matrix_envelope, policy_system, splu_in_order
+
+    rng = np.random.default_rng(seed)
+    n, A = int(rng.integers(1, 60)), int(rng.integers(1, 4))
+    dense = (rng.random((n * A, n)) < 0.1) * rng.random((n * A, n))
+    loops = rng.random(n * A) < 0.5
+    dense[loops, np.arange(n * A)[loops] // A] += 0.5
+    dense /= np.maximum(dense.sum(axis=1, keepdims=True), 1e-300)
+    P = sp.csr_matrix(dense)
+    rows = np.arange(n) * A + rng.integers(0, A, size=n)
+    gamma = float(rng.choice([0.5, 0.9, 1.0]))
+    system = policy_system(P, rows, gamma)
+    want = np.eye(n) - gamma * dense[rows]
+    np.testing.assert_array_equal(system.toarray(), want)
+    csc = system.tocsc()
+    assert envelope_of(csc, system) == matrix_envelope(sp.csr_matrix(want))
+    if gamma < 1.0:
+        b = rng.random(n)
+        x = splu_in_order(csc, envelope_of(csc, system)).solve(b)
+        assert float(np.abs(want @ x - b).max()) <= 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_optimal_values_of_a_chain_is_its_one_evaluation(seed: int) -> None:
+    # a Markov chain written with several actions, one enabled per state: the direct
+    # evaluation of its one policy, certified, agrees with value iteration
+    from objspec.mdp import optimal_values
+
+    rng = np.random.default_rng(seed)
+    S, A = int(rng.integers(2, 300)), 3
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            succ = rng.choice(S, size=min(S, 3), replace=False)
+            P[s, a, succ] = rng.dirichlet(np.ones(succ.size))
+    only = rng.integers(0, A, size=S)
+    enabled = np.zeros((S, A), dtype=bool)
+    enabled[np.arange(S), only] = True
+    P[~enabled] = 0.0  # the rows of disabled actions are zero
+    env = FiniteMDP(P, np.full(S, 1.0 / S), enabled=enabled)
+    r = rng.random((S, A))
+    got = optimal_values(env, r, 0.9, tol=1e-10)
+    want = optimal_values(env, r, 0.9, tol=1e-10, method="value_iteration")
+    assert got.error_bound <= 1e-10
+    assert got.policies.tolist() == only.tolist()
+    np.testing.assert_allclose(got.values, want.values, rtol=0, atol=3e-10)

@@ -356,6 +356,7 @@ def test_max_reachability_agrees_with_the_linear_program(
         monkeypatch.setattr(module, "DENSE_MAX_NODES", 0)
     if solver == "BiCGSTAB":
         monkeypatch.setattr(module, "ITERATIVE_MIN_UNKNOWNS", 0)
+        monkeypatch.setattr(module, "DIRECT_MAX_ENVELOPE", -1)
     rng = np.random.default_rng(seed)
     K, A = int(rng.integers(3, 30)), int(rng.integers(1, 4))
     dense = np.zeros((K * A, K))

@@ -354,7 +354,8 @@ def _fast_state_values(env: FiniteMDP, formula: Formula) -> np.ndarray | None:
             return None
         # the safe states where a policy can stay forever; then reach them staying safe
         inside = invariant_states(rows, enabled, safe)
-        return max_reachability(rows, enabled, inside, stop=~safe).values
+        # Pmax(G safe) = 1 exactly on them: no other state is decided by the graph
+        return max_reachability(rows, enabled, inside, stop=~safe, sure_is_target=True).values
     return None
 
 

@@ -30,6 +30,7 @@ objspec.errors.LTLSyntaxError: unexpected end of formula at position 3:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -231,11 +232,41 @@ def _describe(token: Token) -> str:
     return repr(str(token))
 
 
+#: Prefix operators applied to one atom (``F "goal"``, ``G !bad``, ``X X p``): the commonest
+#: formulas, read without the LALR parser. Whitespace is the grammar's (``common.WS``);
+#: the atom is a quoted name or a bare name that does not begin with the keywords ``true``,
+#: ``false`` or ``xor`` (those, and everything else, go to the parser).
+_PREFIX_CHAIN = re.compile(
+    r'[ \t\f\r\n]*((?:(?:[!~XFG]|<>|\[\])[ \t\f\r\n]*)*)'
+    r'("[^"]+"|[a-z_][a-zA-Z0-9_]*)[ \t\f\r\n]*')
+_PREFIX_OPERATOR = re.compile(r"[!~XFG]|<>|\[\]")
+_PREFIX_BUILD: dict[str, Any] = {"!": s.Not, "~": s.Not, "X": s.Next, "F": s.Finally,
+                                 "<>": s.Finally, "G": s.Globally, "[]": s.Globally}
+
+
+def _prefix_chain(text: str) -> s.Formula | None:
+    """The formula of ``text`` if it is prefix operators (``! ~ X F G <> []``) applied to
+    one atom, built as the parser builds it; else None."""
+    match = _PREFIX_CHAIN.fullmatch(text)
+    if match is None:
+        return None
+    name = match.group(2)
+    if name.startswith(("true", "false", "xor")):  # the lexer may split these
+        return None
+    formula: s.Formula = s.Atom(name[1:-1] if name.startswith('"') else name)
+    for operator in reversed(_PREFIX_OPERATOR.findall(match.group(1))):
+        formula = _PREFIX_BUILD[operator](formula)
+    return formula
+
+
 @lru_cache(maxsize=4096)
 def _parse_cached(text: str) -> s.Formula:
     if not text.strip():
         # LTLSyntaxError appends "at position ..." only for non-empty text
         raise LTLSyntaxError("empty formula" if text else "empty formula at position 0", text, 0)
+    fast = _prefix_chain(text)
+    if fast is not None:
+        return fast
     try:
         result = _parser().parse(text)
     except UnexpectedEOF:

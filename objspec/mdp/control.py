@@ -14,9 +14,10 @@ for ``K`` reward functions at once. Two methods share one certificate:
   contracts so slowly that it is predicted to need more than :data:`SLOW_SWEEPS` more
   sweeps leaves; then policy iteration warm-started from the greedy policies for the
   rewards not yet certified (fast where the span contracts slowly, as on the chains of
-  PRISM models); on MDPs of at most :data:`SMALL_STATES` states, and on Markov chains
-  (one enabled action per state: a single evaluation), straight to policy iteration (a
-  few direct solves cost less than the Python overhead of many sweeps).
+  PRISM models); on MDPs of at most :data:`SMALL_STATES` states straight to policy
+  iteration (a few direct solves cost less than the Python overhead of many sweeps), and
+  on Markov chains (one enabled action per state) straight to the direct evaluation of
+  their one policy, with no greedy sweep or improvement step.
 
 **Stopping rule and certificate** (MacQueen 1966; Porteus 1971; Puterman 1994, section
 6.6.3). For *any* ``V`` let ``d = T V - V``. Then, state by state,
@@ -262,7 +263,8 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
     under policy ``acts[:, k]``): one LU factorisation of ``I - gamma P_pi`` per distinct
     policy, solved for every reward that plays it; dense LAPACK on MDPs of at most
     :data:`DENSE_SOLVE_STATES` states, sparse SuperLU beyond
-    (:func:`~objspec.mdp.linear.ordered_splu`: PRISM-style models, whose slow-mixing
+    (:func:`~objspec.mdp.linear.ordered_splu` of
+    :func:`~objspec.mdp.linear.policy_system`: PRISM-style models, whose slow-mixing
     chains are the ones that reach policy iteration, factor with little fill in their
     exploration order).
 
@@ -270,9 +272,7 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
     stochastic), so the systems are non-singular and well conditioned (infinity-norm
     condition number at most ``(1 + gamma) / (1 - gamma)``). The solve is not certified
     here: :func:`optimal_values` certifies its final values with the MacQueen bounds."""
-    import scipy.sparse as sp
-
-    from objspec.mdp.linear import ordered_splu
+    from objspec.mdp.linear import envelope_of, policy_system, splu_in_order
 
     S, K = acts.shape
     A = env.n_actions
@@ -297,10 +297,12 @@ def _evaluate_policies(env: FiniteMDP, r: np.ndarray, acts: np.ndarray, gamma: f
                 except np.linalg.LinAlgError:
                     x = np.full(rhs.shape, np.nan)
             else:
-                chain = P[states * A + policy]  # [S, S] rows of the chosen actions
-                system = sp.csc_matrix(sp.identity(S, format="csr") - gamma * chain)
+                # I - gamma P_pi from the rows of the chosen actions
+                system = policy_system(P, states * A + policy, gamma)
+                csc = system.tocsc()
                 try:
-                    x = np.asarray(ordered_splu(system).solve(rhs)).reshape(S, cols.size)
+                    x = np.asarray(splu_in_order(csc, envelope_of(csc, system)).solve(rhs)
+                                   ).reshape(S, cols.size)
                 except RuntimeError:  # "Factor is exactly singular"
                     x = np.full(rhs.shape, np.nan)
         if not np.isfinite(x).all():
@@ -439,8 +441,12 @@ def optimal_values(
     # a Markov chain (one enabled action per state): its one evaluation is the answer
     chain = A == 1 or bool((env.n_enabled == 1).all())
     if method == "policy_iteration" or (method == "auto" and (S <= SMALL_STATES or chain)):
-        _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
-        V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
+        if chain:  # the one policy: its evaluation is V*, no Bellman sweep picks it
+            greedy = np.repeat(np.argmax(env.enabled, axis=1)[:, None], K, axis=1)
+            V, evaluations = _evaluate_policies(env, r, greedy, gamma), 1
+        else:
+            _, _, greedy = bellman_optimality_bounds(env, r, V0, gamma)
+            V, evaluations = _policy_iteration(env, r, greedy, gamma, tol, max_iter)
         iterations += evaluations
         used.append("policy_iteration")
         V, bound, actions, sweeps, stuck = _value_iteration(env, r, V, gamma, tol, max_iter)

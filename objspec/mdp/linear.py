@@ -61,8 +61,11 @@ __all__ = [
     "solve_relative",
     "induced_chain_dense",
     "induced_chain_sparse",
+    "envelope_of",
     "matrix_envelope",
     "ordered_splu",
+    "policy_system",
+    "splu_in_order",
 ]
 
 Method = Literal["auto", "direct", "krylov"]
@@ -537,14 +540,59 @@ def matrix_envelope(matrix: sp.spmatrix) -> int:
     4
     """
     csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
-    n = csc.shape[0]
-    column = np.repeat(np.arange(n), np.diff(csc.indptr))  # the column of each entry
-    first_row = np.full(n, n, dtype=np.int64)  # per column, its first row
-    np.minimum.at(first_row, column, csc.indices)
-    first_column = np.full(n, n, dtype=np.int64)  # per row, its first column
-    np.minimum.at(first_column, csc.indices, column)
-    span = np.arange(n)
-    return int(np.maximum(span - first_row, 0).sum() + np.maximum(span - first_column, 0).sum())
+    csr = matrix if sp.isspmatrix_csr(matrix) else csc.tocsr()
+    return envelope_of(csc, csr)
+
+
+def envelope_of(csc: sp.csc_matrix, csr: sp.csr_matrix) -> int:
+    """:func:`matrix_envelope` of a matrix given in both compressed forms."""
+    span = np.arange(csc.shape[0])
+    total = 0
+    # the first row of each column (CSC) and the first column of each row (CSR): a
+    # segment minimum per non-empty row or column (an empty one contributes nothing)
+    for compressed in (csc, csr):
+        nonempty = np.diff(compressed.indptr) > 0
+        first = span.copy()
+        if nonempty.any():
+            first[nonempty] = np.minimum.reduceat(compressed.indices,
+                                                  compressed.indptr[:-1][nonempty])
+        total += int(np.maximum(span - first, 0).sum())
+    return total
+
+
+def policy_system(matrix: sp.csr_matrix, rows: np.ndarray, gamma: float) -> sp.csr_matrix:
+    """``I - gamma * matrix[rows]`` (the rows ``rows`` of a CSR matrix, one per unknown) as
+    CSR, built by index arithmetic instead of sparse row indexing and sparse arithmetic:
+    each row's entries scaled by ``-gamma``, then its diagonal entry ``1``. A row with a
+    self-loop then holds its diagonal twice; CSR products, ``diagonal``,
+    :func:`matrix_envelope` and SuperLU (which sums repeated entries) read it as their
+    sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> P = sp.csr_matrix(np.array([[0.5, 0.5], [0.0, 1.0], [1.0, 0.0]]))
+    >>> policy_system(P, np.array([2, 0]), 0.5).toarray().tolist()
+    [[0.5, 0.0], [-0.25, 0.75]]
+    """
+    n = rows.size
+    starts = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - starts
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts + 1, out=indptr[1:])
+    total = int(indptr[-1])
+    is_diagonal = np.zeros(total, dtype=bool)
+    is_diagonal[indptr[1:] - 1] = True
+    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
+    indices = np.empty(total, dtype=matrix.indices.dtype)
+    data = np.empty(total)
+    off = ~is_diagonal
+    indices[off] = matrix.indices[source[off]]
+    data[off] = matrix.data[source[off]] * -gamma
+    indices[is_diagonal] = np.arange(n)
+    data[is_diagonal] = 1.0
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:
@@ -571,7 +619,12 @@ def ordered_splu(matrix: sp.spmatrix) -> spla.SuperLU:
     [1.0, 1.0]
     """
     csc = matrix if sp.isspmatrix_csc(matrix) else sp.csc_matrix(matrix)
-    if matrix_envelope(csc) <= NATURAL_ORDER_ENVELOPE * (csc.nnz + csc.shape[0]):
+    return splu_in_order(csc, matrix_envelope(csc))
+
+
+def splu_in_order(csc: sp.csc_matrix, envelope: int) -> spla.SuperLU:
+    """:func:`ordered_splu` of a CSC matrix whose :func:`matrix_envelope` is known."""
+    if envelope <= NATURAL_ORDER_ENVELOPE * (csc.nnz + csc.shape[0]):
         return spla.splu(csc, permc_spec="NATURAL", diag_pivot_thresh=0.0)
     return spla.splu(csc, permc_spec="COLAMD")
 

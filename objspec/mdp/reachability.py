@@ -198,14 +198,21 @@ def maximal_end_components(
 SEED_SWEEPS = 30
 #: Residual (sup norm, relative) of the last policy evaluation of :func:`max_reachability`.
 FINAL_PRECISION = 1e-14
-#: Systems with more unknowns than this are tried with BiCGSTAB before sparse LU.
+#: Systems with more unknowns than this are tried with BiCGSTAB before sparse LU, unless
+#: their envelope is at most DIRECT_MAX_ENVELOPE times their entries plus their size
+#: (:func:`proper_solve`).
 ITERATIVE_MIN_UNKNOWNS = 200
+DIRECT_MAX_ENVELOPE = 16
+#: BiCGSTAB's iteration budget in :func:`proper_solve`, and the checkpoint interval of
+#: its contraction test.
+BICGSTAB_MAX_ITERATIONS = 300
+BICGSTAB_WINDOW = 10
 #: :func:`max_reachability` finds the states that can reach the target by vectorised
 #: breadth-first layers on models of at most :data:`DENSE_MAX_NODES` states, and on models
 #: of at most LAYERED_MAX_STATES states whose layers number at most LAYER_ROUNDS (else by
 #: one graph search).
 LAYERED_MAX_STATES = 1024
-LAYER_ROUNDS = 16
+LAYER_ROUNDS = 8
 #: Quotients with at most this many nodes are solved with dense matrices (below the size
 #: where a multithreaded BLAS starts threads, which a loaded machine makes slow).
 DENSE_MAX_NODES = 64
@@ -227,6 +234,12 @@ CASCADE_WORKLIST_MAX_ENTRIES = 200_000
 #: Models of at most this many entries take the worklist pass at once (a few hundred
 #: Python steps cost less than one vectorised round's array calls).
 CASCADE_WORKLIST_SMALL = 256
+#: On models of at most CASCADE_WORKLIST_MEDIUM entries, a frontier with at most
+#: CASCADE_WORKLIST_FRONTIER entries into it is also left to the worklist pass (a
+#: vectorised round costs a few dozen array calls whatever the frontier's size; the
+#: worklist's set-up, a copy of every array to lists, is then small).
+CASCADE_WORKLIST_MEDIUM = 4096
+CASCADE_WORKLIST_FRONTIER = 256
 
 
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
@@ -238,22 +251,24 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
     its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
     rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries (at once
-    on one of at most :data:`CASCADE_WORKLIST_SMALL`) the rest is one worklist pass
-    (each entry into a removed state visited once), which a chain removing one state
-    per round would otherwise pay a round of array calls for."""
+    on one of at most :data:`CASCADE_WORKLIST_SMALL`, and at a small frontier on one of
+    at most :data:`CASCADE_WORKLIST_MEDIUM`) the rest is one worklist pass (each entry
+    into a removed state visited once), which a chain removing one state per round would
+    otherwise pay a round of array calls for."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
     rounds = 0
     while frontier.size:
+        lengths = starts[frontier + 1] - starts[frontier]
+        total = int(lengths.sum())
         if pair.size <= CASCADE_WORKLIST_SMALL or (
-                rounds >= CASCADE_ROUNDS and pair.size <= CASCADE_WORKLIST_MAX_ENTRIES):
+                pair.size <= CASCADE_WORKLIST_MAX_ENTRIES and rounds >= CASCADE_ROUNDS) or (
+                pair.size <= CASCADE_WORKLIST_MEDIUM and total <= CASCADE_WORKLIST_FRONTIER):
             _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
             return
         rounds += 1
         alive[frontier] = False
-        lengths = starts[frontier + 1] - starts[frontier]
-        total = int(lengths.sum())
         if not total:
             break
         offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -479,30 +494,15 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _policy_system(matrix: sp.csr_matrix, chosen: np.ndarray) -> sp.csr_matrix:
     """``I - matrix[chosen]`` (rows ``chosen`` of a CSR matrix, one per node, minus the
-    identity) as CSR, built by index arithmetic: the diagonal entry is stored after each
-    row's entries (a row with a self-loop then holds its column twice; CSR products,
-    ``diagonal`` and the conversion to CSC for LU sum duplicates)."""
-    n = chosen.size
-    starts = matrix.indptr[chosen]
-    counts = matrix.indptr[chosen + 1] - starts
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts + 1, out=indptr[1:])
-    total = int(indptr[-1])
-    is_diagonal = np.zeros(total, dtype=bool)
-    is_diagonal[indptr[1:] - 1] = True
-    source = np.repeat(starts - indptr[:-1], counts + 1) + np.arange(total)
-    indices = np.empty(total, dtype=matrix.indices.dtype)
-    data = np.empty(total)
-    off = ~is_diagonal
-    indices[off] = matrix.indices[source[off]]
-    data[off] = -matrix.data[source[off]]
-    indices[is_diagonal] = np.arange(n)
-    data[is_diagonal] = 1.0
-    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    identity) as CSR: :func:`objspec.mdp.linear.policy_system`."""
+    from objspec.mdp.linear import policy_system
+
+    return policy_system(matrix, chosen, 1.0)
 
 
 def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarray,
-                     *, stop: np.ndarray | None = None) -> MaxReachability:
+                     *, stop: np.ndarray | None = None, sure_is_target: bool = False
+                     ) -> MaxReachability:
     """``Pmax(F target)`` from every state of a sparse MDP, and an optimal policy.
 
     Method: the states that cannot reach the target get 0 (a backward graph search), those
@@ -536,6 +536,13 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         States whose rows are ignored: a run that enters one stops there (value 0 unless
         it is a target). ``Pmax(keep U goal)`` is ``Pmax(F goal)`` with ``stop = ~(keep |
         goal)``, without a copy of ``rows``.
+    sure_is_target : bool, default False
+        The caller knows that the states of ``Pmax = 1`` are the target states: the graph
+        fixed point for them is skipped. True for ``Pmax(G safe)`` as the reachability of
+        the invariant states (:func:`invariant_states`) with ``stop = ~safe``: staying
+        safe almost surely is staying safe surely, which is being invariant. (Were the
+        claim wrong, other states of ``Pmax = 1`` would be solved by the linear systems:
+        the values stay right, to their precision instead of exactly.)
 
     Returns
     -------
@@ -563,18 +570,32 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     if not live.all():
         pair, src, act, dst, prob = pair[live], src[live], act[live], dst[live], prob[live]
     target = np.asarray(target, dtype=bool)
-    layered = (_layers_to_target(src, dst, target, K if K <= DENSE_MAX_NODES else LAYER_ROUNDS)
-               if K <= LAYERED_MAX_STATES else None)
+    # breadth-first layers on small models (None: a graph search); a model found deeper
+    # than the layers allow is searched from then on
+    rounds: int | None = ((K if K <= DENSE_MAX_NODES else LAYER_ROUNDS)
+                          if K <= LAYERED_MAX_STATES else None)
+    layered = None if rounds is None else _layers_to_target(src, dst, target, rounds)
     if layered is not None:
         can = layered[0]
     else:
-        can = reachable(adjacency(K, src, dst), np.flatnonzero(target), backward=True)
+        rounds = None
+        can = _reach_backward(K, src, dst, target, None)
     choice = np.argmax(enabled, axis=1)
+    # one enabled action per state (a Markov chain): nothing to choose
+    chain = bool((enabled.sum(axis=1) == 1).all())
     # the states of Pmax = 1, decided by a graph algorithm, with an almost-sure policy; the
     # linear systems are left with the rest
-    sure, sure_entry = _almost_sure(K, A, pair, src, dst, enabled, can, target)
-    _tree_towards(K, src[sure_entry], act[sure_entry], dst[sure_entry], target,
-                  sure & ~target, choice)
+    if sure_is_target:
+        sure = target
+    elif chain:
+        # a chain reaches the target almost surely unless it can reach, before the target,
+        # a state that cannot (Baier & Katoen 2008, section 10.1.1)
+        on = ~target[src]
+        sure = can & ~_reach_backward(K, src[on], dst[on], ~can, rounds)
+    else:
+        sure, sure_entry = _almost_sure(K, A, pair, src, dst, enabled, can, target, rounds)
+        _tree_towards(K, src[sure_entry], act[sure_entry], dst[sure_entry], target,
+                      sure & ~target, choice, rounds)
     decided = target | sure
     maybe = can & ~decided
     values = decided.astype(np.float64)
@@ -583,7 +604,8 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     problem = _Problem(K, A, pair, src, act, dst, prob, enabled, maybe, decided)
     # the breadth-first tree towards the decided states: a proper first policy
     start = choice.copy()
-    _tree_towards(K, src, act, dst, decided, maybe, start)
+    if not chain:
+        _tree_towards(K, src, act, dst, decided, maybe, start, rounds)
     try:
         q, chosen, iterations = _policy_iteration(problem.quotient(None), start)
     except SolverError:
@@ -593,9 +615,43 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
     return MaxReachability(values, q.lift(chosen, choice), maybe, iterations, q, problem)
 
 
+def _reach_backward(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray,
+                    rounds: int | None) -> np.ndarray:
+    """The states that can reach ``roots`` (``[K]`` bool) through the entries ``src ->
+    dst``: by breadth-first layers (:func:`_layers_to_target`) when ``rounds`` is given
+    and that many suffice, else by one graph search."""
+    from scipy.sparse import csgraph
+
+    if rounds is not None:
+        layered = _layers_to_target(src, dst, roots, rounds)
+        if layered is not None:
+            return layered[0]
+    order = csgraph.breadth_first_order(_reversed_from_root(K, src, dst, roots), K,
+                                        directed=True, return_predecessors=False)
+    out = np.zeros(K + 1, dtype=bool)
+    out[order] = True
+    return out[:K]
+
+
+def _reversed_from_root(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray
+                        ) -> sp.csr_matrix:
+    """The graph of the entries reversed (``dst -> src``) plus a node ``K`` with an edge to
+    every state of ``roots`` (``[K]`` bool), built as one CSR matrix in the form
+    :mod:`scipy.sparse.csgraph` searches without converting it (float64 data, int32
+    indices; repeated edges are harmless to a breadth-first search)."""
+    goal = np.flatnonzero(roots)
+    order = stable_order(dst, K)
+    indptr = np.empty(K + 2, dtype=np.int32)
+    indptr[0] = 0
+    np.cumsum(np.bincount(dst, minlength=K), out=indptr[1:K + 1])
+    indptr[K + 1] = indptr[K] + goal.size
+    indices = np.concatenate([src[order], goal]).astype(np.int32)
+    return sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(K + 1, K + 1))
+
+
 def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                 enabled: np.ndarray, can: np.ndarray, target: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 enabled: np.ndarray, can: np.ndarray, target: np.ndarray,
+                 rounds: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The states from which some policy reaches ``target`` almost surely (``Pmax = 1``),
     and which entries an almost-sure policy may use (those of pairs whose successors all
     lie among them).
@@ -606,42 +662,50 @@ def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndar
     until nothing is removed. Between two reachability searches, the states (other than
     targets) left without any pair that stays in the set are removed frontier by frontier
     (:func:`_cascade`), which they would be by the next searches one layer at a time. A
-    graph computation: exact, no rounding."""
-    reverse = _reverse_index(dst, K)
+    graph computation: exact, no rounding. The searches are :func:`_reach_backward`'s
+    (``rounds``: its breadth-first layers)."""
+    reverse = None  # built when a cascade first needs it
     keep_states = can.copy()
     while True:
         leaves = np.zeros(K * A, dtype=bool)
         leaves[pair[~keep_states[dst]]] = True
         entry = ~leaves[pair]
-        stay = reachable(adjacency(K, src[entry], dst[entry]), np.flatnonzero(target),
-                         backward=True) & keep_states
+        stay = _reach_backward(K, src[entry], dst[entry], target, rounds) & keep_states
         if np.array_equal(stay, keep_states):
             return stay, entry
         leaves[pair[~stay[dst]]] = True
         alive = stay & ~target
         flat = (enabled & alive[:, None]).reshape(-1) & ~leaves
+        if reverse is None:
+            reverse = _reverse_index(dst, K)
         _cascade(flat, alive, pair, dst, K, A, reverse)
         keep_states = alive | target
 
 
 def _tree_towards(K: int, src: np.ndarray, act: np.ndarray, dst: np.ndarray,
-                  goal: np.ndarray, states: np.ndarray, choice: np.ndarray) -> None:
+                  goal: np.ndarray, states: np.ndarray, choice: np.ndarray,
+                  rounds: int | None = None) -> None:
     """Set ``choice`` in ``states`` (in place) to the breadth-first tree towards ``goal``
-    through the entries ``src -a-> dst``: each state plays a pair with an entry one step
-    closer. Every state of ``states`` must reach ``goal`` through entries out of
-    ``states`` (so the policy reaches ``goal`` almost surely while its pairs' entries stay
-    in ``states`` or ``goal``, or lead where ``goal`` cannot be reached)."""
+    through the entries ``src -a-> dst`` (sorted by ``src``): each state plays a pair with
+    an entry one step closer. Every state of ``states`` must reach ``goal`` through
+    entries out of ``states`` (so the policy reaches ``goal`` almost surely while its
+    pairs' entries stay in ``states`` or ``goal``, or lead where ``goal`` cannot be
+    reached). By breadth-first layers (:func:`_layers_to_target`) when ``rounds`` is given
+    and that many suffice, else by a graph search."""
     from scipy.sparse import csgraph
 
     # only the entries out of ``states`` matter: a path from one of them to ``goal`` that
     # passed through a third state would pass through a state that cannot reach it
     sel = states[src]
     src, act, dst = src[sel], act[sel], dst[sel]
-    is_goal = np.flatnonzero(goal)
-    r_src = np.concatenate([dst, np.full(is_goal.size, K)])
-    r_dst = np.concatenate([src, is_goal])
-    _, pred = csgraph.breadth_first_order(adjacency(K + 1, r_src, r_dst), K, directed=True,
-                                          return_predecessors=True)
+    if rounds is not None:
+        layered = _layers_to_target(src, dst, goal, rounds)
+        if layered is not None:
+            first = _first_per_group(src, layered[1])
+            choice[src[first]] = act[first]
+            return
+    _, pred = csgraph.breadth_first_order(_reversed_from_root(K, src, dst, goal), K,
+                                          directed=True, return_predecessors=True)
     step = states[src] & (pred[src] == dst)
     first = _first_per_group(src, step)
     choice[src[first]] = act[first]
@@ -723,9 +787,16 @@ class _Problem:
             matrix = np.zeros((pk.size, n_nodes))
             np.add.at(matrix, (e_pair[into], node_of[e_dst[into]]), e_p[into])
         else:
-            matrix = sp.csr_matrix((e_p[into], (e_pair[into], node_of[e_dst[into]])),
-                                   shape=(pk.size, n_nodes))
-            matrix.sum_duplicates()
+            # CSR from the entries sorted by pair (they are, unless the pairs were
+            # renumbered by node above); repeated columns (entries of one pair into one
+            # collapsed component) stay repeated: products and LU sum them
+            e_row, e_col, e_val = e_pair[into], node_of[e_dst[into]], e_p[into]
+            if e_row.size and bool((e_row[1:] < e_row[:-1]).any()):
+                order = stable_order(e_row, pk.size)
+                e_row, e_col, e_val = e_row[order], e_col[order], e_val[order]
+            indptr = np.zeros(pk.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(e_row, minlength=pk.size), out=indptr[1:])
+            matrix = sp.csr_matrix((e_val, e_col, indptr), shape=(pk.size, n_nodes))
         to_target = np.bincount(e_pair, weights=e_p * target[e_dst], minlength=pk.size)
         q = _Quotient(node_of, n_nodes, node_of[pk], matrix, to_target)
         q.pair_state, q.pair_action, q.pair_id = pk, pa, pair_id
@@ -776,8 +847,12 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
             if not np.isfinite(v).all() or np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         else:
-            v = proper_solve(_policy_system(q.matrix, chosen), q.to_target[chosen], v,
-                             precision)
+            v, direct = _proper_solve(_policy_system(q.matrix, chosen), q.to_target[chosen],
+                                      v, precision)
+            if direct:  # an LU solve: no more precise evaluation to come
+                precision = FINAL_PRECISION
+        if n_pairs == n_nodes and precision <= FINAL_PRECISION:
+            break  # a single policy: nothing to improve
             if np.abs(v).max(initial=0.0) > 1.0 + 1e-6:
                 raise SolverError("a policy evaluation of the reachability problem failed")
         q_val = q.q_values(v)
@@ -801,10 +876,18 @@ def _policy_iteration(q: _Quotient, start: np.ndarray | None) -> tuple[_Quotient
 def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | None = None,
                  precision: float = 1e-14) -> np.ndarray:
     """Solve ``(I - P) x = rhs`` (``matrix`` is ``I - P``) for the substochastic ``P`` of a
-    policy that leaves the undecided states almost surely (so ``I - P`` is non-singular):
-    BiCGSTAB warm-started from ``guess`` (default 0), accepted when its true residual is at
-    most ``precision`` (relative to ``max(1, |rhs|)``), else sparse LU (random-graph
-    products fill LU factors densely, chains and PRISM models do not).
+    policy that leaves the undecided states almost surely (so ``I - P`` is non-singular).
+
+    Sparse LU (:func:`objspec.mdp.linear.splu_in_order`) at once when the system is small
+    (at most :data:`ITERATIVE_MIN_UNKNOWNS` unknowns) or its envelope
+    (:func:`objspec.mdp.linear.matrix_envelope`, which bounds the fill of LU in the given
+    order) is at most :data:`DIRECT_MAX_ENVELOPE` times its entries plus its size: chains
+    and models built by state-space exploration (PRISM), on which BiCGSTAB is erratic and
+    LU costs a few matrix-vector products. Otherwise BiCGSTAB warm-started from ``guess``
+    (default 0), accepted when its true residual is at most ``precision`` (relative to
+    ``max(1, |rhs|)``), else sparse LU (random-graph products fill LU factors densely).
+    BiCGSTAB gives up early when its residual is not contracting fast enough to reach the
+    precision within its iteration budget.
 
     Raises
     ------
@@ -818,46 +901,61 @@ def proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | Non
     ...              np.array([0.0, 0.5])).tolist()
     [0.25, 0.5]
     """
-    from objspec.mdp.linear import ordered_splu
+    return _proper_solve(matrix, rhs, guess, precision)[0]
 
-    limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
-    if guess is None:
-        guess = np.zeros(rhs.shape)
-    if matrix.shape[0] > ITERATIVE_MIN_UNKNOWNS:
-        if not sp.isspmatrix_csr(matrix):
-            matrix = sp.csr_matrix(matrix)
+
+def _proper_solve(matrix: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray | None,
+                  precision: float) -> tuple[np.ndarray, bool]:
+    """:func:`proper_solve`, and whether the solution is sparse LU's."""
+    from objspec.mdp.linear import NATURAL_ORDER_ENVELOPE, envelope_of, splu_in_order
+
+    csr = matrix if sp.isspmatrix_csr(matrix) else sp.csr_matrix(matrix)
+    csc = csr.tocsc()
+    n = csr.shape[0]
+    # a small system with at least n entries has an envelope of at most
+    # n^2 <= NATURAL_ORDER_ENVELOPE * (nnz + n): LU in its own order, no need to measure
+    small = n <= min(ITERATIVE_MIN_UNKNOWNS, 2 * NATURAL_ORDER_ENVELOPE) and csr.nnz >= n
+    envelope = 0 if small else envelope_of(csc, csr)
+    if n > ITERATIVE_MIN_UNKNOWNS and envelope > DIRECT_MAX_ENVELOPE * (csr.nnz + n):
+        limit = precision * max(1.0, float(np.abs(rhs).max(initial=0.0)))
         with np.errstate(all="ignore"):
-            x = _bicgstab(matrix, rhs, guess, limit / 4, 300)
-        if np.isfinite(x).all() and float(np.abs(rhs - matrix @ x).max(initial=0.0)) <= limit:
-            return x
+            x = _bicgstab(csr, rhs, np.zeros(rhs.shape) if guess is None else guess,
+                          limit / 4, BICGSTAB_MAX_ITERATIONS)
+        if np.isfinite(x).all() and float(np.abs(rhs - csr @ x).max(initial=0.0)) <= limit:
+            return x, False
     try:
-        out = np.asarray(ordered_splu(matrix).solve(rhs))
+        out = np.asarray(splu_in_order(csc, envelope).solve(rhs))
     except RuntimeError:  # "Factor is exactly singular"
         out = np.full(rhs.shape, np.nan)
     if not np.isfinite(out).all():
         raise SolverError(
-            f"a sparse LU solve of a reachability system ({matrix.shape[0]} unknowns) "
+            f"a sparse LU solve of a reachability system ({n} unknowns) "
             "returned a non-finite solution; please report this model")
-    return out
+    return out, True
 
 
 def _bicgstab(matrix: sp.csr_matrix, rhs: np.ndarray, x: np.ndarray, atol: float,
               max_iterations: int) -> np.ndarray:
     """Jacobi-preconditioned BiCGSTAB (van der Vorst 1992) from ``x``, stopped when the
-    recursive residual is at most ``atol`` (sup norm) or after ``max_iterations``; the
-    caller checks the true residual. Plain numpy on the CSR matrix: no operator wrapping,
-    which dominates scipy's version on systems of a few thousand unknowns."""
+    recursive residual is at most ``atol`` (sup norm), after ``max_iterations``, or at a
+    checkpoint (every :data:`BICGSTAB_WINDOW` iterations) where the contraction of the
+    best residual over the last two windows, continued for the remaining iterations,
+    would not reach ``atol`` (stagnation or divergence); the caller checks the true
+    residual. Plain numpy on the CSR matrix: no operator wrapping, which dominates scipy's
+    version on systems of a few thousand unknowns."""
     diagonal = matrix.diagonal()
     diagonal[diagonal == 0] = 1.0
     x = np.array(x, dtype=np.float64)
     r = rhs - matrix @ x
-    if float(np.abs(r).max(initial=0.0)) <= atol:
+    best = float(np.abs(r).max(initial=0.0))
+    if best <= atol:
         return x
+    history = [best]  # the best residual at each checkpoint
     r_hat = r.copy()
     rho = alpha = omega = 1.0
     v = np.zeros_like(r)
     p = np.zeros_like(r)
-    for _ in range(max_iterations):
+    for iteration in range(1, max_iterations + 1):
         rho_new = float(r_hat @ r)
         if rho_new == 0.0:
             break
@@ -880,7 +978,15 @@ def _bicgstab(matrix: sp.csr_matrix, rhs: np.ndarray, x: np.ndarray, atol: float
         omega = float(t @ s) / tt
         x += alpha * y + omega * z
         r = s - omega * t
-        if float(np.abs(r).max(initial=0.0)) <= atol or omega == 0.0:
+        size = float(np.abs(r).max(initial=0.0))
+        if size <= atol or omega == 0.0:
             break
+        best = min(best, size)
         rho = rho_new
+        if iteration % BICGSTAB_WINDOW == 0:
+            history.append(best)
+            if len(history) >= 3:
+                rate = (best / history[-3]) ** (1.0 / (2 * BICGSTAB_WINDOW))
+                if not rate < 1.0 or best * rate ** (max_iterations - iteration) > atol:
+                    break
     return x

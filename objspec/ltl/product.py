@@ -48,6 +48,7 @@ from objspec.errors import (
 )
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.caches import register_cache
+from objspec.ltl.factored import FactoredAutomaton
 from objspec.mdp.chunks import in_chunks, worker_count
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, bottom_components, breadth_first_order, reachable
@@ -108,6 +109,44 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
     return out
 
 
+def machine_successor_function(
+    machine: Machine,
+) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], int]:
+    """``(successor, Q)``: ``successor(q, letters)`` gives, pointwise, the machine state
+    after reading each letter in each state ``q``, with ``Q`` (the machine's state count)
+    standing for "dead" both as an argument and as a result. A dense machine is read from
+    its successor table; a :class:`~objspec.ltl.factored.FactoredAutomaton` from its
+    components (no table over all letters).
+
+    Examples
+    --------
+    >>> from objspec.ltl.translation import translate
+    >>> successor, Q = machine_successor_function(translate("a U b"))
+    >>> Q, successor(np.array([0, 0, 0, Q]), np.array([0, 1, 2, 2])).tolist()
+    (2, [2, 0, 1, 2])
+    """
+    if isinstance(machine, FactoredAutomaton):
+        n = machine.n_states
+
+        def factored(q: np.ndarray, letters: np.ndarray) -> np.ndarray:
+            q, letters = np.broadcast_arrays(np.asarray(q), np.asarray(letters))
+            out = np.full(q.shape, n, dtype=np.int64)
+            live = q < n
+            t = machine.next_states(q[live], letters[live])
+            out[live] = np.where(t < 0, n, t)
+            return out
+
+        return factored, n
+    succ = np.asarray(machine.successors, dtype=np.int64)
+    n = succ.shape[0]
+    succ_ext = np.vstack([np.where(succ < 0, n, succ), np.full((1, succ.shape[1]), n)])
+
+    def dense(q: np.ndarray, letters: np.ndarray) -> np.ndarray:
+        return np.asarray(succ_ext[q, letters])
+
+    return dense, n
+
+
 #: Breadth-first layers explored one vectorised step at a time before the product search
 #: switches to a single graph search (deep products: long chains and rings).
 LAYERED_SEARCH_MAX = 256
@@ -142,12 +181,9 @@ class ProductSkeleton:
     ) -> None:
         self.env = env
         self.machine = machine
-        succ = np.asarray(machine.successors, dtype=np.int64)
-        n_machine = succ.shape[0]
-        self.dead_state = n_machine
-        succ_ext = np.vstack([np.where(succ < 0, n_machine, succ),
-                              np.full((1, succ.shape[1]), n_machine)])
         self.letters = environment_letters(env, tuple(machine.propositions))
+        successor, n_machine = machine_successor_function(machine)
+        self.dead_state = n_machine
         S, A = env.n_states, env.n_actions
         Q1 = n_machine + 1
         matrix = env.transition_matrix
@@ -163,14 +199,14 @@ class ProductSkeleton:
             if len(order) > LAYERED_SEARCH_MAX and S * Q1 <= WHOLE_PRODUCT_MAX_STATES:
                 # a deep product (a long chain or ring): one breadth-first search over the
                 # whole candidate product instead of one vectorised step per layer
-                rest = self._rest_in_bfs_order(frontier, succ_ext, index_of, S, A, Q1)
+                rest = self._rest_in_bfs_order(frontier, successor, index_of, S, A, Q1)
                 index_of[rest] = np.arange(n_known, n_known + rest.size)
                 n_known += rest.size
                 order.append(rest)
                 break
             entries, row = _expand(frontier // Q1, A, indptr)
             q = (frontier % Q1)[row // A]
-            nxt = indices[entries] * Q1 + succ_ext[q, self.letters[entries]]
+            nxt = indices[entries] * Q1 + successor(q, self.letters[entries])
             nxt = np.unique(nxt)
             new = nxt[index_of[nxt] < 0]
             index_of[new] = np.arange(n_known, n_known + new.size)
@@ -188,7 +224,7 @@ class ProductSkeleton:
         self.entry_action = entry_row % A
         q = self.machine_state[self.entry_source]
         self.entry_letter = self.letters[entries]
-        self.entry_machine_target = succ_ext[q, self.entry_letter]
+        self.entry_machine_target = successor(q, self.entry_letter)
         self.entry_target = index_of[indices[entries] * Q1 + self.entry_machine_target]
         self.entry_probability = matrix.data[entries]
         self.roots = init_s
@@ -198,7 +234,8 @@ class ProductSkeleton:
         self._rows: sp.csr_matrix | None = None
 
     def _rest_in_bfs_order(
-        self, frontier: np.ndarray, succ_ext: np.ndarray, index_of: np.ndarray,
+        self, frontier: np.ndarray, successor: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        index_of: np.ndarray,
         S: int, A: int, Q1: int,
     ) -> np.ndarray:
         """Codes ``s * Q1 + q`` reachable from ``frontier`` and not yet numbered, in BFS order.
@@ -214,7 +251,7 @@ class ProductSkeleton:
         letters = self.letters
         q = np.arange(Q1)
         src = (source_state[None, :] * Q1 + q[:, None]).ravel()
-        dst = (matrix.indices[None, :] * Q1 + succ_ext[:, letters]).ravel()
+        dst = (matrix.indices[None, :] * Q1 + successor(q[:, None], letters[None, :])).ravel()
         visited = breadth_first_order(adjacency(S * Q1, src, dst), frontier)
         return visited[index_of[visited] < 0]
 
@@ -351,7 +388,7 @@ def _accepting_components(
     dead_entry = q == sk.dead_state
     entry_marks = np.where(
         dead_entry, 0,
-        automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter[kept]],
+        automaton.next_marks(np.minimum(q, automaton.n_states - 1), sk.entry_letter[kept]),
     )
     total = np.bincount(c, minlength=B)
     union = np.zeros(B, dtype=np.int64)

@@ -1,0 +1,508 @@
+"""Factored automata: products of automata over disjoint sets of propositions.
+
+A formula such as ``F(p1 & F(p2 & ... F p10)) & F(q1 & F(q2 & ... F q10))`` reads 20
+propositions, ``2**20`` letters, but it is the conjunction of two parts that share none:
+each part is a small automaton over its own 10 propositions. A
+:class:`FactoredAutomaton` keeps such a product factored: its *components* are dense
+:class:`~objspec.ltl.automaton.DeterministicAutomaton` tables, each over its own subset of
+the propositions (pairwise disjoint), and a letter is read by projecting it onto each
+component's subset. Its states are the reachable tuples of component states (found by a
+breadth-first search that combines each component's distinct successors: the components
+read independent propositions, so every combination of their letters occurs), its
+transition marks are the union of the components' marks shifted into disjoint ranges of
+sets, and its acceptance is an Emerson-Lei condition over all those sets. The run dies
+when a component's run dies (components that sit under a disjunction are completed
+first, see :func:`objspec.ltl.translation.translate`). No table over ``2**k`` letters is
+ever built: products with an environment only ask for the letters that occur there
+(:meth:`~objspec.ltl.automaton.DeterministicAutomaton.next_states`,
+:meth:`~objspec.ltl.automaton.DeterministicAutomaton.next_marks`).
+
+Limits: a letter is an int64 bitmask, so at most :data:`MAX_FACTORED_PROPOSITIONS` (62)
+propositions; each component is dense, so at most :data:`MAX_COMPONENT_PROPOSITIONS` (16)
+propositions per component; the dense tables :attr:`FactoredAutomaton.successors` and
+:attr:`FactoredAutomaton.marks` (and so HOA export and drawings) are built on demand for at
+most :data:`MAX_DENSE_PROPOSITIONS` (16) propositions and raise
+:class:`~objspec.errors.AlphabetTooLargeError` beyond.
+
+Examples
+--------
+>>> from objspec.ltl.automaton import AcceptanceAnd, AcceptanceAtom
+>>> from objspec.ltl.translation import translate
+>>> fa, gb = translate("F a"), translate("G F b")
+>>> both = FactoredAutomaton(("a", "b"), [fa, gb],
+...                          AcceptanceAnd((AcceptanceAtom(True, 0), AcceptanceAtom(True, 1))))
+>>> both.n_states, both.accepts_lasso([{"a"}], [{"b"}, set()]), both.accepts_lasso([], [{"b"}])
+(2, True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from objspec.errors import AlphabetTooLargeError, InvalidSpecificationError
+from objspec.ltl import syntax as s
+from objspec.ltl.acceptance import shift
+from objspec.ltl.automaton import (
+    AcceptanceAnd,
+    AcceptanceAtom,
+    AcceptanceCondition,
+    AcceptanceOr,
+    DeterministicAutomaton,
+)
+from objspec.ltl.budget import HOA_ADVICE, check_time
+from objspec.ltl.simplify import operands
+
+__all__ = [
+    "FactoredAutomaton",
+    "MAX_FACTORED_PROPOSITIONS",
+    "MAX_COMPONENT_PROPOSITIONS",
+    "MAX_DENSE_PROPOSITIONS",
+    "split_disjoint",
+    "factored_translation",
+]
+
+#: Letters are int64 bitmasks: a factored automaton reads at most this many propositions.
+MAX_FACTORED_PROPOSITIONS = 62
+#: Each component is a dense table over ``2**k`` letters of its own propositions.
+MAX_COMPONENT_PROPOSITIONS = 16
+#: :attr:`FactoredAutomaton.successors` / :attr:`FactoredAutomaton.marks` are materialised
+#: up to this many propositions.
+MAX_DENSE_PROPOSITIONS = 16
+
+
+class FactoredAutomaton(DeterministicAutomaton):
+    """A deterministic automaton given as the product of components over disjoint
+    propositions (see the module docstring).
+
+    Parameters
+    ----------
+    propositions : sequence of str
+        The automaton's alphabet (at most :data:`MAX_FACTORED_PROPOSITIONS`); it contains
+        every component's propositions and may contain more (ignored).
+    components : sequence of DeterministicAutomaton
+        Dense automata whose proposition sets are pairwise disjoint. Component ``c``'s
+        acceptance sets are numbered after those of components ``0 .. c-1``.
+    acceptance : AcceptanceCondition
+        The condition over the concatenated sets (e.g. the conjunction of the components'
+        shifted conditions).
+    name : str, optional
+        A description.
+    max_states : int, optional
+        Refuse (:class:`~objspec.errors.TranslationLimitError`) a product with more
+        reachable states.
+    progress : callable, optional
+        ``progress(states)``, called with the states found so far while they are explored
+        (the translator passes its time check, which raises when the time limit is past).
+
+    Notes
+    -----
+    The language: a word is accepted iff no component's run on its projection dies and
+    the union of the components' marks along the run satisfies ``acceptance``. The state
+    count is exact for the product (the reachable tuples), but no minimisation across
+    components is done.
+    """
+
+    def __init__(
+        self,
+        propositions: Sequence[str],
+        components: Sequence[DeterministicAutomaton],
+        acceptance: AcceptanceCondition,
+        *,
+        name: str | None = None,
+        max_states: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        props = tuple(propositions)
+        if len(set(props)) != len(props):
+            raise InvalidSpecificationError(f"automaton propositions repeat: {props}")
+        if len(props) > MAX_FACTORED_PROPOSITIONS:
+            raise AlphabetTooLargeError(
+                f"a factored automaton reads at most {MAX_FACTORED_PROPOSITIONS} propositions "
+                f"(letters are int64 bitmasks); got {len(props)}"
+            )
+        comps = tuple(components)
+        if not comps:
+            raise InvalidSpecificationError("a factored automaton needs at least one component")
+        position = {p: i for i, p in enumerate(props)}
+        owner: dict[str, int] = {}
+        bits: list[list[int]] = []
+        offsets: list[int] = []
+        n_sets = 0
+        for c, comp in enumerate(comps):
+            if isinstance(comp, FactoredAutomaton):
+                raise InvalidSpecificationError("components of a factored automaton must be dense")
+            for p in comp.propositions:
+                if p not in position:
+                    raise InvalidSpecificationError(
+                        f"component {c} reads {p!r}, which is not among the propositions {props}")
+                if p in owner:
+                    raise InvalidSpecificationError(
+                        f"components {owner[p]} and {c} both read {p!r}; the components of a "
+                        "factored automaton read disjoint propositions")
+                owner[p] = c
+            bits.append([position[p] for p in comp.propositions])
+            offsets.append(n_sets)
+            n_sets += comp.n_sets
+        if n_sets > 62:
+            raise AlphabetTooLargeError(
+                f"the components of a factored automaton have {n_sets} acceptance sets in all; "
+                "marks are int64 bitmasks, so at most 62 are supported")
+        used = acceptance.sets()
+        if used and max(used) >= n_sets:
+            raise InvalidSpecificationError(
+                f"acceptance condition {acceptance} uses set {max(used)}, but the components "
+                f"have only {n_sets} sets")
+        sizes = [comp.n_states for comp in comps]
+        strides = [1] * len(comps)
+        for c in range(len(comps) - 2, -1, -1):
+            strides[c] = strides[c + 1] * sizes[c + 1]
+        if strides[0] * sizes[0] >= 1 << 62:
+            raise AlphabetTooLargeError(
+                "the product of the components' state counts exceeds 2**62")
+        self._propositions = props
+        self._components = comps
+        self._bits = bits
+        self._offsets = offsets
+        self._strides = strides
+        self._acceptance = acceptance
+        self._n_sets = n_sets
+        self.acceptance_name = None
+        self.state_names = None
+        self.name = name
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self._explore(max_states, progress)
+
+    # ---------------------------------------------------------------- construction
+    def _explore(self, max_states: int | None, progress: Callable[[int], None] | None) -> None:
+        """Number the reachable tuples of component states breadth first: a tuple's
+        successors are all combinations of each component's distinct successors (in the
+        order of their first letter), none if some component has no transition."""
+        from objspec.errors import TranslationLimitError
+        from objspec.ltl.operations import first_occurrences
+
+        distinct: list[list[list[int]]] = []
+        for comp in self._components:
+            succ = comp._successors
+            distinct.append([first_occurrences(succ[q]).tolist() for q in range(succ.shape[0])])
+        start = tuple(comp.initial for comp in self._components)
+        index: dict[tuple[int, ...], int] = {start: 0}
+        states = [start]
+        i = 0
+        while i < len(states):
+            if progress is not None:
+                progress(len(states))
+            options = [distinct[c][q] for c, q in enumerate(states[i])]
+            combos: list[tuple[int, ...]] = [()]
+            for opts in options:
+                live = [t for t in opts if t >= 0]
+                combos = [head + (t,) for head in combos for t in live]
+            for key in combos:
+                if key not in index:
+                    index[key] = len(states)
+                    states.append(key)
+                    if max_states is not None and len(states) > max_states:
+                        raise TranslationLimitError(
+                            f"the factored automaton{' of ' + self.name if self.name else ''} "
+                            f"exceeds {max_states} states (max_states)")
+            i += 1
+        self._tuples = np.array(states, dtype=np.int64).reshape(len(states), len(self._components))
+        codes = self._tuples @ np.array(self._strides, dtype=np.int64)
+        self._code_order = np.argsort(codes, kind="stable")
+        self._sorted_codes = codes[self._code_order]
+        self._index = {int(code): q for q, code in enumerate(codes.tolist())}
+        self._initial = 0
+
+    # ---------------------------------------------------------------- attributes
+    @property
+    def components(self) -> tuple[DeterministicAutomaton, ...]:
+        """The dense component automata, in set order."""
+        return self._components
+
+    @property
+    def component_states(self) -> np.ndarray:
+        """``[Q, m]``: the tuple of component states of each state."""
+        return self._tuples
+
+    @property
+    def n_states(self) -> int:
+        return int(self._tuples.shape[0])
+
+    @property
+    def is_complete(self) -> bool:
+        return all(comp.is_complete for comp in self._components)
+
+    @property
+    def successors(self) -> np.ndarray:
+        """The dense ``[Q, 2**k]`` successor table, built on demand.
+
+        Raises
+        ------
+        AlphabetTooLargeError
+            If the automaton reads more than :data:`MAX_DENSE_PROPOSITIONS` propositions.
+        """
+        return self._dense_tables()[0]
+
+    @property
+    def marks(self) -> np.ndarray:
+        """The dense ``[Q, 2**k]`` mark table, built on demand (see :attr:`successors`)."""
+        return self._dense_tables()[1]
+
+    def _dense_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._dense is None:
+            k = len(self._propositions)
+            if k > MAX_DENSE_PROPOSITIONS:
+                raise AlphabetTooLargeError(
+                    f"the automaton reads {k} propositions: a table over 2**{k} letters is not "
+                    f"built beyond {MAX_DENSE_PROPOSITIONS} propositions (it is kept factored "
+                    "into components over disjoint propositions); use next_states / "
+                    "next_marks for the letters needed, or the components"
+                )
+            states = np.arange(self.n_states)[:, None]
+            letters = np.arange(1 << k, dtype=np.int64)[None, :]
+            succ = self.next_states(states, letters)
+            marks = self.next_marks(states, letters)
+            succ.flags.writeable = False
+            marks.flags.writeable = False
+            self._dense = (succ, marks)
+        return self._dense
+
+    # ---------------------------------------------------------------- transitions
+    def _project(self, c: int, letters: np.ndarray) -> np.ndarray:
+        out = np.zeros(letters.shape, dtype=np.int64)
+        for j, b in enumerate(self._bits[c]):
+            out |= ((letters >> b) & 1) << j
+        return out
+
+    def next_states(self, states: Any, letters: Any) -> np.ndarray:
+        q, w = np.broadcast_arrays(np.asarray(states, dtype=np.int64),
+                                   np.asarray(letters, dtype=np.int64))
+        code = np.zeros(q.shape, dtype=np.int64)
+        dead = np.zeros(q.shape, dtype=bool)
+        for c, comp in enumerate(self._components):
+            t = comp._successors[self._tuples[q, c], self._project(c, w)]
+            dead |= t < 0
+            code += np.maximum(t, 0) * self._strides[c]
+        pos = np.minimum(np.searchsorted(self._sorted_codes, code), self._sorted_codes.size - 1)
+        return np.where(dead, -1, self._code_order[pos])
+
+    def next_marks(self, states: Any, letters: Any) -> np.ndarray:
+        q, w = np.broadcast_arrays(np.asarray(states, dtype=np.int64),
+                                   np.asarray(letters, dtype=np.int64))
+        out = np.zeros(q.shape, dtype=np.int64)
+        dead = np.zeros(q.shape, dtype=bool)
+        for c, comp in enumerate(self._components):
+            qc, wc = self._tuples[q, c], self._project(c, w)
+            dead |= comp._successors[qc, wc] < 0
+            out |= comp._marks[qc, wc] << self._offsets[c]
+        return np.where(dead, 0, out)
+
+    def _transition(self, state: int, letter: int) -> tuple[int, int]:
+        code, marks = 0, 0
+        for c, comp in enumerate(self._components):
+            wc = 0
+            for j, b in enumerate(self._bits[c]):
+                wc |= ((letter >> b) & 1) << j
+            qc = int(self._tuples[state, c])
+            t = int(comp._successors[qc, wc])
+            if t < 0:
+                return -1, 0
+            code += t * self._strides[c]
+            marks |= int(comp._marks[qc, wc]) << self._offsets[c]
+        return self._index[code], marks
+
+    def same_transitions(self, other: Any) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, FactoredAutomaton):
+            return False
+        return (other.propositions == self._propositions
+                and len(other.components) == len(self._components)
+                and all(a.propositions == b.propositions and a.initial == b.initial
+                        and a.successors.shape == b.successors.shape
+                        and bool(np.array_equal(a.successors, b.successors))
+                        for a, b in zip(self._components, other.components, strict=True)))
+
+    def edge_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(succ, marks)`` shaped ``[Q, W]``: each state's distinct transitions
+        (successor and marks, ``-1`` if some letter has none), repeated to fill ``W``
+        columns. Graph analyses that do not look at letters (emptiness, universality:
+        :func:`objspec.ltl.operations.is_empty`, :func:`~objspec.ltl.operations.is_universal`)
+        give the same answers on it as on the dense table.
+
+        Examples
+        --------
+        >>> from objspec.ltl.automaton import AcceptanceAtom
+        >>> from objspec.ltl.operations import is_empty
+        >>> from objspec.ltl.translation import translate
+        >>> aut = FactoredAutomaton(("a", "b"), [translate("G F a"), translate("G F b")],
+        ...                         AcceptanceAtom(True, 1))
+        >>> succ, marks = aut.edge_table()
+        >>> succ.tolist(), marks.tolist(), is_empty(succ, marks, aut.acceptance, 0)
+        ([[0, 0, 0, 0]], [[0, 2, 1, 3]], False)
+        """
+        rows_s: list[list[int]] = []
+        rows_m: list[list[int]] = []
+        per_comp: list[list[list[tuple[int, int]]]] = []
+        for comp in self._components:
+            pairs = []
+            for q in range(comp.n_states):
+                seen = dict.fromkeys(zip(comp._successors[q].tolist(),
+                                         comp._marks[q].tolist(), strict=True))
+                pairs.append(list(seen))
+            per_comp.append(pairs)
+        for state in range(self.n_states):
+            combos: list[tuple[int, int, bool]] = [(0, 0, False)]
+            for c in range(len(self._components)):
+                opts = per_comp[c][int(self._tuples[state, c])]
+                combos = [(code + max(t, 0) * self._strides[c],
+                           m | (mk << self._offsets[c] if t >= 0 else 0), d or t < 0)
+                          for code, m, d in combos for t, mk in opts]
+            found = dict.fromkeys((-1, 0) if d else (self._index[code], m)
+                                  for code, m, d in combos)
+            rows_s.append([t for t, _ in found])
+            rows_m.append([m for _, m in found])
+        width = max(len(r) for r in rows_s)
+        succ = np.array([r + [r[0]] * (width - len(r)) for r in rows_s], dtype=np.int64)
+        marks = np.array([r + [r[0]] * (width - len(r)) for r in rows_m], dtype=np.int64)
+        return succ, marks
+
+    def __repr__(self) -> str:
+        desc = f" for {self.name}" if self.name else ""
+        return (
+            f"<FactoredAutomaton{desc}: {self.n_states} states, {len(self._propositions)} "
+            f"propositions in {len(self._components)} components, acceptance "
+            f"{self._acceptance}>"
+        )
+
+
+# ---------------------------------------------------------------- splitting formulas
+
+#: A node of :func:`split_disjoint`'s tree: a formula translated whole (a leaf), or an
+#: ``&``/``|`` (``True``/``False``) of children over pairwise disjoint propositions.
+SplitTree = s.Formula | tuple[bool, list[Any]]
+
+
+def split_disjoint(phi: s.Formula) -> SplitTree:
+    """Split a formula at its top-level ``&``/``|`` into parts over pairwise disjoint
+    propositions, recursively: the operands of the (flattened) top-level operator are
+    grouped by shared propositions (connected components of "shares an atom"); each
+    group is one child, split again. A formula that does not split is a leaf.
+
+    Examples
+    --------
+    >>> from objspec.ltl.parser import parse_formula
+    >>> str(split_disjoint(parse_formula("(F a & G b) | (F c & G (d | a))")))  # shares a
+    'Fa & Gb | Fc & G(d | a)'
+    >>> conj, children = split_disjoint(parse_formula("F a & G b & F (c & X c)"))
+    >>> conj, [str(c) for c in children]
+    (True, ['Fa', 'Gb', 'F(c & Xc)'])
+    """
+    if not isinstance(phi, s.And | s.Or):
+        return phi
+    kind = type(phi)
+    parts = operands(phi, kind)
+    parent = list(range(len(parts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    holder: dict[str, int] = {}
+    for i, g in enumerate(parts):
+        atoms = g.atoms()
+        if not atoms:
+            parent[find(i)] = find(0)  # no atom: with the first group
+        for p in sorted(atoms):
+            if p in holder:
+                parent[find(i)] = find(holder[p])
+            else:
+                holder[p] = i
+    groups: dict[int, list[s.Formula]] = {}
+    for i, g in enumerate(parts):
+        groups.setdefault(find(i), []).append(g)
+    if len(groups) == 1:
+        return phi
+    children: list[SplitTree] = []
+    for members in groups.values():
+        f = members[0]
+        for g in members[1:]:
+            f = kind(f, g)
+        children.append(split_disjoint(f))
+    return (kind is s.And, children)
+
+
+def factored_translation(
+    phi: s.Formula,
+    propositions: tuple[str, ...],
+    tree: SplitTree,
+    translate_part: Callable[[s.Formula, tuple[str, ...]], DeterministicAutomaton],
+    max_states: int | None = None,
+) -> FactoredAutomaton:
+    """The factored automaton of ``phi`` from its :func:`split_disjoint` tree: each leaf
+    translated by ``translate_part(leaf, its own atoms sorted)`` (a dense automaton),
+    completed (a sink marked by a fresh set ``d``, condition ``cond & Fin(d)``) when an
+    ``|`` lies above it, and the acceptance the tree's ``&``/``|`` of the leaves'
+    conditions shifted apart. Along a path of ``&`` only, a dying leaf makes the whole
+    formula false, so those leaves stay partial (the product dies with them).
+
+    Raises
+    ------
+    AlphabetTooLargeError
+        If a leaf reads more than :data:`MAX_COMPONENT_PROPOSITIONS` propositions, or the
+        formula more than :data:`MAX_FACTORED_PROPOSITIONS`.
+    """
+    if len(propositions) > MAX_FACTORED_PROPOSITIONS:
+        raise AlphabetTooLargeError(
+            f"the formula is translated over {len(propositions)} propositions; automata read "
+            f"at most {MAX_FACTORED_PROPOSITIONS} (letters are int64 bitmasks)")
+    components: list[DeterministicAutomaton] = []
+    offset = [0]
+
+    def leaf(f: s.Formula, under_or: bool) -> AcceptanceCondition:
+        own = tuple(sorted(f.atoms()))
+        if len(own) > MAX_COMPONENT_PROPOSITIONS:
+            raise AlphabetTooLargeError(
+                f"the part {f} of the formula reads {len(own)} propositions and cannot be split "
+                "at a top-level & or | into parts over disjoint propositions; automata are "
+                f"explicit over the letters of each such part, so at most "
+                f"{MAX_COMPONENT_PROPOSITIONS} propositions per part are supported: "
+                f"{HOA_ADVICE}")
+        aut = translate_part(f, own)
+        if under_or and not aut.is_complete:
+            aut = _completed(aut)
+        components.append(aut)
+        condition = shift(aut.acceptance, offset[0])
+        offset[0] += aut.n_sets
+        return condition
+
+    def walk(node: SplitTree, under_or: bool) -> AcceptanceCondition:
+        if isinstance(node, s.Formula):
+            return leaf(node, under_or)
+        conj, children = node
+        kind = AcceptanceAnd if conj else AcceptanceOr
+        parts: list[AcceptanceCondition] = []
+        for child in children:
+            c = walk(child, under_or or not conj)
+            parts.extend(c.operands if isinstance(c, kind) else (c,))
+        return kind(tuple(parts))
+
+    condition = walk(tree, False)
+    return FactoredAutomaton(propositions, components, condition, name=str(phi),
+                             max_states=max_states, progress=lambda n: check_time(phi, n))
+
+
+def _completed(aut: DeterministicAutomaton) -> DeterministicAutomaton:
+    """``aut`` with its missing transitions sent to a sink whose loops carry a fresh set
+    ``d``, and condition ``cond & Fin(d)``: the same language, complete."""
+    n, d = aut.n_states, aut.n_sets
+    succ = np.vstack([np.where(aut.successors < 0, n, aut.successors),
+                      np.full((1, aut.successors.shape[1]), n)])
+    marks = np.vstack([aut.marks, np.full((1, aut.marks.shape[1]), 1 << d)])
+    return DeterministicAutomaton(
+        aut.propositions, succ, marks, AcceptanceAnd((aut.acceptance, AcceptanceAtom(False, d))),
+        d + 1, aut.initial, name=aut.name)

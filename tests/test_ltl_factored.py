@@ -154,8 +154,10 @@ def test_remaining_limits_are_named_errors() -> None:
     with pytest.raises(InvalidSpecificationError, match="both read"):
         FactoredAutomaton(("a",), [translate("F a"), translate("G a")],
                           translate("F a").acceptance)
-    with pytest.raises(TranslationLimitError, match="time_limit"):
-        translate(" & ".join(f"F p{i}" for i in range(17)), time_limit=0.2)
+    with pytest.raises(TranslationLimitError, match="max_states"):
+        translate(" & ".join(f"F p{i}" for i in range(17)), max_states=100_000)
+    # within the budget: 2**17 reachable tuples, enumerated layer by layer
+    assert translate(" & ".join(f"F p{i}" for i in range(17))).n_states == 1 << 17
 
 
 def test_extra_propositions_beyond_16_are_ignored_without_a_table() -> None:
@@ -247,3 +249,43 @@ def test_finite_memory_policy_of_a_factored_automaton_is_checked() -> None:
     check_finite_memory_policy(env, best.policy, best.policy.automaton)
     with pytest.raises(InvalidPolicyError, match="another automaton"):
         check_finite_memory_policy(env, best.policy, translate(_alpha(8)))
+
+
+def test_states_accepting_every_word_become_one_sink() -> None:
+    """``fxg-or`` n = 10 splits into ``F p0 | F G (...)``: once ``p0`` is read every word is
+    accepted, and those product states are one sink, as in the dense automaton (11 states,
+    not 2 x 10)."""
+    phi = family("fxg-or", 10)
+    aut = translate(phi)
+    assert isinstance(aut, FactoredAutomaton)
+    raw = _factored_unsettled(phi)
+    assert raw.n_states == 20 and aut.n_states == 11
+    sink = aut.step(0, {"p0"})[0]
+    assert (aut.component_states[sink] == -1).all()
+    assert aut.step(sink, set())[0] == sink
+    atoms = aut.propositions
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        prefix = [frozenset(p for p in atoms if rng.random() < 0.15)
+                  for _ in range(int(rng.integers(0, 12)))]
+        cycle = [frozenset(p for p in atoms if rng.random() < 0.9)
+                 for _ in range(int(rng.integers(1, 4)))]
+        truth = holds_on_lasso(phi, prefix, cycle)
+        assert aut.accepts_lasso(prefix, cycle) == truth == raw.accepts_lasso(prefix, cycle)
+    # the dense table it builds on demand (11 propositions) loops on the sink
+    assert np.array_equal(aut.successors[sink], np.full(1 << len(atoms), sink))
+
+
+def test_an_unsatisfiable_product_is_one_state() -> None:
+    never = s.And(s.Globally(s.Finally(s.Atom("a"))),
+                  s.And(s.Finally(s.Globally(s.Atom("b"))), s.Globally(s.Atom("c"))))
+    contradiction = s.And(never, s.Finally(s.Not(s.Atom("c"))))
+    aut = _factored(contradiction, ("a", "b", "c"))
+    assert aut.n_states == 1 and str(aut.acceptance) == "f"
+    assert not aut.accepts_lasso([], [{"a", "b", "c"}])
+
+
+def _factored_unsettled(phi: s.Formula) -> FactoredAutomaton:
+    props = tuple(sorted(phi.atoms()))
+    aut = _factored(phi, props)
+    return FactoredAutomaton(props, aut.components, aut.acceptance)  # no structure: no settling

@@ -49,6 +49,7 @@ from objspec.ltl.automaton import (
     AcceptanceAnd,
     AcceptanceAtom,
     AcceptanceCondition,
+    AcceptanceConstant,
     AcceptanceOr,
     DeterministicAutomaton,
 )
@@ -96,13 +97,19 @@ class FactoredAutomaton(DeterministicAutomaton):
     progress : callable, optional
         ``progress(states)``, called with the states found so far while they are explored
         (the translator passes its time check, which raises when the time limit is past).
+    structure : optional
+        How ``acceptance`` combines the components' own conditions: a component index, or
+        ``(conj, [structure, ...])`` for the ``&`` (``conj``) or ``|`` of the parts (as
+        :func:`factored_translation` builds it). When given, the states that accept no word
+        are removed and those that accept every word merged into one accepting sink (see
+        :meth:`_settle`); without it every reachable tuple is a state.
 
     Notes
     -----
     The language: a word is accepted iff no component's run on its projection dies and
-    the union of the components' marks along the run satisfies ``acceptance``. The state
-    count is exact for the product (the reachable tuples), but no minimisation across
-    components is done.
+    the union of the components' marks along the run satisfies ``acceptance``. The states
+    are the reachable tuples, less those that accept no word, with those that accept every
+    word merged into one sink; no other minimisation across components is done.
     """
 
     def __init__(
@@ -114,6 +121,7 @@ class FactoredAutomaton(DeterministicAutomaton):
         name: str | None = None,
         max_states: int | None = None,
         progress: Callable[[int], None] | None = None,
+        structure: Any = None,
     ) -> None:
         props = tuple(propositions)
         if len(set(props)) != len(props):
@@ -173,47 +181,190 @@ class FactoredAutomaton(DeterministicAutomaton):
         self.state_names = None
         self.name = name
         self._dense: tuple[np.ndarray, np.ndarray] | None = None
+        self._edges: tuple[np.ndarray, np.ndarray] | None = None
         self._explore(max_states, progress)
+        if structure is not None:
+            self._settle(structure)
 
     # ---------------------------------------------------------------- construction
     def _explore(self, max_states: int | None, progress: Callable[[int], None] | None) -> None:
-        """Number the reachable tuples of component states breadth first: a tuple's
-        successors are all combinations of each component's distinct successors (in the
-        order of their first letter), none if some component has no transition."""
-        from objspec.errors import TranslationLimitError
-        from objspec.ltl.operations import first_occurrences
+        """Number the reachable tuples of component states, in breadth-first layers.
 
-        distinct: list[list[list[int]]] = []
+        The components read disjoint propositions, so every combination of their letters
+        occurs: the tuples reachable in exactly ``t`` steps are the Cartesian product of
+        the sets ``R_c(t)`` of states each component reaches in exactly ``t`` steps. The
+        sets are iterated (``R_c(t+1)`` = the successors of ``R_c(t)``) until their tuple
+        repeats; each layer's new tuples are numbered in lexicographic order. The work is
+        that of enumerating the layers, not the product's transitions."""
+        from objspec.errors import TranslationLimitError
+
+        n_comp = len(self._components)
+        successors: list[list[np.ndarray]] = []
         for comp in self._components:
             succ = comp._successors
-            distinct.append([first_occurrences(succ[q]).tolist() for q in range(succ.shape[0])])
-        start = tuple(comp.initial for comp in self._components)
-        index: dict[tuple[int, ...], int] = {start: 0}
-        states = [start]
-        i = 0
-        while i < len(states):
+            successors.append([np.unique(row[row >= 0]) for row in succ])
+        strides = np.array(self._strides, dtype=np.int64)
+        current = [np.array([comp.initial], dtype=np.int64) for comp in self._components]
+        seen_sets: set[tuple[bytes, ...]] = set()
+        layers: list[np.ndarray] = []
+        known = np.zeros(0, dtype=np.int64)
+        while True:
+            key = tuple(r.tobytes() for r in current)
+            if key in seen_sets or any(r.size == 0 for r in current):
+                break
+            seen_sets.add(key)
+            size = 1
+            for r in current:
+                size *= int(r.size)
+            if max_states is not None and size > max_states:
+                raise TranslationLimitError(
+                    f"the factored automaton{' of ' + self.name if self.name else ''} "
+                    f"exceeds {max_states} states (max_states)")
+            codes = np.zeros(1, dtype=np.int64)
+            for c in range(n_comp):
+                codes = (codes[:, None] + current[c][None, :] * strides[c]).ravel()
+            new = np.setdiff1d(codes, known)  # sorted: lexicographic in the tuples
+            if new.size:
+                layers.append(new)
+                known = np.union1d(known, new)
+                if max_states is not None and known.size > max_states:
+                    raise TranslationLimitError(
+                        f"the factored automaton{' of ' + self.name if self.name else ''} "
+                        f"exceeds {max_states} states (max_states)")
             if progress is not None:
-                progress(len(states))
-            options = [distinct[c][q] for c, q in enumerate(states[i])]
-            combos: list[tuple[int, ...]] = [()]
-            for opts in options:
-                live = [t for t in opts if t >= 0]
-                combos = [head + (t,) for head in combos for t in live]
-            for key in combos:
-                if key not in index:
-                    index[key] = len(states)
-                    states.append(key)
-                    if max_states is not None and len(states) > max_states:
-                        raise TranslationLimitError(
-                            f"the factored automaton{' of ' + self.name if self.name else ''} "
-                            f"exceeds {max_states} states (max_states)")
-            i += 1
-        self._tuples = np.array(states, dtype=np.int64).reshape(len(states), len(self._components))
-        codes = self._tuples @ np.array(self._strides, dtype=np.int64)
+                progress(int(known.size))
+            current = [np.unique(np.concatenate([successors[c][q] for q in current[c].tolist()]))
+                       for c in range(n_comp)]
+        codes = np.concatenate(layers)
+        tuples = np.zeros((codes.size, n_comp), dtype=np.int64)
+        rest = codes.copy()
+        for c in range(n_comp):
+            tuples[:, c], rest = np.divmod(rest, strides[c])
+        self._set_raw_states(tuples)
+
+    def _set_raw_states(self, tuples: np.ndarray) -> None:
+        """The reachable tuples (raw states, ``[R, m]``), their lookup structures, and the
+        identity quotient (every raw state is a state; no sink)."""
+        self._tuples = tuples
+        codes = tuples @ np.array(self._strides, dtype=np.int64)
         self._code_order = np.argsort(codes, kind="stable")
         self._sorted_codes = codes[self._code_order]
         self._index = {int(code): q for q, code in enumerate(codes.tolist())}
+        self._remap = np.arange(tuples.shape[0], dtype=np.int64)  # raw -> state (-1: empty)
+        self._raw_of = np.arange(tuples.shape[0], dtype=np.int64)  # state -> raw (-1: sink)
+        self._sink = -1
+        self._sink_marks = 0
+        self._removed_empty = False
         self._initial = 0
+
+    def _settle(self, structure: Any) -> None:
+        """Settle the states whose language is empty or universal, as
+        :func:`objspec.ltl.operations.collapse` does for dense automata: states that accept
+        no word are removed (their transitions die), those that accept every word become
+        one sink looping on every letter with marks that satisfy the condition, and an
+        automaton that accepts no word, or every word, becomes the one-state automaton of
+        ``false`` or ``true``.
+
+        Decided from the components alone: a state's language is the ``&``/``|``
+        (``structure``) of its components' languages, which read disjoint propositions
+        and so are independent (any choice of member or non-member words of each combines
+        into one word). Such a combination of languages that are each neither empty nor
+        universal is itself neither; so with each component state classified empty,
+        universal or neither (:func:`~objspec.ltl.operations.empty_states`,
+        :func:`~objspec.ltl.operations.universal_states` on the component), the state is
+        empty iff the structure is false when every "neither" is true, and universal iff it
+        is true when every "neither" is false (``&``/``|`` are monotone). A product over
+        disjoint propositions has such states where a component's does: in ``F p0 | F G
+        q`` every word is accepted once ``p0`` is read.
+        """
+        from objspec.ltl.operations import (
+            _accepting_loop_marks,
+            constant,
+            empty_states,
+            universal_states,
+        )
+
+        n_raw = self._tuples.shape[0]
+        low: list[np.ndarray] = []  # component state accepts every word
+        high: list[np.ndarray] = []  # component state accepts some word
+        loop_marks: list[int | None] = []
+        for c, comp in enumerate(self._components):
+            succ, marks, cond = comp._successors, comp._marks, comp.acceptance
+            empty = empty_states(succ, marks, cond)
+            universal = universal_states(succ, marks, cond) if empty is not None else None
+            q = self._tuples[:, c]
+            high.append(np.ones(n_raw, dtype=bool) if empty is None else ~empty[q])
+            low.append(np.zeros(n_raw, dtype=bool) if universal is None else universal[q])
+            found = _accepting_loop_marks(cond)
+            loop_marks.append(None if found is None else found << self._offsets[c])
+
+        def evaluate(node: Any, leaf: list[np.ndarray]) -> np.ndarray:
+            if not isinstance(node, tuple):
+                return leaf[int(node)]
+            conj, children = node
+            out = evaluate(children[0], leaf).copy()
+            for child in children[1:]:
+                if conj:
+                    out &= evaluate(child, leaf)
+                else:
+                    out |= evaluate(child, leaf)
+            return out
+
+        empty_raw = ~evaluate(structure, high)
+        universal_raw = evaluate(structure, low)
+        value: bool | None = None
+        if empty_raw[0]:
+            value = False
+        elif universal_raw[0]:
+            value = True
+        if value is not None:
+            self._components = (constant(value, (), self.name or ""),)
+            self._bits, self._offsets, self._strides = [[]], [0], [1]
+            self._acceptance = AcceptanceConstant(value)
+            self._n_sets = 0
+            self._set_raw_states(np.zeros((1, 1), dtype=np.int64))
+            return
+
+        def sink_marks(node: Any, r: int) -> int | None:
+            """Marks of loops that satisfy the structure where raw state ``r`` is
+            universal: those of the universal components that make it so."""
+            if not isinstance(node, tuple):
+                return loop_marks[int(node)] if low[int(node)][r] else None
+            conj, children = node
+            total = 0
+            for child in children:
+                m = sink_marks(child, r)
+                if m is None and conj:
+                    return None
+                if m is not None and not conj:
+                    return m
+                total |= m or 0
+            return total if conj else None
+
+        universal_at = np.flatnonzero(universal_raw)
+        marks_of_sink = sink_marks(structure, int(universal_at[0])) if universal_at.size else None
+        redirect = marks_of_sink is not None
+        if not empty_raw.any() and not redirect:
+            return
+        remap = np.full(n_raw, -1, dtype=np.int64)
+        raw_of: list[int] = []
+        sink = -1
+        for r in range(n_raw):
+            if empty_raw[r]:
+                continue
+            if redirect and universal_raw[r]:
+                if sink < 0:
+                    sink = len(raw_of)
+                    raw_of.append(-1)
+                remap[r] = sink
+            else:
+                remap[r] = len(raw_of)
+                raw_of.append(r)
+        self._remap = remap
+        self._raw_of = np.array(raw_of, dtype=np.int64)
+        self._sink = sink
+        self._sink_marks = int(marks_of_sink) if marks_of_sink is not None else 0
+        self._removed_empty = bool(empty_raw.any())
 
     # ---------------------------------------------------------------- attributes
     @property
@@ -223,16 +374,25 @@ class FactoredAutomaton(DeterministicAutomaton):
 
     @property
     def component_states(self) -> np.ndarray:
-        """``[Q, m]``: the tuple of component states of each state."""
-        return self._tuples
+        """``[Q, m]``: the tuple of component states of each state (``-1`` for the
+        accepting sink that stands for all states accepting every word, if any)."""
+        out = self._tuples[np.maximum(self._raw_of, 0)].copy()
+        out[self._raw_of < 0] = -1
+        return out
 
     @property
     def n_states(self) -> int:
-        return int(self._tuples.shape[0])
+        return int(self._raw_of.size)
 
     @property
     def is_complete(self) -> bool:
-        return all(comp.is_complete for comp in self._components)
+        # every raw state is reachable, so a removed (empty) one is the target of a
+        # transition that now dies
+        if self._removed_empty:
+            return False
+        kept = self._raw_of[self._raw_of >= 0]
+        return all(bool((comp._successors[self._tuples[kept, c]] >= 0).all())
+                   for c, comp in enumerate(self._components))
 
     @property
     def successors(self) -> np.ndarray:
@@ -276,42 +436,54 @@ class FactoredAutomaton(DeterministicAutomaton):
             out |= ((letters >> b) & 1) << j
         return out
 
-    def next_states(self, states: Any, letters: Any) -> np.ndarray:
+    def _raw_step(
+        self, states: Any, letters: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(target, marks, at_sink)`` pointwise: the target state (``-1``: dead), the
+        marks (0 where dead) and whether the source is the sink."""
         q, w = np.broadcast_arrays(np.asarray(states, dtype=np.int64),
                                    np.asarray(letters, dtype=np.int64))
+        raw = self._raw_of[q]
+        at_sink = raw < 0
+        raw = np.maximum(raw, 0)
         code = np.zeros(q.shape, dtype=np.int64)
+        marks = np.zeros(q.shape, dtype=np.int64)
         dead = np.zeros(q.shape, dtype=bool)
         for c, comp in enumerate(self._components):
-            t = comp._successors[self._tuples[q, c], self._project(c, w)]
+            qc, wc = self._tuples[raw, c], self._project(c, w)
+            t = comp._successors[qc, wc]
             dead |= t < 0
             code += np.maximum(t, 0) * self._strides[c]
+            marks |= comp._marks[qc, wc] << self._offsets[c]
         pos = np.minimum(np.searchsorted(self._sorted_codes, code), self._sorted_codes.size - 1)
-        return np.where(dead, -1, self._code_order[pos])
+        target = np.where(dead, -1, self._remap[self._code_order[pos]])
+        target = np.where(at_sink, self._sink, target)
+        marks = np.where(at_sink, self._sink_marks, np.where(target < 0, 0, marks))
+        return target, marks, at_sink
+
+    def next_states(self, states: Any, letters: Any) -> np.ndarray:
+        return self._raw_step(states, letters)[0]
 
     def next_marks(self, states: Any, letters: Any) -> np.ndarray:
-        q, w = np.broadcast_arrays(np.asarray(states, dtype=np.int64),
-                                   np.asarray(letters, dtype=np.int64))
-        out = np.zeros(q.shape, dtype=np.int64)
-        dead = np.zeros(q.shape, dtype=bool)
-        for c, comp in enumerate(self._components):
-            qc, wc = self._tuples[q, c], self._project(c, w)
-            dead |= comp._successors[qc, wc] < 0
-            out |= comp._marks[qc, wc] << self._offsets[c]
-        return np.where(dead, 0, out)
+        return self._raw_step(states, letters)[1]
 
     def _transition(self, state: int, letter: int) -> tuple[int, int]:
+        raw = int(self._raw_of[state])
+        if raw < 0:
+            return self._sink, self._sink_marks
         code, marks = 0, 0
         for c, comp in enumerate(self._components):
             wc = 0
             for j, b in enumerate(self._bits[c]):
                 wc |= ((letter >> b) & 1) << j
-            qc = int(self._tuples[state, c])
+            qc = int(self._tuples[raw, c])
             t = int(comp._successors[qc, wc])
             if t < 0:
                 return -1, 0
             code += t * self._strides[c]
             marks |= int(comp._marks[qc, wc]) << self._offsets[c]
-        return self._index[code], marks
+        target = int(self._remap[self._index[code]])
+        return target, (marks if target >= 0 else 0)
 
     def same_transitions(self, other: Any) -> bool:
         if other is self:
@@ -323,7 +495,9 @@ class FactoredAutomaton(DeterministicAutomaton):
                 and all(a.propositions == b.propositions and a.initial == b.initial
                         and a.successors.shape == b.successors.shape
                         and bool(np.array_equal(a.successors, b.successors))
-                        for a, b in zip(self._components, other.components, strict=True)))
+                        for a, b in zip(self._components, other.components, strict=True))
+                and bool(np.array_equal(self._remap, other._remap))
+                and bool(np.array_equal(self._raw_of, other._raw_of)))
 
     def edge_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(succ, marks)`` shaped ``[Q, W]``: each state's distinct transitions
@@ -343,8 +517,8 @@ class FactoredAutomaton(DeterministicAutomaton):
         >>> succ.tolist(), marks.tolist(), is_empty(succ, marks, aut.acceptance, 0)
         ([[0, 0, 0, 0]], [[0, 2, 1, 3]], False)
         """
-        rows_s: list[list[int]] = []
-        rows_m: list[list[int]] = []
+        if self._edges is not None:
+            return self._edges
         per_comp: list[list[list[tuple[int, int]]]] = []
         for comp in self._components:
             pairs = []
@@ -353,21 +527,31 @@ class FactoredAutomaton(DeterministicAutomaton):
                                          comp._marks[q].tolist(), strict=True))
                 pairs.append(list(seen))
             per_comp.append(pairs)
+        rows_s: list[list[int]] = []
+        rows_m: list[list[int]] = []
         for state in range(self.n_states):
+            raw = int(self._raw_of[state])
+            if raw < 0:
+                rows_s.append([self._sink])
+                rows_m.append([self._sink_marks])
+                continue
             combos: list[tuple[int, int, bool]] = [(0, 0, False)]
             for c in range(len(self._components)):
-                opts = per_comp[c][int(self._tuples[state, c])]
+                opts = per_comp[c][int(self._tuples[raw, c])]
                 combos = [(code + max(t, 0) * self._strides[c],
                            m | (mk << self._offsets[c] if t >= 0 else 0), d or t < 0)
                           for code, m, d in combos for t, mk in opts]
-            found = dict.fromkeys((-1, 0) if d else (self._index[code], m)
-                                  for code, m, d in combos)
+            found: dict[tuple[int, int], None] = {}
+            for code, m, d in combos:
+                target = -1 if d else int(self._remap[self._index[code]])
+                found[(target, m if target >= 0 else 0)] = None
             rows_s.append([t for t, _ in found])
             rows_m.append([m for _, m in found])
         width = max(len(r) for r in rows_s)
         succ = np.array([r + [r[0]] * (width - len(r)) for r in rows_s], dtype=np.int64)
         marks = np.array([r + [r[0]] * (width - len(r)) for r in rows_m], dtype=np.int64)
-        return succ, marks
+        self._edges = (succ, marks)
+        return self._edges
 
     def __repr__(self) -> str:
         desc = f" for {self.name}" if self.name else ""
@@ -480,19 +664,24 @@ def factored_translation(
         offset[0] += aut.n_sets
         return condition
 
-    def walk(node: SplitTree, under_or: bool) -> AcceptanceCondition:
+    def walk(node: SplitTree, under_or: bool) -> tuple[AcceptanceCondition, Any]:
+        """The node's condition, and its structure over component indices."""
         if isinstance(node, s.Formula):
-            return leaf(node, under_or)
+            index = len(components)
+            return leaf(node, under_or), index
         conj, children = node
         kind = AcceptanceAnd if conj else AcceptanceOr
         parts: list[AcceptanceCondition] = []
+        shape: list[Any] = []
         for child in children:
-            c = walk(child, under_or or not conj)
+            c, sub = walk(child, under_or or not conj)
             parts.extend(c.operands if isinstance(c, kind) else (c,))
-        return kind(tuple(parts))
+            shape.append(sub)
+        return kind(tuple(parts)), (conj, shape)
 
-    condition = walk(tree, False)
+    condition, structure = walk(tree, False)
     return FactoredAutomaton(propositions, components, condition, name=str(phi),
+                             structure=structure,
                              max_states=max_states, progress=lambda n: check_time(phi, n))
 
 

@@ -149,7 +149,14 @@ from objspec.ltl.simplify import (
     simplify,
 )
 
-__all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES", "TIME_LIMIT", "HOA_ADVICE"]
+__all__ = [
+    "translate",
+    "MAX_FIXPOINT_SUBFORMULAS",
+    "MAX_STATES",
+    "TIME_LIMIT",
+    "HOA_ADVICE",
+    "FACTOR_ABOVE_PROPOSITIONS",
+]
 
 #: Largest ``|mu(psi)| + |nu(psi)|`` of one part ``psi`` translated by the master theorem
 #: (the acceptance has up to 2**this disjuncts); conjunctions and disjunctions are split.
@@ -961,6 +968,11 @@ def translate(
     -------
     DeterministicAutomaton
         Accepts exactly the infinite words over ``2^propositions`` that satisfy ``formula``.
+        A formula over more than :data:`FACTOR_ABOVE_PROPOSITIONS` propositions whose
+        top-level ``&``/``|`` splits into parts over disjoint propositions (and any
+        automaton over more than 16 propositions) is a
+        :class:`~objspec.ltl.factored.FactoredAutomaton`: the product of the parts'
+        automata, kept factored, with no table over all ``2**k`` letters.
         Automata are cached per ``(formula, propositions, decompose, complement)``; do not
         mutate them (:func:`objspec.ltl.caches.clear_caches` empties the cache).
 
@@ -969,8 +981,13 @@ def translate(
     LTLSyntaxError
         If ``formula`` does not parse.
     InvalidSpecificationError
-        If ``propositions`` lacks an atom of the formula or has more than 16 propositions,
-        or a budget or switch has a wrong type or value.
+        If ``propositions`` lacks an atom of the formula, or a budget or switch has a wrong
+        type or value.
+    AlphabetTooLargeError
+        (a :class:`~objspec.errors.TranslationLimitError`) If a part of the formula that
+        cannot be split at a top-level ``&``/``|`` into parts over disjoint propositions
+        reads more than 16 propositions, or there are more than 62 propositions in all
+        (see :mod:`objspec.ltl.factored`).
     TranslationLimitError
         (an :class:`~objspec.errors.InvalidSpecificationError`) If the formula is beyond the
         translator's limits: a part that cannot be split at a top-level ``&``/``|`` with
@@ -1014,6 +1031,9 @@ def translate(
     4
     >>> steps[-1] >= 4
     True
+    >>> big = translate(" & ".join(f"F (p{i} & F q{i})" for i in range(9)))  # 18 atoms
+    >>> type(big).__name__, big.n_states, len(big.propositions)
+    ('FactoredAutomaton', 19683, 18)
     >>> translate(many, decompose=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

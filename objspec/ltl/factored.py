@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,7 +55,7 @@ from objspec.ltl.automaton import (
     DeterministicAutomaton,
 )
 from objspec.ltl.budget import HOA_ADVICE, check_time
-from objspec.ltl.simplify import operands
+from objspec.ltl.simplify import _postorder, operands
 
 __all__ = [
     "FactoredAutomaton",
@@ -277,25 +278,17 @@ class FactoredAutomaton(DeterministicAutomaton):
         disjoint propositions has such states where a component's does: in ``F p0 | F G
         q`` every word is accepted once ``p0`` is read.
         """
-        from objspec.ltl.operations import (
-            _accepting_loop_marks,
-            constant,
-            empty_states,
-            universal_states,
-        )
+        from objspec.ltl.operations import constant
 
         n_raw = self._tuples.shape[0]
         low: list[np.ndarray] = []  # component state accepts every word
         high: list[np.ndarray] = []  # component state accepts some word
         loop_marks: list[int | None] = []
         for c, comp in enumerate(self._components):
-            succ, marks, cond = comp._successors, comp._marks, comp.acceptance
-            empty = empty_states(succ, marks, cond)
-            universal = universal_states(succ, marks, cond) if empty is not None else None
+            empty, universal, found = language_status(comp)
             q = self._tuples[:, c]
             high.append(np.ones(n_raw, dtype=bool) if empty is None else ~empty[q])
             low.append(np.zeros(n_raw, dtype=bool) if universal is None else universal[q])
-            found = _accepting_loop_marks(cond)
             loop_marks.append(None if found is None else found << self._offsets[c])
 
         def evaluate(node: Any, leaf: list[np.ndarray]) -> np.ndarray:
@@ -656,9 +649,16 @@ def factored_translation(
                 f"explicit over the letters of each such part, so at most "
                 f"{MAX_COMPONENT_PROPOSITIONS} propositions per part are supported: "
                 f"{HOA_ADVICE}")
-        aut = translate_part(f, own)
-        if under_or and not aut.is_complete:
-            aut = _completed(aut)
+        # parts equal up to the names of their atoms (G F b1, G F b2, ...) are translated
+        # once: over canonical names in the same order, then renamed
+        canonical = tuple(f"_{i:02d}" for i in range(len(own)))
+        shape = translate_part(_renamed(f, dict(zip(own, canonical, strict=True))), canonical)
+        if under_or and not shape.is_complete:
+            shape = _cached_completion(shape)
+        language_status(shape)
+        aut = copy.copy(shape)
+        aut._propositions = own
+        aut.name = str(f)
         components.append(aut)
         condition = shift(aut.acceptance, offset[0])
         offset[0] += aut.n_sets
@@ -683,6 +683,50 @@ def factored_translation(
     return FactoredAutomaton(propositions, components, condition, name=str(phi),
                              structure=structure,
                              max_states=max_states, progress=lambda n: check_time(phi, n))
+
+
+def _renamed(f: s.Formula, names: dict[str, str]) -> s.Formula:
+    """``f`` with its atoms renamed (an explicit-stack rebuild)."""
+
+    def leaf(g: s.Formula) -> s.Formula | None:
+        if isinstance(g, s.Atom):
+            return s.Atom(names[g.name])
+        if isinstance(g, s.Constant):
+            return g
+        return None
+
+    def combine(g: s.Formula, results: list[s.Formula]) -> s.Formula:
+        return type(g)(*results)
+
+    return _postorder(f, id, leaf, lambda g: list(g.children()), combine)
+
+
+def _cached_completion(aut: DeterministicAutomaton) -> DeterministicAutomaton:
+    """:func:`_completed`, kept on ``aut`` (a cached translation) for the next use."""
+    done = aut.__dict__.get("_completion")
+    if done is None:
+        done = _completed(aut)
+        aut.__dict__["_completion"] = done
+    return done
+
+
+def language_status(
+    aut: DeterministicAutomaton,
+) -> tuple[np.ndarray | None, np.ndarray | None, int | None]:
+    """``(empty, universal, loop_marks)`` of a dense automaton: which states accept no
+    word and which every word (``None``: not decided), and marks of loops that satisfy its
+    condition (:func:`objspec.ltl.operations._accepting_loop_marks`); computed once per
+    automaton object and kept on it (copies made afterwards share it)."""
+    from objspec.ltl.operations import _accepting_loop_marks, empty_states, universal_states
+
+    found = aut.__dict__.get("_language_status")
+    if found is None:
+        succ, marks, cond = aut._successors, aut._marks, aut.acceptance
+        empty = empty_states(succ, marks, cond)
+        universal = universal_states(succ, marks, cond) if empty is not None else None
+        found = (empty, universal, _accepting_loop_marks(cond))
+        aut.__dict__["_language_status"] = found
+    return found
 
 
 def _completed(aut: DeterministicAutomaton) -> DeterministicAutomaton:

@@ -72,7 +72,10 @@ _BATCH_ENTRIES = 2_000_000
 
 
 class Machine(Protocol):
-    """What a product needs: propositions and a successor table over letters."""
+    """What a product needs: propositions and a successor table over letters (a
+    :class:`~objspec.ltl.factored.FactoredAutomaton` has no such table beyond 16
+    propositions and is read through its components instead, see
+    :func:`machine_successor_function`)."""
 
     @property
     def propositions(self) -> tuple[str, ...]: ...

@@ -289,3 +289,26 @@ def _factored_unsettled(phi: s.Formula) -> FactoredAutomaton:
     props = tuple(sorted(phi.atoms()))
     aut = _factored(phi, props)
     return FactoredAutomaton(props, aut.components, aut.acceptance)  # no structure: no settling
+
+
+def test_products_tabulate_a_factored_machine_over_the_letters_read() -> None:
+    """The skeleton's successor function of a factored machine, tabulated over the letters
+    an environment reads, agrees with the pointwise one, also on letters outside the table
+    and on the dead state."""
+    from objspec.ltl.product import machine_successor_function
+
+    aut = translate(_alpha(9))
+    known = np.array([0, 3, 5, 1 << 17, (1 << 18) - 1])
+    tabulated, Q = machine_successor_function(aut, known)
+    pointwise, _ = machine_successor_function(aut)
+    rng = np.random.default_rng(0)
+    q = rng.integers(0, Q + 1, 2000)
+    w = rng.integers(0, 1 << 18, 2000)
+    w[:1500] = rng.choice(known, 1500)
+    assert np.array_equal(tabulated(q, w), pointwise(q, w))
+    assert np.array_equal(tabulated(q[:, None], w[None, :20]), pointwise(q[:, None], w[None, :20]))
+    assert (pointwise(np.full(3, Q), w[:3]) == Q).all()
+    expected = [aut.step(int(a), {p for i, p in enumerate(aut.propositions) if b >> i & 1})[0]
+                for a, b in zip(q[:50], w[:50], strict=True) if a < Q]
+    got = [int(x) for a, x in zip(q[:50], pointwise(q[:50], w[:50]), strict=True) if a < Q]
+    assert got == [Q if e < 0 else e for e in expected]

@@ -112,14 +112,21 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
     return out
 
 
+#: A factored machine is tabulated over the distinct letters an environment reads when the
+#: table ``[Q + 1, letters]`` has at most this many entries (else read pointwise).
+FACTORED_TABLE_ENTRIES = 1 << 24
+
+
 def machine_successor_function(
-    machine: Machine,
+    machine: Machine, letters: np.ndarray | None = None,
 ) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], int]:
     """``(successor, Q)``: ``successor(q, letters)`` gives, pointwise, the machine state
     after reading each letter in each state ``q``, with ``Q`` (the machine's state count)
     standing for "dead" both as an argument and as a result. A dense machine is read from
     its successor table; a :class:`~objspec.ltl.factored.FactoredAutomaton` from its
-    components (no table over all letters).
+    components (no table over all letters), tabulated once over the distinct values of
+    ``letters`` (the letters that will be asked) when that table is small
+    (:data:`FACTORED_TABLE_ENTRIES`).
 
     Examples
     --------
@@ -139,7 +146,23 @@ def machine_successor_function(
             out[live] = np.where(t < 0, n, t)
             return out
 
-        return factored, n
+        distinct = None if letters is None else np.unique(letters)
+        if (distinct is None or distinct.size == 0
+                or (n + 1) * distinct.size > FACTORED_TABLE_ENTRIES):
+            return factored, n
+        table = factored(np.arange(n + 1)[:, None], distinct[None, :])
+
+        def tabulated(q: np.ndarray, asked: np.ndarray) -> np.ndarray:
+            q, asked = np.broadcast_arrays(np.asarray(q), np.asarray(asked))
+            assert distinct is not None
+            cols = np.minimum(np.searchsorted(distinct, asked), distinct.size - 1)
+            out = np.array(table[q, cols])
+            other = distinct[cols] != asked  # a letter outside the table: read it pointwise
+            if other.any():
+                out[other] = factored(q[other], asked[other])
+            return out
+
+        return tabulated, n
     succ = np.asarray(machine.successors, dtype=np.int64)
     n = succ.shape[0]
     succ_ext = np.vstack([np.where(succ < 0, n, succ), np.full((1, succ.shape[1]), n)])
@@ -185,7 +208,7 @@ class ProductSkeleton:
         self.env = env
         self.machine = machine
         self.letters = environment_letters(env, tuple(machine.propositions))
-        successor, n_machine = machine_successor_function(machine)
+        successor, n_machine = machine_successor_function(machine, self.letters)
         self.dead_state = n_machine
         S, A = env.n_states, env.n_actions
         Q1 = n_machine + 1

@@ -312,3 +312,8 @@ def test_products_tabulate_a_factored_machine_over_the_letters_read() -> None:
                 for a, b in zip(q[:50], w[:50], strict=True) if a < Q]
     got = [int(x) for a, x in zip(q[:50], pointwise(q[:50], w[:50]), strict=True) if a < Q]
     assert got == [Q if e < 0 else e for e in expected]
+
+
+def test_a_factored_automaton_draws_without_its_letter_table() -> None:
+    svg = translate(_alpha(9))._repr_svg_()
+    assert svg.count("<circle") >= 2 and "p9" in svg

@@ -546,6 +546,19 @@ class FactoredAutomaton(DeterministicAutomaton):
         self._edges = (succ, marks)
         return self._edges
 
+    def _repr_svg_(self) -> str:
+        """The drawing of the automaton up to :data:`MAX_DENSE_PROPOSITIONS` propositions;
+        beyond, one node per component (its propositions and states), with no edges."""
+        if len(self._propositions) <= MAX_DENSE_PROPOSITIONS:
+            return super()._repr_svg_()
+        from objspec.ltl.rendering import DrawnGraph, graph_to_svg
+
+        nodes = [f"{comp.n_states} states over {', '.join(comp.propositions)}"
+                 for comp in self._components]
+        return graph_to_svg(DrawnGraph(
+            self.name or "factored automaton", nodes, 0, [],
+            caption=f"{self.n_states} states in all; acceptance {self._acceptance}"))
+
     def __repr__(self) -> str:
         desc = f" for {self.name}" if self.name else ""
         return (

@@ -317,3 +317,18 @@ def test_products_tabulate_a_factored_machine_over_the_letters_read() -> None:
 def test_a_factored_automaton_draws_without_its_letter_table() -> None:
     svg = translate(_alpha(9))._repr_svg_()
     assert svg.count("<circle") >= 2 and "p9" in svg
+
+
+def test_products_tabulate_the_marks_of_a_factored_machine() -> None:
+    from objspec.environments.generators import random_labelled_mdp
+    from objspec.ltl.product import ProductSkeleton
+
+    phi = family("sejk-k", 9)
+    aut = translate(phi)
+    env = random_labelled_mdp(30, 2, aut.propositions, 3, density=0.4, seed=5)
+    sk = ProductSkeleton(env, aut)
+    q = np.minimum(sk.machine_state[sk.entry_source], aut.n_states - 1)
+    letters = sk.entry_letter.copy()
+    letters[:5] = (1 << 18) - 1  # letters the environment does not read
+    assert np.array_equal(sk.machine_marks(aut, q, letters), aut.next_marks(q, letters))
+    assert sk.machine_marks(aut, q, letters).any()

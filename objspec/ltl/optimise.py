@@ -198,7 +198,8 @@ def accepting_end_components(
     q = sk.machine_state[sk.entry_source]
     dead_entry = q == sk.dead_state
     marks = np.where(dead_entry, 0,
-                     automaton.next_marks(np.minimum(q, automaton.n_states - 1), sk.entry_letter))
+                     sk.machine_marks(automaton, np.minimum(q, automaton.n_states - 1),
+                                      sk.entry_letter))
     src, act, dst = sk.entry_source, sk.entry_action, sk.entry_target
     target = np.zeros(K, dtype=bool)
     stay = np.zeros((K, A), dtype=bool)

@@ -258,6 +258,7 @@ class ProductSkeleton:
         self.initial_weights = env.initial[init_s]
         self.dead = self.machine_state == n_machine
         self._rows: sp.csr_matrix | None = None
+        self._marks_table: tuple[np.ndarray, np.ndarray] | None = None
 
     def _rest_in_bfs_order(
         self, frontier: np.ndarray, successor: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -280,6 +281,32 @@ class ProductSkeleton:
         dst = (matrix.indices[None, :] * Q1 + successor(q[:, None], letters[None, :])).ravel()
         visited = breadth_first_order(adjacency(S * Q1, src, dst), frontier)
         return visited[index_of[visited] < 0]
+
+    def machine_marks(
+        self, automaton: DeterministicAutomaton, states: np.ndarray, letters: np.ndarray
+    ) -> np.ndarray:
+        """``automaton.next_marks(states, letters)`` for letters this product reads; for
+        a :class:`~objspec.ltl.factored.FactoredAutomaton` (the skeleton's machine) the
+        marks are tabulated once over the distinct letters of the environment (as its
+        successors are), when that table has at most :data:`FACTORED_TABLE_ENTRIES`
+        entries."""
+        if not isinstance(automaton, FactoredAutomaton) or automaton is not self.machine:
+            return automaton.next_marks(states, letters)
+        if self._marks_table is None:
+            distinct = np.unique(self.letters)
+            if distinct.size == 0 or automaton.n_states * distinct.size > FACTORED_TABLE_ENTRIES:
+                return automaton.next_marks(states, letters)
+            table = automaton.next_marks(np.arange(automaton.n_states)[:, None],
+                                         distinct[None, :])
+            self._marks_table = (distinct, table)
+        distinct, table = self._marks_table
+        states, letters = np.broadcast_arrays(np.asarray(states), np.asarray(letters))
+        cols = np.minimum(np.searchsorted(distinct, letters), distinct.size - 1)
+        out = np.array(table[states, cols])
+        other = distinct[cols] != letters
+        if other.any():
+            out[other] = automaton.next_marks(states[other], letters[other])
+        return out
 
     def transition_rows(self) -> sp.csr_matrix:
         """The entries as a CSR matrix ``(K*A, K)``; row ``k*A + a`` is ``tau`` from product
@@ -414,7 +441,8 @@ def _accepting_components(
     dead_entry = q == sk.dead_state
     entry_marks = np.where(
         dead_entry, 0,
-        automaton.next_marks(np.minimum(q, automaton.n_states - 1), sk.entry_letter[kept]),
+        sk.machine_marks(automaton, np.minimum(q, automaton.n_states - 1),
+                         sk.entry_letter[kept]),
     )
     total = np.bincount(c, minlength=B)
     union = np.zeros(B, dtype=np.int64)

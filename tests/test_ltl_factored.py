@@ -332,3 +332,30 @@ def test_products_tabulate_the_marks_of_a_factored_machine() -> None:
     letters[:5] = (1 << 18) - 1  # letters the environment does not read
     assert np.array_equal(sk.machine_marks(aut, q, letters), aut.next_marks(q, letters))
     assert sk.machine_marks(aut, q, letters).any()
+
+
+WIDE_GROUPS = tuple(tuple(f"{c}{i}" for c in "xyz") for i in range(6))  # 18 atoms
+WIDE_ATOMS = tuple(p for g in WIDE_GROUPS for p in g)
+
+
+@st.composite
+def wide_formulas(draw: st.DrawFn) -> s.Formula:
+    """A random ``&``/``|`` tree of random formulas over six disjoint groups of three
+    atoms: more than 16 propositions once at least six groups are used."""
+    leaves = [draw(formulas(3, atoms, constants=False)) for atoms in WIDE_GROUPS]
+    out = leaves[0]
+    for leaf in leaves[1:]:
+        out = (s.And if draw(st.booleans()) else s.Or)(out, leaf)
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(wide_formulas(), st.lists(_lassos(WIDE_ATOMS), min_size=1, max_size=8))
+def test_random_formulas_over_18_propositions_agree_with_the_semantics(
+    phi: s.Formula, words: list[tuple[list[frozenset[str]], list[frozenset[str]]]]
+) -> None:
+    aut = translate(phi, WIDE_ATOMS)
+    assert aut.propositions == WIDE_ATOMS
+    for prefix, cycle in words:
+        assert aut.accepts_lasso(prefix, cycle) == holds_on_lasso(phi, prefix, cycle), (
+            str(phi), prefix, cycle)

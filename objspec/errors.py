@@ -21,6 +21,7 @@ __all__ = [
     "InvalidSpecificationError",
     "LTLSyntaxError",
     "TranslationLimitError",
+    "AlphabetTooLargeError",
     "NotExpressibleError",
     "InconsistentComparisonsError",
     "NoFitFoundError",
@@ -83,6 +84,14 @@ class TranslationLimitError(InvalidSpecificationError):
 
     The message names the limit that was hit and how to supply the automaton instead (a
     deterministic automaton in HOA format, e.g. from Spot's ``ltl2tgba``).
+    """
+
+
+class AlphabetTooLargeError(TranslationLimitError):
+    """An automaton's alphabet is too large for what was asked of it: a dense table over all
+    ``2**k`` letters of an automaton kept factored over more than 16 propositions (its
+    ``successors``/``marks``, HOA export, drawings), more than 62 propositions in all (letters
+    are int64 bitmasks), or a block of propositions that cannot be split and has more than 16.
     """
 
 

@@ -246,16 +246,19 @@ def test_the_ltl_objective_passes_its_budget_to_the_translator() -> None:
 
 
 def test_the_proposition_limit_is_a_named_translation_limit() -> None:
-    """The one remaining limit (16 propositions used by one formula: automata are explicit
-    over letters) raises TranslationLimitError; an environment with many more labels is
-    fine when the formula uses few of them."""
+    """The one remaining limit (more than 16 propositions in one part of a formula that
+    cannot be split at a top-level & or | into parts over disjoint propositions: automata
+    are explicit over the letters of each part) raises AlphabetTooLargeError, a
+    TranslationLimitError; an environment with many more labels is fine when the formula
+    uses few of them."""
     from objspec import FiniteMDP
-    from objspec.errors import TranslationLimitError
+    from objspec.errors import AlphabetTooLargeError, TranslationLimitError
     from objspec.ltl.optimise import maximal_satisfaction
     from objspec.ltl.translation import translate
 
-    with pytest.raises(TranslationLimitError, match="at most 16"):
-        translate(" & ".join(f"F p{i}" for i in range(17)))
+    with pytest.raises(AlphabetTooLargeError, match="at most 16") as info:
+        translate("F (" + " & ".join(f"p{i}" for i in range(17)) + ")")
+    assert isinstance(info.value, TranslationLimitError)
     P = np.zeros((2, 1, 2))
     P[0, 0, 1] = 1.0
     P[1, 0, 1] = 1.0

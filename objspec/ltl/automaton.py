@@ -411,8 +411,47 @@ class DeterministicAutomaton:
 
     def step(self, state: int, label: Iterable[str]) -> tuple[int, int]:
         """``(successor, marks)`` after reading ``label`` in ``state`` (successor -1: dead)."""
-        letter = self.letter(label)
+        return self._transition(state, self.letter(label))
+
+    def _transition(self, state: int, letter: int) -> tuple[int, int]:
+        """``(successor, marks)`` of one state on one letter (bitmask)."""
         return int(self._successors[state, letter]), int(self._marks[state, letter])
+
+    def next_states(self, states: Any, letters: Any) -> np.ndarray:
+        """The successors of ``states`` on ``letters`` (bitmasks over :attr:`propositions`),
+        pointwise with numpy broadcasting (``-1``: no transition).
+
+        This is what products with an environment use: it needs only the letters that
+        occur, never a table over all ``2**k`` letters (which a
+        :class:`~objspec.ltl.factored.FactoredAutomaton` does not keep).
+
+        Examples
+        --------
+        >>> from objspec.ltl.translation import translate
+        >>> aut = translate("F a")
+        >>> aut.next_states(np.array([0, 0]), np.array([0, 1])).tolist() == [
+        ...     aut.step(0, set())[0], aut.step(0, {"a"})[0]]
+        True
+        """
+        return np.asarray(self._successors[states, letters])
+
+    def next_marks(self, states: Any, letters: Any) -> np.ndarray:
+        """The acceptance-set bitmasks of the transitions of ``states`` on ``letters``,
+        pointwise like :meth:`next_states` (``0`` where there is no transition)."""
+        return np.asarray(self._marks[states, letters])
+
+    def same_transitions(self, other: Any) -> bool:
+        """Whether ``other`` (an automaton or reward machine) has the same propositions,
+        initial state and transition function, as the same kind of table."""
+        if other is self:
+            return True
+        if getattr(other, "components", None) is not None:
+            return False
+        succ = np.asarray(other.successors)
+        return (tuple(other.propositions) == self._propositions
+                and int(other.initial) == self._initial
+                and succ.shape == self._successors.shape
+                and bool(np.array_equal(succ, self._successors)))
 
     def accepts_lasso(
         self, prefix: Sequence[Iterable[str]], cycle: Sequence[Iterable[str]]
@@ -437,8 +476,8 @@ class DeterministicAutomaton:
         i = 0
         while (q, i) not in seen:
             seen[(q, i)] = len(trace)
-            nxt = int(self._successors[q, letters[i]])
-            trace.append(int(self._marks[q, letters[i]]))
+            nxt, mark = self._transition(q, letters[i])
+            trace.append(mark)
             if nxt < 0:
                 return False
             q, i = nxt, (i + 1) % len(letters)

@@ -198,7 +198,8 @@ def accepting_end_components(
     q = sk.machine_state[sk.entry_source]
     dead_entry = q == sk.dead_state
     marks = np.where(dead_entry, 0,
-                     automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter])
+                     sk.machine_marks(automaton, np.minimum(q, automaton.n_states - 1),
+                                      sk.entry_letter))
     src, act, dst = sk.entry_source, sk.entry_action, sk.entry_target
     target = np.zeros(K, dtype=bool)
     stay = np.zeros((K, A), dtype=bool)
@@ -478,11 +479,7 @@ def check_finite_memory_policy(env: FiniteMDP, policy: Any, machine: Machine) ->
         raise InvalidPolicyError(
             f"expected a FiniteMemoryPolicy, got {type(policy).__name__}")
     memory = policy.automaton
-    succ = np.asarray(machine.successors)
-    if (tuple(memory.propositions) != tuple(machine.propositions)
-            or memory.successors.shape != succ.shape
-            or not np.array_equal(memory.successors, succ)
-            or memory.initial != machine.initial):
+    if not memory.same_transitions(machine):
         raise InvalidPolicyError(
             "the finite-memory policy's memory is another automaton than the "
             "specification's: its memory must be the specification's automaton (or reward "

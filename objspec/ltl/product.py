@@ -48,6 +48,7 @@ from objspec.errors import (
 )
 from objspec.ltl.automaton import DeterministicAutomaton
 from objspec.ltl.caches import register_cache
+from objspec.ltl.factored import FactoredAutomaton
 from objspec.mdp.chunks import in_chunks, worker_count
 from objspec.mdp.exact import solve_rational
 from objspec.mdp.graph import adjacency, bottom_components, breadth_first_order, reachable
@@ -71,7 +72,10 @@ _BATCH_ENTRIES = 2_000_000
 
 
 class Machine(Protocol):
-    """What a product needs: propositions and a successor table over letters."""
+    """What a product needs: propositions and a successor table over letters (a
+    :class:`~objspec.ltl.factored.FactoredAutomaton` has no such table beyond 16
+    propositions and is read through its components instead, see
+    :func:`machine_successor_function`)."""
 
     @property
     def propositions(self) -> tuple[str, ...]: ...
@@ -108,6 +112,67 @@ def environment_letters(env: FiniteMDP, propositions: tuple[str, ...]) -> np.nda
     return out
 
 
+#: A factored machine is tabulated over the distinct letters an environment reads when the
+#: table ``[Q + 1, letters]`` has at most this many entries (else read pointwise).
+FACTORED_TABLE_ENTRIES = 1 << 24
+
+
+def machine_successor_function(
+    machine: Machine, letters: np.ndarray | None = None,
+) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], int]:
+    """``(successor, Q)``: ``successor(q, letters)`` gives, pointwise, the machine state
+    after reading each letter in each state ``q``, with ``Q`` (the machine's state count)
+    standing for "dead" both as an argument and as a result. A dense machine is read from
+    its successor table; a :class:`~objspec.ltl.factored.FactoredAutomaton` from its
+    components (no table over all letters), tabulated once over the distinct values of
+    ``letters`` (the letters that will be asked) when that table is small
+    (:data:`FACTORED_TABLE_ENTRIES`).
+
+    Examples
+    --------
+    >>> from objspec.ltl.translation import translate
+    >>> successor, Q = machine_successor_function(translate("a U b"))
+    >>> Q, successor(np.array([0, 0, 0, Q]), np.array([0, 1, 2, 2])).tolist()
+    (2, [2, 0, 1, 2])
+    """
+    if isinstance(machine, FactoredAutomaton):
+        n = machine.n_states
+
+        def factored(q: np.ndarray, letters: np.ndarray) -> np.ndarray:
+            q, letters = np.broadcast_arrays(np.asarray(q), np.asarray(letters))
+            out = np.full(q.shape, n, dtype=np.int64)
+            live = q < n
+            t = machine.next_states(q[live], letters[live])
+            out[live] = np.where(t < 0, n, t)
+            return out
+
+        distinct = None if letters is None else np.unique(letters)
+        if (distinct is None or distinct.size == 0
+                or (n + 1) * distinct.size > FACTORED_TABLE_ENTRIES):
+            return factored, n
+        table = factored(np.arange(n + 1)[:, None], distinct[None, :])
+
+        def tabulated(q: np.ndarray, asked: np.ndarray) -> np.ndarray:
+            q, asked = np.broadcast_arrays(np.asarray(q), np.asarray(asked))
+            assert distinct is not None
+            cols = np.minimum(np.searchsorted(distinct, asked), distinct.size - 1)
+            out = np.array(table[q, cols])
+            other = distinct[cols] != asked  # a letter outside the table: read it pointwise
+            if other.any():
+                out[other] = factored(q[other], asked[other])
+            return out
+
+        return tabulated, n
+    succ = np.asarray(machine.successors, dtype=np.int64)
+    n = succ.shape[0]
+    succ_ext = np.vstack([np.where(succ < 0, n, succ), np.full((1, succ.shape[1]), n)])
+
+    def dense(q: np.ndarray, letters: np.ndarray) -> np.ndarray:
+        return np.asarray(succ_ext[q, letters])
+
+    return dense, n
+
+
 #: Breadth-first layers explored one vectorised step at a time before the product search
 #: switches to a single graph search (deep products: long chains and rings).
 LAYERED_SEARCH_MAX = 256
@@ -142,12 +207,9 @@ class ProductSkeleton:
     ) -> None:
         self.env = env
         self.machine = machine
-        succ = np.asarray(machine.successors, dtype=np.int64)
-        n_machine = succ.shape[0]
-        self.dead_state = n_machine
-        succ_ext = np.vstack([np.where(succ < 0, n_machine, succ),
-                              np.full((1, succ.shape[1]), n_machine)])
         self.letters = environment_letters(env, tuple(machine.propositions))
+        successor, n_machine = machine_successor_function(machine, self.letters)
+        self.dead_state = n_machine
         S, A = env.n_states, env.n_actions
         Q1 = n_machine + 1
         matrix = env.transition_matrix
@@ -163,14 +225,14 @@ class ProductSkeleton:
             if len(order) > LAYERED_SEARCH_MAX and S * Q1 <= WHOLE_PRODUCT_MAX_STATES:
                 # a deep product (a long chain or ring): one breadth-first search over the
                 # whole candidate product instead of one vectorised step per layer
-                rest = self._rest_in_bfs_order(frontier, succ_ext, index_of, S, A, Q1)
+                rest = self._rest_in_bfs_order(frontier, successor, index_of, S, A, Q1)
                 index_of[rest] = np.arange(n_known, n_known + rest.size)
                 n_known += rest.size
                 order.append(rest)
                 break
             entries, row = _expand(frontier // Q1, A, indptr)
             q = (frontier % Q1)[row // A]
-            nxt = indices[entries] * Q1 + succ_ext[q, self.letters[entries]]
+            nxt = indices[entries] * Q1 + successor(q, self.letters[entries])
             nxt = np.unique(nxt)
             new = nxt[index_of[nxt] < 0]
             index_of[new] = np.arange(n_known, n_known + new.size)
@@ -188,7 +250,7 @@ class ProductSkeleton:
         self.entry_action = entry_row % A
         q = self.machine_state[self.entry_source]
         self.entry_letter = self.letters[entries]
-        self.entry_machine_target = succ_ext[q, self.entry_letter]
+        self.entry_machine_target = successor(q, self.entry_letter)
         self.entry_target = index_of[indices[entries] * Q1 + self.entry_machine_target]
         self.entry_probability = matrix.data[entries]
         self.roots = init_s
@@ -196,9 +258,11 @@ class ProductSkeleton:
         self.initial_weights = env.initial[init_s]
         self.dead = self.machine_state == n_machine
         self._rows: sp.csr_matrix | None = None
+        self._marks_table: tuple[np.ndarray, np.ndarray] | None = None
 
     def _rest_in_bfs_order(
-        self, frontier: np.ndarray, succ_ext: np.ndarray, index_of: np.ndarray,
+        self, frontier: np.ndarray, successor: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        index_of: np.ndarray,
         S: int, A: int, Q1: int,
     ) -> np.ndarray:
         """Codes ``s * Q1 + q`` reachable from ``frontier`` and not yet numbered, in BFS order.
@@ -214,9 +278,35 @@ class ProductSkeleton:
         letters = self.letters
         q = np.arange(Q1)
         src = (source_state[None, :] * Q1 + q[:, None]).ravel()
-        dst = (matrix.indices[None, :] * Q1 + succ_ext[:, letters]).ravel()
+        dst = (matrix.indices[None, :] * Q1 + successor(q[:, None], letters[None, :])).ravel()
         visited = breadth_first_order(adjacency(S * Q1, src, dst), frontier)
         return visited[index_of[visited] < 0]
+
+    def machine_marks(
+        self, automaton: DeterministicAutomaton, states: np.ndarray, letters: np.ndarray
+    ) -> np.ndarray:
+        """``automaton.next_marks(states, letters)`` for letters this product reads; for
+        a :class:`~objspec.ltl.factored.FactoredAutomaton` (the skeleton's machine) the
+        marks are tabulated once over the distinct letters of the environment (as its
+        successors are), when that table has at most :data:`FACTORED_TABLE_ENTRIES`
+        entries."""
+        if not isinstance(automaton, FactoredAutomaton) or automaton is not self.machine:
+            return automaton.next_marks(states, letters)
+        if self._marks_table is None:
+            distinct = np.unique(self.letters)
+            if distinct.size == 0 or automaton.n_states * distinct.size > FACTORED_TABLE_ENTRIES:
+                return automaton.next_marks(states, letters)
+            table = automaton.next_marks(np.arange(automaton.n_states)[:, None],
+                                         distinct[None, :])
+            self._marks_table = (distinct, table)
+        distinct, table = self._marks_table
+        states, letters = np.broadcast_arrays(np.asarray(states), np.asarray(letters))
+        cols = np.minimum(np.searchsorted(distinct, letters), distinct.size - 1)
+        out = np.array(table[states, cols])
+        other = distinct[cols] != letters
+        if other.any():
+            out[other] = automaton.next_marks(states[other], letters[other])
+        return out
 
     def transition_rows(self) -> sp.csr_matrix:
         """The entries as a CSR matrix ``(K*A, K)``; row ``k*A + a`` is ``tau`` from product
@@ -351,7 +441,8 @@ def _accepting_components(
     dead_entry = q == sk.dead_state
     entry_marks = np.where(
         dead_entry, 0,
-        automaton.marks[np.minimum(q, automaton.n_states - 1), sk.entry_letter[kept]],
+        sk.machine_marks(automaton, np.minimum(q, automaton.n_states - 1),
+                         sk.entry_letter[kept]),
     )
     total = np.bincount(c, minlength=B)
     union = np.zeros(B, dtype=np.int64)

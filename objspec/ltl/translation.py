@@ -127,6 +127,11 @@ from objspec.ltl.budget import (
     translation_budget,
 )
 from objspec.ltl.caches import register_cache
+from objspec.ltl.factored import (
+    MAX_DENSE_PROPOSITIONS,
+    factored_translation,
+    split_disjoint,
+)
 from objspec.ltl.merging import merge_equivalent_states
 from objspec.ltl.parser import parse_formula
 from objspec.ltl.simplify import (
@@ -144,7 +149,14 @@ from objspec.ltl.simplify import (
     simplify,
 )
 
-__all__ = ["translate", "MAX_FIXPOINT_SUBFORMULAS", "MAX_STATES", "TIME_LIMIT", "HOA_ADVICE"]
+__all__ = [
+    "translate",
+    "MAX_FIXPOINT_SUBFORMULAS",
+    "MAX_STATES",
+    "TIME_LIMIT",
+    "HOA_ADVICE",
+    "FACTOR_ABOVE_PROPOSITIONS",
+]
 
 #: Largest ``|mu(psi)| + |nu(psi)|`` of one part ``psi`` translated by the master theorem
 #: (the acceptance has up to 2**this disjuncts); conjunctions and disjunctions are split.
@@ -865,10 +877,43 @@ def _general_or_complement(
     return aut
 
 
+#: A formula over more than this many propositions whose top-level ``&``/``|`` splits into
+#: parts over disjoint propositions is translated part by part and kept factored
+#: (:class:`~objspec.ltl.factored.FactoredAutomaton`), without a table over all letters.
+FACTOR_ABOVE_PROPOSITIONS = 10
+
+
 @lru_cache(maxsize=256)
 def _translate_cached(
     phi: s.Formula, propositions: tuple[str, ...], decompose: bool, complement: bool
 ) -> DeterministicAutomaton:
+    """The dense automaton over ``propositions``, or a factored one (see
+    :data:`FACTOR_ABOVE_PROPOSITIONS`; over more than 16 propositions always factored)."""
+    nnf = simplify(phi)
+    tree = split_disjoint(nnf) if decompose else nnf
+    atoms = tuple(sorted(phi.atoms()))
+    if isinstance(tree, s.Formula) and len(propositions) <= MAX_DENSE_PROPOSITIONS:
+        return _translate_dense(phi, propositions, decompose, complement)
+    if not isinstance(tree, s.Formula) and (
+            len(propositions) > MAX_DENSE_PROPOSITIONS
+            or len(atoms) > FACTOR_ABOVE_PROPOSITIONS):
+        return factored_translation(
+            phi, propositions, tree,
+            lambda f, own: _translate_dense(f, own, decompose, complement),
+            state_budget())
+    if len(propositions) <= MAX_DENSE_PROPOSITIONS:
+        return _translate_dense(phi, propositions, decompose, complement)
+    # one part over the formula's own atoms; the other propositions are ignored
+    return factored_translation(
+        phi, propositions, phi,
+        lambda f, own: _translate_dense(f, own, decompose, complement), state_budget())
+
+
+@lru_cache(maxsize=256)
+def _translate_dense(
+    phi: s.Formula, propositions: tuple[str, ...], decompose: bool, complement: bool
+) -> DeterministicAutomaton:
+    """The dense automaton over ``propositions`` (at most 16)."""
     aut = _translate_nnf(simplify(phi), propositions, {}, False, decompose, complement)
     aut = merge_equivalent_states(aut, phi)
     return DeterministicAutomaton(
@@ -923,6 +968,11 @@ def translate(
     -------
     DeterministicAutomaton
         Accepts exactly the infinite words over ``2^propositions`` that satisfy ``formula``.
+        A formula over more than :data:`FACTOR_ABOVE_PROPOSITIONS` propositions whose
+        top-level ``&``/``|`` splits into parts over disjoint propositions (and any
+        automaton over more than 16 propositions) is a
+        :class:`~objspec.ltl.factored.FactoredAutomaton`: the product of the parts'
+        automata, kept factored, with no table over all ``2**k`` letters.
         Automata are cached per ``(formula, propositions, decompose, complement)``; do not
         mutate them (:func:`objspec.ltl.caches.clear_caches` empties the cache).
 
@@ -931,8 +981,13 @@ def translate(
     LTLSyntaxError
         If ``formula`` does not parse.
     InvalidSpecificationError
-        If ``propositions`` lacks an atom of the formula or has more than 16 propositions,
-        or a budget or switch has a wrong type or value.
+        If ``propositions`` lacks an atom of the formula, or a budget or switch has a wrong
+        type or value.
+    AlphabetTooLargeError
+        (a :class:`~objspec.errors.TranslationLimitError`) If a part of the formula that
+        cannot be split at a top-level ``&``/``|`` into parts over disjoint propositions
+        reads more than 16 propositions, or there are more than 62 propositions in all
+        (see :mod:`objspec.ltl.factored`).
     TranslationLimitError
         (an :class:`~objspec.errors.InvalidSpecificationError`) If the formula is beyond the
         translator's limits: a part that cannot be split at a top-level ``&``/``|`` with
@@ -976,6 +1031,9 @@ def translate(
     4
     >>> steps[-1] >= 4
     True
+    >>> big = translate(" & ".join(f"F (p{i} & F q{i})" for i in range(9)))  # 18 atoms
+    >>> type(big).__name__, big.n_states, len(big.propositions)
+    ('FactoredAutomaton', 19683, 18)
     >>> translate(many, decompose=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -1002,13 +1060,6 @@ def translate(
                 f"the formula {phi} mentions {', '.join(map(repr, missing))}, which is not "
                 f"among the propositions {props}"
             )
-    if len(props) > 16:
-        raise TranslationLimitError(
-            f"the formula is translated over {len(props)} propositions, 2**{len(props)} "
-            "letters; automata are explicit over letters, so at most 16 are supported (the "
-            "formula's own atoms are used when no propositions are given); "
-            "give the automaton in HOA format instead"
-        )
     for name, flag in (("decompose", decompose), ("complement", complement)):
         if not isinstance(flag, bool):
             raise InvalidSpecificationError(f"{name} must be True or False; got {flag!r}")
@@ -1019,3 +1070,4 @@ def translate(
 
 
 register_cache(_translate_cached.cache_clear)
+register_cache(_translate_dense.cache_clear)

@@ -590,9 +590,12 @@ def finish(
     Minimisation and clearing alternate until nothing changes (at most three rounds).
     Finally an automaton that accepts no word, or every word, is replaced by the
     one-state automaton of ``false`` or ``true`` (:func:`is_empty`, :func:`is_universal`).
+    The translation's deadline is checked between the rounds
+    (:func:`objspec.ltl.budget.check_time`).
     """
     table = table.copy()
     for _ in range(3):
+        check_time(phi, int(succ.shape[0]))
         cyclic = _on_cycles(succ).reshape(-1)
         table[~cyclic] = False
         flat, condition = _merge_equal_sets(phi, table, condition, cyclic)
@@ -611,6 +614,7 @@ def finish(
     else:
         succ, marks, initial, _ = minimise(succ, cleared, initial)
         condition, n_sets, marks = tidy_acceptance(condition, marks)
+    check_time(phi, int(succ.shape[0]))
     return collapse(DeterministicAutomaton(
         propositions, succ, marks, condition, n_sets, initial, name=str(phi)
     ))

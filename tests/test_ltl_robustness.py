@@ -265,3 +265,23 @@ def test_the_proposition_limit_is_a_named_translation_limit() -> None:
     labels = {1: [f"q{i}" for i in range(40)] + ["goal"]}
     env = FiniteMDP(P, [1.0, 0.0], labels=labels)
     assert maximal_satisfaction(env, "F goal").probability == pytest.approx(1.0)
+
+
+def test_finish_honours_the_translation_deadline() -> None:
+    # the minimisation rounds after a product check the deadline (they took seconds on
+    # gh-q n=9 without looking at it)
+    import numpy as np
+
+    from objspec.errors import TranslationLimitError
+    from objspec.ltl import operations as ops
+    from objspec.ltl import syntax as s
+    from objspec.ltl.automaton import parse_acceptance
+    from objspec.ltl.budget import translation_budget
+
+    succ = np.array([[1, 1], [0, 0]])
+    table = np.zeros((4, 1), dtype=bool)
+    table[0, 0] = True
+    with translation_budget(10, 1e-9), pytest.raises(TranslationLimitError, match="time_limit"):
+        ops.finish(s.Atom("a"), ("a",), succ, table, parse_acceptance("Inf(0)"), 0)
+    out = ops.finish(s.Atom("a"), ("a",), succ, table, parse_acceptance("Inf(0)"), 0)
+    assert out.n_states >= 1

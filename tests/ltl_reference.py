@@ -413,7 +413,8 @@ def chain_probability(f: s.Formula, P, labels, mu0):  # type: ignore[no-untyped-
     nothing of objspec's translation, automata or products is used.
 
     ``P``: square matrix (rows sum to 1); ``labels``: one set of names per state; ``mu0``:
-    the initial distribution. Entries are converted with ``Fraction`` (exact for floats).
+    the initial distribution. Entries are converted with ``Fraction`` (exact for floats);
+    every row must then sum to exactly 1 (``ValueError`` otherwise: float rows rarely do).
     """
     from fractions import Fraction
 
@@ -421,6 +422,12 @@ def chain_probability(f: s.Formula, P, labels, mu0):  # type: ignore[no-untyped-
     F = Fraction
     rows: list[dict[int, Fraction]] = [
         {t: F(P[i][t]) for t in range(n) if P[i][t] != 0} for i in range(n)]
+    for i, row in enumerate(rows):
+        if sum(row.values()) != 1:
+            # the refinement divides by path probabilities: rows that miss 1 by a rounding
+            # error give wrong answers, not slightly wrong ones
+            raise ValueError(f"row {i} of P sums to {float(sum(row.values()))!r}, not exactly 1; "
+                             "give rational rows (Fractions)")
     init = {i: F(mu0[i]) for i in range(n) if mu0[i] != 0}
     # states carry (original state, bits of the subformulas treated so far)
     truth: list[dict[s.Formula, bool]] = [{} for _ in range(n)]

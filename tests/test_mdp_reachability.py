@@ -91,12 +91,14 @@ def _invariant_brute_force(dense: np.ndarray, enabled: np.ndarray, safe: np.ndar
 @pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("rounds", [0, 1, 8, 10_000])
 @pytest.mark.parametrize("frontier", [-1, 3, 256])
+@pytest.mark.parametrize("budget", [0, 2, 4096])
 def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
-    seed: int, rounds: int, frontier: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, rounds: int, frontier: int, budget: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # invariant_states and maximal_end_components through _cascade, switched to its
     # worklist pass after `rounds` vectorised rounds (10_000: never) or at a frontier
-    # with at most `frontier` entries into it (-1: never): the same sets
+    # with at most `frontier` entries into it (-1: never), that pass handing back to the
+    # rounds after `budget` entries: the same sets
     import scipy.sparse as sp
 
     import objspec.mdp.reachability as module
@@ -106,6 +108,7 @@ def test_cascade_worklist_and_rounds_agree_with_the_fixed_point(
     # the vectorised rounds only, unless a frontier is small enough)
     monkeypatch.setattr(module, "CASCADE_WORKLIST_SMALL", -1)
     monkeypatch.setattr(module, "CASCADE_WORKLIST_FRONTIER", frontier)
+    monkeypatch.setattr(module, "CASCADE_WORKLIST_BUDGET", budget)
     rng = np.random.default_rng(seed)
     K, A = int(rng.integers(2, 40)), int(rng.integers(1, 4))
     dense = np.zeros((K * A, K))

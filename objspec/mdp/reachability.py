@@ -234,12 +234,13 @@ CASCADE_WORKLIST_MAX_ENTRIES = 200_000
 #: Models of at most this many entries take the worklist pass at once (a few hundred
 #: Python steps cost less than one vectorised round's array calls).
 CASCADE_WORKLIST_SMALL = 256
-#: On models of at most CASCADE_WORKLIST_MEDIUM entries, a frontier with at most
-#: CASCADE_WORKLIST_FRONTIER entries into it is also left to the worklist pass (a
-#: vectorised round costs a few dozen array calls whatever the frontier's size; the
-#: worklist's set-up, a copy of every array to lists, is then small).
-CASCADE_WORKLIST_MEDIUM = 4096
+#: A frontier with at most CASCADE_WORKLIST_FRONTIER entries into it is left to the
+#: worklist pass (a vectorised round costs a few dozen array calls whatever the frontier's
+#: size), which visits at most CASCADE_WORKLIST_BUDGET entries before handing what it has
+#: not yet visited back to the vectorised rounds (a small frontier can start a large
+#: cascade).
 CASCADE_WORKLIST_FRONTIER = 256
+CASCADE_WORKLIST_BUDGET = 4096
 
 
 def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.ndarray,
@@ -249,12 +250,14 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     state, until none is left: the greatest set of live states each with an allowed pair
     whose entries all stay in it. Works frontier by frontier through the entries into
     the states just removed (``reverse``: :func:`_reverse_index`), so a deep chain costs
-    its entries, not its depth times the whole model; after :data:`CASCADE_ROUNDS`
-    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries (at once
-    on one of at most :data:`CASCADE_WORKLIST_SMALL`, and at a small frontier on one of
-    at most :data:`CASCADE_WORKLIST_MEDIUM`) the rest is one worklist pass (each entry
-    into a removed state visited once), which a chain removing one state per round would
-    otherwise pay a round of array calls for."""
+    its entries, not its depth times the whole model. A frontier with few entries into it
+    (at most :data:`CASCADE_WORKLIST_FRONTIER`; any on a model of at most
+    :data:`CASCADE_WORKLIST_SMALL` entries) goes to a worklist pass (each entry into a
+    removed state visited once, in Python), which hands its unvisited states back after
+    :data:`CASCADE_WORKLIST_BUDGET` entries; after :data:`CASCADE_ROUNDS` vectorised
+    rounds on a model of at most :data:`CASCADE_WORKLIST_MAX_ENTRIES` entries the
+    worklist pass finishes the cascade without a budget (a chain removing one state per
+    round would otherwise pay a round of array calls for each)."""
     order, starts = reverse
     count = np.bincount(np.flatnonzero(flat) // n_actions, minlength=n_states)
     frontier = np.flatnonzero(alive & (count == 0))
@@ -262,15 +265,14 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
     while frontier.size:
         lengths = starts[frontier + 1] - starts[frontier]
         total = int(lengths.sum())
-        if pair.size <= CASCADE_WORKLIST_SMALL or (
-                pair.size <= CASCADE_WORKLIST_MAX_ENTRIES and rounds >= CASCADE_ROUNDS) or (
-                pair.size <= CASCADE_WORKLIST_MEDIUM and total <= CASCADE_WORKLIST_FRONTIER):
-            _cascade_worklist(flat, alive, count, frontier, pair[order], starts, n_actions)
-            return
+        deep = pair.size <= CASCADE_WORKLIST_SMALL or (
+            pair.size <= CASCADE_WORKLIST_MAX_ENTRIES and rounds >= CASCADE_ROUNDS)
+        if deep or total <= CASCADE_WORKLIST_FRONTIER:
+            frontier = _cascade_worklist(flat, alive, count, frontier, pair, order, starts,
+                                         n_actions, None if deep else CASCADE_WORKLIST_BUDGET)
+            continue
         rounds += 1
         alive[frontier] = False
-        if not total:
-            break
         offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         hit = pair[order[np.repeat(starts[frontier], lengths) + offsets]]
         hit = np.unique(hit[flat[hit]])
@@ -283,31 +285,32 @@ def _cascade(flat: np.ndarray, alive: np.ndarray, pair: np.ndarray, target: np.n
 
 
 def _cascade_worklist(flat: np.ndarray, alive: np.ndarray, count: np.ndarray,
-                      frontier: np.ndarray, into: np.ndarray, starts: np.ndarray,
-                      n_actions: int) -> None:
-    """The rest of :func:`_cascade` from ``frontier`` (live states with no allowed pair
-    left; ``count``: allowed pairs per state), one state at a time: ``into[starts[t] :
-    starts[t + 1]]`` are the pairs with an entry into ``t``."""
-    flat_l: list[bool] = flat.tolist()
-    alive_l: list[bool] = alive.tolist()
-    count_l: list[int] = count.tolist()
-    into_l: list[int] = into.tolist()
-    starts_l: list[int] = starts.tolist()
+                      frontier: np.ndarray, pair: np.ndarray, order: np.ndarray,
+                      starts: np.ndarray, n_actions: int, budget: int | None) -> np.ndarray:
+    """Continue :func:`_cascade` from ``frontier`` (live states with no allowed pair
+    left; ``count``: allowed pairs per state, updated in place), one state at a time:
+    ``pair[order[starts[t] : starts[t + 1]]]`` are the pairs with an entry into ``t``.
+    Only the states it visits are read (no set-up proportional to the model). Returns the
+    removed states whose entries it has not visited once it has visited ``budget`` entries
+    (``None``: no limit), as the next frontier (empty when the cascade is over)."""
     stack: list[int] = frontier.tolist()
-    for t in stack:
-        alive_l[t] = False
+    alive[frontier] = False
+    visited = 0
     while stack:
+        if budget is not None and visited > budget:
+            return np.array(stack, dtype=np.int64)
         t = stack.pop()
-        for p in into_l[starts_l[t]:starts_l[t + 1]]:
-            if flat_l[p]:
-                flat_l[p] = False
+        lo, hi = int(starts[t]), int(starts[t + 1])
+        visited += hi - lo
+        for p in pair[order[lo:hi]].tolist():
+            if flat[p]:
+                flat[p] = False
                 k = p // n_actions
-                count_l[k] -= 1
-                if count_l[k] == 0 and alive_l[k]:
-                    alive_l[k] = False
+                count[k] -= 1
+                if count[k] == 0 and alive[k]:
+                    alive[k] = False
                     stack.append(k)
-    flat[:] = flat_l
-    alive[:] = alive_l
+    return np.empty(0, dtype=np.int64)
 
 
 def invariant_states(rows: sp.csr_matrix, enabled: np.ndarray, safe: np.ndarray
@@ -593,9 +596,10 @@ def max_reachability(rows: sp.csr_matrix, enabled: np.ndarray, target: np.ndarra
         on = ~target[src]
         sure = can & ~_reach_backward(K, src[on], dst[on], ~can, rounds)
     else:
-        sure, sure_entry = _almost_sure(K, A, pair, src, dst, enabled, can, target, rounds)
-        _tree_towards(K, src[sure_entry], act[sure_entry], dst[sure_entry], target,
-                      sure & ~target, choice, rounds)
+        sure, toward = _almost_sure(K, A, pair, src, dst, enabled, can, target, rounds)
+        # the breadth-first tree of the last search: through pairs that stay in ``sure``
+        first = _first_per_group(src, toward & sure[src])
+        choice[src[first]] = act[first]
     decided = target | sure
     maybe = can & ~decided
     values = decided.astype(np.float64)
@@ -620,17 +624,34 @@ def _reach_backward(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray,
     """The states that can reach ``roots`` (``[K]`` bool) through the entries ``src ->
     dst``: by breadth-first layers (:func:`_layers_to_target`) when ``rounds`` is given
     and that many suffice, else by one graph search."""
+    return _reach_backward_tree(K, src, dst, roots, rounds, False)[0]
+
+
+def _reach_backward_tree(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray,
+                         rounds: int | None, tree: bool = True
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_reach_backward`, and (if ``tree``) which entries lead one step closer to
+    ``roots`` along a breadth-first tree (``[E]`` bool; every state that reaches the roots
+    without being one has at least one, and the first per state is the tree's)."""
     from scipy.sparse import csgraph
 
     if rounds is not None:
         layered = _layers_to_target(src, dst, roots, rounds)
         if layered is not None:
-            return layered[0]
-    order = csgraph.breadth_first_order(_reversed_from_root(K, src, dst, roots), K,
-                                        directed=True, return_predecessors=False)
+            return layered
+    graph = _reversed_from_root(K, src, dst, roots)
+    if not tree:
+        order = csgraph.breadth_first_order(graph, K, directed=True,
+                                            return_predecessors=False)
+        out = np.zeros(K + 1, dtype=bool)
+        out[order] = True
+        return out[:K], None
+    order, pred = csgraph.breadth_first_order(graph, K, directed=True,
+                                              return_predecessors=True)
     out = np.zeros(K + 1, dtype=bool)
     out[order] = True
-    return out[:K]
+    reached = out[:K]
+    return reached, ~roots[src] & (pred[src] == dst)
 
 
 def _reversed_from_root(K: int, src: np.ndarray, dst: np.ndarray, roots: np.ndarray
@@ -670,9 +691,13 @@ def _almost_sure(K: int, A: int, pair: np.ndarray, src: np.ndarray, dst: np.ndar
         leaves = np.zeros(K * A, dtype=bool)
         leaves[pair[~keep_states[dst]]] = True
         entry = ~leaves[pair]
-        stay = _reach_backward(K, src[entry], dst[entry], target, rounds) & keep_states
+        reached, step = _reach_backward_tree(K, src[entry], dst[entry], target, rounds)
+        stay = reached & keep_states
         if np.array_equal(stay, keep_states):
-            return stay, entry
+            assert step is not None
+            toward = np.zeros(src.size, dtype=bool)
+            toward[entry] = step
+            return stay, toward
         leaves[pair[~stay[dst]]] = True
         alive = stay & ~target
         flat = (enabled & alive[:, None]).reshape(-1) & ~leaves
